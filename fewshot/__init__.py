@@ -1,0 +1,24 @@
+"""fewshot: a few hundred photos in, a trustworthy image classifier out.
+
+The engine behind the app and the CLI. It never imports gradio.
+"""
+from .archive import Limits
+from .bundle import TrainedModel, load_bundle, save_bundle
+from .config import ARCHS, AUGMENTATIONS, STAGE_HINTS, STAGES, Preprocessing, TrainConfig
+from .data import Dataset, Notice, Sample, load_dataset
+from .errors import BundleError, DataError, FewshotError, LimitExceeded, TrainingError, WeightsUnavailable
+from .evaluate import Diagnostic, EvalReport
+from .export import export
+from .images import UnreadableImage
+from .models import weights_cache_path, weights_present
+from .predict import Prediction, Predictor
+from .train import Done, EpochEnd, Progress, run_to_end, train
+
+__all__ = [
+    "ARCHS", "AUGMENTATIONS", "STAGES", "STAGE_HINTS", "BundleError", "DataError", "Dataset", "Diagnostic", "Done",
+    "EpochEnd", "EvalReport", "FewshotError", "LimitExceeded", "Limits", "Notice", "Prediction", "Predictor",
+    "Preprocessing", "Progress", "Sample", "TrainConfig", "TrainedModel", "TrainingError", "UnreadableImage",
+    "WeightsUnavailable", "export", "load_bundle", "load_dataset", "run_to_end", "save_bundle", "train",
+    "weights_cache_path", "weights_present",
+]
+__version__ = "0.1.0"

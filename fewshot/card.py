@@ -1,0 +1,36 @@
+"""A short markdown model card: data, settings, metrics, limits, intended use."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .bundle import TrainedModel
+
+
+def model_card(tm: "TrainedModel") -> str:
+    c, m = tm.config, tm.metrics
+    lines = [f"# Image classifier: {', '.join(tm.classes)}", "",
+             f"Made with fewshot on {tm.created or 'an unknown date'}: transfer learning from an ImageNet-pretrained "
+             f"{c.arch}.", "", "## Data", "", "| class | train | val |", "|---|---|---|"]
+    for row in tm.data_summary:
+        lines.append(f"| {row['class']} | {row['train']} | {row['val']} |")
+    lines += ["", "## Settings", "",
+              f"- backbone: {c.arch} ({'ImageNet weights' if c.pretrained else 'from scratch'}), trained part: {c.stage}",
+              f"- epochs: {c.epochs}, learning rate: {c.lr:g}, batch size: {c.batch_size}, augmentation: "
+              f"{c.augmentation}, label smoothing: {c.label_smoothing:g}, seed: {c.seed}",
+              f"- input: shorter side {c.preprocessing.resize}px, centre crop {c.preprocessing.crop}px", "",
+              "## Metrics", ""]
+    if m.get("val_accuracy") is not None:
+        lines.append(f"- validation accuracy: {m['val_accuracy']:.1%} (best epoch {m.get('best_epoch')})")
+        for row in m.get("per_class", []):
+            lines.append(f"  - {row['class']}: precision {row['precision']:.2f}, recall {row['recall']:.2f}, "
+                         f"f1 {row['f1']:.2f} ({row['support']} images)")
+    else:
+        lines.append("- no validation images: accuracy was not measured")
+    lines += ["", "## Limits and intended use", "",
+              "- It only knows the classes above: any other picture still gets one of these labels.",
+              "- Accuracy was measured on few photos; expect lower accuracy on photos unlike the training ones "
+              "(other cameras, light, backgrounds).",
+              "- Intended for prototypes, sorting and teaching; not for decisions about people, health or safety "
+              "without further testing.", ""]
+    return "\n".join(lines)

@@ -1,0 +1,307 @@
+"""From a user's photos to a checked dataset: discovery, reading, splitting and the report.
+
+Accepted inputs: a folder of class folders, a folder with train/ and val/, a .zip of
+either, or a mapping {class name: [image files]} (what the app's class cards produce).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import tempfile
+import unicodedata
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence, Union
+
+import pandas as pd
+
+from .archive import Limits, extract_zip, is_junk
+from .errors import DataError, LimitExceeded
+from .images import UnreadableImage, is_image_name, thumbnail
+
+TRAIN_NAMES = {"train", "training"}
+VAL_NAMES = {"val", "valid", "validation", "test", "testing"}
+MIN_PER_CLASS = 20  # the seed article's floor: fewer and the model cannot learn the difference
+IMBALANCE_RATIO = 3.0
+
+DataSource = Union[str, os.PathLike, Mapping[str, Sequence[Union[str, os.PathLike]]]]
+
+
+@dataclass(frozen=True)
+class Sample:
+    path: str
+    label: int
+    digest: str  # sha1 of the file's bytes: duplicates and the feature cache key
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A plain-words warning about the data. `code` is stable for programs and translations."""
+
+    code: str
+    message: str
+
+
+@dataclass
+class Dataset:
+    classes: list[str]
+    train: list[Sample]
+    val: list[Sample]
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
+    notices: list[Notice] = field(default_factory=list)
+    val_given: bool = False
+    root: str | None = None
+    _tmp: tempfile.TemporaryDirectory | None = field(default=None, repr=False)
+
+    def counts(self) -> pd.DataFrame:
+        """Images per class per split, one row per class."""
+        rows = []
+        for i, name in enumerate(self.classes):
+            tr = sum(s.label == i for s in self.train)
+            va = sum(s.label == i for s in self.val)
+            rows.append({"class": name, "train": tr, "val": va, "total": tr + va})
+        return pd.DataFrame(rows, columns=["class", "train", "val", "total"])
+
+    def skipped_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.skipped, columns=["file", "reason"])
+
+    def report(self) -> dict:
+        """The dataset report as plain data (what `inspect --json` prints)."""
+        return {
+            "classes": self.classes,
+            "counts": self.counts().to_dict(orient="records"),
+            "train_images": len(self.train),
+            "val_images": len(self.val),
+            "val_given": self.val_given,
+            "skipped": [{"file": f, "reason": r} for f, r in self.skipped],
+            "warnings": [{"code": n.code, "message": n.message} for n in self.notices],
+        }
+
+    def cleanup(self) -> None:
+        """Delete files this dataset unpacked (zip uploads)."""
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+
+def _clean_class_name(name: str) -> str:
+    return unicodedata.normalize("NFC", name).strip()
+
+
+def _descend(root: Path) -> Path:
+    """Step into a single wrapping folder (e.g. the folder inside a zip)."""
+    while True:
+        entries = [e for e in root.iterdir() if not is_junk(e.name)]
+        dirs = [e for e in entries if e.is_dir() and not e.is_symlink()]
+        files = [e for e in entries if e.is_file() and is_image_name(e.name)]
+        if len(dirs) == 1 and not files:
+            root = dirs[0]
+        else:
+            return root
+
+
+def _find_child(root: Path, names: set[str]) -> Path | None:
+    for e in sorted(root.iterdir()):
+        if e.is_dir() and e.name.lower() in names:
+            return e
+    return None
+
+
+def _walk_images(folder: Path, limits: Limits, skipped: list) -> list[Path]:
+    out: list[Path] = []
+    base_depth = len(folder.parts)
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not is_junk(d))
+        if len(Path(dirpath).parts) - base_depth > limits.max_depth:
+            skipped.append((str(Path(dirpath).relative_to(folder.parent)), f"nested deeper than {limits.max_depth} folders (limit: max depth)"))
+            dirnames[:] = []
+            continue
+        for fn in sorted(filenames):
+            p = Path(dirpath) / fn
+            if is_junk(fn):
+                continue
+            if p.is_symlink():
+                skipped.append((str(p.relative_to(folder.parent)), "it is a symbolic link; links are not followed"))
+            elif is_image_name(fn):
+                out.append(p)
+            else:
+                skipped.append((str(p.relative_to(folder.parent)), f"{Path(fn).suffix or 'no extension'} is not an image type we read"))
+    return out
+
+
+def _class_folders(root: Path, limits: Limits, skipped: list) -> dict[str, list[Path]]:
+    groups: dict[str, list[Path]] = {}
+    for e in sorted(root.iterdir()):
+        if is_junk(e.name):
+            continue
+        if e.is_dir() and not e.is_symlink():
+            name = _clean_class_name(e.name)
+            if not name or name in (".", ".."):
+                skipped.append((e.name, "a folder name that cannot be a class name"))
+                continue
+            groups.setdefault(name, []).extend(_walk_images(e, limits, skipped))
+        elif e.is_file() and is_image_name(e.name):
+            skipped.append((e.name, "it is not inside a class folder"))
+    return groups
+
+
+def _read_groups(groups: Mapping[str, Iterable[Path]], limits: Limits, root: Path | None,
+                 skipped: list) -> dict[str, list[tuple[str, str]]]:
+    """Hash and test-decode every file; returns {class: [(path, digest)]}, unreadable ones skipped."""
+    total = sum(len(list(v)) for v in groups.values())
+    if total > limits.max_images:
+        raise LimitExceeded(f"{total:,} images is over the limit of {limits.max_images:,} (limit: max images)")
+    good: dict[str, list[tuple[str, str]]] = {}
+    for name, paths in groups.items():
+        good[name] = []
+        for p in paths:
+            p = Path(p)
+            shown = str(p.relative_to(root)) if root and p.is_relative_to(root) else p.name
+            try:
+                data = p.read_bytes()
+                thumbnail(data, 32, limits.max_pixels)  # full decode at small scale: catches truncation
+            except UnreadableImage as exc:
+                skipped.append((shown, str(exc)))
+                continue
+            except OSError as exc:
+                skipped.append((shown, f"it could not be read ({exc.strerror or exc})"))
+                continue
+            good[name].append((str(p), hashlib.sha1(data).hexdigest()))
+    return good
+
+
+def _split(items: dict[int, list[tuple[str, str]]], fraction: float, seed: int) -> tuple[list[Sample], list[Sample]]:
+    """Stratified, seeded: at least one image per class on each side where a class has two."""
+    rng = random.Random(seed)
+    train, val = [], []
+    for label in sorted(items):
+        rows = sorted(items[label])
+        rng.shuffle(rows)
+        n = len(rows)
+        n_val = 0 if n < 2 else min(n - 1, max(1, round(n * fraction)))
+        val += [Sample(p, label, d) for p, d in rows[:n_val]]
+        train += [Sample(p, label, d) for p, d in rows[n_val:]]
+    return train, val
+
+
+def _notices(classes: list[str], train: list[Sample], val: list[Sample]) -> list[Notice]:
+    out: list[Notice] = []
+    counts = Counter(s.label for s in train + val)
+    for i, name in enumerate(classes):
+        if counts[i] < MIN_PER_CLASS:
+            out.append(Notice("few_images", f"Class '{name}' has only {counts[i]} images; aim for at least "
+                                            f"{MIN_PER_CLASS} per class, taken in different scenes, angles and light."))
+    if counts and min(counts.values()) > 0 and max(counts.values()) / min(counts.values()) > IMBALANCE_RATIO:
+        big = max(counts, key=counts.get)
+        small = min(counts, key=counts.get)
+        out.append(Notice("imbalance", f"Classes are unbalanced: '{classes[big]}' has {counts[big]} images but "
+                                       f"'{classes[small]}' only {counts[small]}. Add photos to the small class "
+                                       f"or turn on the class-balanced loss."))
+    by_digest: dict[str, list[Sample]] = defaultdict(list)
+    for s in train + val:
+        by_digest[s.digest].append(s)
+    dup_same, dup_cross = [], []
+    for group in by_digest.values():
+        if len(group) > 1:
+            labels = {s.label for s in group}
+            (dup_cross if len(labels) > 1 else dup_same).append(group)
+    if dup_same:
+        names = ", ".join(Path(g[1].path).name + " = " + Path(g[0].path).name for g in dup_same[:5])
+        out.append(Notice("duplicates", f"{sum(len(g) - 1 for g in dup_same)} images are exact copies of others "
+                                        f"({names}{', ...' if len(dup_same) > 5 else ''}); copies add nothing and "
+                                        f"make validation look better than it is."))
+    for g in dup_cross[:10]:
+        where = " and ".join(sorted({f"'{classes[s.label]}'" for s in g}))
+        out.append(Notice("cross_class_duplicate", f"The same picture ({Path(g[0].path).name}) is in {where}; "
+                                                   f"the model cannot learn which is right. Keep it in one class."))
+    leak = {s.digest for s in train} & {s.digest for s in val}
+    if leak:
+        out.append(Notice("val_leak", f"{len(leak)} validation images also appear in training, so the validation "
+                                      f"accuracy will be too optimistic."))
+    return out
+
+
+def _build(groups: dict[str, list[tuple[str, str]]], val_groups: dict[str, list[tuple[str, str]]] | None,
+           skipped: list, fraction: float, seed: int) -> Dataset:
+    names = sorted(set(groups) | set(val_groups or {}))
+    empty = [n for n in names if not groups.get(n) and not (val_groups or {}).get(n)]
+    for n in empty:
+        skipped.append((n + "/", "no readable images in this class; the class was left out"))
+    classes = [n for n in names if n not in empty and groups.get(n)]
+    if len(classes) == 0:
+        raise DataError("No readable images were found. Put your photos in one folder per class "
+                        "(e.g. cats/ and dogs/) and try again.")
+    if len(classes) == 1:
+        raise DataError(f"Only one class ('{classes[0]}') has images. A classifier needs at least two "
+                        f"classes: add a second folder of photos.")
+    index = {n: i for i, n in enumerate(classes)}
+    if val_groups is None:
+        train, val = _split({index[n]: groups[n] for n in classes}, fraction, seed)
+    else:
+        train = [Sample(p, index[n], d) for n in classes for p, d in sorted(groups[n])]
+        val = [Sample(p, index[n], d) for n in classes if n in val_groups for p, d in sorted(val_groups[n])]
+    ds = Dataset(classes, train, val, skipped, [], val_given=val_groups is not None)
+    ds.notices = _notices(classes, train, val)
+    if not val:
+        ds.notices.append(Notice("no_val", "No images are left for validation, so accuracy cannot be measured. "
+                                           "Add more photos per class."))
+    return ds
+
+
+def load_dataset(source: DataSource, val_source: str | os.PathLike | None = None, *, val_fraction: float = 0.2,
+                 seed: int = 0, limits: Limits | None = None) -> Dataset:
+    """Read a folder, zip or {class: files} mapping into a checked, split Dataset.
+
+    `val_source` (a folder of class folders) replaces the split: every image in it validates.
+    """
+    limits = limits or Limits()
+    skipped: list[tuple[str, str]] = []
+    tmp = None
+    if isinstance(source, Mapping):
+        raw = {_clean_class_name(str(k)): [Path(p) for p in v] for k, v in source.items()}
+        for k in [k for k in raw if not k or k in (".", "..")]:
+            skipped.append((repr(k), "a class needs a name"))
+            del raw[k]
+        root = None
+        val_raw = None
+    else:
+        src = Path(source)
+        if not src.exists():
+            raise DataError(f"{src} does not exist")
+        if src.is_file():
+            tmp = tempfile.TemporaryDirectory(prefix="fewshot-zip-")
+            try:
+                skipped += extract_zip(src, tmp.name, limits)
+            except Exception:
+                tmp.cleanup()
+                raise
+            src = Path(tmp.name)
+        root = _descend(src)
+        train_dir = _find_child(root, TRAIN_NAMES)
+        val_dir = _find_child(root, VAL_NAMES)
+        if train_dir is not None:
+            raw = _class_folders(train_dir, limits, skipped)
+            val_raw = _class_folders(val_dir, limits, skipped) if val_dir is not None else None
+        else:
+            raw, val_raw = _class_folders(root, limits, skipped), None
+    if val_source is not None:
+        vroot = _descend(Path(val_source))
+        val_raw = _class_folders(vroot, limits, skipped)
+    try:
+        groups = _read_groups(raw, limits, root, skipped)
+        val_groups = _read_groups(val_raw, limits, root, skipped) if val_raw is not None else None
+        ds = _build(groups, val_groups, skipped, val_fraction, seed)
+    except Exception:
+        if tmp is not None:
+            tmp.cleanup()
+        raise
+    ds.root, ds._tmp = (str(root) if root else None), tmp
+    return ds
+
+
+def images_in(source: str | os.PathLike, limits: Limits | None = None) -> list[str]:
+    """Every image file under a folder (for batch prediction)."""
+    skipped: list = []
+    return [str(p) for p in _walk_images(Path(source), limits or Limits(), skipped)]

@@ -1,0 +1,26 @@
+"""Specific exceptions raised by the engine; the UI and CLI turn them into plain words."""
+from __future__ import annotations
+
+
+class FewshotError(Exception):
+    """Base class: every error the engine raises on purpose."""
+
+
+class DataError(FewshotError):
+    """The photos given cannot make a dataset (no classes, one class, nothing readable...)."""
+
+
+class LimitExceeded(DataError):
+    """An upload went past a configured limit; the message names the limit."""
+
+
+class WeightsUnavailable(FewshotError):
+    """Pretrained weights are not on this machine and cannot be downloaded."""
+
+
+class BundleError(FewshotError):
+    """A model file is malformed, foreign, from a future version or inconsistent."""
+
+
+class TrainingError(FewshotError):
+    """Training cannot go on (bad settings, non-finite loss before any good epoch)."""

@@ -1,0 +1,133 @@
+"""Metrics and plain-words diagnostics (the seed article's troubleshooting, automated)."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import pandas as pd
+import torch
+
+
+@dataclass
+class EvalReport:
+    accuracy: float
+    loss: float
+    per_class: pd.DataFrame  # class, precision, recall, f1, support
+    confusion: pd.DataFrame  # rows: true class, columns: predicted class
+    misclassified: list[dict] = field(default_factory=list)  # path, true, predicted, confidence, loss
+
+    def to_dict(self) -> dict:
+        return {
+            "accuracy": self.accuracy,
+            "loss": self.loss,
+            "per_class": self.per_class.to_dict(orient="records"),
+            "confusion": {"labels": list(self.confusion.index), "matrix": self.confusion.values.tolist()},
+            "misclassified": self.misclassified,
+        }
+
+
+def report_from_probs(probs: torch.Tensor, labels: torch.Tensor, classes: Sequence[str],
+                      paths: Sequence[str] | None = None) -> EvalReport:
+    """Accuracy, per-class P/R/F1, confusion matrix and misclassified images ranked by loss."""
+    k = len(classes)
+    labels = labels.long()
+    pred = probs.argmax(1)
+    nll = -torch.log(probs.gather(1, labels.view(-1, 1)).clamp_min(1e-12)).view(-1)
+    cm = torch.zeros(k, k, dtype=torch.long)
+    cm.index_put_((labels, pred), torch.ones_like(labels), accumulate=True)
+    rows = []
+    for i, name in enumerate(classes):
+        tp = cm[i, i].item()
+        prec = tp / max(cm[:, i].sum().item(), 1)
+        rec = tp / max(cm[i].sum().item(), 1)
+        f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
+        rows.append({"class": name, "precision": round(prec, 4), "recall": round(rec, 4), "f1": round(f1, 4),
+                     "support": int(cm[i].sum())})
+    wrong = (pred != labels).nonzero().view(-1).tolist()
+    mis = [{"path": paths[i] if paths else str(i), "true": classes[labels[i]], "predicted": classes[pred[i]],
+            "confidence": round(probs[i, pred[i]].item(), 4), "loss": round(nll[i].item(), 4)} for i in wrong]
+    mis.sort(key=lambda m: -m["loss"])
+    n = max(len(labels), 1)
+    return EvalReport(
+        accuracy=(pred == labels).sum().item() / n,
+        loss=nll.mean().item() if len(labels) else float("nan"),
+        per_class=pd.DataFrame(rows, columns=["class", "precision", "recall", "f1", "support"]),
+        confusion=pd.DataFrame(cm.numpy(), index=list(classes), columns=list(classes)),
+        misclassified=mis,
+    )
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """A finding about the run. `code` is stable; `message` says what, `advice` what to do."""
+
+    code: str
+    severity: str  # "info" | "warning" | "error"
+    message: str
+    advice: str
+
+
+def _chance(num_classes: int) -> float:
+    return 1.0 / max(num_classes, 1)
+
+
+def diagnose(history: Sequence[dict], num_classes: int, batch_losses: Sequence[float] = ()) -> list[Diagnostic]:
+    """Look at the epochs so far; return every problem that shows (callers de-duplicate by code)."""
+    out: list[Diagnostic] = []
+    if not history:
+        return out
+    last = history[-1]
+    chance = _chance(num_classes)
+    vals = [h["val_acc"] for h in history if h.get("val_acc") is not None]
+    if len(vals) >= 3 and max(vals[-3:]) <= chance + 0.05:
+        out.append(Diagnostic(
+            "stuck_at_chance", "warning",
+            f"Validation accuracy is stuck near {chance:.0%}, which is what random guessing gets with "
+            f"{num_classes} classes.",
+            "Check that the classes really look different in the photos and that each class has varied, "
+            "correctly sorted pictures. Try a lower learning rate."))
+    losses = [h["train_loss"] for h in history]
+    if len(losses) >= 2 and (losses[-1] > 1.5 * min(losses) or (len(losses) >= 3 and losses[-1] > losses[0] * 1.2)):
+        out.append(Diagnostic(
+            "diverging", "warning", "The training loss is going up instead of down.",
+            "Lower the learning rate (try 10 times smaller, e.g. 0.0001)."))
+    if len(losses) >= 4:
+        ups = sum(b > a * 1.05 for a, b in zip(losses[-5:], losses[-4:]))
+        if ups >= 2:
+            out.append(Diagnostic(
+                "oscillating", "warning", "The training loss jumps up and down between epochs.",
+                "Lower the learning rate (try 0.0001) or use a bigger batch size (e.g. 32)."))
+    if len(batch_losses) >= 8:
+        mean = sum(batch_losses) / len(batch_losses)
+        sd = math.sqrt(sum((b - mean) ** 2 for b in batch_losses) / len(batch_losses))
+        if mean > 0 and sd / mean > 0.6 and len(history) >= 3:
+            out.append(Diagnostic(
+                "oscillating", "warning", "The loss swings widely from batch to batch.",
+                "Lower the learning rate (try 0.0001) or use a bigger batch size (e.g. 32)."))
+    if last.get("val_acc") is not None and len(history) >= 3:
+        gap = last["train_acc"] - last["val_acc"]
+        val_losses = [h["val_loss"] for h in history]
+        rising = val_losses[-1] > min(val_losses) * 1.1
+        if gap > 0.15 and rising:
+            out.append(Diagnostic(
+                "overfitting", "warning",
+                f"The model is memorising: {last['train_acc']:.0%} right on training photos but "
+                f"{last['val_acc']:.0%} on validation photos.",
+                "Add more varied photos, use strong augmentation or label smoothing, unfreeze less of "
+                "the network, or train for fewer epochs (the best epoch is kept anyway)."))
+    return out
+
+
+def data_diagnostics(counts: dict[str, int], minimum: int = 20) -> list[Diagnostic]:
+    """Too few photos: the seed's floor of about 20 per class."""
+    few = [f"{name} ({n})" for name, n in counts.items() if n < minimum]
+    if not few:
+        return []
+    return [Diagnostic("too_few_images", "warning", f"Some classes have fewer than {minimum} photos: {', '.join(few)}.",
+                       "Add photos until every class has at least 20, taken in different places, angles and light.")]
+
+
+def short_name(path: str) -> str:
+    return Path(path).name

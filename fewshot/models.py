@@ -1,0 +1,174 @@
+"""Backbones, pretrained weights and the freeze/unfreeze policy.
+
+Every torchvision backbone is rewrapped as `Classifier`: normalisation, three stages
+(early, penultimate, last), pooling, a frozen pretrained "neck" where the architecture
+has one, and a new linear head. The uniform shape lets training cache the frozen part
+and lets export produce one self-contained module.
+"""
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import torch
+from torch import nn
+from torchvision import models as tvm
+
+from .config import ARCHS, STAGES, Preprocessing
+from .errors import WeightsUnavailable
+
+HEAD_DROPOUT = 0.2
+
+
+class Classifier(nn.Module):
+    """Input: RGB floats in [0, 1], NCHW at the crop size. Output: logits."""
+
+    def __init__(self, stages: list[nn.Module], pool: nn.Module, neck: nn.Module, feat_dim: int,
+                 num_classes: int, pre: Preprocessing) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(pre.mean).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(pre.std).view(1, 3, 1, 1))
+        self.stages = nn.ModuleList(stages)
+        self.pool = pool
+        self.neck = neck
+        self.head = nn.Sequential(nn.Dropout(HEAD_DROPOUT), nn.Linear(feat_dim, num_classes))
+
+    def trunk(self, x: torch.Tensor, cut: int) -> torch.Tensor:
+        """Normalise and run stages[:cut]: what training caches for a frozen trunk."""
+        x = (x - self.mean) / self.std
+        for stage in self.stages[:cut]:
+            x = stage(x)
+        return x
+
+    def tail(self, x: torch.Tensor, cut: int) -> torch.Tensor:
+        """Run stages[cut:], pool, neck and head on a trunk output."""
+        for stage in self.stages[cut:]:
+            x = stage(x)
+        return self.head(self.neck(torch.flatten(self.pool(x), 1)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.tail(self.trunk(x, len(self.stages)), len(self.stages))
+
+
+def _split_backbone(arch: str, net: nn.Module) -> tuple[list[nn.Module], nn.Module, nn.Module, int]:
+    """(three stages, pool, neck, feature size) for each torchvision architecture."""
+    seq = nn.Sequential
+    if arch.startswith("resnet"):
+        stem = seq(net.conv1, net.bn1, net.relu, net.maxpool, net.layer1, net.layer2)
+        return [stem, net.layer3, net.layer4], nn.AdaptiveAvgPool2d(1), nn.Identity(), net.fc.in_features
+    f = net.features
+    if arch == "mobilenet_v2":
+        return [f[:7], f[7:14], f[14:]], nn.AdaptiveAvgPool2d(1), nn.Identity(), net.classifier[-1].in_features
+    if arch == "mobilenet_v3_large":
+        return [f[:7], f[7:13], f[13:]], nn.AdaptiveAvgPool2d(1), net.classifier[:3], net.classifier[-1].in_features
+    if arch == "efficientnet_b0":
+        return [f[:4], f[4:6], f[6:]], nn.AdaptiveAvgPool2d(1), nn.Identity(), net.classifier[-1].in_features
+    if arch == "vgg16":
+        return [f[:17], f[17:24], f[24:]], nn.AdaptiveAvgPool2d(7), net.classifier[:-1], net.classifier[-1].in_features
+    raise ValueError(arch)
+
+
+def weights_enum(arch: str):
+    return tvm.get_model_weights(arch).IMAGENET1K_V1
+
+
+def weights_filename(arch: str) -> str:
+    return os.path.basename(weights_enum(arch).url)
+
+
+def weights_cache_path(arch: str) -> Path:
+    """Where torchvision looks for (and downloads) this backbone's ImageNet weights."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / weights_filename(arch)
+
+
+def weights_present(arch: str) -> bool:
+    return weights_cache_path(arch).is_file()
+
+
+def _offline_message(arch: str, reason: str) -> str:
+    path = weights_cache_path(arch)
+    return (f"The ImageNet weights for {arch} are not on this machine and could not be downloaded ({reason}). "
+            f"Put the file {path.name} into {path.parent} (download it on a connected machine from "
+            f"{weights_enum(arch).url}, or run: python -m fewshot weights --from FILE --arch {arch}), "
+            f"or choose a backbone whose weights are present, or train from scratch (pretrained off), "
+            f"which works but is much weaker with few photos.")
+
+
+def load_pretrained_state(arch: str, weights_file: str | os.PathLike | None = None) -> dict:
+    """The torchvision ImageNet state dict: a named file, the hub cache, or a download."""
+    if weights_file:
+        try:
+            return torch.load(weights_file, map_location="cpu", weights_only=True)
+        except FileNotFoundError:
+            raise WeightsUnavailable(f"The weights file {weights_file} does not exist.") from None
+        except Exception as exc:
+            raise WeightsUnavailable(f"{weights_file} is not a torchvision weights file ({exc}).") from None
+    path = weights_cache_path(arch)
+    if path.is_file():
+        return torch.load(path, map_location="cpu", weights_only=True)
+    if os.environ.get("FEWSHOT_OFFLINE") == "1":
+        raise WeightsUnavailable(_offline_message(arch, "offline mode is on"))
+    old = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(20)  # fail in seconds, not minutes, on a machine without internet
+    try:
+        return weights_enum(arch).get_state_dict(progress=False, check_hash=True)
+    except Exception as exc:
+        raise WeightsUnavailable(_offline_message(arch, type(exc).__name__)) from None
+    finally:
+        socket.setdefaulttimeout(old)
+
+
+def build_model(arch: str, num_classes: int, *, pretrained: bool = True, weights_file: str | None = None,
+                pre: Preprocessing | None = None) -> Classifier:
+    """A Classifier for `num_classes`; ImageNet weights when `pretrained`."""
+    if arch not in ARCHS:
+        raise ValueError(f"unknown backbone {arch!r}")
+    net = tvm.get_model(arch, weights=None)
+    if pretrained:
+        net.load_state_dict(load_pretrained_state(arch, weights_file))
+    stages, pool, neck, dim = _split_backbone(arch, net)
+    return Classifier(stages, pool, neck, dim, num_classes, pre or Preprocessing())
+
+
+def cut_for_stage(model: Classifier, stage: str) -> int:
+    """How many stages are frozen (and so cacheable) for an unfreeze stage."""
+    n = len(model.stages)
+    return {"head": n, "top": n - 1, "top2": n - 2, "all": 0}[stage]
+
+
+def freeze_for_stage(model: Classifier, stage: str) -> None:
+    """requires_grad on exactly what `stage` trains: head, then neck and the last stages."""
+    if stage not in STAGES:
+        raise ValueError(stage)
+    cut = cut_for_stage(model, stage)
+    for p in model.parameters():
+        p.requires_grad = False
+    for m in [model.head] + ([model.neck] if stage != "head" else []) + list(model.stages[cut:]):
+        for p in m.parameters():
+            p.requires_grad = True
+
+
+def set_train_mode(model: Classifier, stage: str) -> None:
+    """Train mode for what trains; frozen parts (their BatchNorm above all) stay in eval mode."""
+    cut = cut_for_stage(model, stage)
+    model.eval()
+    model.head.train()
+    if stage != "head":
+        model.neck.train()
+    for s in model.stages[cut:]:
+        s.train()
+
+
+def param_groups(model: Classifier, stage: str, lr: float, backbone_mult: float, wd: float) -> list[dict]:
+    """The new head learns at lr; unfrozen pretrained layers at lr * backbone_mult."""
+    head = [p for p in model.head.parameters() if p.requires_grad]
+    body = [p for n, p in model.named_parameters() if p.requires_grad and not n.startswith("head.")]
+    groups = [{"params": head, "lr": lr, "weight_decay": wd}]
+    if body:
+        groups.append({"params": body, "lr": lr * backbone_mult, "weight_decay": wd})
+    return groups
+
+
+def trainable_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -1,0 +1,283 @@
+"""Training as a generator of small events; the UI and the CLI both consume it.
+
+The frozen part of the network runs once per image (features.trunk_pass); each epoch
+then trains only the unfrozen tail on augmented cached activations. A stop request is
+honoured within one batch and the best model so far is kept.
+"""
+from __future__ import annotations
+
+import math
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable, Iterator, Union
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .archive import Limits
+from .augment import augment_maps, augment_pixels
+from .bundle import TrainedModel
+from .config import TrainConfig
+from .data import Dataset
+from .errors import TrainingError
+from .evaluate import Diagnostic, EvalReport, data_diagnostics, diagnose, report_from_probs
+from .features import DiskCache, PassProgress, cache_key, decode_many, to_batch, trunk_pass
+from .models import (build_model, cut_for_stage, freeze_for_stage, param_groups, set_train_mode,
+                     trainable_parameters, weights_filename)
+from .runtime import Runtime, pick_runtime, seed_everything
+
+EVAL_BATCH = 128
+
+
+@dataclass(frozen=True)
+class Progress:
+    phase: str  # "weights" | "features" | "train" | "evaluate"
+    done: int
+    total: int
+    message: str = ""
+    eta_s: float | None = None
+
+
+@dataclass(frozen=True)
+class EpochEnd:
+    epoch: int  # 1-based
+    epochs: int
+    train_loss: float
+    train_acc: float
+    val_loss: float | None
+    val_acc: float | None
+    lr: float
+    seconds: float
+    is_best: bool
+
+
+@dataclass(frozen=True)
+class Done:
+    model: TrainedModel | None  # the best model so far; None when stopped before any epoch
+    best_epoch: int | None
+    stopped: bool
+    reason: str  # "finished" | "stopped" | "early_stop" | "non_finite"
+    history: list[dict] = field(default_factory=list)
+    evaluation: EvalReport | None = None
+    seconds: float = 0.0
+
+
+Event = Union[Progress, EpochEnd, Diagnostic, Done]
+StopFlag = Union[threading.Event, Callable[[], bool], None]
+
+
+def _stop_fn(stop: StopFlag) -> Callable[[], bool]:
+    if stop is None:
+        return lambda: False
+    if isinstance(stop, threading.Event):
+        return stop.is_set
+    return stop
+
+
+def _load_inputs(model, cut, samples, cfg, rt, stop, cache, limits, phase_base, phase_total):
+    """Cached trunk activations (cut > 0) or decoded uint8 canvases (cut == 0), with progress."""
+    pre = cfg.preprocessing
+    if cut > 0:
+        result = None
+        for item in trunk_pass(model, cut, samples, pre, rt, max(cfg.batch_size, 32), cache, stop, limits.max_pixels):
+            if isinstance(item, PassProgress):
+                yield Progress("features", phase_base + item.done, phase_total,
+                               f"Reading photos and running the frozen network ({item.cached} reused from cache)")
+            else:
+                result = item
+        return result
+    canv, done = [], 0
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        for batch in decode_many([s.path for s in samples], pre, 64, pool, limits.max_pixels):
+            if stop():
+                return None
+            bad = [b for b in batch if isinstance(b, Exception)]
+            if bad:
+                raise TrainingError(f"a photo became unreadable during training: {bad[0]}")
+            canv.append(torch.from_numpy(np.stack(batch)))
+            done += len(batch)
+            yield Progress("features", phase_base + done, phase_total, "Reading photos")
+    return torch.cat(canv) if canv else torch.empty(0, pre.resize, pre.resize, 3, dtype=torch.uint8)
+
+
+def _view(x: torch.Tensor, cut: int, cfg: TrainConfig, g: torch.Generator | None) -> torch.Tensor:
+    """Batch as the model sees it: augmented when `g` is given, the plain centre view otherwise."""
+    if cut > 0:
+        x = x.float()
+        return augment_maps(x, cfg.augmentation, g) if g is not None else x
+    x = x.permute(0, 3, 1, 2).float().div_(255.0)
+    if g is not None:
+        return augment_pixels(x, cfg.augmentation, g, cfg.preprocessing.crop)
+    off = (cfg.preprocessing.resize - cfg.preprocessing.crop) // 2
+    return x[..., off:off + cfg.preprocessing.crop, off:off + cfg.preprocessing.crop]
+
+
+def _forward(model, x, cut):
+    return model.tail(model.trunk(x, 0) if cut == 0 else x, cut)
+
+
+def _predict_probs(model, X, cut, cfg, rt: Runtime, stop) -> torch.Tensor | None:
+    model.eval()
+    outs = []
+    with torch.inference_mode():
+        for i in range(0, len(X), EVAL_BATCH):
+            if stop():
+                return None
+            xb = _view(X[i:i + EVAL_BATCH], cut, cfg, None).to(rt.device)
+            with rt.autocast():
+                outs.append(_forward(model, xb, cut).float().softmax(1).cpu())
+    return torch.cat(outs) if outs else torch.empty(0)
+
+
+def _snapshot(model, prefixes: tuple[str, ...]) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items() if k.startswith(prefixes)}
+
+
+def train(dataset: Dataset, config: TrainConfig | None = None, *, stop: StopFlag = None, device: str | None = None,
+          feature_cache: bool = True, limits: Limits | None = None) -> Iterator[Event]:
+    """Train a classifier on `dataset`; yields Progress, EpochEnd, Diagnostic, and finally Done."""
+    cfg = config or TrainConfig()
+    limits = limits or Limits()
+    should_stop = _stop_fn(stop)
+    t0 = time.perf_counter()
+    g = seed_everything(cfg.seed)
+    rt = pick_runtime(device)
+    classes = dataset.classes
+    counts = {c: sum(s.label == i for s in dataset.train + dataset.val) for i, c in enumerate(classes)}
+    for d in data_diagnostics(counts):
+        yield d
+
+    yield Progress("weights", 0, 1, f"Loading {cfg.arch}")
+    model = build_model(cfg.arch, len(classes), pretrained=cfg.pretrained, weights_file=cfg.weights_file,
+                        pre=cfg.preprocessing).to(rt.device)
+    cut = cut_for_stage(model, cfg.stage)
+    freeze_for_stage(model, cfg.stage)
+    cache = None
+    if feature_cache and cfg.pretrained and cut > 0:
+        wid = cfg.weights_file or weights_filename(cfg.arch)
+        cache = DiskCache(cache_key(cfg.arch, str(wid), cut, cfg.preprocessing))
+
+    n_tr, n_va = len(dataset.train), len(dataset.val)
+    Xtr = yield from _load_inputs(model, cut, dataset.train, cfg, rt, should_stop, cache, limits, 0, n_tr + n_va)
+    Xva = None if Xtr is None else (
+        yield from _load_inputs(model, cut, dataset.val, cfg, rt, should_stop, cache, limits, n_tr, n_tr + n_va))
+    if Xtr is None or Xva is None:
+        yield Done(None, None, True, "stopped", [], None, time.perf_counter() - t0)
+        return
+    ytr = torch.tensor([s.label for s in dataset.train])
+    yva = torch.tensor([s.label for s in dataset.val])
+
+    weight = None
+    if cfg.balanced_loss:
+        freq = torch.bincount(ytr, minlength=len(classes)).float().clamp_min(1)
+        weight = (freq.sum() / (len(classes) * freq)).to(rt.device)
+    opt = torch.optim.AdamW(param_groups(model, cfg.stage, cfg.lr, cfg.backbone_lr_mult, cfg.weight_decay))
+    bs = min(cfg.batch_size, max(n_tr, 1))
+    steps_total = cfg.epochs * math.ceil(n_tr / bs)
+    # cosine decay to 5% of the starting rate over the whole run
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(s, steps_total) / max(steps_total, 1))))
+    scaler = torch.amp.GradScaler(rt.device.type, enabled=rt.amp and rt.amp_dtype == torch.float16)
+    prefixes = ("head.",) + (("neck.",) if cfg.stage != "head" else ()) + tuple(
+        f"stages.{i}." for i in range(cut, len(model.stages)))
+
+    history: list[dict] = []
+    best, best_key, best_epoch, since_best = None, None, None, 0
+    seen_codes: set[str] = set()
+    reason = "finished"
+    t_train = time.perf_counter()
+    step = 0
+    for epoch in range(1, cfg.epochs + 1):
+        te = time.perf_counter()
+        set_train_mode(model, cfg.stage)
+        perm = torch.randperm(n_tr, generator=g)
+        tot_loss, tot_ok, seen, batch_losses = 0.0, 0, 0, []
+        for bi in range(0, n_tr, bs):
+            if should_stop():
+                reason = "stopped"
+                break
+            idx = perm[bi:bi + bs]
+            xb = _view(Xtr[idx], cut, cfg, g).to(rt.device, non_blocking=True)
+            yb = ytr[idx].to(rt.device)
+            with rt.autocast():
+                logits = _forward(model, xb, cut)
+                loss = F.cross_entropy(logits.float(), yb, weight=weight, label_smoothing=cfg.label_smoothing)
+            if not torch.isfinite(loss):
+                reason = "non_finite"
+                break
+            opt.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+            sched.step()
+            step += 1
+            batch_losses.append(loss.item())
+            tot_loss += loss.item() * len(idx)
+            tot_ok += (logits.argmax(1) == yb).sum().item()
+            seen += len(idx)
+            rate = (time.perf_counter() - t_train) / step
+            yield Progress("train", step, steps_total, f"Epoch {epoch}/{cfg.epochs}", rate * (steps_total - step))
+        if reason != "finished":
+            break
+        probs = _predict_probs(model, Xva, cut, cfg, rt, should_stop) if n_va else None
+        if n_va and probs is None:
+            reason = "stopped"
+            break
+        val_loss = val_acc = None
+        if probs is not None:
+            val_loss = F.nll_loss(torch.log(probs.clamp_min(1e-12)), yva).item()
+            val_acc = (probs.argmax(1) == yva).float().mean().item()
+        rec = {"epoch": epoch, "train_loss": tot_loss / max(seen, 1), "train_acc": tot_ok / max(seen, 1),
+               "val_loss": val_loss, "val_acc": val_acc, "lr": opt.param_groups[0]["lr"],
+               "seconds": time.perf_counter() - te}
+        history.append(rec)
+        key = (val_acc, -val_loss) if val_acc is not None else (0.0, -rec["train_loss"])
+        is_best = best_key is None or key > best_key
+        if is_best:
+            best, best_key, best_epoch, since_best = _snapshot(model, prefixes), key, epoch, 0
+        else:
+            since_best += 1
+        yield EpochEnd(epoch, cfg.epochs, rec["train_loss"], rec["train_acc"], val_loss, val_acc, rec["lr"],
+                       rec["seconds"], is_best)
+        for d in diagnose(history, len(classes), batch_losses):
+            if d.code not in seen_codes:
+                seen_codes.add(d.code)
+                yield d
+        if cfg.early_stop and since_best >= cfg.early_stop:
+            reason = "early_stop"
+            break
+
+    if reason == "non_finite":
+        yield Diagnostic("non_finite", "error",
+                         f"Training stopped at epoch {len(history) + 1}: the loss became infinite (NaN).",
+                         f"Lower the learning rate (now {cfg.lr:g}; try {cfg.lr / 10:g})."
+                         + (" The best model from before is kept." if best else ""))
+    if best is None:
+        yield Done(None, None, reason != "finished", reason, history, None, time.perf_counter() - t0)
+        return
+    model.load_state_dict(best, strict=False)
+    model.eval()
+    evaluation = None
+    if n_va:
+        yield Progress("evaluate", 0, 1, "Checking the best model on the validation photos")
+        probs = _predict_probs(model, Xva, cut, cfg, rt, lambda: False)
+        evaluation = report_from_probs(probs, yva, classes, [s.path for s in dataset.val])
+    trained = TrainedModel.from_training(model.cpu(), classes, cfg, history, best_epoch, evaluation,
+                                         dataset.counts().to_dict(orient="records"),
+                                         trainable_parameters(model))
+    yield Done(trained, best_epoch, reason in ("stopped", "non_finite"), reason, history, evaluation,
+               time.perf_counter() - t0)
+
+
+def run_to_end(events: Iterator[Event]) -> Done:
+    """Consume a training generator, returning its Done event (for scripts and tests)."""
+    done = None
+    for ev in events:
+        if isinstance(ev, Done):
+            done = ev
+    if done is None:
+        raise TrainingError("training ended without a result")
+    return done
