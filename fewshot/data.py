@@ -305,3 +305,34 @@ def images_in(source: str | os.PathLike, limits: Limits | None = None) -> list[s
     """Every image file under a folder (for batch prediction)."""
     skipped: list = []
     return [str(p) for p in _walk_images(Path(source), limits or Limits(), skipped)]
+
+
+def load_eval_set(source: str | os.PathLike, limits: Limits | None = None) -> Dataset:
+    """Images to evaluate a model on: DATA's val/ where it has train/ and val/, else every image.
+
+    Returned as a Dataset whose `val` holds all of them (and `train` is empty).
+    """
+    limits = limits or Limits()
+    skipped: list[tuple[str, str]] = []
+    tmp = None
+    src = Path(source)
+    if not src.exists():
+        raise DataError(f"{src} does not exist")
+    if src.is_file():
+        tmp = tempfile.TemporaryDirectory(prefix="fewshot-zip-")
+        skipped += extract_zip(src, tmp.name, limits)
+        src = Path(tmp.name)
+    root = _descend(src)
+    if _find_child(root, TRAIN_NAMES) is not None and _find_child(root, VAL_NAMES) is not None:
+        root = _find_child(root, VAL_NAMES)
+    try:
+        groups = _read_groups(_class_folders(root, limits, skipped), limits, root, skipped)
+    except Exception:
+        if tmp is not None:
+            tmp.cleanup()
+        raise
+    classes = sorted(n for n, items in groups.items() if items)
+    val = [Sample(p, i, d) for i, n in enumerate(classes) for p, d in sorted(groups[n])]
+    if not val:
+        raise DataError(f"No readable images were found in {source}.")
+    return Dataset(classes, [], val, skipped, [], True, str(root), tmp)

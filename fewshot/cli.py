@@ -1,0 +1,251 @@
+"""Command line: python -m fewshot inspect|train|evaluate|predict|export|weights ...
+
+Exit codes: 0 ok, 2 bad input (the message names the problem), 1 anything else.
+With --json, the last line printed is one JSON object.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .config import ARCHS, AUGMENTATIONS, STAGES, TrainConfig
+from .errors import FewshotError
+from .images import UnreadableImage
+
+
+def _emit(obj: dict, as_json: bool, text: str) -> None:
+    print(json.dumps(obj, ensure_ascii=False, default=str) if as_json else text)
+
+
+def cmd_inspect(a: argparse.Namespace) -> int:
+    from .data import load_dataset
+    ds = load_dataset(a.data, a.val, seed=a.seed)
+    rep = ds.report()
+    lines = [ds.counts().to_string(index=False)]
+    lines += [f"skipped {f}: {r}" for f, r in ds.skipped]
+    lines += [f"warning: {n.message}" for n in ds.notices]
+    _emit(rep, a.json, "\n".join(lines))
+    ds.cleanup()
+    return 0
+
+
+def _config(a: argparse.Namespace) -> TrainConfig:
+    return TrainConfig(arch=a.arch, stage=a.stage, epochs=a.epochs, lr=a.lr, batch_size=a.batch_size, seed=a.seed,
+                       augmentation=a.augmentation, label_smoothing=a.label_smoothing, balanced_loss=a.balanced,
+                       early_stop=a.early_stop, pretrained=not a.scratch, weights_file=a.weights)
+
+
+def cmd_train(a: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .bundle import save_bundle
+    from .data import load_dataset
+    from .evaluate import Diagnostic
+    from .train import Done, EpochEnd, Progress, train
+
+    cfg = _config(a)
+    ds = load_dataset(a.data, a.val, val_fraction=cfg.val_fraction, seed=cfg.seed)
+    for f, r in ds.skipped:
+        print(f"skipped {f}: {r}", file=sys.stderr)
+    for n in ds.notices:
+        print(f"warning: {n.message}", file=sys.stderr)
+    bars: dict[str, Any] = {}
+    done: Done | None = None
+    quiet = a.json and not sys.stderr.isatty()
+    try:
+        for ev in train(ds, cfg, device=a.device, feature_cache=not a.no_cache):
+            if isinstance(ev, Progress) and ev.phase in ("features", "train"):
+                bar = bars.get(ev.phase) or bars.setdefault(ev.phase, tqdm(
+                    total=ev.total, desc="frozen network" if ev.phase == "features" else "training",
+                    unit="img" if ev.phase == "features" else "batch", file=sys.stderr, disable=quiet, leave=False))
+                bar.n = ev.done
+                bar.refresh()
+            elif isinstance(ev, EpochEnd):
+                val = f"val loss {ev.val_loss:.4f} acc {ev.val_acc:.4f}" if ev.val_acc is not None else "no val"
+                tqdm.write(f"epoch {ev.epoch}/{ev.epochs}: train loss {ev.train_loss:.4f} acc {ev.train_acc:.4f}, "
+                           f"{val}, {ev.seconds:.2f}s{' *best' if ev.is_best else ''}", file=sys.stderr)
+            elif isinstance(ev, Diagnostic):
+                tqdm.write(f"{ev.severity}: {ev.message} {ev.advice}", file=sys.stderr)
+            elif isinstance(ev, Done):
+                done = ev
+    finally:
+        for bar in bars.values():
+            bar.close()
+        ds.cleanup()
+    if done is None or done.model is None:
+        print("No model was produced (training stopped before the first epoch ended).", file=sys.stderr)
+        return 1
+    save_bundle(done.model, a.out)
+    out = {"out": str(a.out), "classes": done.model.classes, "best_epoch": done.best_epoch, "reason": done.reason,
+           "seconds": round(done.seconds, 3), "val_accuracy": done.evaluation.accuracy if done.evaluation else None,
+           "history": done.history}
+    acc = f"{out['val_accuracy']:.4f}" if out["val_accuracy"] is not None else "n/a"
+    _emit(out, a.json, f"saved {a.out}: val accuracy {acc} (best epoch {done.best_epoch}), {done.seconds:.1f}s")
+    return 0
+
+
+def cmd_evaluate(a: argparse.Namespace) -> int:
+    import torch
+
+    from .bundle import load_bundle
+    from .data import load_eval_set
+    from .evaluate import report_from_probs
+    from .images import decode_canvas
+    from .predict import Predictor
+
+    tm = load_bundle(a.model)
+    ds = load_eval_set(a.data)
+    unknown = [c for c in ds.classes if c not in tm.classes]
+    if unknown:
+        raise FewshotError(f"{a.data} has classes the model does not know: {', '.join(unknown)} "
+                           f"(the model knows {', '.join(tm.classes)})")
+    pred = Predictor(tm, a.device)
+    canv = [decode_canvas(s.path, tm.config.preprocessing) for s in ds.val]
+    probs = pred.probabilities_from_canvases(canv, a.tta)
+    labels = torch.tensor([tm.classes.index(ds.classes[s.label]) for s in ds.val])
+    rep = report_from_probs(probs, labels, tm.classes, [s.path for s in ds.val])
+    ds.cleanup()
+    out = {**rep.to_dict(), "images": len(labels), "skipped": ds.skipped}
+    text = (f"accuracy {rep.accuracy:.4f} on {len(labels)} images\n{rep.per_class.to_string(index=False)}\n"
+            f"confusion (rows true, columns predicted):\n{rep.confusion.to_string()}")
+    _emit(out, a.json, text)
+    return 0
+
+
+def cmd_predict(a: argparse.Namespace) -> int:
+    from .bundle import load_bundle
+    from .data import images_in
+    from .predict import Predictor
+
+    tm = load_bundle(a.model)
+    paths: list[str] = []
+    for p in a.images:
+        paths += sorted(images_in(p)) if Path(p).is_dir() else [p]
+    preds = Predictor(tm, a.device).predict_files(paths, a.top_k, a.tta)
+    rows = [{"file": p.name, "label": p.top[0][0] if p.top else "", "confidence": round(p.top[0][1], 4) if p.top else "",
+             "top": [{"label": c, "probability": round(v, 6)} for c, v in p.top], "error": p.error or ""} for p in preds]
+    if a.csv:
+        with open(a.csv, "w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            w.writerow(["file", "label", "confidence", "top_k", "error"])
+            for r in rows:
+                w.writerow([r["file"], r["label"], r["confidence"],
+                            "; ".join(f"{t['label']}={t['probability']:.4f}" for t in r["top"]), r["error"]])
+    text = "\n".join(f"{r['file']}: " + (f"error: {r['error']}" if r["error"] else
+                     ", ".join(f"{t['label']} {t['probability']:.1%}" for t in r["top"])) for r in rows)
+    _emit({"predictions": rows}, a.json, text)
+    return 2 if rows and all(r["error"] for r in rows) else 0
+
+
+def cmd_export(a: argparse.Namespace) -> int:
+    from .bundle import load_bundle
+    from .export import export
+
+    out = export(load_bundle(a.model), a.format, a.out)
+    _emit({"out": str(out)}, a.json, f"wrote {out} (+ {out.name}.json, {out.with_suffix('.md').name})")
+    return 0
+
+
+def cmd_weights(a: argparse.Namespace) -> int:
+    from .weights import install_from_file, download, status
+
+    if a.from_file:
+        path = install_from_file(a.from_file, a.arch)
+        _emit({"installed": str(path)}, a.json, f"checksum ok; installed {path}")
+    elif a.download:
+        path = download(a.download)
+        _emit({"installed": str(path)}, a.json, f"downloaded {path}")
+    else:
+        rows = status()
+        _emit({"weights": rows}, a.json, "\n".join(f"{r['arch']:<20} {'present' if r['present'] else 'missing':<8} "
+                                                   f"{r['path']}" for r in rows))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m fewshot", description="Few-shot image classifiers from a few photos.")
+    p.add_argument("--version", action="version", version=f"fewshot {__version__}")
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    s = sub.add_parser("inspect", help="check a dataset and print its report")
+    s.add_argument("data")
+    s.add_argument("--val")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_inspect)
+
+    d = TrainConfig()
+    s = sub.add_parser("train", help="train a classifier and save it as a bundle")
+    s.add_argument("data", help="folder of class folders, folder with train/ and val/, or a .zip")
+    s.add_argument("--val", help="validate on every image of this folder instead of a split")
+    s.add_argument("--arch", default=d.arch, choices=ARCHS)
+    s.add_argument("--stage", default=d.stage, choices=STAGES)
+    s.add_argument("--epochs", type=int, default=d.epochs)
+    s.add_argument("--lr", type=float, default=d.lr)
+    s.add_argument("--batch-size", type=int, default=d.batch_size)
+    s.add_argument("--seed", type=int, default=d.seed)
+    s.add_argument("--augmentation", default=d.augmentation, choices=AUGMENTATIONS)
+    s.add_argument("--label-smoothing", type=float, default=d.label_smoothing)
+    s.add_argument("--balanced", action="store_true", help="class-balanced loss")
+    s.add_argument("--early-stop", type=int, default=d.early_stop, metavar="EPOCHS")
+    s.add_argument("--scratch", action="store_true", help="no pretrained weights (weak with few photos)")
+    s.add_argument("--weights", help="a local torchvision weights file for the backbone")
+    s.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
+    s.add_argument("--no-cache", action="store_true", help="do not reuse or store cached features")
+    s.add_argument("--out", required=True)
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_train)
+
+    s = sub.add_parser("evaluate", help="accuracy, per-class scores and confusion on labelled images")
+    s.add_argument("model")
+    s.add_argument("data")
+    s.add_argument("--tta", action="store_true")
+    s.add_argument("--device")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_evaluate)
+
+    s = sub.add_parser("predict", help="top-k labels for images (files or folders)")
+    s.add_argument("model")
+    s.add_argument("images", nargs="+")
+    s.add_argument("--top-k", type=int, default=3)
+    s.add_argument("--tta", action="store_true")
+    s.add_argument("--csv")
+    s.add_argument("--device")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_predict)
+
+    s = sub.add_parser("export", help="TorchScript or ONNX with softmax included")
+    s.add_argument("model")
+    s.add_argument("--format", required=True, choices=("torchscript", "onnx"))
+    s.add_argument("--out", required=True)
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_export)
+
+    s = sub.add_parser("weights", help="list, download or install pretrained backbone weights")
+    g = s.add_mutually_exclusive_group()
+    g.add_argument("--download", choices=ARCHS, metavar="ARCH")
+    g.add_argument("--from", dest="from_file", metavar="FILE")
+    s.add_argument("--arch", choices=ARCHS, help="with --from: which backbone the file is for")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_weights)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.fn(args)
+    except (FewshotError, UnreadableImage, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 1
+    except Exception as exc:  # anything unexpected: still one clear line, exit 1
+        print(f"error: unexpected {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
