@@ -87,7 +87,28 @@ class Dataset:
 
 
 def _clean_class_name(name: str) -> str:
-    return unicodedata.normalize("NFC", name).strip()
+    """NFC (so 'é' typed two ways is one class), control characters out, outer spaces off."""
+    name = unicodedata.normalize("NFC", name)
+    return "".join(" " if unicodedata.category(c) == "Cc" else c for c in name).strip()
+
+
+def _bad_class_name(name: str) -> str | None:
+    """Why `name` cannot be a class name, or None. Other names (spaces, emoji, 'con', 'a/b') are labels only."""
+    if not name:
+        return "a class needs a name"
+    if name in (".", ".."):
+        return f"'{name}' cannot be a class name (it means a folder, not a thing); rename the class"
+    return None
+
+
+def _skipped_summary(skipped: list[tuple[str, str]], limit: int = 3) -> str:
+    """The first few skipped files with their reasons, for an error that would otherwise hide them."""
+    if not skipped:
+        return ""
+    skipped = sorted(skipped, key=lambda fr: not fr[0].endswith("/"))  # left-out classes first
+    shown = "; ".join(f"{f}: {r}" for f, r in skipped[:limit])
+    more = f" (and {len(skipped) - limit} more)" if len(skipped) > limit else ""
+    return f" Left out: {shown}{more}."
 
 
 def _descend(root: Path) -> Path:
@@ -96,7 +117,9 @@ def _descend(root: Path) -> Path:
         entries = [e for e in root.iterdir() if not is_junk(e.name)]
         dirs = [e for e in entries if e.is_dir() and not e.is_symlink()]
         files = [e for e in entries if e.is_file() and is_image_name(e.name)]
-        if len(dirs) == 1 and not files:
+        # descend only into a wrapper: a lone folder that itself holds folders (a lone
+        # folder of images is a class, and one class is an error worth naming)
+        if len(dirs) == 1 and not files and any(e.is_dir() and not is_junk(e.name) for e in dirs[0].iterdir()):
             root = dirs[0]
         else:
             return root
@@ -118,6 +141,9 @@ def _walk_images(folder: Path, limits: Limits, skipped: list) -> list[Path]:
             skipped.append((str(Path(dirpath).relative_to(folder.parent)), f"nested deeper than {limits.max_depth} folders (limit: max depth)"))
             dirnames[:] = []
             continue
+        for d in [d for d in dirnames if (Path(dirpath) / d).is_symlink()]:
+            skipped.append((str((Path(dirpath) / d).relative_to(folder.parent)),
+                            "it is a symbolic link to a folder; links are not followed"))
         for fn in sorted(filenames):
             p = Path(dirpath) / fn
             if is_junk(fn):
@@ -138,13 +164,30 @@ def _class_folders(root: Path, limits: Limits, skipped: list) -> dict[str, list[
             continue
         if e.is_dir() and not e.is_symlink():
             name = _clean_class_name(e.name)
-            if not name or name in (".", ".."):
-                skipped.append((e.name, "a folder name that cannot be a class name"))
+            if _bad_class_name(name):
+                skipped.append((e.name, _bad_class_name(name)))
                 continue
             groups.setdefault(name, []).extend(_walk_images(e, limits, skipped))
+        elif e.is_symlink():
+            skipped.append((e.name, "it is a symbolic link; links are not followed"))
         elif e.is_file() and is_image_name(e.name):
             skipped.append((e.name, "it is not inside a class folder"))
     return groups
+
+
+def _check_upload_bytes(groups: list[Mapping[str, Iterable[Path]] | None], limits: Limits) -> None:
+    """A folder or a set of files is one upload too: refuse before reading if it is too big in all."""
+    total = 0
+    for g in groups:
+        for paths in (g or {}).values():
+            for p in paths:
+                try:
+                    total += os.lstat(p).st_size
+                except OSError:
+                    pass  # reported by name when it is read
+    if total > limits.max_upload_bytes:
+        raise LimitExceeded(f"the photos add up to {total / 1e6:,.0f} MB, over the upload limit of "
+                            f"{limits.max_upload_bytes / 1e6:,.0f} MB (limit: max upload size)")
 
 
 def _read_groups(groups: Mapping[str, Iterable[Path]], limits: Limits, root: Path | None,
@@ -160,6 +203,9 @@ def _read_groups(groups: Mapping[str, Iterable[Path]], limits: Limits, root: Pat
             p = Path(p)
             shown = str(p.relative_to(root)) if root and p.is_relative_to(root) else p.name
             try:
+                if p.is_symlink():
+                    skipped.append((shown, "it is a symbolic link; links are not followed"))
+                    continue
                 data = p.read_bytes()
                 thumbnail(data, 32, limits.max_pixels)  # full decode at small scale: catches truncation
             except UnreadableImage as exc:
@@ -232,10 +278,10 @@ def _build(groups: dict[str, list[tuple[str, str]]], val_groups: dict[str, list[
     classes = [n for n in names if n not in empty and groups.get(n)]
     if len(classes) == 0:
         raise DataError("No readable images were found. Put your photos in one folder per class "
-                        "(e.g. cats/ and dogs/) and try again.")
+                        "(e.g. cats/ and dogs/) and try again." + _skipped_summary(skipped))
     if len(classes) == 1:
         raise DataError(f"Only one class ('{classes[0]}') has images. A classifier needs at least two "
-                        f"classes: add a second folder of photos.")
+                        f"classes: add a second folder of photos." + _skipped_summary(skipped))
     index = {n: i for i, n in enumerate(classes)}
     if val_groups is None:
         train, val = _split({index[n]: groups[n] for n in classes}, fraction, seed)
@@ -259,11 +305,15 @@ def load_dataset(source: DataSource, val_source: str | os.PathLike | None = None
     limits = limits or Limits()
     skipped: list[tuple[str, str]] = []
     tmp = None
+    notes: list[tuple[str, str]] = []
     if isinstance(source, Mapping):
-        raw = {_clean_class_name(str(k)): [Path(p) for p in v] for k, v in source.items()}
-        for k in [k for k in raw if not k or k in (".", "..")]:
-            skipped.append((repr(k), "a class needs a name"))
-            del raw[k]
+        raw = {}
+        for k, v in source.items():
+            name = _clean_class_name(str(k))
+            if _bad_class_name(name):
+                skipped.append((repr(str(k)), _bad_class_name(name)))
+                continue
+            raw.setdefault(name, []).extend(Path(p) for p in v)  # ' cat' and 'cat' are one class
         root = None
         val_raw = None
     else:
@@ -273,7 +323,7 @@ def load_dataset(source: DataSource, val_source: str | os.PathLike | None = None
         if src.is_file():
             tmp = tempfile.TemporaryDirectory(prefix="fewshot-zip-")
             try:
-                skipped += extract_zip(src, tmp.name, limits)
+                skipped += extract_zip(src, tmp.name, limits, notes)
             except Exception:
                 tmp.cleanup()
                 raise
@@ -290,6 +340,8 @@ def load_dataset(source: DataSource, val_source: str | os.PathLike | None = None
         vroot = _descend(Path(val_source))
         val_raw = _class_folders(vroot, limits, skipped)
     try:
+        if tmp is None:  # a zip was already held to the upload and extraction limits
+            _check_upload_bytes([raw, val_raw], limits)
         groups = _read_groups(raw, limits, root, skipped)
         val_groups = _read_groups(val_raw, limits, root, skipped) if val_raw is not None else None
         ds = _build(groups, val_groups, skipped, val_fraction, seed)
@@ -298,6 +350,8 @@ def load_dataset(source: DataSource, val_source: str | os.PathLike | None = None
             tmp.cleanup()
         raise
     ds.root, ds._tmp = (str(root) if root else None), tmp
+    for name, note in notes:
+        ds.notices.append(Notice("zip_name_clash", f"{name}: {note}."))
     return ds
 
 

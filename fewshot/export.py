@@ -52,9 +52,9 @@ def export(tm: TrainedModel, fmt: str, out: str | os.PathLike) -> Path:
             if fmt == "torchscript":
                 torch.jit.save(torch.jit.trace(net, example), tmp)
             else:
+                # the torch.export-based exporter (the default since torch 2.9), any batch size
                 torch.onnx.export(net, (example,), tmp, input_names=["image"], output_names=["probabilities"],
-                                  dynamic_axes={"image": {0: "batch"}, "probabilities": {0: "batch"}},
-                                  opset_version=17, dynamo=False)
+                                  dynamic_shapes=({0: torch.export.Dim("batch")},), dynamo=True, verbose=False)
         os.replace(tmp, out)
     finally:
         Path(tmp).unlink(missing_ok=True)

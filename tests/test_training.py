@@ -1,0 +1,120 @@
+"""Training mechanics on tiny generated images with random weights (no downloads)."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+import torch
+
+from fewshot import Done, EpochEnd, Predictor, Preprocessing, Progress, TrainConfig, load_dataset, run_to_end, train
+from fewshot.errors import TrainingError, WeightsUnavailable
+from fewshot.models import build_model, freeze_for_stage, param_groups, set_train_mode, trainable_parameters
+
+# small inputs keep mechanics tests fast; the real 256/224 recipe is covered by the accuracy tests
+SCRATCH = dict(pretrained=False, arch="resnet18", batch_size=8, preprocessing=Preprocessing(resize=72, crop=64))
+
+
+def test_stage_trainable_parameter_counts():
+    m = build_model("resnet18", 3, pretrained=False)
+    counts = {}
+    for stage in ("head", "top", "top2", "all"):
+        freeze_for_stage(m, stage)
+        counts[stage] = trainable_parameters(m)
+    layer4 = sum(p.numel() for p in m.stages[2].parameters())
+    layer3 = sum(p.numel() for p in m.stages[1].parameters())
+    assert counts["head"] == 512 * 3 + 3
+    assert counts["top"] == counts["head"] + layer4
+    assert counts["top2"] == counts["top"] + layer3
+    assert counts["all"] == sum(p.numel() for p in m.parameters())
+
+
+def test_frozen_batchnorm_stays_in_eval_and_backbone_lr_is_lower():
+    m = build_model("mobilenet_v2", 2, pretrained=False)
+    freeze_for_stage(m, "top")
+    set_train_mode(m, "top")
+    bns = lambda mod: [b for b in mod.modules() if isinstance(b, torch.nn.BatchNorm2d)]
+    assert bns(m.stages[0]) and not any(b.training for b in bns(m.stages[0]) + bns(m.stages[1]))
+    assert all(b.training for b in bns(m.stages[2]))
+    groups = param_groups(m, "top", 1e-3, 0.1, 0.0)
+    assert groups[0]["lr"] == pytest.approx(1e-3) and groups[1]["lr"] == pytest.approx(1e-4)
+
+
+def test_training_learns_and_reports_events_in_order(tiny_data):
+    ds = load_dataset(tiny_data)
+    events = list(train(ds, TrainConfig(**SCRATCH, epochs=4, lr=3e-3)))
+    kinds = [type(e).__name__ for e in events]
+    assert kinds[-1] == "Done" and kinds.count("EpochEnd") == 4
+    assert kinds.index("Progress") < kinds.index("EpochEnd")
+    done: Done = events[-1]
+    hist = done.history
+    best = max(range(4), key=lambda i: (hist[i]["val_acc"], -hist[i]["val_loss"]))
+    assert done.best_epoch == best + 1
+    assert done.evaluation.accuracy == pytest.approx(hist[best]["val_acc"])
+    assert done.evaluation.accuracy > 1 / 3 + 0.2  # clearly better than chance on colour classes
+    assert done.evaluation.confusion.shape == (3, 3)
+    assert list(done.evaluation.per_class["class"]) == ["cat", "dog", "fox"]
+
+
+def test_stop_mid_training_keeps_best_model_that_predicts(tiny_data):
+    ds = load_dataset(tiny_data)
+    stop = threading.Event()
+    seen = []
+    done = None
+    for ev in train(ds, TrainConfig(**SCRATCH, epochs=50), stop=stop):
+        if isinstance(ev, EpochEnd):
+            seen.append(ev.epoch)
+            if ev.epoch == 2:
+                stop.set()
+        if isinstance(ev, Done):
+            done = ev
+    assert seen == [1, 2]  # honoured within the next batch: epoch 3 never finished
+    assert done.stopped and done.reason == "stopped" and done.model is not None
+    assert done.best_epoch in (1, 2)
+    top = Predictor(done.model).predict_one(ds.val[0].path, top_k=3)
+    assert len(top) == 3 and top[0][0] in ds.classes
+    assert sum(p for _, p in top) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_stop_before_first_epoch_gives_no_model(tiny_data):
+    ds = load_dataset(tiny_data)
+    calls = {"n": 0}
+
+    def stop_soon() -> bool:
+        calls["n"] += 1
+        return calls["n"] > 1  # stops inside the frozen-network pass
+
+    done = run_to_end(train(ds, TrainConfig(**SCRATCH, epochs=3), stop=stop_soon))
+    assert done.stopped and done.model is None and done.history == []
+
+
+def test_feature_cache_reused_by_second_run(with_weights, tiny_data):
+    ds = load_dataset(tiny_data)
+    cfg = TrainConfig(arch="mobilenet_v2", epochs=1, batch_size=16)
+    first = [e for e in train(ds, cfg) if isinstance(e, Progress) and e.phase == "features"]
+    second = [e for e in train(ds, cfg.with_(lr=3e-3, label_smoothing=0.0)) if isinstance(e, Progress)
+              and e.phase == "features"]
+    assert "(0 reused" in first[0].message
+    assert f"({len(ds.train)} reused" in second[0].message
+
+
+def test_offline_without_weights_says_what_to_do(no_weights, tiny_data):
+    ds = load_dataset(tiny_data)
+    with pytest.raises(WeightsUnavailable) as err:
+        run_to_end(train(ds, TrainConfig(arch="resnet18")))
+    msg = str(err.value)
+    assert "resnet18-f37072fd.pth" in msg and str(no_weights / "hub" / "checkpoints") in msg
+    assert "from scratch" in msg
+
+
+def test_bad_settings_are_refused_in_plain_words():
+    with pytest.raises(TrainingError, match="unknown stage"):
+        TrainConfig(stage="everything")
+    with pytest.raises(TrainingError, match="epochs"):
+        TrainConfig(epochs=0)
+
+
+@pytest.mark.parametrize("stage,aug", [("top", "strong"), ("all", "light")])
+def test_other_stages_train(tiny_data, stage, aug):
+    ds = load_dataset(tiny_data)
+    done = run_to_end(train(ds, TrainConfig(**SCRATCH, stage=stage, augmentation=aug, epochs=2)))
+    assert done.model is not None and len(done.history) == 2
