@@ -1,38 +1,65 @@
-"""Safe zip extraction: no path tricks, no symlinks, no bombs, limits that say which was hit."""
+"""Safe zip extraction: no path tricks, no symlinks, no bombs, limits that say which was hit.
+
+Only picture files are unpacked, each into a fresh folder, by name parts that were checked
+one by one; nothing is ever written outside that folder and no link is ever created.
+"""
 from __future__ import annotations
 
+import errno
 import os
+import re
 import stat
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path, PurePosixPath
 
-from .errors import DataError, LimitExceeded
+from .errors import DataError, FewshotError, LimitExceeded
+from .images import is_image_name
 
 JUNK_NAMES = {"__MACOSX", ".DS_Store", "Thumbs.db", "desktop.ini"}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
 class Limits:
     """What one upload may be. Every refusal names the limit that was hit."""
 
-    max_upload_bytes: int = 2 * 1024**3
+    max_upload_bytes: int = 2 * 1024**3  # a zip file, or all the files of a folder/mapping together
     max_images: int = 20_000
-    max_pixels: int = 64_000_000
+    max_pixels: int = 64_000_000  # per image, from its header, before decoding
     max_zip_files: int = 50_000
     max_extract_bytes: int = 4 * 1024**3
     max_zip_ratio: int = 200  # uncompressed/compressed per member and overall
     max_depth: int = 12
 
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise FewshotError(f"limit {f.name} must be a positive whole number, not {value!r}")
+
     @classmethod
     def from_env(cls) -> "Limits":
-        """Override any default with FEWSHOT_MAX_<FIELD> (e.g. FEWSHOT_MAX_IMAGES=5000)."""
+        """Override any default with FEWSHOT_<FIELD> (e.g. FEWSHOT_MAX_IMAGES=5000, FEWSHOT_MAX_UPLOAD_BYTES=500M)."""
         kw = {}
         for name in cls.__dataclass_fields__:
-            val = os.environ.get("FEWSHOT_" + name.upper())
+            var = "FEWSHOT_" + name.upper()
+            val = os.environ.get(var, "").strip()
             if val:
-                kw[name] = int(val)
+                kw[name] = _parse_size(var, val)
         return cls(**kw)
+
+
+def _parse_size(var: str, text: str) -> int:
+    """'5000', '1_000', '500M', '2G' (powers of 1024) -> int; a clear error naming the variable otherwise."""
+    found = _SIZE.match(text.replace("_", ""))
+    if not found:
+        raise FewshotError(f"{var}={text!r} is not a number (write e.g. 5000, 500M or 2G)")
+    scale = 1024 ** " kmgt".index(found.group(2).lower() or " ")
+    value = int(float(found.group(1)) * scale)
+    if value < 1:
+        raise FewshotError(f"{var}={text!r} must be at least 1")
+    return value
 
 
 def is_junk(part: str) -> bool:
@@ -50,70 +77,158 @@ def _safe_parts(name: str) -> tuple[str, ...] | None:
     return tuple(p for p in parts if p != ".")
 
 
-def extract_zip(path: str | os.PathLike, dest: str | os.PathLike, limits: Limits) -> list[tuple[str, str]]:
-    """Extract the image-bearing members of a zip into `dest`.
+def _display_name(m: zipfile.ZipInfo) -> str:
+    """The member's name as its maker meant it: zips from many tools hold UTF-8 without saying so."""
+    if m.flag_bits & 0x800:
+        return m.filename
+    try:
+        return m.filename.encode("cp437").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return m.filename
 
-    Returns skipped members as (name, reason). Raises DataError for a file that is not
-    a zip and LimitExceeded when the archive as a whole is too big or too many files.
+
+class _Names:
+    """Places members so that names differing only in upper/lower case never overwrite each other.
+
+    Folders that differ only in case are one folder (as on Windows and macOS, where such a zip is
+    usually made); files that differ only in case, or repeat a name, are kept under a new name.
+    """
+
+    def __init__(self) -> None:
+        self.dirs: dict[str, str] = {}
+        self.files: set[str] = set()
+
+    def place(self, parts: tuple[str, ...]) -> tuple[tuple[str, ...], str | None]:
+        out: list[str] = []
+        note = None
+        for p in parts[:-1]:
+            canon = self.dirs.setdefault("/".join(out + [p]).casefold(), p)
+            if canon != p and note is None:
+                note = f"its folder '{p}' differs from '{canon}' only in upper/lower case, so they were merged"
+            out.append(canon)
+        name = parts[-1]
+        stem, suffix = os.path.splitext(name)
+        candidate, k = name, 2
+        while "/".join(out + [candidate]).casefold() in self.files:
+            candidate, k = f"{stem} ({k}){suffix}", k + 1
+        if candidate != name:
+            note = f"another file in the zip has the same name (ignoring upper/lower case); kept as '{candidate}'"
+        self.files.add("/".join(out + [candidate]).casefold())
+        return tuple(out + [candidate]), note
+
+
+def _check_member(m: zipfile.ZipInfo, name: str, limits: Limits) -> tuple[tuple[str, ...] | None, str | None]:
+    """(safe parts, None) for a member to unpack, (None, reason) to skip it, (None, None) for junk."""
+    parts = _safe_parts(name)
+    if parts is None:
+        return None, "its path points outside the upload folder; ignored for safety"
+    if not parts or any(is_junk(p) for p in parts):
+        return None, None
+    if stat.S_ISLNK(m.external_attr >> 16):
+        return None, "it is a symbolic link; links are not followed"
+    if not is_image_name(parts[-1]):
+        return None, f"{PurePosixPath(parts[-1]).suffix or 'no extension'} is not an image type we read"
+    if len(parts) > limits.max_depth:
+        return None, f"nested deeper than {limits.max_depth} folders (limit: max depth)"
+    if m.flag_bits & 0x1:
+        return None, "it is encrypted (password-protected); unzip it first"
+    if m.file_size > 10 * 1024**2 and m.file_size / max(m.compress_size, 1) > limits.max_zip_ratio:
+        return None, (f"it would grow {m.file_size // max(m.compress_size, 1):,} times when unpacked "
+                      f"(limit: max compression ratio {limits.max_zip_ratio})")
+    return parts, None
+
+
+def _open_zip(path: Path, limits: Limits) -> zipfile.ZipFile:
+    size = path.stat().st_size
+    if size > limits.max_upload_bytes:
+        raise LimitExceeded(f"{path.name} is {size / 1e6:,.0f} MB, over the upload limit of "
+                            f"{limits.max_upload_bytes / 1e6:,.0f} MB (limit: max upload size)")
+    try:
+        return zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
+        raise DataError(f"{path.name} is not a zip archive, or it is damaged or cut off "
+                        f"(it could not be opened as one)") from None
+
+
+def _unpack(zf: zipfile.ZipFile, m: zipfile.ZipInfo, target: Path, budget: list[int], zip_name: str,
+            limits: Limits) -> None:
+    """Copy one member in bounded chunks, so a lying header cannot blow past the extraction limit."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with zf.open(m) as src, open(target, "xb") as out:
+        while chunk := src.read(1 << 20):
+            budget[0] += len(chunk)
+            if budget[0] > limits.max_extract_bytes:
+                raise LimitExceeded(f"{zip_name} unpacks past {limits.max_extract_bytes / 1e6:,.0f} MB "
+                                    f"(limit: max extraction size)")
+            out.write(chunk)
+
+
+def _remove_partial(target: Path) -> None:
+    try:
+        target.unlink(missing_ok=True)
+    except OSError:  # e.g. a name too long to exist at all
+        pass
+
+
+def _unpack_reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.errno == errno.ENAMETOOLONG:
+        return "its name is too long to be stored on disk"
+    if isinstance(exc, RuntimeError) and "encrypted" in str(exc):
+        return "it is encrypted (password-protected); unzip it first"
+    if isinstance(exc, (zipfile.BadZipFile, EOFError)):
+        return f"it is damaged inside the zip ({exc})"
+    if isinstance(exc, NotImplementedError):
+        return f"it is packed with a method we cannot unpack ({exc})"
+    return f"it could not be unpacked ({exc})"
+
+
+def extract_zip(path: str | os.PathLike, dest: str | os.PathLike, limits: Limits,
+                notes: list[tuple[str, str]] | None = None) -> list[tuple[str, str]]:
+    """Extract the picture members of a zip into `dest`.
+
+    Returns skipped members as (name, reason); members kept under another name are added to
+    `notes` as (name, message). Raises DataError for a file that is not a zip and LimitExceeded
+    when the archive as a whole has too many files or unpacks too big.
     """
     path, dest = Path(path), Path(dest)
     size = path.stat().st_size
-    if size > limits.max_upload_bytes:
-        raise LimitExceeded(f"{path.name} is {size / 1e6:.0f} MB, over the upload limit of "
-                            f"{limits.max_upload_bytes / 1e6:.0f} MB (limit: max upload size)")
-    try:
-        zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError):
-        raise DataError(f"{path.name} is not a zip archive (it could not be opened as one)") from None
     skipped: list[tuple[str, str]] = []
-    with zf:
+    with _open_zip(path, limits) as zf:
         members = [m for m in zf.infolist() if not m.is_dir()]
         if len(members) > limits.max_zip_files:
             raise LimitExceeded(f"{path.name} holds {len(members):,} files, over the limit of "
                                 f"{limits.max_zip_files:,} (limit: max files per zip)")
-        total = sum(m.file_size for m in members)
-        if total > limits.max_extract_bytes:
-            raise LimitExceeded(f"{path.name} would unpack to {total / 1e6:.0f} MB, over the limit of "
-                                f"{limits.max_extract_bytes / 1e6:.0f} MB (limit: max extraction size)")
-        if size and total / size > limits.max_zip_ratio and total > 50 * 1024**2:
-            raise LimitExceeded(f"{path.name} is a zip bomb: it would grow {total / size:.0f} times "
-                                f"(limit: max compression ratio {limits.max_zip_ratio})")
-        written = 0
+        chosen = []
         for m in members:
-            parts = _safe_parts(m.filename)
-            if parts is None:
-                skipped.append((m.filename, "its path points outside the upload folder; ignored for safety"))
-                continue
-            if any(is_junk(p) for p in parts):
-                continue
-            if len(parts) > limits.max_depth:
-                skipped.append((m.filename, f"nested deeper than {limits.max_depth} folders (limit: max depth)"))
-                continue
-            if stat.S_ISLNK(m.external_attr >> 16):
-                skipped.append((m.filename, "it is a symbolic link; links are not followed"))
-                continue
-            if m.flag_bits & 0x1:
-                skipped.append((m.filename, "it is encrypted (password-protected); unzip it first"))
-                continue
-            if m.compress_size and m.file_size / max(m.compress_size, 1) > limits.max_zip_ratio and m.file_size > 10 * 1024**2:
-                skipped.append((m.filename, f"it would grow {m.file_size // max(m.compress_size, 1)} times when "
-                                            f"unpacked (limit: max compression ratio)"))
-                continue
-            target = dest.joinpath(*parts)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if target.exists():  # same name differing only in case on a case-insensitive disk
-                skipped.append((m.filename, "another file in the zip has the same name"))
-                continue
+            name = _display_name(m)
+            parts, reason = _check_member(m, name, limits)
+            if parts is not None:
+                chosen.append((m, name, parts))
+            elif reason is not None:
+                skipped.append((name, reason))
+        if len(chosen) > limits.max_images:  # refused before tens of thousands of files are written
+            raise LimitExceeded(f"{path.name} holds {len(chosen):,} images, over the limit of "
+                                f"{limits.max_images:,} (limit: max images)")
+        total = sum(m.file_size for m, _, _ in chosen)
+        if total > limits.max_extract_bytes:
+            raise LimitExceeded(f"{path.name} would unpack to {total / 1e6:,.0f} MB, over the limit of "
+                                f"{limits.max_extract_bytes / 1e6:,.0f} MB (limit: max extraction size)")
+        if size and total > 50 * 1024**2 and total / size > limits.max_zip_ratio:
+            raise LimitExceeded(f"{path.name} is a zip bomb: it would grow {total / size:,.0f} times "
+                                f"(limit: max compression ratio {limits.max_zip_ratio})")
+        names, budget = _Names(), [0]
+        for m, name, parts in chosen:
+            placed, note = names.place(parts)
+            target = dest.joinpath(*placed)
             try:
-                with zf.open(m) as src, open(target, "wb") as out:
-                    # read in bounded chunks so a lying header cannot blow past the limit
-                    while chunk := src.read(1 << 20):
-                        written += len(chunk)
-                        if written > limits.max_extract_bytes:
-                            raise LimitExceeded(f"{path.name} unpacks past {limits.max_extract_bytes / 1e6:.0f} MB "
-                                                f"(limit: max extraction size)")
-                        out.write(chunk)
-            except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError) as exc:
-                target.unlink(missing_ok=True)
-                skipped.append((m.filename, f"it could not be unpacked ({exc})"))
+                _unpack(zf, m, target, budget, path.name, limits)
+            except LimitExceeded:
+                raise
+            except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError, ValueError) as exc:
+                if not isinstance(exc, FileExistsError):  # never remove a file this member did not write
+                    _remove_partial(target)
+                skipped.append((name, _unpack_reason(exc)))
+                continue
+            if note is not None and notes is not None:
+                notes.append((name, note))
     return skipped
