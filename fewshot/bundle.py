@@ -18,13 +18,14 @@ from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
-from .config import TrainConfig
-from .errors import BundleError
+from .config import Preprocessing, TrainConfig
+from .errors import BundleError, FewshotError
 from .models import Classifier, build_model
 
 FORMAT = "fewshot-bundle"
 FORMAT_VERSION = 1
 MAX_BUNDLE_BYTES = 2 * 1024**3
+MAX_CLASSES = 10_000
 
 
 @dataclass
@@ -90,32 +91,58 @@ def save_bundle(tm: TrainedModel, path: str | os.PathLike) -> Path:
     return Path(path)
 
 
-def _header(data: bytes) -> dict[str, str]:
+def _header(data: bytes, name: str) -> dict[str, str]:
+    """The safetensors JSON header's metadata, read without running anything in the file."""
     if len(data) < 8:
-        raise BundleError("the file is too short to be a fewshot model (it may be truncated)")
+        raise BundleError(f"{name} is too short to be a fewshot model (it may be empty or cut off)")
     n = int.from_bytes(data[:8], "little")
-    if n <= 0 or n > min(len(data) - 8, 100 * 1024**2):
-        raise BundleError("this is not a fewshot model file (no safetensors header; a pickle or other "
-                          "format is never opened, for safety)")
+    if data[8:9] == b"{" and 0 < n <= 100 * 1024**2 and n > len(data) - 8:
+        raise BundleError(f"{name} is cut off: it ends inside its header (truncated download or copy?)")
+    if n <= 0 or n > min(len(data) - 8, 100 * 1024**2) or data[8:9] != b"{":
+        kind = "a pickle or PyTorch .pt/.pth file" if data[:1] == b"\x80" or data[:2] == b"PK" else "another format"
+        raise BundleError(f"{name} is not a fewshot model file: it looks like {kind}, which is never "
+                          f"opened, for safety (fewshot models are .safetensors files saved by fewshot)")
     try:
         header = json.loads(data[8:8 + n])
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise BundleError("this is not a fewshot model file (its header is not readable)") from None
-    return header.get("__metadata__") or {}
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise BundleError(f"{name} is not a fewshot model file (its header is not readable)") from None
+    meta = header.get("__metadata__") if isinstance(header, dict) else None
+    return meta if isinstance(meta, dict) else {}
+
+
+def _check_meta(name: str, classes: Any, metrics: Any, history: Any, summary: Any) -> None:
+    """Types and sizes a model file must have before anything is built from it."""
+    if not isinstance(classes, list) or not all(isinstance(c, str) and c for c in classes):
+        raise BundleError(f"{name} has broken metadata (its class names are not a list of names)")
+    if len(classes) < 2 or len(classes) > MAX_CLASSES:
+        raise BundleError(f"{name} lists {len(classes)} classes; a model needs between 2 and {MAX_CLASSES:,}")
+    if len(set(classes)) != len(classes):
+        raise BundleError(f"{name} has broken metadata (a class name appears twice)")
+    if not isinstance(metrics, dict) or not isinstance(history, list) or not isinstance(summary, list):
+        raise BundleError(f"{name} has broken metadata (metrics, history or data summary of the wrong kind)")
+
+
+def _check_preprocessing(name: str, pre: Preprocessing) -> None:
+    if (not (8 <= pre.crop <= pre.resize <= 2048) or len(pre.mean) != 3 or len(pre.std) != 3
+            or not all(0 < s < 1e6 for s in pre.std) or not all(-1e6 < m < 1e6 for m in pre.mean)):
+        raise BundleError(f"{name} has impossible preprocessing settings (resize {pre.resize}, crop {pre.crop})")
 
 
 def load_bundle(path: str | os.PathLike) -> TrainedModel:
     """Rebuild a TrainedModel from a bundle; BundleError with a plain reason if anything is off."""
     path = Path(path)
-    if path.stat().st_size > MAX_BUNDLE_BYTES:
-        raise BundleError(f"{path.name} is larger than any fewshot model could be")
-    data = path.read_bytes()
-    meta = _header(data)
+    try:
+        if path.stat().st_size > MAX_BUNDLE_BYTES:
+            raise BundleError(f"{path.name} is larger than any fewshot model could be")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise BundleError(f"{path.name} could not be read ({exc.strerror or exc})") from None
+    meta = _header(data, path.name)
     if meta.get("format") != FORMAT:
         raise BundleError(f"{path.name} is a safetensors file but not a fewshot model (no fewshot metadata)")
     try:
         version = int(meta.get("format_version", "0"))
-    except ValueError:
+    except (ValueError, TypeError):
         version = -1
     if version > FORMAT_VERSION:
         raise BundleError(f"{path.name} was made by a newer fewshot (format {version}; this one reads up to "
@@ -124,25 +151,26 @@ def load_bundle(path: str | os.PathLike) -> TrainedModel:
         raise BundleError(f"{path.name} has an unknown format version")
     try:
         state = st_load(data)
-    except SafetensorError as exc:
-        raise BundleError(f"{path.name} is damaged or truncated ({exc})") from None
+    except (SafetensorError, ValueError, RuntimeError, OverflowError) as exc:
+        raise BundleError(f"{path.name} is damaged or truncated ({str(exc)[:200]})") from None
     try:
         classes = json.loads(meta["classes"])
         cfg = TrainConfig.from_dict(json.loads(meta["config"]))
         metrics = json.loads(meta.get("metrics", "{}"))
         history = json.loads(meta.get("history", "[]"))
         summary = json.loads(meta.get("data_summary", "[]"))
-    except (KeyError, TypeError, ValueError, json.JSONDecodeError) as exc:
-        raise BundleError(f"{path.name} has broken metadata ({exc})") from None
-    if not isinstance(classes, list) or len(classes) < 2:
-        raise BundleError(f"{path.name} lists {len(classes) if isinstance(classes, list) else 'no'} classes; a model needs at least two")
+    except (KeyError, TypeError, ValueError, AttributeError, RecursionError, FewshotError) as exc:
+        raise BundleError(f"{path.name} has broken metadata ({str(exc)[:200]})") from None
+    _check_meta(path.name, classes, metrics, history, summary)
+    _check_preprocessing(path.name, cfg.preprocessing)
+    head = state.get("head.1.weight")
+    if head is not None and (head.dim() != 2 or head.shape[0] != len(classes)):
+        # checked before building, so a file claiming a million classes allocates nothing
+        raise BundleError(f"{path.name} names {len(classes)} classes but its weights have "
+                          f"{head.shape[0] if head.dim() else 0} outputs; the file is inconsistent")
     model = build_model(cfg.arch, len(classes), pretrained=False, pre=cfg.preprocessing)
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
-        head = state.get("head.1.weight")
-        if head is not None and head.shape[0] != len(classes):
-            raise BundleError(f"{path.name} names {len(classes)} classes but its weights have "
-                              f"{head.shape[0]} outputs") from None
         raise BundleError(f"{path.name} does not match the {cfg.arch} architecture ({str(exc)[:200]})") from None
     return TrainedModel(model.eval(), classes, cfg, metrics, history, summary, meta.get("created", ""))
