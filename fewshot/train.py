@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from .archive import Limits
-from .augment import augment_maps, augment_pixels
+from .augment import augment_maps, augment_pixels, pools_globally
 from .bundle import TrainedModel
 from .config import TrainConfig
 from .data import Dataset
@@ -59,7 +59,7 @@ class Done:
     model: TrainedModel | None  # the best model so far; None when stopped before any epoch
     best_epoch: int | None
     stopped: bool
-    reason: str  # "finished" | "stopped" | "early_stop" | "non_finite"
+    reason: str  # "finished" | "stopped" | "early_stop" | "non_finite" | "out_of_memory"
     history: list[dict] = field(default_factory=list)
     evaluation: EvalReport | None = None
     seconds: float = 0.0
@@ -77,18 +77,53 @@ def _stop_fn(stop: StopFlag) -> Callable[[], bool]:
     return stop
 
 
-def _load_inputs(model, cut, samples, cfg, rt, stop, cache, limits, phase_base, phase_total):
-    """Cached trunk activations (cut > 0) or decoded uint8 canvases (cut == 0), with progress."""
+def _is_oom(exc: BaseException) -> bool:
+    """CUDA, MPS and the CPU allocator each say 'out of memory' their own way."""
+    text = str(exc).lower()
+    return (isinstance(exc, (torch.cuda.OutOfMemoryError, MemoryError))
+            or "out of memory" in text or "can't allocate memory" in text)
+
+
+def _free_memory(rt: Runtime) -> None:
+    if rt.device.type == "cuda":
+        torch.cuda.empty_cache()
+
+
+def _oom_notice(rt: Runtime, old: int, new: int, where: str) -> Diagnostic:
+    return Diagnostic("out_of_memory", "warning",
+                      f"The {rt.device.type.upper()} ran out of memory {where} with {old} photos at a time; "
+                      f"retrying with {new} at a time.",
+                      "This only makes training slower. To avoid it, lower the batch size, unfreeze fewer "
+                      "layers or pick a lighter backbone.")
+
+
+def _load_inputs(model, cut, samples, cfg, rt, stop, cache, limits, phase_base, phase_total, sizes=None):
+    """Cached trunk activations (cut > 0) or decoded uint8 canvases (cut == 0), with progress.
+
+    `sizes` ({"features": n}) carries a batch size that ran out of memory on to the next call.
+    """
     pre = cfg.preprocessing
-    if cut > 0:
+    sizes = {} if sizes is None else sizes
+    batch = sizes.setdefault("features", max(cfg.batch_size, 32))
+    while cut > 0:
         result = None
-        for item in trunk_pass(model, cut, samples, pre, rt, max(cfg.batch_size, 32), cache, stop, limits.max_pixels):
-            if isinstance(item, PassProgress):
-                yield Progress("features", phase_base + item.done, phase_total,
-                               f"Reading photos and running the frozen network ({item.cached} reused from cache)")
-            else:
-                result = item
-        return result
+        try:
+            for item in trunk_pass(model, cut, samples, pre, rt, batch, cache, stop, limits.max_pixels):
+                if isinstance(item, PassProgress):
+                    yield Progress("features", phase_base + item.done, phase_total,
+                                   f"Reading photos and running the frozen network ({item.cached} reused from cache)")
+                else:
+                    result = item
+            return result
+        except (RuntimeError, MemoryError) as exc:
+            if not _is_oom(exc):
+                raise
+            if batch == 1:
+                raise TrainingError("Out of memory while reading the photos, even one at a time. "
+                                    "Pick a lighter backbone or train on the CPU.") from exc
+            _free_memory(rt)
+            batch = sizes["features"] = batch // 2
+            yield _oom_notice(rt, batch * 2, batch, "while reading the photos")
     canv, done = [], 0
     with ThreadPoolExecutor(max_workers=1) as pool:
         for batch in decode_many([s.path for s in samples], pre, 64, pool, limits.max_pixels):
@@ -103,11 +138,11 @@ def _load_inputs(model, cut, samples, cfg, rt, stop, cache, limits, phase_base, 
     return torch.cat(canv) if canv else torch.empty(0, pre.resize, pre.resize, 3, dtype=torch.uint8)
 
 
-def _view(x: torch.Tensor, cut: int, cfg: TrainConfig, g: torch.Generator | None) -> torch.Tensor:
+def _view(x: torch.Tensor, cut: int, cfg: TrainConfig, g: torch.Generator | None, pooled: bool = False) -> torch.Tensor:
     """Batch as the model sees it: augmented when `g` is given, the plain centre view otherwise."""
     if cut > 0:
         x = x.float()
-        return augment_maps(x, cfg.augmentation, g) if g is not None else x
+        return augment_maps(x, cfg.augmentation, g, pooled) if g is not None else x
     x = x.permute(0, 3, 1, 2).float().div_(255.0)
     if g is not None:
         return augment_pixels(x, cfg.augmentation, g, cfg.preprocessing.crop)
@@ -121,14 +156,22 @@ def _forward(model, x, cut):
 
 def _predict_probs(model, X, cut, cfg, rt: Runtime, stop) -> torch.Tensor | None:
     model.eval()
-    outs = []
+    outs, i, batch = [], 0, EVAL_BATCH
     with torch.inference_mode():
-        for i in range(0, len(X), EVAL_BATCH):
+        while i < len(X):
             if stop():
                 return None
-            xb = _view(X[i:i + EVAL_BATCH], cut, cfg, None).to(rt.device)
-            with rt.autocast():
-                outs.append(_forward(model, xb, cut).float().softmax(1).cpu())
+            try:
+                xb = _view(X[i:i + batch], cut, cfg, None).to(rt.device)
+                with rt.autocast():
+                    outs.append(_forward(model, xb, cut).float().softmax(1).cpu())
+            except (RuntimeError, MemoryError) as exc:
+                if not _is_oom(exc) or batch == 1:
+                    raise
+                _free_memory(rt)
+                batch //= 2  # same numbers in smaller bites: nothing for the user to know
+                continue
+            i += len(xb)
     return torch.cat(outs) if outs else torch.empty(0)
 
 
@@ -154,6 +197,7 @@ def train(dataset: Dataset, config: TrainConfig | None = None, *, stop: StopFlag
     model = build_model(cfg.arch, len(classes), pretrained=cfg.pretrained, weights_file=cfg.weights_file,
                         pre=cfg.preprocessing).to(rt.device)
     cut = cut_for_stage(model, cfg.stage)
+    pooled = pools_globally(model, cut)  # head stage: augment straight to pooled window means
     freeze_for_stage(model, cfg.stage)
     cache = None
     if feature_cache and cfg.pretrained and cut > 0:
@@ -161,9 +205,10 @@ def train(dataset: Dataset, config: TrainConfig | None = None, *, stop: StopFlag
         cache = DiskCache(cache_key(cfg.arch, str(wid), cut, cfg.preprocessing))
 
     n_tr, n_va = len(dataset.train), len(dataset.val)
-    Xtr = yield from _load_inputs(model, cut, dataset.train, cfg, rt, should_stop, cache, limits, 0, n_tr + n_va)
+    sizes: dict[str, int] = {}
+    Xtr = yield from _load_inputs(model, cut, dataset.train, cfg, rt, should_stop, cache, limits, 0, n_tr + n_va, sizes)
     Xva = None if Xtr is None else (
-        yield from _load_inputs(model, cut, dataset.val, cfg, rt, should_stop, cache, limits, n_tr, n_tr + n_va))
+        yield from _load_inputs(model, cut, dataset.val, cfg, rt, should_stop, cache, limits, n_tr, n_tr + n_va, sizes))
     if Xtr is None or Xva is None:
         yield Done(None, None, True, "stopped", [], None, time.perf_counter() - t0)
         return
@@ -195,23 +240,39 @@ def train(dataset: Dataset, config: TrainConfig | None = None, *, stop: StopFlag
         set_train_mode(model, cfg.stage)
         perm = torch.randperm(n_tr, generator=g)
         tot_loss, tot_ok, seen, batch_losses = 0.0, 0, 0, []
-        for bi in range(0, n_tr, bs):
+        bi = 0
+        while bi < n_tr:
             if should_stop():
                 reason = "stopped"
                 break
             idx = perm[bi:bi + bs]
-            xb = _view(Xtr[idx], cut, cfg, g).to(rt.device, non_blocking=True)
-            yb = ytr[idx].to(rt.device)
-            with rt.autocast():
-                logits = _forward(model, xb, cut)
-                loss = F.cross_entropy(logits.float(), yb, weight=weight, label_smoothing=cfg.label_smoothing)
-            if not torch.isfinite(loss):
-                reason = "non_finite"
-                break
-            opt.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(opt)
-            scaler.update()
+            try:
+                xb = _view(Xtr[idx], cut, cfg, g, pooled).to(rt.device, non_blocking=True)
+                yb = ytr[idx].to(rt.device)
+                with rt.autocast():
+                    logits = _forward(model, xb, cut)
+                    loss = F.cross_entropy(logits.float(), yb, weight=weight, label_smoothing=cfg.label_smoothing)
+                if not torch.isfinite(loss):
+                    reason = "non_finite"
+                    break
+                opt.zero_grad(set_to_none=True)
+                scaler.scale(loss).backward()
+                scaler.step(opt)
+                scaler.update()
+            except (RuntimeError, MemoryError) as exc:
+                if not _is_oom(exc):
+                    raise
+                opt.zero_grad(set_to_none=True)
+                xb = yb = logits = loss = None
+                _free_memory(rt)
+                if bs == 1:
+                    reason = "out_of_memory"
+                    break
+                bs //= 2  # the same photos again in smaller batches; the schedule stretches to match
+                steps_total = step + (cfg.epochs - epoch + 1) * math.ceil(n_tr / bs)
+                yield _oom_notice(rt, bs * 2, bs, f"in epoch {epoch}")
+                continue
+            bi += len(idx)
             sched.step()
             step += 1
             batch_losses.append(loss.item())
@@ -220,6 +281,8 @@ def train(dataset: Dataset, config: TrainConfig | None = None, *, stop: StopFlag
             seen += len(idx)
             rate = (time.perf_counter() - t_train) / step
             yield Progress("train", step, steps_total, f"Epoch {epoch}/{cfg.epochs}", rate * (steps_total - step))
+        if reason == "finished" and not all(torch.isfinite(p).all() for p in model.parameters() if p.requires_grad):
+            reason = "non_finite"  # the last step overflowed the weights: this epoch must not become "best"
         if reason != "finished":
             break
         probs = _predict_probs(model, Xva, cut, cfg, rt, should_stop) if n_va else None
@@ -255,6 +318,10 @@ def train(dataset: Dataset, config: TrainConfig | None = None, *, stop: StopFlag
                          f"Training stopped at epoch {len(history) + 1}: the loss became infinite (NaN).",
                          f"Lower the learning rate (now {cfg.lr:g}; try {cfg.lr / 10:g})."
                          + (" The best model from before is kept." if best else ""))
+    if reason == "out_of_memory":
+        yield Diagnostic("out_of_memory", "error", "Training stopped: out of memory even with one photo per batch.",
+                         "Unfreeze fewer layers, pick a lighter backbone, or train on the CPU."
+                         + (" The best model from before is kept." if best else ""))
     if best is None:
         yield Done(None, None, reason != "finished", reason, history, None, time.perf_counter() - t0)
         return
@@ -268,7 +335,7 @@ def train(dataset: Dataset, config: TrainConfig | None = None, *, stop: StopFlag
     trained = TrainedModel.from_training(model.cpu(), classes, cfg, history, best_epoch, evaluation,
                                          dataset.counts().to_dict(orient="records"),
                                          trainable_parameters(model))
-    yield Done(trained, best_epoch, reason in ("stopped", "non_finite"), reason, history, evaluation,
+    yield Done(trained, best_epoch, reason in ("stopped", "non_finite", "out_of_memory"), reason, history, evaluation,
                time.perf_counter() - t0)
 
 

@@ -11,6 +11,7 @@ from PIL import Image
 from fewshot import Limits, Predictor, UnreadableImage, load_dataset, run_to_end, train
 from fewshot.images import decode_canvas, load_rgb
 from hostile_util import SMALL, class_folders, encode, picture, png_header_only, tiny_config, write
+from hostile_util import one_torch_thread  # noqa: F401 (autouse fixture)
 
 RED, BLUE = (210, 40, 40), (40, 40, 210)
 

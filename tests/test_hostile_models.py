@@ -11,6 +11,7 @@ import torch
 from fewshot import BundleError, Predictor, TrainedModel, load_bundle, save_bundle
 from fewshot.models import build_model
 from hostile_util import SMALL, encode, picture, tiny_config
+from hostile_util import one_torch_thread  # noqa: F401 (autouse fixture)
 
 CFG = tiny_config(arch="mobilenet_v2")  # the smallest bundle (about 9 MB) of the built-in backbones
 

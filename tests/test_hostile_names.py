@@ -5,6 +5,7 @@ import pytest
 
 from fewshot import DataError, Predictor, load_bundle, load_dataset, run_to_end, save_bundle, train
 from hostile_util import class_folders, encode, files_under, make_zip, picture, tiny_config, write
+from hostile_util import one_torch_thread  # noqa: F401 (autouse fixture)
 
 NAMES = ["golden retriever", "🐱 cat", "猫", "con", "nul", "a/b", "../../etc"]
 
