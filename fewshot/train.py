@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from .archive import Limits
-from .augment import augment_maps, augment_pixels, pools_globally
+from .augment import augment_maps, augment_pixels
 from .bundle import TrainedModel
 from .config import TrainConfig
 from .data import Dataset
@@ -197,7 +197,6 @@ def train(dataset: Dataset, config: TrainConfig | None = None, *, stop: StopFlag
     model = build_model(cfg.arch, len(classes), pretrained=cfg.pretrained, weights_file=cfg.weights_file,
                         pre=cfg.preprocessing).to(rt.device)
     cut = cut_for_stage(model, cfg.stage)
-    pooled = pools_globally(model, cut)  # head stage: augment straight to pooled window means
     freeze_for_stage(model, cfg.stage)
     cache = None
     if feature_cache and cfg.pretrained and cut > 0:
