@@ -19,6 +19,7 @@ from .config import Preprocessing
 
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 DEFAULT_MAX_PIXELS = 64_000_000  # about 8000x8000: bigger declared sizes are treated as decompression bombs
+MAX_ASPECT = 1000  # a 1x60000 strip is no photo, and resizing its short side to 256 would need gigabytes
 
 ImageFile.LOAD_TRUNCATED_IMAGES = False  # a cut-off file is an error, never silently grey pixels
 
@@ -105,6 +106,9 @@ def _open(src: Source, max_pixels: int) -> Image.Image:
         raise UnreadableImage(_too_many_pixels(f"{w}x{h} = {w * h:,} pixels", max_pixels))
     if w < 1 or h < 1:
         raise UnreadableImage(f"the image is {w}x{h}, which has no pixels")
+    if max(w, h) > MAX_ASPECT * min(w, h):
+        raise UnreadableImage(f"the image is {w}x{h}: more than {MAX_ASPECT} times longer than it is wide, "
+                              f"so it cannot be a photo")
     return img
 
 

@@ -36,6 +36,7 @@ BAD_FILES = {
     "iphone.jpg": (lambda: b"\0\0\0\x18ftypheic\0\0\0\0mif1heic" + b"\0" * 64, "HEIC"),
     "noise.jpg": (lambda: bytes(range(256)) * 4, "not a picture"),
     "bomb.png": (lambda: png_header_only(100_000, 100_000), "max pixels per image"),
+    "sliver.png": (lambda: png_header_only(60_000, 1), "1000 times longer than it is wide"),  # resizing: gigabytes
 }
 
 
