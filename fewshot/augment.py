@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 # (smallest crop side as a fraction of the map side, flip probability)
 PRESETS = {"none": (1.0, 0.0), "light": (0.7, 0.5), "strong": (0.5, 0.5)}
 
 
 def _crops(x: torch.Tensor, min_frac: float, g: torch.Generator, out_size: int | None) -> torch.Tensor:
-    n, _, h, w = x.shape
+    n, c, h, w = x.shape
     if min_frac >= 1.0:
         return x
     # one window size per batch (so the batch stays one tensor), a random place per sample
@@ -22,7 +23,11 @@ def _crops(x: torch.Tensor, min_frac: float, g: torch.Generator, out_size: int |
     kh, kw = max(1, round(h * frac[0].item())), max(1, round(w * frac[1].item()))
     ys = torch.randint(0, h - kh + 1, (n,), generator=g)
     xs = torch.randint(0, w - kw + 1, (n,), generator=g)
-    crops = torch.stack([x[i, :, ys[i]:ys[i] + kh, xs[i]:xs[i] + kw] for i in range(n)])
+    if h * w <= 4096:  # activation maps: one gather for the batch beats a loop of slices
+        idx = ((ys[:, None] + torch.arange(kh))[:, :, None] * w + (xs[:, None] + torch.arange(kw))[:, None, :])
+        crops = x.reshape(n, c, h * w).gather(2, idx.view(n, 1, -1).expand(n, c, kh * kw)).view(n, c, kh, kw)
+    else:  # pixel canvases: few channels, big planes, slices copy fastest
+        crops = torch.stack([x[i, :, ys[i]:ys[i] + kh, xs[i]:xs[i] + kw] for i in range(n)])
     if out_size is not None and (kh, kw) != (out_size, out_size):
         crops = F.interpolate(crops, size=(out_size, out_size), mode="bilinear", align_corners=False, antialias=True)
     return crops
@@ -35,9 +40,40 @@ def _flips(x: torch.Tensor, p: float, g: torch.Generator) -> torch.Tensor:
     return torch.where(flip, x.flip(-1), x)
 
 
-def augment_maps(x: torch.Tensor, preset: str, g: torch.Generator) -> torch.Tensor:
-    """Crop/flip cached activation maps [N, C, h, w]; crops keep their (smaller) size."""
+def _window_means(x: torch.Tensor, min_frac: float, g: torch.Generator) -> torch.Tensor:
+    """The mean of a random window of each map, as [N, C, 1, 1]: crop-then-global-pool in one product.
+
+    Each sample gets its own window size and place. A mirrored map has the same window means
+    (mirrored windows), so the flip needs no work here.
+    """
+    n, c, h, w = x.shape
+    frac = min_frac + (1 - min_frac) * torch.rand(n, 2, generator=g)
+    kh = (h * frac[:, 0]).round().clamp(1, h).long()
+    kw = (w * frac[:, 1]).round().clamp(1, w).long()
+    ys = (torch.rand(n, generator=g) * (h - kh + 1)).long()
+    xs = (torch.rand(n, generator=g) * (w - kw + 1)).long()
+    rows = (torch.arange(h) >= ys[:, None]) & (torch.arange(h) < (ys + kh)[:, None])  # [N, h]
+    cols = (torch.arange(w) >= xs[:, None]) & (torch.arange(w) < (xs + kw)[:, None])  # [N, w]
+    weights = (rows[:, :, None] & cols[:, None, :]).to(x.dtype) / (kh * kw).to(x.dtype)[:, None, None]
+    return (x * weights[:, None]).sum((2, 3), keepdim=True)
+
+
+def pools_globally(model: nn.Module, cut: int) -> bool:
+    """True when everything after the cut is a global average pool and linear layers (the head stage)."""
+    pool = getattr(model, "pool", None)
+    return (cut == len(getattr(model, "stages", ())) and isinstance(pool, nn.AdaptiveAvgPool2d)
+            and pool.output_size in (1, (1, 1)))
+
+
+def augment_maps(x: torch.Tensor, preset: str, g: torch.Generator, pooled: bool = False) -> torch.Tensor:
+    """Crop/flip cached activation maps [N, C, h, w]; crops keep their (smaller) size.
+
+    `pooled`: the model global-average-pools next, so each sample becomes its window's mean
+    [N, C, 1, 1] directly (the same thing the pool would compute, without the copies).
+    """
     min_frac, p = PRESETS[preset]
+    if pooled and min_frac < 1.0:
+        return _window_means(x, min_frac, g)
     return _flips(_crops(x, min_frac, g, None), p, g)
 
 

@@ -1,17 +1,24 @@
 """The frozen trunk runs once per image: decode, forward, keep the activations.
 
-Decoding overlaps the forward pass in a worker thread (PIL releases the GIL), and
-activations are kept on disk keyed by the file's content, so a second run on the same
-photos with other head settings skips the whole pass.
+Decoding overlaps the forward pass in worker threads (PIL releases the GIL), the forward
+pass runs on the fastest engine for the device (runtime.inference_forward), and the
+activations land in a FeatureStore: in memory up to a budget, in a temporary file past
+it, so memory stays bounded however many photos there are. Activations are also kept on
+disk keyed by the file's content, so a second run on the same photos with other head
+settings skips the whole pass.
 """
 from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
+import threading
+import weakref
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -20,7 +27,9 @@ from .config import Preprocessing
 from .data import Sample
 from .images import UnreadableImage, center_view, decode_canvas
 from .models import Classifier
-from .runtime import Runtime
+from .runtime import CanvasInput, Runtime, decode_workers, inference_forward
+
+DEFAULT_RAM_MB = 1024  # activations kept in memory by all runs of this process together
 
 
 @dataclass(frozen=True)
@@ -53,9 +62,117 @@ class DiskCache:
 
     def put(self, digest: str, value: torch.Tensor) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
-        tmp = self.dir / f".{digest}.{os.getpid()}.tmp.npy"
+        tmp = self.dir / f".{digest}.{os.getpid()}.{threading.get_ident()}.tmp.npy"
         np.save(tmp, value.numpy())
         os.replace(tmp, self.dir / f"{digest}.npy")
+
+
+class _RamBudget:
+    """Bytes of activations this process may hold in memory (FEWSHOT_FEATURE_RAM_MB)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.used = 0
+
+    def limit(self) -> int:
+        return int(float(os.environ.get("FEWSHOT_FEATURE_RAM_MB", DEFAULT_RAM_MB)) * 2**20)
+
+    def take(self, nbytes: int) -> bool:
+        with self.lock:
+            if self.used + nbytes > self.limit():
+                return False
+            self.used += nbytes
+            return True
+
+    def give(self, nbytes: int) -> None:
+        with self.lock:
+            self.used -= nbytes
+
+
+RAM_BUDGET = _RamBudget()
+
+
+def spill_dir() -> Path:
+    d = Path(os.environ.get("FEWSHOT_SPILL_DIR") or cache_root().parent / "spill")
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+class FeatureStore:
+    """N same-shaped rows, indexed like a tensor (int, slice, index tensor) and returning tensors.
+
+    Rows live in memory while the process-wide budget allows, else in an unlinked temporary
+    file read with pread (not mmap), so resident memory stays at one batch.
+    """
+
+    def __init__(self, n: int, row_shape: tuple[int, ...], dtype: torch.dtype = torch.float16) -> None:
+        self.n, self.row_shape, self.dtype = n, tuple(row_shape), dtype
+        self._np_dtype = torch.empty(0, dtype=dtype).numpy().dtype
+        self.row_bytes = int(np.prod(row_shape)) * self._np_dtype.itemsize
+        nbytes = n * self.row_bytes
+        self._ram: torch.Tensor | None = None
+        self._file = None
+        if RAM_BUDGET.take(nbytes):
+            self._ram = torch.empty((n, *row_shape), dtype=dtype)
+            weakref.finalize(self, RAM_BUDGET.give, nbytes)
+        else:
+            self._file = tempfile.TemporaryFile(dir=spill_dir(), prefix="features.")
+            self._file.truncate(nbytes)
+            weakref.finalize(self, self._file.close)
+
+    @property
+    def on_disk(self) -> bool:
+        return self._file is not None
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (self.n, *self.row_shape)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def _rows(self, key) -> np.ndarray:
+        if isinstance(key, slice):
+            return np.arange(self.n)[key]
+        if isinstance(key, int):
+            return np.array([range(self.n)[key]])
+        return np.asarray(torch.as_tensor(key).reshape(-1), dtype=np.int64) % max(self.n, 1)
+
+    def __getitem__(self, key) -> torch.Tensor:
+        if self._ram is not None:
+            return self._ram[key]
+        rows = self._rows(key)
+        out = np.empty((len(rows), *self.row_shape), dtype=self._np_dtype)
+        buf = out.reshape(len(rows), -1).view(np.uint8)
+        fd = self._file.fileno()
+        start = 0
+        while start < len(rows):  # one read per run of consecutive rows
+            end = start + 1
+            while end < len(rows) and rows[end] == rows[end - 1] + 1:
+                end += 1
+            want = (end - start) * self.row_bytes
+            got = os.preadv(fd, [memoryview(buf[start:end]).cast("B")], int(rows[start]) * self.row_bytes)
+            if got != want:
+                raise OSError(f"short read from the feature spill file ({got} of {want} bytes)")
+            start = end
+        t = torch.from_numpy(out)
+        return t[0] if isinstance(key, int) else t
+
+    def put(self, rows: Sequence[int], values: torch.Tensor) -> None:
+        values = values.to(self.dtype).contiguous()
+        if self._ram is not None:
+            if len(rows) == 1:
+                self._ram[rows[0]].copy_(values[0])
+            else:
+                self._ram[torch.as_tensor(list(rows), dtype=torch.long)] = values
+            return
+        arr = values.numpy().reshape(len(rows), -1).view(np.uint8)
+        for r, row in zip(rows, arr):
+            os.pwrite(self._file.fileno(), row.tobytes(), int(r) * self.row_bytes)
+
+    def tensor(self) -> torch.Tensor:
+        """Everything as one in-memory tensor (small stores and tests)."""
+        return self[:]
 
 
 def to_batch(canvases: Sequence[np.ndarray], pre: Preprocessing, center: bool = True) -> torch.Tensor:
@@ -64,52 +181,93 @@ def to_batch(canvases: Sequence[np.ndarray], pre: Preprocessing, center: bool = 
     return torch.from_numpy(arr).permute(0, 3, 1, 2).float().div_(255.0)
 
 
+def _decode_job(path: str, pre: Preprocessing, max_pixels: int) -> np.ndarray | UnreadableImage:
+    try:
+        return decode_canvas(path, pre, max_pixels)
+    except UnreadableImage as exc:
+        return exc
+
+
+def prefetch(fn: Callable, items: Iterable, pool: ThreadPoolExecutor, ahead: int) -> Iterator:
+    """fn(item) for each item, in order, computed by `pool` at most `ahead` items early."""
+    pending: deque[Future] = deque()
+    for item in items:
+        pending.append(pool.submit(fn, item))
+        if len(pending) > ahead:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
 def decode_many(paths: Sequence[str], pre: Preprocessing, batch: int, pool: ThreadPoolExecutor,
                 max_pixels: int) -> Iterator[list[np.ndarray | UnreadableImage]]:
-    """Decode in order, one batch ahead of the consumer, so memory stays at two batches."""
-    def job(p: str):
-        try:
-            return decode_canvas(p, pre, max_pixels)
-        except UnreadableImage as exc:
-            return exc
-    chunks = [paths[i:i + batch] for i in range(0, len(paths), batch)]
-    pending: list[Future] = [pool.submit(job, p) for p in chunks[0]] if chunks else []
-    for k in range(len(chunks)):
-        nxt = [pool.submit(job, p) for p in chunks[k + 1]] if k + 1 < len(chunks) else []
-        yield [f.result() for f in pending]
-        pending = nxt
+    """Decode in order, a batch ahead of the consumer, so memory stays at two batches."""
+    out: list = []
+    for c in prefetch(lambda p: _decode_job(p, pre, max_pixels), paths, pool, batch):
+        out.append(c)
+        if len(out) == batch:
+            yield out
+            out = []
+    if out:
+        yield out
+
+
+def trunk_shape(model: Classifier, cut: int, crop: int) -> tuple[int, ...]:
+    """Shape of one image's trunk output, from a shape-only forward pass."""
+    with torch.inference_mode():
+        dev = model.mean.device
+        return tuple(model.trunk(torch.zeros(1, 3, crop, crop, device=dev), cut).shape[1:])
+
+
+def cpu_batch(images: int) -> int:
+    """Small batches keep a CPU's caches warm (bench/README.md: 8-16 beat 32+ per image)."""
+    return 16 if images >= 16 else max(1, images)
 
 
 def trunk_pass(model: Classifier, cut: int, samples: Sequence[Sample], pre: Preprocessing, rt: Runtime,
                batch_size: int, cache: DiskCache | None, stop: Callable[[], bool],
-               max_pixels: int) -> Iterator[PassProgress | torch.Tensor]:
-    """Yield PassProgress while working, then one float16 tensor [N, C, h, w] of trunk outputs.
+               max_pixels: int) -> Iterator[PassProgress | FeatureStore]:
+    """Yield PassProgress while working, then one FeatureStore [N, C, h, w] (float16) of trunk outputs.
 
-    Stops early (yielding nothing more) when `stop()` turns true.
+    Stops early (yielding nothing more) when `stop()` turns true. `batch_size` is the most
+    images run at once on a GPU; a CPU uses its own, smaller batch.
     """
     n = len(samples)
-    out: list[torch.Tensor | None] = [cache.get(s.digest) if cache else None for s in samples]
-    todo = [i for i in range(n) if out[i] is None]
+    model.eval()
+    first = cache.get(samples[0].digest) if cache and n else None
+    store = FeatureStore(n, tuple(first.shape) if first is not None else trunk_shape(model, cut, pre.crop))
+    todo = []
+    for i, s in enumerate(samples):
+        hit = first if i == 0 else (cache.get(s.digest) if cache else None)
+        if hit is not None and tuple(hit.shape) == store.row_shape:
+            store.put([i], hit[None])
+        else:
+            todo.append(i)
     cached = n - len(todo)
     yield PassProgress(cached, n, cached)
-    model.eval()
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        done = cached
-        batches = decode_many([samples[i].path for i in todo], pre, batch_size, pool, max_pixels)
-        for start, canvases in zip(range(0, len(todo), batch_size), batches):
+    if not todo:
+        yield store
+        return
+    forward = inference_forward(CanvasInput(model, cut), rt, pre.crop, images=len(todo))
+    batch = cpu_batch(len(todo)) if rt.device.type == "cpu" else max(1, batch_size)
+    done = cached
+    with ThreadPoolExecutor(max_workers=decode_workers(rt)) as pool:
+        crops = prefetch(lambda i: (i, _decode_job(samples[i].path, pre, max_pixels)), todo, pool, 2 * batch)
+        while True:
             if stop():
                 return
-            idx = todo[start:start + batch_size]
-            for i, c in zip(idx, canvases):
+            chunk = [c for _, c in zip(range(batch), crops)]
+            if not chunk:
+                break
+            idx = [i for i, _ in chunk]
+            for i, c in chunk:
                 if isinstance(c, UnreadableImage):  # the file changed since it was checked
                     raise UnreadableImage(f"{Path(samples[i].path).name}: {c}")
-            x = to_batch(canvases, pre).to(rt.device, non_blocking=True)
-            with torch.inference_mode(), rt.autocast():
-                y = model.trunk(x, cut).to("cpu", torch.float16)
-            for j, i in enumerate(idx):
-                out[i] = y[j].clone()
-                if cache:
-                    cache.put(samples[i].digest, out[i])
+            y = forward(np.stack([center_view(c, pre) for _, c in chunk])).to("cpu", torch.float16)
+            store.put(idx, y)
+            if cache:
+                for j, i in enumerate(idx):
+                    cache.put(samples[i].digest, y[j])
             done += len(idx)
             yield PassProgress(done, n, cached)
-    yield torch.stack(out) if n else torch.empty(0)
+    yield store
