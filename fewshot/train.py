@@ -7,6 +7,7 @@ honoured within one batch and the best model so far is kept.
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +26,7 @@ from .data import Dataset
 from .errors import TrainingError
 from .evaluate import Diagnostic, EvalReport, data_diagnostics, diagnose, report_from_probs
 from .features import DiskCache, PassProgress, cache_key, decode_many, to_batch, trunk_pass
+from .images import UnreadableImage
 from .models import (build_model, cut_for_stage, freeze_for_stage, param_groups, set_train_mode,
                      trainable_parameters, weights_filename)
 from .runtime import Runtime, pick_runtime, seed_everything
@@ -97,6 +99,16 @@ def _oom_notice(rt: Runtime, old: int, new: int, where: str) -> Diagnostic:
                       "layers or pick a lighter backbone.")
 
 
+def _steps(n: int, bs: int) -> int:
+    """Optimizer steps per epoch. A batch of one photo breaks batch norm in training, so a lone
+    last photo joins the batch before it."""
+    return max(1, math.ceil(n / bs) - (1 if n > bs and n % bs == 1 else 0))
+
+
+def _vanished(what: str) -> str:
+    return f"{what}. The photo changed or disappeared after it was checked; load the photos again."
+
+
 def _load_inputs(model, cut, samples, cfg, rt, stop, cache, limits, phase_base, phase_total, sizes=None):
     """Cached trunk activations (cut > 0) or decoded uint8 canvases (cut == 0), with progress.
 
@@ -115,6 +127,8 @@ def _load_inputs(model, cut, samples, cfg, rt, stop, cache, limits, phase_base, 
                 else:
                     result = item
             return result
+        except UnreadableImage as exc:
+            raise TrainingError(_vanished(str(exc))) from None
         except (RuntimeError, MemoryError) as exc:
             if not _is_oom(exc):
                 raise
@@ -129,9 +143,9 @@ def _load_inputs(model, cut, samples, cfg, rt, stop, cache, limits, phase_base, 
         for batch in decode_many([s.path for s in samples], pre, 64, pool, limits.max_pixels):
             if stop():
                 return None
-            bad = [b for b in batch if isinstance(b, Exception)]
+            bad = [(s, b) for s, b in zip(samples[done:done + len(batch)], batch) if isinstance(b, Exception)]
             if bad:
-                raise TrainingError(f"a photo became unreadable during training: {bad[0]}")
+                raise TrainingError(_vanished(f"{os.path.basename(bad[0][0].path)}: {bad[0][1]}"))
             canv.append(torch.from_numpy(np.stack(batch)))
             done += len(batch)
             yield Progress("features", phase_base + done, phase_total, "Reading photos")
@@ -220,7 +234,7 @@ def train(dataset: Dataset, config: TrainConfig | None = None, *, stop: StopFlag
         weight = (freq.sum() / (len(classes) * freq)).to(rt.device)
     opt = torch.optim.AdamW(param_groups(model, cfg.stage, cfg.lr, cfg.backbone_lr_mult, cfg.weight_decay))
     bs = min(cfg.batch_size, max(n_tr, 1))
-    steps_total = cfg.epochs * math.ceil(n_tr / bs)
+    steps_total = cfg.epochs * _steps(n_tr, bs)
     # cosine decay to 5% of the starting rate over the whole run
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(s, steps_total) / max(steps_total, 1))))
@@ -244,7 +258,7 @@ def train(dataset: Dataset, config: TrainConfig | None = None, *, stop: StopFlag
             if should_stop():
                 reason = "stopped"
                 break
-            idx = perm[bi:bi + bs]
+            idx = perm[bi:n_tr if n_tr - bi <= bs + 1 else bi + bs]  # a lone last photo joins this batch
             try:
                 xb = _view(Xtr[idx], cut, cfg, g, pooled).to(rt.device, non_blocking=True)
                 yb = ytr[idx].to(rt.device)
@@ -268,7 +282,7 @@ def train(dataset: Dataset, config: TrainConfig | None = None, *, stop: StopFlag
                     reason = "out_of_memory"
                     break
                 bs //= 2  # the same photos again in smaller batches; the schedule stretches to match
-                steps_total = step + (cfg.epochs - epoch + 1) * math.ceil(n_tr / bs)
+                steps_total = step + (cfg.epochs - epoch + 1) * _steps(n_tr, bs)
                 yield _oom_notice(rt, bs * 2, bs, f"in epoch {epoch}")
                 continue
             bi += len(idx)

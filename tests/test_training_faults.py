@@ -5,13 +5,14 @@ import importlib
 import math
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-from fewshot import (DataError, Diagnostic, Done, EpochEnd, Predictor, Progress, load_dataset, run_to_end,
-                     train)
+from fewshot import (DataError, Diagnostic, Done, EpochEnd, Predictor, Progress, TrainingError, load_dataset,
+                     run_to_end, train)
 from hostile_util import class_folders, encode, picture, tiny_config, write
 from hostile_util import one_torch_thread  # noqa: F401 (autouse fixture)
 
@@ -295,3 +296,27 @@ def test_closing_the_generator_mid_run_frees_its_threads(ds):
             time.sleep(0.05)
         assert threading.active_count() <= baseline, phase
     assert run_to_end(train(ds, tiny_config())).model is not None
+
+
+@pytest.mark.parametrize("stage", ["head", "all"])
+def test_a_photo_deleted_after_loading_is_named_and_a_reload_trains(tmp_path, stage):
+    class_folders(tmp_path / "data", n=6)
+    data = load_dataset(tmp_path / "data")
+    gone = data.train[3].path
+    Path(gone).unlink()
+    with pytest.raises(TrainingError, match=rf"{Path(gone).name}: .*changed or disappeared after it was checked"):
+        run_to_end(train(data, tiny_config(stage=stage)))
+    again = load_dataset(tmp_path / "data")
+    assert len(again.train) + len(again.val) == 11
+    assert run_to_end(train(again, tiny_config(stage=stage))).model is not None
+
+
+def test_a_lone_last_photo_joins_the_previous_batch(tmp_path):
+    """9 training photos in batches of 4: a last batch of 1 would break batch norm when it trains."""
+    good = class_folders(tmp_path / "data", n=6)
+    data = load_dataset({"red": good["red"], "blue": good["blue"][:5]})
+    assert len(data.train) == 9
+    events = list(train(data, tiny_config(stage="all", epochs=2)))
+    steps = [e for e in events if isinstance(e, Progress) and e.phase == "train"]
+    assert [(e.done, e.total) for e in steps] == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    _predicts(events[-1], good["red"][0])
