@@ -340,6 +340,9 @@ def load_dataset(source: DataSource, val_source: str | os.PathLike | None = None
         vroot = _descend(Path(val_source))
         val_raw = _class_folders(vroot, limits, skipped)
     try:
+        n_images = sum(len(v) for g in (raw, val_raw) if g for v in g.values())
+        if n_images > limits.max_images:  # train/ and val/ together, before anything is read
+            raise LimitExceeded(f"{n_images:,} images is over the limit of {limits.max_images:,} (limit: max images)")
         if tmp is None:  # a zip was already held to the upload and extraction limits
             _check_upload_bytes([raw, val_raw], limits)
         groups = _read_groups(raw, limits, root, skipped)

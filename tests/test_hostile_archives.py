@@ -281,6 +281,15 @@ def test_image_count_limit(tmp_path):
             load_dataset(source, limits=Limits(max_images=7))
 
 
+def test_image_limit_counts_train_and_val_folders_together(tmp_path):
+    class_folders(tmp_path / "data" / "train", n=4)
+    class_folders(tmp_path / "data" / "val", n=3)
+    with pytest.raises(LimitExceeded, match=r"14 images is over the limit of 10 \(limit: max images\)"):
+        load_dataset(tmp_path / "data", limits=Limits(max_images=10))
+    ds = load_dataset(tmp_path / "data", limits=Limits(max_images=14))
+    assert (len(ds.train), len(ds.val)) == (8, 6)
+
+
 def test_limits_defaults_and_environment(monkeypatch):
     d = Limits()
     assert 100 * 1024**2 <= d.max_upload_bytes <= 10 * 1024**3
