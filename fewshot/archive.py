@@ -62,6 +62,15 @@ def _parse_size(var: str, text: str) -> int:
     return value
 
 
+def human_size(n: float) -> str:
+    """1536 -> '1.5 KB', 3_000_000_000 -> '2.8 GB' (powers of 1024, as the limits are written)."""
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:,.0f} {unit}" if unit == "bytes" or n >= 100 else f"{n:,.1f} {unit}"
+        n /= 1024
+    return f"{n:,.1f} GB"
+
+
 def is_junk(part: str) -> bool:
     return part in JUNK_NAMES or part.startswith(".") or part.startswith("._")
 
@@ -141,8 +150,8 @@ def _check_member(m: zipfile.ZipInfo, name: str, limits: Limits) -> tuple[tuple[
 def _open_zip(path: Path, limits: Limits) -> zipfile.ZipFile:
     size = path.stat().st_size
     if size > limits.max_upload_bytes:
-        raise LimitExceeded(f"{path.name} is {size / 1e6:,.0f} MB, over the upload limit of "
-                            f"{limits.max_upload_bytes / 1e6:,.0f} MB (limit: max upload size)")
+        raise LimitExceeded(f"{path.name} is {human_size(size)}, over the upload limit of "
+                            f"{human_size(limits.max_upload_bytes)} (limit: max upload size)")
     try:
         return zipfile.ZipFile(path)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
@@ -158,7 +167,7 @@ def _unpack(zf: zipfile.ZipFile, m: zipfile.ZipInfo, target: Path, budget: list[
         while chunk := src.read(1 << 20):
             budget[0] += len(chunk)
             if budget[0] > limits.max_extract_bytes:
-                raise LimitExceeded(f"{zip_name} unpacks past {limits.max_extract_bytes / 1e6:,.0f} MB "
+                raise LimitExceeded(f"{zip_name} unpacks past {human_size(limits.max_extract_bytes)} "
                                     f"(limit: max extraction size)")
             out.write(chunk)
 
@@ -211,8 +220,8 @@ def extract_zip(path: str | os.PathLike, dest: str | os.PathLike, limits: Limits
                                 f"{limits.max_images:,} (limit: max images)")
         total = sum(m.file_size for m, _, _ in chosen)
         if total > limits.max_extract_bytes:
-            raise LimitExceeded(f"{path.name} would unpack to {total / 1e6:,.0f} MB, over the limit of "
-                                f"{limits.max_extract_bytes / 1e6:,.0f} MB (limit: max extraction size)")
+            raise LimitExceeded(f"{path.name} would unpack to {human_size(total)}, over the limit of "
+                                f"{human_size(limits.max_extract_bytes)} (limit: max extraction size)")
         if size and total > 50 * 1024**2 and total / size > limits.max_zip_ratio:
             raise LimitExceeded(f"{path.name} is a zip bomb: it would grow {total / size:,.0f} times "
                                 f"(limit: max compression ratio {limits.max_zip_ratio})")

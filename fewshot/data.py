@@ -17,7 +17,7 @@ from typing import Iterable, Mapping, Sequence, Union
 
 import pandas as pd
 
-from .archive import Limits, extract_zip, is_junk
+from .archive import Limits, extract_zip, human_size, is_junk
 from .errors import DataError, LimitExceeded
 from .images import UnreadableImage, is_image_name, thumbnail
 
@@ -186,8 +186,8 @@ def _check_upload_bytes(groups: list[Mapping[str, Iterable[Path]] | None], limit
                 except OSError:
                     pass  # reported by name when it is read
     if total > limits.max_upload_bytes:
-        raise LimitExceeded(f"the photos add up to {total / 1e6:,.0f} MB, over the upload limit of "
-                            f"{limits.max_upload_bytes / 1e6:,.0f} MB (limit: max upload size)")
+        raise LimitExceeded(f"the photos add up to {human_size(total)}, over the upload limit of "
+                            f"{human_size(limits.max_upload_bytes)} (limit: max upload size)")
 
 
 def _read_groups(groups: Mapping[str, Iterable[Path]], limits: Limits, root: Path | None,
