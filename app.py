@@ -1,0 +1,605 @@
+"""fewshot in the browser: from a few folders of photos to an image classifier you can trust and take away.
+
+    python app.py [--host H] [--port P] [--share] [--auth user:pass]
+
+Env vars do the same: FEWSHOT_HOST, FEWSHOT_PORT, FEWSHOT_SHARE=1, FEWSHOT_AUTH=user:pass; FEWSHOT_TRAIN_SLOTS
+is how many trainings may run at once (default 1 per machine). This file is the UI only: layout and wiring.
+The work is done by the fewshot engine through its adapter, fewshot/session.py.
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import inspect
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+from types import SimpleNamespace
+
+import gradio as gr
+from gradio.utils import get_upload_folder
+
+from fewshot import STAGE_HINTS, FewshotError, UnreadableImage
+from fewshot import session as S
+from fewshot import views as V
+from fewshot.examples import PHOTO_SETS
+
+ASSETS = Path(__file__).resolve().parent / "assets"
+TRAIN_SLOTS = max(1, int(os.environ.get("FEWSHOT_TRAIN_SLOTS", "1")))
+SESSION_TTL_S = 6 * 3600  # an idle session (e.g. an API client that never says goodbye) is cleaned after this
+
+STAGE_LABELS = [(f"{h[0].upper()}{h[1:]}", k) for k, h in STAGE_HINTS.items()]
+NO_MODEL = "No model yet: train one in step 2, or load a saved model in step 5."
+
+FOLDER_TEMPLATE = """
+<div class="fs-drop ${busy}" tabindex="0" role="button" aria-label="Choose or drop a folder of class folders">
+  <div class="fs-drop-icon">📁</div>
+  <div class="fs-drop-title">Drop one folder here, or click to choose it</div>
+  <div class="fs-drop-sub">It should hold one subfolder per class, e.g. <code>pets/cats</code> and
+  <code>pets/dogs</code>. The subfolder names become the class names. A <code>train/</code> +
+  <code>val/</code> layout works too.</div>
+  <span class="fs-drop-btn">Choose a folder…</span>
+  <input type="file" webkitdirectory directory multiple hidden>
+  <div class="fs-drop-status" aria-live="polite">${status}</div>
+</div>"""
+
+
+# ---------------------------------------------------------------- errors in plain words
+
+def friendly(fn):
+    """Turn engine errors into a gr.Error with plain words; log anything unexpected for the operator."""
+    def convert(exc: BaseException) -> gr.Error:
+        if not isinstance(exc, (FewshotError, UnreadableImage)):
+            traceback.print_exc(file=sys.stderr)
+        return gr.Error(S.plain_error(exc), title="Sorry" if isinstance(exc, FewshotError) else "Problem")
+
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def gen(*args, **kwargs):
+            try:
+                yield from fn(*args, **kwargs)
+            except gr.Error:
+                raise
+            except Exception as exc:
+                raise convert(exc) from None
+        return gen
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except gr.Error:
+            raise
+        except Exception as exc:
+            raise convert(exc) from None
+    return call
+
+
+def _weights_note(arch: str, pretrained: bool) -> gr.Markdown:
+    """The plain-words note under the backbone list; hidden when there is nothing to say."""
+    text = S.weights_note(arch, pretrained)
+    return gr.Markdown(text, visible=bool(text), elem_classes="fs-notice", elem_id="weights-note")
+
+
+def _md_hint(text: str) -> gr.Markdown:
+    return gr.Markdown(text, elem_classes="fs-muted")
+
+
+def _step(num: int, title: str, hint: str) -> None:
+    gr.HTML(f'<h2><span class="fs-num">{num}</span>{title}</h2><div class="fs-muted">{hint}</div>',
+            elem_classes="fs-step")
+
+
+# ---------------------------------------------------------------- layout
+
+def _data_step(ui: SimpleNamespace) -> None:
+    _step(1, "Your photos", "Give a few dozen photos per class, taken in different places, angles and light.")
+    with gr.Tabs():
+        with gr.Tab("📁 A folder", id="folder"):
+            ui.folder = gr.HTML(value="", html_template=FOLDER_TEMPLATE, js_on_load=(ASSETS / "folder_drop.js").read_text(),
+                                status="", busy="", elem_id="folder-drop")
+        with gr.Tab("🗜️ A zip file", id="zip"):
+            ui.zip = gr.File(label="A .zip of class folders (or of train/ and val/)", file_types=[".zip"],
+                             file_count="single", elem_id="zip-upload", height=140)
+        with gr.Tab("🃏 Class by class", id="cards"):
+            _md_hint("Like Teachable Machine: one card per class. Name it, then drop photos on it or take webcam shots.")
+            ui.card_cols, ui.card_names, ui.card_gals, ui.card_files, ui.card_dels = [], [], [], [], []
+            with gr.Row(elem_classes="fs-cards"):
+                for i in range(S.MAX_CARDS):
+                    with gr.Column(visible=i < 2, min_width=240, elem_classes="fs-card") as col:
+                        ui.card_cols.append(col)
+                        ui.card_names.append(gr.Textbox(f"Class {i + 1}", label="Class name", max_lines=1,
+                                                        elem_id=f"card-name-{i}"))
+                        ui.card_gals.append(gr.Gallery(label="0 photos", columns=4, height=150, allow_preview=False,
+                                                       interactive=False, elem_id=f"card-gallery-{i}"))
+                        ui.card_files.append(gr.File(label="Drop photos here", file_count="multiple",
+                                                     file_types=["image"], height=90, elem_id=f"card-files-{i}"))
+                        ui.card_dels.append(gr.Button("Delete this class", size="sm", variant="secondary",
+                                                      elem_id=f"card-delete-{i}"))
+            with gr.Row():
+                ui.card_add = gr.Button("＋ Add a class", elem_id="card-add")
+                ui.card_use = gr.Button("Use these classes", variant="primary", elem_id="card-use")
+            with gr.Accordion("📷 Take photos with the webcam", open=False):
+                with gr.Row():
+                    ui.cam = gr.Image(sources=["webcam"], type="filepath", label="Each shot goes into the class "
+                                      "chosen on the right", height=260)
+                    ui.cam_target = gr.Dropdown([("Class 1", 1), ("Class 2", 2)], value=1,
+                                                label="Add the shots to", interactive=True)
+        with gr.Tab("✨ Try an example", id="example"):
+            _md_hint("No photos at hand? Start with generated pictures of three shapes (works offline), or "
+                     "download a real photo set.")
+            with gr.Row():
+                ui.example = gr.Button("Use the shapes example", variant="primary", elem_id="example-btn")
+                ui.photo_set = gr.Dropdown([(p.title, k) for k, p in PHOTO_SETS.items()], value="ants-bees",
+                                           label="Real photos (downloaded, needs internet)", scale=2)
+                ui.download = gr.Button(f"Download", elem_id="download-btn")
+    ui.summary = gr.Markdown("Nothing loaded yet.", elem_id="data-summary")
+    ui.warnings = gr.Markdown("", elem_id="data-warnings")
+    ui.thumbs = gr.HTML("", elem_id="data-thumbs")
+    with gr.Accordion("Photos per class and split", open=False):
+        ui.counts = gr.Dataframe(label="training = learned from; validation = kept aside to check the model",
+                                 interactive=False, wrap=True, elem_id="data-counts")
+    with gr.Accordion("Skipped files (0)", open=False) as ui.skipped_box:
+        ui.skipped = gr.Dataframe(headers=["file", "reason"], interactive=False, wrap=True, elem_id="data-skipped")
+
+
+def _train_step(ui: SimpleNamespace) -> None:
+    _step(2, "Train", "Re-use a network that already knows everyday pictures (ImageNet) and teach it your classes.")
+    ui.preset = gr.Radio(list(S.PRESETS), value="Balanced", label="Preset",
+                         info=" · ".join(f"{k}: {v}" for k, v in S.PRESET_HINTS.items()))
+    with gr.Row():
+        ui.arch = gr.Dropdown(S.backbone_choices(), value="resnet18", label="Backbone (the pretrained network)",
+                              info="The network whose knowledge is re-used. ✓ marks weights already on this machine.",
+                              elem_id="backbone", scale=2)
+        ui.pretrained = gr.Checkbox(True, label="Start from ImageNet knowledge",
+                                    info="Off = train from scratch: much weaker with few photos.")
+    ui.weights_note = _weights_note("resnet18", True)
+    with gr.Row():
+        ui.epochs = gr.Slider(1, 100, value=10, step=1, label="Epochs",
+                              info="How many times the model sees every training photo.", elem_id="epochs")
+        ui.lr = gr.Number(0.001, label="Learning rate", minimum=1e-6, maximum=1.0, step=0.0001, elem_id="lr",
+                          info="How big each correction step is. 0.001 is a good start; lower it if the curves jump.")
+    ui.stage = gr.Radio(STAGE_LABELS, value="head", label="How much of the network learns (unfreezing)",
+                        info="The rest keeps what it learned on ImageNet.")
+    with gr.Accordion("Advanced", open=False):
+        with gr.Row():
+            ui.batch = gr.Slider(4, 128, value=32, step=4, label="Batch size",
+                                 info="Photos per correction step: bigger is smoother but needs more memory.")
+            ui.aug = gr.Radio([(h, k) for k, h in S.AUGMENTATION_HINTS.items()], value="light", label="Augmentation",
+                              info="Random changes to training photos, so the model learns the object, not the picture.")
+        with gr.Row():
+            ui.smoothing = gr.Slider(0, 0.3, value=0.1, step=0.05, label="Label smoothing",
+                                     info="Keeps the model from being over-confident; 0.1 is usual.")
+            ui.early = gr.Slider(0, 20, value=0, step=1, label="Early stop",
+                                 info="Stop after this many epochs without improvement (0 = never).")
+        with gr.Row():
+            ui.balanced = gr.Checkbox(False, label="Class-balanced loss",
+                                      info="Counts mistakes on small classes more; for very uneven classes.")
+            ui.seed = gr.Number(0, precision=0, label="Seed", info="Same seed and settings give the same result.")
+    with gr.Row():
+        ui.train = gr.Button("▶ Train", variant="primary", elem_id="train-btn", scale=2)
+        ui.stop = gr.Button("■ Stop", variant="stop", elem_id="stop-btn")
+    with gr.Row(visible=False) as ui.fallback_row:
+        ui.fb_arch = gr.Button("Use another backbone", variant="primary", elem_id="fallback-arch")
+        ui.fb_scratch = gr.Button("Train from scratch instead", elem_id="fallback-scratch")
+    ui.progress = gr.HTML(V.progress_html(None, "Not started."), elem_id="train-progress")
+    empty_loss, empty_acc = V.curve_figures([], 10, 0)
+    with gr.Row():
+        ui.loss_plot = gr.Plot(empty_loss, show_label=False, elem_id="loss-plot", min_width=300)
+        ui.acc_plot = gr.Plot(empty_acc, show_label=False, elem_id="acc-plot", min_width=300)
+    ui.diag = gr.Markdown("", elem_id="diagnostics")
+    with gr.Accordion("The numbers behind the curves", open=False):
+        ui.history = gr.Dataframe(interactive=False, elem_id="history", label="loss: how wrong, on average "
+                                  "(lower is better) · acc: share of photos named right")
+
+
+def _check_step(ui: SimpleNamespace) -> None:
+    _step(3, "Check", "How the model does on the validation photos, which it never learned from.")
+    ui.accuracy = gr.Markdown("Train a model to see how well it does.", elem_id="accuracy")
+    with gr.Column(visible=False) as ui.check_box:
+        with gr.Row():
+            with gr.Column(min_width=300):
+                ui.per_class = gr.Dataframe(interactive=False, label="Per class", wrap=True, elem_id="per-class")
+                _md_hint("**precision**: of the photos it called X, the share really X · **recall**: of the real X "
+                         "photos, the share it found · **f1**: both in one number · **support**: photos checked")
+            ui.confusion = gr.Plot(show_label=False, elem_id="confusion", min_width=300)
+        ui.mistakes = gr.Gallery(label="Validation photos it got wrong (worst first)", columns=6, height=280,
+                                 elem_id="mistakes", object_fit="cover", visible=False)
+
+
+def _try_step(ui: SimpleNamespace) -> None:
+    _step(4, "Try it", "Give it a new picture: upload, paste (Ctrl+V) or use the webcam.")
+    ui.try_status = gr.Markdown(NO_MODEL, elem_id="try-status")
+    with gr.Row():
+        with gr.Column(min_width=280):
+            ui.image = gr.Image(sources=["upload", "clipboard", "webcam"], type="filepath", label="A picture",
+                                height=300, elem_id="try-image")
+            ui.tta = gr.Checkbox(False, label="Look twice (test-time augmentation)",
+                                 info="Averages six views of the picture (mirror, corners): slower, often steadier.")
+        ui.label = gr.Label(num_top_classes=5, label="What the model sees", elem_id="try-label", min_width=280)
+    with gr.Accordion("Many pictures at once", open=False):
+        ui.many = gr.File(file_count="multiple", file_types=["image"], label="Pictures", height=120)
+        ui.many_table = gr.Dataframe(interactive=False, wrap=True, elem_id="many-table", visible=False)
+        ui.many_csv = gr.File(label="The table as a CSV file", interactive=False, visible=False)
+
+
+def _take_step(ui: SimpleNamespace) -> None:
+    _step(5, "Take it away", "Download the model, or open one you saved before and use it without retraining.")
+    with gr.Row():
+        ui.download_bundle = gr.DownloadButton("⬇ Download the model (.safetensors)", interactive=False,
+                                               variant="primary", elem_id="download-bundle")
+        ui.fmt = gr.Radio([("fewshot model (.safetensors)", "bundle"), ("TorchScript (for PyTorch apps)", "torchscript"),
+                           ("ONNX (for almost any runtime)", "onnx")], value="bundle", label="Format", scale=2)
+        ui.export = gr.Button("Export", elem_id="export-btn")
+    ui.export_files = gr.File(label="Your files (the .json says how to feed the model; the .md is its model card)",
+                              file_count="multiple", interactive=False, elem_id="export-files", visible=False)
+    with gr.Accordion("Model card", open=True):
+        ui.card = gr.Markdown("The model card (data, settings, measured accuracy, limits) appears after training.",
+                              elem_id="model-card")
+    ui.load_bundle = gr.File(label="Use a saved model: drop its .safetensors file here", file_types=[".safetensors"],
+                             height=110, elem_id="load-bundle")
+
+
+API_MD = """Every step is also an API. With `pip install gradio_client`:
+
+```python
+from gradio_client import Client, handle_file
+c = Client("{url}")
+c.predict(handle_file("photos.zip"), api_name="/load_zip")          # report
+job = c.submit("mobilenet_v2", True, 5, 0.001, "head", api_name="/train")
+for update in job: print(update[4])                                     # epoch table so far
+print(c.predict(handle_file("cat.jpg"), False, api_name="/predict"))    # label and confidences
+print(c.predict("bundle", api_name="/export"))                          # the model file
+```
+See *Use via API* at the bottom of the page for every parameter."""
+
+
+# ---------------------------------------------------------------- the app
+
+def build_app() -> gr.Blocks:
+    registry = S.SessionRegistry()
+    upload_root = Path(get_upload_folder())
+
+    def sess_of(state, request: gr.Request | None) -> S.Session:
+        return registry.ensure(state, getattr(request, "session_hash", None) if request else None)
+
+    with gr.Blocks(title="fewshot: teach a computer your photos", delete_cache=(1800, 3600)) as demo:
+        state = gr.State(None, time_to_live=SESSION_TTL_S, delete_callback=lambda s: s and s.cleanup())
+        logo = (ASSETS / "logo.svg").read_text()
+        gr.HTML(f'<div class="fs-hero">{logo}<div><h1>fewshot</h1><p>Teach a computer to tell your photos apart, '
+                f'in five steps. Your photos stay in this session and are deleted when you close the tab.</p></div></div>')
+        ui = SimpleNamespace()
+        _data_step(ui)
+        _train_step(ui)
+        _check_step(ui)
+        _try_step(ui)
+        _take_step(ui)
+        with gr.Accordion("Use via API", open=False):
+            gr.Markdown(API_MD.replace("{url}", "http://127.0.0.1:7860/"))
+        _wire_data(ui, state, sess_of, upload_root)
+        _wire_cards(ui, state, sess_of, upload_root)
+        _wire_training(ui, state, sess_of)
+        _wire_use(ui, state, sess_of)
+
+        def on_close(request: gr.Request):
+            registry.close(getattr(request, "session_hash", None))  # stop training, delete files: tab closed
+
+        demo.unload(on_close)
+    return demo
+
+
+# ---------------------------------------------------------------- wiring: data
+
+def _report(ds, source: str) -> tuple:
+    return (V.data_summary(ds, source), V.data_warnings(ds), V.thumbnail_strips(ds), ds.counts(),
+            ds.skipped_frame(), gr.Accordion(label=f"Skipped files ({len(ds.skipped)})", open=bool(ds.skipped)))
+
+
+def _wire_data(ui, state, sess_of, upload_root: Path) -> None:
+    report = [ui.summary, ui.warnings, ui.thumbs, ui.counts, ui.skipped, ui.skipped_box, state]
+
+    @friendly
+    def on_folder(payload: str, st, request: gr.Request):
+        sess = sess_of(st, request)
+        data = json.loads(payload or "{}")
+        items = [(str(i.get("path") or ""), str(i.get("rel") or "")) for i in data.get("items", [])]
+        others = [str(o) for o in data.get("others", [])]
+        top = (items[0][1] if items else "the folder").split("/")[0]
+        ds = S.load_uploaded_folder(sess, items, upload_root, source=f"the folder “{top}”", not_images=others)
+        return *_report(ds, sess.source), sess
+
+    @friendly
+    def on_zip(zip_file: str, st, request: gr.Request):
+        sess = sess_of(st, request)
+        ds = S.load_zip_file(sess, zip_file, upload_root)
+        return *_report(ds, sess.source), sess
+
+    @friendly
+    def on_example(st, request: gr.Request):
+        sess = sess_of(st, request)
+        ds = S.load_example(sess)
+        return *_report(ds, sess.source), sess
+
+    @friendly
+    def on_download(key: str, st, request: gr.Request, progress=gr.Progress()):
+        sess = sess_of(st, request)
+        mb = lambda n: n / 1e6
+        ds = S.load_photo_set(sess, key, progress=lambda d, t: progress(d / t if t else None,
+                                                                         desc=f"Downloading {mb(d):.0f} MB"))
+        return *_report(ds, sess.source), sess
+
+    ui.folder.change(on_folder, [ui.folder, state], report, api_visibility="private")
+    ui.zip.upload(on_zip, [ui.zip, state], report, api_name="load_zip")
+    ui.example.click(on_example, [state], report, api_name="load_example")
+    ui.download.click(on_download, [ui.photo_set, state], report, api_name="download_photos")
+
+
+def _wire_cards(ui, state, sess_of, upload_root: Path) -> None:
+    slots = [x for i in range(S.MAX_CARDS) for x in (ui.card_cols[i], ui.card_names[i], ui.card_gals[i])]
+
+    def render(sess: S.Session) -> list:
+        out = []
+        for i in range(S.MAX_CARDS):
+            card = sess.cards[i] if i < len(sess.cards) else None
+            out += [gr.Column(visible=card is not None),
+                    gr.Textbox(value=card.name if card else ""),
+                    gr.Gallery(value=list(card.files) if card else [],
+                               label=f"{len(card.files) if card else 0} photos")]
+        choices = [(c.name or f"card {i + 1}", c.id) for i, c in enumerate(sess.cards)]
+        return out + [gr.Dropdown(choices=choices, value=choices[0][1] if choices else None), sess]
+
+    outs = slots + [ui.cam_target, state]
+
+    def card_id(sess: S.Session, i: int) -> int:
+        if i >= len(sess.cards):
+            raise FewshotError("That class card no longer exists.")
+        return sess.cards[i].id
+
+    for i in range(S.MAX_CARDS):
+        @friendly
+        def on_files(files, st, request: gr.Request, i=i):
+            sess = sess_of(st, request)
+            problems = S.card_add_images(sess, card_id(sess, i), files or [], upload_root)
+            for p in problems:
+                gr.Warning(f"Not added: {p}")
+            return [None] + render(sess)
+
+        @friendly
+        def on_rename(name, st, request: gr.Request, i=i):
+            sess = sess_of(st, request)
+            S.card_rename(sess, card_id(sess, i), name)
+            return render(sess)
+
+        @friendly
+        def on_delete(st, request: gr.Request, i=i):
+            sess = sess_of(st, request)
+            S.card_delete(sess, card_id(sess, i))
+            return render(sess)
+
+        ui.card_files[i].upload(on_files, [ui.card_files[i], state], [ui.card_files[i]] + outs,
+                                api_visibility="private")
+        ui.card_names[i].blur(on_rename, [ui.card_names[i], state], outs, api_visibility="private")
+        ui.card_names[i].submit(on_rename, [ui.card_names[i], state], outs, api_visibility="private")
+        ui.card_dels[i].click(on_delete, [state], outs, api_visibility="private")
+
+    @friendly
+    def on_add(st, request: gr.Request):
+        sess = sess_of(st, request)
+        S.card_add(sess)
+        return render(sess)
+
+    @friendly
+    def on_shot(shot, target, st, request: gr.Request):
+        sess = sess_of(st, request)
+        if not shot:
+            return [gr.skip()] + [gr.skip()] * len(outs)
+        if target is None and sess.cards:
+            target = sess.cards[0].id
+        S.card_add_images(sess, int(target), [shot], upload_root)
+        return [None] + render(sess)
+
+    @friendly
+    def on_use(st, request: gr.Request):
+        sess = sess_of(st, request)
+        ds = S.load_cards(sess)
+        return *_report(ds, sess.source), sess
+
+    ui.card_add.click(on_add, [state], outs, api_visibility="private")
+    ui.cam.change(on_shot, [ui.cam, ui.cam_target, state], [ui.cam] + outs, api_visibility="private")
+    ui.card_use.click(on_use, [state], [ui.summary, ui.warnings, ui.thumbs, ui.counts, ui.skipped, ui.skipped_box,
+                                        state], api_name="load_cards")
+
+
+# ---------------------------------------------------------------- wiring: training
+
+def _check_outputs(sess: S.Session) -> tuple:
+    ev, tm = sess.evaluation, sess.model
+    if tm is None:
+        return "Train a model to see how well it does.", gr.Column(visible=False), None, None, gr.Gallery(value=[])
+    per_class = S.per_class_frame(ev, tm)
+    acc = ev.accuracy if ev is not None else tm.metrics.get("val_accuracy")
+    n_val = int(per_class["support"].sum()) if len(per_class) else 0
+    cm = S.confusion_frame(sess)
+    note = "" if ev is not None else "(Measured when this model was trained; mistakes are shown only after training here.)"
+    mistakes = S.misclassified_items(ev)
+    return (V.accuracy_md(acc, n_val, len(tm.classes), note), gr.Column(visible=True), per_class,
+            V.confusion_figure(cm) if cm is not None else None,
+            gr.Gallery(value=mistakes, visible=bool(mistakes),
+                       label=f"Validation photos it got wrong ({len(ev.misclassified) if ev else 0}, worst first)"))
+
+
+def _take_outputs(sess: S.Session) -> tuple:
+    tm = sess.model
+    if tm is None:
+        return gr.skip(), gr.DownloadButton(interactive=False), NO_MODEL
+    path = S.export_model(sess, "bundle")[0]
+    size = path.stat().st_size / 1e6
+    return (tm.model_card(), gr.DownloadButton(f"⬇ Download the model (.safetensors, {size:.0f} MB)", value=str(path),
+                                               interactive=True),
+            f"✅ Model ready. It knows: **{', '.join(tm.classes)}**. Give it a picture.")
+
+
+def _wire_training(ui, state, sess_of) -> None:
+    check = [ui.accuracy, ui.check_box, ui.per_class, ui.confusion, ui.mistakes]
+    take = [ui.card, ui.download_bundle, ui.try_status]
+    live = [state, ui.progress, ui.loss_plot, ui.acc_plot, ui.diag, ui.history, ui.fallback_row, ui.fb_arch,
+            ui.weights_note]
+    inputs = [ui.arch, ui.pretrained, ui.epochs, ui.lr, ui.stage, ui.batch, ui.aug, ui.smoothing, ui.balanced,
+              ui.early, ui.seed, state]
+
+    @friendly
+    def train(backbone: str, pretrained: bool, epochs: int, learning_rate: float, stage: str, batch_size: int = 32,
+              augmentation: str = "light", label_smoothing: float = 0.1, balanced_loss: bool = False,
+              early_stop: int = 0, seed: int = 0, st=None, request: gr.Request = None):
+        sess = sess_of(st, request)
+        sess.queued = False
+        cfg = S.make_config(backbone, pretrained, epochs, learning_rate, stage, batch_size, augmentation,
+                            label_smoothing, balanced_loss, seed, early_stop)
+        k = len(sess.dataset.classes) if sess.dataset else 0
+        shown = -1
+        for up in S.run_training(sess, cfg):
+            yield _live_outputs(sess, up, cfg, k, shown) + (_finish_outputs(sess, up) if up.finished else
+                                                            (gr.skip(),) * (len(check) + len(take)))
+            shown = len(up.history)
+
+    def before(st, request: gr.Request):
+        sess = sess_of(st, request)
+        sess.queued = True
+        sess.stop.clear()
+        return (sess, gr.Button(interactive=False), gr.Row(visible=False),
+                V.progress_html(None, "Waiting for a free training slot…" if TRAIN_SLOTS == 1 else "Starting…"))
+
+    def after():
+        return gr.Button(interactive=True)
+
+    pre = dict(fn=before, inputs=[state], outputs=[state, ui.train, ui.fallback_row, ui.progress], queue=False)
+    run = dict(fn=train, inputs=inputs, outputs=live + check + take, concurrency_id="train",
+               concurrency_limit=TRAIN_SLOTS, show_progress="hidden")
+    ui.train.click(**pre).then(**run, api_name="train").then(after, None, ui.train, queue=False)
+
+    def use_fallback(st, request: gr.Request):
+        arch = S.fallback_arch()
+        return gr.Dropdown(value=arch) if arch else gr.skip(), gr.Checkbox(value=bool(arch))
+
+    ui.fb_arch.click(use_fallback, [state], [ui.arch, ui.pretrained], queue=False).then(**pre).then(
+        **run, api_visibility="private").then(after, None, ui.train, queue=False)
+    ui.fb_scratch.click(lambda: gr.Checkbox(value=False), None, ui.pretrained, queue=False).then(**pre).then(
+        **run, api_visibility="private").then(after, None, ui.train, queue=False)
+
+    def on_stop(st):
+        if isinstance(st, S.Session) and (st.training or getattr(st, "queued", False)):
+            st.stop.set()
+            gr.Info("Stopping after this batch; the best epoch so far is kept.")
+
+    ui.stop.click(on_stop, [state], None, concurrency_limit=None, api_name="stop")
+
+    def on_preset(name):
+        p = S.PRESETS[name]
+        return p["epochs"], p["lr"], p["stage"], p["augmentation"]
+
+    ui.preset.change(on_preset, ui.preset, [ui.epochs, ui.lr, ui.stage, ui.aug], queue=False, api_visibility="private")
+    for box in (ui.arch, ui.pretrained):
+        box.change(_weights_note, [ui.arch, ui.pretrained], ui.weights_note, queue=False, api_visibility="private")
+
+
+def _live_outputs(sess: S.Session, up: S.TrainUpdate, cfg, k: int, shown: int) -> tuple:
+    if up.weights_missing:
+        fb = S.fallback_arch(cfg.arch)
+        label = (f"Use {S.ARCH_INFO[fb][0]} instead (its weights are on this machine)" if fb else None)
+        msg = f"⛔ {up.weights_missing}"
+        return (sess, V.progress_html(None, up.text, "error"), gr.skip(), gr.skip(), gr.skip(), gr.skip(),
+                gr.Row(visible=True), gr.Button(label, visible=fb is not None) if label else gr.Button(visible=False),
+                gr.Markdown(msg, visible=True))
+    state = "done" if up.done else "running"
+    eta = V.eta_text(up.eta_s)
+    text = up.text + (f" · {eta}" if eta and not up.done else "")
+    plots = (gr.skip(), gr.skip())
+    if len(up.history) != shown or up.done:
+        plots = V.curve_figures(up.history, cfg.epochs, k)
+    return (sess, V.progress_html(up.fraction, text, state), *plots, V.diagnostics_md(up.diagnostics),
+            V.history_frame(up.history), gr.Row(visible=False), gr.skip(), gr.skip())
+
+
+def _finish_outputs(sess: S.Session, up: S.TrainUpdate) -> tuple:
+    if up.weights_missing or up.done is None or up.done.model is None:
+        return (gr.skip(),) * 8
+    return _check_outputs(sess) + _take_outputs(sess)
+
+
+# ---------------------------------------------------------------- wiring: try it, take it away
+
+def _wire_use(ui, state, sess_of) -> None:
+    @friendly
+    def predict(image: str, tta: bool = False, st=None, request: gr.Request = None):
+        if not image:
+            return None
+        sess = sess_of(st, request)
+        return S.predict_image(sess, image, top_k=5, tta=tta)
+
+    @friendly
+    def predict_many(files: list[str], tta: bool, st, request: gr.Request):
+        sess = sess_of(st, request)
+        df, csv = S.predict_many(sess, files or [], tta)
+        return gr.Dataframe(df, visible=True), gr.File(str(csv), visible=True)
+
+    @friendly
+    def export(fmt: str = "bundle", st=None, request: gr.Request = None):
+        sess = sess_of(st, request)
+        return gr.File([str(p) for p in S.export_model(sess, fmt)], visible=True)
+
+    @friendly
+    def load_saved(path: str, st, request: gr.Request):
+        sess = sess_of(st, request)
+        S.load_model_file(sess, path)
+        gr.Info(f"Model loaded: it knows {', '.join(sess.model.classes)}.")
+        return (sess, None) + _check_outputs(sess) + _take_outputs(sess)
+
+    ui.image.change(predict, [ui.image, ui.tta, state], ui.label, api_name="predict", concurrency_limit=4)
+    ui.tta.change(predict, [ui.image, ui.tta, state], ui.label, api_visibility="private", concurrency_limit=4)
+    ui.many.upload(predict_many, [ui.many, ui.tta, state], [ui.many_table, ui.many_csv], api_name="predict_many",
+                   concurrency_limit=4)
+    ui.export.click(export, [ui.fmt, state], ui.export_files, api_name="export")
+    ui.load_bundle.upload(load_saved, [ui.load_bundle, state],
+                          [state, ui.load_bundle, ui.accuracy, ui.check_box, ui.per_class, ui.confusion, ui.mistakes, ui.card,
+                           ui.download_bundle, ui.try_status], api_name="load_model")
+
+
+# ---------------------------------------------------------------- launch
+
+def launch_kwargs() -> dict:
+    """What launch() needs besides host and port: theme, CSS, and the session folders files are served from."""
+    theme = gr.themes.Soft(primary_hue="indigo", secondary_hue="orange",
+                           font=["system-ui", "-apple-system", "Segoe UI", "Roboto", "sans-serif"],
+                           font_mono=["ui-monospace", "Menlo", "Consolas", "monospace"])
+    return dict(theme=theme, css=(ASSETS / "app.css").read_text(), allowed_paths=[str(S.session_root())],
+                favicon_path=str(ASSETS / "logo.svg"))
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    env = os.environ
+    default_host = env.get("FEWSHOT_HOST") or ("0.0.0.0" if env.get("SPACE_ID") else "127.0.0.1")
+    p = argparse.ArgumentParser(description="fewshot: train an image classifier from a few photos, in the browser")
+    p.add_argument("--host", default=default_host, help="address to listen on (default %(default)s)")
+    p.add_argument("--port", type=int, default=int(env.get("FEWSHOT_PORT", "7860")), help="port (default %(default)s)")
+    p.add_argument("--share", action="store_true", default=env.get("FEWSHOT_SHARE", "").lower() in ("1", "true", "yes"),
+                   help="also make a temporary public link (gradio.live)")
+    p.add_argument("--auth", default=env.get("FEWSHOT_AUTH"), metavar="USER:PASS",
+                   help="ask for this user name and password")
+    args = p.parse_args(argv)
+    if args.auth and ":" not in args.auth:
+        p.error("--auth must look like user:password")
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    demo = build_app()
+    demo.queue(default_concurrency_limit=4)
+    auth = tuple(args.auth.split(":", 1)) if args.auth else None
+    demo.launch(server_name=args.host, server_port=args.port, share=args.share, auth=auth, **launch_kwargs())
+
+
+if __name__ == "__main__":
+    main()

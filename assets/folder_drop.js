@@ -1,0 +1,109 @@
+// Folder drop zone (runs as gr.HTML js_on_load: element, trigger, props, upload are given).
+// A plain file upload keeps only file names, so the class folders would be lost. Here the
+// browser walks the dropped folder itself, uploads each picture and sends the server the
+// list of {path on the server, relative path in the user's folder}: the subfolder names
+// survive and become the class names.
+const IMAGE = /\.(jpe?g|png|bmp|gif|webp|tiff?)$/i;
+const PARALLEL = 4;
+
+// The template shows props.status; listeners sit on `element` (delegation) because a prop
+// change re-renders the template's inner HTML.
+function setStatus(text, busy) {
+  props.status = text;
+  props.busy = busy ? 'fs-busy' : '';
+}
+
+function fileOf(entry) {
+  return new Promise((resolve, reject) => entry.file(resolve, reject));
+}
+
+function readAll(reader) {
+  // readEntries returns at most ~100 entries per call: keep reading until it returns none
+  return new Promise((resolve, reject) => {
+    const out = [];
+    const next = () => reader.readEntries((batch) => {
+      if (!batch.length) return resolve(out);
+      out.push(...batch);
+      next();
+    }, reject);
+    next();
+  });
+}
+
+async function walk(entry, prefix, out) {
+  if (entry.isFile) {
+    out.push([await fileOf(entry), prefix + entry.name]);
+  } else if (entry.isDirectory) {
+    for (const child of await readAll(entry.createReader())) {
+      await walk(child, prefix + entry.name + '/', out);
+    }
+  }
+}
+
+async function send(pairs) {
+  const hidden = (rel) => rel.split('/').some((p) => p.startsWith('.') || p === '__MACOSX');
+  const wanted = pairs.filter(([f, rel]) => !hidden(rel));
+  const images = wanted.filter(([f, rel]) => IMAGE.test(rel));
+  const others = wanted.filter(([f, rel]) => !IMAGE.test(rel)).map(([f, rel]) => rel);
+  if (!images.length) {
+    setStatus('No pictures found in what was dropped (.jpg, .png, .bmp, .gif, .webp, .tif are read).', false);
+    props.value = JSON.stringify({items: [], others: others, nonce: Date.now()});
+    return;
+  }
+  const items = new Array(images.length);
+  let done = 0, failed = 0, next = 0;
+  setStatus(`Uploading 0 of ${images.length} pictures…`, true);
+  async function worker() {
+    while (next < images.length) {
+      const i = next++;
+      const [file, rel] = images[i];
+      try {
+        const r = await upload(file);
+        items[i] = {path: r.path, rel: rel};
+      } catch (e) {
+        items[i] = {path: '', rel: rel};
+        failed++;
+      }
+      done++;
+      if (done % 5 === 0 || done === images.length) {
+        setStatus(`Uploading ${done} of ${images.length} pictures…`, true);
+      }
+    }
+  }
+  await Promise.all(Array.from({length: PARALLEL}, worker));
+  const top = images[0][1].split('/')[0];
+  setStatus(`Sent ${images.length - failed} pictures from “${top}”; the report is below.`, false);
+  // a new value is enough: Gradio sends a change event for it (an extra trigger would send two)
+  props.value = JSON.stringify({items: items, others: others, nonce: Date.now()});
+}
+
+const picker = () => element.querySelector('input[type=file]');
+element.addEventListener('click', (e) => {
+  if (e.target.closest('.fs-drop') && !e.target.closest('input')) picker().click();
+});
+element.addEventListener('keydown', (e) => {
+  if ((e.key === 'Enter' || e.key === ' ') && e.target.closest('.fs-drop')) { e.preventDefault(); picker().click(); }
+});
+element.addEventListener('change', (e) => {
+  const input = e.target;
+  if (!input.matches || !input.matches('input[type=file]')) return;
+  const pairs = Array.from(input.files).map((f) => [f, f.webkitRelativePath || f.name]);
+  input.value = '';
+  if (pairs.length) send(pairs);
+});
+element.addEventListener('dragover', (e) => { e.preventDefault(); element.classList.add('fs-over'); });
+element.addEventListener('dragleave', () => element.classList.remove('fs-over'));
+element.addEventListener('drop', async (e) => {
+  e.preventDefault();
+  element.classList.remove('fs-over');
+  const entries = Array.from(e.dataTransfer.items || [])
+    .map((it) => (it.webkitGetAsEntry ? it.webkitGetAsEntry() : null)).filter(Boolean);
+  const pairs = [];
+  if (entries.length) {
+    setStatus('Reading the folder…', true);
+    for (const entry of entries) await walk(entry, '', pairs);
+  } else {
+    for (const f of Array.from(e.dataTransfer.files || [])) pairs.push([f, f.name]);
+  }
+  if (pairs.length) send(pairs);
+});

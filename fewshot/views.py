@@ -1,0 +1,155 @@
+"""What the app shows, as plain data: plotly figures, small HTML snippets and markdown.
+
+No gradio here: app.py only places these in components. Every user-provided string
+(class names, file names) is escaped before it goes into HTML.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import io
+from typing import Sequence
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from .data import Dataset
+from .evaluate import Diagnostic
+from .images import UnreadableImage, thumbnail
+
+TRAIN_COLOUR, VAL_COLOUR = "#4f46e5", "#f97316"
+THUMBS_PER_CLASS = 8
+
+
+def _layout(fig: go.Figure, title: str, y_title: str, height: int = 300) -> go.Figure:
+    fig.update_layout(
+        title={"text": title, "x": 0.02, "font": {"size": 15}}, height=height, template="plotly_white",
+        margin={"l": 48, "r": 12, "t": 44, "b": 40}, font={"size": 13},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
+        xaxis_title="epoch", yaxis_title=y_title, hovermode="x unified",
+        modebar={"orientation": "v"})  # a vertical tool bar never covers the legend
+    return fig
+
+
+def curve_figures(history: Sequence[dict], epochs: int, num_classes: int) -> tuple[go.Figure, go.Figure]:
+    """Loss and accuracy per epoch, training vs validation, best epoch starred."""
+    ep = [h["epoch"] for h in history]
+    loss, acc = go.Figure(), go.Figure()
+    for fig, key, title, y in ((loss, "loss", "Loss (lower is better)", "loss"),
+                               (acc, "acc", "Accuracy (higher is better)", "accuracy")):
+        fig.add_scatter(x=ep, y=[h[f"train_{key}"] for h in history], name="training photos", mode="lines+markers",
+                        line={"color": TRAIN_COLOUR, "width": 3})
+        if any(h.get(f"val_{key}") is not None for h in history):
+            fig.add_scatter(x=ep, y=[h.get(f"val_{key}") for h in history], name="validation photos",
+                            mode="lines+markers", line={"color": VAL_COLOUR, "width": 3})
+        _layout(fig, title, y)
+        fig.update_xaxes(range=[0.5, max(epochs, len(ep)) + 0.5], dtick=max(1, epochs // 10))
+    acc.update_yaxes(range=[0, 1.02], tickformat=".0%")
+    if num_classes:
+        acc.add_hline(y=1 / num_classes, line_dash="dot", line_color="#9ca3af",
+                      annotation_text="random guessing", annotation_position="bottom right")
+    vals = [(h["val_acc"], -(h["val_loss"] or 0), h["epoch"]) for h in history if h.get("val_acc") is not None]
+    if vals:
+        best = max(vals)
+        acc.add_scatter(x=[best[2]], y=[best[0]], mode="markers", name="best (kept)",
+                        marker={"symbol": "star", "size": 16, "color": "#16a34a"})
+    return loss, acc
+
+
+def confusion_figure(cm: pd.DataFrame) -> go.Figure:
+    """Heatmap of true (rows) vs predicted (columns) counts, numbers printed in each cell."""
+    labels = [str(c) for c in cm.columns]
+    z = cm.values
+    fig = go.Figure(go.Heatmap(z=z, x=labels, y=labels, colorscale="Blues", showscale=False,
+                               text=z, texttemplate="%{text}", textfont={"size": 15},
+                               hovertemplate="true %{y}, predicted %{x}: %{z} photos<extra></extra>"))
+    side = min(520, 160 + 48 * len(labels))
+    fig.update_layout(height=side, template="plotly_white", margin={"l": 90, "r": 12, "t": 40, "b": 80},
+                      title={"text": "Which class was taken for which", "x": 0.02, "font": {"size": 15}},
+                      font={"size": 13})
+    fig.update_xaxes(title="predicted as", side="bottom", tickangle=-30 if len(labels) > 4 else 0)
+    fig.update_yaxes(title="really is", autorange="reversed")
+    return fig
+
+
+def _thumb_uri(path: str, size: int = 72) -> str | None:
+    try:
+        img = thumbnail(path, size)
+    except (UnreadableImage, OSError):
+        return None
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=80)
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def thumbnail_strips(ds: Dataset, per_class: int = THUMBS_PER_CLASS) -> str:
+    """One row per class: its name, its photo count and a strip of small previews."""
+    rows = []
+    counts = ds.counts().set_index("class")["total"].to_dict()
+    for i, name in enumerate(ds.classes):
+        paths = [s.path for s in ds.train + ds.val if s.label == i][:per_class]
+        imgs = "".join(f'<img src="{u}" alt="{html.escape(name)} example" loading="lazy">'
+                       for u in map(_thumb_uri, paths) if u)
+        rows.append(f'<div class="fs-strip"><div class="fs-strip-name"><b>{html.escape(name)}</b>'
+                    f'<span>{counts.get(name, 0)} photos</span></div><div class="fs-strip-imgs">{imgs}</div></div>')
+    return '<div class="fs-strips">' + "".join(rows) + "</div>"
+
+
+def data_summary(ds: Dataset, source: str) -> str:
+    n_tr, n_va = len(ds.train), len(ds.val)
+    how = "your own validation folder" if ds.val_given else "a random 20% of each class, kept aside"
+    return (f"**Loaded {html.escape(source)}: {len(ds.classes)} classes** ({', '.join(ds.classes)}).  \n"
+            f"{n_tr} photos to learn from (training) and {n_va} to check on (validation: {how}; "
+            f"the model never learns from them, so they show how it does on new photos).")
+
+
+def data_warnings(ds: Dataset) -> str:
+    lines = [f"- ⚠️ {n.message}" for n in ds.notices]
+    if ds.skipped:
+        lines.append(f"- ⚠️ {len(ds.skipped)} file{'s were' if len(ds.skipped) != 1 else ' was'} skipped: "
+                     f"see *Skipped files* below for each one and why.")
+    return "\n".join(lines) if lines else "✅ No problems found in these photos."
+
+
+def progress_html(fraction: float | None, text: str, state: str = "running") -> str:
+    """A progress bar with a plain-words line under it (what happens, how long is left)."""
+    if fraction is None:
+        bar = ""
+    else:
+        pct = max(0.0, min(1.0, fraction)) * 100
+        bar = (f'<div class="fs-bar" role="progressbar" aria-valuenow="{pct:.0f}" aria-valuemin="0" '
+               f'aria-valuemax="100"><div style="width:{pct:.1f}%"></div></div>')
+    return f'<div class="fs-progress fs-{state}">{bar}<div class="fs-ptext">{html.escape(text)}</div></div>'
+
+
+def eta_text(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 1.5:
+        return "almost done"
+    if seconds < 60:
+        return f"about {seconds:.0f} s left"
+    return f"about {seconds // 60:.0f} min {seconds % 60:02.0f} s left"
+
+
+def diagnostics_md(diags: Sequence[Diagnostic]) -> str:
+    icon = {"info": "ℹ️", "warning": "⚠️", "error": "⛔"}
+    return "\n".join(f"- {icon.get(d.severity, '⚠️')} **{d.message}** {d.advice}" for d in diags)
+
+
+def history_frame(history: Sequence[dict]) -> pd.DataFrame:
+    cols = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds"]
+    df = pd.DataFrame([{k: h.get(k) for k in cols} for h in history], columns=cols)
+    return df.round({"train_loss": 4, "train_acc": 4, "val_loss": 4, "val_acc": 4, "seconds": 2})
+
+
+def accuracy_md(accuracy: float | None, n_val: int, num_classes: int, source: str = "") -> str:
+    if accuracy is None:
+        return "No validation photos, so accuracy could not be measured."
+    right = round(accuracy * n_val)
+    chance = 1 / max(num_classes, 1)
+    verdict = ("excellent" if accuracy >= 0.95 else "good" if accuracy >= 0.85 else
+               "fair: more varied photos would help" if accuracy >= chance + 0.2 else
+               "poor: barely better than guessing")
+    return (f"### {accuracy:.1%} right\n{right} of {n_val} validation photos were named correctly ({verdict}). "
+            f"Random guessing would get {chance:.0%}.{' ' + source if source else ''}")
