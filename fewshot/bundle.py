@@ -63,6 +63,7 @@ class TrainedModel:
             "history": json.dumps(self.history),
             "data_summary": json.dumps(self.data_summary, ensure_ascii=False),
             "created": self.created,
+            "model_card": self.model_card(),  # readable with any safetensors tool
         }
 
     def model_card(self) -> str:

@@ -35,6 +35,10 @@ def test_bundle_round_trip_same_predictions(trained, tmp_path):
     b = Predictor(back).probabilities(paths)
     assert torch.equal(a, b)
     assert "green 🍏" in back.model_card()
+    from safetensors import safe_open
+    with safe_open(str(path), "pt") as f:  # the card travels inside the file, readable by any tool
+        card = f.metadata()["model_card"]
+    assert card.startswith("# Image classifier") and "validation accuracy" in card
 
 
 def test_save_is_atomic_and_leaves_no_temp_files(trained, tmp_path):
