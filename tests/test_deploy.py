@@ -1,0 +1,132 @@
+"""Where users run it: the Space front matter, requirements, and the Dockerfile (no Docker engine here)."""
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+DOCKERFILE = (ROOT / "Dockerfile").read_text()
+
+
+def _instructions() -> list[tuple[str, str]]:
+    text = re.sub(r"\\\n\s*", " ", DOCKERFILE)
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            op, _, rest = line.partition(" ")
+            out.append((op.upper(), rest.strip()))
+    return out
+
+
+def _env() -> dict[str, str]:
+    env = {}
+    for op, rest in _instructions():
+        if op == "ENV":
+            for tok in shlex.split(rest):
+                k, _, v = tok.partition("=")
+                env[k] = v
+    return env
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_front_matter_is_a_valid_space_config():
+    text = (ROOT / "README.md").read_text()
+    assert text.startswith("---\n")
+    meta = dict(line.split(": ", 1) for line in text.split("---\n")[1].strip().splitlines())
+    assert meta["sdk"] == "gradio" and (ROOT / meta["app_file"]).is_file()
+    import gradio
+    assert meta["sdk_version"].split(".")[0] == gradio.__version__.split(".")[0] == "6"
+    assert meta.get("suggested_hardware")
+
+
+def test_requirements_cover_every_third_party_import():
+    reqs = {re.split(r"[<>=\[ ]", line.strip())[0].lower() for line in (ROOT / "requirements.txt").read_text().splitlines()
+            if line.strip() and not line.startswith("#")}
+    names = {"PIL": "pillow", "yaml": "pyyaml"}
+    stdlib = set(sys.stdlib_module_names)
+    found = set()
+    for path in [ROOT / "app.py", *sorted((ROOT / "fewshot").glob("*.py"))]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            mods = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module else [])
+            for m in mods:
+                top = m.split(".")[0]
+                if top not in stdlib and top not in ("fewshot", "spaces"):  # spaces exists only on a Space
+                    found.add(names.get(top, top).lower())
+    assert found <= reqs, f"imported but not in requirements.txt: {found - reqs}"
+
+
+def test_dockerfile_copies_existing_files_runs_as_non_root_with_cache_volume():
+    ops = _instructions()
+    copies = [shlex.split(rest) for op, rest in ops if op == "COPY"]
+    for parts in copies:
+        srcs = [p for p in parts[:-1] if not p.startswith("--")]
+        for s in srcs:
+            assert (ROOT / s).exists(), f"Dockerfile copies {s}, which is not in the repo"
+    users = [rest for op, rest in ops if op == "USER"]
+    assert users and users[-1] not in ("root", "0")
+    env = _env()
+    assert env["TORCH_HOME"].startswith("/cache") and any(op == "VOLUME" and "/cache" in rest for op, rest in ops)
+    assert any(op == "ARG" and rest.startswith("TORCH_VARIANT=cpu") for op, rest in ops)
+    assert any(op == "HEALTHCHECK" for op, rest in ops)
+    assert f"EXPOSE {env['FEWSHOT_PORT']}" in DOCKERFILE
+
+
+def test_docker_command_starts_the_app_from_only_the_copied_files(tmp_path):
+    """Lay out what the image holds, run its CMD with its ENV, then run its HEALTHCHECK."""
+    ops = _instructions()
+    image = tmp_path / "image"
+    image.mkdir()
+    for parts in [shlex.split(rest) for op, rest in ops if op == "COPY"]:
+        srcs, dest = [p for p in parts[:-1] if not p.startswith("--")], parts[-1]
+        for s in srcs:
+            target = image / (dest if dest not in ("./", ".") else s)
+            if (ROOT / s).is_dir():
+                shutil.copytree(ROOT / s, target, ignore=shutil.ignore_patterns("__pycache__"))
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(ROOT / s, target)
+    cmd = json.loads([rest for op, rest in ops if op == "CMD"][-1])
+    assert cmd[:2] == ["python", "app.py"]
+    port = _free_port()
+    env = {**os.environ, **_env(), "FEWSHOT_HOST": "127.0.0.1", "FEWSHOT_PORT": str(port),
+           "TORCH_HOME": str(tmp_path / "cache" / "torch"), "FEWSHOT_CACHE_DIR": str(tmp_path / "cache" / "f")}
+    env.pop("PYTHONPATH", None)
+    proc = subprocess.Popen([sys.executable, *cmd[1:]], cwd=image, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
+                break
+            except OSError:
+                assert proc.poll() is None, proc.stdout.read()
+                time.sleep(1)
+        else:
+            pytest.fail("the app did not answer within 120 s")
+        health = [rest for op, rest in ops if op == "HEALTHCHECK"][0].split(" CMD ", 1)[1]
+        r = subprocess.run(health.replace("python", sys.executable, 1), shell=True, env=env, timeout=30)
+        assert r.returncode == 0
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
