@@ -135,9 +135,9 @@ def _data_step(ui: SimpleNamespace) -> None:
                 ui.photo_set = gr.Dropdown([(p.title, k) for k, p in PHOTO_SETS.items()], value="ants-bees",
                                            label="Real photos (downloaded, needs internet)", scale=2)
                 ui.download = gr.Button(f"Download", elem_id="download-btn")
-    ui.summary = gr.Markdown("Nothing loaded yet.", elem_id="data-summary")
-    ui.warnings = gr.Markdown("", elem_id="data-warnings")
-    ui.thumbs = gr.HTML("", elem_id="data-thumbs")
+    ui.summary = gr.Markdown("Nothing loaded yet.", elem_id="data-summary", label="summary")
+    ui.warnings = gr.Markdown("", elem_id="data-warnings", label="warnings")
+    ui.thumbs = gr.HTML("", elem_id="data-thumbs", label="thumbnails")
     with gr.Accordion("Photos per class and split", open=False):
         ui.counts = gr.Dataframe(label="training = learned from; validation = kept aside to check the model",
                                  interactive=False, wrap=True, elem_id="data-counts")
@@ -184,15 +184,16 @@ def _train_step(ui: SimpleNamespace) -> None:
     with gr.Row(visible=False) as ui.fallback_row:
         ui.fb_arch = gr.Button("Use another backbone", variant="primary", elem_id="fallback-arch")
         ui.fb_scratch = gr.Button("Train from scratch instead", elem_id="fallback-scratch")
-    ui.progress = gr.HTML(V.progress_html(None, "Not started."), elem_id="train-progress")
+    ui.progress = gr.HTML(V.progress_html(None, "Not started."), elem_id="train-progress", label="progress")
     empty_loss, empty_acc = V.curve_figures([], 10, 0)
     with gr.Row():
-        ui.loss_plot = gr.Plot(empty_loss, show_label=False, elem_id="loss-plot", min_width=300)
-        ui.acc_plot = gr.Plot(empty_acc, show_label=False, elem_id="acc-plot", min_width=300)
-    ui.diag = gr.Markdown("", elem_id="diagnostics")
+        ui.loss_plot = gr.Plot(empty_loss, label="loss curve", show_label=False, elem_id="loss-plot", min_width=300)
+        ui.acc_plot = gr.Plot(empty_acc, label="accuracy curve", show_label=False, elem_id="acc-plot", min_width=300)
+    ui.diag = gr.Markdown("", elem_id="diagnostics", label="diagnostics")
     with gr.Accordion("The numbers behind the curves", open=False):
-        ui.history = gr.Dataframe(interactive=False, elem_id="history", label="loss: how wrong, on average "
-                                  "(lower is better) · acc: share of photos named right")
+        _md_hint("**loss**: how wrong the model is, on average (lower is better) · **acc**: the share of photos "
+                 "named right · **train** / **val**: on the training / validation photos")
+        ui.history = gr.Dataframe(interactive=False, elem_id="history", label="epochs", show_label=False)
 
 
 def _check_step(ui: SimpleNamespace) -> None:
@@ -474,19 +475,20 @@ def _wire_training(ui, state, sess_of) -> None:
     def after():
         return gr.Button(interactive=True)
 
-    pre = dict(fn=before, inputs=[state], outputs=[state, ui.train, ui.fallback_row, ui.progress], queue=False)
+    hidden = dict(queue=False, api_visibility="private")
+    pre = dict(fn=before, inputs=[state], outputs=[state, ui.train, ui.fallback_row, ui.progress], **hidden)
     run = dict(fn=train, inputs=inputs, outputs=live + check + take, concurrency_id="train",
                concurrency_limit=TRAIN_SLOTS, show_progress="hidden")
-    ui.train.click(**pre).then(**run, api_name="train").then(after, None, ui.train, queue=False)
+    ui.train.click(**pre).then(**run, api_name="train").then(after, None, ui.train, **hidden)
 
     def use_fallback(st, request: gr.Request):
         arch = S.fallback_arch()
         return gr.Dropdown(value=arch) if arch else gr.skip(), gr.Checkbox(value=bool(arch))
 
-    ui.fb_arch.click(use_fallback, [state], [ui.arch, ui.pretrained], queue=False).then(**pre).then(
-        **run, api_visibility="private").then(after, None, ui.train, queue=False)
-    ui.fb_scratch.click(lambda: gr.Checkbox(value=False), None, ui.pretrained, queue=False).then(**pre).then(
-        **run, api_visibility="private").then(after, None, ui.train, queue=False)
+    ui.fb_arch.click(use_fallback, [state], [ui.arch, ui.pretrained], **hidden).then(**pre).then(
+        **run, api_visibility="private").then(after, None, ui.train, **hidden)
+    ui.fb_scratch.click(lambda: gr.Checkbox(value=False), None, ui.pretrained, **hidden).then(**pre).then(
+        **run, api_visibility="private").then(after, None, ui.train, **hidden)
 
     def on_stop(st):
         if isinstance(st, S.Session) and (st.training or getattr(st, "queued", False)):
@@ -542,12 +544,12 @@ def _wire_use(ui, state, sess_of) -> None:
     def predict_many(files: list[str], tta: bool, st, request: gr.Request):
         sess = sess_of(st, request)
         df, csv = S.predict_many(sess, files or [], tta)
-        return gr.Dataframe(df, visible=True), gr.File(str(csv), visible=True)
+        return df, str(csv)
 
     @friendly
     def export(fmt: str = "bundle", st=None, request: gr.Request = None):
         sess = sess_of(st, request)
-        return gr.File([str(p) for p in S.export_model(sess, fmt)], visible=True)
+        return [str(p) for p in S.export_model(sess, fmt)]
 
     @friendly
     def load_saved(path: str, st, request: gr.Request):
@@ -558,9 +560,12 @@ def _wire_use(ui, state, sess_of) -> None:
 
     ui.image.change(predict, [ui.image, ui.tta, state], ui.label, api_name="predict", concurrency_limit=4)
     ui.tta.change(predict, [ui.image, ui.tta, state], ui.label, api_visibility="private", concurrency_limit=4)
+    show = lambda n: lambda: [gr.update(visible=True)] * n  # noqa: E731  (results hidden until there are some)
     ui.many.upload(predict_many, [ui.many, ui.tta, state], [ui.many_table, ui.many_csv], api_name="predict_many",
-                   concurrency_limit=4)
-    ui.export.click(export, [ui.fmt, state], ui.export_files, api_name="export")
+                   concurrency_limit=4).success(show(2), None, [ui.many_table, ui.many_csv], queue=False,
+                                                api_visibility="private")
+    ui.export.click(export, [ui.fmt, state], ui.export_files, api_name="export").success(
+        show(1), None, [ui.export_files], queue=False, api_visibility="private")
     ui.load_bundle.upload(load_saved, [ui.load_bundle, state],
                           [state, ui.load_bundle, ui.accuracy, ui.check_box, ui.per_class, ui.confusion, ui.mistakes, ui.card,
                            ui.download_bundle, ui.try_status], api_name="load_model")

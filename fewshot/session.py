@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Callable, Iterator, Sequence
 
@@ -245,7 +245,7 @@ def load_zip_file(sess: Session, path: str, upload_root: Path | None = None) -> 
     return sess.set_dataset(ds, name)
 
 
-def load_example(sess: Session, seed: int = 0, per_class: int = 36) -> Dataset:
+def load_example(sess: Session, seed: int = 0, per_class: int = 40) -> Dataset:
     """The offline example: three classes of generated shapes."""
     folder = generate_example(sess.fresh_dir("example"), per_class=per_class, seed=seed)
     return sess.set_dataset(load_dataset(folder, limits=sess.limits), "the shapes example (generated)")
@@ -388,7 +388,7 @@ class TrainUpdate:
 
     history: list[dict] = field(default_factory=list)
     fraction: float | None = 0.0
-    text: str = "Starting…"
+    text: str = "Preparing…"
     eta_s: float | None = None
     diagnostics: list[Diagnostic] = field(default_factory=list)
     done: Done | None = None
@@ -454,11 +454,11 @@ def run_training(sess: Session, cfg: TrainConfig, min_interval: float = 0.5) -> 
                 up.text = _done_text(ev)
             if urgent or time.perf_counter() - last >= min_interval:
                 last = time.perf_counter()
-                yield up
+                yield replace(up)  # a snapshot: lists inside are replaced, never mutated
     except WeightsUnavailable as exc:
         up.weights_missing, up.fallback = str(exc), fallback_arch(cfg.arch)
         up.fraction, up.text = None, "Could not start: the ImageNet weights are missing."
-        yield up
+        yield replace(up)
     finally:
         sess.training = False
 
