@@ -2,7 +2,13 @@
 
 The engine behind the app and the CLI. It never imports gradio.
 """
-from .archive import Limits
+import os as _os
+
+# Idle OpenMP workers sleep instead of spinning; set before torch loads. On a small or shared
+# CPU, spinning workers steal the cores that JPEG decoding needs (bench/README.md: 2-15x).
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from .archive import Limits  # noqa: E402
 from .bundle import TrainedModel, load_bundle, save_bundle
 from .config import ARCHS, AUGMENTATIONS, STAGE_HINTS, STAGES, Preprocessing, TrainConfig
 from .data import Dataset, Notice, Sample, load_dataset

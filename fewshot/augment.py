@@ -25,7 +25,11 @@ def _crops(x: torch.Tensor, min_frac: float, g: torch.Generator, out_size: int |
     xs = torch.randint(0, w - kw + 1, (n,), generator=g)
     if h * w <= 4096:  # activation maps: one gather for the batch beats a loop of slices
         idx = ((ys[:, None] + torch.arange(kh))[:, :, None] * w + (xs[:, None] + torch.arange(kw))[:, None, :])
-        crops = x.reshape(n, c, h * w).gather(2, idx.view(n, 1, -1).expand(n, c, kh * kw)).view(n, c, kh, kw)
+        if x.is_contiguous(memory_format=torch.channels_last):  # gather whole pixels, stay channels-last
+            flat = x.permute(0, 2, 3, 1).reshape(n, h * w, c)
+            crops = flat.gather(1, idx.view(n, -1, 1).expand(n, kh * kw, c)).view(n, kh, kw, c).permute(0, 3, 1, 2)
+        else:
+            crops = x.reshape(n, c, h * w).gather(2, idx.view(n, 1, -1).expand(n, c, kh * kw)).view(n, c, kh, kw)
     else:  # pixel canvases: few channels, big planes, slices copy fastest
         crops = torch.stack([x[i, :, ys[i]:ys[i] + kh, xs[i]:xs[i] + kw] for i in range(n)])
     if out_size is not None and (kh, kw) != (out_size, out_size):
@@ -74,7 +78,8 @@ def augment_maps(x: torch.Tensor, preset: str, g: torch.Generator, pooled: bool 
     min_frac, p = PRESETS[preset]
     if pooled and min_frac < 1.0:
         return _window_means(x, min_frac, g)
-    return _flips(_crops(x, min_frac, g, None), p, g)
+    # channels-last: PyTorch's CPU convolutions train about 30% faster on it (bench/README.md)
+    return _flips(_crops(x, min_frac, g, None), p, g).contiguous(memory_format=torch.channels_last)
 
 
 def augment_pixels(x: torch.Tensor, preset: str, g: torch.Generator, out_size: int) -> torch.Tensor:

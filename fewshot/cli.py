@@ -46,6 +46,8 @@ def cmd_train(a: argparse.Namespace) -> int:
     from .bundle import save_bundle
     from .data import load_dataset
     from .evaluate import Diagnostic
+    from .distributed import is_distributed, rank
+    from .distributed import train as train_parallel
     from .train import Done, EpochEnd, Progress, train
 
     cfg = _config(a)
@@ -58,7 +60,8 @@ def cmd_train(a: argparse.Namespace) -> int:
     done: Done | None = None
     quiet = a.json and not sys.stderr.isatty()
     try:
-        for ev in train(ds, cfg, device=a.device, feature_cache=not a.no_cache):
+        run = train_parallel if is_distributed() else train  # torchrun --nproc_per_node N: data-parallel
+        for ev in run(ds, cfg, device=a.device, feature_cache=not a.no_cache):
             if isinstance(ev, Progress) and ev.phase in ("features", "train"):
                 bar = bars.get(ev.phase) or bars.setdefault(ev.phase, tqdm(
                     total=ev.total, desc="frozen network" if ev.phase == "features" else "training",
@@ -80,6 +83,8 @@ def cmd_train(a: argparse.Namespace) -> int:
     if done is None or done.model is None:
         print("No model was produced (training stopped before the first epoch ended).", file=sys.stderr)
         return 1
+    if rank() != 0:
+        return 0  # every rank holds the same model; rank 0 saves and reports
     save_bundle(done.model, a.out)
     out = {"out": str(a.out), "classes": done.model.classes, "best_epoch": done.best_epoch, "reason": done.reason,
            "seconds": round(done.seconds, 3), "val_accuracy": done.evaluation.accuracy if done.evaluation else None,

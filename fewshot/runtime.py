@@ -202,3 +202,36 @@ def inference_forward(module: CanvasInput, rt: Runtime, crop: int, images: int =
             except Exception as exc:  # an op the exporter lacks: eager PyTorch gives the same numbers
                 warnings.warn(f"onnxruntime unavailable for this network ({type(exc).__name__}); using PyTorch")
     return TorchForward(module, rt)
+
+
+class _TrunkThenTail:
+    """A cached onnxruntime graph for the frozen trunk, then the trained tail in PyTorch."""
+
+    def __init__(self, trunk: Callable[[np.ndarray], torch.Tensor], model: nn.Module, cut: int, rt: Runtime) -> None:
+        self.trunk, self.model, self.cut, self.rt = trunk, model, cut, rt
+
+    @torch.inference_mode()
+    def __call__(self, x: np.ndarray) -> torch.Tensor:
+        with self.rt.autocast():
+            return self.model.tail(self.trunk(x).to(self.rt.device), self.cut).float()
+
+
+def model_forward(model: nn.Module, rt: Runtime, crop: int) -> Callable[[np.ndarray], torch.Tensor]:
+    """Logits for uint8 NHWC crops, as fast as this device allows without a new export.
+
+    On a CPU, the longest frozen trunk whose onnxruntime graph training already left on
+    disk runs there (same weights, same numbers to ~1e-5); the rest runs in PyTorch with
+    batch norm folded and channels-last.
+    """
+    model = model.eval()
+    if (rt.device.type == "cpu" and os.environ.get("FEWSHOT_ENGINE", "auto") != "torch" and onnx_available()
+            and hasattr(model, "stages")):
+        for cut in range(len(model.stages), 0, -1):
+            module = CanvasInput(model, cut)
+            if (onnx_dir() / f"{module.digest(str(crop))}.onnx").is_file():
+                try:
+                    return _TrunkThenTail(OnnxForward(module, crop, onnx_dir() / f"{module.digest(str(crop))}.onnx",
+                                                      cpu_count()), model, cut, rt)
+                except Exception:
+                    break
+    return TorchForward(CanvasInput(model), rt)
