@@ -31,10 +31,12 @@ from .features import DiskCache, cache_key
 from .models import (build_model, cut_for_stage, freeze_for_stage, param_groups, set_train_mode,
                      trainable_parameters, weights_filename)
 from .runtime import Runtime, pick_runtime, seed_everything
-from . import train as _single
 from .train import EVAL_BATCH, Done, EpochEnd, Event, Progress, StopFlag, _forward, _load_inputs, _snapshot, _stop_fn, _view
 
-HEAD_WARMUP = getattr(_single, "HEAD_WARMUP", 0.0)  # the same schedule as single-process training
+try:  # the same schedule as single-process training
+    from .train import HEAD_WARMUP
+except ImportError:  # a train.py without the head-first warm-up
+    HEAD_WARMUP = 0.0
 
 
 def world_size() -> int:
