@@ -108,14 +108,36 @@ class CanvasInput(nn.Module):
         return h.hexdigest()[:20]
 
 
+def _bn_pairs(parent: nn.Module) -> list[tuple[str, str]]:
+    """(conv, bn) child names where the forward pass runs bn right after conv.
+
+    Holds for nn.Sequential, and for torchvision's ResNet blocks (conv1/bn1, conv2/bn2, conv3/bn3).
+    """
+    from torchvision.models.resnet import BasicBlock, Bottleneck
+    if isinstance(parent, nn.Sequential):
+        names = [n for n, _ in parent.named_children()]
+        return [(a, b) for a, b in zip(names, names[1:])]
+    if isinstance(parent, (BasicBlock, Bottleneck)):
+        return [(f"conv{i}", f"bn{i}") for i in (1, 2, 3) if hasattr(parent, f"conv{i}")]
+    return []
+
+
 def fold_batchnorm(module: nn.Module) -> nn.Module:
-    """An eval-mode copy with each BatchNorm folded into the convolution before it (fx), or a plain copy."""
+    """An eval-mode copy with each BatchNorm folded into the convolution before it.
+
+    Done by walking the module tree, not with torch.fx: fx tracing patches nn.Module.__call__
+    for the whole process, which breaks any other thread running a model at that moment
+    (two sessions of the app training at once, or predicting while another trains).
+    """
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
     module = copy.deepcopy(module).eval()
-    try:
-        from torch.fx.experimental.optimization import fuse
-        return fuse(module, inplace=True)
-    except Exception:  # not fx-traceable: the unfolded copy computes the same thing
-        return module
+    for parent in list(module.modules()):
+        for conv_name, bn_name in _bn_pairs(parent):
+            conv, bn = getattr(parent, conv_name), getattr(parent, bn_name)
+            if type(conv) is nn.Conv2d and type(bn) is nn.BatchNorm2d and bn.track_running_stats:
+                setattr(parent, conv_name, fuse_conv_bn_eval(conv, bn))
+                setattr(parent, bn_name, nn.Identity())
+    return module
 
 
 def onnx_available() -> bool:
