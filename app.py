@@ -97,14 +97,15 @@ def _step(num: int, title: str, hint: str) -> None:
 def _data_step(ui: SimpleNamespace) -> None:
     _step(1, "Your photos", "Give a few dozen photos per class, taken in different places, angles and light.")
     with gr.Tabs():
-        with gr.Tab("📁 A folder", id="folder"):
+        with gr.Tab("📁 Folder", id="folder"):
             ui.folder = gr.HTML(value="", html_template=FOLDER_TEMPLATE, js_on_load=(ASSETS / "folder_drop.js").read_text(),
                                 status="", busy="", elem_id="folder-drop")
-        with gr.Tab("🗜️ A zip file", id="zip"):
+        with gr.Tab("🗜️ Zip", id="zip"):
             ui.zip = gr.File(label="A .zip of class folders (or of train/ and val/)", file_types=[".zip"],
                              file_count="single", elem_id="zip-upload", height=140)
-        with gr.Tab("🃏 Class by class", id="cards"):
-            _md_hint("Like Teachable Machine: one card per class. Name it, then drop photos on it or take webcam shots.")
+        with gr.Tab("🃏 Cards", id="cards"):
+            _md_hint("Class by class, like Teachable Machine: one card per class. Name it, then drop photos on it "
+                     "or take webcam shots.")
             ui.card_cols, ui.card_names, ui.card_gals, ui.card_files, ui.card_dels = [], [], [], [], []
             with gr.Row(elem_classes="fs-cards"):
                 for i in range(S.MAX_CARDS):
@@ -127,7 +128,7 @@ def _data_step(ui: SimpleNamespace) -> None:
                                       "chosen on the right", height=260)
                     ui.cam_target = gr.Dropdown([("Class 1", 1), ("Class 2", 2)], value=1,
                                                 label="Add the shots to", interactive=True)
-        with gr.Tab("✨ Try an example", id="example"):
+        with gr.Tab("✨ Example", id="example"):
             _md_hint("No photos at hand? Start with generated pictures of three shapes (works offline), or "
                      "download a real photo set.")
             with gr.Row():
@@ -139,8 +140,8 @@ def _data_step(ui: SimpleNamespace) -> None:
     ui.warnings = gr.Markdown("", elem_id="data-warnings", label="warnings")
     ui.thumbs = gr.HTML("", elem_id="data-thumbs", label="thumbnails")
     with gr.Accordion("Photos per class and split", open=False):
-        ui.counts = gr.Dataframe(label="training = learned from; validation = kept aside to check the model",
-                                 interactive=False, wrap=True, elem_id="data-counts")
+        ui.counts = gr.Dataframe(label="train = learned from; val = kept aside to check the model",
+                                 interactive=False, elem_id="data-counts")
     with gr.Accordion("Skipped files (0)", open=False) as ui.skipped_box:
         ui.skipped = gr.Dataframe(headers=["file", "reason"], interactive=False, wrap=True, elem_id="data-skipped")
 
@@ -149,23 +150,23 @@ def _train_step(ui: SimpleNamespace) -> None:
     _step(2, "Train", "Re-use a network that already knows everyday pictures (ImageNet) and teach it your classes.")
     ui.preset = gr.Radio(list(S.PRESETS), value="Balanced", label="Preset",
                          info=" · ".join(f"{k}: {v}" for k, v in S.PRESET_HINTS.items()))
-    with gr.Row():
-        ui.arch = gr.Dropdown(S.backbone_choices(), value="resnet18", label="Backbone (the pretrained network)",
-                              info="The network whose knowledge is re-used. ✓ marks weights already on this machine.",
-                              elem_id="backbone", scale=2)
-        ui.pretrained = gr.Checkbox(True, label="Start from ImageNet knowledge",
-                                    info="Off = train from scratch: much weaker with few photos.")
+    ui.arch = gr.Dropdown(S.backbone_choices(), value="resnet18", label="Backbone (the pretrained network)",
+                          info="The network whose knowledge is re-used. ✓ marks weights already on this machine.",
+                          elem_id="backbone")
+    ui.pretrained = gr.Checkbox(True, label="Start from ImageNet knowledge (recommended)", elem_id="pretrained",
+                                info="Off = train from scratch: much weaker with few photos.")
     ui.weights_note = _weights_note("resnet18", True)
     with gr.Row():
-        ui.epochs = gr.Slider(1, 100, value=10, step=1, label="Epochs",
+        ui.epochs = gr.Slider(1, 100, value=10, step=1, label="Epochs", min_width=260,
                               info="How many times the model sees every training photo.", elem_id="epochs")
         ui.lr = gr.Number(0.001, label="Learning rate", minimum=1e-6, maximum=1.0, step=0.0001, elem_id="lr",
+                          min_width=260,
                           info="How big each correction step is. 0.001 is a good start; lower it if the curves jump.")
     ui.stage = gr.Radio(STAGE_LABELS, value="head", label="How much of the network learns (unfreezing)",
                         info="The rest keeps what it learned on ImageNet.")
     with gr.Accordion("Advanced", open=False):
         with gr.Row():
-            ui.batch = gr.Slider(4, 128, value=32, step=4, label="Batch size",
+            ui.batch = gr.Slider(4, 128, value=32, step=4, label="Batch size", elem_id="train-batch",
                                  info="Photos per correction step: bigger is smoother but needs more memory.")
             ui.aug = gr.Radio([(h, k) for k, h in S.AUGMENTATION_HINTS.items()], value="light", label="Augmentation",
                               info="Random changes to training photos, so the model learns the object, not the picture.")
@@ -202,7 +203,7 @@ def _check_step(ui: SimpleNamespace) -> None:
     with gr.Column(visible=False) as ui.check_box:
         with gr.Row():
             with gr.Column(min_width=300):
-                ui.per_class = gr.Dataframe(interactive=False, label="Per class", wrap=True, elem_id="per-class")
+                ui.per_class = gr.Dataframe(interactive=False, label="Per class", elem_id="per-class")
                 _md_hint("**precision**: of the photos it called X, the share really X · **recall**: of the real X "
                          "photos, the share it found · **f1**: both in one number · **support**: photos checked")
             ui.confusion = gr.Plot(show_label=False, elem_id="confusion", min_width=300)
@@ -420,15 +421,18 @@ def _check_outputs(sess: S.Session) -> tuple:
     if tm is None:
         return "Train a model to see how well it does.", gr.Column(visible=False), None, None, gr.Gallery(value=[])
     per_class = S.per_class_frame(ev, tm)
+    shown = per_class.assign(**{c: (per_class[c] * 100).round(0).astype(int).astype(str) + "%"
+                                for c in ("precision", "recall", "f1")})
     acc = ev.accuracy if ev is not None else tm.metrics.get("val_accuracy")
     n_val = int(per_class["support"].sum()) if len(per_class) else 0
     cm = S.confusion_frame(sess)
     note = "" if ev is not None else "(Measured when this model was trained; mistakes are shown only after training here.)"
     mistakes = S.misclassified_items(ev)
-    return (V.accuracy_md(acc, n_val, len(tm.classes), note), gr.Column(visible=True), per_class,
+    return (V.accuracy_md(acc, n_val, len(tm.classes), note), gr.Column(visible=True), shown,
             V.confusion_figure(cm) if cm is not None else None,
             gr.Gallery(value=mistakes, visible=bool(mistakes),
-                       label=f"Validation photos it got wrong ({len(ev.misclassified) if ev else 0}, worst first)"))
+                       label=f"Validation photos it got wrong: {len(ev.misclassified) if ev else 0} "
+                             f"(really → taken for, and how sure it was; worst first)"))
 
 
 def _take_outputs(sess: S.Session) -> tuple:

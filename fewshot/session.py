@@ -502,7 +502,7 @@ def misclassified_items(ev: EvalReport | None, limit: int = 24) -> list[tuple[st
     """(image path, caption) for the validation photos the model got wrong, worst first."""
     if ev is None:
         return []
-    return [(m["path"], f"is {m['true']}, taken for {m['predicted']} ({m['confidence']:.0%} sure)")
+    return [(m["path"], f"{m['true']} → {m['predicted']} ({m['confidence']:.0%})")
             for m in ev.misclassified[:limit] if Path(m["path"]).is_file()]
 
 

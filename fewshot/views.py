@@ -22,13 +22,14 @@ GRID = "#e5e7eb"
 THUMBS_PER_CLASS = 8
 
 
-def _layout(fig: go.Figure, title: str, y_title: str, height: int = 300) -> go.Figure:
+def _layout(fig: go.Figure, title: str, y_title: str, height: int = 340) -> go.Figure:
     fig.update_layout(
         title={"text": title, "x": 0.02, "font": {"size": 15}}, height=height, template="none",
         paper_bgcolor="white", plot_bgcolor="white",
-        margin={"l": 48, "r": 12, "t": 44, "b": 40}, font={"size": 13},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
-        xaxis_title="epoch", yaxis_title=y_title, hovermode="x unified",
+        margin={"l": 48, "r": 12, "t": 40, "b": 10}, font={"size": 13},
+        # legend under the plot: on a narrow phone it wraps downwards instead of over the title
+        legend={"orientation": "h", "yanchor": "top", "y": -0.12, "xanchor": "left", "x": 0},
+        yaxis_title=y_title, hovermode="x unified",
         modebar={"orientation": "v"})  # a vertical tool bar never covers the legend
     # a bare template keeps each live update small (plotly_white would add ~10 KB per figure)
     fig.update_xaxes(gridcolor=GRID, zeroline=False, linecolor=GRID)
@@ -40,15 +41,15 @@ def curve_figures(history: Sequence[dict], epochs: int, num_classes: int) -> tup
     """Loss and accuracy per epoch, training vs validation, best epoch starred."""
     ep = [h["epoch"] for h in history]
     loss, acc = go.Figure(), go.Figure()
-    for fig, key, title, y in ((loss, "loss", "Loss (lower is better)", "loss"),
-                               (acc, "acc", "Accuracy (higher is better)", "accuracy")):
+    for fig, key, title, y in ((loss, "loss", "Loss per epoch (lower is better)", "loss"),
+                               (acc, "acc", "Accuracy per epoch (higher is better)", "accuracy")):
         fig.add_scatter(x=ep, y=[h[f"train_{key}"] for h in history], name="training photos", mode="lines+markers",
                         line={"color": TRAIN_COLOUR, "width": 3})
         if any(h.get(f"val_{key}") is not None for h in history):
             fig.add_scatter(x=ep, y=[h.get(f"val_{key}") for h in history], name="validation photos",
                             mode="lines+markers", line={"color": VAL_COLOUR, "width": 3})
         _layout(fig, title, y)
-        fig.update_xaxes(range=[0.5, max(epochs, len(ep)) + 0.5], dtick=max(1, epochs // 10))
+        fig.update_xaxes(range=[0.5, max(epochs, len(ep)) + 0.5], dtick=max(1, epochs // 10), title=None)
     acc.update_yaxes(range=[0, 1.02], tickformat=".0%")
     if num_classes:
         acc.add_hline(y=1 / num_classes, line_dash="dot", line_color="#9ca3af",
