@@ -83,3 +83,9 @@ def no_weights(tmp_path, monkeypatch) -> Path:
 @pytest.fixture(scope="session")
 def shared_data():
     return lambda *parts: _shared_or_skip("data", *parts)
+
+
+# ---- app fixtures (issue 3, owned by the app engineer) -------------------------------------------
+# One launched app and one Chromium, shared by tests/test_app_client.py and tests/test_browser.py.
+from conftest_app import app_server, browser  # noqa: E402,F401
+# ---- end of app fixtures ---------------------------------------------------------------------------
