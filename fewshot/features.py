@@ -27,7 +27,7 @@ from .config import Preprocessing
 from .data import Sample
 from .images import UnreadableImage, center_view, decode_canvas
 from .models import Classifier
-from .runtime import CanvasInput, Runtime, decode_workers, inference_forward
+from .runtime import CanvasInput, Runtime, decode_workers, gpu_batch, inference_forward
 
 DEFAULT_RAM_MB = 1024  # activations kept in memory by all runs of this process together
 
@@ -107,7 +107,8 @@ class FeatureStore:
     PyTorch's CPU convolutions run fastest on).
     """
 
-    def __init__(self, n: int, row_shape: tuple[int, ...], dtype: torch.dtype = torch.float16) -> None:
+    def __init__(self, n: int, row_shape: tuple[int, ...], dtype: torch.dtype = torch.float16,
+                 device: torch.device | None = None) -> None:
         self.n, self.row_shape, self.dtype = n, tuple(row_shape), dtype
         self._np_dtype = torch.empty(0, dtype=dtype).numpy().dtype
         # physical order of one row: [h, w, C] for maps, as given otherwise
@@ -116,7 +117,10 @@ class FeatureStore:
         nbytes = n * self.row_bytes
         self._ram: torch.Tensor | None = None
         self._file = None
-        if RAM_BUDGET.take(nbytes):
+        if device is not None and device.type == "cuda" and nbytes <= 0.25 * torch.cuda.mem_get_info(device)[0]:
+            # on a GPU with room: batches are gathered where they are used, no copies per step
+            self._ram = self._logical(torch.empty((n, *self._phys), dtype=dtype, device=device))
+        elif RAM_BUDGET.take(nbytes):
             self._ram = self._logical(torch.empty((n, *self._phys), dtype=dtype))
             weakref.finalize(self, RAM_BUDGET.give, nbytes)
         else:
@@ -167,13 +171,14 @@ class FeatureStore:
 
     def put(self, rows: Sequence[int], values: torch.Tensor) -> None:
         """Set rows `rows` to `values` [len(rows), *row_shape]."""
-        values = values.to(self.dtype)
         if self._ram is not None:
+            values = values.to(self._ram.device, self.dtype)
             if len(rows) == 1:
                 self._ram[rows[0]].copy_(values[0])
             else:
-                self._ram[torch.as_tensor(list(rows), dtype=torch.long)] = values
+                self._ram[torch.as_tensor(list(rows), dtype=torch.long, device=self._ram.device)] = values
             return
+        values = values.to("cpu", self.dtype)
         phys = values.permute(0, 2, 3, 1) if len(self.row_shape) == 3 else values
         arr = phys.contiguous().numpy().reshape(len(rows), -1).view(np.uint8)
         for r, row in zip(rows, arr):
@@ -244,7 +249,8 @@ def trunk_pass(model: Classifier, cut: int, samples: Sequence[Sample], pre: Prep
     n = len(samples)
     model.eval()
     first = cache.get(samples[0].digest) if cache and n else None
-    store = FeatureStore(n, tuple(first.shape) if first is not None else trunk_shape(model, cut, pre.crop))
+    store = FeatureStore(n, tuple(first.shape) if first is not None else trunk_shape(model, cut, pre.crop),
+                         device=rt.device)
     todo = []
     for i, s in enumerate(samples):
         hit = first if i == 0 else (cache.get(s.digest) if cache else None)
@@ -258,7 +264,9 @@ def trunk_pass(model: Classifier, cut: int, samples: Sequence[Sample], pre: Prep
         yield store
         return
     forward = inference_forward(CanvasInput(model, cut), rt, pre.crop, images=len(todo))
-    batch = cpu_batch(len(todo)) if rt.device.type == "cpu" else max(1, batch_size)
+    # CPU: small batches stay in cache. GPU: as many as memory allows, up to 8x the batch asked
+    # for (which training halves after running out of memory, so this shrinks with it)
+    batch = cpu_batch(len(todo)) if rt.device.type == "cpu" else gpu_batch(forward, rt, pre.crop, 8 * batch_size)
     done = cached
     with ThreadPoolExecutor(max_workers=decode_workers(rt)) as pool:
         crops = prefetch(lambda i: (i, _decode_job(samples[i].path, pre, max_pixels)), todo, pool, 2 * batch)
@@ -272,9 +280,10 @@ def trunk_pass(model: Classifier, cut: int, samples: Sequence[Sample], pre: Prep
             for i, c in chunk:
                 if isinstance(c, UnreadableImage):  # the file changed since it was checked
                     raise UnreadableImage(f"{Path(samples[i].path).name}: {c}")
-            y = forward(np.stack([center_view(c, pre) for _, c in chunk])).to("cpu", torch.float16)
+            y = forward(np.stack([center_view(c, pre) for _, c in chunk])).to(torch.float16)
             store.put(idx, y)
             if cache:
+                y = y.cpu()
                 for j, i in enumerate(idx):
                     cache.put(samples[i].digest, y[j])
             done += len(idx)

@@ -10,7 +10,7 @@ import torch
 
 from .bundle import TrainedModel
 from .images import Source, UnreadableImage, decode_canvas
-from .runtime import pick_runtime
+from .runtime import model_forward, pick_runtime
 
 BATCH = 32
 
@@ -40,6 +40,8 @@ class Predictor:
         self.model = tm.model.to(self.rt.device).eval()
         self.pre = tm.config.preprocessing
         self.classes = tm.classes
+        # the same weights on the fastest engine here (runtime.model_forward): uint8 crops in, logits out
+        self._forward = model_forward(self.model, self.rt, self.pre.crop)
 
     def _views(self, canvas: np.ndarray, tta: bool) -> list[np.ndarray]:
         return tta_views(canvas, self.pre.crop) if tta else tta_views(canvas, self.pre.crop)[:1]
@@ -51,9 +53,7 @@ class Predictor:
         for i in range(0, len(canvases), BATCH):
             chunk = canvases[i:i + BATCH]
             views = [v for c in chunk for v in self._views(c, tta)]
-            x = torch.from_numpy(np.ascontiguousarray(np.stack(views))).permute(0, 3, 1, 2).float().div_(255.0)
-            with self.rt.autocast():
-                p = self.model(x.to(self.rt.device)).float().softmax(1).cpu()
+            p = self._forward(np.stack(views)).float().softmax(1).cpu()
             outs.append(p.view(len(chunk), -1, p.shape[1]).mean(1))
         return torch.cat(outs) if outs else torch.empty(0, len(self.classes))
 
