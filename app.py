@@ -46,6 +46,16 @@ FOLDER_TEMPLATE = """
 </div>"""
 
 
+# Clicks Gradio's "Click to access webcam" once per shot (a second click while the camera starts
+# would interrupt it, hence the flag).
+REOPEN_CAMERA_JS = """() => { if (window.fsCamReopening) return; window.fsCamReopening = true;
+  let tries = 0; const t = setInterval(() => {
+    const b = document.querySelector('#card-cam button:not([aria-label]):not(.icon)');
+    if (b) b.click();
+    if (b || ++tries > 10) { clearInterval(t); setTimeout(() => { window.fsCamReopening = false; }, 2000); }
+  }, 200); }"""
+
+
 # ---------------------------------------------------------------- errors in plain words
 
 def friendly(fn):
@@ -116,18 +126,18 @@ def _data_step(ui: SimpleNamespace) -> None:
                         ui.card_gals.append(gr.Gallery(label="0 photos", columns=4, height=150, allow_preview=False,
                                                        interactive=False, elem_id=f"card-gallery-{i}"))
                         ui.card_files.append(gr.File(label="Drop photos here", file_count="multiple",
-                                                     file_types=["image"], height=90, elem_id=f"card-files-{i}"))
+                                                     file_types=["image"], height=130, elem_id=f"card-files-{i}"))
                         ui.card_dels.append(gr.Button("Delete this class", size="sm", variant="secondary",
                                                       elem_id=f"card-delete-{i}"))
             with gr.Row():
-                ui.card_add = gr.Button("＋ Add a class", elem_id="card-add")
+                ui.card_add = gr.Button("+ Add a class", elem_id="card-add")
                 ui.card_use = gr.Button("Use these classes", variant="primary", elem_id="card-use")
             with gr.Accordion("📷 Take photos with the webcam", open=False):
                 with gr.Row():
                     ui.cam = gr.Image(sources=["webcam"], type="filepath", label="Each shot goes into the class "
-                                      "chosen on the right", height=260)
+                                      "chosen on the right", height=260, elem_id="card-cam")
                     ui.cam_target = gr.Dropdown([("Class 1", 1), ("Class 2", 2)], value=1,
-                                                label="Add the shots to", interactive=True)
+                                                label="Add the shots to", interactive=True, elem_id="card-cam-target")
         with gr.Tab("✨ Example", id="example"):
             _md_hint("No photos at hand? Start with generated pictures of three shapes (works offline), or "
                      "download a real photo set.")
@@ -341,16 +351,20 @@ def _wire_data(ui, state, sess_of, upload_root: Path) -> None:
 def _wire_cards(ui, state, sess_of, upload_root: Path) -> None:
     slots = [x for i in range(S.MAX_CARDS) for x in (ui.card_cols[i], ui.card_names[i], ui.card_gals[i])]
 
-    def render(sess: S.Session) -> list:
+    def render(sess: S.Session, names: bool = True) -> list:
+        """Every card slot from the session's cards. Names are only rewritten when cards moved
+        (added or deleted): rewriting them after an upload could undo what the user is typing."""
         out = []
         for i in range(S.MAX_CARDS):
             card = sess.cards[i] if i < len(sess.cards) else None
             out += [gr.Column(visible=card is not None),
-                    gr.Textbox(value=card.name if card else ""),
+                    gr.Textbox(value=card.name if card else "") if names else gr.skip(),
                     gr.Gallery(value=list(card.files) if card else [],
                                label=f"{len(card.files) if card else 0} photos")]
         choices = [(c.name or f"card {i + 1}", c.id) for i, c in enumerate(sess.cards)]
-        return out + [gr.Dropdown(choices=choices, value=choices[0][1] if choices else None), sess]
+        if names:  # cards moved: the shots go to the first card unless the user picks another
+            return out + [gr.Dropdown(choices=choices, value=choices[0][1] if choices else None), sess]
+        return out + [gr.Dropdown(choices=choices), sess]  # keep the card the user picked
 
     outs = slots + [ui.cam_target, state]
 
@@ -366,13 +380,13 @@ def _wire_cards(ui, state, sess_of, upload_root: Path) -> None:
             problems = S.card_add_images(sess, card_id(sess, i), files or [], upload_root)
             for p in problems:
                 gr.Warning(f"Not added: {p}")
-            return [None] + render(sess)
+            return [None] + render(sess, names=False)
 
         @friendly
         def on_rename(name, st, request: gr.Request, i=i):
             sess = sess_of(st, request)
             S.card_rename(sess, card_id(sess, i), name)
-            return render(sess)
+            return render(sess, names=False)
 
         @friendly
         def on_delete(st, request: gr.Request, i=i):
@@ -400,7 +414,7 @@ def _wire_cards(ui, state, sess_of, upload_root: Path) -> None:
         if target is None and sess.cards:
             target = sess.cards[0].id
         S.card_add_images(sess, int(target), [shot], upload_root)
-        return [None] + render(sess)
+        return [None] + render(sess, names=False)
 
     @friendly
     def on_use(st, request: gr.Request):
@@ -409,7 +423,9 @@ def _wire_cards(ui, state, sess_of, upload_root: Path) -> None:
         return *_report(ds, sess.source), sess
 
     ui.card_add.click(on_add, [state], outs, api_visibility="private")
-    ui.cam.change(on_shot, [ui.cam, ui.cam_target, state], [ui.cam] + outs, api_visibility="private")
+    # After a shot the image is cleared for the next one; reopen the camera so each shot is one click.
+    ui.cam.change(on_shot, [ui.cam, ui.cam_target, state], [ui.cam] + outs, api_visibility="private").then(
+        None, None, None, js=REOPEN_CAMERA_JS)
     ui.card_use.click(on_use, [state], [ui.summary, ui.warnings, ui.thumbs, ui.counts, ui.skipped, ui.skipped_box,
                                         state], api_name="load_cards")
 
@@ -495,9 +511,11 @@ def _wire_training(ui, state, sess_of) -> None:
         **run, api_visibility="private").then(after, None, ui.train, **hidden)
 
     def on_stop(st):
-        if isinstance(st, S.Session) and (st.training or getattr(st, "queued", False)):
+        if isinstance(st, S.Session) and (st.training or st.queued):
             st.stop.set()
             gr.Info("Stopping after this batch; the best epoch so far is kept.")
+        else:
+            gr.Info("Nothing is training right now.")
 
     ui.stop.click(on_stop, [state], None, concurrency_limit=None, api_name="stop")
 
@@ -523,13 +541,13 @@ def _live_outputs(sess: S.Session, up: S.TrainUpdate, cfg, k: int, shown: int) -
     text = up.text + (f" · {eta}" if eta and not up.done else "")
     plots = (gr.skip(), gr.skip())
     if len(up.history) != shown or up.done:
-        plots = V.curve_figures(up.history, cfg.epochs, k)
+        plots = V.curve_figures(up.history, len(up.history) if up.done else cfg.epochs, k)
     return (sess, V.progress_html(up.fraction, text, state), *plots, V.diagnostics_md(up.diagnostics),
             V.history_frame(up.history), gr.Row(visible=False), gr.skip(), gr.skip())
 
 
 def _finish_outputs(sess: S.Session, up: S.TrainUpdate) -> tuple:
-    if up.weights_missing or up.done is None or up.done.model is None:
+    if up.weights_missing or up.done is None or up.done.model is None or sess.closed:
         return (gr.skip(),) * 8
     return _check_outputs(sess) + _take_outputs(sess)
 

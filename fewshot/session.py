@@ -107,6 +107,10 @@ class Session:
         return Path(tempfile.mkdtemp(prefix=f"{name}-", dir=self.dir))
 
     def set_dataset(self, ds: Dataset, source: str) -> Dataset:
+        if self.training:  # the running training reads the current photos: keep them until it ends
+            ds.cleanup()
+            raise DataError("A training is running on the current photos. Wait for it or press Stop, "
+                            "then load the new photos again.")
         with self._lock:
             old, self.dataset, self.source = self.dataset, ds, source
         if old is not None and old is not ds:

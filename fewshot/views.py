@@ -38,8 +38,13 @@ def _layout(fig: go.Figure, title: str, y_title: str, height: int = 340) -> go.F
 
 
 def curve_figures(history: Sequence[dict], epochs: int, num_classes: int) -> tuple[go.Figure, go.Figure]:
-    """Loss and accuracy per epoch, training vs validation, best epoch starred."""
+    """Loss and accuracy per epoch, training vs validation, best epoch starred.
+
+    The x axis spans the planned epochs when they are few; for long runs it grows with the
+    curve (twice the epochs so far), so the first points are not squeezed into a corner.
+    """
     ep = [h["epoch"] for h in history]
+    x_max = epochs if epochs <= 20 else min(epochs, max(10, 2 * len(ep)))
     loss, acc = go.Figure(), go.Figure()
     for fig, key, title, y in ((loss, "loss", "Loss per epoch (lower is better)", "loss"),
                                (acc, "acc", "Accuracy per epoch (higher is better)", "accuracy")):
@@ -49,7 +54,7 @@ def curve_figures(history: Sequence[dict], epochs: int, num_classes: int) -> tup
             fig.add_scatter(x=ep, y=[h.get(f"val_{key}") for h in history], name="validation photos",
                             mode="lines+markers", line={"color": VAL_COLOUR, "width": 3})
         _layout(fig, title, y)
-        fig.update_xaxes(range=[0.5, max(epochs, len(ep)) + 0.5], dtick=max(1, epochs // 10), title=None)
+        fig.update_xaxes(range=[0.5, max(x_max, len(ep)) + 0.5], dtick=max(1, x_max // 10), title=None)
     acc.update_yaxes(range=[0, 1.02], tickformat=".0%")
     if num_classes:
         acc.add_hline(y=1 / num_classes, line_dash="dot", line_color="#9ca3af",

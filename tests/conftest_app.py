@@ -20,7 +20,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
+                 "--disable-sync",
+                 # a synthetic webcam (a moving test pattern), allowed without a permission prompt
+                 "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
 STARTUP_S = 180  # importing torch and gradio on a busy 2-core machine can take a minute
 
 
