@@ -273,6 +273,9 @@ See *Use via API* at the bottom of the page for every parameter."""
 def build_app() -> gr.Blocks:
     registry = S.SessionRegistry()
     upload_root = Path(get_upload_folder())
+    # Serve session files (models, galleries) from the session folder itself: Gradio would otherwise copy
+    # each into its cache, where a closed session's copies (a model is 10-45 MB) stay for an hour.
+    gr.set_static_paths([str(S.session_root())])
 
     def sess_of(state, request: gr.Request | None) -> S.Session:
         return registry.ensure(state, getattr(request, "session_hash", None) if request else None)

@@ -17,13 +17,46 @@ from pathlib import Path
 
 import pytest
 from conftest import COLOURS, make_image
-from conftest_app import ROOT, _free_port, _wait_until_up
+from conftest_app import ROOT, AppServer, _free_port, _wait_until_up
 
 from fewshot import load_bundle
 
 LONG = dict(backbone="mobilenet_v2", pretrained=False, epochs=100, learning_rate=0.001, stage="all",
             batch_size=8)  # trains on pixels: slow enough to still be running while the test looks
 QUICK = dict(backbone="mobilenet_v2", pretrained=False, epochs=1, learning_rate=0.001, stage="head", batch_size=8)
+
+
+def _launch(base: Path, *args: str, **env_extra: str):
+    """`python app.py --port N *args` with its own folders under `base`; yields (url, process, log)."""
+    port = _free_port()
+    env = {**os.environ, "FEWSHOT_OFFLINE": "1", "FEWSHOT_CACHE_DIR": str(base / "features"),
+           "FEWSHOT_SESSION_DIR": str(base / "sessions"), "GRADIO_TEMP_DIR": str(base / "uploads"),
+           "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1", **env_extra}
+    env.pop("FEWSHOT_HOST", None)
+    log = base / "app.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), *args], cwd=ROOT, env=env,
+                                stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        _wait_until_up(url, proc, log)
+        yield url, log
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def app_server(tmp_path_factory, pretrained_home) -> AppServer:
+    """The app as conftest_app starts it (two training slots), but with a one-second heartbeat: a closed
+    client (or tab) is noticed within a second instead of Gradio's default 15 s, which keeps these tests fast."""
+    base = tmp_path_factory.mktemp("robust-app")
+    for url, log in _launch(base, TORCH_HOME=str(pretrained_home), FEWSHOT_TRAIN_SLOTS="2",
+                            GRADIO_HEARTBEAT_INTERVAL="1"):
+        yield AppServer(url, base / "sessions", base / "uploads", log)
 
 
 def _zip(tmp: Path, name: str, classes: list[str], per_class: int = 5, extra: dict[str, bytes] | None = None) -> Path:
@@ -85,6 +118,7 @@ def test_bad_files_in_a_zip_are_named_with_reasons_and_good_ones_all_count(app_s
     png = make_image(tmp_path / "ok.png", COLOURS[1], 8, size=24).read_bytes()
     bad = {"trip/cat/broken.jpg": jpg[: len(jpg) // 2],  # truncated JPEG
            "trip/dog/letter.jpg": b"<html><body>Dear Sir, this is a web page.</body></html>\n" * 4,
+           "trip/dog/notes.jpg": b"just some plain notes, saved under a picture's name\n",
            "../evil.png": png, "/etc/abs.png": png}  # path traversal, absolute path
     z = _zip(tmp_path, "trip", ["cat", "dog"], per_class=5, extra=bad)
     client = _client(app_server)
@@ -93,9 +127,9 @@ def test_bad_files_in_a_zip_are_named_with_reasons_and_good_ones_all_count(app_s
     assert [row[0] for row in counts["data"]] == ["cat", "dog"]
     assert [row[3] for row in counts["data"]] == [5, 5]  # every good picture counted
     reasons = {Path(f).name: r for f, r in skipped["data"]}
-    assert set(reasons) == {"broken.jpg", "letter.jpg", "evil.png", "abs.png"}, skipped["data"]
+    assert set(reasons) == {"broken.jpg", "letter.jpg", "notes.jpg", "evil.png", "abs.png"}, skipped["data"]
     assert "truncated" in reasons["broken.jpg"]
-    assert "text or HTML" in reasons["letter.jpg"]
+    assert "text or HTML" in reasons["letter.jpg"] and "not a picture" in reasons["notes.jpg"]
     assert "outside the upload folder" in reasons["evil.png"] and "outside" in reasons["abs.png"]
     assert not (app_server.sessions.parent / "evil.png").exists()  # nothing escaped the session folder
     assert not Path("/etc/abs.png").exists()
@@ -233,24 +267,7 @@ def test_the_app_serves_no_file_outside_its_own_folders(app_server):
 
 @pytest.fixture
 def auth_server(tmp_path, pretrained_home):
-    port = _free_port()
-    env = {**os.environ, "TORCH_HOME": str(pretrained_home), "FEWSHOT_OFFLINE": "1",
-           "FEWSHOT_CACHE_DIR": str(tmp_path / "features"), "FEWSHOT_SESSION_DIR": str(tmp_path / "sessions"),
-           "GRADIO_TEMP_DIR": str(tmp_path / "uploads"), "GRADIO_ANALYTICS_ENABLED": "False"}
-    log = tmp_path / "auth-app.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--auth", "u:p"], cwd=ROOT, env=env,
-                                stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        _wait_until_up(url, proc, log)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    yield from (url for url, _log in _launch(tmp_path, "--auth", "u:p", TORCH_HOME=str(pretrained_home)))
 
 
 def test_auth_protects_the_app(auth_server, tmp_path):
