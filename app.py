@@ -19,7 +19,9 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import gradio as gr
+from gradio.processing_utils import hash_file
 from gradio.utils import get_upload_folder
+from gradio_client.utils import strip_invalid_filename_characters
 
 from fewshot import STAGE_HINTS, FewshotError, UnreadableImage
 from fewshot import session as S
@@ -63,7 +65,9 @@ def friendly(fn):
     def convert(exc: BaseException) -> gr.Error:
         if not isinstance(exc, (FewshotError, UnreadableImage)):
             traceback.print_exc(file=sys.stderr)
-        return gr.Error(S.plain_error(exc), title="Sorry" if isinstance(exc, FewshotError) else "Problem")
+        expected = isinstance(exc, (FewshotError, UnreadableImage))
+        return gr.Error(S.plain_error(exc), duration=20, title="Sorry" if expected else "Problem",
+                        print_exception=not expected)
 
     if inspect.isgeneratorfunction(fn):
         @functools.wraps(fn)
@@ -91,6 +95,15 @@ def _weights_note(arch: str, pretrained: bool) -> gr.Markdown:
     """The plain-words note under the backbone list; hidden when there is nothing to say."""
     text = S.weights_note(arch, pretrained)
     return gr.Markdown(text, visible=bool(text), elem_classes="fs-notice", elem_id="weights-note")
+
+
+def _served(sess: S.Session, *paths) -> None:
+    """Gradio copies each file it sends to a browser into its cache folder (<content hash>/<name>);
+    note those copies so that closing the session deletes them as well."""
+    cache = Path(get_upload_folder())
+    for p in paths:
+        if p and Path(p).is_file():
+            sess.uploads.add(cache / hash_file(p) / strip_invalid_filename_characters(Path(p).name))
 
 
 def _md_hint(text: str) -> gr.Markdown:
@@ -292,7 +305,7 @@ def build_app() -> gr.Blocks:
         _try_step(ui)
         _take_step(ui)
         with gr.Accordion("Use via API", open=False):
-            gr.Markdown(API_MD.replace("{url}", "http://127.0.0.1:7860/"))
+            gr.Markdown(API_MD.replace("{url}", "http://127.0.0.1:7860/"))  # the footer link shows this server's own
         _wire_data(ui, state, sess_of, upload_root)
         _wire_cards(ui, state, sess_of, upload_root)
         _wire_training(ui, state, sess_of)
@@ -308,6 +321,9 @@ def build_app() -> gr.Blocks:
 # ---------------------------------------------------------------- wiring: data
 
 def _report(ds, source: str) -> tuple:
+    if ds.skipped:  # something the user gave was not used: say so where they are looking
+        gr.Warning(f"{len(ds.skipped)} file{'s were' if len(ds.skipped) != 1 else ' was'} skipped; "
+                   f"the report below says why for each one.")
     return (V.data_summary(ds, source), V.data_warnings(ds), V.thumbnail_strips(ds), ds.counts(),
             ds.skipped_frame(), gr.Accordion(label=f"Skipped files ({len(ds.skipped)})", open=bool(ds.skipped)))
 
@@ -345,10 +361,11 @@ def _wire_data(ui, state, sess_of, upload_root: Path) -> None:
                                                                          desc=f"Downloading {mb(d):.0f} MB"))
         return *_report(ds, sess.source), sess
 
-    ui.folder.change(on_folder, [ui.folder, state], report, api_visibility="private")
-    ui.zip.upload(on_zip, [ui.zip, state], report, api_name="load_zip")
-    ui.example.click(on_example, [state], report, api_name="load_example")
-    ui.download.click(on_download, [ui.photo_set, state], report, api_name="download_photos")
+    where = dict(show_progress_on=[ui.summary])  # one spinner (or error mark) by the summary, not on every part
+    ui.folder.change(on_folder, [ui.folder, state], report, api_visibility="private", **where)
+    ui.zip.upload(on_zip, [ui.zip, state], report, api_name="load_zip", **where)
+    ui.example.click(on_example, [state], report, api_name="load_example", **where)
+    ui.download.click(on_download, [ui.photo_set, state], report, api_name="download_photos", **where)
 
 
 def _wire_cards(ui, state, sess_of, upload_root: Path) -> None:
@@ -360,6 +377,8 @@ def _wire_cards(ui, state, sess_of, upload_root: Path) -> None:
         out = []
         for i in range(S.MAX_CARDS):
             card = sess.cards[i] if i < len(sess.cards) else None
+            if card is not None:
+                _served(sess, *card.files)
             out += [gr.Column(visible=card is not None),
                     gr.Textbox(value=card.name if card else "") if names else gr.skip(),
                     gr.Gallery(value=list(card.files) if card else [],
@@ -430,7 +449,7 @@ def _wire_cards(ui, state, sess_of, upload_root: Path) -> None:
     ui.cam.change(on_shot, [ui.cam, ui.cam_target, state], [ui.cam] + outs, api_visibility="private").then(
         None, None, None, js=REOPEN_CAMERA_JS)
     ui.card_use.click(on_use, [state], [ui.summary, ui.warnings, ui.thumbs, ui.counts, ui.skipped, ui.skipped_box,
-                                        state], api_name="load_cards")
+                                        state], api_name="load_cards", show_progress_on=[ui.summary])
 
 
 # ---------------------------------------------------------------- wiring: training
@@ -447,6 +466,7 @@ def _check_outputs(sess: S.Session) -> tuple:
     cm = S.confusion_frame(sess)
     note = "" if ev is not None else "(Measured when this model was trained; mistakes are shown only after training here.)"
     mistakes = S.misclassified_items(ev)
+    _served(sess, *(p for p, _ in mistakes))
     return (V.accuracy_md(acc, n_val, len(tm.classes), note), gr.Column(visible=True), shown,
             V.confusion_figure(cm) if cm is not None else None,
             gr.Gallery(value=mistakes, visible=bool(mistakes),
@@ -459,6 +479,7 @@ def _take_outputs(sess: S.Session) -> tuple:
     if tm is None:
         return gr.skip(), gr.DownloadButton(interactive=False), NO_MODEL
     path = S.export_model(sess, "bundle")[0]
+    _served(sess, path)
     size = path.stat().st_size / 1e6
     return (tm.model_card(), gr.DownloadButton(f"⬇ Download the model (.safetensors, {size:.0f} MB)", value=str(path),
                                                interactive=True),
@@ -563,22 +584,29 @@ def _wire_use(ui, state, sess_of) -> None:
         if not image:
             return None
         sess = sess_of(st, request)
+        S.note_upload(sess, image, Path(get_upload_folder()))
         return S.predict_image(sess, image, top_k=5, tta=tta)
 
     @friendly
     def predict_many(files: list[str], tta: bool, st, request: gr.Request):
         sess = sess_of(st, request)
+        for f in files or []:
+            S.note_upload(sess, f, Path(get_upload_folder()))
         df, csv = S.predict_many(sess, files or [], tta)
+        _served(sess, csv)
         return df, str(csv)
 
     @friendly
     def export(fmt: str = "bundle", st=None, request: gr.Request = None):
         sess = sess_of(st, request)
-        return [str(p) for p in S.export_model(sess, fmt)]
+        files = S.export_model(sess, fmt)
+        _served(sess, *files)
+        return [str(p) for p in files]
 
     @friendly
     def load_saved(path: str, st, request: gr.Request):
         sess = sess_of(st, request)
+        S.note_upload(sess, path, Path(get_upload_folder()))
         S.load_model_file(sess, path)
         gr.Info(f"Model loaded: it knows {', '.join(sess.model.classes)}.")
         return (sess, None) + _check_outputs(sess) + _take_outputs(sess)

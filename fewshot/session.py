@@ -98,7 +98,8 @@ class Session:
         self.closed = False
         self.cards = [Card(1, "Class 1"), Card(2, "Class 2")]
         self._next_card = 3
-        self.uploads: set[Path] = set()  # the server's upload copies this session used
+        # files the web server holds for this session: uploads it received and copies of files it sent
+        self.uploads: set[Path] = set()
         self._predictor: Predictor | None = None
         self._lock = threading.Lock()
 
@@ -140,6 +141,10 @@ class Session:
         shutil.rmtree(self.dir, ignore_errors=True)
         for p in list(self.uploads):  # the session made its own links/copies as soon as they arrived
             p.unlink(missing_ok=True)
+            try:
+                p.parent.rmdir()  # the per-file folder the web server made, when now empty
+            except OSError:
+                pass
         self.uploads.clear()
 
 
@@ -556,6 +561,13 @@ def export_model(sess: Session, fmt: str = "bundle") -> list[Path]:
     path = export(sess.model, fmt, out)
     extras = [path.with_suffix(path.suffix + ".json"), path.with_suffix(".md")]
     return [path] + [p for p in extras if p.is_file()]
+
+
+def note_upload(sess: Session, path: str | None, upload_root: Path | None) -> None:
+    """Remember an uploaded file (a picture to name, a model) so that closing the session deletes it."""
+    real = _is_upload(path, upload_root) if path and upload_root is not None else None
+    if real is not None:
+        sess.uploads.add(real)
 
 
 def load_model_file(sess: Session, path: str) -> TrainedModel:

@@ -69,3 +69,23 @@ def test_api_errors_are_plain_words(app_server, tmp_path):
     bogus.write_text("this is not a zip")
     with pytest.raises(Exception, match="holiday.zip is not a zip archive"):
         client.predict(handle_file(str(bogus)), api_name="/load_zip")
+
+
+def test_command_line_and_environment(monkeypatch):
+    import app
+
+    for var in ("FEWSHOT_HOST", "FEWSHOT_PORT", "FEWSHOT_SHARE", "FEWSHOT_AUTH", "SPACE_ID"):
+        monkeypatch.delenv(var, raising=False)
+    a = app.parse_args([])
+    assert (a.host, a.port, a.share, a.auth) == ("127.0.0.1", 7860, False, None)
+    monkeypatch.setenv("SPACE_ID", "someone/fewshot")
+    assert app.parse_args([]).host == "0.0.0.0"  # a Space must listen on every interface
+    monkeypatch.setenv("FEWSHOT_PORT", "9000")
+    monkeypatch.setenv("FEWSHOT_SHARE", "1")
+    monkeypatch.setenv("FEWSHOT_AUTH", "ana:s3cret:x")
+    a = app.parse_args(["--host", "10.0.0.5"])
+    assert (a.host, a.port, a.share, a.auth) == ("10.0.0.5", 9000, True, "ana:s3cret:x")
+    with pytest.raises(SystemExit):
+        app.parse_args(["--auth", "no-colon"])
+    kw = app.launch_kwargs()
+    assert "fs-drop" in kw["css"] and kw["allowed_paths"]
