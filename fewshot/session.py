@@ -102,6 +102,8 @@ class Session:
         self.uploads: set[Path] = set()
         self._predictor: Predictor | None = None
         self._lock = threading.Lock()
+        # predicting and exporting share one model (export moves it to the CPU): one at a time
+        self.model_lock = threading.RLock()
 
     def fresh_dir(self, name: str) -> Path:
         """A new empty sub-folder of the session folder."""
@@ -519,14 +521,16 @@ def predict_image(sess: Session, image: str, top_k: int = 3, tta: bool = False) 
     """{class: probability} for one image, most likely first."""
     if not image:
         raise DataError("Add a picture first (upload, paste or webcam).")
-    return dict(sess.predictor.predict_one(image, top_k=int(top_k), tta=bool(tta)))
+    with sess.model_lock:
+        return dict(sess.predictor.predict_one(image, top_k=int(top_k), tta=bool(tta)))
 
 
 def predict_many(sess: Session, paths: Sequence[str], tta: bool = False) -> tuple[pd.DataFrame, Path]:
     """A table (file, prediction, confidence, runner-up, problem) and the same as a CSV file."""
     if not paths:
         raise DataError("Add some pictures first.")
-    preds = sess.predictor.predict_files(list(paths), top_k=2, tta=bool(tta))
+    with sess.model_lock:
+        preds = sess.predictor.predict_files(list(paths), top_k=2, tta=bool(tta))
     rows = []
     for p in preds:
         top = p.top + [("", 0.0)] * (2 - len(p.top))
@@ -558,7 +562,9 @@ def export_model(sess: Session, fmt: str = "bundle") -> list[Path]:
         path = save_bundle(sess.model, out)
         sess.bundle_path = path
         return [path]
-    path = export(sess.model, fmt, out)
+    with sess.model_lock:
+        path = export(sess.model, fmt, out)
+        sess._predictor = None  # export moved the model to the CPU: the next prediction sets it up again
     extras = [path.with_suffix(path.suffix + ".json"), path.with_suffix(".md")]
     return [path] + [p for p in extras if p.is_file()]
 
