@@ -514,25 +514,27 @@ def _wire_training(ui, state, sess_of) -> None:
         sess.queued = True
         sess.stop.clear()
         return (sess, gr.Button(interactive=False), gr.Row(visible=False),
-                V.progress_html(None, "Waiting for a free training slot…" if TRAIN_SLOTS == 1 else "Starting…"))
+                V.progress_html(None, "Starting… (if another training is running, this one waits for it and then "
+                                      "starts by itself)"))
 
-    def after():
-        return gr.Button(interactive=True)
+    def after():  # weights downloaded by this run are on this machine now: the list says so
+        return gr.Button(interactive=True), gr.Dropdown(choices=S.backbone_choices())
 
     hidden = dict(queue=False, api_visibility="private")
     pre = dict(fn=before, inputs=[state], outputs=[state, ui.train, ui.fallback_row, ui.progress], **hidden)
+    # the queue place (while waiting for a slot) shows by the progress bar only, not over the curves
     run = dict(fn=train, inputs=inputs, outputs=live + check + take, concurrency_id="train",
-               concurrency_limit=TRAIN_SLOTS, show_progress="hidden")
-    ui.train.click(**pre).then(**run, api_name="train").then(after, None, ui.train, **hidden)
+               concurrency_limit=TRAIN_SLOTS, show_progress="minimal", show_progress_on=[ui.progress])
+    ui.train.click(**pre).then(**run, api_name="train").then(after, None, [ui.train, ui.arch], **hidden)
 
     def use_fallback(st, request: gr.Request):
         arch = S.fallback_arch()
         return gr.Dropdown(value=arch) if arch else gr.skip(), gr.Checkbox(value=bool(arch))
 
     ui.fb_arch.click(use_fallback, [state], [ui.arch, ui.pretrained], **hidden).then(**pre).then(
-        **run, api_visibility="private").then(after, None, ui.train, **hidden)
+        **run, api_visibility="private").then(after, None, [ui.train, ui.arch], **hidden)
     ui.fb_scratch.click(lambda: gr.Checkbox(value=False), None, ui.pretrained, **hidden).then(**pre).then(
-        **run, api_visibility="private").then(after, None, ui.train, **hidden)
+        **run, api_visibility="private").then(after, None, [ui.train, ui.arch], **hidden)
 
     def on_stop(st):
         if isinstance(st, S.Session) and (st.training or st.queued):
