@@ -4,6 +4,7 @@ Every step saves a screenshot under the test's tmp dir (printed at the end of ea
 """
 from __future__ import annotations
 
+import base64
 import re
 import time
 import zipfile
@@ -136,6 +137,45 @@ def test_dropped_folder_keeps_its_subfolder_names(ui, app_server, tmp_path):
     toast.wait_for(timeout=30_000)
     assert "2 classes" in u.text("#data-summary")  # the photos loaded before are still there
     u.shot("bad-zip-message")
+
+
+DROP_JS = """(files) => {
+  // What a drag-and-drop of a folder hands the page: FileSystem entries to walk (Playwright cannot
+  // drag real folders, so the entries are built here around real File objects).
+  const bytes = (b64) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  const root = {};
+  for (const [rel, b64] of Object.entries(files)) {
+    const parts = rel.split('/');
+    let node = root;
+    for (const p of parts.slice(0, -1)) node = node[p] = node[p] || {};
+    node[parts[parts.length - 1]] = new File([bytes(b64)], parts[parts.length - 1], {type: 'image/png'});
+  }
+  const entry = (name, node) => node instanceof File
+    ? {isFile: true, isDirectory: false, name, file: (ok) => setTimeout(() => ok(node), 0)}
+    : {isFile: false, isDirectory: true, name, createReader: () => {
+        let given = false;  // like the real API: entries in one call, then an empty list, asynchronously
+        return {readEntries: (ok) => {
+          const out = given ? [] : Object.entries(node).map(([n, c]) => entry(n, c));
+          given = true;
+          setTimeout(() => ok(out), 0);
+        }};
+      }};
+  const ev = new Event('drop', {bubbles: true, cancelable: true});
+  Object.defineProperty(ev, 'dataTransfer', {value: {
+    items: Object.entries(root).map(([n, c]) => ({webkitGetAsEntry: () => entry(n, c)})), files: []}});
+  document.querySelector('#folder-drop .fs-drop').dispatchEvent(ev);
+}"""
+
+
+def test_dragged_folder_is_walked_and_keeps_class_names(ui, tmp_path):
+    parent = make_class_folders(tmp_path / "Garden bugs", {"ants": 5, "bees": 5})
+    files = {str(p.relative_to(tmp_path)): base64.b64encode(p.read_bytes()).decode() for p in parent.rglob("*.png")}
+    u = ui()
+    u.page.evaluate(DROP_JS, files)
+    summary = u.wait_text("#data-summary", "2 classes")
+    assert "(ants, bees)" in summary and "“Garden bugs”" in summary
+    assert u.page.locator("#data-thumbs img").count() == 10
+    u.shot("dragged-folder")
 
 
 def test_zip_train_live_curve_stop_predict_and_download(ui, tmp_path):
