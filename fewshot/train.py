@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from .archive import Limits
-from .augment import augment_maps, augment_pixels
+from .augment import augment_maps, augment_pixels, pools_globally
 from .bundle import TrainedModel
 from .config import TrainConfig
 from .data import Dataset
@@ -32,6 +32,7 @@ from .models import (build_model, cut_for_stage, freeze_for_stage, param_groups,
 from .runtime import Runtime, pick_runtime, seed_everything
 
 EVAL_BATCH = 128
+HEAD_WARMUP = 0.2  # fraction of steps the new head trains alone before unfrozen layers join
 
 
 @dataclass(frozen=True)
@@ -211,6 +212,7 @@ def train(dataset: Dataset, config: TrainConfig | None = None, *, stop: StopFlag
     model = build_model(cfg.arch, len(classes), pretrained=cfg.pretrained, weights_file=cfg.weights_file,
                         pre=cfg.preprocessing).to(rt.device)
     cut = cut_for_stage(model, cfg.stage)
+    pooled = pools_globally(model, cut)  # head stage: augment straight to pooled window means
     freeze_for_stage(model, cfg.stage)
     cache = None
     if feature_cache and cfg.pretrained and cut > 0:
@@ -235,9 +237,16 @@ def train(dataset: Dataset, config: TrainConfig | None = None, *, stop: StopFlag
     opt = torch.optim.AdamW(param_groups(model, cfg.stage, cfg.lr, cfg.backbone_lr_mult, cfg.weight_decay))
     bs = min(cfg.batch_size, max(n_tr, 1))
     steps_total = cfg.epochs * _steps(n_tr, bs)
-    # cosine decay to 5% of the starting rate over the whole run
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(s, steps_total) / max(steps_total, 1))))
+
+    def cosine(s: int) -> float:  # decay to 5% of the starting rate over the whole run
+        return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(s, steps_total) / max(steps_total, 1)))
+
+    def after_head_warmup(s: int) -> float:
+        # unfrozen pretrained layers wait until the new head has learned something, so its first
+        # random gradients do not scramble them (linear probe, then fine-tune)
+        return 0.0 if s < round(steps_total * HEAD_WARMUP) else cosine(s)
+
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, [cosine] + [after_head_warmup] * (len(opt.param_groups) - 1))
     scaler = torch.amp.GradScaler(rt.device.type, enabled=rt.amp and rt.amp_dtype == torch.float16)
     prefixes = ("head.",) + (("neck.",) if cfg.stage != "head" else ()) + tuple(
         f"stages.{i}." for i in range(cut, len(model.stages)))
