@@ -63,9 +63,9 @@ REOPEN_CAMERA_JS = """() => { if (window.fsCamReopening) return; window.fsCamReo
 def friendly(fn):
     """Turn engine errors into a gr.Error with plain words; log anything unexpected for the operator."""
     def convert(exc: BaseException) -> gr.Error:
-        if not isinstance(exc, (FewshotError, UnreadableImage)):
-            traceback.print_exc(file=sys.stderr)
         expected = isinstance(exc, (FewshotError, UnreadableImage))
+        if not expected:
+            traceback.print_exc(file=sys.stderr)
         return gr.Error(S.plain_error(exc), duration=20, title="Sorry" if expected else "Problem",
                         print_exception=not expected)
 
@@ -121,8 +121,8 @@ def _data_step(ui: SimpleNamespace) -> None:
     _step(1, "Your photos", "Give a few dozen photos per class, taken in different places, angles and light.")
     with gr.Tabs():
         with gr.Tab("📁 Folder", id="folder"):
-            ui.folder = gr.HTML(value="", html_template=FOLDER_TEMPLATE, js_on_load=(ASSETS / "folder_drop.js").read_text(),
-                                status="", busy="", elem_id="folder-drop")
+            ui.folder = gr.HTML(value="", html_template=FOLDER_TEMPLATE, status="", busy="", elem_id="folder-drop",
+                                js_on_load=(ASSETS / "folder_drop.js").read_text())
         with gr.Tab("🗜️ Zip", id="zip"):
             ui.zip = gr.File(label="A .zip of class folders (or of train/ and val/)", file_types=[".zip"],
                              file_count="single", elem_id="zip-upload", height=140)
@@ -158,7 +158,7 @@ def _data_step(ui: SimpleNamespace) -> None:
                 ui.example = gr.Button("Use the shapes example", variant="primary", elem_id="example-btn")
                 ui.photo_set = gr.Dropdown([(p.title, k) for k, p in PHOTO_SETS.items()], value="ants-bees",
                                            label="Real photos (downloaded, needs internet)", scale=2)
-                ui.download = gr.Button(f"Download", elem_id="download-btn")
+                ui.download = gr.Button("Download", elem_id="download-btn")
     ui.summary = gr.Markdown("Nothing loaded yet.", elem_id="data-summary", label="summary")
     ui.warnings = gr.Markdown("", elem_id="data-warnings", label="warnings")
     ui.thumbs = gr.HTML("", elem_id="data-thumbs", label="thumbnails")
@@ -192,7 +192,8 @@ def _train_step(ui: SimpleNamespace) -> None:
             ui.batch = gr.Slider(4, 128, value=32, step=4, label="Batch size", elem_id="train-batch",
                                  info="Photos per correction step: bigger is smoother but needs more memory.")
             ui.aug = gr.Radio([(h, k) for k, h in S.AUGMENTATION_HINTS.items()], value="light", label="Augmentation",
-                              info="Random changes to training photos, so the model learns the object, not the picture.")
+                              info="Random changes to training photos, so the model learns the object, "
+                                   "not the picture.")
         with gr.Row():
             ui.smoothing = gr.Slider(0, 0.3, value=0.1, step=0.05, label="Label smoothing",
                                      info="Keeps the model from being over-confident; 0.1 is usual.")
@@ -255,7 +256,8 @@ def _take_step(ui: SimpleNamespace) -> None:
     with gr.Row():
         ui.download_bundle = gr.DownloadButton("⬇ Download the model (.safetensors)", interactive=False,
                                                variant="primary", elem_id="download-bundle")
-        ui.fmt = gr.Radio([("fewshot model (.safetensors)", "bundle"), ("TorchScript (for PyTorch apps)", "torchscript"),
+        ui.fmt = gr.Radio([("fewshot model (.safetensors)", "bundle"),
+                           ("TorchScript (for PyTorch apps)", "torchscript"),
                            ("ONNX (for almost any runtime)", "onnx")], value="bundle", label="Format", scale=2)
         ui.export = gr.Button("Export", elem_id="export-btn")
     ui.export_files = gr.File(label="Your files (the .json says how to feed the model; the .md is its model card)",
@@ -297,7 +299,8 @@ def build_app() -> gr.Blocks:
         state = gr.State(None, time_to_live=SESSION_TTL_S, delete_callback=lambda s: s and s.cleanup())
         logo = (ASSETS / "logo.svg").read_text()
         gr.HTML(f'<div class="fs-hero">{logo}<div><h1>fewshot</h1><p>Teach a computer to tell your photos apart, '
-                f'in five steps. Your photos stay in this session and are deleted when you close the tab.</p></div></div>')
+                f'in five steps. Your photos stay in this session and are deleted when you close the tab.</p>'
+                f'</div></div>')
         ui = SimpleNamespace()
         _data_step(ui)
         _train_step(ui)
@@ -464,7 +467,8 @@ def _check_outputs(sess: S.Session) -> tuple:
     acc = ev.accuracy if ev is not None else tm.metrics.get("val_accuracy")
     n_val = int(per_class["support"].sum()) if len(per_class) else 0
     cm = S.confusion_frame(sess)
-    note = "" if ev is not None else "(Measured when this model was trained; mistakes are shown only after training here.)"
+    note = "" if ev is not None else ("(Measured when this model was trained; mistakes are shown only after "
+                                      "training here.)")
     mistakes = S.misclassified_items(ev)
     _served(sess, *(p for p, _ in mistakes))
     return (V.accuracy_md(acc, n_val, len(tm.classes), note), gr.Column(visible=True), shown,
@@ -622,7 +626,8 @@ def _wire_use(ui, state, sess_of) -> None:
     ui.export.click(export, [ui.fmt, state], ui.export_files, api_name="export").success(
         show(1), None, [ui.export_files], queue=False, api_visibility="private")
     ui.load_bundle.upload(load_saved, [ui.load_bundle, state],
-                          [state, ui.load_bundle, ui.accuracy, ui.check_box, ui.per_class, ui.confusion, ui.mistakes, ui.card,
+                          [state, ui.load_bundle, ui.accuracy, ui.check_box, ui.per_class, ui.confusion, ui.mistakes,
+                           ui.card,
                            ui.download_bundle, ui.try_status], api_name="load_model")
 
 

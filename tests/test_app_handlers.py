@@ -12,7 +12,7 @@ import pytest
 import torch
 from conftest import make_class_folders
 
-from fewshot import Done, load_bundle
+from fewshot import Done
 from fewshot import session as S
 from fewshot import views as V
 from fewshot.errors import BundleError, DataError, FewshotError, TrainingError
@@ -279,7 +279,8 @@ def test_views_curves_progress_and_accuracy_text():
     assert [t.name for t in loss.data] == ["training photos", "validation photos"]
     assert list(acc.data[-1].x) == [3]  # the best epoch is starred
     assert acc.layout.xaxis.range == (0.5, 10.5)
-    assert 'aria-valuenow="50"' in V.progress_html(0.5, "half <way>") and "half &lt;way&gt;" in V.progress_html(0.5, "half <way>")
+    bar = V.progress_html(0.5, "half <way>")
+    assert 'aria-valuenow="50"' in bar and "half &lt;way&gt;" in bar
     assert V.eta_text(75) == "about 1 min 15 s left" and V.eta_text(None) == ""
     assert "25%" in V.accuracy_md(0.9, 20, 4) and "18 of 20" in V.accuracy_md(0.9, 20, 4)
     assert V.history_frame(hist).columns.tolist()[:3] == ["epoch", "train_loss", "train_acc"]

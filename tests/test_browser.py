@@ -267,7 +267,8 @@ def test_class_cards_webcam_free_path_and_the_example(ui, tmp_path):
 
 def test_two_sessions_training_at_once_never_mix(ui, tmp_path):
     a, b = ui(), ui()
-    a.page.set_input_files("#folder-drop input[type=file]", str(make_class_folders(tmp_path / "A", {"ants": 8, "bees": 8})))
+    folder_a = make_class_folders(tmp_path / "A", {"ants": 8, "bees": 8})
+    a.page.set_input_files("#folder-drop input[type=file]", str(folder_a))
     b.upload_zip(zip_of(make_class_folders(tmp_path / "B", {"cats": 8, "dogs": 8, "foxes": 8}, seed=1),
                         tmp_path / "B.zip"))
     a.wait_text("#data-summary", "ants, bees")
@@ -282,7 +283,8 @@ def test_two_sessions_training_at_once_never_mix(ui, tmp_path):
     assert (a.points(), b.points()) == (3, 6)
     a.shot("session-a")
     b.shot("session-b")
-    for u, mine, theirs in ((a, {"ants", "bees"}, {"cats", "dogs", "foxes"}), (b, {"cats", "dogs", "foxes"}, {"ants", "bees"})):
+    ab, cdf = {"ants", "bees"}, {"cats", "dogs", "foxes"}
+    for u, mine, theirs in ((a, ab, cdf), (b, cdf, ab)):
         status = u.text("#try-status")
         assert all(c in status for c in mine) and not any(c in status for c in theirs)
         assert not any(c in u.text("#model-card") for c in theirs)
@@ -337,7 +339,7 @@ def test_hymenoptera_reaches_95_percent_in_few_clicks(ui, tmp_path, shared_data)
     u.click("#train-btn")
     path.append("Train")
     t_click = time.time()
-    u.page.wait_for_function("""() => document.querySelector('#train-progress').innerText.match(/Could not start|Step/)""",
+    u.page.wait_for_function("() => document.querySelector('#train-progress').innerText.match(/Could not start|Step/)",
                              timeout=60_000)
     if "Could not start" in u.text("#train-progress"):  # no ResNet18 weights offline: one click on the offer
         label = u.text("#fallback-arch")
