@@ -23,7 +23,7 @@ from gradio.processing_utils import hash_file
 from gradio.utils import get_upload_folder
 from gradio_client.utils import strip_invalid_filename_characters
 
-from fewshot import STAGE_HINTS, FewshotError, UnreadableImage
+from fewshot import STAGE_HINTS, FewshotError, Limits, UnreadableImage
 from fewshot import session as S
 from fewshot import views as V
 from fewshot.examples import PHOTO_SETS
@@ -122,7 +122,7 @@ def _data_step(ui: SimpleNamespace) -> None:
     with gr.Tabs():
         with gr.Tab("📁 Folder", id="folder"):
             ui.folder = gr.HTML(value="", html_template=FOLDER_TEMPLATE, status="", busy="", elem_id="folder-drop",
-                                js_on_load=(ASSETS / "folder_drop.js").read_text())
+                                limit=Limits.from_env().max_images, js_on_load=(ASSETS / "folder_drop.js").read_text())
         with gr.Tab("🗜️ Zip", id="zip"):
             ui.zip = gr.File(label="A .zip of class folders (or of train/ and val/)", file_types=[".zip"],
                              file_count="single", elem_id="zip-upload", height=140)

@@ -50,6 +50,11 @@ async function send(pairs) {
     props.value = JSON.stringify({items: [], others: others, nonce: Date.now()});
     return;
   }
+  if (props.limit && images.length > props.limit) {  // refuse before uploading tens of thousands of files
+    setStatus(`${images.length} pictures is over the limit of ${props.limit} per upload (limit: max images). ` +
+              'Drop fewer pictures at a time.', false);
+    return;
+  }
   const items = new Array(images.length);
   let done = 0, failed = 0, next = 0;
   setStatus(`Uploading 0 of ${images.length} pictures…`, true);
