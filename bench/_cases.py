@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+if os.environ.get("FEWSHOT_BENCH_ENGINE"):  # another checkout's fewshot package (a "before" figure)
+    sys.path.insert(0, os.environ["FEWSHOT_BENCH_ENGINE"])
 
 from bench._common import ARCH, DATA, emit  # noqa: E402
 
@@ -192,6 +194,7 @@ def case_ours(data: dict, stage: str = "head", epochs: int = 10, feature_cache: 
     out = {"seconds": round(load_s + run["seconds"], 2), "load_s": round(load_s, 2), "train_s": run["seconds"],
            **{k: v for k, v in run.items() if k != "seconds"}, "train_images": len(ds.train),
            "val_images": len(ds.val), "threads": torch.get_num_threads(),
+           "engine": str(Path(sys.modules["fewshot"].__file__).parents[1]),
            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY")}
     if second:
         out["second"] = _timed_train(ds, cfg.with_(**second), True)

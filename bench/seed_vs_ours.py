@@ -22,6 +22,8 @@ HYM = {"root": "hymenoptera"}
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="2 epochs for the slow baselines (not comparable)")
+    ap.add_argument("--before", metavar="DIR", help="also time this checkout's fewshot (e.g. an older commit, "
+                    "from `git archive COMMIT | tar -x -C DIR`) in the same run")
     args = ap.parse_args()
     need_data("hymenoptera")
     warm_page_cache(DATA / "hymenoptera")
@@ -42,6 +44,10 @@ def main() -> None:
         r["bare_2"] = run_case(ws, "bare", folders=["hymenoptera/train", "hymenoptera/val"])
         r["ours_2"] = run_case(ws, "ours", data=HYM, stage="head", feature_cache=False)
         # a second run on the same photos with other head settings, cache warm (filled by an earlier run)
+        if args.before:
+            before = {"FEWSHOT_BENCH_ENGINE": str(Path(args.before).resolve())}
+            r["before_head"] = run_case(ws, "ours", env=before, data=HYM, stage="head", feature_cache=False)
+            r["before_top"] = run_case(ws, "ours", env=before, data=HYM, stage="top", feature_cache=False)
         r["fill"] = run_case(ws, "fill_cache", data=HYM)
         r["warm"] = run_case(ws, "ours", data=HYM, stage="head", feature_cache=False,
                              second={"lr": 3e-3, "label_smoothing": 0.0, "augmentation": "strong", "seed": 1})
@@ -73,6 +79,10 @@ def report(r: dict, info: dict, quick: bool) -> None:
         row("ours top (feature cache off)", top, top["seconds"], top["feature_images_per_s"]),
         ["  one-time trunk export for top", r["export_top"]["seconds"], r["export_top"]["cpu_s"], "-",
          round(r["export_top"]["seconds"] / b, 3), "-"],
+        *([row("BEFORE: head (" + r["before_head"].get("engine", "?") + ")", r["before_head"],
+               r["before_head"]["seconds"], r["before_head"]["feature_images_per_s"]),
+           row("BEFORE: top", r["before_top"], r["before_top"]["seconds"], r["before_top"]["feature_images_per_s"])]
+          if "before_head" in r else []),
         ["ours head, same session, 1st train()", first["train_s"], "-", _acc(first), round(first["train_s"] / b, 3), "-"],
         ["ours head, 2nd train(), other settings", second["seconds"], "-", _acc(second),
          round(second["seconds"] / b, 3), "-"],

@@ -30,7 +30,7 @@ from .evaluate import Diagnostic, data_diagnostics, diagnose, report_from_probs
 from .features import DiskCache, cache_key
 from .models import (build_model, cut_for_stage, freeze_for_stage, param_groups, set_train_mode,
                      trainable_parameters, weights_filename)
-from .runtime import Runtime, pick_runtime, seed_everything
+from .runtime import Runtime, cpu_count, pick_runtime, seed_everything
 from .train import EVAL_BATCH, Done, EpochEnd, Event, Progress, StopFlag, _forward, _load_inputs, _snapshot, _stop_fn, _view
 
 try:  # the same schedule as single-process training
@@ -71,9 +71,7 @@ def _setup(device: str | None) -> tuple[Runtime, bool]:
         torch.cuda.set_device(local)
         rt = Runtime(torch.device("cuda", local), rt.amp, rt.amp_dtype)
     elif rt.device.type == "cpu":
-        # the ranks share the cores: each takes its part, so N processes do not each spin N threads
-        local_n = int(os.environ.get("LOCAL_WORLD_SIZE", world_size()))
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // max(local_n, 1)))
+        torch.set_num_threads(cpu_count())  # the ranks share the cores: each takes its part
     created = not dist.is_initialized()
     if created:
         dist.init_process_group("nccl" if rt.device.type == "cuda" else "gloo", timeout=timedelta(minutes=30))

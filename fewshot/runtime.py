@@ -65,11 +65,13 @@ def seed_everything(seed: int) -> torch.Generator:
 
 
 def cpu_count() -> int:
-    """Cores this process may use (a container's limit, not the host's)."""
+    """Cores this process may use: a container's limit, not the host's, shared with the other
+    processes torchrun started on this machine."""
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        n = len(os.sched_getaffinity(0))
     except AttributeError:
-        return max(1, os.cpu_count() or 1)
+        n = os.cpu_count() or 1
+    return max(1, n // max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1"))))
 
 
 def decode_workers(rt: Runtime) -> int:
