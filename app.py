@@ -98,11 +98,12 @@ def _weights_note(arch: str, pretrained: bool) -> gr.Markdown:
 
 
 def _served(sess: S.Session, *paths) -> None:
-    """Gradio copies each file it sends to a browser into its cache folder (<content hash>/<name>);
-    note those copies so that closing the session deletes them as well."""
-    cache = Path(get_upload_folder())
+    """Gradio copies each file it sends to a browser into its cache folder (<content hash>/<name>), except
+    files under a static path (the session folders, see build_app); note those copies so that closing
+    the session deletes them as well (e.g. photos unpacked from a zip, shown among the mistakes)."""
+    cache, static = Path(get_upload_folder()), S.session_root().resolve()
     for p in paths:
-        if p and Path(p).is_file():
+        if p and Path(p).is_file() and not Path(p).resolve().is_relative_to(static):
             sess.uploads.add(cache / hash_file(p) / strip_invalid_filename_characters(Path(p).name))
 
 
