@@ -21,7 +21,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 # ../shared beside the repo; FEWSHOT_BENCH_DATA / FEWSHOT_BENCH_WEIGHTS point elsewhere (a GPU machine)
 DATA = Path(os.environ.get("FEWSHOT_BENCH_DATA") or ROOT.parent / "shared" / "data")
-WEIGHTS = Path(os.environ.get("FEWSHOT_BENCH_WEIGHTS") or ROOT.parent / "shared" / "weights" / "mobilenet_v2-b0353104.pth")
+WEIGHTS = Path(os.environ.get("FEWSHOT_BENCH_WEIGHTS")
+               or ROOT.parent / "shared" / "weights" / "mobilenet_v2-b0353104.pth")
 RESULTS = ROOT / "bench" / "results"
 ARCH = "mobilenet_v2"
 MARK = "@@BENCH@@"

@@ -83,7 +83,8 @@ def report(r: dict, info: dict, quick: bool) -> None:
                r["before_head"]["seconds"], r["before_head"]["feature_images_per_s"]),
            row("BEFORE: top", r["before_top"], r["before_top"]["seconds"], r["before_top"]["feature_images_per_s"])]
           if "before_head" in r else []),
-        ["ours head, same session, 1st train()", first["train_s"], "-", _acc(first), round(first["train_s"] / b, 3), "-"],
+        ["ours head, same session, 1st train()", first["train_s"], "-", _acc(first),
+         round(first["train_s"] / b, 3), "-"],
         ["ours head, 2nd train(), other settings", second["seconds"], "-", _acc(second),
          round(second["seconds"] / b, 3), "-"],
     ]
@@ -97,7 +98,7 @@ def report(r: dict, info: dict, quick: bool) -> None:
           f"2nd/1st train() {second['seconds'] / first['train_s']:.3f}")
     print(f"  cpu-second ratios: seed/ours {seed['cpu_s'] / ours['cpu_s']:.1f}x, naive top/ours top "
           f"{naive['cpu_s'] / top['cpu_s']:.1f}x, ours/bare {ours['cpu_s'] / bare['cpu_s']:.2f}\n")
-    right = lambda res: round(res["accuracy"] * res["val_images"]) if "val_images" in res else round(res["accuracy"] * n_val)
+    right = lambda res: round(res["accuracy"] * res.get("val_images", n_val))  # photos right, not rounded rates
     checks = [
         check("issue 5: head time <= 1.3x bare pass", ours["seconds"] <= 1.3 * b,
               f"{ours['seconds']:.1f} s vs {b:.1f} s = {ours['seconds'] / b:.2f}x"),

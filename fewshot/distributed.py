@@ -31,7 +31,8 @@ from .features import DiskCache, cache_key
 from .models import (build_model, cut_for_stage, freeze_for_stage, param_groups, set_train_mode,
                      trainable_parameters, weights_filename)
 from .runtime import Runtime, cpu_count, pick_runtime, seed_everything
-from .train import EVAL_BATCH, Done, EpochEnd, Event, Progress, StopFlag, _forward, _load_inputs, _snapshot, _stop_fn, _view
+from .train import (EVAL_BATCH, Done, EpochEnd, Event, Progress, StopFlag, _forward, _load_inputs, _snapshot, _stop_fn,
+                    _view)
 
 try:  # the same schedule as single-process training
     from .train import HEAD_WARMUP

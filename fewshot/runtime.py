@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import importlib.util
 import os
 import random
 import tempfile
@@ -138,11 +139,7 @@ def fold_batchnorm(module: nn.Module) -> nn.Module:
 
 
 def onnx_available() -> bool:
-    try:
-        import onnxruntime  # noqa: F401
-        return True
-    except ImportError:
-        return False
+    return importlib.util.find_spec("onnxruntime") is not None
 
 
 def _export_onnx(module: nn.Module, example: torch.Tensor, path: Path) -> None:
