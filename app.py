@@ -247,9 +247,10 @@ def _try_step(ui: SimpleNamespace) -> None:
                                  info="Averages six views of the picture (mirror, corners): slower, often steadier.")
         ui.label = gr.Label(num_top_classes=5, label="What the model sees", elem_id="try-label", min_width=280)
     with gr.Accordion("Many pictures at once", open=False):
-        ui.many = gr.File(file_count="multiple", file_types=["image"], label="Pictures", height=120)
+        ui.many = gr.File(file_count="multiple", file_types=["image"], label="Pictures", height=120,
+                          elem_id="many-files")
         ui.many_table = gr.Dataframe(interactive=False, wrap=True, elem_id="many-table", visible=False)
-        ui.many_csv = gr.File(label="The table as a CSV file", interactive=False, visible=False)
+        ui.many_csv = gr.File(label="The table as a CSV file", interactive=False, visible=False, elem_id="many-csv")
 
 
 def _take_step(ui: SimpleNamespace) -> None:
@@ -620,7 +621,8 @@ def _wire_use(ui, state, sess_of) -> None:
 
     ui.image.change(predict, [ui.image, ui.tta, state], ui.label, api_name="predict", concurrency_limit=4)
     ui.tta.change(predict, [ui.image, ui.tta, state], ui.label, api_visibility="private", concurrency_limit=4)
-    show = lambda n: lambda: [gr.update(visible=True)] * n  # noqa: E731  (results hidden until there are some)
+    def show(n: int):  # results stay hidden until there are some
+        return lambda: gr.update(visible=True) if n == 1 else (gr.update(visible=True),) * n
     ui.many.upload(predict_many, [ui.many, ui.tta, state], [ui.many_table, ui.many_csv], api_name="predict_many",
                    concurrency_limit=4).success(show(2), None, [ui.many_table, ui.many_csv], queue=False,
                                                 api_visibility="private")

@@ -216,11 +216,20 @@ def test_zip_train_live_curve_stop_predict_and_download(ui, tmp_path):
     tm = load_bundle(saved)
     assert tm.classes == ["cat", "dog"] and tm.metrics["best_epoch"] <= stopped_at
     assert "Image classifier: cat, dog" in u.text("#model-card")
-    u.shot("downloaded")
+    u.page.get_by_text("TorchScript (for PyTorch apps)").click()
+    u.click("#export-btn")
+    files = u.wait_text("#export-files", r"\.torchscript", 120).replace("\n", "")  # names show as stem + suffix
+    assert "torchscript.pt.json" in files and "torchscript.md" in files  # how to feed it, and its model card
+    u.shot("downloaded-and-exported")
     u.page.locator("#try-image button[aria-label='Capture from camera']").click()
     u.wait_text("#try-label", r"^(?!.*%)", 30)  # switching to the camera clears the last answer
     u.webcam_shot("try-image")
     assert re.search(r"(cat|dog)", u.wait_text("#try-label", r"\d+%", 30))
+    u.page.get_by_text("Many pictures at once").click()
+    many = sorted((pets / "cat").glob("*.png"))[:3] + sorted((pets / "dog").glob("*.png"))[:2]
+    u.page.set_input_files("#many-files input[type=file]", [str(p) for p in many])
+    table = u.wait_text("#many-table", r"(cat|dog)", 60)
+    assert all(p.name in table for p in many) and "predictions.csv" in u.text("#many-csv").replace("\n", "")
     # a new visitor loads the saved model and predicts without training
     v = ui()
     v.page.set_input_files("#load-bundle input[type=file]", str(saved))
