@@ -25,6 +25,7 @@ def _crops(x: torch.Tensor, min_frac: float, g: torch.Generator, out_size: int |
     xs = torch.randint(0, w - kw + 1, (n,), generator=g)
     if h * w <= 4096:  # activation maps: one gather for the batch beats a loop of slices
         idx = ((ys[:, None] + torch.arange(kh))[:, :, None] * w + (xs[:, None] + torch.arange(kw))[:, None, :])
+        idx = idx.to(x.device)  # drawn on the CPU generator, used where the maps are (a GPU)
         if x.is_contiguous(memory_format=torch.channels_last):  # gather whole pixels, stay channels-last
             flat = x.permute(0, 2, 3, 1).reshape(n, h * w, c)
             crops = flat.gather(1, idx.view(n, -1, 1).expand(n, kh * kw, c)).view(n, kh, kw, c).permute(0, 3, 1, 2)
@@ -40,7 +41,7 @@ def _crops(x: torch.Tensor, min_frac: float, g: torch.Generator, out_size: int |
 def _flips(x: torch.Tensor, p: float, g: torch.Generator) -> torch.Tensor:
     if p <= 0:
         return x
-    flip = (torch.rand(x.shape[0], generator=g) < p).view(-1, 1, 1, 1)
+    flip = (torch.rand(x.shape[0], generator=g) < p).view(-1, 1, 1, 1).to(x.device)
     return torch.where(flip, x.flip(-1), x)
 
 
@@ -58,7 +59,9 @@ def _window_means(x: torch.Tensor, min_frac: float, g: torch.Generator) -> torch
     xs = (torch.rand(n, generator=g) * (w - kw + 1)).long()
     rows = (torch.arange(h) >= ys[:, None]) & (torch.arange(h) < (ys + kh)[:, None])  # [N, h]
     cols = (torch.arange(w) >= xs[:, None]) & (torch.arange(w) < (xs + kw)[:, None])  # [N, w]
-    weights = (rows[:, :, None] & cols[:, None, :]).to(x.dtype) / (kh * kw).to(x.dtype)[:, None, None]
+    weights = ((rows[:, :, None] & cols[:, None, :]).float() / (kh * kw).float()[:, None, None]).to(x.device, x.dtype)
+    if x.is_contiguous(memory_format=torch.channels_last):  # [N, 1, hw] @ [N, hw, C]: one pass over the maps
+        return torch.bmm(weights.view(n, 1, h * w), x.permute(0, 2, 3, 1).reshape(n, h * w, c)).view(n, c, 1, 1)
     return (x * weights[:, None]).sum((2, 3), keepdim=True)
 
 

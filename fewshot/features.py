@@ -44,26 +44,37 @@ def cache_root() -> Path:
 
 
 def cache_key(arch: str, weights_id: str, cut: int, pre: Preprocessing) -> str:
-    return hashlib.sha1(f"v1|{arch}|{weights_id}|{cut}|{pre.to_dict()}".encode()).hexdigest()[:16]
+    # v2: rows are stored in the FeatureStore's physical layout (maps as [h, w, C])
+    return hashlib.sha1(f"v2|{arch}|{weights_id}|{cut}|{pre.to_dict()}".encode()).hexdigest()[:16]
 
 
 class DiskCache:
-    """One .npy of float16 activations per (model key, image content)."""
+    """One .npy of float16 activations per (model key, image content), in the store's physical layout."""
 
     def __init__(self, key: str, root: Path | None = None) -> None:
         self.dir = (root or cache_root()) / key
 
-    def get(self, digest: str) -> torch.Tensor | None:
-        path = self.dir / f"{digest}.npy"
+    def get(self, digest: str) -> np.ndarray | None:
         try:
-            return torch.from_numpy(np.load(path))
+            return np.load(self.dir / f"{digest}.npy")
         except (OSError, ValueError):
             return None
 
-    def put(self, digest: str, value: torch.Tensor) -> None:
+    def get_raw(self, digest: str, nbytes: int) -> bytes | None:
+        """The array's bytes when the file holds exactly `nbytes` of data (no header parsing: 3x faster)."""
+        try:
+            data = (self.dir / f"{digest}.npy").read_bytes()
+        except OSError:
+            return None
+        if data[:6] != b"\x93NUMPY":
+            return None
+        start = 10 + int.from_bytes(data[8:10], "little") if data[6] == 1 else 12 + int.from_bytes(data[8:12], "little")
+        return data[start:] if len(data) - start == nbytes else None
+
+    def put(self, digest: str, value: np.ndarray) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
         tmp = self.dir / f".{digest}.{os.getpid()}.{threading.get_ident()}.tmp.npy"
-        np.save(tmp, value.numpy())
+        np.save(tmp, value)
         os.replace(tmp, self.dir / f"{digest}.npy")
 
 
@@ -117,12 +128,15 @@ class FeatureStore:
         nbytes = n * self.row_bytes
         self._ram: torch.Tensor | None = None
         self._file = None
+        self._phys_ram: torch.Tensor | None = None
         if device is not None and device.type == "cuda" and nbytes <= 0.25 * torch.cuda.mem_get_info(device)[0]:
             # on a GPU with room: batches are gathered where they are used, no copies per step
-            self._ram = self._logical(torch.empty((n, *self._phys), dtype=dtype, device=device))
+            self._phys_ram = torch.empty((n, *self._phys), dtype=dtype, device=device)
         elif RAM_BUDGET.take(nbytes):
-            self._ram = self._logical(torch.empty((n, *self._phys), dtype=dtype))
+            self._phys_ram = torch.empty((n, *self._phys), dtype=dtype)
             weakref.finalize(self, RAM_BUDGET.give, nbytes)
+        if self._phys_ram is not None:
+            self._ram = self._logical(self._phys_ram)
         else:
             self._file = tempfile.TemporaryFile(dir=spill_dir(), prefix="features.")
             self._file.truncate(nbytes)
@@ -183,6 +197,24 @@ class FeatureStore:
         arr = phys.contiguous().numpy().reshape(len(rows), -1).view(np.uint8)
         for r, row in zip(rows, arr):
             os.pwrite(self._file.fileno(), row.tobytes(), int(r) * self.row_bytes)
+
+    def put_physical(self, row: int, data: bytes | np.ndarray) -> None:
+        """Set one row from bytes in the physical layout (what `physical_row` gave)."""
+        if self._phys_ram is not None:
+            src = torch.frombuffer(bytearray(data), dtype=self.dtype) if isinstance(data, bytes) else \
+                torch.from_numpy(np.ascontiguousarray(data))
+            self._phys_ram[row].view(-1).copy_(src.view(-1))
+        else:
+            os.pwrite(self._file.fileno(), bytes(data) if isinstance(data, bytes) else data.tobytes(),
+                      row * self.row_bytes)
+
+    def physical_row(self, row: int) -> np.ndarray:
+        """One row as a contiguous array in the physical layout (for the disk cache)."""
+        if self._phys_ram is not None:
+            return self._phys_ram[row].cpu().numpy()
+        out = np.empty(self._phys, dtype=self._np_dtype)
+        os.preadv(self._file.fileno(), [memoryview(out.reshape(-1).view(np.uint8))], row * self.row_bytes)
+        return out
 
     def tensor(self) -> torch.Tensor:
         """Everything as one in-memory tensor (small stores and tests)."""
@@ -248,14 +280,16 @@ def trunk_pass(model: Classifier, cut: int, samples: Sequence[Sample], pre: Prep
     """
     n = len(samples)
     model.eval()
-    first = cache.get(samples[0].digest) if cache and n else None
-    store = FeatureStore(n, tuple(first.shape) if first is not None else trunk_shape(model, cut, pre.crop),
-                         device=rt.device)
+    first = cache.get(samples[0].digest) if cache and n else None  # its header gives the shape
+    shape = trunk_shape(model, cut, pre.crop) if first is None else \
+        ((first.shape[-1], *first.shape[:-1]) if first.ndim == 3 else tuple(first.shape))
+    store = FeatureStore(n, shape, device=rt.device)
     todo = []
     for i, s in enumerate(samples):
-        hit = first if i == 0 else (cache.get(s.digest) if cache else None)
-        if hit is not None and tuple(hit.shape) == store.row_shape:
-            store.put([i], hit[None])
+        hit = (first if first is not None and first.shape == store._phys else None) if i == 0 else \
+            (cache.get_raw(s.digest, store.row_bytes) if cache else None)
+        if hit is not None:
+            store.put_physical(i, hit)
         else:
             todo.append(i)
     cached = n - len(todo)
@@ -283,9 +317,8 @@ def trunk_pass(model: Classifier, cut: int, samples: Sequence[Sample], pre: Prep
             y = forward(np.stack([center_view(c, pre) for _, c in chunk])).to(torch.float16)
             store.put(idx, y)
             if cache:
-                y = y.cpu()
-                for j, i in enumerate(idx):
-                    cache.put(samples[i].digest, y[j])
+                for i in idx:
+                    cache.put(samples[i].digest, store.physical_row(i))
             done += len(idx)
             yield PassProgress(done, n, cached)
     yield store

@@ -127,3 +127,14 @@ def test_predictor_answers_match_the_plain_model(net, tmp_path):
     with torch.inference_mode():
         ref = net(torch.from_numpy(np.ascontiguousarray(c))[None].permute(0, 3, 1, 2).float() / 255).softmax(1)[0]
     assert all(abs(got[k] - ref[i].item()) < 1e-4 for i, k in enumerate(["a", "b", "c"]))
+
+
+def test_a_run_from_the_disk_cache_trains_exactly_like_a_run_without_it(with_weights, tiny_data):
+    ds = load_dataset(tiny_data)
+    cfg = TrainConfig(arch="mobilenet_v2", stage="top", epochs=2, batch_size=8)
+    fresh = run_to_end(train(ds, cfg, feature_cache=False))
+    run_to_end(train(ds, cfg.with_(epochs=1)))  # fills the cache
+    cached = run_to_end(train(ds, cfg))
+    a, b = fresh.model.model.state_dict(), cached.model.model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert [h["val_loss"] for h in fresh.history] == [h["val_loss"] for h in cached.history]
