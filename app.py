@@ -23,8 +23,14 @@ from gradio.processing_utils import hash_file
 from gradio.utils import get_upload_folder
 from gradio_client.utils import strip_invalid_filename_characters
 
+try:  # Hugging Face's package, present on Spaces: ZeroGPU needs it imported before torch (which fewshot imports)
+    import spaces  # noqa: F401
+except ImportError:
+    pass
+
 from fewshot import STAGE_HINTS, FewshotError, Limits, UnreadableImage
 from fewshot import session as S
+from fewshot import gpu_jobs as J
 from fewshot import views as V
 from fewshot.examples import PHOTO_SETS
 
@@ -89,6 +95,52 @@ def friendly(fn):
         except Exception as exc:
             raise convert(exc) from None
     return call
+
+
+# ---------------------------------------------------------------- ZeroGPU (a Space that lends a GPU per call)
+
+ON_ZERO_GPU = False  # set once at start-up by use_zero_gpu
+
+
+def zero_gpu():
+    """spaces.GPU on a ZeroGPU Space; None anywhere else, where every job runs in this process as it is."""
+    if not os.environ.get("SPACE_ID"):
+        return None
+    try:
+        import spaces
+    except ImportError:
+        return None
+    on = getattr(getattr(getattr(spaces, "config", None), "Config", None), "zero_gpu", None)
+    if on is None:  # a `spaces` without that setting: ask the variable it reads
+        on = os.environ.get("SPACES_ZERO_GPU", "").lower() in ("1", "t", "true")
+    return spaces.GPU if on else None
+
+
+def gpu_task(fn, duration_fn, gpu=None):
+    """`fn` under gpu(duration=duration_fn), i.e. spaces.GPU asking for the seconds its job needs; else `fn`."""
+    return gpu(duration=duration_fn)(fn) if gpu is not None else fn
+
+
+def use_zero_gpu(gpu) -> bool:
+    """Route training and prediction through GPU jobs sized from their work (fewshot/gpu_jobs.py)."""
+    global ON_ZERO_GPU
+    if gpu is None:
+        return False
+    S.TRAINER = J.across_processes(gpu_task(J.train_job, J.train_seconds, gpu))
+    S.PREDICTOR = functools.partial(J.RemotePredictor, job=gpu_task(J.predict_job, J.predict_seconds, gpu))
+    ON_ZERO_GPU = True
+    return True
+
+
+def check_gpu_time(sess: S.Session, cfg) -> None:
+    """On ZeroGPU, refuse a training that would not fit the GPU time one call may use, before it asks for any."""
+    if ON_ZERO_GPU and sess.dataset is not None:
+        fit = J.training_fit(sess.dataset, cfg)
+        if not fit.fits:
+            raise gr.Error(fit.message, duration=30, title="Too long for this Space's GPU")
+
+
+use_zero_gpu(zero_gpu())  # at import: ZeroGPU wants its functions decorated before the app starts
 
 
 def _weights_note(arch: str, pretrained: bool) -> gr.Markdown:
@@ -508,6 +560,7 @@ def _wire_training(ui, state, sess_of) -> None:
         sess.queued = False
         cfg = S.make_config(backbone, pretrained, epochs, learning_rate, stage, batch_size, augmentation,
                             label_smoothing, balanced_loss, seed, early_stop)
+        check_gpu_time(sess, cfg)
         k = len(sess.dataset.classes) if sess.dataset else 0
         shown = -1
         for up in S.run_training(sess, cfg):
@@ -658,6 +711,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.auth and ":" not in args.auth:
         p.error("--auth must look like user:password")
+    if args.share and not args.auth:
+        print("WARNING: --share makes a PUBLIC link: anyone who has it can use this app and this machine. "
+              "Add --auth user:password (or set FEWSHOT_AUTH).", file=sys.stderr)
     return args
 
 

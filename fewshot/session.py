@@ -46,6 +46,10 @@ ARCH_INFO = {
     "vgg16": ("VGG16", "large and slow, a classic", 528),
 }
 FALLBACK_ORDER = ("mobilenet_v2", "resnet18", "efficientnet_b0", "mobilenet_v3_large", "resnet50", "vgg16")
+# The engine calls behind training and prediction. On a ZeroGPU Space app.py swaps in versions that
+# run in the worker process holding the GPU (fewshot/gpu_jobs.py); the same everywhere else.
+TRAINER: Callable[..., Iterator] = train
+PREDICTOR: Callable[[TrainedModel], Predictor] = Predictor
 
 PRESETS = {
     "Quick": dict(epochs=5, lr=1e-3, stage="head", augmentation="light"),
@@ -131,7 +135,7 @@ class Session:
             raise FewshotError("There is no model yet: train one in step 2, or load a saved model in step 5.")
         with self._lock:
             if self._predictor is None or self._predictor.tm is not self.model:
-                self._predictor = Predictor(self.model)
+                self._predictor = PREDICTOR(self.model)
             return self._predictor
 
     def cleanup(self) -> None:
@@ -442,7 +446,7 @@ def run_training(sess: Session, cfg: TrainConfig, min_interval: float = 0.5) -> 
     t0 = time.perf_counter()
     phase, phase_start, last = None, t0, 0.0
     try:
-        for ev in train(sess.dataset, cfg, stop=sess.stop, limits=sess.limits):
+        for ev in TRAINER(sess.dataset, cfg, stop=sess.stop, limits=sess.limits):
             up.elapsed_s = time.perf_counter() - t0
             urgent = True
             if isinstance(ev, Progress):
