@@ -21,7 +21,7 @@ from typing import Callable, Iterator, Sequence
 import pandas as pd
 
 from .archive import Limits, is_junk
-from .bundle import TrainedModel, load_bundle, save_bundle
+from .bundle import TrainedModel, atomic_write, load_bundle, save_bundle
 from .config import ARCHS, STAGES, Preprocessing, TrainConfig
 from .data import Dataset, load_dataset
 from .errors import DataError, FewshotError, TrainingError, WeightsUnavailable
@@ -565,7 +565,9 @@ def export_model(sess: Session, fmt: str = "bundle") -> list[Path]:
     if fmt == "bundle":
         path = save_bundle(sess.model, out)
         sess.bundle_path = path
-        return [path]
+        card = path.with_suffix(".md")  # the card is inside the bundle too; beside it, anyone can read it
+        atomic_write(card, sess.model.model_card().encode())
+        return [path, card]
     with sess.model_lock:
         path = export(sess.model, fmt, out)
         sess._predictor = None  # export moved the model to the CPU: the next prediction sets it up again
