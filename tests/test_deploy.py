@@ -204,3 +204,20 @@ def test_model_card_in_the_bundle_beside_every_export_and_on_the_page(tmp_path, 
         assert app._take_outputs(sess)[0] == card  # step 5 shows it
     finally:
         sess.cleanup()
+
+
+def test_readme_has_a_section_per_place_to_run_and_each_names_tests_that_exist():
+    sections = {s.splitlines()[0].strip(): s for s in re.split(r"^## ", (ROOT / "README.md").read_text(), flags=re.M)}
+    for name in ("On a Hugging Face Space", "Docker", "Share links are public",
+                 "Pretrained weights, online and offline", "Model card"):
+        refs = re.findall(r"`(tests/\w+\.py)(?:::(\w+))?`", sections[name])
+        assert refs, f"README section {name!r} names no test"
+        for path, func in refs:
+            assert (ROOT / path).is_file(), path
+            assert not func or f"def {func}(" in (ROOT / path).read_text(), f"{path}::{func} does not exist"
+    docker = sections["Docker"]
+    assert "docker run -p 7860:7860 -v fewshot-cache:/cache" in docker
+    arg = re.search(r"--build-arg (\w+)=", docker).group(1)
+    assert any(op == "ARG" and rest.startswith(f"{arg}=") for op, rest in _instructions())
+    assert "--share --auth" in sections["Share links are public"]
+    assert "FEWSHOT_GPU_MAX_S" in sections["On a Hugging Face Space"]
