@@ -54,9 +54,8 @@ SAFETY = 1.5  # every estimate above is rough: ask for half as much again
 # ZeroGPU limits (Hugging Face, 2025-2026; they change, so FEWSHOT_GPU_MAX_S overrides): a visitor
 # without an account gets about 2 min of GPU a day, a free account about 3.5 min, a PRO account
 # 25-40 min, and one call may ask for at most a few minutes (300 s for a long time). The default
-# below is what a free-tier visitor can count on for one training.
+# below is what a visitor without an account can count on for one training.
 DEFAULT_GPU_MAX_S = 120.0
-KNOWN_TIERS_S = {"visitor without an account": 120, "free account": 210, "PRO account (one call)": 300}
 
 
 def gpu_limit_s() -> float:
@@ -160,16 +159,22 @@ def training_fit(n_train: int, n_val: int, arch: str, stage: str, epochs: int, b
     fit_epochs = min(est.epochs, est.epochs_within(limit))
     head_fits = estimate_training(n_train, n_val, arch, "head", epochs, batch_size, photo_mb).seconds <= limit
     photos = _photos_within(n_train, n_val, arch, stage, epochs, batch_size, photo_mb, limit)
+    # one sentence each, so that every piece is a whole message for the translation catalog (fewshot/i18n.py)
+    parts = [f"This training needs about {request_s(total)} s of GPU time, but this Space can give one training "
+             f"at most {request_s(limit)} s."]
     tips = []
     if fit_epochs >= 1:
-        tips.append(f"use {fit_epochs} epoch{'s' if fit_epochs != 1 else ''} instead of {est.epochs}")
+        tips.append(f"Set Epochs to {fit_epochs} instead of {est.epochs}.")
     if stage != "head" and head_fits:
-        tips.append("let only the last layer learn (the first choice under “How much of the network learns”)")
+        tips.append("Let only the last layer learn (the first choice under “How much of the network learns”).")
     if photos >= 2:
-        tips.append(f"use about {photos} photos instead of {n_photos}")
-    advice = "; or ".join(tips) if tips else "run the app on your own computer, where there is no time limit"
-    message = (f"This training needs about {request_s(total)} s of GPU time, but this Space can give one "
-               f"training at most {request_s(limit)} s. To make it fit: {advice}.")
+        tips.append(f"Use about {photos} photos instead of {n_photos}.")
+    if tips:
+        parts += ["Any one of these changes would make it fit." if len(tips) > 1 else "This change would make it fit.",
+                  *tips]
+    else:
+        parts.append("Run the app on your own computer instead, where there is no time limit.")
+    message = " ".join(parts)
     return Fit(False, total, limit, fit_epochs, head_fits, photos, message)
 
 
