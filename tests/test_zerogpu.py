@@ -14,6 +14,7 @@ import inspect
 import pickle
 import sys
 import types
+from pathlib import Path
 
 import gradio as gr
 import pytest
@@ -159,3 +160,24 @@ def test_over_limit_training_is_refused_before_any_gpu_time(zero, handlers, monk
     monkeypatch.setenv("FEWSHOT_GPU_MAX_S", "120")
     _train(train_fn, sess, epochs=1)
     assert [name for name, _ in zero.calls] == ["train_job"]
+
+
+def test_photos_from_a_zip_cross_to_the_worker_and_stay_for_the_session(tmp_path):
+    """A zip's photos live in a temporary folder the session owns: the worker gets the list, never the folder."""
+    import zipfile
+
+    folder = make_class_folders(tmp_path / "set", {"cat": 4, "dog": 4})
+    zipped = tmp_path / "set.zip"
+    with zipfile.ZipFile(zipped, "w") as z:
+        for p in sorted(folder.rglob("*.png")):
+            z.write(p, p.relative_to(folder).as_posix())
+    ds = load_dataset(zipped)
+    try:
+        assert ds._tmp is not None
+        copy = pickle.loads(pickle.dumps(J.portable(ds)))  # what crossing into ZeroGPU's worker does
+        assert [s.path for s in copy.train + copy.val] == [s.path for s in ds.train + ds.val]
+        copy.cleanup()
+        del copy
+        assert ds._tmp is not None and all(Path(s.path).is_file() for s in ds.train + ds.val)
+    finally:
+        ds.cleanup()
