@@ -9,6 +9,7 @@ The work is done by the fewshot engine through its adapter, fewshot/session.py.
 from __future__ import annotations
 
 import argparse
+import contextvars
 import functools
 import inspect
 import json
@@ -32,6 +33,7 @@ from fewshot import STAGE_HINTS, FewshotError, Limits, UnreadableImage
 from fewshot import session as S
 from fewshot import gpu_jobs as J
 from fewshot import views as V
+from fewshot import i18n as L
 from fewshot.examples import PHOTO_SETS
 
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -40,18 +42,34 @@ SESSION_TTL_S = 6 * 3600  # an idle session (e.g. an API client that never says 
 
 STAGE_LABELS = [(f"{h[0].upper()}{h[1:]}", k) for k, h in STAGE_HINTS.items()]
 NO_MODEL = "No model yet: train one in step 2, or load a saved model in step 5."
+TITLE = "fewshot: teach a computer your photos"
+# The header's language switch (assets/i18n.js makes it work); each language is named in its own words.
+LANG_SWITCH = (f'<nav class="fs-lang" aria-label="Language / 语言" data-title-en="{TITLE}" '
+               f'data-title-zh="{L.translate(TITLE, L.ZH, label=True)}"><button type="button" data-fs-lang="en" '
+               'lang="en">English</button><button type="button" data-fs-lang="zh-CN" lang="zh-CN">中文</button></nav>')
 
 FOLDER_TEMPLATE = """
-<div class="fs-drop ${busy}" tabindex="0" role="button" aria-label="Choose or drop a folder of class folders">
+<div class="fs-drop ${busy}" tabindex="0" role="button" aria-label="${t_aria}">
   <div class="fs-drop-icon">📁</div>
-  <div class="fs-drop-title">Drop one folder here, or click to choose it</div>
-  <div class="fs-drop-sub">It should hold one subfolder per class, e.g. <code>pets/cats</code> and
-  <code>pets/dogs</code>. The subfolder names become the class names. A <code>train/</code> +
-  <code>val/</code> layout works too.</div>
-  <span class="fs-drop-btn">Choose a folder…</span>
+  <div class="fs-drop-title">${t_title}</div>
+  <div class="fs-drop-sub">${t_sub}</div>
+  <span class="fs-drop-btn">${t_btn}</span>
   <input type="file" webkitdirectory directory multiple hidden>
   <div class="fs-drop-status" aria-live="polite">${status}</div>
 </div>"""
+# The drop zone's words, in every language (assets/folder_drop.js picks the page's and fills in {0}, {1} …)
+FOLDER_TEXTS = {
+    "aria": "Choose or drop a folder of class folders",
+    "title": "Drop one folder here, or click to choose it",
+    "sub": "It should hold one subfolder per class, e.g. {} and {}. The subfolder names become the class names. "
+           "A {} + {} layout works too.",
+    "btn": "Choose a folder…",
+    "none": "No pictures found in what was dropped (.jpg, .png, .bmp, .gif, .webp, .tif are read).",
+    "over": "{} pictures is over the limit of {} per upload (limit: max images). Drop fewer pictures at a time.",
+    "uploading": "Uploading {} of {} pictures…",
+    "sent": "Sent {} pictures from “{}”; the report is below.",
+    "reading": "Reading the folder…",
+}
 
 
 # Clicks Gradio's "Click to access webcam" once per shot (a second click while the camera starts
@@ -67,34 +85,191 @@ REOPEN_CAMERA_JS = """() => { if (window.fsCamReopening) return; window.fsCamReo
 # ---------------------------------------------------------------- errors in plain words
 
 def friendly(fn):
-    """Turn engine errors into a gr.Error with plain words; log anything unexpected for the operator."""
-    def convert(exc: BaseException) -> gr.Error:
+    """Turn engine errors into a gr.Error with plain words; log anything unexpected for the operator.
+    Errors and what the callback returns come in the page's language (see lang_of and localized)."""
+    def convert(exc: BaseException, lang: str) -> gr.Error:
+        if isinstance(exc, gr.Error):  # raised by the app itself: only its words change
+            return gr.Error(L.translate(exc.message, lang), duration=exc.duration, visible=exc.visible,
+                            title=L.translate(exc.title, lang, label=True), print_exception=exc.print_exception)
         expected = isinstance(exc, (FewshotError, UnreadableImage))
         if not expected:
             traceback.print_exc(file=sys.stderr)
-        return gr.Error(S.plain_error(exc), duration=20, title="Sorry" if expected else "Problem",
-                        print_exception=not expected)
+        return gr.Error(L.translate(S.plain_error(exc), lang), duration=20, print_exception=not expected,
+                        title=L.translate("Sorry" if expected else "Problem", lang, label=True))
 
     if inspect.isgeneratorfunction(fn):
         @functools.wraps(fn)
         def gen(*args, **kwargs):
+            given, it = [*args, *kwargs.values()], fn(*args, **kwargs)
+            seen = given
             try:
-                yield from fn(*args, **kwargs)
-            except gr.Error:
-                raise
-            except Exception as exc:
-                raise convert(exc) from None
+                while True:
+                    lang = lang_of(*seen)  # per step: the user may switch languages while it trains
+                    token = LANG.set(lang)
+                    try:
+                        out = next(it)
+                    except StopIteration:
+                        return
+                    except Exception as exc:
+                        raise convert(exc, lang) from None
+                    finally:
+                        LANG.reset(token)
+                    seen = [*given, *_adopt(out, lang)]  # the session it made, if it made one
+                    yield localized(out, lang)
+            finally:
+                it.close()  # a stopped or closed page ends the callback at once, as `yield from` did
         return gen
 
     @functools.wraps(fn)
     def call(*args, **kwargs):
+        lang = lang_of(*args, *kwargs.values())
+        token = LANG.set(lang)
         try:
-            return fn(*args, **kwargs)
-        except gr.Error:
-            raise
+            out = fn(*args, **kwargs)
         except Exception as exc:
-            raise convert(exc) from None
+            raise convert(exc, lang) from None
+        finally:
+            LANG.reset(token)
+        _adopt(out, lang)
+        return localized(out, lang)
     return call
+
+
+# ---------------------------------------------------------------- languages (English, 简体中文)
+
+# The page's fixed text, keyed by its English; localize() fills both tables as the page is built.
+I18N = gr.I18n(en={}, **{L.ZH: {}})
+LANG = contextvars.ContextVar("fewshot_lang", default=L.EN)  # the language of the callback running now
+TEXT_VALUE = (gr.Markdown, gr.HTML, gr.Button)  # components whose value is words, not user data
+
+
+def lang_of(*objs) -> str:
+    """A callback's language: its session's (the page's language switch sets it), else the browser's (the
+    cookie the switch sets, then Accept-Language). API clients send neither and get English."""
+    for o in objs:
+        if isinstance(o, S.Session) and getattr(o, "lang", None):
+            return o.lang
+    for o in objs:
+        if isinstance(o, gr.Request):
+            cookie = (getattr(o, "cookies", None) or {}).get("fewshot_lang")
+            if cookie:
+                return L.normalize_lang(cookie)
+            return L.lang_from_header(dict(getattr(o, "headers", None) or {}).get("accept-language"))
+    return L.EN
+
+
+def _adopt(out, lang: str) -> list:
+    """A session a callback made gets the language the callback ran in; returns the outputs to look in."""
+    items = list(out) if isinstance(out, (tuple, list)) else [out]
+    for o in items:
+        if isinstance(o, S.Session) and not getattr(o, "lang", None):
+            o.lang = lang
+    return items
+
+
+def say(text: str) -> str:
+    """`text` in the language of the running callback (for gr.Info and gr.Warning)."""
+    return L.translate(text, LANG.get())
+
+
+def localized(value, lang: str):
+    """A callback's outputs in `lang`: text, tables, figures, and the words of component updates."""
+    if lang == L.EN or value is None:
+        return value
+    if isinstance(value, tuple) or (isinstance(value, list) and any(isinstance(v, gr.blocks.Block) for v in value)):
+        return type(value)(localized(v, lang) for v in value)
+    if isinstance(value, str):
+        return value if os.path.isabs(value) and "\n" not in value else L.translate(value, lang)
+    if hasattr(value, "columns") and hasattr(value, "rename"):
+        return L.translate_frame(value, lang)
+    if hasattr(value, "layout") and hasattr(value, "data"):
+        return L.translate_figure(value, lang)
+    if isinstance(value, gr.blocks.Block):  # an update: gr.Markdown(...), gr.Accordion(label=...), …
+        args = value.constructor_args
+        keys = ("label", "value") if isinstance(value, TEXT_VALUE) else ("label",)
+        for k in keys:
+            if isinstance(args.get(k), str):
+                args[k] = L.translate(args[k], lang, label=True)
+                setattr(value, k, args[k])
+    return value
+
+
+def _wire_language(ui: SimpleNamespace, state) -> None:
+    """A hidden box that assets/i18n.js keeps equal to the page's language; when it changes, everything the
+    server wrote on the page (report, progress, curves, check, model card) is written again in that language,
+    and the session keeps the language for what comes next."""
+    ui.lang = gr.Textbox(L.EN, visible="hidden", elem_id="fs-lang", label="lang")
+    report = [ui.summary, ui.warnings, ui.thumbs, ui.counts, ui.skipped, ui.skipped_box]
+    live = [ui.progress, ui.loss_plot, ui.acc_plot, ui.diag, ui.history]
+    check = [ui.accuracy, ui.check_box, ui.per_class, ui.confusion, ui.mistakes]
+    take = [ui.card, ui.try_status, ui.download_bundle]
+
+    def on_lang(lang: str, arch: str, pretrained: bool, st):
+        lang = L.normalize_lang(lang)
+        sess = st if isinstance(st, S.Session) and not st.closed else None
+        if sess is not None:
+            sess.lang = lang
+        note = S.weights_note(arch, pretrained)
+        out = (*_report_again(sess), *_live_again(sess), *_check_again(sess), *_take_again(sess),
+               gr.Markdown(note, visible=bool(note)))
+        return localized(out, lang)
+
+    ui.lang.change(on_lang, [ui.lang, ui.arch, ui.pretrained, state], report + live + check + take + [ui.weights_note],
+                   api_visibility="private", show_progress="hidden")
+
+
+def _report_again(sess: S.Session | None) -> tuple:
+    ds = sess.dataset if sess is not None else None
+    if ds is None:
+        return (gr.skip(),) * 6
+    return (V.data_summary(ds, sess.source), V.data_warnings(ds), V.thumbnail_strips(ds), ds.counts(),
+            ds.skipped_frame(), gr.Accordion(label=f"Skipped files ({len(ds.skipped)})"))
+
+
+def _live_again(sess: S.Session | None) -> tuple:
+    last = getattr(sess, "last_update", None)
+    if last is None:  # nothing trained yet: the empty curves, whose titles are figures, not page text
+        return (gr.skip(), *V.curve_figures([], 10, 0), gr.skip(), gr.skip())
+    return _live_outputs(sess, *last, shown=-1)[1:6]
+
+
+def _check_again(sess: S.Session | None) -> tuple:
+    return _check_outputs(sess) if sess is not None and sess.model is not None else (gr.skip(),) * 5
+
+
+def _take_again(sess: S.Session | None) -> tuple:
+    if sess is None or sess.model is None:
+        return (gr.skip(),) * 3
+    tm, path = sess.model, sess.bundle_path
+    button = (gr.DownloadButton(f"⬇ Download the model (.safetensors, {path.stat().st_size / 1e6:.0f} MB)")
+              if path is not None and path.is_file() else gr.skip())
+    return (tm.model_card(), f"✅ Model ready. It knows: **{', '.join(tm.classes)}**. Give it a picture.", button)
+
+
+def localize(demo: gr.Blocks) -> gr.Blocks:
+    """Hand every fixed English word of the page to gr.I18n (key: the English itself), with its Chinese."""
+    en, zh = I18N.translations[L.EN], I18N.translations[L.ZH]
+
+    def key(text):
+        if not isinstance(text, str) or not text.strip():
+            return text
+        chinese = L.translate(text, L.ZH, label=True)
+        if chinese == text:
+            return text  # nothing to translate (a number, a name): stays plain
+        en[text], zh[text] = text, chinese
+        return I18N(text)
+
+    for block in demo.blocks.values():
+        args = getattr(block, "_constructor_args", None) and block.constructor_args
+        names = ["label", "info", "placeholder"] + (["value"] if isinstance(block, TEXT_VALUE) else [])
+        for name in names:
+            if isinstance(getattr(block, name, None), str):
+                setattr(block, name, key(getattr(block, name)))
+                if args and name in args:
+                    args[name] = getattr(block, name)
+        if isinstance(getattr(block, "choices", None), list):
+            block.choices = [(key(c[0]), c[1]) if isinstance(c, tuple) else c for c in block.choices]
+    return demo
 
 
 # ---------------------------------------------------------------- ZeroGPU (a Space that lends a GPU per call)
@@ -143,9 +318,9 @@ def check_gpu_time(sess: S.Session, cfg) -> None:
 use_zero_gpu(zero_gpu())  # at import: ZeroGPU wants its functions decorated before the app starts
 
 
-def _weights_note(arch: str, pretrained: bool) -> gr.Markdown:
+def _weights_note(arch: str, pretrained: bool, request: gr.Request = None) -> gr.Markdown:
     """The plain-words note under the backbone list; hidden when there is nothing to say."""
-    text = S.weights_note(arch, pretrained)
+    text = L.translate(S.weights_note(arch, pretrained), lang_of(request))
     return gr.Markdown(text, visible=bool(text), elem_classes="fs-notice", elem_id="weights-note")
 
 
@@ -175,7 +350,11 @@ def _data_step(ui: SimpleNamespace) -> None:
     with gr.Tabs():
         with gr.Tab("📁 Folder", id="folder"):
             ui.folder = gr.HTML(value="", html_template=FOLDER_TEMPLATE, status="", busy="", elem_id="folder-drop",
-                                limit=Limits.from_env().max_images, js_on_load=(ASSETS / "folder_drop.js").read_text())
+                                limit=Limits.from_env().max_images, js_on_load=(ASSETS / "folder_drop.js").read_text(),
+                                texts={lang: {k: L.numbered(v, lang) for k, v in FOLDER_TEXTS.items()}
+                                       for lang in L.LANGS},
+                                t_aria=FOLDER_TEXTS["aria"], t_title=FOLDER_TEXTS["title"], t_btn=FOLDER_TEXTS["btn"],
+                                t_sub="")
         with gr.Tab("🗜️ Zip", id="zip"):
             ui.zip = gr.File(label="A .zip of class folders (or of train/ and val/)", file_types=[".zip"],
                              file_count="single", elem_id="zip-upload", height=140)
@@ -349,12 +528,12 @@ def build_app() -> gr.Blocks:
     def sess_of(state, request: gr.Request | None) -> S.Session:
         return registry.ensure(state, getattr(request, "session_hash", None) if request else None)
 
-    with gr.Blocks(title="fewshot: teach a computer your photos", delete_cache=(1800, 3600)) as demo:
+    with gr.Blocks(title=TITLE, delete_cache=(1800, 3600)) as demo:
         state = gr.State(None, time_to_live=SESSION_TTL_S, delete_callback=lambda s: s and s.cleanup())
         logo = (ASSETS / "logo.svg").read_text()
         gr.HTML(f'<div class="fs-hero">{logo}<div><h1>fewshot</h1><p>Teach a computer to tell your photos apart, '
                 f'in five steps. Your photos stay in this session and are deleted when you close the tab.</p>'
-                f'</div></div>')
+                f'</div>{LANG_SWITCH}</div>')
         ui = SimpleNamespace()
         _data_step(ui)
         _train_step(ui)
@@ -367,20 +546,21 @@ def build_app() -> gr.Blocks:
         _wire_cards(ui, state, sess_of, upload_root)
         _wire_training(ui, state, sess_of)
         _wire_use(ui, state, sess_of)
+        _wire_language(ui, state)
 
         def on_close(request: gr.Request):
             registry.close(getattr(request, "session_hash", None))  # stop training, delete files: tab closed
 
         demo.unload(on_close)
-    return demo
+    return localize(demo)
 
 
 # ---------------------------------------------------------------- wiring: data
 
 def _report(ds, source: str) -> tuple:
     if ds.skipped:  # something the user gave was not used: say so where they are looking
-        gr.Warning(f"{len(ds.skipped)} file{'s were' if len(ds.skipped) != 1 else ' was'} skipped; "
-                   f"the report below says why for each one.")
+        gr.Warning(say(f"{len(ds.skipped)} file{'s were' if len(ds.skipped) != 1 else ' was'} skipped; "
+                       f"the report below says why for each one."))
     return (V.data_summary(ds, source), V.data_warnings(ds), V.thumbnail_strips(ds), ds.counts(),
             ds.skipped_frame(), gr.Accordion(label=f"Skipped files ({len(ds.skipped)})", open=bool(ds.skipped)))
 
@@ -458,7 +638,7 @@ def _wire_cards(ui, state, sess_of, upload_root: Path) -> None:
             sess = sess_of(st, request)
             problems = S.card_add_images(sess, card_id(sess, i), files or [], upload_root)
             for p in problems:
-                gr.Warning(f"Not added: {p}")
+                gr.Warning(say(f"Not added: {p}"))
             return [None] + render(sess, names=False)
 
         @friendly
@@ -595,12 +775,12 @@ def _wire_training(ui, state, sess_of) -> None:
     ui.fb_scratch.click(lambda: gr.Checkbox(value=False), None, ui.pretrained, **hidden).then(**pre).then(
         **run, api_visibility="private").then(after, None, [ui.train, ui.arch], **hidden)
 
-    def on_stop(st):
+    def on_stop(st, request: gr.Request):
         if isinstance(st, S.Session) and (st.training or st.queued):
             st.stop.set()
-            gr.Info("Stopping after this batch; the best epoch so far is kept.")
+            gr.Info(L.translate("Stopping after this batch; the best epoch so far is kept.", lang_of(st)))
         else:
-            gr.Info("Nothing is training right now.")
+            gr.Info(L.translate("Nothing is training right now.", lang_of(st, request)))
 
     ui.stop.click(on_stop, [state], None, concurrency_limit=None, api_name="stop")
 
@@ -614,6 +794,7 @@ def _wire_training(ui, state, sess_of) -> None:
 
 
 def _live_outputs(sess: S.Session, up: S.TrainUpdate, cfg, k: int, shown: int) -> tuple:
+    sess.last_update = (up, cfg, k)  # what a switch of language re-renders (see _wire_language)
     if up.weights_missing:
         fb = S.fallback_arch(cfg.arch)
         label = (f"Use {S.ARCH_INFO[fb][0]} instead (its weights are on this machine)" if fb else None)
@@ -669,7 +850,7 @@ def _wire_use(ui, state, sess_of) -> None:
         sess = sess_of(st, request)
         S.note_upload(sess, path, Path(get_upload_folder()))
         S.load_model_file(sess, path)
-        gr.Info(f"Model loaded: it knows {', '.join(sess.model.classes)}.")
+        gr.Info(say(f"Model loaded: it knows {', '.join(sess.model.classes)}."))
         return (sess, None) + _check_outputs(sess) + _take_outputs(sess)
 
     ui.image.change(predict, [ui.image, ui.tta, state], ui.label, api_name="predict", concurrency_limit=4)
@@ -690,12 +871,13 @@ def _wire_use(ui, state, sess_of) -> None:
 # ---------------------------------------------------------------- launch
 
 def launch_kwargs() -> dict:
-    """What launch() needs besides host and port: theme, CSS, and the session folders files are served from."""
+    """What launch() needs besides host and port: theme, CSS, the session folders files are served from, and
+    the page's languages (gr.I18n for its fixed words, assets/i18n.js for the switch)."""
     theme = gr.themes.Soft(primary_hue="indigo", secondary_hue="orange",
                            font=["system-ui", "-apple-system", "Segoe UI", "Roboto", "sans-serif"],
                            font_mono=["ui-monospace", "Menlo", "Consolas", "monospace"])
     return dict(theme=theme, css=(ASSETS / "app.css").read_text(), allowed_paths=[str(S.session_root())],
-                favicon_path=str(ASSETS / "logo.svg"))
+                favicon_path=str(ASSETS / "logo.svg"), i18n=I18N, js=(ASSETS / "i18n.js").read_text())
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

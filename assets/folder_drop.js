@@ -13,6 +13,24 @@ function setStatus(text, busy) {
   props.busy = busy ? 'fs-busy' : '';
 }
 
+// Words in the page's language (<html lang>, which Gradio's language setting and the header switch change):
+// props.texts holds them for each language, with {0}, {1} … where values go.
+function tr(key, ...values) {
+  const texts = props.texts || {};
+  const table = texts[document.documentElement.lang] || texts.en || {};
+  return String(table[key] || key).replace(/\{(\d+)\}/g, (m, i) => String(values[Number(i)] ?? ''));
+}
+
+function labels() {
+  props.t_aria = tr('aria');
+  props.t_title = tr('title');
+  props.t_btn = tr('btn');
+  const code = (s) => `<code>${s}</code>`;
+  props.t_sub = tr('sub', code('pets/cats'), code('pets/dogs'), code('train/'), code('val/'));
+}
+labels();
+new MutationObserver(labels).observe(document.documentElement, {attributes: true, attributeFilter: ['lang']});
+
 function fileOf(entry) {
   return new Promise((resolve, reject) => entry.file(resolve, reject));
 }
@@ -46,18 +64,17 @@ async function send(pairs) {
   const images = wanted.filter(([f, rel]) => IMAGE.test(rel));
   const others = wanted.filter(([f, rel]) => !IMAGE.test(rel)).map(([f, rel]) => rel);
   if (!images.length) {
-    setStatus('No pictures found in what was dropped (.jpg, .png, .bmp, .gif, .webp, .tif are read).', false);
+    setStatus(tr('none'), false);
     props.value = JSON.stringify({items: [], others: others, nonce: Date.now()});
     return;
   }
   if (props.limit && images.length > props.limit) {  // refuse before uploading tens of thousands of files
-    setStatus(`${images.length} pictures is over the limit of ${props.limit} per upload (limit: max images). ` +
-              'Drop fewer pictures at a time.', false);
+    setStatus(tr('over', images.length, props.limit), false);
     return;
   }
   const items = new Array(images.length);
   let done = 0, failed = 0, next = 0;
-  setStatus(`Uploading 0 of ${images.length} pictures…`, true);
+  setStatus(tr('uploading', 0, images.length), true);
   async function worker() {
     while (next < images.length) {
       const i = next++;
@@ -71,13 +88,13 @@ async function send(pairs) {
       }
       done++;
       if (done % 5 === 0 || done === images.length) {
-        setStatus(`Uploading ${done} of ${images.length} pictures…`, true);
+        setStatus(tr('uploading', done, images.length), true);
       }
     }
   }
   await Promise.all(Array.from({length: PARALLEL}, worker));
   const top = images[0][1].split('/')[0];
-  setStatus(`Sent ${images.length - failed} pictures from “${top}”; the report is below.`, false);
+  setStatus(tr('sent', images.length - failed, top), false);
   // a new value is enough: Gradio sends a change event for it (an extra trigger would send two)
   props.value = JSON.stringify({items: items, others: others, nonce: Date.now()});
 }
@@ -105,7 +122,7 @@ element.addEventListener('drop', async (e) => {
     .map((it) => (it.webkitGetAsEntry ? it.webkitGetAsEntry() : null)).filter(Boolean);
   const pairs = [];
   if (entries.length) {
-    setStatus('Reading the folder…', true);
+    setStatus(tr('reading'), true);
     for (const entry of entries) await walk(entry, '', pairs);
   } else {
     for (const f of Array.from(e.dataTransfer.files || [])) pairs.push([f, f.name]);

@@ -1,0 +1,575 @@
+"""Simplified Chinese for the app (简体中文).
+
+MESSAGES maps each English message template, exactly as it is written in the source (`{}` where an
+f-string puts a value), to its Chinese template: `{0}`, `{1}` … put the values back in any order, as they
+are; `{0!t}` translates the value too (a reason or hint inside a sentence). UI holds the page's fixed
+labels, COLUMNS the table headers. Words follow the seed article: 训练, 验证, 准确率, 类别, 学习率, 解冻.
+"""
+from __future__ import annotations
+
+ARCHIVE = {
+    "it could not be unpacked ({})": "无法解压（{0}）",
+    "its name is too long to be stored on disk": "文件名太长，无法保存到磁盘",
+    "it is encrypted (password-protected); unzip it first": "文件已加密（有密码保护）；请先自行解压",
+    "it is damaged inside the zip ({})": "它在 zip 包里已损坏（{0}）",
+    "it is packed with a method we cannot unpack ({})": "它的压缩方式无法解压（{0}）",
+    "{}={} is not a number (write e.g. 5000, 500M or 2G)": "{0}={1} 不是数字（请写成 5000、500M 或 2G 这样的形式）",
+    "{}={} must be at least 1": "{0}={1} 至少应为 1",
+    "another file in the zip has the same name (ignoring upper/lower case); kept as '{}'":
+        "zip 包里有另一个同名文件（不区分大小写）；已保存为“{0}”",
+    "its path points outside the upload folder; ignored for safety": "它的路径指向上传文件夹之外；为安全起见已忽略",
+    "it is a symbolic link; links are not followed": "它是符号链接；不会跟随链接读取",
+    "{} is not an image type we read": "{0} 不是可读取的图片类型",
+    "no extension": "无扩展名",
+    "nested deeper than {} folders (limit: max depth)": "文件夹嵌套超过 {0} 层（限制：最大深度）",
+    "it would grow {} times when unpacked (limit: max compression ratio {})":
+        "解压后会膨胀 {0} 倍（限制：最大压缩比 {1}）",
+    "{} is {}, over the upload limit of {} (limit: max upload size)": "{0} 大小为 {1}，超过上传上限 {2}（限制：最大上传大小）",
+    "its folder '{}' differs from '{}' only in upper/lower case, so they were merged":
+        "它的文件夹“{0}”与“{1}”只有大小写不同，已合并为一个",
+    "{} is not a zip archive, or it is damaged or cut off (it could not be opened as one)":
+        "{0} 不是 zip 压缩包，或者已损坏、不完整（无法作为 zip 打开）",
+    "{} holds {} files, over the limit of {} (limit: max files per zip)":
+        "{0} 含有 {1} 个文件，超过上限 {2}（限制：每个 zip 的最大文件数）",
+    "{} holds {} images, over the limit of {} (limit: max images)": "{0} 含有 {1} 张图片，超过上限 {2}（限制：最大图片数）",
+    "{} would unpack to {}, over the limit of {} (limit: max extraction size)":
+        "{0} 解压后有 {1}，超过上限 {2}（限制：最大解压大小）",
+    "{} is a zip bomb: it would grow {} times (limit: max compression ratio {})":
+        "{0} 是“zip 炸弹”：解压后会膨胀 {1} 倍（限制：最大压缩比 {2}）",
+    "limit {} must be a positive whole number, not {}": "限制 {0} 必须是正整数，而不是 {1}",
+    "{} unpacks past {} (limit: max extraction size)": "{0} 解压后超过 {1}（限制：最大解压大小）",
+}
+
+BUDGET = {
+    "This training needs about {} s of GPU time, but this Space can give one training at most {} s.":
+        "这次训练大约需要 {0} 秒 GPU 时间，但这个 Space 每次训练最多只能给 {1} 秒。",
+    "Any one of these changes would make it fit.": "下面任何一项改动都能让它在时限内完成。",
+    "This change would make it fit.": "做下面这项改动就能在时限内完成。",
+    "Set Epochs to {} instead of {}.": "把训练轮数从 {1} 改为 {0}。",
+    "Let only the last layer learn (the first choice under “How much of the network learns”).":
+        "只训练最后一层（“网络中参与学习的部分”下的第一个选项）。",
+    "Use about {} photos instead of {}.": "把照片从 {1} 张减到约 {0} 张。",
+    "Run the app on your own computer instead, where there is no time limit.":
+        "请改在你自己的电脑上运行本应用，那里没有时间限制。",
+    "Too long for this Space's GPU": "超出这个 Space 的 GPU 时限",
+}
+
+BUNDLE = {
+    "{} is too short to be a fewshot model (it may be empty or cut off)": "{0} 太短，不是 fewshot 模型（可能是空文件或不完整）",
+    "{} is cut off: it ends inside its header (truncated download or copy?)": "{0} 不完整：文件在头部中途就结束了（下载或复制被中断？）",
+    "a pickle or PyTorch .pt/.pth file": "pickle 或 PyTorch 的 .pt/.pth 文件",
+    "another format": "其他格式",
+    "{} is not a fewshot model file: it looks like {}, which is never opened, for safety "
+    "(fewshot models are .safetensors files saved by fewshot)":
+        "{0} 不是 fewshot 模型文件：它看起来是{1!t}，为安全起见不会打开（fewshot 模型是 fewshot 保存的 .safetensors 文件）",
+    "{} has broken metadata (its class names are not a list of names)": "{0} 的元数据已损坏（类别名不是一个名称列表）",
+    "{} lists {} classes; a model needs between 2 and {}": "{0} 列出了 {1} 个类别；模型需要 2 到 {2} 个类别",
+    "{} has broken metadata (a class name appears twice)": "{0} 的元数据已损坏（有类别名重复出现）",
+    "{} has broken metadata (metrics, history or data summary of the wrong kind)":
+        "{0} 的元数据已损坏（指标、训练记录或数据摘要的类型不对）",
+    "{} has impossible preprocessing settings (resize {}, crop {})": "{0} 的预处理设置不可能成立（缩放 {1}，裁剪 {2}）",
+    "{} is a safetensors file but not a fewshot model (no fewshot metadata)":
+        "{0} 是 safetensors 文件，但不是 fewshot 模型（没有 fewshot 元数据）",
+    "{} was made by a newer fewshot (format {}; this one reads up to {}). Update fewshot to open it.":
+        "{0} 由更新版本的 fewshot 生成（格式 {1}；当前版本最多读取到 {2}）。请升级 fewshot 后再打开。",
+    "{} has an unknown format version": "{0} 的格式版本未知",
+    "{} names {} classes but its weights have {} outputs; the file is inconsistent":
+        "{0} 写明有 {1} 个类别，但权重有 {2} 个输出；文件前后不一致",
+    "{} is not a fewshot model file (its header is not readable)": "{0} 不是 fewshot 模型文件（文件头无法读取）",
+    "{} is larger than any fewshot model could be": "{0} 比任何 fewshot 模型都大",
+    "{} could not be read ({})": "{0} 无法读取（{1}）",
+    "{} is damaged or truncated ({})": "{0} 已损坏或不完整（{1}）",
+    "{} has broken metadata ({})": "{0} 的元数据已损坏（{1}）",
+    "{} does not match the {} architecture ({})": "{0} 与 {1} 网络结构不匹配（{2}）",
+}
+
+CARD = {
+    "# Image classifier: {}": "# 图像分类器：{0}",
+    "Made with fewshot on {}: transfer learning from an ImageNet-pretrained {}.":
+        "由 fewshot 于 {0!t} 生成：基于 ImageNet 预训练的 {1} 进行迁移学习。",
+    "an unknown date": "未知日期",
+    "## Data": "## 数据",
+    "## Settings": "## 设置",
+    "## Metrics": "## 指标",
+    "| class | train | val |": "| 类别 | 训练 | 验证 |",
+    "- backbone: {} ({}), trained part: {}": "- 骨干网络：{0}（{1!t}），训练的部分：{2}",
+    "ImageNet weights": "ImageNet 权重",
+    "from scratch": "从零开始",
+    "- epochs: {}, learning rate: {}, batch size: {}, augmentation: {}, label smoothing: {}, seed: {}":
+        "- 训练轮数：{0}，学习率：{1}，批大小：{2}，数据增强：{3}，标签平滑：{4}，随机种子：{5}",
+    "- input: shorter side {}px, centre crop {}px": "- 输入：短边缩放到 {0} 像素，中心裁剪 {1} 像素",
+    "## Limits and intended use": "## 局限与适用范围",
+    "- It only knows the classes above: any other picture still gets one of these labels.":
+        "- 它只认识上面这些类别：任何其他图片也会被归入其中之一。",
+    "- Accuracy was measured on few photos; expect lower accuracy on photos unlike the training ones "
+    "(other cameras, light, backgrounds).":
+        "- 准确率是在少量照片上测得的；遇到与训练照片不同的照片（其他相机、光线、背景）时，准确率可能更低。",
+    "- Intended for prototypes, sorting and teaching; not for decisions about people, health or safety "
+    "without further testing.":
+        "- 适用于原型、整理分类和教学；未经进一步测试，不要用于涉及人身、健康或安全的决定。",
+    "- validation accuracy: {} (best epoch {})": "- 验证准确率：{0}（最佳轮次 {1}）",
+    "- no validation images: accuracy was not measured": "- 没有验证图片：未测量准确率",
+    "  - {}: precision {}, recall {}, f1 {} ({} images)": "  - {0}：精确率 {1}，召回率 {2}，F1 {3}（{4} 张图片）",
+}
+
+CONFIG = {
+    "only the last layer (fastest, best for few photos)": "只训练最后一层（最快，最适合照片少的情况）",
+    "the last block too (a bit slower, often better for unusual photos)": "连同最后一个模块（稍慢，对不常见的照片往往更好）",
+    "the last two blocks (slower, needs more photos)": "最后两个模块（更慢，需要更多照片）",
+    "the whole network (slowest, needs many photos and a GPU)": "整个网络（最慢，需要大量照片和 GPU）",
+    "unknown backbone {}; choose one of {}": "未知的骨干网络 {0}；请从 {1} 中选择",
+    "unknown stage {}; choose one of {}": "未知的训练范围 {0}；请从 {1} 中选择",
+    "unknown augmentation {}": "未知的数据增强方式 {0}",
+    "epochs must be between 1 and 1000": "训练轮数必须在 1 到 1000 之间",
+    "learning rate must be positive": "学习率必须大于 0",
+    "batch size must be between 1 and 4096": "批大小必须在 1 到 4096 之间",
+    "label smoothing must be in [0, 1)": "标签平滑必须在 [0, 1) 之间",
+    "validation fraction must be in (0, 1)": "验证集比例必须在 (0, 1) 之间",
+}
+
+DATA = {
+    " Left out: {}{}.": " 未使用：{0!t}{1!t}。",
+    "Left out: {}{}.": "未使用：{0!t}{1!t}。",
+    "a class needs a name": "类别需要一个名字",
+    "'{}' cannot be a class name (it means a folder, not a thing); rename the class":
+        "“{0}”不能作为类别名（它表示文件夹，而不是某种东西）；请给这个类别改名",
+    " (and {} more)": "（还有 {0} 个）",
+    "(and {} more)": "（还有 {0} 个）",
+    "the photos add up to {}, over the upload limit of {} (limit: max upload size)":
+        "照片总大小为 {0}，超过上传上限 {1}（限制：最大上传大小）",
+    "{} images is over the limit of {} (limit: max images)": "{0} 张图片超过了上限 {1}（限制：最大图片数）",
+    "{} does not exist": "{0} 不存在",
+    "No readable images were found in {}.": "在 {0} 中没有找到可读取的图片。",
+    "Classes are unbalanced: '{}' has {} images but '{}' only {}. Add photos to the small class or turn on the "
+    "class-balanced loss.":
+        "各类别数量不均衡：“{0}”有 {1} 张图片，而“{2}”只有 {3} 张。请给小的类别补充照片，或者打开“类别均衡损失”。",
+    "{} images are exact copies of others ({}{}); copies add nothing and make validation look better than it is.":
+        "有 {0} 张图片与其他图片完全相同（{1}{2}）；重复的照片没有帮助，还会让验证结果看起来比实际更好。",
+    "The same picture ({}) is in {}; the model cannot learn which is right. Keep it in one class.":
+        "同一张图片（{0}）同时出现在{1!t}中；模型无法判断哪个才对。请只把它留在一个类别里。",
+    "'{}' and '{}'": "“{0}”和“{1}”",
+    "{} validation images also appear in training, so the validation accuracy will be too optimistic.":
+        "有 {0} 张验证图片也出现在训练图片中，所以验证准确率会偏高。",
+    "no readable images in this class; the class was left out": "这个类别里没有可读取的图片；已略去该类别",
+    "No readable images were found. Put your photos in one folder per class (e.g. cats/ and dogs/) and try again.":
+        "没有找到可读取的图片。请把照片按类别放进各自的文件夹（例如 cats/ 和 dogs/）后再试一次。",
+    "Only one class ('{}') has images. A classifier needs at least two classes: add a second folder of photos.":
+        "只有一个类别（“{0}”）有图片。分类器至少需要两个类别：请再添加一个照片文件夹。",
+    "No images are left for validation, so accuracy cannot be measured. Add more photos per class.":
+        "没有剩下用于验证的图片，所以无法测量准确率。请给每个类别添加更多照片。",
+    "it is a symbolic link to a folder; links are not followed": "它是指向文件夹的符号链接；不会跟随链接读取",
+    "Class '{}' has only {} images; aim for at least {} per class, taken in different scenes, angles and light.":
+        "类别“{0}”只有 {1} 张图片；每个类别最好至少 {2} 张，并在不同场景、角度和光线下拍摄。",
+    "it is not inside a class folder": "它不在任何类别文件夹里",
+    "it could not be read ({})": "无法读取（{0}）",
+}
+
+DISTRIBUTED = {
+    "the training processes ended with different weights; the run is not usable": "各训练进程得到的权重不一致；这次训练结果不可用",
+    "training was stopped while the photos were being read": "读取照片时训练被停止了",
+    "Loading {} ({} processes)": "正在加载 {0}（{1} 个进程）",
+    "Training stopped at epoch {}: the loss became infinite (NaN).": "训练在第 {0} 轮停止：损失变成了无穷大（NaN）。",
+    "Lower the learning rate (now {}; try {}).": "请降低学习率（当前为 {0}；可以试试 {1}）。",
+    "Checking the best model on the validation photos": "正在用验证照片检查最佳模型",
+    "Epoch {}/{} ({} processes)": "第 {0}/{1} 轮（{2} 个进程）",
+}
+
+EVALUATE = {
+    "Some classes have fewer than {} photos: {}.": "有些类别的照片少于 {0} 张：{1}。",
+    "Add photos until every class has at least 20, taken in different places, angles and light.":
+        "请补充照片，让每个类别至少有 20 张，并在不同地点、角度和光线下拍摄。",
+    "Validation accuracy is stuck near {}, which is what random guessing gets with {} classes.":
+        "验证准确率一直停在 {0} 左右，这正是在 {1} 个类别中随机猜测的水平。",
+    "Check that the classes really look different in the photos and that each class has varied, correctly "
+    "sorted pictures. Try a lower learning rate.":
+        "请检查各类别在照片里是否真的看起来不同，每个类别的图片是否多样且分类正确。也可以试试更低的学习率。",
+    "The training loss is going up instead of down.": "训练损失不降反升。",
+    "Lower the learning rate (try 10 times smaller, e.g. 0.0001).": "请降低学习率（试试缩小到十分之一，例如 0.0001）。",
+    "The training loss jumps up and down between epochs.": "训练损失在各轮之间忽高忽低。",
+    "Lower the learning rate (try 0.0001) or use a bigger batch size (e.g. 32).":
+        "请降低学习率（试试 0.0001），或者使用更大的批大小（例如 32）。",
+    "The loss swings widely from batch to batch.": "损失在各批之间波动很大。",
+    "The model is memorising: {} right on training photos but {} on validation photos.":
+        "模型在死记硬背：训练照片答对 {0}，验证照片却只答对 {1}。",
+    "Add more varied photos, use strong augmentation or label smoothing, unfreeze less of the network, or train "
+    "for fewer epochs (the best epoch is kept anyway).":
+        "请添加更多样的照片、使用强数据增强或标签平滑、少解冻一些网络层，或者减少训练轮数（反正会保留最佳的一轮）。",
+}
+
+EXAMPLES = {
+    "Ants and bees (PyTorch tutorial, 2 classes, ~400 photos)": "蚂蚁和蜜蜂（PyTorch 教程，2 个类别，约 400 张照片）",
+    "Flowers (TensorFlow, 5 classes, ~3,700 photos)": "花卉（TensorFlow，5 个类别，约 3,700 张照片）",
+    "Unknown photo set {}; choose one of {}": "未知的照片集 {0}；请从 {1} 中选择",
+    "Could not download the photo set from {} ({}). This machine seems to be offline: use the generated example "
+    "instead, or upload your own photos.":
+        "无法从 {0} 下载照片集（{1}）。这台机器似乎没有联网：请改用生成的示例，或者上传你自己的照片。",
+    "The downloaded {} archive is damaged ({}); try again.": "下载的 {0} 压缩包已损坏（{1}）；请再试一次。",
+}
+
+EXPORT = {
+    "unknown export format {}; choose torchscript or onnx": "未知的导出格式 {0}；请选择 torchscript 或 onnx",
+}
+
+IMAGES = {
+    "not a picture in a format we can read": "不是可读取格式的图片",
+    "the image declares {}, over the limit of {} pixels (limit: max pixels per image)":
+        "图片声明的尺寸为 {0!t}，超过 {1} 像素的上限（限制：每张图片的最大像素数）",
+    "{}x{} = {} pixels": "{0}x{1} = {2} 像素",
+    "the picture data is damaged ({})": "图片数据已损坏（{0}）",
+    "a PDF document, not a picture": "PDF 文档，不是图片",
+    "a HEIC photo (iPhone format), which is not supported; convert it to JPEG first":
+        "HEIC 照片（iPhone 格式），暂不支持；请先转换为 JPEG",
+    "a zip archive, not a picture": "zip 压缩包，不是图片",
+    "text or HTML (perhaps a web page saved under a picture's name), not a picture":
+        "文本或 HTML（也许是用图片名保存的网页），不是图片",
+    "the file is truncated (cut off before the end)": "文件不完整（在结尾之前被截断）",
+    "the file is empty (0 bytes)": "文件是空的（0 字节）",
+    "the image is {}x{}, which has no pixels": "图片尺寸为 {0}x{1}，没有任何像素",
+    "the image is {}x{}: more than {} times longer than it is wide, so it cannot be a photo":
+        "图片尺寸为 {0}x{1}：长宽比超过 {2} 倍，不可能是照片",
+    "very large": "非常大",
+    "the file is {}": "该文件是{0!t}",
+    "the picture is too large to decode in the memory available": "图片太大，可用内存不足以解码",
+}
+
+MODELS = {
+    "The ImageNet weights for {} are not on this machine and could not be downloaded ({}). Put the file {} into {} "
+    "(download it on a connected machine from {}, or run: python -m fewshot weights --from FILE --arch {}), or "
+    "choose a backbone whose weights are present, or train from scratch (pretrained off), which works but is much "
+    "weaker with few photos.":
+        "{0} 的 ImageNet 权重不在这台机器上，也无法下载（{1!t}）。请把文件 {2} 放到 {3}（可在联网的机器上从 {4} 下载，"
+        "或运行：python -m fewshot weights --from FILE --arch {5}），或者选择权重已在本机的骨干网络，"
+        "或者从零开始训练（关闭预训练）——可以用，但照片少时效果差很多。",
+    "offline mode is on": "已开启离线模式",
+    "The weights file {} does not exist.": "权重文件 {0} 不存在。",
+    "{} is not a torchvision weights file ({}).": "{0} 不是 torchvision 权重文件（{1}）。",
+}
+
+SESSION = {
+    "a first look, as fast as possible": "先快速看看效果，越快越好",
+    "good results for most photo sets": "对大多数照片集效果都不错",
+    "more epochs and more of the network: slower, can squeeze out more accuracy": "更多轮次、训练更多网络层：更慢，但可能再提高一些准确率",
+    "none: show each photo as it is": "无：照片保持原样",
+    "light: small crops and mirror images (recommended)": "轻度：小幅裁剪和镜像（推荐）",
+    "strong: bigger crops, colour and angle changes (helps with few photos)": "强：更大幅度的裁剪、颜色和角度变化（照片少时有帮助）",
+    "the dropped folder": "拖入的文件夹",
+    "{}'s ImageNet weights are not on this machine yet: training will first download them (about {} MB, needs "
+    "internet). Offline, put {} into {}.":
+        "{0} 的 ImageNet 权重还不在这台机器上：训练会先下载它（约 {1} MB，需要联网）。离线时，请把 {2} 放到 {3}。",
+    "kept the best epoch ({})": "保留了最佳的一轮（第 {0} 轮）",
+    "Done in {}; {}. Try it in step 4.": "用时 {0!t}，已完成；{1!t}。请在第 4 步试用。",
+    "{#} s": "{0} 秒",
+    "{#} min": "{0} 分钟",
+    "Something unexpected went wrong ({}: {}).": "发生了意外错误（{0}：{1}）。",
+    "recommended all-rounder": "推荐，样样都行",
+    "small and fast": "小而快",
+    "accurate for its size": "以其大小而言很准确",
+    "more accurate, about 3x slower": "更准确，约慢 3 倍",
+    "large and slow, a classic": "又大又慢的经典网络",
+    "the shapes example (generated)": "形状示例（自动生成）",
+    "the {} photo set": "照片集 {0}",
+    "That class card no longer exists.": "这张类别卡片已不存在。",
+    "your class cards": "你的类别卡片",
+    "Training from scratch: nothing is re-used from ImageNet and photos are used at 112 px. With *only the last "
+    "layer* the rest of the network stays random (fast, but weak); choose *the whole network* to let everything "
+    "learn (slow, needs many photos and epochs).":
+        "从零开始训练：不复用任何 ImageNet 知识，照片按 112 像素使用。选择*只训练最后一层*时，网络其余部分保持随机"
+        "（快，但效果弱）；选择*整个网络*则所有部分都参与学习（慢，需要大量照片和训练轮数）。",
+    "Stopped before the first epoch ended, so there is no model yet ({}).": "在第一轮结束前就停止了，所以还没有模型（{0!t}）。",
+    "Stopped after {} epochs; {}. It is ready to try in step 4 ({}).": "训练 {0} 轮后停止；{1!t}。可以在第 4 步试用了（{2!t}）。",
+    "Stopped early: validation stopped improving; {} ({}).": "提前停止：验证结果不再提升；{0!t}（{1!t}）。",
+    "Training went wrong (the loss became infinite); {}.": "训练出了问题（损失变成了无穷大）；{0!t}。",
+    "This picture could not be read: {}.": "这张图片无法读取：{0!t}。",
+    "The computer ran out of memory. Use fewer or smaller photos, or a smaller batch size.":
+        "电脑内存不足。请使用更少或更小的照片，或者更小的批大小。",
+    " ({} other files were there, e.g. {})": "（那里有 {0} 个其他文件，例如 {1}）",
+    "No pictures arrived. Drop a folder that holds one subfolder of photos per class (e.g. pets/cats, "
+    "pets/dogs){}.":
+        "没有收到任何图片。请拖入一个文件夹，里面每个类别各有一个照片子文件夹（例如 pets/cats、pets/dogs）{0!t}。",
+    "Choose a .zip file first.": "请先选择一个 .zip 文件。",
+    "{} is not a .zip file. Zip your class folders (e.g. cats/ and dogs/) and upload the zip.":
+        "{0} 不是 .zip 文件。请把各类别文件夹（例如 cats/ 和 dogs/）压缩成 zip 后上传。",
+    "Up to {} class cards fit here; for more classes, drop a folder or a zip instead.":
+        "这里最多放 {0} 张类别卡片；类别更多时，请改为拖入文件夹或 zip。",
+    "✓ on this machine": "✓ 已在本机",
+    "needs a {} MB download": "需要下载 {0} MB",
+    "Unknown backbone {}; choose one from the list.": "未知的骨干网络 {0}；请从列表中选择。",
+    "Unknown choice {} for 'how much of the network learns'.": "“网络中参与学习的部分”没有 {0} 这个选项。",
+    "Step 1 of 2 · looking at your photos: {} of {}": "第 1 步（共 2 步）· 正在查看你的照片：{0} / {1}",
+    "Step 2 of 2 · training · {}": "第 2 步（共 2 步）· 训练中 · {0!t}",
+    "Step 1 of 2": "第 1 步（共 2 步）",
+    "Step 2 of 2": "第 2 步（共 2 步）",
+    "looking at your photos: {} of {}": "正在查看你的照片：{0} / {1}",
+    "training": "训练中",
+    "Preparing the network": "正在准备网络",
+    "Preparing…": "准备中…",
+    "Load some photos first (step 1).": "请先加载照片（第 1 步）。",
+    "Add a picture first (upload, paste or webcam).": "请先添加一张图片（上传、粘贴或用摄像头）。",
+    "Add some pictures first.": "请先添加一些图片。",
+    "There is no model to export yet: train one in step 2 first.": "还没有可导出的模型：请先在第 2 步训练一个。",
+    "Unknown format {}; choose one of {}.": "未知的格式 {0}；请从 {1} 中选择。",
+    "Choose a .safetensors model file first.": "请先选择一个 .safetensors 模型文件。",
+    "A training is running on the current photos. Wait for it or press Stop, then load the new photos again.":
+        "当前照片正在训练中。请等它结束或按“停止”，然后再重新加载新照片。",
+    "There is no model yet: train one in step 2, or load a saved model in step 5.":
+        "还没有模型：请在第 2 步训练一个，或在第 5 步加载已保存的模型。",
+    "None of the dropped files could be used. ": "拖入的文件都无法使用。",
+    "None of the dropped files could be used.": "拖入的文件都无法使用。",
+    "{}: the upload did not arrive on the server": "{0}：上传的文件没有到达服务器",
+    "Class card {} has no name: type one in its name box.": "第 {0} 张类别卡片没有名字：请在名称框里输入一个。",
+    "Two class cards are both called '{}'. Give each class its own name.": "有两张类别卡片都叫“{0}”。请给每个类别取不同的名字。",
+    "Epochs, batch size and seed must be whole numbers, and the learning rate a number such as 0.001.":
+        "训练轮数、批大小和随机种子必须是整数，学习率必须是 0.001 这样的数字。",
+    "This session is already training. Wait for it to finish or press Stop.": "这个会话已经在训练了。请等它结束或按“停止”。",
+    "Could not start: the ImageNet weights are missing.": "无法开始：缺少 ImageNet 权重。",
+    "its folder path is not allowed (it points outside the folder)": "它的文件夹路径不被允许（指向了文件夹之外）",
+    "the upload did not arrive on the server; try again": "上传的文件没有到达服务器；请再试一次",
+    "another file has the same name and folder": "另一个文件的名字和文件夹与它相同",
+    "{}: {} is not an image type we read": "{0}：{1!t} 不是可读取的图片类型",
+}
+
+TRAIN = {
+    "{}. The photo changed or disappeared after it was checked; load the photos again.":
+        "{0!t}。这张照片在检查后被修改或删除了；请重新加载照片。",
+    "The {} ran out of memory {} with {} photos at a time; retrying with {} at a time.":
+        "{0} {1!t}内存不足（每次 {2} 张照片）；改为每次 {3} 张重试。",
+    "This only makes training slower. To avoid it, lower the batch size, unfreeze fewer layers or pick a lighter "
+    "backbone.":
+        "这只会让训练变慢。要避免这种情况，请降低批大小、少解冻一些层，或选择更轻的骨干网络。",
+    "training ended without a result": "训练结束了，但没有得到结果",
+    "Training stopped: out of memory even with one photo per batch.": "训练已停止：即使每批只有一张照片，内存也不够。",
+    "Reading photos": "正在读取照片",
+    "Unfreeze fewer layers, pick a lighter backbone, or train on the CPU.": "请少解冻一些层、选择更轻的骨干网络，或改用 CPU 训练。",
+    "Out of memory while reading the photos, even one at a time. Pick a lighter backbone or train on the CPU.":
+        "读取照片时内存不足，即使一次只读一张也不够。请选择更轻的骨干网络，或改用 CPU 训练。",
+    "while reading the photos": "在读取照片时",
+    " The best model from before is kept.": "之前的最佳模型已保留。",
+    "The best model from before is kept.": "之前的最佳模型已保留。",
+    "Reading photos and running the frozen network ({} reused from cache)": "正在读取照片并运行冻结的网络（{0} 张复用缓存）",
+    "in epoch {#}": "在第 {0} 轮",
+    "Epoch {#}/{#}": "第 {0}/{1} 轮",
+    "Loading {}": "正在加载 {0}",
+}
+
+VIEWS = {
+    "**Loaded {}: {} classes** ({}).": "**已加载{0!t}：{1} 个类别**（{2}）。",
+    "{} photos to learn from (training) and {} to check on (validation: {}; the model never learns from them, so "
+    "they show how it does on new photos).":
+        "{0} 张照片用于学习（训练），{1} 张用于检查（验证：{2!t}；模型从不从它们学习，所以它们能反映模型在新照片上的表现）。",
+    "about {#} min {#} s left": "还剩约 {0} 分 {1} 秒",
+    "### {} right": "### 答对 {0}",
+    "{} of {} validation photos were named correctly ({}). Random guessing would get {}.{}":
+        "{1} 张验证照片中有 {0} 张认对了（{2!t}）。随机猜测只能答对 {3}。{4!t}",
+    "your own validation folder": "你自己的验证文件夹",
+    "a random 20% of each class, kept aside": "每个类别随机留出 20%",
+    "✅ No problems found in these photos.": "✅ 这些照片没有发现问题。",
+    "almost done": "马上就好",
+    "about {#} s left": "还剩约 {0} 秒",
+    "No validation photos, so accuracy could not be measured.": "没有验证照片，所以无法测量准确率。",
+    "Loss per epoch (lower is better)": "每轮的损失（越低越好）",
+    "Accuracy per epoch (higher is better)": "每轮的准确率（越高越好）",
+    "predicted as": "被认作",
+    "really is": "实际是",
+    "- ⚠️ {} file{} skipped: see *Skipped files* below for each one and why.":
+        "- ⚠️ 跳过了 {0} 个文件：每个文件及其原因见下方*跳过的文件*。",
+    "training photos": "训练照片",
+    "validation photos": "验证照片",
+    "random guessing": "随机猜测",
+    "best (kept)": "最佳（已保留）",
+    "true %{y}, predicted %{x}: %{z} photos": "实际 %{y}，认作 %{x}：%{z} 张照片",
+    "Which class was taken for which": "哪个类别被认成了哪个",
+    "excellent": "优秀",
+    "good": "良好",
+    "fair: more varied photos would help": "一般：更多样的照片会有帮助",
+    "poor: barely better than guessing": "较差：比瞎猜好不了多少",
+    "loss": "损失",
+    "accuracy": "准确率",
+    "{#} photos": "{0} 张照片",
+    "- {} **{}** {}": "- {0} **{1!t}** {2!t}",
+}
+
+WEIGHTS = {
+    "Cannot tell which backbone {} is for; name it with --arch ({}).": "无法判断 {0} 属于哪个骨干网络；请用 --arch 指明（{1}）。",
+    "{} is not torchvision's {} ImageNet file: its sha256 starts {}, expected {}. Download {} again.":
+        "{0} 不是 torchvision 的 {1} ImageNet 文件：它的 sha256 开头是 {2}，应为 {3}。请重新下载 {4}。",
+}
+
+APP = {  # what app.py says from its callbacks
+    "No model yet: train one in step 2, or load a saved model in step 5.": "还没有模型：请在第 2 步训练一个，或在第 5 步加载已保存的模型。",
+    "Train a model to see how well it does.": "训练一个模型，看看它表现如何。",
+    "(Measured when this model was trained; mistakes are shown only after training here.)":
+        "（这是该模型训练时测得的结果；只有在这里训练后才会显示认错的照片。）",
+    "✅ Model ready. It knows: **{}**. Give it a picture.": "✅ 模型已就绪。它认识：**{0}**。给它一张图片试试。",
+    "{} file{} skipped; the report below says why for each one.": "跳过了 {0} 个文件；下方的报告说明了每个文件的原因。",
+    "⬇ Download the model (.safetensors, {} MB)": "⬇ 下载模型（.safetensors，{0} MB）",
+    "Use {} instead (its weights are on this machine)": "改用 {0}（它的权重已在本机）",
+    "Model loaded: it knows {}.": "模型已加载：它认识 {0}。",
+    "Skipped files ({})": "跳过的文件（{0}）",
+    "the folder “{}”": "文件夹“{0}”",
+    "Validation photos it got wrong: {} (really → taken for, and how sure it was; worst first)":
+        "认错的验证照片：{0} 张（实际 → 被认作，以及把握有多大；错得最离谱的在前）",
+    "Starting… (if another training is running, this one waits for it and then starts by itself)":
+        "正在开始…（如果另一个训练正在进行，这个会等它结束后自动开始）",
+    "Stopping after this batch; the best epoch so far is kept.": "这一批结束后停止；保留目前最佳的一轮。",
+    "Nothing is training right now.": "现在没有正在进行的训练。",
+    "Not added: {}": "未添加：{0!t}",
+    "Downloading {} MB": "正在下载 {0} MB",
+    "Not started.": "尚未开始。",
+    "Nothing loaded yet.": "还没有加载任何照片。",
+    "Sorry": "抱歉",
+    "Problem": "出错了",
+    "{}: {}": "{0}：{1!t}",
+    "{}; {}": "{0!t}；{1!t}",
+    "**{}** {}": "**{0!t}** {1!t}",
+    "⛔ {}": "⛔ {0!t}",
+}
+
+FOLDER_DROP = {  # the folder drop zone (assets/folder_drop.js fills the numbered values)
+    "Choose or drop a folder of class folders": "选择或拖入一个包含各类别文件夹的文件夹",
+    "Drop one folder here, or click to choose it": "把一个文件夹拖到这里，或点击选择",
+    "It should hold one subfolder per class, e.g. {} and {}. The subfolder names become the class names. "
+    "A {} + {} layout works too.":
+        "里面每个类别各有一个子文件夹，例如 {0} 和 {1}。子文件夹的名字就是类别名。"
+        "也可以用 {2} + {3} 的结构。",
+    "Choose a folder…": "选择文件夹…",
+    "No pictures found in what was dropped (.jpg, .png, .bmp, .gif, .webp, .tif are read).":
+        "拖入的内容里没有找到图片（可读取 .jpg、.png、.bmp、.gif、.webp、.tif）。",
+    "{} pictures is over the limit of {} per upload (limit: max images). Drop fewer pictures at a time.":
+        "{0} 张图片超过了每次上传 {1} 张的上限（限制：最大图片数）。请每次少拖入一些图片。",
+    "Uploading {} of {} pictures…": "正在上传第 {0} 张，共 {1} 张…",
+    "Sent {} pictures from “{}”; the report is below.": "已从“{1}”发送 {0} 张图片；报告在下方。",
+    "Reading the folder…": "正在读取文件夹…",
+}
+
+MESSAGES: dict[str, str] = {**ARCHIVE, **BUDGET, **BUNDLE, **CARD, **CONFIG, **DATA, **DISTRIBUTED, **EVALUATE,
+                            **EXAMPLES, **EXPORT, **IMAGES, **MODELS, **SESSION, **TRAIN, **VIEWS, **WEIGHTS, **APP,
+                            **FOLDER_DROP}
+
+COLUMNS = {
+    "class": "类别", "train": "训练", "val": "验证", "total": "合计", "file": "文件", "reason": "原因",
+    "epoch": "轮次", "train_loss": "训练损失", "train_acc": "训练准确率", "val_loss": "验证损失", "val_acc": "验证准确率",
+    "seconds": "秒", "precision": "精确率", "recall": "召回率", "f1": "F1", "support": "样本数",
+    "prediction": "预测", "confidence": "置信度", "runner-up": "第二可能", "problem": "问题",
+}
+
+UI = {  # the page's fixed words (labels, buttons, hints); each is the English as app.py writes it
+    "fewshot: teach a computer your photos": "fewshot：教电脑认识你的照片",
+    "Teach a computer to tell your photos apart, in five steps. Your photos stay in this session and are deleted "
+    "when you close the tab.": "只需五步，教电脑分辨你的照片。照片只保存在本次会话中，关闭标签页后即被删除。",
+    "Your photos": "你的照片",
+    "Give a few dozen photos per class, taken in different places, angles and light.":
+        "每个类别准备几十张照片，在不同地点、角度和光线下拍摄。",
+    "📁 Folder": "📁 文件夹",
+    "🗜️ Zip": "🗜️ 压缩包",
+    "🃏 Cards": "🃏 卡片",
+    "✨ Example": "✨ 示例",
+    "A .zip of class folders (or of train/ and val/)": "包含各类别文件夹的 .zip（或包含 train/ 和 val/）",
+    "Class by class, like Teachable Machine: one card per class. Name it, then drop photos on it or take webcam "
+    "shots.": "像 Teachable Machine 一样逐个类别添加：每个类别一张卡片。先起名，再把照片拖上去或用摄像头拍摄。",
+    "Class name": "类别名",
+    "0 photos": "0 张照片",
+    "Drop photos here": "把照片拖到这里",
+    "Delete this class": "删除这个类别",
+    "+ Add a class": "+ 添加类别",
+    "Use these classes": "使用这些类别",
+    "📷 Take photos with the webcam": "📷 用摄像头拍照",
+    "Each shot goes into the class chosen on the right": "每次拍摄的照片会放进右边选中的类别",
+    "Add the shots to": "照片添加到",
+    "No photos at hand? Start with generated pictures of three shapes (works offline), or download a real photo "
+    "set.": "手头没有照片？可以先用自动生成的三种形状图片（无需联网），或者下载一套真实照片。",
+    "Use the shapes example": "使用形状示例",
+    "Real photos (downloaded, needs internet)": "真实照片（需联网下载）",
+    "Download": "下载",
+    "summary": "摘要",
+    "warnings": "警告",
+    "thumbnails": "缩略图",
+    "Photos per class and split": "各类别、各部分的照片数",
+    "train = learned from; val = kept aside to check the model": "训练 = 用来学习；验证 = 留出来检查模型",
+    "Skipped files (0)": "跳过的文件（0）",
+    "Train": "训练",
+    "Re-use a network that already knows everyday pictures (ImageNet) and teach it your classes.":
+        "复用一个已经认识日常图片（ImageNet）的网络，教它认识你的类别。",
+    "Preset": "预设",
+    "Quick": "快速",
+    "Balanced": "均衡",
+    "Thorough": "细致",
+    "Backbone (the pretrained network)": "骨干网络（预训练网络）",
+    "The network whose knowledge is re-used. ✓ marks weights already on this machine.":
+        "被复用知识的网络。✓ 表示权重已在本机。",
+    "Start from ImageNet knowledge (recommended)": "从 ImageNet 知识开始（推荐）",
+    "Off = train from scratch: much weaker with few photos.": "关闭 = 从零开始训练：照片少时效果差很多。",
+    "Epochs": "训练轮数",
+    "How many times the model sees every training photo.": "模型把每张训练照片看多少遍。",
+    "Learning rate": "学习率",
+    "How big each correction step is. 0.001 is a good start; lower it if the curves jump.":
+        "每一步修正的幅度。0.001 是不错的起点；曲线跳动时请调低。",
+    "How much of the network learns (unfreezing)": "网络中参与学习的部分（解冻）",
+    "The rest keeps what it learned on ImageNet.": "其余部分保留在 ImageNet 上学到的知识。",
+    "Advanced": "高级",
+    "Batch size": "批大小",
+    "Photos per correction step: bigger is smoother but needs more memory.": "每一步修正用的照片数：越大越平稳，但更占内存。",
+    "Augmentation": "数据增强",
+    "Random changes to training photos, so the model learns the object, not the picture.":
+        "随机改变训练照片，让模型学会认物体，而不是记住照片。",
+    "Label smoothing": "标签平滑",
+    "Keeps the model from being over-confident; 0.1 is usual.": "防止模型过于自信；通常用 0.1。",
+    "Early stop": "提前停止",
+    "Stop after this many epochs without improvement (0 = never).": "连续这么多轮没有提升就停止（0 = 从不）。",
+    "Class-balanced loss": "类别均衡损失",
+    "Counts mistakes on small classes more; for very uneven classes.": "小类别上的错误算得更重；适合各类别数量相差很大时。",
+    "Seed": "随机种子",
+    "Same seed and settings give the same result.": "相同的随机种子和设置会得到相同的结果。",
+    "▶ Train": "▶ 训练",
+    "■ Stop": "■ 停止",
+    "Use another backbone": "换一个骨干网络",
+    "Train from scratch instead": "改为从零开始训练",
+    "progress": "进度",
+    "loss curve": "损失曲线",
+    "accuracy curve": "准确率曲线",
+    "diagnostics": "诊断",
+    "The numbers behind the curves": "曲线背后的数字",
+    "**loss**: how wrong the model is, on average (lower is better) · **acc**: the share of photos named right · "
+    "**train** / **val**: on the training / validation photos":
+        "**loss（损失）**：模型平均错得有多厉害（越低越好） · **acc（准确率）**：认对的照片所占比例 · "
+        "**train / val**：在训练 / 验证照片上",
+    "epochs": "各轮",
+    "Check": "检查",
+    "How the model does on the validation photos, which it never learned from.": "模型在验证照片上的表现——它从没学过这些照片。",
+    "Per class": "各类别",
+    "**precision**: of the photos it called X, the share really X · **recall**: of the real X photos, the share "
+    "it found · **f1**: both in one number · **support**: photos checked":
+        "**precision（精确率）**：被它认作 X 的照片中，真是 X 的比例 · **recall（召回率）**：真正是 X 的照片中，"
+        "被它找出来的比例 · **f1**：把两者合成一个数 · **support（样本数）**：检查的照片数",
+    "Validation photos it got wrong (worst first)": "认错的验证照片（错得最离谱的在前）",
+    "Try it": "试一试",
+    "Give it a new picture: upload, paste (Ctrl+V) or use the webcam.": "给它一张新图片：上传、粘贴（Ctrl+V）或用摄像头。",
+    "A picture": "一张图片",
+    "Look twice (test-time augmentation)": "多看几眼（测试时增强）",
+    "Averages six views of the picture (mirror, corners): slower, often steadier.": "对图片的六个视角（镜像、四角）取平均：更慢，但往往更稳定。",
+    "What the model sees": "模型看到的是",
+    "Many pictures at once": "一次识别多张图片",
+    "Pictures": "图片",
+    "The table as a CSV file": "表格的 CSV 文件",
+    "Take it away": "带走模型",
+    "Download the model, or open one you saved before and use it without retraining.":
+        "下载模型，或者打开以前保存的模型，无需重新训练即可使用。",
+    "⬇ Download the model (.safetensors)": "⬇ 下载模型（.safetensors）",
+    "fewshot model (.safetensors)": "fewshot 模型（.safetensors）",
+    "TorchScript (for PyTorch apps)": "TorchScript（用于 PyTorch 应用）",
+    "ONNX (for almost any runtime)": "ONNX（几乎任何运行环境都可用）",
+    "Format": "格式",
+    "Export": "导出",
+    "Your files (the .json says how to feed the model; the .md is its model card)":
+        "你的文件（.json 说明如何给模型输入数据；.md 是模型卡片）",
+    "Model card": "模型卡片",
+    "The model card (data, settings, measured accuracy, limits) appears after training.":
+        "训练后这里会显示模型卡片（数据、设置、测得的准确率、局限）。",
+    "Use a saved model: drop its .safetensors file here": "使用已保存的模型：把它的 .safetensors 文件拖到这里",
+    "Use via API": "通过 API 使用",
+    "Every step is also an API. With `pip install gradio_client`:": "每一步也都是一个 API。安装 `pip install gradio_client` 后：",
+    "See *Use via API* at the bottom of the page for every parameter.": "每个参数的说明见页面底部的*通过 API 使用*。",
+    "Quick: {}": "快速：{0!t}",
+    "Balanced: {}": "均衡：{0!t}",
+    "Thorough: {}": "细致：{0!t}",
+    "Language": "语言",
+}
