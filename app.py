@@ -167,9 +167,16 @@ def _adopt(out, lang: str) -> list:
     return items
 
 
-def say(text: str) -> str:
-    """`text` in the language of the running callback (for gr.Info and gr.Warning)."""
-    return L.translate(text, LANG.get())
+def warn(text: str) -> None:
+    """gr.Warning, title and all, in the language of the running callback."""
+    lang = LANG.get()
+    gr.Warning(L.translate(text, lang), title=L.translate("Warning", lang, label=True))
+
+
+def inform(text: str, lang: str | None = None) -> None:
+    """gr.Info in `lang`, by default the language of the running callback."""
+    lang = lang or LANG.get()
+    gr.Info(L.translate(text, lang), title=L.translate("Info", lang, label=True))
 
 
 def localized(value, lang: str):
@@ -559,8 +566,8 @@ def build_app() -> gr.Blocks:
 
 def _report(ds, source: str) -> tuple:
     if ds.skipped:  # something the user gave was not used: say so where they are looking
-        gr.Warning(say(f"{len(ds.skipped)} file{'s were' if len(ds.skipped) != 1 else ' was'} skipped; "
-                       f"the report below says why for each one."))
+        warn(f"{len(ds.skipped)} file{'s were' if len(ds.skipped) != 1 else ' was'} skipped; "
+             f"the report below says why for each one.")
     return (V.data_summary(ds, source), V.data_warnings(ds), V.thumbnail_strips(ds), ds.counts(),
             ds.skipped_frame(), gr.Accordion(label=f"Skipped files ({len(ds.skipped)})", open=bool(ds.skipped)))
 
@@ -638,7 +645,7 @@ def _wire_cards(ui, state, sess_of, upload_root: Path) -> None:
             sess = sess_of(st, request)
             problems = S.card_add_images(sess, card_id(sess, i), files or [], upload_root)
             for p in problems:
-                gr.Warning(say(f"Not added: {p}"))
+                warn(f"Not added: {p}")
             return [None] + render(sess, names=False)
 
         @friendly
@@ -778,9 +785,9 @@ def _wire_training(ui, state, sess_of) -> None:
     def on_stop(st, request: gr.Request):
         if isinstance(st, S.Session) and (st.training or st.queued):
             st.stop.set()
-            gr.Info(L.translate("Stopping after this batch; the best epoch so far is kept.", lang_of(st)))
+            inform("Stopping after this batch; the best epoch so far is kept.", lang_of(st))
         else:
-            gr.Info(L.translate("Nothing is training right now.", lang_of(st, request)))
+            inform("Nothing is training right now.", lang_of(st, request))
 
     ui.stop.click(on_stop, [state], None, concurrency_limit=None, api_name="stop")
 
@@ -850,7 +857,7 @@ def _wire_use(ui, state, sess_of) -> None:
         sess = sess_of(st, request)
         S.note_upload(sess, path, Path(get_upload_folder()))
         S.load_model_file(sess, path)
-        gr.Info(say(f"Model loaded: it knows {', '.join(sess.model.classes)}."))
+        inform(f"Model loaded: it knows {', '.join(sess.model.classes)}.")
         return (sess, None) + _check_outputs(sess) + _take_outputs(sess)
 
     ui.image.change(predict, [ui.image, ui.tta, state], ui.label, api_name="predict", concurrency_limit=4)

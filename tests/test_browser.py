@@ -22,8 +22,10 @@ LAPTOP = {"width": 1280, "height": 800}
 class Ui:
     """A page of the app plus the helpers a test needs; counts the clicks a user makes."""
 
-    def __init__(self, browser, server, shots: Path, viewport=LAPTOP):
-        self.context = browser.new_context(viewport=viewport, accept_downloads=True, permissions=["camera"])
+    def __init__(self, browser, server, shots: Path, viewport=LAPTOP, locale: str = "en-US"):
+        # the browser's language picks the page's (English unless told otherwise, whatever this machine's is)
+        self.context = browser.new_context(viewport=viewport, accept_downloads=True, permissions=["camera"],
+                                           locale=locale)
         self.page = self.context.new_page()
         self.server, self.shots, self.clicks, self.errors = server, shots, 0, []
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
@@ -95,8 +97,8 @@ class Ui:
 def ui(browser, app_server, tmp_path):
     pages: list[Ui] = []
 
-    def make(viewport=LAPTOP) -> Ui:
-        pages.append(Ui(browser, app_server, tmp_path / "screens", viewport))
+    def make(viewport=LAPTOP, locale: str = "en-US") -> Ui:
+        pages.append(Ui(browser, app_server, tmp_path / "screens", viewport, locale))
         return pages[-1]
     yield make
     for p in pages:
@@ -372,3 +374,53 @@ def test_hymenoptera_reaches_95_percent_in_few_clicks(ui, tmp_path, shared_data)
           f"(weights + one backbone pass over the photos: {pass_done:.1f} s, then {first_point - pass_done:.1f} s); "
           f"trained in {trained:.1f} s; validation accuracy {acc:.1%}")
     assert u.clicks <= 5 and acc >= 0.95
+
+
+def test_chinese_browser_gets_the_page_and_its_reports_in_chinese_and_the_switch_turns_it_english(ui, tmp_path):
+    pets = make_class_folders(tmp_path / "宠物", {"猫": 16, "dogs": 16})
+    (pets / "dogs" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    u = ui(locale="zh-CN")
+    u.wait_text("#train-btn", "▶ 训练", 30)
+    assert u.page.evaluate("document.documentElement.lang") == "zh-CN" and u.page.title().startswith("fewshot：")
+    body = u.text("body")
+    for words in ("你的照片", "训练轮数", "学习率", "网络中参与学习的部分（解冻）", "只训练最后一层", "带走模型",
+                  "把一个文件夹拖到这里", "尚未开始。", "还没有加载任何照片。"):
+        assert words in body, words
+    assert "Your photos" not in body and "Learning rate" not in body
+    u.page.get_by_role("tab", name=re.compile("压缩包")).click()
+    u.page.set_input_files("#zip-upload input[type=file]", str(zip_of(pets, tmp_path / "pets.zip")))
+    summary = u.wait_text("#data-summary", "已加载pets.zip：2 个类别", 60)
+    assert "（dogs, 猫）" in summary and "张照片用于学习（训练）" in summary
+    u.page.locator(".toast-body").filter(has_text="跳过了 1 个文件").wait_for(timeout=30_000)
+    assert "类别“dogs”只有 16 张图片" in u.text("#data-warnings") and "跳过了 1 个文件" in u.text("#data-warnings")
+    assert "broken.jpg" in u.text("#data-skipped") and "文件不完整" in u.text("#data-skipped")
+    u.choose_backbone("MobileNetV2")
+    u.set_number("epochs", 2)
+    u.click("#train-btn")
+    done = u.wait_text("#train-progress", "已完成", 180)
+    assert "保留了最佳的一轮" in done and "第 4 步试用" in done
+    assert "答对" in u.text("#accuracy") and "图像分类器：dogs, 猫" in u.text("#model-card")
+    assert "模型已就绪" in u.text("#try-status")
+    titles = u.page.evaluate("() => [...document.querySelectorAll('#acc-plot .gtitle')].map(t => t.textContent)")
+    assert titles == ["每轮的准确率（越高越好）"]
+    u.shot("chinese-trained")
+    u.click("[data-fs-lang=en]")  # the switch in the header: fixed words and the server's words turn English
+    u.wait_text("#train-btn", "▶ Train", 30)
+    u.wait_text("#data-summary", "Loaded pets.zip: 2 classes", 30)
+    assert "Done in" in u.wait_text("#train-progress", "Done in", 30) and "truncated" in u.text("#data-skipped")
+    assert "Image classifier: dogs, 猫" in u.wait_text("#model-card", "Image classifier", 30)
+    assert u.page.title() == "fewshot: teach a computer your photos" and "你的照片" not in u.text("body")
+    u.shot("switched-to-english")
+    u.click("[data-fs-lang='zh-CN']")
+    u.wait_text("#data-summary", "已加载pets.zip", 30)
+    u.wait_text("#train-btn", "▶ 训练", 30)
+
+
+def test_browser_language_decides_the_page_language(ui):
+    en = ui(locale="en-US")
+    en.wait_text("#train-btn", "▶ Train", 30)
+    assert "Your photos" in en.text("body") and "你的照片" not in en.text("body")
+    zh = ui(locale="zh")  # plain "zh" (Gradio itself only knows zh-CN): still Chinese
+    zh.wait_text("#train-btn", "▶ 训练", 30)
+    assert "Drop one folder here" not in zh.text("#folder-drop")
+    zh.shot("plain-zh")

@@ -572,4 +572,6 @@ UI = {  # the page's fixed words (labels, buttons, hints); each is the English a
     "Balanced: {}": "均衡：{0!t}",
     "Thorough: {}": "细致：{0!t}",
     "Language": "语言",
+    "Warning": "注意",
+    "Info": "提示",
 }
