@@ -48,6 +48,8 @@ BUDGET = {
     "Set Epochs to {} instead of {}.": "把训练轮数从 {1} 改为 {0}。",
     "Let only the last layer learn (the first choice under “How much of the network learns”).":
         "只训练最后一层（“网络中参与学习的部分”下的第一个选项）。",
+    "Let only the last layer learn (“Only the last layer” under “How much of the network learns”).":
+        "只训练最后一层（“网络中参与学习的部分”下的“只训练最后一层”）。",
     "Use about {} photos instead of {}.": "把照片从 {1} 张减到约 {0} 张。",
     "Run the app on your own computer instead, where there is no time limit.":
         "请改在你自己的电脑上运行本应用，那里没有时间限制。",
@@ -113,6 +115,8 @@ CARD = {
 }
 
 CONFIG = {
+    "chosen from your photos: only the last layer for ordinary photos, the last block too for many or tiny photos":
+        "根据你的照片自动选择：普通照片只训练最后一层，照片很多或很小时连同最后一个模块一起训练",
     "only the last layer (fastest, best for few photos)": "只训练最后一层（最快，最适合照片少的情况）",
     "the last block too (a bit slower, often better for unusual photos)": "连同最后一个模块（稍慢，对不常见的照片往往更好）",
     "the last two blocks (slower, needs more photos)": "最后两个模块（更慢，需要更多照片）",
