@@ -201,7 +201,7 @@ def localized(value, lang: str):
     return value
 
 
-def _wire_language(ui: SimpleNamespace, state) -> None:
+def _wire_language(ui: SimpleNamespace, state, sess_of) -> None:
     """A hidden box that assets/i18n.js keeps equal to the page's language; when it changes, everything the
     server wrote on the page (report, progress, curves, check, model card) is written again in that language,
     and the session keeps the language for what comes next."""
@@ -211,18 +211,21 @@ def _wire_language(ui: SimpleNamespace, state) -> None:
     check = [ui.accuracy, ui.check_box, ui.per_class, ui.confusion, ui.mistakes]
     take = [ui.card, ui.try_status, ui.download_bundle]
 
-    def on_lang(lang: str, arch: str, pretrained: bool, st):
+    def on_lang(lang: str, arch: str, pretrained: bool, st, request: gr.Request = None):
         lang = L.normalize_lang(lang)
         sess = st if isinstance(st, S.Session) and not st.closed else None
+        if sess is None and lang != lang_of(request):  # a choice the browser will not tell: keep it
+            sess = sess_of(st, request)  # (the cookie saying it may be blocked, e.g. in an embedded Space)
         if sess is not None:
             sess.lang = lang
         note = S.weights_note(arch, pretrained)
         out = (*_report_again(sess), *_live_again(sess), *_check_again(sess), *_take_again(sess),
-               gr.Markdown(note, visible=bool(note)))
+               gr.Markdown(note, visible=bool(note)), sess if sess is not None else gr.skip())
         return localized(out, lang)
 
-    ui.lang.change(on_lang, [ui.lang, ui.arch, ui.pretrained, state], report + live + check + take + [ui.weights_note],
-                   api_visibility="private", show_progress="hidden")
+    ui.lang.change(on_lang, [ui.lang, ui.arch, ui.pretrained, state],
+                   report + live + check + take + [ui.weights_note, state], api_visibility="private",
+                   show_progress="hidden")
 
 
 def _report_again(sess: S.Session | None) -> tuple:
@@ -553,7 +556,7 @@ def build_app() -> gr.Blocks:
         _wire_cards(ui, state, sess_of, upload_root)
         _wire_training(ui, state, sess_of)
         _wire_use(ui, state, sess_of)
-        _wire_language(ui, state)
+        _wire_language(ui, state, sess_of)
 
         def on_close(request: gr.Request):
             registry.close(getattr(request, "session_hash", None))  # stop training, delete files: tab closed

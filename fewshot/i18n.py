@@ -42,7 +42,8 @@ def normalize_lang(value: str | None) -> str:
 
 
 def lang_from_header(accept_language: str | None) -> str:
-    """The language to use for a browser's Accept-Language header: the first one we have, by preference."""
+    """The page's language for a browser's Accept-Language header: its first choice decides, as it does for
+    the page itself (Gradio and assets/i18n.js read navigator.language), so server and page agree."""
     ranked = []
     for i, item in enumerate(str(accept_language or "").split(",")):
         tag, _, q = item.strip().partition(";q=")
@@ -50,14 +51,9 @@ def lang_from_header(accept_language: str | None) -> str:
             weight = float(q) if q else 1.0
         except ValueError:
             weight = 0.0
-        if tag:
-            ranked.append((-weight, i, tag))
-    for _, _, tag in sorted(ranked):
-        if tag.lower().startswith("en"):
-            return EN
-        if normalize_lang(tag) == ZH:
-            return ZH
-    return EN
+        if tag.strip():
+            ranked.append((-weight, i, tag.strip()))
+    return normalize_lang(min(ranked)[2]) if ranked else EN
 
 
 # ---------------------------------------------------------------- the catalog, compiled
@@ -110,12 +106,6 @@ def numbered(template: str, lang: str) -> str:
     return re.sub(r"\{\}", lambda m: "{%d}" % next(count), template)
 
 
-def catalog() -> dict[str, str]:
-    """Every English template with its Chinese (a copy, for tests and tools)."""
-    from .locales.zh_CN import MESSAGES
-    return dict(MESSAGES)
-
-
 # ---------------------------------------------------------------- translating text
 
 def translate(text: Any, lang: str | None, label: bool = False) -> Any:
@@ -131,6 +121,7 @@ def translate(text: Any, lang: str | None, label: bool = False) -> Any:
 
 
 def _text(text: str, depth: int, tb: Tables) -> str:
+    """`text` translated whole if it is one message, else split into the pieces it is made of."""
     if depth > MAX_DEPTH or not text.strip():
         return text
     lead, core, trail = re.match(r"(\s*)(.*?)(\s*)$", text, re.S).groups()

@@ -161,7 +161,8 @@ def test_languages_from_browsers():
     assert [L.normalize_lang(t) for t in ("zh-TW", "zh-Hant", "en-US", "zhx", "", None, "fr")] == ["en"] * 7
     assert L.lang_from_header("zh-CN,zh;q=0.9,en;q=0.8") == "zh-CN"
     assert L.lang_from_header("en-US,en;q=0.9,zh-CN;q=0.8") == "en"
-    assert L.lang_from_header("fr-FR,zh;q=0.5") == "zh-CN" and L.lang_from_header(None) == "en"
+    assert L.lang_from_header("zh;q=0.5,fr-FR") == "en" and L.lang_from_header("zh-TW,zh;q=0.9") == "en"
+    assert L.lang_from_header("en;q=0.5, zh-Hans-CN") == "zh-CN" and L.lang_from_header(None) == "en"
 
 
 def test_untranslatable_text_stays_english_and_names_stay_as_they_are():
@@ -209,3 +210,18 @@ def test_callbacks_answer_in_the_language_of_the_browser(demo, messy_data, tmp_p
     en = on_zip(str(zipped), None, request("en-US,en"))
     assert en[0].startswith("**Loaded pets.zip") and list(en[4].columns) == ["file", "reason"]
     en[-1].cleanup()
+
+
+def test_a_switch_the_browser_cannot_pass_on_is_kept_by_the_session(demo):
+    """An English browser switched to 中文 where the language cookie is blocked (a Space embedded in another
+    site): the switch makes a session that remembers Chinese; where the browser says it, nothing is made."""
+    on_lang = fn_named(demo, "on_lang")
+    out = on_lang("zh-CN", "resnet18", True, None, request("en-US,en"))
+    sess = out[-1]
+    try:
+        assert sess.lang == "zh-CN" and "每轮的准确率" in out[8].layout.title.text  # the empty curves, in Chinese
+        on_example = fn_named(demo, "on_example")
+        assert on_example(sess, request("en-US,en"))[0].startswith("**已加载形状示例")
+    finally:
+        sess.cleanup()
+    assert on_lang("zh-CN", "resnet18", True, None, request("zh-CN"))[-1] == gr.skip()

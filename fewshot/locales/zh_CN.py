@@ -67,6 +67,7 @@ BUNDLE = {
     "{} has broken metadata (its class names are not a list of names)": "{0} 的元数据已损坏（类别名不是一个名称列表）",
     "{} lists {} classes; a model needs between 2 and {}": "{0} 列出了 {1} 个类别；模型需要 2 到 {2} 个类别",
     "{} has broken metadata (a class name appears twice)": "{0} 的元数据已损坏（有类别名重复出现）",
+    "{} has broken metadata (no preprocessing settings)": "{0} 的元数据已损坏（缺少预处理设置）",
     "{} has broken metadata (metrics, history or data summary of the wrong kind)":
         "{0} 的元数据已损坏（指标、训练记录或数据摘要的类型不对）",
     "{} has impossible preprocessing settings (resize {}, crop {})": "{0} 的预处理设置不可能成立（缩放 {1}，裁剪 {2}）",
