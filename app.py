@@ -230,8 +230,9 @@ def _wire_language(ui: SimpleNamespace, state, sess_of) -> None:
 
 def _report_again(sess: S.Session | None) -> tuple:
     ds = sess.dataset if sess is not None else None
-    if ds is None:
-        return (gr.skip(),) * 6
+    if ds is None:  # only the empty table's headers
+        import pandas as pd
+        return (gr.skip(),) * 4 + (pd.DataFrame(columns=["file", "reason"]), gr.skip())
     return (V.data_summary(ds, sess.source), V.data_warnings(ds), V.thumbnail_strips(ds), ds.counts(),
             ds.skipped_frame(), gr.Accordion(label=f"Skipped files ({len(ds.skipped)})"))
 

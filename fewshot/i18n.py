@@ -215,7 +215,8 @@ def _html(text: str, depth: int, tb: Tables) -> str:
         if not piece or TAG.fullmatch(piece) or not piece.strip():
             out.append(piece)
         else:
-            out.append(html.escape(_text(html.unescape(piece), depth + 1, tb), quote=False))
+            # same depth: a lone word between tags (<b>cats</b>) is a name in a message, a word in a label
+            out.append(html.escape(_text(html.unescape(piece), depth, tb), quote=False))
     return "".join(out)
 
 

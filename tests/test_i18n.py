@@ -170,6 +170,8 @@ def test_untranslatable_text_stays_english_and_names_stay_as_they_are():
         "Something nobody wrote a translation for."
     # a class called like a word the app uses is not translated
     assert L.translate("good", "zh-CN") == "good" and L.translate("Train", "zh-CN") == "Train"
+    strip = '<div class="fs-strip-name"><b>training</b><span>3 photos</span></div>'  # a class named "training"
+    assert L.translate(strip, "zh-CN") == '<div class="fs-strip-name"><b>training</b><span>3 张照片</span></div>'
     assert L.translate("Train", "zh-CN", label=True) == "训练"
     mixed = L.translate("Class 'Train' has only 3 images; aim for at least 20 per class, taken in different "
                         "scenes, angles and light. Something new.", "zh-CN")

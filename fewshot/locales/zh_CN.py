@@ -95,11 +95,14 @@ CARD = {
     "## Settings": "## 设置",
     "## Metrics": "## 指标",
     "| class | train | val |": "| 类别 | 训练 | 验证 |",
-    "- backbone: {} ({}), trained part: {}": "- 骨干网络：{0}（{1!t}），训练的部分：{2}",
+    "- backbone: {} ({}), trained part: {}": "- 骨干网络：{0}（{1!t}），训练的部分：{2!t}",
     "ImageNet weights": "ImageNet 权重",
     "from scratch": "从零开始",
     "- epochs: {}, learning rate: {}, batch size: {}, augmentation: {}, label smoothing: {}, seed: {}":
-        "- 训练轮数：{0}，学习率：{1}，批大小：{2}，数据增强：{3}，标签平滑：{4}，随机种子：{5}",
+        "- 训练轮数：{0}，学习率：{1}，批大小：{2}，数据增强：{3!t}，标签平滑：{4}，随机种子：{5}",
+    # the settings' names, inside the lines above
+    "head": "最后一层", "top": "最后一个模块", "top2": "最后两个模块", "all": "整个网络", "auto": "自动",
+    "none": "无", "light": "轻度", "strong": "强",
     "- input: shorter side {}px, centre crop {}px": "- 输入：短边缩放到 {0} 像素，中心裁剪 {1} 像素",
     "## Limits and intended use": "## 局限与适用范围",
     "- It only knows the classes above: any other picture still gets one of these labels.":
