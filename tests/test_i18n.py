@@ -227,3 +227,29 @@ def test_a_switch_the_browser_cannot_pass_on_is_kept_by_the_session(demo):
     finally:
         sess.cleanup()
     assert on_lang("zh-CN", "resnet18", True, None, request("zh-CN"))[-1] == gr.skip()
+
+
+def test_training_callback_reports_in_chinese(demo, tmp_path):
+    """The train callback, as the page calls it, from a Chinese browser: progress, curves, diagnostics, the
+    check and the model card in Chinese (tiny photos, a network from scratch: mechanics, not accuracy)."""
+    zipped = tmp_path / "few.zip"
+    folder = make_class_folders(tmp_path / "few", {"ants": 6, "bees": 6})
+    with zipfile.ZipFile(zipped, "w") as zf:
+        for p in sorted(folder.rglob("*.png")):
+            zf.write(p, p.relative_to(folder.parent))
+    zh = request("zh-CN")
+    sess = fn_named(demo, "on_zip")(str(zipped), None, zh)[-1]
+    try:
+        train = fn_named(demo, "train")
+        updates = list(train("mobilenet_v2", False, 1, 0.001, "head", 4, "none", 0.1, False, 0, 0, sess, zh))
+        state, progress, loss, acc = updates[-1][:4]
+        assert state is sess and "用时" in progress and "已完成" in progress and "请在第 4 步试用" in progress
+        assert acc.layout.title.text == "每轮的准确率（越高越好）" and acc.data[0].name == "训练照片"
+        assert "有些类别的照片少于 20 张：ants (6), bees (6)" in updates[-1][4]
+        assert list(updates[-1][5].columns)[:3] == ["轮次", "训练损失", "训练准确率"]
+        accuracy, card, status = updates[-1][9], updates[-1][14], updates[-1][16]
+        assert "答对" in accuracy and "张验证照片中有" in accuracy
+        assert card.startswith("# 图像分类器：ants, bees") and "## 局限与适用范围" in card
+        assert status.startswith("✅ 模型已就绪。它认识：**ants, bees**")
+    finally:
+        sess.cleanup()
