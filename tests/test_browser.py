@@ -416,11 +416,15 @@ def test_chinese_browser_gets_the_page_and_its_reports_in_chinese_and_the_switch
     u.wait_text("#train-btn", "▶ 训练", 30)
 
 
-def test_browser_language_decides_the_page_language(ui):
+def test_browser_language_decides_the_page_language(ui, tmp_path):
     en = ui(locale="en-US")
     en.wait_text("#train-btn", "▶ Train", 30)
     assert "Your photos" in en.text("body") and "你的照片" not in en.text("body")
     zh = ui(locale="zh")  # plain "zh" (Gradio itself only knows zh-CN): still Chinese
     zh.wait_text("#train-btn", "▶ 训练", 30)
-    assert "Drop one folder here" not in zh.text("#folder-drop")
+    assert "把一个文件夹拖到这里" in zh.text("#folder-drop") and "Drop one folder here" not in zh.text("#folder-drop")
+    zh.page.set_input_files("#folder-drop input[type=file]",
+                            str(make_class_folders(tmp_path / "花园", {"ants": 3, "bees": 3})))
+    zh.wait_text("#folder-drop", "已从“花园”发送 6 张图片；报告在下方。", 60)
+    assert "已加载文件夹“花园”：2 个类别" in zh.wait_text("#data-summary", "已加载", 60)
     zh.shot("plain-zh")
