@@ -147,7 +147,7 @@ def lang_of(*objs) -> str:
     """A callback's language: its session's (the page's language switch sets it), else the browser's (the
     cookie the switch sets, then Accept-Language). API clients send neither and get English."""
     for o in objs:
-        if isinstance(o, S.Session) and getattr(o, "lang", None):
+        if isinstance(o, S.Session) and o.lang:
             return o.lang
     for o in objs:
         if isinstance(o, gr.Request):
@@ -162,7 +162,7 @@ def _adopt(out, lang: str) -> list:
     """A session a callback made gets the language the callback ran in; returns the outputs to look in."""
     items = list(out) if isinstance(out, (tuple, list)) else [out]
     for o in items:
-        if isinstance(o, S.Session) and not getattr(o, "lang", None):
+        if isinstance(o, S.Session) and not o.lang:
             o.lang = lang
     return items
 
@@ -238,7 +238,7 @@ def _report_again(sess: S.Session | None) -> tuple:
 
 
 def _live_again(sess: S.Session | None) -> tuple:
-    last = getattr(sess, "last_update", None)
+    last = sess.last_update if sess is not None else None
     if last is None:  # nothing trained yet: the empty curves, whose titles are figures, not page text
         return (gr.skip(), *V.curve_figures([], 10, 0), gr.skip(), gr.skip())
     return _live_outputs(sess, *last, shown=-1)[1:6]

@@ -108,6 +108,10 @@ class Session:
         self._lock = threading.Lock()
         # predicting and exporting share one model (export moves it to the CPU): one at a time
         self.model_lock = threading.RLock()
+        # the page's language once the user chose one ("en" or "zh-CN"; None: the browser's), and the last
+        # training snapshot, which the app writes again when the language changes
+        self.lang: str | None = None
+        self.last_update: tuple | None = None
 
     def fresh_dir(self, name: str) -> Path:
         """A new empty sub-folder of the session folder."""
