@@ -428,7 +428,7 @@ def _train_step(ui: SimpleNamespace) -> None:
         ui.lr = gr.Number(0.001, label="Learning rate", minimum=1e-6, maximum=1.0, step=0.0001, elem_id="lr",
                           min_width=260,
                           info="How big each correction step is. 0.001 is a good start; lower it if the curves jump.")
-    ui.stage = gr.Radio(STAGE_LABELS, value="head", label="How much of the network learns (unfreezing)",
+    ui.stage = gr.Radio(STAGE_LABELS, value="auto", label="How much of the network learns (unfreezing)",
                         info="The rest keeps what it learned on ImageNet.")
     with gr.Accordion("Advanced", open=False):
         with gr.Row():

@@ -177,18 +177,24 @@ def _timed_train(ds, cfg, feature_cache: bool) -> dict:
     pass_s = marks.get("train", t0) - marks.get("features", t0)
     return {"seconds": round(seconds, 2), "accuracy": done.evaluation.accuracy,
             "best_epoch": done.best_epoch, "feature_pass_s": round(pass_s, 2),
+            "input": [done.model.config.preprocessing.resize, done.model.config.preprocessing.crop],
             "feature_images_per_s": round(n / pass_s, 1) if pass_s > 0 else None,
             "after_pass_s": round(seconds - (marks.get("train", t0) - t0), 2)}
 
 
 def case_ours(data: dict, stage: str = "head", epochs: int = 10, feature_cache: bool = False,
-              second: dict | None = None, **cfg_kw) -> dict:
-    """load_dataset + train(); with `second`, a further run in the same session with other settings."""
+              second: dict | None = None, input: list[int] | None = None, **cfg_kw) -> dict:
+    """load_dataset + train(); with `second`, a further run in the same session with other settings.
+
+    `input` ([shorter side, crop]) fixes the input size; by default it is chosen from the photos.
+    """
     import torch
-    from fewshot import TrainConfig
+    from fewshot import Preprocessing, TrainConfig
     t0 = time.perf_counter()
     ds = _dataset(data)
     load_s = time.perf_counter() - t0
+    if input:
+        cfg_kw["preprocessing"] = Preprocessing(*input)
     cfg = TrainConfig(arch=ARCH, stage=stage, epochs=epochs, **cfg_kw)
     run = _timed_train(ds, cfg, feature_cache)
     out = {"seconds": round(load_s + run["seconds"], 2), "load_s": round(load_s, 2), "train_s": run["seconds"],

@@ -106,12 +106,15 @@ def mean_photo_mb(paths: Sequence[str | os.PathLike], sample: int = 200) -> floa
 
 
 def estimate_training(n_train: int, n_val: int, arch: str = "resnet18", stage: str = "head", epochs: int = 10,
-                      batch_size: int = 32, photo_mb: float = 0.15) -> Estimate:
-    """GPU seconds for `fewshot.train`: the frozen part runs once per photo, then each epoch trains the rest."""
+                      batch_size: int = 32, photo_mb: float = 0.15, input_px: int = 224) -> Estimate:
+    """GPU seconds for `fewshot.train`: the frozen part runs once per photo, then each epoch trains the rest.
+
+    `input_px`: the side of the square the network sees (the costs above are for 224; they grow with its area).
+    """
     if arch not in ARCHS or stage not in STAGES:
         raise ValueError(f"unknown backbone {arch!r} or stage {stage!r}")
     n_train, n_val, epochs, batch_size = max(0, n_train), max(0, n_val), max(1, epochs), max(1, batch_size)
-    fwd, share = FORWARD_S[arch], TRAIN_SHARE[stage]
+    fwd, share = FORWARD_S[arch] * (input_px / 224) ** 2, TRAIN_SHARE[stage]
     photos = n_train + n_val
     # One pass: decode every photo; the frozen part (all of it but the trained share) runs once on it.
     once = photos * (decode_s(photo_mb) + fwd * (1.0 - share))
@@ -149,16 +152,16 @@ class Fit:
 
 
 def training_fit(n_train: int, n_val: int, arch: str, stage: str, epochs: int, batch_size: int = 32,
-                 photo_mb: float = 0.15, limit_s: float | None = None) -> Fit:
+                 photo_mb: float = 0.15, limit_s: float | None = None, input_px: int = 224) -> Fit:
     """Does this training fit in `limit_s` (default gpu_limit_s())? If not, advice in plain words."""
     limit = gpu_limit_s() if limit_s is None else float(limit_s)
-    est = estimate_training(n_train, n_val, arch, stage, epochs, batch_size, photo_mb)
+    est = estimate_training(n_train, n_val, arch, stage, epochs, batch_size, photo_mb, input_px)
     n_photos, total = n_train + n_val, est.seconds
     if total <= limit:
         return Fit(True, total, limit, est.epochs, True, n_photos, "")
     fit_epochs = min(est.epochs, est.epochs_within(limit))
-    head_fits = estimate_training(n_train, n_val, arch, "head", epochs, batch_size, photo_mb).seconds <= limit
-    photos = _photos_within(n_train, n_val, arch, stage, epochs, batch_size, photo_mb, limit)
+    head_fits = estimate_training(n_train, n_val, arch, "head", epochs, batch_size, photo_mb, input_px).seconds <= limit
+    photos = _photos_within(n_train, n_val, arch, stage, epochs, batch_size, photo_mb, limit, input_px)
     # one sentence each, so that every piece is a whole message for the translation catalog (fewshot/i18n.py)
     parts = [f"This training needs about {request_s(total)} s of GPU time, but this Space can give one training "
              f"at most {request_s(limit)} s."]
@@ -166,7 +169,7 @@ def training_fit(n_train: int, n_val: int, arch: str, stage: str, epochs: int, b
     if fit_epochs >= 1:
         tips.append(f"Set Epochs to {fit_epochs} instead of {est.epochs}.")
     if stage != "head" and head_fits:
-        tips.append("Let only the last layer learn (the first choice under “How much of the network learns”).")
+        tips.append("Let only the last layer learn (“Only the last layer” under “How much of the network learns”).")
     if photos >= 2:
         tips.append(f"Use about {photos} photos instead of {n_photos}.")
     if tips:
@@ -179,14 +182,14 @@ def training_fit(n_train: int, n_val: int, arch: str, stage: str, epochs: int, b
 
 
 def _photos_within(n_train: int, n_val: int, arch: str, stage: str, epochs: int, batch_size: int,
-                   photo_mb: float, limit: float) -> int:
+                   photo_mb: float, limit: float, input_px: int = 224) -> int:
     """The most photos (train and val shrunk alike) for which the same settings fit; 0 if none do."""
     n = n_train + n_val
     lo, hi = 0, n  # the cost grows with photos: bisect on the total
     while lo < hi:
         mid = (lo + hi + 1) // 2
         tr = round(n_train * mid / n)
-        if estimate_training(tr, mid - tr, arch, stage, epochs, batch_size, photo_mb).seconds <= limit:
+        if estimate_training(tr, mid - tr, arch, stage, epochs, batch_size, photo_mb, input_px).seconds <= limit:
             lo = mid
         else:
             hi = mid - 1

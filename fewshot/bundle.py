@@ -123,7 +123,9 @@ def _check_meta(name: str, classes: Any, metrics: Any, history: Any, summary: An
         raise BundleError(f"{name} has broken metadata (metrics, history or data summary of the wrong kind)")
 
 
-def _check_preprocessing(name: str, pre: Preprocessing) -> None:
+def _check_preprocessing(name: str, pre: Preprocessing | None) -> None:
+    if pre is None:  # a trained model always records the input size it was trained at
+        raise BundleError(f"{name} has broken metadata (no preprocessing settings)")
     if (not (8 <= pre.crop <= pre.resize <= 2048) or len(pre.mean) != 3 or len(pre.std) != 3
             or not all(0 < s < 1e6 for s in pre.std) or not all(-1e6 < m < 1e6 for m in pre.mean)):
         raise BundleError(f"{name} has impossible preprocessing settings (resize {pre.resize}, crop {pre.crop})")

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .config import ARCHS, AUGMENTATIONS, STAGES, TrainConfig
+from .config import ARCHS, AUGMENTATIONS, STAGE_CHOICES, TrainConfig
 from .errors import FewshotError
 from .images import UnreadableImage
 
@@ -189,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("data", help="folder of class folders, folder with train/ and val/, or a .zip")
     s.add_argument("--val", help="validate on every image of this folder instead of a split")
     s.add_argument("--arch", default=d.arch, choices=ARCHS)
-    s.add_argument("--stage", default=d.stage, choices=STAGES)
+    s.add_argument("--stage", default=d.stage, choices=STAGE_CHOICES)
     s.add_argument("--epochs", type=int, default=d.epochs)
     s.add_argument("--lr", type=float, default=d.lr)
     s.add_argument("--batch-size", type=int, default=d.batch_size)

@@ -32,7 +32,7 @@ from .models import (build_model, cut_for_stage, freeze_for_stage, param_groups,
                      trainable_parameters, weights_filename)
 from .runtime import Runtime, cpu_count, pick_runtime, seed_everything
 from .train import (EVAL_BATCH, Done, EpochEnd, Event, Progress, StopFlag, _forward, _load_inputs, _snapshot, _stop_fn,
-                    _view)
+                    _view, resolve_config)
 
 try:  # the same schedule as single-process training
     from .train import HEAD_WARMUP
@@ -140,7 +140,7 @@ def train(dataset: Dataset, config: TrainConfig | None = None, *, stop: StopFlag
     """`fewshot.train`, data-parallel over the processes of a torchrun launch."""
     rt, created = _setup(device)
     try:
-        yield from _train(dataset, config or TrainConfig(), _stop_fn(stop), rt, feature_cache, limits or Limits())
+        yield from _train(dataset, resolve_config(config or TrainConfig(), dataset), _stop_fn(stop), rt, feature_cache, limits or Limits())
     finally:
         if created and dist.is_initialized():
             dist.destroy_process_group()

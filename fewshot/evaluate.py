@@ -120,6 +120,23 @@ def diagnose(history: Sequence[dict], num_classes: int, batch_losses: Sequence[f
     return out
 
 
+def end_diagnostics(history: Sequence[dict], epochs: int, lr: float) -> list[Diagnostic]:
+    """After the last planned epoch: was the model still getting better when training ended?"""
+    vals = [h["val_acc"] for h in history if h.get("val_acc") is not None]
+    if len(history) < max(epochs, 3) or len(vals) < len(history):
+        return []
+    best = max(range(len(vals)), key=lambda i: (vals[i], i))
+    tail = max(2, len(vals) // 3)
+    rising = vals[-1] - min(vals[-tail - 1:]) >= 0.02
+    underfit = history[-1]["train_acc"] < 0.97
+    if best < len(vals) - 2 or not (rising or underfit):
+        return []
+    return [Diagnostic(
+        "still_learning", "info",
+        f"Accuracy was still improving at the last epoch ({vals[-1]:.0%}): the model has not finished learning.",
+        f"Train longer (try {2 * epochs} epochs) or raise the learning rate (try {lr * 3:g}).")]
+
+
 def data_diagnostics(counts: dict[str, int], minimum: int = 20) -> list[Diagnostic]:
     """Too few photos: the seed's floor of about 20 per class."""
     few = [f"{name} ({n})" for name, n in counts.items() if n < minimum]

@@ -23,7 +23,7 @@ from .config import TrainConfig
 from .data import Dataset
 from .images import UnreadableImage
 from .predict import Prediction, Predictor
-from .train import Done, Event, StopFlag, train
+from .train import Done, Event, StopFlag, resolve_config, train
 
 
 def portable(ds: Dataset) -> Dataset:
@@ -44,16 +44,19 @@ def train_job(ds: Dataset, cfg: TrainConfig, stop_file: str, limits: Limits | No
 
 def train_seconds(ds: Dataset, cfg: TrainConfig, stop_file: str = "", limits: Limits | None = None) -> int:
     """GPU seconds to ask for a train_job (same arguments as train_job)."""
+    cfg = resolve_config(cfg, ds)  # the stage "auto" stands for
     mb = budget.mean_photo_mb([s.path for s in ds.train + ds.val])
-    est = budget.estimate_training(len(ds.train), len(ds.val), cfg.arch, cfg.stage, cfg.epochs, cfg.batch_size, mb)
+    est = budget.estimate_training(len(ds.train), len(ds.val), cfg.arch, cfg.stage, cfg.epochs, cfg.batch_size, mb,
+                                   cfg.preprocessing.crop)
     return budget.request_s(est.seconds)
 
 
 def training_fit(ds: Dataset, cfg: TrainConfig, limit_s: float | None = None) -> budget.Fit:
     """Whether training `ds` with `cfg` fits the GPU time a call may use, with plain-words advice."""
+    cfg = resolve_config(cfg, ds)  # the stage "auto" stands for
     mb = budget.mean_photo_mb([s.path for s in ds.train + ds.val])
     return budget.training_fit(len(ds.train), len(ds.val), cfg.arch, cfg.stage, cfg.epochs, cfg.batch_size, mb,
-                               limit_s)
+                               limit_s, cfg.preprocessing.crop)
 
 
 def across_processes(job: Callable[..., Iterator[Event]]) -> Callable[..., Iterator[Event]]:

@@ -187,6 +187,19 @@ def center_view(canvas: np.ndarray, pre: Preprocessing) -> np.ndarray:
     return canvas[..., off:off + pre.crop, off:off + pre.crop, :]
 
 
+def short_sides(paths: list[str], limit: int = 64) -> list[int]:
+    """Shorter sides of up to `limit` evenly spread photos, from their headers only (no decoding)."""
+    step = max(1, len(paths) // limit)
+    out = []
+    for path in paths[::step][:limit]:
+        try:
+            with Image.open(path) as img:
+                out.append(min(img.size))
+        except Exception:  # noqa: BLE001 - a photo that vanished since loading simply does not vote
+            continue
+    return out
+
+
 def thumbnail(src: Source, size: int = 96, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
     """A small upright RGB preview; decodes the whole file, so it also proves the file is readable."""
     img = load_rgb(src, size, max_pixels)

@@ -21,12 +21,12 @@ import torch.nn.functional as F
 from .archive import Limits
 from .augment import augment_maps, augment_pixels, pools_globally
 from .bundle import TrainedModel
-from .config import TrainConfig
+from .config import AUTO, SCRATCH_INPUT, Preprocessing, TrainConfig, auto_stage
 from .data import Dataset
 from .errors import TrainingError
-from .evaluate import Diagnostic, EvalReport, data_diagnostics, diagnose, report_from_probs
+from .evaluate import Diagnostic, EvalReport, data_diagnostics, diagnose, end_diagnostics, report_from_probs
 from .features import DiskCache, PassProgress, cache_key, decode_many, to_batch, trunk_pass
-from .images import UnreadableImage
+from .images import UnreadableImage, short_sides
 from .models import (build_model, cut_for_stage, freeze_for_stage, param_groups, set_train_mode,
                      trainable_parameters, weights_filename)
 from .runtime import Runtime, pick_runtime, seed_everything
@@ -190,6 +190,21 @@ def _predict_probs(model, X, cut, cfg, rt: Runtime, stop) -> torch.Tensor | None
     return torch.cat(outs) if outs else torch.empty(0)
 
 
+def resolve_config(cfg: TrainConfig, dataset: Dataset) -> TrainConfig:
+    """The config with every "choose for me" setting (stage, input size) made concrete for these photos."""
+    if cfg.preprocessing is not None and cfg.stage != AUTO:
+        return cfg
+    sides = short_sides([s.path for s in dataset.train])
+    changes: dict = {}
+    if cfg.preprocessing is None:
+        changes["preprocessing"] = Preprocessing.for_photos(sides) if cfg.pretrained else SCRATCH_INPUT
+    if cfg.stage == AUTO:
+        per_class = len(dataset.train) / max(len(dataset.classes), 1)
+        # from scratch there are no pretrained features to choose around: the fastest stage, as the user can go further
+        changes["stage"] = auto_stage(per_class, sides) if cfg.pretrained else "head"
+    return cfg.with_(**changes)
+
+
 def _snapshot(model, prefixes: tuple[str, ...]) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in model.state_dict().items() if k.startswith(prefixes)}
 
@@ -197,7 +212,7 @@ def _snapshot(model, prefixes: tuple[str, ...]) -> dict[str, torch.Tensor]:
 def train(dataset: Dataset, config: TrainConfig | None = None, *, stop: StopFlag = None, device: str | None = None,
           feature_cache: bool = True, limits: Limits | None = None) -> Iterator[Event]:
     """Train a classifier on `dataset`; yields Progress, EpochEnd, Diagnostic, and finally Done."""
-    cfg = config or TrainConfig()
+    cfg = resolve_config(config or TrainConfig(), dataset)
     limits = limits or Limits()
     should_stop = _stop_fn(stop)
     t0 = time.perf_counter()
@@ -335,6 +350,8 @@ def train(dataset: Dataset, config: TrainConfig | None = None, *, stop: StopFlag
             reason = "early_stop"
             break
 
+    if reason == "finished":
+        yield from end_diagnostics(history, cfg.epochs, cfg.lr)
     if reason == "non_finite":
         yield Diagnostic("non_finite", "error",
                          f"Training stopped at epoch {len(history) + 1}: the loss became infinite (NaN).",

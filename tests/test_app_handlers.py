@@ -255,7 +255,7 @@ def test_settings_in_plain_words():
     with pytest.raises(TrainingError, match="learning rate must be positive"):
         S.make_config("resnet18", True, 10, 0, "head")
     cfg = S.make_config("resnet18", True, **{k: v for k, v in S.PRESETS["Thorough"].items() if k != "augmentation"})
-    assert cfg.stage == "top" and cfg.preprocessing.crop == 224
+    assert cfg.stage == "top" and cfg.preprocessing is None  # input size chosen from the photos
     assert "ran out of memory" in S.plain_error(MemoryError())
     assert S.plain_error(DataError("No readable images")) == "No readable images"
 

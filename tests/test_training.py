@@ -118,3 +118,35 @@ def test_other_stages_train(tiny_data, stage, aug):
     ds = load_dataset(tiny_data)
     done = run_to_end(train(ds, TrainConfig(**SCRATCH, stage=stage, augmentation=aug, epochs=2)))
     assert done.model is not None and len(done.history) == 2
+
+
+def test_input_size_is_chosen_from_the_photos_and_kept_in_the_model(tmp_path):
+    from fewshot.config import AUTO_INPUT
+    from fewshot.train import resolve_config
+
+    from conftest import make_class_folders
+
+    tiny = load_dataset(make_class_folders(tmp_path / "tiny", {"a": 6, "b": 6}, size=32))
+    big = load_dataset(make_class_folders(tmp_path / "big", {"a": 3, "b": 3}, size=100))
+    assert TrainConfig().preprocessing is None
+    assert resolve_config(TrainConfig(), tiny).preprocessing == Preprocessing(*AUTO_INPUT["tiny"])
+    assert resolve_config(TrainConfig(), big).preprocessing == Preprocessing(*AUTO_INPUT["photos"])
+    named = Preprocessing(resize=72, crop=64)
+    assert resolve_config(TrainConfig(preprocessing=named), tiny).preprocessing == named
+    done = run_to_end(train(tiny, TrainConfig(pretrained=False, arch="resnet18", epochs=1, batch_size=8)))
+    assert done.model.config.preprocessing == Preprocessing(*AUTO_INPUT["tiny"])
+    assert Predictor(done.model).pre == done.model.config.preprocessing  # prediction sees what training saw
+
+
+def test_a_run_that_was_still_improving_says_train_longer():
+    from fewshot.evaluate import end_diagnostics
+
+    def hist(vals, train_acc):
+        return [{"val_acc": v, "train_acc": t, "train_loss": 1.0, "val_loss": 1.0} for v, t in zip(vals, train_acc)]
+
+    rising = hist([0.5, 0.6, 0.65, 0.7, 0.74, 0.78], [0.6, 0.7, 0.8, 0.85, 0.9, 0.93])
+    [d] = end_diagnostics(rising, 6, 0.001)
+    assert d.code == "still_learning" and "12 epochs" in d.advice and "0.003" in d.advice and "78%" in d.message
+    plateau = hist([0.5, 0.8, 0.9, 0.9, 0.89, 0.9], [0.6, 0.9, 0.99, 1.0, 1.0, 1.0])
+    assert end_diagnostics(plateau, 6, 0.001) == []
+    assert end_diagnostics(rising[:4], 6, 0.001) == []  # stopped early: not "still learning"
