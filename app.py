@@ -198,6 +198,9 @@ def localized(value, lang: str):
             if isinstance(args.get(k), str):
                 args[k] = L.translate(args[k], lang, label=True)
                 setattr(value, k, args[k])
+        if isinstance(args.get("choices"), list):  # (label, value) pairs; as messages: a card's name is a name
+            args["choices"] = [(L.translate(c[0], lang), *c[1:]) if isinstance(c, (tuple, list)) else c
+                               for c in args["choices"]]
     return value
 
 
@@ -768,7 +771,8 @@ def _wire_training(ui, state, sess_of) -> None:
                 V.progress_html(None, "Starting… (if another training is running, this one waits for it and then "
                                       "starts by itself)"))
 
-    def after():  # weights downloaded by this run are on this machine now: the list says so
+    @friendly  # the list in the page's language
+    def after(request: gr.Request = None):  # weights downloaded by this run are here now: the list says so
         return gr.Button(interactive=True), gr.Dropdown(choices=S.backbone_choices())
 
     hidden = dict(queue=False, api_visibility="private")

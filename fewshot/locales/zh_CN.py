@@ -197,6 +197,9 @@ EVALUATE = {
     "Lower the learning rate (try 0.0001) or use a bigger batch size (e.g. 32).":
         "请降低学习率（试试 0.0001），或者使用更大的批大小（例如 32）。",
     "The loss swings widely from batch to batch.": "损失在各批之间波动很大。",
+    "Accuracy was still improving at the last epoch ({}): the model has not finished learning.":
+        "到最后一轮准确率仍在提高（{0}）：模型还没有学完。",
+    "Train longer (try {} epochs) or raise the learning rate (try {}).": "请训练更久（试试 {0} 轮），或者调高学习率（试试 {1}）。",
     "The model is memorising: {} right on training photos but {} on validation photos.":
         "模型在死记硬背：训练照片答对 {0}，验证照片却只答对 {1}。",
     "Add more varied photos, use strong augmentation or label smoothing, unfreeze less of the network, or train "
