@@ -55,6 +55,7 @@
     if (b.dataset.fsLang !== current()) setLang(b.dataset.fsLang);
   });
   new MutationObserver(tellServer).observe(document.documentElement, {attributes: true, attributeFilter: ['lang']});
+  tellServer();  // title, switch and cookie at once; the server hears it when its box is there (below)
 
   // The hidden box may render after this runs: wait for it, then say the language once.
   const start = Date.now();

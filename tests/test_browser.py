@@ -381,7 +381,8 @@ def test_chinese_browser_gets_the_page_and_its_reports_in_chinese_and_the_switch
     (pets / "dogs" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
     u = ui(locale="zh-CN")
     u.wait_text("#train-btn", "▶ 训练", 30)
-    assert u.page.evaluate("document.documentElement.lang") == "zh-CN" and u.page.title().startswith("fewshot：")
+    u.page.wait_for_function("() => document.title.startsWith('fewshot：')", timeout=10_000)  # the tab's title too
+    assert u.page.evaluate("document.documentElement.lang") == "zh-CN"
     body = u.text("body")
     for words in ("你的照片", "训练轮数", "学习率", "网络中参与学习的部分（解冻）", "只训练最后一层", "带走模型",
                   "把一个文件夹拖到这里", "尚未开始。", "还没有加载任何照片。"):
@@ -409,7 +410,8 @@ def test_chinese_browser_gets_the_page_and_its_reports_in_chinese_and_the_switch
     u.wait_text("#data-summary", "Loaded pets.zip: 2 classes", 30)
     assert "Done in" in u.wait_text("#train-progress", "Done in", 30) and "truncated" in u.text("#data-skipped")
     assert "Image classifier: dogs, 猫" in u.wait_text("#model-card", "Image classifier", 30)
-    assert u.page.title() == "fewshot: teach a computer your photos" and "你的照片" not in u.text("body")
+    u.page.wait_for_function("() => document.title === 'fewshot: teach a computer your photos'", timeout=10_000)
+    assert "你的照片" not in u.text("body")
     u.shot("switched-to-english")
     u.click("[data-fs-lang='zh-CN']")
     u.wait_text("#data-summary", "已加载pets.zip", 30)
