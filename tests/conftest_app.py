@@ -55,31 +55,36 @@ def _wait_until_up(url: str, proc: subprocess.Popen, log: Path) -> None:
     raise RuntimeError(f"app.py did not answer at {url} within {STARTUP_S} s:\n{log.read_text()[-3000:]}")
 
 
-@pytest.fixture(scope="session")
-def app_server(tmp_path_factory, pretrained_home) -> AppServer:
-    """The real app, started the way users start it (python app.py --port N), with two training slots
-    so that two sessions really train at the same time."""
-    base = tmp_path_factory.mktemp("app")
+def launch_app(base: Path, *args: str, **env_extra: str):
+    """`python app.py --port N *args` with its own folders under `base`; yields (url, process, log)."""
     port = _free_port()
-    env = {**os.environ, "TORCH_HOME": str(pretrained_home), "FEWSHOT_OFFLINE": "1",
-           "FEWSHOT_CACHE_DIR": str(base / "features"), "FEWSHOT_SESSION_DIR": str(base / "sessions"),
-           "GRADIO_TEMP_DIR": str(base / "uploads"), "GRADIO_ANALYTICS_ENABLED": "False",
-           "FEWSHOT_TRAIN_SLOTS": "2", "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "FEWSHOT_OFFLINE": "1", "FEWSHOT_CACHE_DIR": str(base / "features"),
+           "FEWSHOT_SESSION_DIR": str(base / "sessions"), "GRADIO_TEMP_DIR": str(base / "uploads"),
+           "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1", **env_extra}
     env.pop("FEWSHOT_HOST", None)
     log = base / "app.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env, stdout=out,
-                                stderr=subprocess.STDOUT)
+        proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), *args], cwd=ROOT, env=env,
+                                stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     try:
         _wait_until_up(url, proc, log)
-        yield AppServer(url, base / "sessions", base / "uploads", log)
+        yield url, log
     finally:
         proc.terminate()
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory, pretrained_home) -> AppServer:
+    """The real app, started the way users start it (python app.py --port N), with two training slots
+    so that two sessions really train at the same time."""
+    base = tmp_path_factory.mktemp("app")
+    for url, log in launch_app(base, TORCH_HOME=str(pretrained_home), FEWSHOT_TRAIN_SLOTS="2"):
+        yield AppServer(url, base / "sessions", base / "uploads", log)
 
 
 @pytest.fixture(scope="session")

@@ -6,9 +6,6 @@ keeps, so `client.close()` is what the server sees when a tab is closed.
 """
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -17,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import COLOURS, make_image
-from conftest_app import ROOT, AppServer, _free_port, _wait_until_up
+from conftest_app import ROOT, AppServer, launch_app
 
 from fewshot import load_bundle
 
@@ -26,35 +23,12 @@ LONG = dict(backbone="mobilenet_v2", pretrained=False, epochs=100, learning_rate
 QUICK = dict(backbone="mobilenet_v2", pretrained=False, epochs=1, learning_rate=0.001, stage="head", batch_size=8)
 
 
-def _launch(base: Path, *args: str, **env_extra: str):
-    """`python app.py --port N *args` with its own folders under `base`; yields (url, process, log)."""
-    port = _free_port()
-    env = {**os.environ, "FEWSHOT_OFFLINE": "1", "FEWSHOT_CACHE_DIR": str(base / "features"),
-           "FEWSHOT_SESSION_DIR": str(base / "sessions"), "GRADIO_TEMP_DIR": str(base / "uploads"),
-           "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1", **env_extra}
-    env.pop("FEWSHOT_HOST", None)
-    log = base / "app.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), *args], cwd=ROOT, env=env,
-                                stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        _wait_until_up(url, proc, log)
-        yield url, log
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
 @pytest.fixture(scope="module")
 def app_server(tmp_path_factory, pretrained_home) -> AppServer:
     """The app as conftest_app starts it (two training slots), but with a one-second heartbeat: a closed
     client (or tab) is noticed within a second instead of Gradio's default 15 s, which keeps these tests fast."""
     base = tmp_path_factory.mktemp("robust-app")
-    for url, log in _launch(base, TORCH_HOME=str(pretrained_home), FEWSHOT_TRAIN_SLOTS="2",
+    for url, log in launch_app(base, TORCH_HOME=str(pretrained_home), FEWSHOT_TRAIN_SLOTS="2",
                             GRADIO_HEARTBEAT_INTERVAL="1"):
         yield AppServer(url, base / "sessions", base / "uploads", log)
 
@@ -267,7 +241,7 @@ def test_the_app_serves_no_file_outside_its_own_folders(app_server):
 
 @pytest.fixture
 def auth_server(tmp_path, pretrained_home):
-    yield from (url for url, _log in _launch(tmp_path, "--auth", "u:p", TORCH_HOME=str(pretrained_home)))
+    yield from (url for url, _log in launch_app(tmp_path, "--auth", "u:p", TORCH_HOME=str(pretrained_home)))
 
 
 def test_auth_protects_the_app(auth_server, tmp_path):
