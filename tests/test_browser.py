@@ -188,7 +188,7 @@ def test_zip_train_live_curve_stop_predict_and_download(ui, tmp_path):
     u.shot("zip-report")
     u.choose_backbone("MobileNetV2")
     u.set_number("epochs", 100)
-    u.page.get_by_text("The last block too").click()  # more work per epoch: the curve grows visibly
+    u.page.get_by_text(re.compile("^The last block too")).click()  # more work per epoch: the curve grows visibly
     u.page.get_by_text("Advanced").click()
     u.set_number("train-batch", 4)
     u.click("#train-btn")
