@@ -178,6 +178,7 @@ def _timed_train(ds, cfg, feature_cache: bool) -> dict:
     return {"seconds": round(seconds, 2), "accuracy": done.evaluation.accuracy,
             "best_epoch": done.best_epoch, "feature_pass_s": round(pass_s, 2),
             "input": [done.model.config.preprocessing.resize, done.model.config.preprocessing.crop],
+            "stage": done.model.config.stage,
             "feature_images_per_s": round(n / pass_s, 1) if pass_s > 0 else None,
             "after_pass_s": round(seconds - (marks.get("train", t0) - t0), 2)}
 
@@ -271,16 +272,13 @@ def case_predict(data: str = "hymenoptera/val", repeats: int = 1, warm: int = 5)
             "engine": type(getattr(pred, "_forward", pred.model)).__name__, "threads": torch.get_num_threads()}
 
 
-def case_export_trunk(stage: str = "head") -> dict:
-    """Export the frozen trunk for onnxruntime (once per machine, backbone and stage), timed alone."""
-    from fewshot import TrainConfig
+def case_export_trunk(stage: str = "head", crop: int = 224) -> dict:
+    """Export the frozen trunk for onnxruntime (once per machine, backbone, stage and input size), timed alone."""
     from fewshot.models import build_model, cut_for_stage
     from fewshot.runtime import CanvasInput, inference_forward, pick_runtime
-    cfg = TrainConfig(arch=ARCH, stage=stage)
     model = build_model(ARCH, 2).eval()
     t = time.perf_counter()
-    fwd = inference_forward(CanvasInput(model, cut_for_stage(model, stage)), pick_runtime(), cfg.preprocessing.crop,
-                            images=10**6)
+    fwd = inference_forward(CanvasInput(model, cut_for_stage(model, stage)), pick_runtime(), crop, images=10**6)
     return {"seconds": round(time.perf_counter() - t, 2), "engine": type(fwd).__name__}
 
 

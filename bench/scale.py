@@ -41,10 +41,13 @@ def main() -> None:
         run_case(ws, "fill_cache", data={"root": "hymenoptera"})  # the trunk's onnx export, paid once per machine
         if "flowers" in sets:
             r["flowers_bare"] = run_case(ws, "bare", folders=["flowers/train", "flowers/val"], limit=args.bare_limit)
-            r["flowers_head"] = run_case(ws, "ours", data=FLOWERS, stage="head")
-            r["flowers_top"] = run_case(ws, "ours", data=FLOWERS, stage="top")
+            r["flowers_auto"] = run_case(ws, "ours", data=FLOWERS, stage="auto")  # the defaults: head at 320
+            # what the "still learning" advice of that run says to do (twice the epochs, 3x the rate)
+            r["flowers_advised"] = run_case(ws, "ours", data=FLOWERS, stage="auto", epochs=20, lr=0.003)
+            r["flowers_top"] = run_case(ws, "ours", data=FLOWERS, stage="top", backbone_lr_mult=0.3)
         if "cifar10" in sets:
             r["cifar10_bare"] = run_case(ws, "bare", folders=["cifar10/train", "cifar10/test"], limit=args.bare_limit)
+            r["cifar10_auto"] = run_case(ws, "ours", data=CIFAR, stage="auto", feature_cache=True)  # top at 160
             r["cifar10_head"] = run_case(ws, "ours", data=CIFAR, stage="head", feature_cache=True)
             r["cifar10_spill"] = run_case(ws, "ours", data=CIFAR, stage="head", feature_cache=True,
                                           env={"FEWSHOT_FEATURE_RAM_MB": "64"})
@@ -61,19 +64,20 @@ def report(r: dict, info: dict) -> None:
         name = key.split("_")[0]
         bare = r[f"{name}_bare"]["images_per_s"]
         n = res["train_images"] + res["val_images"]
-        rows.append([key, res["train_images"], res["val_images"], res["seconds"], res["accuracy"],
+        rows.append([key, res.get("stage", "?"), "/".join(map(str, res.get("input", []))), res["train_images"],
+                     res["val_images"], res["seconds"], res["accuracy"],
                      res["feature_images_per_s"], bare, round(n / bare, 1), res["peak_rss_mb"]])
     print()
-    print(table(rows, ["case", "train", "val", "time to model s", "val acc", "feature img/s", "bare img/s",
-                       "bare pass s (est)", "peak RSS MB"]))
+    print(table(rows, ["case", "stage", "input", "train", "val", "time to model s", "val acc", "feature img/s",
+                       "bare img/s", "bare pass s (est)", "peak RSS MB"]))
     print(f"\n  load now {load()}\n")
     for key, res in r.items():
         name = key.split("_")[0]
-        if key in ("flowers_head", "flowers_top", "cifar10_head"):
+        if key in ("flowers_auto", "flowers_advised", "flowers_top", "cifar10_auto", "cifar10_head"):
             checks.append(check(f"issue 2: {key} accuracy >= {TARGETS[name]}", res["accuracy"] >= TARGETS[name],
                                 f"{res['accuracy']:.4f}"))
     if "cifar10_head" in r:
-        rss = r["cifar10_head"]["peak_rss_mb"]
+        rss = max(r["cifar10_head"]["peak_rss_mb"], r["cifar10_auto"]["peak_rss_mb"])
         checks.append(check("issue 5: peak RSS <= 2.5 GB on cifar10 (5000 train)", rss <= 2560, f"{rss:.0f} MB"))
         spill = r["cifar10_spill"]["peak_rss_mb"]
         checks.append(check("spilled features keep memory down", spill < rss, f"{spill:.0f} MB vs {rss:.0f} MB"))

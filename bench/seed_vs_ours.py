@@ -17,6 +17,7 @@ from bench._common import (DATA, Workspace, check, load, machine, need_data, run
                            warm_page_cache)
 
 HYM = {"root": "hymenoptera"}
+SEED_INPUT = [256, 224]  # the seed's Resize(256) + CenterCrop(224); ours defaults to the whole photo at 320
 
 
 def main() -> None:
@@ -38,11 +39,17 @@ def main() -> None:
         r["bare"] = run_case(ws, "bare", folders=["hymenoptera/train", "hymenoptera/val"])
         r["ours"] = run_case(ws, "ours", data=HYM, stage="head", feature_cache=False)
         r["seed"] = run_case(ws, "seed", data="hymenoptera", epochs=base_epochs)
-        r["export_top"] = run_case(ws, "export_trunk", stage="top")  # one-time, like the head's in ours_cold
-        r["ours_top"] = run_case(ws, "ours", data=HYM, stage="top", feature_cache=False)
+        # one-time, like the head's in ours_cold
+        r["export_top"] = run_case(ws, "export_trunk", stage="top", crop=SEED_INPUT[1])
+        # the top stage at the naive loop's input (256/224), with our default loss and with the naive loop's
+        # (no label smoothing): the same job, so time and accuracy compare directly
+        r["ours_top"] = run_case(ws, "ours", data=HYM, stage="top", feature_cache=False, input=SEED_INPUT)
+        r["ours_top_ls0"] = run_case(ws, "ours", data=HYM, stage="top", feature_cache=False, input=SEED_INPUT,
+                                     label_smoothing=0.0)
         r["naive_top"] = run_case(ws, "seed", data="hymenoptera", epochs=base_epochs, unfreeze_top=True)
         r["bare_2"] = run_case(ws, "bare", folders=["hymenoptera/train", "hymenoptera/val"])
         r["ours_2"] = run_case(ws, "ours", data=HYM, stage="head", feature_cache=False)
+        r["ours_224"] = run_case(ws, "ours", data=HYM, stage="head", feature_cache=False, input=SEED_INPUT)
         # a second run on the same photos with other head settings, cache warm (filled by an earlier run)
         if args.before:
             before = {"FEWSHOT_BENCH_ENGINE": str(Path(args.before).resolve())}
@@ -63,7 +70,7 @@ def _acc(res: dict) -> str:
 def report(r: dict, info: dict, quick: bool) -> None:
     best = lambda *keys: min((r[k] for k in keys), key=lambda x: x["seconds"])
     bare, ours = best("bare", "bare_2"), best("ours", "ours_2")
-    seed, top, naive = r["seed"], r["ours_top"], r["naive_top"]
+    seed, top, naive, top0 = r["seed"], r["ours_top"], r["naive_top"], r["ours_top_ls0"]
     first, second = r["warm"], r["warm"]["second"]
     n_val = ours["val_images"]
     b = bare["seconds"]
@@ -74,9 +81,12 @@ def report(r: dict, info: dict, quick: bool) -> None:
         row("bare forward pass (decode + 1 fwd)", bare, b, bare["images_per_s"]),
         row("ours head, very first run (exports trunk)", r["ours_cold"], r["ours_cold"]["seconds"],
             r["ours_cold"]["feature_images_per_s"]),
-        row("ours head (feature cache off)", ours, ours["seconds"], ours["feature_images_per_s"]),
+        row("ours head (feature cache off; input 320)", ours, ours["seconds"], ours["feature_images_per_s"]),
+        row("ours head at the seed's 256/224 input", r["ours_224"], r["ours_224"]["seconds"],
+            r["ours_224"]["feature_images_per_s"]),
         row("naive fine-tune, top stage" + (" (2 ep)" if quick else ""), naive, naive["seconds"]),
-        row("ours top (feature cache off)", top, top["seconds"], top["feature_images_per_s"]),
+        row("ours top (cache off; 256/224 like naive)", top, top["seconds"], top["feature_images_per_s"]),
+        row("ours top, naive's loss (no label smoothing)", top0, top0["seconds"], top0["feature_images_per_s"]),
         ["  one-time trunk export for top", r["export_top"]["seconds"], r["export_top"]["cpu_s"], "-",
          round(r["export_top"]["seconds"] / b, 3), "-"],
         *([row("BEFORE: head (" + r["before_head"].get("engine", "?") + ")", r["before_head"],
@@ -111,7 +121,11 @@ def report(r: dict, info: dict, quick: bool) -> None:
         check("issue 2: hymenoptera val acc >= 0.95", ours["accuracy"] >= 0.95, _acc(ours)),
         check("issue 5: top >= 3x faster than naive", naive["seconds"] >= 3 * top["seconds"],
               f"{naive['seconds'] / top['seconds']:.1f}x"),
-        check("top accuracy equal (within one photo) or better", right(top) >= right(naive) - 1,
+        check("issue 5: top with naive's loss >= 3x faster", naive["seconds"] >= 3 * top0["seconds"],
+              f"{naive['seconds'] / top0['seconds']:.1f}x"),
+        check("issue 5: top with naive's loss, accuracy equal or better", right(top0) >= right(naive),
+              f"{right(top0)}/{n_val} vs naive {right(naive)}/{n_val} right"),
+        check("top with our default loss: accuracy within one photo", right(top) >= right(naive) - 1,
               f"{right(top)}/{n_val} vs naive {right(naive)}/{n_val} right"),
         check("issue 5: 2nd run, other settings <= 0.2x first", second["seconds"] <= 0.2 * first["train_s"],
               f"{second['seconds']:.2f} s vs {first['train_s']:.2f} s = {second['seconds'] / first['train_s']:.3f}"),

@@ -160,7 +160,8 @@ def training_fit(n_train: int, n_val: int, arch: str, stage: str, epochs: int, b
     if total <= limit:
         return Fit(True, total, limit, est.epochs, True, n_photos, "")
     fit_epochs = min(est.epochs, est.epochs_within(limit))
-    head_fits = estimate_training(n_train, n_val, arch, "head", epochs, batch_size, photo_mb, input_px).seconds <= limit
+    head = estimate_training(n_train, n_val, arch, "head", epochs, batch_size, photo_mb, input_px)
+    head_fits = head.seconds <= limit
     photos = _photos_within(n_train, n_val, arch, stage, epochs, batch_size, photo_mb, limit, input_px)
     # one sentence each, so that every piece is a whole message for the translation catalog (fewshot/i18n.py)
     parts = [f"This training needs about {request_s(total)} s of GPU time, but this Space can give one training "

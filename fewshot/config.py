@@ -14,7 +14,8 @@ AUGMENTATIONS = ("none", "light", "strong")
 ARCHS = ("resnet18", "resnet50", "mobilenet_v2", "mobilenet_v3_large", "efficientnet_b0", "vgg16")
 
 STAGE_HINTS = {
-    "auto": "chosen from your photos: only the last layer for ordinary photos, the last block too for many or tiny photos",
+    "auto": ("chosen from your photos: only the last layer for ordinary photos, the last block too for many "
+             "or tiny photos"),
     "head": "only the last layer (fastest, best for few photos)",
     "top": "the last block too (a bit slower, often better for unusual photos)",
     "top2": "the last two blocks (slower, needs more photos)",

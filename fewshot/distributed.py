@@ -31,8 +31,8 @@ from .features import DiskCache, cache_key
 from .models import (build_model, cut_for_stage, freeze_for_stage, param_groups, set_train_mode,
                      trainable_parameters, weights_filename)
 from .runtime import Runtime, cpu_count, pick_runtime, seed_everything
-from .train import (EVAL_BATCH, Done, EpochEnd, Event, Progress, StopFlag, _forward, _load_inputs, _snapshot, _stop_fn,
-                    _view, resolve_config)
+from .train import (EVAL_BATCH, BestEpoch, Done, Event, Progress, StopFlag, _forward, _load_inputs, _stop_fn, _view,
+                    epoch_end, epoch_record, resolve_config)
 
 try:  # the same schedule as single-process training
     from .train import HEAD_WARMUP
@@ -140,7 +140,8 @@ def train(dataset: Dataset, config: TrainConfig | None = None, *, stop: StopFlag
     """`fewshot.train`, data-parallel over the processes of a torchrun launch."""
     rt, created = _setup(device)
     try:
-        yield from _train(dataset, resolve_config(config or TrainConfig(), dataset), _stop_fn(stop), rt, feature_cache, limits or Limits())
+        cfg = resolve_config(config or TrainConfig(), dataset)
+        yield from _train(dataset, cfg, _stop_fn(stop), rt, feature_cache, limits or Limits())
     finally:
         if created and dist.is_initialized():
             dist.destroy_process_group()
@@ -199,7 +200,7 @@ def _train(dataset: Dataset, cfg: TrainConfig, should_stop, rt: Runtime, feature
         f"stages.{i}." for i in range(cut, len(model.stages)))
 
     history: list[dict] = []
-    best, best_key, best_epoch, since_best, reason, step = None, None, None, 0, "finished", 0
+    best, reason, step = BestEpoch(prefixes), "finished", 0
     seen_codes: set[str] = set()
     for epoch in range(1, cfg.epochs + 1):
         te = time.perf_counter()
@@ -234,39 +235,28 @@ def _train(dataset: Dataset, cfg: TrainConfig, should_stop, rt: Runtime, feature
             break
         sums = _all_sum(sums, rt.device)
         _sync_buffers(model)
-        val_loss = val_acc = None
-        if len(dataset.val):
-            probs = _gather_probs(_probs(model, Xva, cut, cfg, rt), len(dataset.val), rt.device)
-            val_loss = F.nll_loss(torch.log(probs.clamp_min(1e-12)), yva_all).item()
-            val_acc = (probs.argmax(1) == yva_all).float().mean().item()
-        rec = {"epoch": epoch, "train_loss": sums[0] / max(sums[2], 1), "train_acc": sums[1] / max(sums[2], 1),
-               "val_loss": val_loss, "val_acc": val_acc, "lr": opt.param_groups[0]["lr"],
-               "seconds": time.perf_counter() - te}
+        probs = _gather_probs(_probs(model, Xva, cut, cfg, rt), len(dataset.val), rt.device) if len(dataset.val) \
+            else None
+        rec = epoch_record(epoch, sums[0], sums[1], sums[2], probs, yva_all, opt.param_groups[0]["lr"], te)
         history.append(rec)
-        key = (val_acc, -val_loss) if val_acc is not None else (0.0, -rec["train_loss"])
-        is_best = best_key is None or key > best_key
-        if is_best:
-            best, best_key, best_epoch, since_best = _snapshot(model, prefixes), key, epoch, 0
-        else:
-            since_best += 1
+        is_best = best.update(model, rec)
         if lead:
-            yield EpochEnd(epoch, cfg.epochs, rec["train_loss"], rec["train_acc"], val_loss, val_acc, rec["lr"],
-                           rec["seconds"], is_best)
+            yield epoch_end(rec, cfg.epochs, is_best)
             for d in diagnose(history, len(classes), batch_losses):
                 if d.code not in seen_codes:
                     seen_codes.add(d.code)
                     yield d
-        if cfg.early_stop and since_best >= cfg.early_stop:
+        if cfg.early_stop and best.since >= cfg.early_stop:
             reason = "early_stop"
             break
 
     if reason == "non_finite" and lead:
         yield Diagnostic("non_finite", "error", f"Training stopped at epoch {len(history) + 1}: the loss became "
                          "infinite (NaN).", f"Lower the learning rate (now {cfg.lr:g}; try {cfg.lr / 10:g}).")
-    if best is None:
+    if best.state is None:
         yield Done(None, None, reason != "finished", reason, history, None, time.perf_counter() - t0)
         return
-    model.load_state_dict(best, strict=False)
+    model.load_state_dict(best.state, strict=False)
     _agree(model, rt.device)
     evaluation = None
     if len(dataset.val):
@@ -274,9 +264,9 @@ def _train(dataset: Dataset, cfg: TrainConfig, should_stop, rt: Runtime, feature
             yield Progress("evaluate", 0, 1, "Checking the best model on the validation photos")
         probs = _gather_probs(_probs(model, Xva, cut, cfg, rt), len(dataset.val), rt.device)
         evaluation = report_from_probs(probs, yva_all, classes, [s.path for s in dataset.val])
-    trained = TrainedModel.from_training(model.cpu(), classes, cfg, history, best_epoch, evaluation,
+    trained = TrainedModel.from_training(model.cpu(), classes, cfg, history, best.epoch, evaluation,
                                          dataset.counts().to_dict(orient="records"), trainable_parameters(model))
-    yield Done(trained, best_epoch, reason in ("stopped", "non_finite"), reason, history, evaluation,
+    yield Done(trained, best.epoch, reason in ("stopped", "non_finite"), reason, history, evaluation,
                time.perf_counter() - t0)
 
 

@@ -25,7 +25,7 @@ from .config import AUTO, SCRATCH_INPUT, Preprocessing, TrainConfig, auto_stage
 from .data import Dataset
 from .errors import TrainingError
 from .evaluate import Diagnostic, EvalReport, data_diagnostics, diagnose, end_diagnostics, report_from_probs
-from .features import DiskCache, PassProgress, cache_key, decode_many, to_batch, trunk_pass
+from .features import DiskCache, PassProgress, cache_key, decode_many, trunk_pass
 from .images import UnreadableImage, short_sides
 from .models import (build_model, cut_for_stage, freeze_for_stage, param_groups, set_train_mode,
                      trainable_parameters, weights_filename)
@@ -209,6 +209,42 @@ def _snapshot(model, prefixes: tuple[str, ...]) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in model.state_dict().items() if k.startswith(prefixes)}
 
 
+def epoch_record(epoch: int, loss_sum: float, right: int, seen: int, probs: torch.Tensor | None,
+                 yva: torch.Tensor, lr: float, started: float) -> dict:
+    """One row of the history; the validation figures come from the validation probabilities (None without)."""
+    val_loss = val_acc = None
+    if probs is not None:
+        val_loss = F.nll_loss(torch.log(probs.clamp_min(1e-12)), yva).item()
+        val_acc = (probs.argmax(1) == yva).float().mean().item()
+    return {"epoch": epoch, "train_loss": loss_sum / max(seen, 1), "train_acc": right / max(seen, 1),
+            "val_loss": val_loss, "val_acc": val_acc, "lr": lr, "seconds": time.perf_counter() - started}
+
+
+def epoch_end(rec: dict, epochs: int, is_best: bool) -> EpochEnd:
+    return EpochEnd(rec["epoch"], epochs, rec["train_loss"], rec["train_acc"], rec["val_loss"], rec["val_acc"],
+                    rec["lr"], rec["seconds"], is_best)
+
+
+@dataclass
+class BestEpoch:
+    """The best epoch so far: by validation accuracy, ties by validation loss (training loss without validation)."""
+
+    prefixes: tuple[str, ...]  # the state-dict keys that training changes; the rest is never copied
+    state: dict[str, torch.Tensor] | None = None
+    key: tuple[float, float] | None = None
+    epoch: int | None = None
+    since: int = 0  # epochs since it, for early stopping
+
+    def update(self, model, rec: dict) -> bool:
+        """Keep the model's trainable weights if `rec` is the best epoch so far; says whether it was."""
+        key = (rec["val_acc"], -rec["val_loss"]) if rec["val_acc"] is not None else (0.0, -rec["train_loss"])
+        if self.key is not None and key <= self.key:
+            self.since += 1
+            return False
+        self.state, self.key, self.epoch, self.since = _snapshot(model, self.prefixes), key, rec["epoch"], 0
+        return True
+
+
 def train(dataset: Dataset, config: TrainConfig | None = None, *, stop: StopFlag = None, device: str | None = None,
           feature_cache: bool = True, limits: Limits | None = None) -> Iterator[Event]:
     """Train a classifier on `dataset`; yields Progress, EpochEnd, Diagnostic, and finally Done."""
@@ -267,7 +303,7 @@ def train(dataset: Dataset, config: TrainConfig | None = None, *, stop: StopFlag
         f"stages.{i}." for i in range(cut, len(model.stages)))
 
     history: list[dict] = []
-    best, best_key, best_epoch, since_best = None, None, None, 0
+    best = BestEpoch(prefixes)
     seen_codes: set[str] = set()
     reason = "finished"
     t_train = time.perf_counter()
@@ -326,27 +362,14 @@ def train(dataset: Dataset, config: TrainConfig | None = None, *, stop: StopFlag
         if n_va and probs is None:
             reason = "stopped"
             break
-        val_loss = val_acc = None
-        if probs is not None:
-            val_loss = F.nll_loss(torch.log(probs.clamp_min(1e-12)), yva).item()
-            val_acc = (probs.argmax(1) == yva).float().mean().item()
-        rec = {"epoch": epoch, "train_loss": tot_loss / max(seen, 1), "train_acc": tot_ok / max(seen, 1),
-               "val_loss": val_loss, "val_acc": val_acc, "lr": opt.param_groups[0]["lr"],
-               "seconds": time.perf_counter() - te}
+        rec = epoch_record(epoch, tot_loss, tot_ok, seen, probs, yva, opt.param_groups[0]["lr"], te)
         history.append(rec)
-        key = (val_acc, -val_loss) if val_acc is not None else (0.0, -rec["train_loss"])
-        is_best = best_key is None or key > best_key
-        if is_best:
-            best, best_key, best_epoch, since_best = _snapshot(model, prefixes), key, epoch, 0
-        else:
-            since_best += 1
-        yield EpochEnd(epoch, cfg.epochs, rec["train_loss"], rec["train_acc"], val_loss, val_acc, rec["lr"],
-                       rec["seconds"], is_best)
+        yield epoch_end(rec, cfg.epochs, best.update(model, rec))
         for d in diagnose(history, len(classes), batch_losses):
             if d.code not in seen_codes:
                 seen_codes.add(d.code)
                 yield d
-        if cfg.early_stop and since_best >= cfg.early_stop:
+        if cfg.early_stop and best.since >= cfg.early_stop:
             reason = "early_stop"
             break
 
@@ -356,25 +379,25 @@ def train(dataset: Dataset, config: TrainConfig | None = None, *, stop: StopFlag
         yield Diagnostic("non_finite", "error",
                          f"Training stopped at epoch {len(history) + 1}: the loss became infinite (NaN).",
                          f"Lower the learning rate (now {cfg.lr:g}; try {cfg.lr / 10:g})."
-                         + (" The best model from before is kept." if best else ""))
+                         + (" The best model from before is kept." if best.state else ""))
     if reason == "out_of_memory":
         yield Diagnostic("out_of_memory", "error", "Training stopped: out of memory even with one photo per batch.",
                          "Unfreeze fewer layers, pick a lighter backbone, or train on the CPU."
-                         + (" The best model from before is kept." if best else ""))
-    if best is None:
+                         + (" The best model from before is kept." if best.state else ""))
+    if best.state is None:
         yield Done(None, None, reason != "finished", reason, history, None, time.perf_counter() - t0)
         return
-    model.load_state_dict(best, strict=False)
+    model.load_state_dict(best.state, strict=False)
     model.eval()
     evaluation = None
     if n_va:
         yield Progress("evaluate", 0, 1, "Checking the best model on the validation photos")
         probs = _predict_probs(model, Xva, cut, cfg, rt, lambda: False)
         evaluation = report_from_probs(probs, yva, classes, [s.path for s in dataset.val])
-    trained = TrainedModel.from_training(model.cpu(), classes, cfg, history, best_epoch, evaluation,
+    trained = TrainedModel.from_training(model.cpu(), classes, cfg, history, best.epoch, evaluation,
                                          dataset.counts().to_dict(orient="records"),
                                          trainable_parameters(model))
-    yield Done(trained, best_epoch, reason in ("stopped", "non_finite", "out_of_memory"), reason, history, evaluation,
+    yield Done(trained, best.epoch, reason in ("stopped", "non_finite", "out_of_memory"), reason, history, evaluation,
                time.perf_counter() - t0)
 
 

@@ -10,7 +10,7 @@ from fewshot import Done, EpochEnd, Predictor, Preprocessing, Progress, TrainCon
 from fewshot.errors import TrainingError, WeightsUnavailable
 from fewshot.models import build_model, freeze_for_stage, param_groups, set_train_mode, trainable_parameters
 
-# small inputs keep mechanics tests fast; the real 256/224 recipe is covered by the accuracy tests
+# small inputs keep mechanics tests fast; the real input sizes are covered by the accuracy tests
 SCRATCH = dict(pretrained=False, arch="resnet18", batch_size=8, preprocessing=Preprocessing(resize=72, crop=64))
 
 
@@ -121,7 +121,7 @@ def test_other_stages_train(tiny_data, stage, aug):
 
 
 def test_input_size_is_chosen_from_the_photos_and_kept_in_the_model(tmp_path):
-    from fewshot.config import AUTO_INPUT
+    from fewshot.config import AUTO_INPUT, SCRATCH_INPUT
     from fewshot.train import resolve_config
 
     from conftest import make_class_folders
@@ -133,8 +133,10 @@ def test_input_size_is_chosen_from_the_photos_and_kept_in_the_model(tmp_path):
     assert resolve_config(TrainConfig(), big).preprocessing == Preprocessing(*AUTO_INPUT["photos"])
     named = Preprocessing(resize=72, crop=64)
     assert resolve_config(TrainConfig(preprocessing=named), tiny).preprocessing == named
-    done = run_to_end(train(tiny, TrainConfig(pretrained=False, arch="resnet18", epochs=1, batch_size=8)))
-    assert done.model.config.preprocessing == Preprocessing(*AUTO_INPUT["tiny"])
+    done = run_to_end(train(tiny, TrainConfig(arch="resnet18", epochs=1, batch_size=8, weights_file=None,
+                                              pretrained=False)))
+    # from scratch nothing expects ImageNet's sizes: the small, fast input
+    assert done.model.config.preprocessing == SCRATCH_INPUT and done.model.config.stage == "head"
     assert Predictor(done.model).pre == done.model.config.preprocessing  # prediction sees what training saw
 
 
