@@ -26,13 +26,13 @@ from .bundle import TrainedModel
 from .config import TrainConfig
 from .data import Dataset, Sample
 from .errors import TrainingError
-from .evaluate import Diagnostic, data_diagnostics, diagnose, report_from_probs
+from .evaluate import Diagnostic, data_diagnostics, report_from_probs
 from .features import DiskCache, cache_key
 from .models import (build_model, cut_for_stage, freeze_for_stage, param_groups, set_train_mode,
                      trainable_parameters, weights_filename)
 from .runtime import Runtime, cpu_count, pick_runtime, seed_everything
 from .train import (EVAL_BATCH, BestEpoch, Done, Event, Progress, StopFlag, _forward, _load_inputs, _stop_fn, _view,
-                    epoch_end, epoch_record, resolve_config)
+                    epoch_end, epoch_record, fresh_diagnostics, resolve_config)
 
 try:  # the same schedule as single-process training
     from .train import HEAD_WARMUP
@@ -242,10 +242,7 @@ def _train(dataset: Dataset, cfg: TrainConfig, should_stop, rt: Runtime, feature
         is_best = best.update(model, rec)
         if lead:
             yield epoch_end(rec, cfg.epochs, is_best)
-            for d in diagnose(history, len(classes), batch_losses):
-                if d.code not in seen_codes:
-                    seen_codes.add(d.code)
-                    yield d
+            yield from fresh_diagnostics(history, len(classes), batch_losses, seen_codes)
         if cfg.early_stop and best.since >= cfg.early_stop:
             reason = "early_stop"
             break

@@ -225,6 +225,17 @@ def epoch_end(rec: dict, epochs: int, is_best: bool) -> EpochEnd:
                     rec["lr"], rec["seconds"], is_best)
 
 
+def fresh_diagnostics(history: list[dict], num_classes: int, batch_losses: list[float],
+                      seen: set[str]) -> list[Diagnostic]:
+    """What diagnose() finds after this epoch that the run has not reported yet (each code once a run)."""
+    out = []
+    for d in diagnose(history, num_classes, batch_losses):
+        if d.code not in seen:
+            seen.add(d.code)
+            out.append(d)
+    return out
+
+
 @dataclass
 class BestEpoch:
     """The best epoch so far: by validation accuracy, ties by validation loss (training loss without validation)."""
@@ -365,10 +376,7 @@ def train(dataset: Dataset, config: TrainConfig | None = None, *, stop: StopFlag
         rec = epoch_record(epoch, tot_loss, tot_ok, seen, probs, yva, opt.param_groups[0]["lr"], te)
         history.append(rec)
         yield epoch_end(rec, cfg.epochs, best.update(model, rec))
-        for d in diagnose(history, len(classes), batch_losses):
-            if d.code not in seen_codes:
-                seen_codes.add(d.code)
-                yield d
+        yield from fresh_diagnostics(history, len(classes), batch_losses, seen_codes)
         if cfg.early_stop and best.since >= cfg.early_stop:
             reason = "early_stop"
             break
