@@ -229,9 +229,12 @@ def case_predict(data: str = "hymenoptera/val", repeats: int = 1, warm: int = 5)
     from torchvision import transforms
     from fewshot import Predictor, TrainConfig, TrainedModel
     from fewshot.models import build_model
+    from fewshot.config import Preprocessing
+    from fewshot.images import short_sides
     files = _image_files([data], None)
     classes = sorted({Path(f).parent.name for f in files})
-    cfg = TrainConfig(arch=ARCH, stage="head")
+    # the input size a model trained on these photos with the defaults has (320 for hymenoptera)
+    cfg = TrainConfig(arch=ARCH, stage="head", preprocessing=Preprocessing.for_photos(short_sides(files)))
     t = time.perf_counter()
     pred = Predictor(TrainedModel(build_model(ARCH, len(classes)).eval(), classes, cfg))
     setup_s = time.perf_counter() - t
@@ -269,7 +272,8 @@ def case_predict(data: str = "hymenoptera/val", repeats: int = 1, warm: int = 5)
             "bare_decode_forward_one": _percentiles(bare_dec),
             "predict_files_images_per_s": round(len(files) / ours_batch, 1),
             "bare_batched_images_per_s": round(len(files) / bare_batch, 1),
-            "engine": type(getattr(pred, "_forward", pred.model)).__name__, "threads": torch.get_num_threads()}
+            "engine": type(getattr(pred, "_forward", pred.model)).__name__, "threads": torch.get_num_threads(),
+            "input": [cfg.preprocessing.resize, cfg.preprocessing.crop]}
 
 
 def case_export_trunk(stage: str = "head", crop: int = 224) -> dict:
