@@ -40,6 +40,10 @@ class TrainedModel:
     data_summary: list[dict] = field(default_factory=list)
     created: str = ""
 
+    def __post_init__(self) -> None:
+        if self.config.preprocessing is None:  # made by hand, not by train(): ImageNet's standard 256/224
+            self.config = self.config.with_(preprocessing=Preprocessing())
+
     @classmethod
     def from_training(cls, model, classes, cfg, history, best_epoch, evaluation, data_summary, trainable):
         metrics: dict[str, Any] = {"best_epoch": best_epoch, "trainable_parameters": trainable}
