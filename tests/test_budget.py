@@ -14,6 +14,7 @@ def test_estimate_grows_with_photos_epochs_and_what_learns():
     every = B.estimate_training(245, 153, "resnet18", "all", 10).seconds
     assert base < top < every
     assert B.estimate_training(245, 153, "resnet50", "top", 10).seconds > top  # a bigger network costs more
+    assert B.estimate_training(245, 153, "resnet18", "top", 10, input_px=320).seconds > top  # so does a bigger input
     assert B.estimate_training(245, 153, photo_mb=3.0).seconds > B.estimate_training(245, 153, photo_mb=0.001).seconds
     # the fixed start-up is there even for a handful of photos, and one picture is quick to predict
     assert B.estimate_training(4, 2, epochs=1).seconds >= B.TRAIN_STARTUP_S
