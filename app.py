@@ -35,6 +35,7 @@ from fewshot import gpu_jobs as J
 from fewshot import views as V
 from fewshot import i18n as L
 from fewshot.examples import PHOTO_SETS
+from fewshot.data import skipped_frame
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 TRAIN_SLOTS = max(1, int(os.environ.get("FEWSHOT_TRAIN_SLOTS", "1")))
@@ -234,10 +235,8 @@ def _wire_language(ui: SimpleNamespace, state, sess_of) -> None:
 def _report_again(sess: S.Session | None) -> tuple:
     ds = sess.dataset if sess is not None else None
     if ds is None:  # only the empty table's headers
-        import pandas as pd
-        return (gr.skip(),) * 4 + (pd.DataFrame(columns=["file", "reason"]), gr.skip())
-    return (V.data_summary(ds, sess.source), V.data_warnings(ds), V.thumbnail_strips(ds), ds.counts(),
-            ds.skipped_frame(), gr.Accordion(label=f"Skipped files ({len(ds.skipped)})"))
+        return (gr.skip(),) * 4 + (skipped_frame(), gr.skip())
+    return _report(ds, sess.source, announce=False)
 
 
 def _live_again(sess: S.Session | None) -> tuple:
@@ -255,9 +254,8 @@ def _take_again(sess: S.Session | None) -> tuple:
     if sess is None or sess.model is None:
         return (gr.skip(),) * 3
     tm, path = sess.model, sess.bundle_path
-    button = (gr.DownloadButton(f"⬇ Download the model (.safetensors, {path.stat().st_size / 1e6:.0f} MB)")
-              if path is not None and path.is_file() else gr.skip())
-    return (tm.model_card(), f"✅ Model ready. It knows: **{', '.join(tm.classes)}**. Give it a picture.", button)
+    button = gr.DownloadButton(_download_label(path)) if path is not None and path.is_file() else gr.skip()
+    return tm.model_card(), _ready_text(tm), button
 
 
 def localize(demo: gr.Blocks) -> gr.Blocks:
@@ -571,12 +569,14 @@ def build_app() -> gr.Blocks:
 
 # ---------------------------------------------------------------- wiring: data
 
-def _report(ds, source: str) -> tuple:
-    if ds.skipped:  # something the user gave was not used: say so where they are looking
+def _report(ds, source: str, announce: bool = True) -> tuple:
+    """The data report's outputs; `announce`: a new dataset (warn about skipped files, open their list)."""
+    if announce and ds.skipped:  # something the user gave was not used: say so where they are looking
         warn(f"{len(ds.skipped)} file{'s were' if len(ds.skipped) != 1 else ' was'} skipped; "
              f"the report below says why for each one.")
+    opened = {"open": bool(ds.skipped)} if announce else {}  # a re-render keeps the list as the user left it
     return (V.data_summary(ds, source), V.data_warnings(ds), V.thumbnail_strips(ds), ds.counts(),
-            ds.skipped_frame(), gr.Accordion(label=f"Skipped files ({len(ds.skipped)})", open=bool(ds.skipped)))
+            ds.skipped_frame(), gr.Accordion(label=f"Skipped files ({len(ds.skipped)})", **opened))
 
 
 def _wire_data(ui, state, sess_of, upload_root: Path) -> None:
@@ -732,10 +732,16 @@ def _take_outputs(sess: S.Session) -> tuple:
         return gr.skip(), gr.DownloadButton(interactive=False), NO_MODEL
     path = S.export_model(sess, "bundle")[0]
     _served(sess, path)
-    size = path.stat().st_size / 1e6
-    return (tm.model_card(), gr.DownloadButton(f"⬇ Download the model (.safetensors, {size:.0f} MB)", value=str(path),
-                                               interactive=True),
-            f"✅ Model ready. It knows: **{', '.join(tm.classes)}**. Give it a picture.")
+    return (tm.model_card(), gr.DownloadButton(_download_label(path), value=str(path), interactive=True),
+            _ready_text(tm))
+
+
+def _download_label(bundle: Path) -> str:
+    return f"⬇ Download the model (.safetensors, {bundle.stat().st_size / 1e6:.0f} MB)"
+
+
+def _ready_text(tm) -> str:
+    return f"✅ Model ready. It knows: **{', '.join(tm.classes)}**. Give it a picture."
 
 
 def _wire_training(ui, state, sess_of) -> None:

@@ -65,7 +65,7 @@ class Dataset:
         return pd.DataFrame(rows, columns=["class", "train", "val", "total"])
 
     def skipped_frame(self) -> pd.DataFrame:
-        return pd.DataFrame(self.skipped, columns=["file", "reason"])
+        return skipped_frame(self.skipped)
 
     def report(self) -> dict:
         """The dataset report as plain data (what `inspect --json` prints)."""
@@ -84,6 +84,11 @@ class Dataset:
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
+
+
+def skipped_frame(rows: list[tuple[str, str]] = ()) -> pd.DataFrame:
+    """Skipped files as a table (file, reason); empty, it still has its headers."""
+    return pd.DataFrame(list(rows), columns=["file", "reason"])
 
 
 def _clean_class_name(name: str) -> str:

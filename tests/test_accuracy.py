@@ -1,10 +1,6 @@
 """Real photos, real ImageNet weights (MobileNetV2 from ../shared): the accuracy a user gets."""
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
 from fewshot import Diagnostic, TrainConfig, load_dataset, run_to_end, train
 
 
