@@ -26,7 +26,7 @@ from .bundle import TrainedModel
 from .config import TrainConfig
 from .data import Dataset, Sample
 from .errors import TrainingError
-from .evaluate import Diagnostic, data_diagnostics, report_from_probs
+from .evaluate import Diagnostic, data_diagnostics, end_diagnostics, report_from_probs
 from .features import DiskCache, cache_key
 from .models import (build_model, cut_for_stage, freeze_for_stage, param_groups, set_train_mode,
                      trainable_parameters, weights_filename)
@@ -247,6 +247,8 @@ def _train(dataset: Dataset, cfg: TrainConfig, should_stop, rt: Runtime, feature
             reason = "early_stop"
             break
 
+    if reason == "finished" and lead:
+        yield from end_diagnostics(history, cfg.epochs, cfg.lr)
     if reason == "non_finite" and lead:
         yield Diagnostic("non_finite", "error", f"Training stopped at epoch {len(history) + 1}: the loss became "
                          "infinite (NaN).", f"Lower the learning rate (now {cfg.lr:g}; try {cfg.lr / 10:g}).")
