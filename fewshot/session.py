@@ -22,7 +22,7 @@ import pandas as pd
 
 from .archive import Limits, is_junk
 from .bundle import TrainedModel, atomic_write, load_bundle, save_bundle
-from .config import ARCHS, SCRATCH_INPUT, STAGE_CHOICES, TrainConfig
+from .config import ARCHS, AUTO, SCRATCH_INPUT, STAGE_CHOICES, TrainConfig
 from .data import Dataset, load_dataset
 from .errors import DataError, FewshotError, TrainingError, WeightsUnavailable
 from .evaluate import Diagnostic, EvalReport
@@ -468,7 +468,7 @@ def run_training(sess: Session, cfg: TrainConfig, min_interval: float = 0.5) -> 
                 up.done = ev
                 sess.set_model(ev.model, ev.evaluation)
                 up.fraction, up.eta_s = 1.0, None
-                up.text = _done_text(ev)
+                up.text = _done_text(ev) + _chosen_text(cfg, ev)
             if urgent or time.perf_counter() - last >= min_interval:
                 last = time.perf_counter()
                 yield replace(up)  # a snapshot: lists inside are replaced, never mutated
@@ -492,6 +492,18 @@ def _done_text(done: Done) -> str:
     if done.reason == "non_finite":
         return f"Training went wrong (the loss became infinite); {best}."
     return f"Done in {took}; {best}. Try it in step 4."
+
+
+_STAGE_DONE = {"head": "only the last layer learned", "top": "the last block learned too",
+               "top2": "the last two blocks learned too", "all": "the whole network learned"}
+
+
+def _chosen_text(asked: TrainConfig, done: Done) -> str:
+    """What "choose for me" settings became, so the user knows what the model is (empty when nothing was chosen)."""
+    if done.model is None or (asked.stage != AUTO and asked.preprocessing is not None):
+        return ""
+    cfg = done.model.config
+    return f" Chosen from your photos: {_STAGE_DONE[cfg.stage]}, photos at {cfg.preprocessing.crop} px."
 
 
 # ---------------------------------------------------------------- check, try, take away

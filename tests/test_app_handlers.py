@@ -187,6 +187,18 @@ def test_training_streams_updates_and_stop_keeps_the_best_model(colours):
     assert set(label) == {"blue", "green", "red"} and abs(sum(label.values()) - 1) < 1e-4
 
 
+def test_the_end_of_training_says_what_choose_for_me_chose(colours):
+    from fewshot.i18n import ZH, translate
+    up = list(S.run_training(colours, S.make_config("mobilenet_v2", True, 1, 0.001, "auto")))[-1]
+    cfg = up.done.model.config
+    assert cfg.stage in ("head", "top")
+    words = {"head": "only the last layer learned", "top": "the last block learned too"}[cfg.stage]
+    assert f"Chosen from your photos: {words}, photos at {cfg.preprocessing.crop} px." in up.text
+    assert "根据你的照片自动选择" in translate(up.text, ZH) and "Chosen" not in translate(up.text, ZH)
+    fixed = S.make_config("mobilenet_v2", True, 1, 0.001, "head").with_(preprocessing=cfg.preprocessing)
+    assert "Chosen" not in list(S.run_training(colours, fixed))[-1].text  # nothing was chosen, nothing to say
+
+
 def test_second_training_in_a_session_is_refused_while_one_runs(colours):
     gen = S.run_training(colours, S.make_config("mobilenet_v2", True, 2, 0.001, "head"))
     next(gen)
