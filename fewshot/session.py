@@ -503,7 +503,7 @@ def _chosen_text(asked: TrainConfig, done: Done) -> str:
     if done.model is None or (asked.stage != AUTO and asked.preprocessing is not None):
         return ""
     cfg = done.model.config
-    return f" Chosen from your photos: {_STAGE_DONE[cfg.stage]}, photos at {cfg.preprocessing.crop} px."
+    return f"\nChosen from your photos: {_STAGE_DONE[cfg.stage]}, photos at {cfg.preprocessing.crop} px."
 
 
 # ---------------------------------------------------------------- check, try, take away

@@ -392,7 +392,11 @@ def test_chinese_browser_gets_the_page_and_its_reports_in_chinese_and_the_switch
     u.page.set_input_files("#zip-upload input[type=file]", str(zip_of(pets, tmp_path / "pets.zip")))
     summary = u.wait_text("#data-summary", "已加载pets.zip：2 个类别", 60)
     assert "（dogs, 猫）" in summary and "张照片用于学习（训练）" in summary
-    u.page.locator(".toast-body").filter(has_text="跳过了 1 个文件").wait_for(timeout=30_000)
+    toast = u.page.locator(".toast-body").filter(has_text="跳过了 1 个文件")
+    toast.wait_for(timeout=30_000)
+    title = toast.locator(".toast-title")  # Gradio writes "Warning" there; the page's style shows it in Chinese
+    assert title.evaluate("t => getComputedStyle(t, '::before').content") == '"警告"'
+    assert title.evaluate("t => getComputedStyle(t).fontSize") == "0px"
     assert "类别“dogs”只有 16 张图片" in u.text("#data-warnings") and "跳过了 1 个文件" in u.text("#data-warnings")
     assert "broken.jpg" in u.text("#data-skipped") and "文件不完整" in u.text("#data-skipped")
     u.choose_backbone("MobileNetV2")
