@@ -32,7 +32,7 @@ from .models import (build_model, cut_for_stage, freeze_for_stage, param_groups,
                      trainable_parameters, weights_filename)
 from .runtime import Runtime, cpu_count, pick_runtime, seed_everything
 from .train import (EVAL_BATCH, BestEpoch, Done, Event, Progress, StopFlag, _forward, _load_inputs, _stop_fn, _view,
-                    epoch_end, epoch_record, fresh_diagnostics, resolve_config)
+                    epoch_end, epoch_order, epoch_record, fresh_diagnostics, passes_per_epoch, resolve_config)
 
 try:  # the same schedule as single-process training
     from .train import HEAD_WARMUP
@@ -190,7 +190,10 @@ def _train(dataset: Dataset, cfg: TrainConfig, should_stop, rt: Runtime, feature
         weight = (freq.sum() / (len(classes) * freq.clamp_min(1))).to(rt.device)
     opt = torch.optim.AdamW(param_groups(model, cfg.stage, cfg.lr, cfg.backbone_lr_mult, cfg.weight_decay))
     bs = max(1, min(cfg.batch_size // n_ranks, len(tr)))  # per rank: the global batch stays batch_size
-    steps_epoch = max(1, math.ceil(len(tr) / bs) - (1 if len(tr) > bs and len(tr) % bs == 1 else 0))
+    # the number of passes comes from the whole set and the global batch, so every rank agrees on it
+    passes = passes_per_epoch(len(dataset.train), min(cfg.batch_size, len(dataset.train)), pooled)
+    n_ep = len(tr) * passes
+    steps_epoch = max(1, math.ceil(n_ep / bs) - (1 if n_ep > bs and n_ep % bs == 1 else 0))
     steps_total = cfg.epochs * steps_epoch
     cosine = lambda s: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(s, steps_total) / max(steps_total, 1)))
     warm = lambda s: 0.0 if s < round(steps_total * HEAD_WARMUP) else cosine(s)
@@ -205,10 +208,10 @@ def _train(dataset: Dataset, cfg: TrainConfig, should_stop, rt: Runtime, feature
     for epoch in range(1, cfg.epochs + 1):
         te = time.perf_counter()
         set_train_mode(model, cfg.stage)
-        perm = torch.randperm(len(tr), generator=g)
+        perm = epoch_order(len(tr), passes, g)
         sums, batch_losses = [0.0, 0.0, 0.0], []  # loss * n, correct, n
         for bi in range(0, steps_epoch * bs, bs):  # the same number of steps on every rank
-            idx = perm[bi:len(tr) if len(tr) - bi <= bs + 1 else bi + bs]  # a lone last photo joins this batch
+            idx = perm[bi:n_ep if n_ep - bi <= bs + 1 else bi + bs]  # a lone last photo joins this batch
             xb = _view(Xtr[idx], cut, cfg, g, pooled).to(rt.device, non_blocking=True)
             yb = ytr[idx].to(rt.device)
             with rt.autocast():

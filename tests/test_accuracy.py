@@ -21,10 +21,10 @@ def test_flowers_20_per_class_default_stage(with_weights, shared_data):
     # 20 photos per class: "auto" trains the last layer only, on the whole photo at 320 px
     assert done.model.config.stage == "head" and done.model.config.preprocessing.crop == 320
     # A regression guard, not the goal: issue 2 asks for 0.85, which no stage reached reliably with
-    # MobileNetV2 at 20 photos per class (best 0.84-0.85; see bench/README.md). Chance is 0.20.
-    assert done.evaluation.accuracy >= 0.70, done.history
-    # 40 optimizer steps are not enough for 100 photos: the run says so, and its advice pays off
-    advice = [e for e in events if isinstance(e, Diagnostic) and e.code == "still_learning"]
-    assert advice and "20 epochs" in advice[0].advice and "0.003" in advice[0].advice
-    again = run_to_end(train(ds, TrainConfig(arch="mobilenet_v2", epochs=20, lr=0.003)))
-    assert again.evaluation.accuracy >= max(0.80, done.evaluation.accuracy + 0.03), again.history
+    # MobileNetV2 at 20 photos per class (0.81-0.84 for the head over seeds, 0.82-0.87 for the last two
+    # blocks at 30x the time; see bench/README.md). Chance is 0.20.
+    assert done.evaluation.accuracy >= 0.78, done.history
+    # 100 photos make 4 batches an epoch; the head still gets enough steps to learn them (it used to end
+    # half-trained at 0.76 and needed 20 epochs at 3x the rate)
+    assert done.history[-1]["train_acc"] >= 0.95, done.history
+    assert not [e for e in events if isinstance(e, Diagnostic) and e.code == "still_learning"]

@@ -120,6 +120,25 @@ def test_other_stages_train(tiny_data, stage, aug):
     assert done.model is not None and len(done.history) == 2
 
 
+def test_the_head_gets_enough_steps_from_few_photos_and_other_stages_one_pass(tiny_data):
+    from fewshot.train import HEAD_MIN_STEPS
+    ds = load_dataset(tiny_data)
+    n = len(ds.train)
+    assert 8 * 2 < n < HEAD_MIN_STEPS * 8  # a few batches: one pass would be too few head steps
+
+    def steps_per_epoch(stage: str) -> list[int]:
+        events = list(train(ds, TrainConfig(**SCRATCH, stage=stage, epochs=2)))
+        steps = [e for e in events if isinstance(e, Progress) and e.phase == "train"]
+        return [sum(e.message.startswith(f"Epoch {k}/") for e in steps) for k in (1, 2)]
+
+    # only the head learns: cached features make steps cheap, so each epoch repeats the photos
+    # (in new random crops) until the new layer has had HEAD_MIN_STEPS steps
+    head = steps_per_epoch("head")
+    assert head[0] == head[1] and HEAD_MIN_STEPS <= head[0] < HEAD_MIN_STEPS + 8
+    # layers that run on every step see each photo once an epoch
+    assert steps_per_epoch("top") == [-(-n // 8)] * 2
+
+
 def test_input_size_is_chosen_from_the_photos_and_kept_in_the_model(tmp_path):
     from fewshot.config import AUTO_INPUT, SCRATCH_INPUT
     from fewshot.train import resolve_config

@@ -19,6 +19,13 @@ from hostile_util import one_torch_thread  # noqa: F401 (autouse fixture)
 train_mod = importlib.import_module("fewshot.train")  # the module; fewshot.train is also the function
 
 
+@pytest.fixture(autouse=True)
+def one_pass_per_epoch(monkeypatch):
+    """The faults below are placed at step numbers counted for one pass over the photos per epoch; the head
+    stage would otherwise repeat a small set to make HEAD_MIN_STEPS steps (tested in test_training.py)."""
+    monkeypatch.setattr(train_mod, "HEAD_MIN_STEPS", 1)
+
+
 @pytest.fixture
 def ds(tmp_path):
     """12 photos in two classes: 10 train / 2 validate; with batch 4 an epoch is 3 steps."""
