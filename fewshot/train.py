@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from .archive import Limits
-from .augment import augment_maps, augment_pixels, pools_globally
+from .augment import WindowSums, augment_maps, augment_pixels, pools_globally
 from .bundle import TrainedModel
 from .config import AUTO, SCRATCH_INPUT, Preprocessing, TrainConfig, auto_stage
 from .data import Dataset
@@ -38,6 +38,9 @@ HEAD_WARMUP = 0.2  # fraction of steps the new head trains alone before unfrozen
 # class: 40 steps, train accuracy 0.93). There an epoch shows every photo as often as it takes to make
 # this many steps, each time in a new random crop (bench/README.md).
 HEAD_MIN_STEPS = 20
+# Head-stage training steps read window sums (augment.WindowSums) instead of whole maps when these fit in
+# this much memory (hymenoptera: 150 MB); past it (cifar10's 5000 photos) steps read the maps as before.
+WINDOW_SUMS_MAX_BYTES = 512 * 2**20
 
 
 @dataclass(frozen=True)
@@ -181,6 +184,11 @@ def _view(x: torch.Tensor, cut: int, cfg: TrainConfig, g: torch.Generator | None
     return x[..., off:off + cfg.preprocessing.crop, off:off + cfg.preprocessing.crop]
 
 
+def _means(maps, chunk: int = 256) -> torch.Tensor:
+    """Whole-map means [N, C, 1, 1] of cached maps (what the head's global pool computes), chunk by chunk."""
+    return torch.cat([maps[i:i + chunk].float().mean((2, 3), keepdim=True) for i in range(0, len(maps), chunk)])
+
+
 def _forward(model, x, cut):
     return model.tail(model.trunk(x, 0) if cut == 0 else x, cut)
 
@@ -307,6 +315,11 @@ def train(dataset: Dataset, config: TrainConfig | None = None, *, stop: StopFlag
         return
     ytr = torch.tensor([s.label for s in dataset.train])
     yva = torch.tensor([s.label for s in dataset.val])
+    sums = None
+    if pooled and n_tr and WindowSums.nbytes(tuple(Xtr.shape)) <= WINDOW_SUMS_MAX_BYTES:
+        sums, Xtr = WindowSums(Xtr), None  # the maps themselves are no longer needed for training
+    if pooled and n_va:
+        Xva = _means(Xva)  # validation only ever sees whole maps: pool them once, not every epoch
 
     weight = None
     if cfg.balanced_loss:
@@ -349,7 +362,8 @@ def train(dataset: Dataset, config: TrainConfig | None = None, *, stop: StopFlag
                 break
             idx = perm[bi:n_ep if n_ep - bi <= bs + 1 else bi + bs]  # a lone last photo joins this batch
             try:
-                xb = _view(Xtr[idx], cut, cfg, g, pooled).to(rt.device, non_blocking=True)
+                xb = (sums.batch(idx, cfg.augmentation, g) if sums is not None
+                      else _view(Xtr[idx], cut, cfg, g, pooled)).to(rt.device, non_blocking=True)
                 yb = ytr[idx].to(rt.device)
                 with rt.autocast():
                     logits = _forward(model, xb, cut)

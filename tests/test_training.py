@@ -139,6 +139,18 @@ def test_the_head_gets_enough_steps_from_few_photos_and_other_stages_one_pass(ti
     assert steps_per_epoch("top") == [-(-n // 8)] * 2
 
 
+def test_window_sums_give_the_same_crops_as_the_maps():
+    from fewshot.augment import WindowSums, augment_maps
+    maps = torch.rand(40, 16, 10, 7).half()  # cached maps are stored in half precision
+    sums = WindowSums(maps, chunk=16)  # chunked as it is for sets bigger than a chunk
+    idx = torch.randperm(40)[:13]
+    for preset in ("light", "strong", "none"):
+        got = sums.batch(idx, preset, torch.Generator().manual_seed(3))
+        want = augment_maps(maps[idx].float(), preset, torch.Generator().manual_seed(3), pooled=True)
+        assert torch.allclose(got, want.mean((2, 3), keepdim=True), atol=1e-5)
+    assert torch.allclose(sums.batch(idx, "light", None), maps[idx].float().mean((2, 3), keepdim=True), atol=1e-5)
+
+
 def test_input_size_is_chosen_from_the_photos_and_kept_in_the_model(tmp_path):
     from fewshot.config import AUTO_INPUT, SCRATCH_INPUT
     from fewshot.train import resolve_config
