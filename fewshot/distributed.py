@@ -32,7 +32,8 @@ from .models import (build_model, cut_for_stage, freeze_for_stage, param_groups,
                      trainable_parameters, weights_filename)
 from .runtime import Runtime, cpu_count, pick_runtime, seed_everything
 from .train import (EVAL_BATCH, BestEpoch, Done, Event, Progress, StopFlag, _forward, _load_inputs, _stop_fn, _view,
-                    epoch_end, epoch_order, epoch_record, fresh_diagnostics, passes_per_epoch, resolve_config)
+                    epoch_end, epoch_order, epoch_record, fresh_diagnostics, passes_per_epoch, resolve_config,
+                    step_inputs)
 
 try:  # the same schedule as single-process training
     from .train import HEAD_WARMUP
@@ -178,6 +179,8 @@ def _train(dataset: Dataset, cfg: TrainConfig, should_stop, rt: Runtime, feature
     if Xtr is None or Xva is None:
         raise TrainingError("training was stopped while the photos were being read")
     ytr = torch.tensor([s.label for s in tr])
+    batch_of, Xva = step_inputs(Xtr, Xva, cut, cfg, pooled)
+    Xtr = None  # batch_of holds what training needs
     yva_all = torch.tensor([s.label for s in dataset.val])
 
     tail = _Tail(model, cut)
@@ -212,7 +215,7 @@ def _train(dataset: Dataset, cfg: TrainConfig, should_stop, rt: Runtime, feature
         sums, batch_losses = [0.0, 0.0, 0.0], []  # loss * n, correct, n
         for bi in range(0, steps_epoch * bs, bs):  # the same number of steps on every rank
             idx = perm[bi:n_ep if n_ep - bi <= bs + 1 else bi + bs]  # a lone last photo joins this batch
-            xb = _view(Xtr[idx], cut, cfg, g, pooled).to(rt.device, non_blocking=True)
+            xb = batch_of(idx, g).to(rt.device, non_blocking=True)
             yb = ytr[idx].to(rt.device)
             with rt.autocast():
                 logits = ddp(xb)

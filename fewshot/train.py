@@ -189,6 +189,20 @@ def _means(maps, chunk: int = 256) -> torch.Tensor:
     return torch.cat([maps[i:i + chunk].float().mean((2, 3), keepdim=True) for i in range(0, len(maps), chunk)])
 
 
+def step_inputs(Xtr, Xva, cut: int, cfg: TrainConfig, pooled: bool) -> tuple[Callable, object]:
+    """(batch(idx, g) for training steps, what validation runs on), shared by train() and torchrun.
+
+    The head stage reads window sums of its cached maps when they fit (WINDOW_SUMS_MAX_BYTES), and
+    validates on maps pooled once; every other stage crops the cached inputs themselves.
+    """
+    if pooled:
+        Xva = _means(Xva) if len(Xva) else Xva
+        if len(Xtr) and WindowSums.nbytes(tuple(Xtr.shape)) <= WINDOW_SUMS_MAX_BYTES:
+            sums = WindowSums(Xtr)  # the maps themselves are then no longer held for training
+            return (lambda idx, g: sums.batch(idx, cfg.augmentation, g)), Xva
+    return (lambda idx, g: _view(Xtr[idx], cut, cfg, g, pooled)), Xva
+
+
 def _forward(model, x, cut):
     return model.tail(model.trunk(x, 0) if cut == 0 else x, cut)
 
@@ -315,11 +329,8 @@ def train(dataset: Dataset, config: TrainConfig | None = None, *, stop: StopFlag
         return
     ytr = torch.tensor([s.label for s in dataset.train])
     yva = torch.tensor([s.label for s in dataset.val])
-    sums = None
-    if pooled and n_tr and WindowSums.nbytes(tuple(Xtr.shape)) <= WINDOW_SUMS_MAX_BYTES:
-        sums, Xtr = WindowSums(Xtr), None  # the maps themselves are no longer needed for training
-    if pooled and n_va:
-        Xva = _means(Xva)  # validation only ever sees whole maps: pool them once, not every epoch
+    batch_of, Xva = step_inputs(Xtr, Xva, cut, cfg, pooled)
+    Xtr = None  # batch_of holds what training needs
 
     weight = None
     if cfg.balanced_loss:
@@ -362,8 +373,7 @@ def train(dataset: Dataset, config: TrainConfig | None = None, *, stop: StopFlag
                 break
             idx = perm[bi:n_ep if n_ep - bi <= bs + 1 else bi + bs]  # a lone last photo joins this batch
             try:
-                xb = (sums.batch(idx, cfg.augmentation, g) if sums is not None
-                      else _view(Xtr[idx], cut, cfg, g, pooled)).to(rt.device, non_blocking=True)
+                xb = batch_of(idx, g).to(rt.device, non_blocking=True)
                 yb = ytr[idx].to(rt.device)
                 with rt.autocast():
                     logits = _forward(model, xb, cut)
