@@ -16,20 +16,11 @@ import os
 from dataclasses import dataclass
 from typing import Sequence
 
-from .config import ARCHS, STAGES
+from .backbones import BACKBONES
+from .config import STAGES
 
-# Seconds per image for one inference forward pass of the whole backbone at 224 px, batch >= 32,
-# under AMP. Rough published GPU throughputs (images/s, fp16/bf16): resnet18 ~3000-5000,
-# resnet50 ~1200-2000, mobilenet_v2 / v3_large ~2500-4000 (depthwise convolutions use the GPU
-# poorly), efficientnet_b0 ~1500-2500, vgg16 ~500-800; each taken at its low end and rounded up.
-FORWARD_S = {
-    "resnet18": 0.0004,
-    "resnet50": 0.0010,
-    "mobilenet_v2": 0.0005,
-    "mobilenet_v3_large": 0.0005,
-    "efficientnet_b0": 0.0008,
-    "vgg16": 0.0020,
-}
+# Seconds per image for one inference forward pass of the whole backbone at its input size (224 px),
+# batch >= 32, under AMP: each row's `forward_s` in fewshot/backbones.py, where the sources are noted.
 # Reading one photo (JPEG draft-mode decode + resize, on CPU threads that run inside the GPU window)
 # grows with its file size. Measured here on one busy core with PIL: cifar10 (1 KB) 1.3 ms,
 # flowers (57 KB) 4.7 ms, hymenoptera (114 KB) 6.7 ms, i.e. about 1.5 ms + 50 ms per MB; draft mode
@@ -109,12 +100,14 @@ def estimate_training(n_train: int, n_val: int, arch: str = "resnet18", stage: s
                       batch_size: int = 32, photo_mb: float = 0.15, input_px: int = 224) -> Estimate:
     """GPU seconds for `fewshot.train`: the frozen part runs once per photo, then each epoch trains the rest.
 
-    `input_px`: the side of the square the network sees (the costs above are for 224; they grow with its area).
+    `input_px`: the side of the square the network sees (each backbone's forward_s is for its own input_px,
+    224; the cost grows with the area).
     """
-    if arch not in ARCHS or stage not in STAGES:
+    if arch not in BACKBONES or stage not in STAGES:
         raise ValueError(f"unknown backbone {arch!r} or stage {stage!r}")
     n_train, n_val, epochs, batch_size = max(0, n_train), max(0, n_val), max(1, epochs), max(1, batch_size)
-    fwd, share = FORWARD_S[arch] * (input_px / 224) ** 2, TRAIN_SHARE[stage]
+    bb = BACKBONES[arch]
+    fwd, share = bb.forward_s * (input_px / bb.input_px) ** 2, TRAIN_SHARE[stage]
     photos = n_train + n_val
     # One pass: decode every photo; the frozen part (all of it but the trained share) runs once on it.
     once = photos * (decode_s(photo_mb) + fwd * (1.0 - share))
@@ -129,7 +122,10 @@ def estimate_training(n_train: int, n_val: int, arch: str = "resnet18", stage: s
 def estimate_predict(n_images: int = 1, arch: str = "resnet18", tta: bool = False, photo_mb: float = 0.15) -> float:
     """GPU seconds for predicting `n_images` pictures (one or a batch); a few seconds for one."""
     views = TTA_VIEWS if tta else 1
-    per = decode_s(photo_mb) + FORWARD_S.get(arch, max(FORWARD_S.values())) * views
+    # an unknown name (a model from a newer fewshot) is charged like the costliest backbone: asking for
+    # too little GPU time gets the job cut off, too much only waits a little longer in the queue
+    forward = BACKBONES[arch].forward_s if arch in BACKBONES else max(b.forward_s for b in BACKBONES.values())
+    per = decode_s(photo_mb) + forward * views
     return SAFETY * (PREDICT_STARTUP_S + max(1, n_images) * per)
 
 

@@ -7,11 +7,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from .backbones import BACKBONES
+
 STAGES = ("head", "top", "top2", "all")
 AUTO = "auto"  # a stage and an input size chosen from the photos when training starts (resolve_config)
 STAGE_CHOICES = (AUTO, *STAGES)
 AUGMENTATIONS = ("none", "light", "strong")
-ARCHS = ("resnet18", "resnet50", "mobilenet_v2", "mobilenet_v3_large", "efficientnet_b0", "vgg16")
+ARCHS = tuple(BACKBONES)  # every backbone fewshot can train, in the table's order (fewshot/backbones.py)
 
 STAGE_HINTS = {
     "auto": ("chosen from your photos: only the last layer for ordinary photos, the last block too for many "

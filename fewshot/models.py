@@ -3,7 +3,8 @@
 Every torchvision backbone is rewrapped as `Classifier`: normalisation, three stages
 (early, penultimate, last), pooling, a frozen pretrained "neck" where the architecture
 has one, and a new linear head. The uniform shape lets training cache the frozen part
-and lets export produce one self-contained module.
+and lets export produce one self-contained module. Where each network is cut, and
+which weights it loads, is read from the table in fewshot/backbones.py.
 """
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ import torch
 from torch import nn
 from torchvision import models as tvm
 
-from .config import ARCHS, STAGES, Preprocessing
+from .backbones import backbone
+from .config import STAGES, Preprocessing
 from .errors import WeightsUnavailable
 
 HEAD_DROPOUT = 0.2
@@ -51,26 +53,31 @@ class Classifier(nn.Module):
         return self.tail(self.trunk(x, len(self.stages)), len(self.stages))
 
 
-def _split_backbone(arch: str, net: nn.Module) -> tuple[list[nn.Module], nn.Module, nn.Module, int]:
-    """(three stages, pool, neck, feature size) for each torchvision architecture."""
-    seq = nn.Sequential
-    if arch.startswith("resnet"):
-        stem = seq(net.conv1, net.bn1, net.relu, net.maxpool, net.layer1, net.layer2)
-        return [stem, net.layer3, net.layer4], nn.AdaptiveAvgPool2d(1), nn.Identity(), net.fc.in_features
-    f = net.features
-    if arch == "mobilenet_v2":
-        return [f[:7], f[7:14], f[14:]], nn.AdaptiveAvgPool2d(1), nn.Identity(), net.classifier[-1].in_features
-    if arch == "mobilenet_v3_large":
-        return [f[:7], f[7:13], f[13:]], nn.AdaptiveAvgPool2d(1), net.classifier[:3], net.classifier[-1].in_features
-    if arch == "efficientnet_b0":
-        return [f[:4], f[4:6], f[6:]], nn.AdaptiveAvgPool2d(1), nn.Identity(), net.classifier[-1].in_features
-    if arch == "vgg16":
-        return [f[:17], f[17:24], f[24:]], nn.AdaptiveAvgPool2d(7), net.classifier[:-1], net.classifier[-1].in_features
-    raise ValueError(arch)
+def _stage(modules: list[nn.Module]) -> nn.Module:
+    """One stage from consecutive trunk modules. A single module is kept as it is (ResNet's layer3), so
+    its parameter names, which saved bundles are keyed by, do not gain a wrapper's index."""
+    return modules[0] if len(modules) == 1 else nn.Sequential(*modules)
 
 
-def weights_enum(arch: str):
-    return tvm.get_model_weights(arch).IMAGENET1K_V1
+def split_backbone(arch: str, net: nn.Module) -> tuple[list[nn.Module], nn.Module, nn.Module, int]:
+    """(three stages, pool, neck, feature size) of a torchvision network, cut where BACKBONES says."""
+    bb = backbone(arch)
+    a, b = bb.cuts
+    if len(bb.trunk) == 1:  # one nn.Sequential: its slices keep its indices as names (features.7 -> 7)
+        body = getattr(net, bb.trunk[0])
+        stages = [body[:a], body[a:b], body[b:]]
+    else:
+        mods = [getattr(net, name) for name in bb.trunk]
+        stages = [_stage(mods[:a]), _stage(mods[a:b]), _stage(mods[b:])]
+    head = getattr(net, bb.classifier)
+    last = [m for m in head.modules() if isinstance(m, nn.Linear)][-1]
+    neck = head[:-1] if bb.neck else nn.Identity()
+    return stages, nn.AdaptiveAvgPool2d(bb.pool_px), neck, last.in_features
+
+
+def weights_enum(arch: str) -> tvm.WeightsEnum:
+    """torchvision's ImageNet weights entry for `arch` (the member BACKBONES names): url and checksum."""
+    return tvm.get_model_weights(arch)[backbone(arch).weights]
 
 
 def weights_filename(arch: str) -> str:
@@ -122,12 +129,11 @@ def load_pretrained_state(arch: str, weights_file: str | os.PathLike | None = No
 def build_model(arch: str, num_classes: int, *, pretrained: bool = True, weights_file: str | None = None,
                 pre: Preprocessing | None = None) -> Classifier:
     """A Classifier for `num_classes`; ImageNet weights when `pretrained`."""
-    if arch not in ARCHS:
-        raise ValueError(f"unknown backbone {arch!r}")
+    backbone(arch)  # UnknownBackbone (also a ValueError) before anything is built
     net = tvm.get_model(arch, weights=None)
     if pretrained:
         net.load_state_dict(load_pretrained_state(arch, weights_file))
-    stages, pool, neck, dim = _split_backbone(arch, net)
+    stages, pool, neck, dim = split_backbone(arch, net)
     return Classifier(stages, pool, neck, dim, num_classes, pre or Preprocessing())
 
 

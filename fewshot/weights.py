@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from .config import ARCHS
+from .backbones import BACKBONES
 from .errors import WeightsUnavailable
 from .models import load_pretrained_state, weights_cache_path, weights_enum, weights_filename
 
@@ -19,6 +19,7 @@ def expected_sha256_prefix(arch: str) -> str:
 
 
 def sha256(path: str | os.PathLike) -> str:
+    """The file's sha256 as hex, read in 1 MB pieces (VGG16's file is over 500 MB)."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         while chunk := f.read(1 << 20):
@@ -27,16 +28,17 @@ def sha256(path: str | os.PathLike) -> str:
 
 
 def status() -> list[dict]:
+    """For every backbone in the table: whether its ImageNet file is here, where it goes, where to get it."""
     return [{"arch": a, "present": weights_cache_path(a).is_file(), "path": str(weights_cache_path(a)),
-             "url": weights_enum(a).url} for a in ARCHS]
+             "url": weights_enum(a).url} for a in BACKBONES]
 
 
 def _guess_arch(path: Path) -> str:
-    for a in ARCHS:
+    for a in BACKBONES:
         if path.name == weights_filename(a):
             return a
     raise WeightsUnavailable(f"Cannot tell which backbone {path.name} is for; name it with --arch "
-                             f"({', '.join(ARCHS)}).")
+                             f"({', '.join(BACKBONES)}).")
 
 
 def install_from_file(src: str | os.PathLike, arch: str | None = None) -> Path:
