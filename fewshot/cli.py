@@ -149,10 +149,13 @@ def cmd_predict(a: argparse.Namespace) -> int:
 
 def cmd_export(a: argparse.Namespace) -> int:
     from .bundle import load_bundle
-    from .export import export
+    from .export import export_files
 
-    out = export(load_bundle(a.model), a.format, a.out)
-    _emit({"out": str(out)}, a.json, f"wrote {out} (+ {out.name}.json, {out.with_suffix('.md').name})")
+    files = export_files(load_bundle(a.model), a.format, a.out)
+    out, extras = files[0], files[1:]
+    note = " (keep the two model files together: the model is over 2 GB)" if len(files) > 3 else ""
+    _emit({"out": str(out), "files": [str(f) for f in files]}, a.json,
+          f"wrote {out} (+ {', '.join(f.name for f in extras)}){note}")
     return 0
 
 
