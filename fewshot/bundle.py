@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from safetensors import SafetensorError
 from safetensors.torch import load as st_load
@@ -21,10 +22,16 @@ from .config import Preprocessing, TrainConfig
 from .errors import BundleError, FewshotError
 from .models import Classifier, build_model
 
+if TYPE_CHECKING:
+    from .data import Dataset
+
 FORMAT = "fewshot-bundle"
 FORMAT_VERSION = 1
 MAX_BUNDLE_BYTES = 2 * 1024**3
 MAX_CLASSES = 10_000
+# Which photos a model trained and validated on: content fingerprints (data.fingerprint), concatenated.
+FINGERPRINT_KIND = "sha1-16"
+_FINGERPRINTS = re.compile(r"(?:[0-9a-f]{16})*")
 
 
 @dataclass
@@ -38,13 +45,19 @@ class TrainedModel:
     history: list[dict] = field(default_factory=list)
     data_summary: list[dict] = field(default_factory=list)
     created: str = ""
+    # {"train": [...], "val": [...]}: sorted fingerprints (data.fingerprint) of the photos it learned from
+    # and was validated on; None when unknown (made by hand, or saved by a fewshot before they were kept)
+    fingerprints: dict[str, list[str]] | None = None
 
     def __post_init__(self) -> None:
         if self.config.preprocessing is None:  # made by hand, not by train(): ImageNet's standard 256/224
             self.config = self.config.with_(preprocessing=Preprocessing())
 
     @classmethod
-    def from_training(cls, model, classes, cfg, history, best_epoch, evaluation, data_summary, trainable):
+    def from_training(cls, model, classes, cfg, history, best_epoch, evaluation, data_summary, trainable,
+                      photos: Dataset | None = None):
+        """`photos`: the dataset it trained on; the model keeps its photos' fingerprints, so that evaluating it
+        later can tell which photos it has already seen."""
         metrics: dict[str, Any] = {"best_epoch": best_epoch, "trainable_parameters": trainable}
         if best_epoch:
             metrics.update({k: history[best_epoch - 1][k] for k in ("train_loss", "train_acc", "val_loss", "val_acc")})
@@ -52,10 +65,18 @@ class TrainedModel:
             metrics["val_accuracy"] = evaluation.accuracy
             metrics["per_class"] = evaluation.per_class.to_dict(orient="records")
             metrics["confusion"] = evaluation.confusion.values.tolist()
+        prints = None
+        if photos is not None:
+            from .data import fingerprints
+            prints = {"train": fingerprints(photos.train), "val": fingerprints(photos.val)}
         return cls(model.eval(), list(classes), cfg, metrics, history, data_summary,
-                   time.strftime("%Y-%m-%d %H:%M:%S"))
+                   time.strftime("%Y-%m-%d %H:%M:%S"), prints)
 
     def meta(self) -> dict[str, str]:
+        prints = {}
+        if self.fingerprints is not None:
+            prints = {"fingerprint_kind": FINGERPRINT_KIND, "train_fingerprints": "".join(self.fingerprints["train"]),
+                      "val_fingerprints": "".join(self.fingerprints["val"])}
         return {
             "format": FORMAT,
             "format_version": str(FORMAT_VERSION),
@@ -67,6 +88,7 @@ class TrainedModel:
             "data_summary": json.dumps(self.data_summary, ensure_ascii=False),
             "created": self.created,
             "model_card": self.model_card(),  # readable with any safetensors tool
+            **prints,
         }
 
     def model_card(self) -> str:
@@ -134,6 +156,21 @@ def _check_preprocessing(name: str, pre: Preprocessing | None) -> None:
         raise BundleError(f"{name} has impossible preprocessing settings (resize {pre.resize}, crop {pre.crop})")
 
 
+def _read_fingerprints(name: str, meta: dict[str, str]) -> dict[str, list[str]] | None:
+    """The training and validation photos' fingerprints, or None when the file does not record them."""
+    if "train_fingerprints" not in meta and "val_fingerprints" not in meta:
+        return None  # saved before fingerprints were kept: evaluation says it cannot tell
+    if meta.get("fingerprint_kind") != FINGERPRINT_KIND:
+        return None  # another kind of fingerprint (a later fewshot): not comparable, so unknown
+    out = {}
+    for split in ("train", "val"):
+        text = meta.get(f"{split}_fingerprints", "")
+        if not isinstance(text, str) or not _FINGERPRINTS.fullmatch(text):
+            raise BundleError(f"{name} has broken metadata (its photo fingerprints are not readable)")
+        out[split] = [text[i:i + 16] for i in range(0, len(text), 16)]
+    return out
+
+
 def load_bundle(path: str | os.PathLike) -> TrainedModel:
     """Rebuild a TrainedModel from a bundle; BundleError with a plain reason if anything is off."""
     path = Path(path)
@@ -169,6 +206,7 @@ def load_bundle(path: str | os.PathLike) -> TrainedModel:
         raise BundleError(f"{path.name} has broken metadata ({str(exc)[:200]})") from None
     _check_meta(path.name, classes, metrics, history, summary)
     _check_preprocessing(path.name, cfg.preprocessing)
+    prints = _read_fingerprints(path.name, meta)
     head = state.get("head.1.weight")
     if head is not None and (head.dim() != 2 or head.shape[0] != len(classes)):
         # checked before building, so a file claiming a million classes allocates nothing
@@ -179,4 +217,4 @@ def load_bundle(path: str | os.PathLike) -> TrainedModel:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         raise BundleError(f"{path.name} does not match the {cfg.arch} architecture ({str(exc)[:200]})") from None
-    return TrainedModel(model.eval(), classes, cfg, metrics, history, summary, meta.get("created", ""))
+    return TrainedModel(model.eval(), classes, cfg, metrics, history, summary, meta.get("created", ""), prints)

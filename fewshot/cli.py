@@ -95,30 +95,15 @@ def cmd_train(a: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(a: argparse.Namespace) -> int:
-    import torch
-
     from .bundle import load_bundle
-    from .data import load_eval_set
-    from .evaluate import report_from_probs
-    from .images import decode_canvas
-    from .predict import Predictor
+    from .predict import evaluate_photos
 
-    tm = load_bundle(a.model)
-    ds = load_eval_set(a.data)
-    unknown = [c for c in ds.classes if c not in tm.classes]
-    if unknown:
-        raise FewshotError(f"{a.data} has classes the model does not know: {', '.join(unknown)} "
-                           f"(the model knows {', '.join(tm.classes)})")
-    pred = Predictor(tm, a.device)
-    canv = [decode_canvas(s.path, tm.config.preprocessing) for s in ds.val]
-    probs = pred.probabilities_from_canvases(canv, a.tta)
-    labels = torch.tensor([tm.classes.index(ds.classes[s.label]) for s in ds.val])
-    rep = report_from_probs(probs, labels, tm.classes, [s.path for s in ds.val])
-    ds.cleanup()
-    out = {**rep.to_dict(), "images": len(labels), "skipped": ds.skipped}
-    text = (f"accuracy {rep.accuracy:.4f} on {len(labels)} images\n{rep.per_class.to_string(index=False)}\n"
+    ev = evaluate_photos(load_bundle(a.model), a.data, a.device, a.tta)
+    rep = ev.report
+    text = (f"accuracy {rep.accuracy:.4f} on {ev.images} images\n{ev.summary()}\n"
+            f"{rep.per_class.to_string(index=False)}\n"
             f"confusion (rows true, columns predicted):\n{rep.confusion.to_string()}")
-    _emit(out, a.json, text)
+    _emit(ev.to_dict(), a.json, text)
     return 0
 
 

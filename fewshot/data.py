@@ -36,6 +36,19 @@ class Sample:
     digest: str  # sha1 of the file's bytes: duplicates and the feature cache key
 
 
+FINGERPRINT_HEX = 16  # a fingerprint: the first 16 hex digits (64 bits) of a photo's sha1 (Sample.digest)
+
+
+def fingerprint(digest: str) -> str:
+    """The short content hash a saved model keeps of a photo it trained on (from Sample.digest)."""
+    return digest[:FINGERPRINT_HEX]
+
+
+def fingerprints(samples: Iterable[Sample]) -> list[str]:
+    """Sorted, distinct fingerprints of these photos' contents (renamed or moved copies match too)."""
+    return sorted({fingerprint(s.digest) for s in samples})
+
+
 @dataclass(frozen=True)
 class Notice:
     """A plain-words warning about the data. `code` is stable for programs and translations."""

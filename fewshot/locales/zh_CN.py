@@ -591,3 +591,25 @@ UI = {  # the page's fixed words (labels, buttons, hints); each is the English a
     "Warning": "注意",
     "Info": "提示",
 }
+
+# Evaluating a saved model on labelled photos: which of them it has already seen (predict.evaluate_photos).
+MESSAGES.update({
+    "{} has broken metadata (its photo fingerprints are not readable)": "{0} 的元数据已损坏（照片指纹无法读取）",
+    "{} has classes the model does not know: {} (the model knows {})":
+        "{0} 中有模型不认识的类别：{1}（模型认识的类别：{2}）",
+    "This model file does not record which photos it was trained on (it was saved by an older fewshot), so it "
+    "cannot tell whether these photos are new to it.":
+        "这个模型文件没有记录它是用哪些照片训练的（它由较旧版本的 fewshot 保存），所以无法判断这些照片对它来说是否是新的。",
+    "None of these {} photos were used to train this model: {} is a fair measure on new photos.":
+        "这 {0} 张照片都没有用于训练这个模型：{1} 能公平地反映它在新照片上的表现。",
+    "All {} photos were used to train this model ({} for training, {} for validation), so {} says little about "
+    "new photos: evaluate on photos it never saw.":
+        "这 {0} 张照片全都用于训练过这个模型（{1} 张用于训练，{2} 张用于验证），所以 {3} 说明不了它在新照片上的表现："
+        "请用它从未见过的照片来评估。",
+    "{} of {} photos were in this model's training set and {} were its validation photos: {} on all, {} on the {} "
+    "it never saw.":
+        "{1} 张照片中有 {0} 张在这个模型的训练集里，{2} 张是它的验证照片：全部照片的准确率为 {3}，"
+        "它从未见过的 {5} 张为 {4}。",
+    "{} of {} photos were in this model's training set: {} on all, {} on the {} it never saw.":
+        "{1} 张照片中有 {0} 张在这个模型的训练集里：全部照片的准确率为 {2}，它从未见过的 {4} 张为 {3}。",
+})
