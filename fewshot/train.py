@@ -3,6 +3,10 @@
 The frozen part of the network runs once per image (features.trunk_pass); each epoch
 then trains only the unfrozen tail on augmented cached activations. A stop request is
 honoured within one batch and the best model so far is kept.
+
+The pieces follow torchvision's references/classification/train.py: `set_up` (model, inputs, optimizer),
+`train_one_epoch`, `evaluate`, the epoch loop `run_epochs`, and `finish`; `train` strings them together and
+`distributed.train` runs the same pieces across processes (its `DataParallel` answers `OneProcess`'s questions).
 """
 from __future__ import annotations
 
@@ -80,7 +84,8 @@ Event = Union[Progress, EpochEnd, Diagnostic, Done]
 StopFlag = Union[threading.Event, Callable[[], bool], None]
 
 
-def _stop_fn(stop: StopFlag) -> Callable[[], bool]:
+def stop_checker(stop: StopFlag) -> Callable[[], bool]:
+    """A stop request as a function answering "stop now?": from a threading.Event, a callable or None (never)."""
     if stop is None:
         return lambda: False
     if isinstance(stop, threading.Event):
@@ -108,7 +113,7 @@ def _oom_notice(rt: Runtime, old: int, new: int, where: str) -> Diagnostic:
                       "layers or pick a lighter backbone.")
 
 
-def _steps(n: int, bs: int) -> int:
+def steps_per_epoch(n: int, bs: int) -> int:
     """Optimizer steps per epoch. A batch of one photo breaks batch norm in training, so a lone
     last photo joins the batch before it."""
     return max(1, math.ceil(n / bs) - (1 if n > bs and n % bs == 1 else 0))
@@ -129,7 +134,7 @@ def _vanished(what: str) -> str:
     return f"{what}. The photo changed or disappeared after it was checked; load the photos again."
 
 
-def _load_inputs(model, cut, samples, cfg, rt, stop, cache, limits, phase_base, phase_total, sizes=None):
+def load_inputs(model, cut, samples, cfg, rt, stop, cache, limits, phase_base, phase_total, sizes=None):
     """Cached trunk activations (cut > 0) or decoded uint8 canvases (cut == 0), with progress.
 
     `sizes` ({"features": n}) carries a batch size that ran out of memory on to the next call.
@@ -172,7 +177,8 @@ def _load_inputs(model, cut, samples, cfg, rt, stop, cache, limits, phase_base, 
     return torch.cat(canv) if canv else torch.empty(0, pre.resize, pre.resize, 3, dtype=torch.uint8)
 
 
-def _view(x: torch.Tensor, cut: int, cfg: TrainConfig, g: torch.Generator | None, pooled: bool = False) -> torch.Tensor:
+def view_batch(x: torch.Tensor, cut: int, cfg: TrainConfig, g: torch.Generator | None,
+               pooled: bool = False) -> torch.Tensor:
     """Batch as the model sees it: augmented when `g` is given, the plain centre view otherwise."""
     if cut > 0:
         x = x.float()
@@ -200,14 +206,18 @@ def step_inputs(Xtr, Xva, cut: int, cfg: TrainConfig, pooled: bool) -> tuple[Cal
         if len(Xtr) and WindowSums.nbytes(tuple(Xtr.shape)) <= WINDOW_SUMS_MAX_BYTES:
             sums = WindowSums(Xtr)  # the maps themselves are then no longer held for training
             return (lambda idx, g: sums.batch(idx, cfg.augmentation, g)), Xva
-    return (lambda idx, g: _view(Xtr[idx], cut, cfg, g, pooled)), Xva
+    return (lambda idx, g: view_batch(Xtr[idx], cut, cfg, g, pooled)), Xva
 
 
-def _forward(model, x, cut):
+def tail_forward(model, x, cut):
+    """Logits from what training holds: pixels through the whole network when cut == 0, cached trunk
+    activations through the trainable tail otherwise."""
     return model.tail(model.trunk(x, 0) if cut == 0 else x, cut)
 
 
-def _predict_probs(model, X, cut, cfg, rt: Runtime, stop) -> torch.Tensor | None:
+def predict_probs(model, X, cut, cfg, rt: Runtime, stop) -> torch.Tensor | None:
+    """Class probabilities for held inputs `X` (centre view, eval mode); None when `stop` says so first.
+    Out of memory retries in smaller batches: the same numbers, so nothing for the user to know."""
     model.eval()
     outs, i, batch = [], 0, EVAL_BATCH
     with torch.inference_mode():
@@ -215,9 +225,9 @@ def _predict_probs(model, X, cut, cfg, rt: Runtime, stop) -> torch.Tensor | None
             if stop():
                 return None
             try:
-                xb = _view(X[i:i + batch], cut, cfg, None).to(rt.device)
+                xb = view_batch(X[i:i + batch], cut, cfg, None).to(rt.device)
                 with rt.autocast():
-                    outs.append(_forward(model, xb, cut).float().softmax(1).cpu())
+                    outs.append(tail_forward(model, xb, cut).float().softmax(1).cpu())
             except (RuntimeError, MemoryError) as exc:
                 if not _is_oom(exc) or batch == 1:
                     raise
@@ -294,135 +304,274 @@ class BestEpoch:
         return True
 
 
-def train(dataset: Dataset, config: TrainConfig | None = None, *, stop: StopFlag = None, device: str | None = None,
-          feature_cache: bool = True, limits: Limits | None = None) -> Iterator[Event]:
-    """Train a classifier on `dataset`; yields Progress, EpochEnd, Diagnostic, and finally Done."""
-    cfg = resolve_config(config or TrainConfig(), dataset)
-    limits = limits or Limits()
-    should_stop = _stop_fn(stop)
-    t0 = time.perf_counter()
-    g = seed_everything(cfg.seed)
-    rt = pick_runtime(device)
-    classes = dataset.classes
-    counts = {c: sum(s.label == i for s in dataset.train + dataset.val) for i, c in enumerate(classes)}
-    for d in data_diagnostics(counts):
-        yield d
-
-    yield Progress("weights", 0, 1, f"Loading {cfg.arch}")
-    model = build_model(cfg.arch, len(classes), pretrained=cfg.pretrained, weights_file=cfg.weights_file,
-                        pre=cfg.preprocessing).to(rt.device)
-    cut = cut_for_stage(model, cfg.stage)
-    pooled = pools_globally(model, cut)  # head stage: augment straight to pooled window means
-    freeze_for_stage(model, cfg.stage)
-    cache = None
-    if feature_cache and cfg.pretrained and cut > 0:
-        wid = cfg.weights_file or weights_filename(cfg.arch)
-        cache = DiskCache(cache_key(cfg.arch, str(wid), cut, cfg.preprocessing))
-
-    n_tr, n_va = len(dataset.train), len(dataset.val)
-    sizes: dict[str, int] = {}
-    Xtr = yield from _load_inputs(model, cut, dataset.train, cfg, rt, should_stop, cache, limits, 0, n_tr + n_va, sizes)
-    Xva = None if Xtr is None else (
-        yield from _load_inputs(model, cut, dataset.val, cfg, rt, should_stop, cache, limits, n_tr, n_tr + n_va, sizes))
-    if Xtr is None or Xva is None:
-        yield Done(None, None, True, "stopped", [], None, time.perf_counter() - t0)
-        return
-    ytr = torch.tensor([s.label for s in dataset.train])
-    yva = torch.tensor([s.label for s in dataset.val])
-    batch_of, Xva = step_inputs(Xtr, Xva, cut, cfg, pooled)
-    Xtr = None  # batch_of holds what training needs
-
-    weight = None
-    if cfg.balanced_loss:
-        freq = torch.bincount(ytr, minlength=len(classes)).float().clamp_min(1)
-        weight = (freq.sum() / (len(classes) * freq)).to(rt.device)
-    opt = torch.optim.AdamW(param_groups(model, cfg.stage, cfg.lr, cfg.backbone_lr_mult, cfg.weight_decay))
-    bs = min(cfg.batch_size, max(n_tr, 1))
-    passes = passes_per_epoch(n_tr, bs, pooled)
-    n_ep = n_tr * passes  # samples per epoch
-    steps_total = cfg.epochs * _steps(n_ep, bs)
-
-    def cosine(s: int) -> float:  # decay to 5% of the starting rate over the whole run
-        return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(s, steps_total) / max(steps_total, 1)))
-
-    def after_head_warmup(s: int) -> float:
-        # unfrozen pretrained layers wait until the new head has learned something, so its first
-        # random gradients do not scramble them (linear probe, then fine-tune)
-        return 0.0 if s < round(steps_total * HEAD_WARMUP) else cosine(s)
-
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, [cosine] + [after_head_warmup] * (len(opt.param_groups) - 1))
-    scaler = torch.amp.GradScaler(rt.device.type, enabled=rt.amp and rt.amp_dtype == torch.float16)
-    prefixes = ("head.",) + (("neck.",) if cfg.stage != "head" else ()) + tuple(
+def trained_prefixes(model, stage: str, cut: int) -> tuple[str, ...]:
+    """The state-dict keys that training changes at this stage (the rest is never copied)."""
+    return ("head.",) + (("neck.",) if stage != "head" else ()) + tuple(
         f"stages.{i}." for i in range(cut, len(model.stages)))
 
-    history: list[dict] = []
-    best = BestEpoch(prefixes)
-    seen_codes: set[str] = set()
-    reason = "finished"
-    t_train = time.perf_counter()
-    step = 0
+
+def class_weights(labels: torch.Tensor, num_classes: int, device: torch.device) -> torch.Tensor:
+    """Loss weights inversely proportional to each class's share of the training photos (balanced loss)."""
+    freq = torch.bincount(labels, minlength=num_classes).float().clamp_min(1)
+    return (freq.sum() / (num_classes * freq)).to(device)
+
+
+class Schedule:
+    """Learning-rate multipliers: a cosine decay to 5% of the starting rate over `total` steps; unfrozen
+    pretrained layers wait until the new head has learned something (the first HEAD_WARMUP of the steps),
+    so its first random gradients do not scramble them (linear probe, then fine-tune). `total` grows
+    when running out of memory halves the batch size."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+
+    def cosine(self, s: int) -> float:
+        return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(s, self.total) / max(self.total, 1)))
+
+    def after_head_warmup(self, s: int) -> float:
+        return 0.0 if s < round(self.total * HEAD_WARMUP) else self.cosine(s)
+
+
+class OneProcess:
+    """What the training loop asks of the processes taking part; here there is only this one.
+
+    distributed.DataParallel answers the same questions for a torchrun launch (sharding, all-reduce,
+    gathering), the way torchvision's reference reduces across processes inside the same loop.
+    """
+
+    world = 1  # processes sharing the global batch
+    retries_out_of_memory = True  # out of memory halves the batch and training goes on
+
+    def shard(self, samples: list) -> list:
+        """This process's share of `samples`."""
+        return samples
+
+    def loading(self, arch: str) -> str:
+        """The progress message while the network loads."""
+        return f"Loading {arch}"
+
+    def epoch_message(self, epoch: int, epochs: int) -> str:
+        """The progress message of a training step."""
+        return f"Epoch {epoch}/{epochs}"
+
+    def stops_before_step(self, should_stop: Callable[[], bool]) -> bool:
+        """Checked before each training step."""
+        return should_stop()
+
+    def halts_after_loss(self, loss: torch.Tensor, should_stop: Callable[[], bool]) -> str | None:
+        """Checked once the step's loss is known: a reason to end the epoch ("non_finite", "stopped"), or None."""
+        return None if torch.isfinite(loss) else "non_finite"
+
+    def end_epoch(self, model, sums: "EpochSums") -> "EpochSums":
+        """The epoch's sums over every process (and the model's statistics made the same everywhere)."""
+        return sums
+
+    def evaluation_stop(self, should_stop: Callable[[], bool]) -> Callable[[], bool]:
+        """The stop check validation may act on alone."""
+        return should_stop
+
+    def gather(self, probs: torch.Tensor, n: int) -> torch.Tensor:
+        """Validation probabilities of all `n` validation photos, in dataset order, from this process's share."""
+        return probs
+
+    def check_same_model(self, model) -> None:
+        """Raise TrainingError if the processes ended with different weights."""
+
+
+@dataclass
+class EpochSums:
+    """What one epoch of training steps adds up to."""
+
+    loss: float = 0.0  # sum over photos of the loss
+    right: float = 0
+    seen: float = 0
+    batch_losses: list[float] = field(default_factory=list)
+    reason: str = "finished"  # or why the epoch ended early: "stopped" | "non_finite" | "out_of_memory"
+
+
+@dataclass
+class Run:
+    """Everything one training run holds between set_up, the epochs and finish."""
+
+    cfg: TrainConfig
+    rt: Runtime
+    par: OneProcess
+    classes: list[str]
+    model: torch.nn.Module
+    cut: int
+    g: torch.Generator  # data order and augmentation
+    forward: Callable[[torch.Tensor], torch.Tensor]  # training forward (a DDP module under torchrun)
+    batch_of: Callable  # batch_of(idx, g): an augmented training batch
+    ytr: torch.Tensor  # labels of the training photos batch_of reads
+    Xva: object  # this process's validation inputs
+    yva: torch.Tensor  # labels of every validation photo
+    weight: torch.Tensor | None  # class weights of the loss
+    opt: torch.optim.Optimizer
+    schedule: Schedule
+    sched: torch.optim.lr_scheduler.LambdaLR
+    scaler: torch.amp.GradScaler
+    bs: int  # photos per step in this process
+    passes: int  # times an epoch shows each training photo
+    best: BestEpoch
+    history: list[dict] = field(default_factory=list)
+    step: int = 0
+    started: float = 0.0  # when the first epoch began
+
+    @property
+    def n_tr(self) -> int:
+        return len(self.ytr)
+
+    @property
+    def n_va(self) -> int:
+        return len(self.yva)
+
+
+def build_for_stage(cfg: TrainConfig, num_classes: int, rt: Runtime) -> tuple[torch.nn.Module, int, bool]:
+    """(model frozen for cfg.stage on rt's device, where the trainable part starts, whether it pools globally)."""
+    model = build_model(cfg.arch, num_classes, pretrained=cfg.pretrained, weights_file=cfg.weights_file,
+                        pre=cfg.preprocessing).to(rt.device)
+    cut = cut_for_stage(model, cfg.stage)
+    freeze_for_stage(model, cfg.stage)
+    return model, cut, pools_globally(model, cut)  # head stage: augment straight to pooled window means
+
+
+def feature_cache_for(cfg: TrainConfig, cut: int) -> DiskCache | None:
+    """The disk cache of trunk activations for this backbone, cut and input (None when nothing is cached)."""
+    if not (cfg.pretrained and cut > 0):
+        return None
+    return DiskCache(cache_key(cfg.arch, str(cfg.weights_file or weights_filename(cfg.arch)), cut, cfg.preprocessing))
+
+
+def set_up(dataset: Dataset, cfg: TrainConfig, rt: Runtime, g: torch.Generator, par: OneProcess,
+           should_stop: Callable[[], bool], feature_cache: bool, limits: Limits) -> Iterator[Event]:
+    """Everything before the first epoch: model, inputs (through the frozen trunk), optimizer and schedule.
+    A generator of events returning the Run, or None when stopped while reading the photos."""
+    classes = dataset.classes
+    yield from data_diagnostics({c: sum(s.label == i for s in dataset.train + dataset.val)
+                                 for i, c in enumerate(classes)})
+    yield Progress("weights", 0, 1, par.loading(cfg.arch))
+    model, cut, pooled = build_for_stage(cfg, len(classes), rt)
+    cache = feature_cache_for(cfg, cut) if feature_cache else None
+    tr, va = par.shard(dataset.train), par.shard(dataset.val)
+    total, sizes = len(tr) + len(va), {}
+    Xtr = yield from load_inputs(model, cut, tr, cfg, rt, should_stop, cache, limits, 0, total, sizes)
+    Xva = None if Xtr is None else (
+        yield from load_inputs(model, cut, va, cfg, rt, should_stop, cache, limits, len(tr), total, sizes))
+    if Xtr is None or Xva is None:
+        return None
+    batch_of, Xva = step_inputs(Xtr, Xva, cut, cfg, pooled)
+    del Xtr  # batch_of holds what training needs
+    n_all = len(dataset.train)
+    bs = max(1, min(cfg.batch_size // par.world, len(tr)))  # per process: the global batch stays batch_size
+    # the number of passes comes from the whole set and the global batch, so every process agrees on it
+    passes = passes_per_epoch(n_all, min(cfg.batch_size, max(n_all, 1)), pooled)
+    opt = torch.optim.AdamW(param_groups(model, cfg.stage, cfg.lr, cfg.backbone_lr_mult, cfg.weight_decay))
+    schedule = Schedule(cfg.epochs * steps_per_epoch(len(tr) * passes, bs))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, [schedule.cosine] + [schedule.after_head_warmup] * (len(opt.param_groups) - 1))
+    weight = class_weights(torch.tensor([s.label for s in dataset.train]), len(classes), rt.device) \
+        if cfg.balanced_loss else None
+    scaler = torch.amp.GradScaler(rt.device.type, enabled=rt.amp and rt.amp_dtype == torch.float16)
+    return Run(cfg, rt, par, classes, model, cut, g, lambda x: tail_forward(model, x, cut), batch_of,
+               torch.tensor([s.label for s in tr]), Xva, torch.tensor([s.label for s in dataset.val]), weight,
+               opt, schedule, sched, scaler, bs, passes, BestEpoch(trained_prefixes(model, cfg.stage, cut)))
+
+
+def train_one_epoch(run: Run, epoch: int, should_stop: Callable[[], bool]) -> Iterator[Event]:
+    """The training steps of one epoch, each photo shown run.passes times in a new random view.
+    A generator of Progress (and out-of-memory notices) returning the epoch's EpochSums."""
+    cfg, rt, sums = run.cfg, run.rt, EpochSums()
+    set_train_mode(run.model, cfg.stage)
+    perm = epoch_order(run.n_tr, run.passes, run.g)
+    n_ep, bi = run.n_tr * run.passes, 0  # samples this epoch, samples done
+    while bi < n_ep:
+        if run.par.stops_before_step(should_stop):
+            sums.reason = "stopped"
+            break
+        idx = perm[bi:n_ep if n_ep - bi <= run.bs + 1 else bi + run.bs]  # a lone last photo joins this batch
+        try:
+            xb = run.batch_of(idx, run.g).to(rt.device, non_blocking=True)
+            yb = run.ytr[idx].to(rt.device)
+            with rt.autocast():
+                logits = run.forward(xb)
+                loss = F.cross_entropy(logits.float(), yb, weight=run.weight, label_smoothing=cfg.label_smoothing)
+            halt = run.par.halts_after_loss(loss, should_stop)
+            if halt:
+                sums.reason = halt
+                break
+            run.opt.zero_grad(set_to_none=True)
+            run.scaler.scale(loss).backward()
+            run.scaler.step(run.opt)
+            run.scaler.update()
+        except (RuntimeError, MemoryError) as exc:
+            if not (run.par.retries_out_of_memory and _is_oom(exc)):
+                raise
+            run.opt.zero_grad(set_to_none=True)
+            xb = yb = logits = loss = None
+            _free_memory(rt)
+            if run.bs == 1:
+                sums.reason = "out_of_memory"
+                break
+            run.bs //= 2  # the same photos again in smaller batches; the schedule stretches to match
+            run.schedule.total = run.step + (cfg.epochs - epoch + 1) * steps_per_epoch(n_ep, run.bs)
+            yield _oom_notice(rt, run.bs * 2, run.bs, f"in epoch {epoch}")
+            continue
+        bi += len(idx)
+        run.sched.step()
+        run.step += 1
+        sums.batch_losses.append(loss.item())
+        sums.loss += loss.item() * len(idx)
+        sums.right += (logits.argmax(1) == yb).sum().item()
+        sums.seen += len(idx)
+        total, rate = run.schedule.total, (time.perf_counter() - run.started) / run.step
+        yield Progress("train", run.step, total, run.par.epoch_message(epoch, cfg.epochs), rate * (total - run.step))
+    return sums
+
+
+def evaluate(run: Run, should_stop: Callable[[], bool]) -> torch.Tensor | None:
+    """Probabilities of the model as it is now for every validation photo, in dataset order (None when
+    stopped)."""
+    probs = predict_probs(run.model, run.Xva, run.cut, run.cfg, run.rt, run.par.evaluation_stop(should_stop))
+    return None if probs is None else run.par.gather(probs, run.n_va)
+
+
+def weights_finite(model) -> bool:
+    """Whether every trainable weight is a finite number (a last step can overflow them)."""
+    return all(torch.isfinite(p).all() for p in model.parameters() if p.requires_grad)
+
+
+def run_epochs(run: Run, should_stop: Callable[[], bool]) -> Iterator[Event]:
+    """The epochs: train, validate, keep the best, report; a generator of events returning why it ended
+    ("finished" | "stopped" | "early_stop" | "non_finite" | "out_of_memory")."""
+    cfg, reason, seen_codes = run.cfg, "finished", set()
+    run.started = time.perf_counter()
     for epoch in range(1, cfg.epochs + 1):
         te = time.perf_counter()
-        set_train_mode(model, cfg.stage)
-        perm = epoch_order(n_tr, passes, g)
-        tot_loss, tot_ok, seen, batch_losses = 0.0, 0, 0, []
-        bi = 0
-        while bi < n_ep:
-            if should_stop():
-                reason = "stopped"
-                break
-            idx = perm[bi:n_ep if n_ep - bi <= bs + 1 else bi + bs]  # a lone last photo joins this batch
-            try:
-                xb = batch_of(idx, g).to(rt.device, non_blocking=True)
-                yb = ytr[idx].to(rt.device)
-                with rt.autocast():
-                    logits = _forward(model, xb, cut)
-                    loss = F.cross_entropy(logits.float(), yb, weight=weight, label_smoothing=cfg.label_smoothing)
-                if not torch.isfinite(loss):
-                    reason = "non_finite"
-                    break
-                opt.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
-                scaler.step(opt)
-                scaler.update()
-            except (RuntimeError, MemoryError) as exc:
-                if not _is_oom(exc):
-                    raise
-                opt.zero_grad(set_to_none=True)
-                xb = yb = logits = loss = None
-                _free_memory(rt)
-                if bs == 1:
-                    reason = "out_of_memory"
-                    break
-                bs //= 2  # the same photos again in smaller batches; the schedule stretches to match
-                steps_total = step + (cfg.epochs - epoch + 1) * _steps(n_ep, bs)
-                yield _oom_notice(rt, bs * 2, bs, f"in epoch {epoch}")
-                continue
-            bi += len(idx)
-            sched.step()
-            step += 1
-            batch_losses.append(loss.item())
-            tot_loss += loss.item() * len(idx)
-            tot_ok += (logits.argmax(1) == yb).sum().item()
-            seen += len(idx)
-            rate = (time.perf_counter() - t_train) / step
-            yield Progress("train", step, steps_total, f"Epoch {epoch}/{cfg.epochs}", rate * (steps_total - step))
-        if reason == "finished" and not all(torch.isfinite(p).all() for p in model.parameters() if p.requires_grad):
+        sums = yield from train_one_epoch(run, epoch, should_stop)
+        reason = sums.reason
+        if reason == "finished" and not weights_finite(run.model):
             reason = "non_finite"  # the last step overflowed the weights: this epoch must not become "best"
         if reason != "finished":
             break
-        probs = _predict_probs(model, Xva, cut, cfg, rt, should_stop) if n_va else None
-        if n_va and probs is None:
+        sums = run.par.end_epoch(run.model, sums)
+        probs = evaluate(run, should_stop) if run.n_va else None
+        if run.n_va and probs is None:
             reason = "stopped"
             break
-        rec = epoch_record(epoch, tot_loss, tot_ok, seen, probs, yva, opt.param_groups[0]["lr"], te)
-        history.append(rec)
-        yield epoch_end(rec, cfg.epochs, best.update(model, rec))
-        yield from fresh_diagnostics(history, len(classes), batch_losses, seen_codes)
-        if cfg.early_stop and best.since >= cfg.early_stop:
+        rec = epoch_record(epoch, sums.loss, sums.right, sums.seen, probs, run.yva, run.opt.param_groups[0]["lr"], te)
+        run.history.append(rec)
+        yield epoch_end(rec, cfg.epochs, run.best.update(run.model, rec))
+        yield from fresh_diagnostics(run.history, len(run.classes), sums.batch_losses, seen_codes)
+        if cfg.early_stop and run.best.since >= cfg.early_stop:
             reason = "early_stop"
             break
+    return reason
 
+
+def finish(run: Run, reason: str, dataset: Dataset, t0: float) -> Iterator[Event]:
+    """After the epochs: closing advice, the kept epoch's weights back in the model, its evaluation on the
+    validation photos, and Done."""
+    cfg, best, history = run.cfg, run.best, run.history
     if reason == "finished":
         yield from end_diagnostics(history, cfg.epochs, cfg.lr)
     if reason == "non_finite":
@@ -437,18 +586,40 @@ def train(dataset: Dataset, config: TrainConfig | None = None, *, stop: StopFlag
     if best.state is None:
         yield Done(None, None, reason != "finished", reason, history, None, time.perf_counter() - t0)
         return
+    model = run.model
     model.load_state_dict(best.state, strict=False)
+    run.par.check_same_model(model)
     model.eval()
     evaluation = None
-    if n_va:
+    if run.n_va:
         yield Progress("evaluate", 0, 1, "Checking the best model on the validation photos")
-        probs = _predict_probs(model, Xva, cut, cfg, rt, lambda: False)
-        evaluation = report_from_probs(probs, yva, classes, [s.path for s in dataset.val])
-    trained = TrainedModel.from_training(model.cpu(), classes, cfg, history, best.epoch, evaluation,
+        evaluation = report_from_probs(evaluate(run, lambda: False), run.yva, run.classes,
+                                       [s.path for s in dataset.val])
+    trained = TrainedModel.from_training(model.cpu(), run.classes, cfg, history, best.epoch, evaluation,
                                          dataset.counts().to_dict(orient="records"),
                                          trainable_parameters(model))
     yield Done(trained, best.epoch, reason in ("stopped", "non_finite", "out_of_memory"), reason, history, evaluation,
                time.perf_counter() - t0)
+
+
+def train(dataset: Dataset, config: TrainConfig | None = None, *, stop: StopFlag = None, device: str | None = None,
+          feature_cache: bool = True, limits: Limits | None = None) -> Iterator[Event]:
+    """Train a classifier on `dataset`; yields Progress, EpochEnd, Diagnostic, and finally Done.
+
+    Laid out like torchvision's references/classification/train.py: set_up, then per epoch
+    train_one_epoch and evaluate (run_epochs), then finish. distributed.train runs the same pieces.
+    """
+    cfg = resolve_config(config or TrainConfig(), dataset)
+    should_stop = stop_checker(stop)
+    t0 = time.perf_counter()
+    g = seed_everything(cfg.seed)
+    rt = pick_runtime(device)
+    run = yield from set_up(dataset, cfg, rt, g, OneProcess(), should_stop, feature_cache, limits or Limits())
+    if run is None:
+        yield Done(None, None, True, "stopped", [], None, time.perf_counter() - t0)
+        return
+    reason = yield from run_epochs(run, should_stop)
+    yield from finish(run, reason, dataset, t0)
 
 
 def run_to_end(events: Iterator[Event]) -> Done:

@@ -134,7 +134,7 @@ def _oom():
 
 
 def test_out_of_memory_in_training_retries_with_smaller_batches_and_says_so(ds, monkeypatch):
-    real, seen = train_mod._forward, []
+    real, seen = train_mod.tail_forward, []
 
     def forward(model, x, cut):  # a device that holds at most two photos per training step
         if torch.is_grad_enabled():
@@ -142,7 +142,7 @@ def test_out_of_memory_in_training_retries_with_smaller_batches_and_says_so(ds, 
                 raise _oom()
             seen.append(x.shape[0])
         return real(model, x, cut)
-    monkeypatch.setattr(train_mod, "_forward", forward)
+    monkeypatch.setattr(train_mod, "tail_forward", forward)
     events = list(train(ds, tiny_config(epochs=2, batch_size=8)))
     notes = [e for e in events if isinstance(e, Diagnostic) and e.code == "out_of_memory"]
     assert [(n.severity, n.message) for n in notes] == [
@@ -160,7 +160,7 @@ def test_out_of_memory_in_training_retries_with_smaller_batches_and_says_so(ds, 
 def test_out_of_memory_in_the_feature_pass_and_evaluation(tmp_path, monkeypatch):
     class_folders(tmp_path / "data", n=12)
     data = load_dataset(tmp_path / "data")
-    real_pass, real_forward, batches = train_mod.trunk_pass, train_mod._forward, []
+    real_pass, real_forward, batches = train_mod.trunk_pass, train_mod.tail_forward, []
 
     def trunk_pass(model, cut, samples, pre, rt, batch_size, *rest):  # a device that runs at most 8 at once
         batches.append(batch_size)
@@ -174,7 +174,7 @@ def test_out_of_memory_in_the_feature_pass_and_evaluation(tmp_path, monkeypatch)
             raise _oom()
         return real_forward(model, x, cut)
     monkeypatch.setattr(train_mod, "trunk_pass", trunk_pass)
-    monkeypatch.setattr(train_mod, "_forward", forward)
+    monkeypatch.setattr(train_mod, "tail_forward", forward)
     events = list(train(data, tiny_config(batch_size=4)))
     notes = [e.message for e in events if isinstance(e, Diagnostic) and e.code == "out_of_memory"]
     assert notes == ["The CPU ran out of memory while reading the photos with 32 photos at a time; retrying with 16 "
@@ -188,7 +188,7 @@ def test_out_of_memory_in_the_feature_pass_and_evaluation(tmp_path, monkeypatch)
 
 
 def test_out_of_memory_even_at_batch_one_keeps_the_earlier_epoch(ds, monkeypatch):
-    real, steps = train_mod._forward, [0]
+    real, steps = train_mod.tail_forward, [0]
 
     def forward(model, x, cut):
         if torch.is_grad_enabled():
@@ -196,7 +196,7 @@ def test_out_of_memory_even_at_batch_one_keeps_the_earlier_epoch(ds, monkeypatch
             if steps[0] > 3:  # epoch 1 fits, then the device is full
                 raise _oom()
         return real(model, x, cut)
-    monkeypatch.setattr(train_mod, "_forward", forward)
+    monkeypatch.setattr(train_mod, "tail_forward", forward)
     events = list(train(ds, tiny_config(epochs=3)))
     done = events[-1]
     assert done.reason == "out_of_memory" and done.stopped and done.best_epoch == 1
@@ -208,7 +208,7 @@ def test_out_of_memory_even_at_batch_one_keeps_the_earlier_epoch(ds, monkeypatch
 def test_other_runtime_errors_are_not_mistaken_for_memory(ds, monkeypatch):
     def forward(model, x, cut):
         raise RuntimeError("mat1 and mat2 shapes cannot be multiplied")
-    monkeypatch.setattr(train_mod, "_forward", forward)
+    monkeypatch.setattr(train_mod, "tail_forward", forward)
     with pytest.raises(RuntimeError, match="shapes cannot be multiplied"):
         list(train(ds, tiny_config()))
 
