@@ -597,7 +597,7 @@ def finish(run: Run, reason: str, dataset: Dataset, t0: float) -> Iterator[Event
                                        [s.path for s in dataset.val])
     trained = TrainedModel.from_training(model.cpu(), run.classes, cfg, history, best.epoch, evaluation,
                                          dataset.counts().to_dict(orient="records"),
-                                         trainable_parameters(model))
+                                         trainable_parameters(model), photos=dataset)  # its photos' fingerprints
     yield Done(trained, best.epoch, reason in ("stopped", "non_finite", "out_of_memory"), reason, history, evaluation,
                time.perf_counter() - t0)
 
