@@ -131,7 +131,8 @@ class Evaluation:
         if v:
             return (f"{t} of {n} photos were in this model's training set and {v} were its validation photos: "
                     f"{acc} on all, {unseen_acc} on the {u} it never saw.")
-        return f"{t} of {n} photos were in this model's training set: {acc} on all, {unseen_acc} on the {u} it never saw."
+        return (f"{t} of {n} photos were in this model's training set: {acc} on all, {unseen_acc} on the {u} "
+                f"it never saw.")
 
     def to_dict(self) -> dict:
         """What `evaluate --json` prints: the report on all photos, plus how many it had seen."""
@@ -164,7 +165,8 @@ def evaluate_photos(tm: TrainedModel, source: str | os.PathLike, device: str | N
         if tm.fingerprints is None:
             return Evaluation(report, len(paths), None, None, None, list(ds.skipped))
         train, val = set(tm.fingerprints["train"]), set(tm.fingerprints["val"])
-        where = ["train" if f in train else "val" if f in val else "new" for f in (fingerprint(s.digest) for s in ds.val)]
+        prints = [fingerprint(s.digest) for s in ds.val]
+        where = ["train" if f in train else "val" if f in val else "new" for f in prints]
         new = [i for i, w in enumerate(where) if w == "new"]
         unseen = report_from_probs(probs[new], labels[new], tm.classes, [paths[i] for i in new]) if new else None
         return Evaluation(report, len(paths), where.count("train"), where.count("val"), unseen, list(ds.skipped))
