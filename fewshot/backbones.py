@@ -43,7 +43,8 @@ class Backbone:
     weights: str = "IMAGENET1K_V1"  # the torchvision weights enum member fewshot loads
 
 
-# ARCHS order (the CLI's --arch choices and the README list follow it). Cuts: the three stages end
+# The order the page lists them in (the default first, then by size; ARCHS, the CLI's --arch choices
+# and the README list follow it). Cuts: the three stages end
 # with maps at 1/8, 1/16 and 1/32 of the input's side, so "top" (the 1/32 part) and "top2" mean the
 # same part of the network for every architecture (tests/test_backbones.py). forward_s: rough published
 # GPU throughputs under AMP at batch >= 32 (images/s: resnet18 ~3000-5000, resnet50 ~1200-2000,
@@ -53,12 +54,12 @@ _RESNET_TRUNK = ("conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3"
 BACKBONES: dict[str, Backbone] = {b.name: b for b in (
     Backbone("resnet18", "ResNet18", "recommended all-rounder", 45, 1, 0.0004,
              _RESNET_TRUNK, (6, 7), classifier="fc"),
-    Backbone("resnet50", "ResNet50", "more accurate, about 3x slower", 98, 4, 0.0010,
-             _RESNET_TRUNK, (6, 7), classifier="fc"),
     Backbone("mobilenet_v2", "MobileNetV2", "small and fast", 14, 0, 0.0005, ("features",), (7, 14)),
     Backbone("mobilenet_v3_large", "MobileNetV3", "small and fast", 21, 3, 0.0005, ("features",), (7, 13),
              neck=True),
     Backbone("efficientnet_b0", "EfficientNet-B0", "accurate for its size", 21, 2, 0.0008, ("features",), (4, 6)),
+    Backbone("resnet50", "ResNet50", "more accurate, about 3x slower", 98, 4, 0.0010,
+             _RESNET_TRUNK, (6, 7), classifier="fc"),
     Backbone("vgg16", "VGG16", "large and slow, a classic", 528, 5, 0.0020, ("features",), (17, 24),
              neck=True, pool_px=7),
 )}
