@@ -123,8 +123,8 @@ def module_templates(path: Path) -> dict[str, int]:
 def engine_templates() -> dict[str, str]:
     """{template: "module.py:line"} over every engine module the app uses, and app.py."""
     found: dict[str, str] = {}
-    for path in sorted((ROOT / "fewshot").glob("*.py")) + [ROOT / "app.py"]:
-        if path.name in SKIP_MODULES:
+    for path in sorted((ROOT / "fewshot").rglob("*.py")) + [ROOT / "app.py"]:
+        if path.name in SKIP_MODULES or "locales" in path.parts:
             continue
         for text, line in module_templates(path).items():
             found.setdefault(text, f"{path.name}:{line}")

@@ -13,7 +13,11 @@ import torch
 from conftest import make_class_folders
 
 from fewshot import Done
-from fewshot import session as S
+from fewshot.ui import photos as P
+from fewshot.ui import results as R
+from fewshot.ui import state as ST
+from fewshot.ui import texts as TX
+from fewshot.ui import training as T
 from fewshot import views as V
 from fewshot.errors import BundleError, DataError, FewshotError, TrainingError
 from fewshot.examples import EXAMPLE_CLASSES, download_photo_set, generate_example
@@ -22,7 +26,7 @@ from fewshot.examples import EXAMPLE_CLASSES, download_photo_set, generate_examp
 @pytest.fixture
 def sess(tmp_path, monkeypatch):
     monkeypatch.setenv("FEWSHOT_SESSION_DIR", str(tmp_path / "sessions"))
-    s = S.Session()
+    s = ST.Session()
     yield s
     s.cleanup()
 
@@ -55,7 +59,7 @@ def test_dropped_folder_keeps_subfolder_names_as_classes(sess, tmp_path, upload_
     evil.parent.mkdir()
     shutil.copy(items[0][0], evil)
     items += [(str(evil), "My pets/../../etc/evil.png"), ("/etc/hostname", "My pets/dogs/stolen.png")]
-    ds = S.load_uploaded_folder(sess, items, upload_root, not_images=["My pets/dogs/notes.txt"])
+    ds = P.load_uploaded_folder(sess, items, upload_root, not_images=["My pets/dogs/notes.txt"])
     assert ds.classes == ["dogs", "süße Katzen"]
     assert ds.counts()["total"].tolist() == [6, 6]
     reasons = dict(ds.skipped)
@@ -67,11 +71,11 @@ def test_dropped_folder_keeps_subfolder_names_as_classes(sess, tmp_path, upload_
 
 def test_dropping_loose_pictures_or_nothing_says_what_to_drop(sess, tmp_path, upload_root):
     with pytest.raises(DataError, match="one subfolder"):
-        S.load_uploaded_folder(sess, [], upload_root, not_images=["a/readme.md"])
+        P.load_uploaded_folder(sess, [], upload_root, not_images=["a/readme.md"])
     loose = make_class_folders(tmp_path / "loose", {"x": 3})
     items = [(p, rel.split("/", 1)[1]) for p, rel in as_uploads(loose / "x", upload_root)]
     with pytest.raises(DataError, match="No readable images"):
-        S.load_uploaded_folder(sess, items, upload_root)
+        P.load_uploaded_folder(sess, items, upload_root)
 
 
 def test_zip_report_has_counts_thumbnails_skipped_and_warnings(sess, tmp_path):
@@ -81,7 +85,7 @@ def test_zip_report_has_counts_thumbnails_skipped_and_warnings(sess, tmp_path):
     with zipfile.ZipFile(zpath, "w") as zf:
         for p in src.rglob("*"):
             zf.write(p, p.relative_to(tmp_path))
-    ds = S.load_zip_file(sess, str(zpath))
+    ds = P.load_zip_file(sess, str(zpath))
     assert ds.classes == ["<b>cats & co", "dogs"] and sess.source == "pets.zip"
     strips = V.thumbnail_strips(ds)
     assert "&lt;b&gt;cats &amp; co" in strips and "<b>cats" not in strips  # names are escaped
@@ -91,36 +95,36 @@ def test_zip_report_has_counts_thumbnails_skipped_and_warnings(sess, tmp_path):
     assert "only 5 images" in warnings and "1 file was skipped" in warnings
     assert "pets.zip" in V.data_summary(ds, sess.source)
     with pytest.raises(DataError, match="notes.txt is not a .zip"):
-        S.load_zip_file(sess, str(tmp_path / "notes.txt"))
+        P.load_zip_file(sess, str(tmp_path / "notes.txt"))
 
 
 def test_class_cards_add_rename_delete_and_load(sess, tmp_path, upload_root):
     pics = as_uploads(make_class_folders(tmp_path / "p", {"r": 4, "g": 4, "b": 4}), upload_root)
     assert [c.name for c in sess.cards] == ["Class 1", "Class 2"]
-    third = S.card_add(sess)
-    S.card_rename(sess, sess.cards[0].id, "  red   apples ")
-    S.card_rename(sess, sess.cards[1].id, "green")
-    S.card_rename(sess, third.id, "blue")
+    third = P.card_add(sess)
+    P.card_rename(sess, sess.cards[0].id, "  red   apples ")
+    P.card_rename(sess, sess.cards[1].id, "green")
+    P.card_rename(sess, third.id, "blue")
     note = upload_root / "n" / "notes.txt"
     note.parent.mkdir()
     note.write_text("x")
-    problems = S.card_add_images(sess, sess.cards[0].id, [p for p, r in pics if "/r/" in r] + [str(note)], upload_root)
+    problems = P.card_add_images(sess, sess.cards[0].id, [p for p, r in pics if "/r/" in r] + [str(note)], upload_root)
     assert problems == ["notes.txt: .txt is not an image type we read"]
-    S.card_add_images(sess, sess.cards[1].id, [p for p, r in pics if "/g/" in r], upload_root)
-    S.card_add_images(sess, third.id, [p for p, r in pics if "/b/" in r], upload_root)
-    S.card_delete(sess, sess.cards[1].id)
-    ds = S.load_cards(sess)
+    P.card_add_images(sess, sess.cards[1].id, [p for p, r in pics if "/g/" in r], upload_root)
+    P.card_add_images(sess, third.id, [p for p, r in pics if "/b/" in r], upload_root)
+    P.card_delete(sess, sess.cards[1].id)
+    ds = P.load_cards(sess)
     assert ds.classes == ["blue", "red apples"] and ds.counts()["total"].tolist() == [4, 4]
-    S.card_rename(sess, third.id, "Red Apples")
+    P.card_rename(sess, third.id, "Red Apples")
     with pytest.raises(DataError, match="both called"):
-        S.load_cards(sess)
-    S.card_rename(sess, third.id, "")
+        P.load_cards(sess)
+    P.card_rename(sess, third.id, "")
     with pytest.raises(DataError, match="has no name"):
-        S.load_cards(sess)
-    for _ in range(S.MAX_CARDS - len(sess.cards)):
-        S.card_add(sess)
+        P.load_cards(sess)
+    for _ in range(ST.MAX_CARDS - len(sess.cards)):
+        P.card_add(sess)
     with pytest.raises(DataError, match="folder or a zip"):
-        S.card_add(sess)
+        P.card_add(sess)
 
 
 def test_example_is_deterministic_varied_and_learnable_without_weights(sess, tmp_path, no_weights):
@@ -130,18 +134,18 @@ def test_example_is_deterministic_varied_and_learnable_without_weights(sess, tmp
     assert len(files) == 12 and {f.parts[0] for f in files} == set(EXAMPLE_CLASSES)
     assert all((a / f).read_bytes() == (b / f).read_bytes() for f in files)
     assert any((a / f).read_bytes() != (c / f).read_bytes() for f in files)
-    ds = S.load_example(sess)
+    ds = P.load_example(sess)
     assert ds.classes == list(EXAMPLE_CLASSES) and not ds.skipped and len(ds.val) >= 24
     # offline, no weights at all: training from scratch still clearly beats guessing (1/3)
-    cfg = S.make_config("resnet18", False, 15, 0.003, "head", batch_size=16)
+    cfg = T.make_config("resnet18", False, 15, 0.003, "head", batch_size=16)
     assert cfg.preprocessing.crop == 112
-    done = [u for u in S.run_training(sess, cfg)][-1].done
+    done = [u for u in T.run_training(sess, cfg)][-1].done
     assert done is not None and done.evaluation.accuracy >= 0.6
 
 
 def test_example_with_pretrained_weights_is_accurate(sess, with_weights):
-    S.load_example(sess)
-    done = [u for u in S.run_training(sess, S.make_config("mobilenet_v2", True, 12, 0.001, "head"))][-1].done
+    P.load_example(sess)
+    done = [u for u in T.run_training(sess, T.make_config("mobilenet_v2", True, 12, 0.001, "head"))][-1].done
     assert done.evaluation.accuracy >= 0.85
 
 
@@ -157,7 +161,7 @@ def test_photo_set_download_offline_says_so(tmp_path, monkeypatch):
 
 @pytest.fixture
 def colours(sess, tmp_path, with_weights):
-    ds = S.load_uploaded_folder(sess, as_uploads(make_class_folders(tmp_path / "set", {"red": 10, "green": 10,
+    ds = P.load_uploaded_folder(sess, as_uploads(make_class_folders(tmp_path / "set", {"red": 10, "green": 10,
                                                                                         "blue": 10}), tmp_path),
                                 None)
     assert ds.classes == ["blue", "green", "red"]
@@ -167,7 +171,7 @@ def colours(sess, tmp_path, with_weights):
 def test_training_streams_updates_and_stop_keeps_the_best_model(colours):
     sess = colours
     updates, epochs_seen = [], set()
-    for up in S.run_training(sess, S.make_config("mobilenet_v2", True, 200, 0.003, "head", batch_size=8)):
+    for up in T.run_training(sess, T.make_config("mobilenet_v2", True, 200, 0.003, "head", batch_size=8)):
         updates.append((len(up.history), up.fraction, up.text, up.finished))
         epochs_seen.add(len(up.history))
         assert sess.training
@@ -182,28 +186,28 @@ def test_training_streams_updates_and_stop_keeps_the_best_model(colours):
     assert done.stopped and done.reason == "stopped" and 3 <= len(done.history) < 200
     assert "Stopped after" in up.text and up.first_point_s is not None
     assert sess.model is done.model
-    label = S.predict_image(sess, done.evaluation.misclassified[0]["path"] if done.evaluation.misclassified
+    label = R.predict_image(sess, done.evaluation.misclassified[0]["path"] if done.evaluation.misclassified
                             else sess.dataset.val[0].path)
     assert set(label) == {"blue", "green", "red"} and abs(sum(label.values()) - 1) < 1e-4
 
 
 def test_the_end_of_training_says_what_choose_for_me_chose(colours):
     from fewshot.i18n import ZH, translate
-    up = list(S.run_training(colours, S.make_config("mobilenet_v2", True, 1, 0.001, "auto")))[-1]
+    up = list(T.run_training(colours, T.make_config("mobilenet_v2", True, 1, 0.001, "auto")))[-1]
     cfg = up.done.model.config
     assert cfg.stage in ("head", "top")
     words = {"head": "only the last layer learned", "top": "the last block learned too"}[cfg.stage]
     assert f"Chosen from your photos: {words}, photos at {cfg.preprocessing.crop} px." in up.text
     assert "根据你的照片自动选择" in translate(up.text, ZH) and "Chosen" not in translate(up.text, ZH)
-    fixed = S.make_config("mobilenet_v2", True, 1, 0.001, "head").with_(preprocessing=cfg.preprocessing)
-    assert "Chosen" not in list(S.run_training(colours, fixed))[-1].text  # nothing was chosen, nothing to say
+    fixed = T.make_config("mobilenet_v2", True, 1, 0.001, "head").with_(preprocessing=cfg.preprocessing)
+    assert "Chosen" not in list(T.run_training(colours, fixed))[-1].text  # nothing was chosen, nothing to say
 
 
 def test_second_training_in_a_session_is_refused_while_one_runs(colours):
-    gen = S.run_training(colours, S.make_config("mobilenet_v2", True, 2, 0.001, "head"))
+    gen = T.run_training(colours, T.make_config("mobilenet_v2", True, 2, 0.001, "head"))
     next(gen)
     with pytest.raises(TrainingError, match="already training"):
-        next(S.run_training(colours, S.make_config("mobilenet_v2", True, 2, 0.001, "head")))
+        next(T.run_training(colours, T.make_config("mobilenet_v2", True, 2, 0.001, "head")))
     colours.stop.set()
     list(gen)
     assert not colours.training
@@ -211,10 +215,10 @@ def test_second_training_in_a_session_is_refused_while_one_runs(colours):
 
 def test_missing_weights_offer_a_backbone_that_is_here(colours, monkeypatch):
     monkeypatch.setenv("FEWSHOT_OFFLINE", "1")
-    labels = dict((arch, label) for label, arch in S.backbone_choices())
+    labels = dict((arch, label) for label, arch in T.backbone_choices())
     assert "✓ on this machine" in labels["mobilenet_v2"] and "45 MB download" in labels["resnet18"]
-    assert "download" in S.weights_note("resnet18", True) and S.weights_note("mobilenet_v2", True) == ""
-    ups = list(S.run_training(colours, S.make_config("resnet18", True, 2, 0.001, "head")))
+    assert "download" in T.weights_note("resnet18", True) and T.weights_note("mobilenet_v2", True) == ""
+    ups = list(T.run_training(colours, T.make_config("resnet18", True, 2, 0.001, "head")))
     assert ups[-1].finished and not any(u.finished or u.history for u in ups[:-1])
     assert ups[-1].done is None and ups[-1].fraction is None
     assert "resnet18-f37072fd.pth" in ups[-1].weights_missing and ups[-1].fallback == "mobilenet_v2"
@@ -224,29 +228,29 @@ def test_missing_weights_offer_a_backbone_that_is_here(colours, monkeypatch):
 def test_export_formats_and_a_reloaded_bundle_predicts_the_same(colours, tmp_path):
     sess = colours
     with pytest.raises(FewshotError, match="no model"):
-        S.export_model(sess, "bundle")
-    done = [u for u in S.run_training(sess, S.make_config("mobilenet_v2", True, 3, 0.003, "head"))][-1].done
+        R.export_model(sess, "bundle")
+    done = [u for u in T.run_training(sess, T.make_config("mobilenet_v2", True, 3, 0.003, "head"))][-1].done
     assert isinstance(done, Done)
     img = sess.dataset.val[0].path
-    before = S.predict_image(sess, img, top_k=3, tta=True)
-    bundle = S.export_model(sess, "bundle")
+    before = R.predict_image(sess, img, top_k=3, tta=True)
+    bundle = R.export_model(sess, "bundle")
     assert bundle[0].suffix == ".safetensors" and "blue-green-red" in bundle[0].name
-    ts = S.export_model(sess, "torchscript")  # ONNX goes the same way (slow: ~30 s; the engine tests cover it)
+    ts = R.export_model(sess, "torchscript")  # ONNX goes the same way (slow: ~30 s; the engine tests cover it)
     assert ts[0].name.endswith(".torchscript.pt") and [p.suffix for p in ts[1:]] == [".json", ".md"]
     with pytest.raises(FewshotError, match="Unknown format"):
-        S.export_model(sess, "pickle")
-    other = S.Session()
+        R.export_model(sess, "pickle")
+    other = ST.Session()
     try:
-        tm = S.load_model_file(other, str(bundle[0]))
+        tm = R.load_model_file(other, str(bundle[0]))
         assert tm.classes == ["blue", "green", "red"]
-        after = S.predict_image(other, img, top_k=3, tta=True)
+        after = R.predict_image(other, img, top_k=3, tta=True)
         assert after.keys() == before.keys()
         assert all(abs(after[k] - before[k]) < 1e-5 for k in before)
-        assert S.per_class_frame(None, tm)["support"].sum() == len(sess.dataset.val)
-        assert S.confusion_frame(other).values.sum() == len(sess.dataset.val)
+        assert R.per_class_frame(None, tm)["support"].sum() == len(sess.dataset.val)
+        assert R.confusion_frame(other).values.sum() == len(sess.dataset.val)
     finally:
         other.cleanup()
-    df, csv = S.predict_many(sess, [img, str(tmp_path / "missing.jpg")])
+    df, csv = R.predict_many(sess, [img, str(tmp_path / "missing.jpg")])
     assert df["prediction"].iloc[0] in {"blue", "green", "red"} and df["problem"].iloc[1]
     assert csv.read_text().splitlines()[0] == "file,prediction,confidence,runner-up,problem"
 
@@ -255,27 +259,27 @@ def test_a_pickle_is_refused_without_being_opened(sess, tmp_path):
     evil = tmp_path / "model.safetensors"
     torch.save({"weights": torch.zeros(2)}, evil)  # a pickle in disguise
     with pytest.raises(BundleError, match="never opened"):
-        S.load_model_file(sess, str(evil))
+        R.load_model_file(sess, str(evil))
     assert sess.model is None
 
 
 def test_settings_in_plain_words():
     with pytest.raises(TrainingError, match="whole numbers"):
-        S.make_config("resnet18", True, "ten", 0.001, "head")
+        T.make_config("resnet18", True, "ten", 0.001, "head")
     with pytest.raises(TrainingError, match="Unknown backbone"):
-        S.make_config("alexnet", True, 10, 0.001, "head")
+        T.make_config("alexnet", True, 10, 0.001, "head")
     with pytest.raises(TrainingError, match="learning rate must be positive"):
-        S.make_config("resnet18", True, 10, 0, "head")
-    cfg = S.make_config("resnet18", True, **{k: v for k, v in S.PRESETS["Thorough"].items() if k != "augmentation"})
+        T.make_config("resnet18", True, 10, 0, "head")
+    cfg = T.make_config("resnet18", True, **{k: v for k, v in TX.PRESETS["Thorough"].items() if k != "augmentation"})
     assert cfg.stage == "top" and cfg.preprocessing is None  # input size chosen from the photos
-    assert "ran out of memory" in S.plain_error(MemoryError())
-    assert S.plain_error(DataError("No readable images")) == "No readable images"
+    assert "ran out of memory" in ST.plain_error(MemoryError())
+    assert ST.plain_error(DataError("No readable images")) == "No readable images"
 
 
 def test_cleanup_deletes_the_session_files_and_stops_training(sess):
-    S.load_example(sess)
+    P.load_example(sess)
     assert any(sess.dir.rglob("*.jpg"))
-    registry = S.SessionRegistry()
+    registry = ST.SessionRegistry()
     assert registry.ensure(sess, "tab-1") is sess
     registry.close("tab-1")
     assert not sess.dir.exists() and sess.stop.is_set() and sess.closed

@@ -63,7 +63,7 @@ def test_requirements_cover_every_third_party_import():
     names = {"PIL": "pillow", "yaml": "pyyaml", "gradio_client": "gradio"}  # gradio ships its client
     stdlib = set(sys.stdlib_module_names)
     found = set()
-    for path in [ROOT / "app.py", *sorted((ROOT / "fewshot").glob("*.py"))]:
+    for path in [ROOT / "app.py", *sorted((ROOT / "fewshot").rglob("*.py"))]:
         for node in ast.walk(ast.parse(path.read_text())):
             mods = [a.name for a in node.names] if isinstance(node, ast.Import) else (
                 [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module else [])
@@ -146,6 +146,9 @@ def test_share_without_auth_warns_that_the_link_is_public_and_auth_reaches_launc
     launched = {}
 
     class Demo:
+        def __init__(self, backends=None):  # build_app(backends)
+            pass
+
         def queue(self, **kw):
             return self
 
@@ -177,30 +180,37 @@ def test_weights_download_offline_names_the_file_and_where_to_get_it(tmp_path, p
 
 
 def test_model_card_in_the_bundle_beside_every_export_and_on_the_page(tmp_path, monkeypatch):
-    import app
     from safetensors import safe_open
     from tests.conftest import make_class_folders
 
     from fewshot import load_dataset
-    from fewshot import session as S
+    from fewshot.ui import build_app
+    from fewshot.ui import results as R
+    from fewshot.ui import state as ST
+    from fewshot.ui import training as T
 
     monkeypatch.setenv("FEWSHOT_SESSION_DIR", str(tmp_path / "sessions"))
-    sess = S.Session()
+    sess = ST.Session()
     try:
         sess.set_dataset(load_dataset(make_class_folders(tmp_path / "set", {"cat": 10, "dog": 10})), "test")
-        for _ in S.run_training(sess, S.make_config("resnet18", False, 1, 0.003, "head", batch_size=8)):
+        for _ in T.run_training(sess, T.make_config("resnet18", False, 1, 0.003, "head", batch_size=8)):
             pass
         card = sess.model.model_card()
         for heading in ("## Data", "## Settings", "## Metrics", "## Limits and intended use"):
             assert heading in card
         assert "| cat |" in card and "validation accuracy" in card and "not for decisions about people" in card
-        bundle, beside = S.export_model(sess, "bundle")
+        bundle, beside = R.export_model(sess, "bundle")
         assert beside == bundle.with_suffix(".md") and beside.read_text() == card
         with safe_open(str(bundle), "pt") as f:
             assert f.metadata()["model_card"] == card
-        script = S.export_model(sess, "torchscript")
+        script = R.export_model(sess, "torchscript")
         assert script[-1].suffix == ".md" and script[-1].read_text() == card
-        assert app._take_outputs(sess)[0] == card  # step 5 shows it
+        demo = build_app()  # step 5 shows it, for a model dropped on the page
+        load_model = next(f.fn for f in demo.fns.values() if f.api_name == "load_model")
+        shown = load_model(str(bundle), None, None)
+        on_page = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "model-card")
+        assert shown[on_page] == card
+        next(v for v in shown.values() if isinstance(v, ST.Session)).cleanup()
     finally:
         sess.cleanup()
 

@@ -29,18 +29,24 @@ SAME_IN_CHINESE = {"ONNX", "TorchScript", "fewshot", "F1"}
 
 @pytest.fixture(scope="module")
 def app_module():
-    import app
-    return app
+    from fewshot.ui import page
+    return page
 
 
 @pytest.fixture(scope="module")
-def demo(app_module):
-    return app_module.build_app()
+def demo():
+    from fewshot.ui import build_app
+    return build_app()
 
 
 def fn_named(demo, name: str):
     """A callback of the built page, by its Python name (as the browser would call it)."""
     return next(f.fn for f in demo.fns.values() if f.name == name)
+
+
+def by_id(out: dict) -> dict:
+    """A callback's outputs keyed by each component's elem_id ("state" for the tab's state)."""
+    return {("state" if isinstance(c, gr.State) else c.elem_id): v for c, v in out.items()}
 
 
 def request(lang: str) -> gr.Request:
@@ -189,7 +195,8 @@ def test_callbacks_answer_in_the_language_of_the_browser(demo, messy_data, tmp_p
             zf.write(p, p.relative_to(messy_data.parent))
     on_zip = fn_named(demo, "on_zip")
     with pytest.warns(UserWarning, match="跳过了 2 个文件；下方的报告说明了每个文件的原因。"):  # gr.Warning's words
-        summary, warnings, thumbs, counts, skipped, box, sess = on_zip(str(zipped), None, request("zh-CN,zh;q=0.9"))
+        summary, warnings, thumbs, counts, skipped, box, sess = on_zip(str(zipped), None,
+                                                                       request("zh-CN,zh;q=0.9")).values()
     try:
         assert sess.lang == "zh-CN"
         assert summary.startswith("**已加载pets.zip：2 个类别**") and "张照片用于学习" in summary
@@ -198,35 +205,36 @@ def test_callbacks_answer_in_the_language_of_the_browser(demo, messy_data, tmp_p
         assert list(skipped.columns) == ["文件", "原因"] and box.label == "跳过的文件（2）"
         # the language switch: the same report again, in English, and the session keeps English
         on_lang = fn_named(demo, "on_lang")
-        out = on_lang("en", "resnet18", True, sess)
-        assert out[0].startswith("**Loaded pets.zip: 2 classes**") and list(out[3].columns)[0] == "class"
+        out = by_id(on_lang("en", sess))
+        assert out["data-summary"].startswith("**Loaded pets.zip: 2 classes**")
+        assert list(out["data-counts"].columns)[0] == "class"
         assert sess.lang == "en"
-        again = on_zip(str(zipped), sess, request("zh-CN"))
-        assert again[0].startswith("**Loaded pets.zip")
-        assert CJK.search(on_lang("zh", "resnet18", False, sess)[0])
+        again = by_id(on_zip(str(zipped), sess, request("zh-CN")))
+        assert again["data-summary"].startswith("**Loaded pets.zip")
+        assert CJK.search(by_id(on_lang("zh", sess))["data-summary"])
     finally:
         sess.cleanup()
     with pytest.raises(gr.Error) as err:  # an error in plain words, in Chinese
         on_zip(str(messy_data / "cats" / "000.png"), None, request("zh-CN"))
     assert "不是 .zip 文件" in err.value.message and err.value.title == "抱歉"
-    en = on_zip(str(zipped), None, request("en-US,en"))
-    assert en[0].startswith("**Loaded pets.zip") and list(en[4].columns) == ["file", "reason"]
-    en[-1].cleanup()
+    en = by_id(on_zip(str(zipped), None, request("en-US,en")))
+    assert en["data-summary"].startswith("**Loaded pets.zip") and list(en["data-skipped"].columns) == ["file", "reason"]
+    en["state"].cleanup()
 
 
 def test_a_switch_the_browser_cannot_pass_on_is_kept_by_the_session(demo):
     """An English browser switched to 中文 where the language cookie is blocked (a Space embedded in another
     site): the switch makes a session that remembers Chinese; where the browser says it, nothing is made."""
     on_lang = fn_named(demo, "on_lang")
-    out = on_lang("zh-CN", "resnet18", True, None, request("en-US,en"))
-    sess = out[-1]
+    out = by_id(on_lang("zh-CN", None, request("en-US,en")))
+    sess = out["state"]
     try:
-        assert sess.lang == "zh-CN" and "每轮的准确率" in out[8].layout.title.text  # the empty curves, in Chinese
+        assert sess.lang == "zh-CN" and "每轮的准确率" in out["acc-plot"].layout.title.text  # empty curves, in Chinese
         on_example = fn_named(demo, "on_example")
-        assert on_example(sess, request("en-US,en"))[0].startswith("**已加载形状示例")
+        assert by_id(on_example(sess, request("en-US,en")))["data-summary"].startswith("**已加载形状示例")
     finally:
         sess.cleanup()
-    assert on_lang("zh-CN", "resnet18", True, None, request("zh-CN"))[-1] == gr.skip()
+    assert "state" not in by_id(on_lang("zh-CN", None, request("zh-CN")))  # the browser says it: no session made
 
 
 def test_training_callback_reports_in_chinese(demo, tmp_path):
@@ -238,16 +246,18 @@ def test_training_callback_reports_in_chinese(demo, tmp_path):
         for p in sorted(folder.rglob("*.png")):
             zf.write(p, p.relative_to(folder.parent))
     zh = request("zh-CN")
-    sess = fn_named(demo, "on_zip")(str(zipped), None, zh)[-1]
+    sess = by_id(fn_named(demo, "on_zip")(str(zipped), None, zh))["state"]
     try:
         train = fn_named(demo, "train")
-        updates = list(train("mobilenet_v2", False, 1, 0.001, "head", 4, "none", 0.1, False, 0, 0, sess, zh))
-        state, progress, loss, acc = updates[-1][:4]
+        updates = [by_id(u) for u in train("mobilenet_v2", False, 1, 0.001, "head", 4, "none", 0.1, False, 0, 0,
+                                           sess, zh)]
+        last = updates[-1]
+        state, progress, acc = last["state"], last["train-progress"], last["acc-plot"]
         assert state is sess and "用时" in progress and "已完成" in progress and "请在第 4 步试用" in progress
         assert acc.layout.title.text == "每轮的准确率（越高越好）" and acc.data[0].name == "训练照片"
-        assert "有些类别的照片少于 20 张：ants (6), bees (6)" in updates[-1][4]
-        assert list(updates[-1][5].columns)[:3] == ["轮次", "训练损失", "训练准确率"]
-        accuracy, card, status = updates[-1][9], updates[-1][14], updates[-1][16]
+        assert "有些类别的照片少于 20 张：ants (6), bees (6)" in last["diagnostics"]
+        assert list(last["history"].columns)[:3] == ["轮次", "训练损失", "训练准确率"]
+        accuracy, card, status = last["accuracy"], last["model-card"], last["try-status"]
         assert "答对" in accuracy and "张验证照片中有" in accuracy
         assert card.startswith("# 图像分类器：ants, bees") and "## 局限与适用范围" in card
         assert status.startswith("✅ 模型已就绪。它认识：**ants, bees**")

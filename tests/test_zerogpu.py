@@ -23,7 +23,10 @@ from conftest import make_class_folders
 from fewshot import budget as B
 from fewshot import gpu_jobs as J
 from fewshot import load_dataset, train
-from fewshot import session as S
+from fewshot.ui import Backends, build_app
+from fewshot.ui import results as R
+from fewshot.ui import state as ST
+from fewshot.ui import training as T
 from fewshot.predict import Predictor
 
 
@@ -61,32 +64,32 @@ class FakeSpaces(types.ModuleType):
 
 
 @pytest.fixture
-def app_module(monkeypatch):
+def app_module():
     import app
-    monkeypatch.setattr(S, "TRAINER", S.TRAINER)  # restored after the test, whatever use_zero_gpu sets
-    monkeypatch.setattr(S, "PREDICTOR", S.PREDICTOR)
-    monkeypatch.setattr(app, "ON_ZERO_GPU", app.ON_ZERO_GPU)
     return app
 
 
 @pytest.fixture
 def zero(app_module, monkeypatch):
-    """The app as it starts on a ZeroGPU Space, with the fake `spaces`."""
+    """The app as it starts on a ZeroGPU Space, with the fake `spaces`: (the fake, the backends app.py passes)."""
     fake = FakeSpaces()
     monkeypatch.setitem(sys.modules, "spaces", fake)
     monkeypatch.setenv("SPACE_ID", "someone/fewshot")
     monkeypatch.delenv("FEWSHOT_GPU_MAX_S", raising=False)
-    assert app_module.use_zero_gpu(app_module.zero_gpu())
+    backends = app_module.zero_gpu_backends(app_module.zero_gpu())
+    assert backends is not None
+    fake.backends = backends
     return fake
 
 
 @pytest.fixture
-def handlers(app_module, tmp_path, monkeypatch):
-    """The app's own train and predict callbacks, from the built page, and a session with tiny photos."""
+def handlers(zero, tmp_path, monkeypatch):
+    """The app's own train and predict callbacks, from the page built with ZeroGPU's backends, and a session
+    with tiny photos."""
     monkeypatch.setenv("FEWSHOT_SESSION_DIR", str(tmp_path / "sessions"))
-    demo = app_module.build_app()
+    demo = build_app(zero.backends)
     fns = {f.api_name: f.fn for f in demo.fns.values() if f.api_name}
-    sess = S.Session()
+    sess = ST.Session(zero.backends)
     sess.set_dataset(load_dataset(make_class_folders(tmp_path / "set", {"cat": 12, "dog": 12, "fox": 12})), "test")
     yield fns["train"], fns["predict"], sess
     sess.cleanup()
@@ -107,13 +110,18 @@ def test_zero_gpu_is_detected_only_on_a_zero_gpu_space(app_module, monkeypatch):
     assert app_module.zero_gpu() is None  # a Space with its own GPU or a CPU: nothing to ask for
     monkeypatch.setitem(sys.modules, "spaces", None)  # `import spaces` raises ImportError
     assert app_module.zero_gpu() is None
-    assert not app_module.use_zero_gpu(None) and S.TRAINER is train
+    assert app_module.zero_gpu_backends(None) is None
 
 
 def test_without_spaces_nothing_is_wrapped(app_module):
     """What every other app test runs against: the engine's own train and Predictor, in this process."""
-    assert app_module.zero_gpu() is None and not app_module.ON_ZERO_GPU
-    assert S.TRAINER is train and S.PREDICTOR is Predictor
+    assert app_module.zero_gpu() is None and app_module.BACKENDS is None
+    plain = ST.Session()
+    try:
+        assert plain.backends.trainer is train and plain.backends.predictor is Predictor
+        assert plain.backends.fit_check is None
+    finally:
+        plain.cleanup()
     assert app_module.gpu_task(J.train_job, J.train_seconds) is J.train_job
 
 
@@ -123,7 +131,8 @@ def test_training_and_prediction_run_as_gpu_jobs_sized_from_the_job(zero, handle
     assert [name for name, _ in zero.calls] == ["train_job"]
     assert sess.model is not None and not sess.training  # the model came back across the process boundary
     assert next(p for p in sess.model.model.parameters()).device.type == "cpu"
-    assert "Done in" in outs[-1][1]  # the progress text of the last update
+    progress = next(c for c in outs[-1] if getattr(c, "elem_id", None) == "train-progress")
+    assert "Done in" in outs[-1][progress]  # the progress text of the last update
     assert zero.calls[0][1] == J.train_seconds(sess.dataset, sess.model.config) >= B.TRAIN_STARTUP_S
     _train(train_fn, sess, epochs=80)  # 36 tiny photos: an epoch is a few steps, so it takes many to show
     (_, one_epoch), (_, many_epochs) = zero.calls
@@ -136,7 +145,7 @@ def test_training_and_prediction_run_as_gpu_jobs_sized_from_the_job(zero, handle
     assert set(label) == {"cat", "dog", "fox"} and abs(sum(label.values()) - 1) < 1e-4
     name, secs = zero.calls[-1]
     assert name == "predict_job" and 1 <= secs <= 15
-    df, _csv = S.predict_many(sess, [sess.dataset.val[0].path, __file__], tta=True)
+    df, _csv = R.predict_many(sess, [sess.dataset.val[0].path, __file__], tta=True)
     assert zero.calls[-1][0] == "predict_job" and list(df["problem"] != "") == [False, True]
     with pytest.raises(gr.Error):
         predict_fn(__file__, False, st=sess, request=None)  # not a picture: the reason, as without ZeroGPU
@@ -144,7 +153,7 @@ def test_training_and_prediction_run_as_gpu_jobs_sized_from_the_job(zero, handle
 
 def test_stop_reaches_the_gpu_worker_and_keeps_the_best_epoch(zero, handlers):
     _, _, sess = handlers
-    for up in S.run_training(sess, S.make_config("resnet18", False, 200, 0.003, "head", batch_size=8)):
+    for up in T.run_training(sess, T.make_config("resnet18", False, 200, 0.003, "head", batch_size=8)):
         if len(up.history) >= 2:
             sess.stop.set()  # what the Stop button does; the worker only sees a file
     assert up.done.stopped and 2 <= len(up.done.history) < 200 and sess.model is not None

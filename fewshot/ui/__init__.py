@@ -1,0 +1,117 @@
+"""The page: five numbered steps, each its own module with `build`, `wire` and `render(view, session) -> dict`.
+
+    build_app(backends) -> gr.Blocks      # app.py launches it with launch_kwargs()
+
+Imports run one way: app.py -> this package -> step modules -> state, texts -> the engine. Steps never import
+each other; where one step's event shows another's (a trained or loaded model fills steps 3-5, the language
+switch rewrites everything), this module passes the other steps' `render` in.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from types import SimpleNamespace
+
+import gradio as gr
+from gradio.utils import get_upload_folder
+
+from .. import i18n as L
+from . import step_cards, step_check, step_data, step_take, step_train, step_try
+from .page import I18N, PRIVATE, Page, lang_of, localize, localized
+from .state import Backends, Session, SessionRegistry, session_root
+from .texts import API_MD, HERO, LANG_SWITCH, TITLE
+
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
+SESSION_TTL_S = 6 * 3600  # an idle session (e.g. an API client that never says goodbye) is cleaned after this
+
+__all__ = ["Backends", "build_app", "launch_kwargs", "train_slots"]
+
+
+def train_slots() -> int:
+    """How many trainings may run at once (FEWSHOT_TRAIN_SLOTS, default 1 per machine)."""
+    return max(1, int(os.environ.get("FEWSHOT_TRAIN_SLOTS", "1")))
+
+
+def build_app(backends: Backends | None = None) -> gr.Blocks:
+    """The whole page, its events and its API; `backends` train and predict (default: in this process)."""
+    registry = SessionRegistry(backends)
+    # Serve session files (models, galleries) from the session folder itself: Gradio would otherwise copy
+    # each into its cache, where a closed session's copies (a model is 10-45 MB) stay for an hour.
+    gr.set_static_paths([str(session_root())])
+    with gr.Blocks(title=TITLE, delete_cache=(1800, 3600)) as demo:
+        state = gr.State(None, time_to_live=SESSION_TTL_S, delete_callback=lambda s: s and s.cleanup())
+        logo = (ASSETS / "logo.svg").read_text()
+        gr.HTML(f'<div class="fs-hero">{logo}<div><h1>fewshot</h1><p>{HERO}</p></div>{LANG_SWITCH}</div>')
+        lang = gr.Textbox(L.EN, visible="hidden", elem_id="fs-lang", label="lang")
+        page = Page(state, lang, registry, Path(get_upload_folder()))
+        views = _build_steps(page)
+        with gr.Accordion("Use via API", open=False):
+            gr.Markdown(API_MD.replace("{url}", "http://127.0.0.1:7860/"))  # the footer link shows this server's own
+        _wire_steps(page, views)
+
+        def on_close(request: gr.Request):  # the tab closed: stop its training, delete its files
+            registry.close(getattr(request, "session_hash", None))
+
+        demo.unload(on_close)
+    return localize(demo)
+
+
+def _build_steps(page: Page) -> SimpleNamespace:
+    views = SimpleNamespace()
+    views.data = step_data.build(page, cards_tab=lambda: step_cards.build(page))
+    views.train = step_train.build(page)
+    views.check = step_check.build(page)
+    views.try_ = step_try.build(page)
+    views.take = step_take.build(page)
+    return views
+
+
+def _wire_steps(page: Page, views: SimpleNamespace) -> None:
+    v = views
+    # what a new model (trained, or loaded from a file) fills in: steps 3, 4 and 5, in the API's order
+    model_outputs = v.check.shown + [v.take.card, v.take.download, v.try_.status]
+
+    def show_model(sess: Session) -> dict:
+        return {**step_check.render(v.check, sess), **step_take.render(v.take, sess), **step_try.render(v.try_, sess)}
+
+    step_data.wire(v.data, page)
+    step_cards.wire(v.data.cards, page, show_report=lambda sess: step_data.report(v.data, sess),
+                    report_outputs=v.data.report)
+    step_train.wire(v.train, page, model_outputs, show_model, train_slots())
+    step_try.wire(v.try_, page)
+    step_take.wire(v.take, page, model_outputs, show_model)
+    renders = [(step_data.render, v.data), (step_train.render, v.train), (step_check.render, v.check),
+               (step_try.render, v.try_), (step_take.render, v.take)]
+    rewritten = v.data.report + [v.train.progress, v.train.loss_plot, v.train.acc_plot, v.train.diag,
+                                 v.train.history] + model_outputs
+    _wire_language(page, renders, rewritten)
+
+
+def _wire_language(page: Page, renders: list, rewritten: list) -> None:
+    """When the page's language changes (assets/i18n.js keeps the hidden box equal to it), everything the
+    server wrote on the page is written again through each step's `render`, in that language, and the
+    session keeps the language for what comes next."""
+    def on_lang(lang: str, st, request: gr.Request = None):
+        lang = L.normalize_lang(lang)
+        sess = st if isinstance(st, Session) and not st.closed else None
+        if sess is None and lang != lang_of(request):  # a choice the browser will not tell: keep it
+            sess = page.session(st, request)  # (the cookie saying it may be blocked, e.g. in an embedded Space)
+        if sess is not None:
+            sess.lang = lang
+        out: dict = {page.state: sess} if sess is not None else {}
+        for render, view in renders:
+            out.update(render(view, sess))
+        return localized(out, lang)
+
+    page.lang.change(on_lang, [page.lang, page.state], rewritten + [page.state], **PRIVATE,
+                     show_progress="hidden")
+
+
+def launch_kwargs() -> dict:
+    """What launch() needs besides host and port: theme, CSS, the session folders files are served from, and
+    the page's languages (gr.I18n for its fixed words, assets/i18n.js for the switch)."""
+    theme = gr.themes.Soft(primary_hue="indigo", secondary_hue="orange",
+                           font=["system-ui", "-apple-system", "Segoe UI", "Roboto", "sans-serif"],
+                           font_mono=["ui-monospace", "Menlo", "Consolas", "monospace"])
+    return dict(theme=theme, css=(ASSETS / "app.css").read_text(), allowed_paths=[str(session_root())],
+                favicon_path=str(ASSETS / "logo.svg"), i18n=I18N, js=(ASSETS / "i18n.js").read_text())

@@ -1,0 +1,207 @@
+"""What one browser tab owns (its Session), the registry that finds it again, and the engine calls behind it.
+
+No gradio here: the step modules wire these to components. A Session owns a private folder (uploads,
+generated examples, exported models) that `cleanup()` deletes, and a stop flag that a running training
+checks every batch. The engine calls that train and predict (`Backends`) are passed in when the page is
+built: the same everywhere, except on a ZeroGPU Space, where app.py passes versions that run in the
+worker process holding the GPU (fewshot/gpu_jobs.py).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import threading
+import uuid
+import weakref
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+from ..archive import Limits
+from ..bundle import TrainedModel
+from ..config import TrainConfig
+from ..data import Dataset
+from ..errors import DataError, FewshotError, TrainingError
+from ..evaluate import EvalReport
+from ..images import UnreadableImage
+from ..predict import Predictor
+from ..train import train
+
+MAX_CARDS = 8
+
+
+@dataclass(frozen=True)
+class Backends:
+    """The engine calls behind training and prediction, and the GPU-time check before a training.
+
+    `trainer` has fewshot.train's signature; `predictor` makes a Predictor-like object for a model;
+    `fit_check(dataset, cfg)` raises FewshotError when a training would not fit (None: no limit)."""
+
+    trainer: Callable[..., Iterator] = train
+    predictor: Callable[[TrainedModel], Predictor] = Predictor
+    fit_check: Callable[[Dataset, TrainConfig], None] | None = None
+
+
+def session_root() -> Path:
+    """Where every session's private folder lives (env FEWSHOT_SESSION_DIR, else the system temp dir)."""
+    root = Path(os.environ.get("FEWSHOT_SESSION_DIR") or Path(tempfile.gettempdir()) / "fewshot-sessions")
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+@dataclass
+class Card:
+    """A class card (Teachable-Machine style): a name and the photos dropped into it."""
+
+    id: int
+    name: str
+    files: list[str] = field(default_factory=list)
+
+
+class Session:
+    """Everything one browser tab owns: its photos, its model, its training job."""
+
+    def __init__(self, backends: Backends | None = None) -> None:
+        self.id = uuid.uuid4().hex[:12]
+        self.dir = Path(tempfile.mkdtemp(prefix=f"session-{self.id}-", dir=session_root()))
+        self.backends = backends or Backends()
+        self.limits = Limits.from_env()
+        self.dataset: Dataset | None = None
+        self.source = ""
+        self.model: TrainedModel | None = None
+        self.evaluation: EvalReport | None = None
+        self.bundle_path: Path | None = None
+        self.stop = threading.Event()
+        self.training = False
+        self.queued = False  # a training was requested and waits for a free slot
+        self.closed = False
+        self.cards = [Card(1, "Class 1"), Card(2, "Class 2")]
+        self.next_card = 3
+        # files the web server holds for this session: uploads it received and copies of files it sent
+        self.uploads: set[Path] = set()
+        self._predictor: Predictor | None = None
+        self._lock = threading.Lock()
+        # predicting and exporting share one model (export moves it to the CPU): one at a time
+        self.model_lock = threading.RLock()
+        # the page's language once the user chose one ("en" or "zh-CN"; None: the browser's), and the last
+        # training snapshot, which the page writes again when the language changes
+        self.lang: str | None = None
+        self.last_update: tuple | None = None
+
+    def fresh_dir(self, name: str) -> Path:
+        """A new empty sub-folder of the session folder."""
+        return Path(tempfile.mkdtemp(prefix=f"{name}-", dir=self.dir))
+
+    def set_dataset(self, ds: Dataset, source: str) -> Dataset:
+        """Make `ds` the session's photos (the old ones' temporary files go), unless a training reads them."""
+        if self.training:  # the running training reads the current photos: keep them until it ends
+            ds.cleanup()
+            raise DataError("A training is running on the current photos. Wait for it or press Stop, "
+                            "then load the new photos again.")
+        with self._lock:
+            old, self.dataset, self.source = self.dataset, ds, source
+        if old is not None and old is not ds:
+            old.cleanup()
+        return ds
+
+    def set_model(self, tm: TrainedModel | None, evaluation: EvalReport | None = None) -> None:
+        """Make `tm` the session's model; its check and its saved file are made again from it."""
+        with self._lock:
+            self.model, self.evaluation, self._predictor = tm, evaluation, None
+            self.bundle_path = None
+
+    def begin_training(self) -> None:
+        """Mark the session as training; TrainingError if it already is (one training per tab)."""
+        with self._lock:
+            if self.training:
+                raise TrainingError("This session is already training. Wait for it to finish or press Stop.")
+            self.training = True
+        self.stop.clear()
+
+    @property
+    def predictor(self) -> Predictor:
+        """The model's predictor, made once per model."""
+        if self.model is None:
+            raise FewshotError("There is no model yet: train one in step 2, or load a saved model in step 5.")
+        with self._lock:
+            if self._predictor is None or self._predictor.tm is not self.model:
+                self._predictor = self.backends.predictor(self.model)
+            return self._predictor
+
+    def forget_predictor(self) -> None:
+        """The model moved (an export puts it on the CPU): the next prediction sets it up again."""
+        with self._lock:
+            self._predictor = None
+
+    def cleanup(self) -> None:
+        """Stop any training and delete every file this session made. Safe to call twice."""
+        self.closed = True
+        self.stop.set()
+        if self.dataset is not None:
+            self.dataset.cleanup()
+        shutil.rmtree(self.dir, ignore_errors=True)
+        for p in list(self.uploads):  # the session made its own links/copies as soon as they arrived
+            p.unlink(missing_ok=True)
+            try:
+                p.parent.rmdir()  # the per-file folder the web server made, when now empty
+            except OSError:
+                pass
+        self.uploads.clear()
+
+
+class SessionRegistry:
+    """Weak map from a browser connection to its Session, so a closed tab stops training and frees disk at once.
+
+    Sessions themselves live in the page's per-tab state; this only holds weak references. New sessions get
+    the registry's backends.
+    """
+
+    def __init__(self, backends: Backends | None = None) -> None:
+        self.backends = backends or Backends()
+        self._by_key: weakref.WeakValueDictionary[str, Session] = weakref.WeakValueDictionary()
+
+    def ensure(self, sess: Session | None, key: str | None) -> Session:
+        """`sess` if it is a live Session, else a new one; remembered under the connection `key`."""
+        if not isinstance(sess, Session) or sess.closed:
+            sess = Session(self.backends)
+        if key:
+            self._by_key[key] = sess
+        return sess
+
+    def close(self, key: str | None) -> None:
+        """The tab behind `key` closed: stop its training and delete its files."""
+        sess = self._by_key.pop(key, None) if key else None
+        if sess is not None:
+            sess.cleanup()
+
+
+def is_upload(path: str | None, upload_root: Path | None) -> Path | None:
+    """The resolved path if it is a regular file inside the server's upload folder (never trust the browser)."""
+    if not path:
+        return None
+    try:
+        p = Path(path).resolve(strict=True)
+    except (OSError, RuntimeError):
+        return None
+    if upload_root is not None and not p.is_relative_to(upload_root.resolve()):
+        return None
+    return p if p.is_file() else None
+
+
+def note_upload(sess: Session, path: str | None, upload_root: Path | None) -> None:
+    """Remember an uploaded file (a picture to name, a model) so that closing the session deletes it."""
+    real = is_upload(path, upload_root) if upload_root is not None else None
+    if real is not None:
+        sess.uploads.add(real)
+
+
+def plain_error(exc: BaseException) -> str:
+    """The message a non-expert should see for an exception."""
+    if isinstance(exc, FewshotError):
+        return str(exc)
+    if isinstance(exc, UnreadableImage):
+        return f"This picture could not be read: {exc}."
+    if isinstance(exc, MemoryError):
+        return "The computer ran out of memory. Use fewer or smaller photos, or a smaller batch size."
+    return f"Something unexpected went wrong ({type(exc).__name__}: {exc})."

@@ -1,0 +1,121 @@
+"""Step 1, your photos: a dropped folder, a zip, class cards (fewshot/ui/step_cards.py) or an example, all
+ending in one report (summary, warnings, thumbnails, counts, skipped files)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Callable
+
+import gradio as gr
+
+from .. import i18n as L
+from .. import views as V
+from ..archive import Limits
+from ..data import skipped_frame
+from ..examples import PHOTO_SETS
+from . import photos as P
+from .page import PRIVATE, Page, friendly, md_hint, step_header, warn
+from .state import Session
+from .texts import FOLDER_TEMPLATE, FOLDER_TEXTS
+
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
+
+
+def build(page: Page, cards_tab: Callable[[], SimpleNamespace]) -> SimpleNamespace:
+    """The four ways in (the cards tab is built by `cards_tab`) and the report's components."""
+    v = SimpleNamespace()
+    step_header(1, "Your photos", "Give a few dozen photos per class, taken in different places, angles and light.")
+    with gr.Tabs():
+        with gr.Tab("📁 Folder", id="folder"):
+            v.folder = gr.HTML(value="", html_template=FOLDER_TEMPLATE, status="", busy="", elem_id="folder-drop",
+                               limit=Limits.from_env().max_images, js_on_load=(ASSETS / "folder_drop.js").read_text(),
+                               texts={lang: {k: L.numbered(t, lang) for k, t in FOLDER_TEXTS.items()}
+                                      for lang in L.LANGS},
+                               t_aria=FOLDER_TEXTS["aria"], t_title=FOLDER_TEXTS["title"], t_btn=FOLDER_TEXTS["btn"],
+                               t_sub="")
+        with gr.Tab("🗜️ Zip", id="zip"):
+            v.zip = gr.File(label="A .zip of class folders (or of train/ and val/)", file_types=[".zip"],
+                            file_count="single", elem_id="zip-upload", height=140)
+        with gr.Tab("🃏 Cards", id="cards"):
+            v.cards = cards_tab()
+        with gr.Tab("✨ Example", id="example"):
+            md_hint("No photos at hand? Start with generated pictures of three shapes (works offline), or "
+                    "download a real photo set.")
+            with gr.Row():
+                v.example = gr.Button("Use the shapes example", variant="primary", elem_id="example-btn")
+                v.photo_set = gr.Dropdown([(p.title, k) for k, p in PHOTO_SETS.items()], value="ants-bees",
+                                          label="Real photos (downloaded, needs internet)", scale=2)
+                v.download = gr.Button("Download", elem_id="download-btn")
+    v.summary = gr.Markdown("Nothing loaded yet.", elem_id="data-summary", label="summary")
+    v.warnings = gr.Markdown("", elem_id="data-warnings", label="warnings")
+    v.thumbs = gr.HTML("", elem_id="data-thumbs", label="thumbnails")
+    with gr.Accordion("Photos per class and split", open=False):
+        v.counts = gr.Dataframe(label="train = learned from; val = kept aside to check the model",
+                                interactive=False, elem_id="data-counts")
+    with gr.Accordion("Skipped files (0)", open=False, elem_id="skipped-box") as v.skipped_box:
+        v.skipped = gr.Dataframe(headers=["file", "reason"], interactive=False, wrap=True, elem_id="data-skipped")
+    v.report = [v.summary, v.warnings, v.thumbs, v.counts, v.skipped, v.skipped_box]
+    return v
+
+
+def report(v: SimpleNamespace, sess: Session, announce: bool = True) -> dict:
+    """The report of the session's photos; `announce`: they are new (warn about skipped files, open their list)."""
+    ds = sess.dataset
+    if announce and ds.skipped:  # something the user gave was not used: say so where they are looking
+        warn(f"{len(ds.skipped)} file{'s were' if len(ds.skipped) != 1 else ' was'} skipped; "
+             f"the report below says why for each one.")
+    opened = {"open": bool(ds.skipped)} if announce else {}  # a re-render keeps the list as the user left it
+    return {v.summary: V.data_summary(ds, sess.source), v.warnings: V.data_warnings(ds),
+            v.thumbs: V.thumbnail_strips(ds), v.counts: ds.counts(), v.skipped: ds.skipped_frame(),
+            v.skipped_box: gr.Accordion(label=f"Skipped files ({len(ds.skipped)})", **opened)}
+
+
+def render(v: SimpleNamespace, sess: Session | None) -> dict:
+    """What step 1 shows for a session (written again when the language changes)."""
+    if sess is None or sess.dataset is None:
+        return {v.skipped: skipped_frame()}  # only the empty table's headers
+    return report(v, sess, announce=False)
+
+
+def wire(v: SimpleNamespace, page: Page) -> None:
+    """Each way in loads the photos into the tab's session and shows the report."""
+    outputs = v.report + [page.state]
+
+    def loaded(sess: Session) -> dict:
+        return {**report(v, sess), page.state: sess}
+
+    @friendly
+    def on_folder(payload: str, st, request: gr.Request):
+        sess = page.session(st, request)
+        data = json.loads(payload or "{}")
+        items = [(str(i.get("path") or ""), str(i.get("rel") or "")) for i in data.get("items", [])]
+        others = [str(o) for o in data.get("others", [])]
+        top = (items[0][1] if items else "the folder").split("/")[0]
+        P.load_uploaded_folder(sess, items, page.upload_root, source=f"the folder “{top}”", not_images=others)
+        return loaded(sess)
+
+    @friendly
+    def on_zip(zip_file: str, st, request: gr.Request):
+        sess = page.session(st, request)
+        P.load_zip_file(sess, zip_file, page.upload_root)
+        return loaded(sess)
+
+    @friendly
+    def on_example(st, request: gr.Request):
+        sess = page.session(st, request)
+        P.load_example(sess)
+        return loaded(sess)
+
+    @friendly
+    def on_download(key: str, st, request: gr.Request, progress=gr.Progress()):
+        sess = page.session(st, request)
+        P.load_photo_set(sess, key, progress=lambda d, t: progress(d / t if t else None,
+                                                                   desc=f"Downloading {d / 1e6:.0f} MB"))
+        return loaded(sess)
+
+    where = dict(show_progress_on=[v.summary])  # one spinner (or error mark) by the summary, not on every part
+    v.folder.change(on_folder, [v.folder, page.state], outputs, **PRIVATE, **where)
+    v.zip.upload(on_zip, [v.zip, page.state], outputs, api_name="load_zip", **where)
+    v.example.click(on_example, [page.state], outputs, api_name="load_example", **where)
+    v.download.click(on_download, [v.photo_set, page.state], outputs, api_name="download_photos", **where)

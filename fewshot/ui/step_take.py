@@ -1,0 +1,74 @@
+"""Step 5, take it away: download the model, export TorchScript or ONNX, read its model card, or open a saved one."""
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Callable
+
+import gradio as gr
+
+from . import results as R
+from .page import PRIVATE, Page, friendly, inform, step_header
+from .state import Session, note_upload
+from .texts import CARD_EMPTY
+
+FORMATS = [("fewshot model (.safetensors)", "bundle"), ("TorchScript (for PyTorch apps)", "torchscript"),
+           ("ONNX (for almost any runtime)", "onnx")]
+
+
+def build(page: Page) -> SimpleNamespace:
+    """The download button, the export choices, the model card and the saved-model drop."""
+    v = SimpleNamespace(page=page)
+    step_header(5, "Take it away", "Download the model, or open one you saved before and use it without retraining.")
+    with gr.Row():
+        v.download = gr.DownloadButton("⬇ Download the model (.safetensors)", interactive=False,
+                                       variant="primary", elem_id="download-bundle")
+        v.fmt = gr.Radio(FORMATS, value="bundle", label="Format", scale=2)
+        v.export = gr.Button("Export", elem_id="export-btn")
+    v.files = gr.File(label="Your files (the .json says how to feed the model; the .md is its model card)",
+                      file_count="multiple", interactive=False, elem_id="export-files", visible=False)
+    with gr.Accordion("Model card", open=True):
+        v.card = gr.Markdown(CARD_EMPTY, elem_id="model-card")
+    v.load = gr.File(label="Use a saved model: drop its .safetensors file here", file_types=[".safetensors"],
+                     height=110, elem_id="load-bundle")
+    return v
+
+
+def download_label(bundle: Path) -> str:
+    """The download button's words, with the file's size."""
+    return f"⬇ Download the model (.safetensors, {bundle.stat().st_size / 1e6:.0f} MB)"
+
+
+def render(v: SimpleNamespace, sess: Session | None) -> dict:
+    """The model card and the download of the session's model (saved as a bundle the first time it is shown)."""
+    tm = sess.model if sess is not None else None
+    if tm is None:
+        return {}
+    path = sess.bundle_path
+    if path is None or not path.is_file():
+        path = R.export_model(sess, "bundle")[0]
+        v.page.served(sess, path)
+    return {v.card: tm.model_card(),
+            v.download: gr.DownloadButton(download_label(path), value=str(path), interactive=True)}
+
+
+def wire(v: SimpleNamespace, page: Page, model_outputs: list, show_model: Callable[[Session], dict]) -> None:
+    """Export in a format; a dropped saved model becomes the session's model and fills `model_outputs`."""
+    @friendly
+    def export(fmt: str = "bundle", st=None, request: gr.Request = None):
+        sess = page.session(st, request)
+        files = R.export_model(sess, fmt)
+        page.served(sess, *files)
+        return [str(p) for p in files]
+
+    @friendly
+    def load_saved(path: str, st, request: gr.Request):
+        sess = page.session(st, request)
+        note_upload(sess, path, page.upload_root)
+        R.load_model_file(sess, path)
+        inform(f"Model loaded: it knows {', '.join(sess.model.classes)}.")
+        return {page.state: sess, v.load: None, **show_model(sess)}
+
+    v.export.click(export, [v.fmt, page.state], v.files, api_name="export").success(
+        lambda: gr.File(visible=True), None, v.files, queue=False, **PRIVATE)  # shown once there are files
+    v.load.upload(load_saved, [v.load, page.state], [page.state, v.load] + model_outputs, api_name="load_model")

@@ -1,0 +1,204 @@
+"""Step 2, train: the settings (presets, backbone, epochs, learning rate, stage, advanced), Train and Stop,
+live curves, diagnostics, and the one-click ways out when a backbone's ImageNet weights are missing."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Callable
+
+import gradio as gr
+
+from .. import i18n as L
+from .. import views as V
+from ..config import TrainConfig
+from . import training as T
+from .page import PRIVATE, Page, friendly, inform, lang_of, md_hint, step_header
+from .state import Session
+from ..backbones import backbone
+from .texts import (AUGMENTATION_HINTS, DEFAULT_PRESET, NOT_STARTED, PRESET_HINTS, PRESETS,
+                    STAGE_LABELS)
+
+D = T.DEFAULTS
+
+
+def build(page: Page) -> SimpleNamespace:
+    """The settings, the buttons and the live view of a training."""
+    v = SimpleNamespace()
+    step_header(2, "Train", "Re-use a network that already knows everyday pictures (ImageNet) and teach it your "
+                            "classes.")
+    v.preset = gr.Radio(list(PRESETS), value=DEFAULT_PRESET, label="Preset",
+                        info=" · ".join(f"{k}: {h}" for k, h in PRESET_HINTS.items()))
+    v.arch = gr.Dropdown(T.backbone_choices(), value=D.arch, label="Backbone (the pretrained network)",
+                         info="The network whose knowledge is re-used. ✓ marks weights already on this machine.",
+                         elem_id="backbone")
+    v.pretrained = gr.Checkbox(D.pretrained, label="Start from ImageNet knowledge (recommended)", elem_id="pretrained",
+                               info="Off = train from scratch: much weaker with few photos.")
+    v.weights_note = gr.Markdown(**_note_args(D.arch, D.pretrained))
+    with gr.Row():
+        v.epochs = gr.Slider(1, 100, value=D.epochs, step=1, label="Epochs", min_width=260,
+                             info="How many times the model sees every training photo.", elem_id="epochs")
+        v.lr = gr.Number(D.lr, label="Learning rate", minimum=1e-6, maximum=1.0, step=0.0001, elem_id="lr",
+                         min_width=260,
+                         info="How big each correction step is. 0.001 is a good start; lower it if the curves jump.")
+    v.stage = gr.Radio(STAGE_LABELS, value=D.stage, label="How much of the network learns (unfreezing)",
+                       info="The rest keeps what it learned on ImageNet.")
+    _advanced(v)
+    with gr.Row():
+        v.train = gr.Button("▶ Train", variant="primary", elem_id="train-btn", scale=2)
+        v.stop = gr.Button("■ Stop", variant="stop", elem_id="stop-btn")
+    with gr.Row(visible=False) as v.fallback_row:
+        v.fb_arch = gr.Button("Use another backbone", variant="primary", elem_id="fallback-arch")
+        v.fb_scratch = gr.Button("Train from scratch instead", elem_id="fallback-scratch")
+    v.progress = gr.HTML(V.progress_html(None, NOT_STARTED), elem_id="train-progress", label="progress")
+    empty_loss, empty_acc = V.curve_figures([], D.epochs, 0)
+    with gr.Row():
+        v.loss_plot = gr.Plot(empty_loss, label="loss curve", show_label=False, elem_id="loss-plot", min_width=300)
+        v.acc_plot = gr.Plot(empty_acc, label="accuracy curve", show_label=False, elem_id="acc-plot", min_width=300)
+    v.diag = gr.Markdown("", elem_id="diagnostics", label="diagnostics")
+    with gr.Accordion("The numbers behind the curves", open=False):
+        md_hint("**loss**: how wrong the model is, on average (lower is better) · **acc**: the share of photos "
+                "named right · **train** / **val**: on the training / validation photos")
+        v.history = gr.Dataframe(interactive=False, elem_id="history", label="epochs", show_label=False)
+    return v
+
+
+def _advanced(v: SimpleNamespace) -> None:
+    with gr.Accordion("Advanced", open=False):
+        with gr.Row():
+            v.batch = gr.Slider(4, 128, value=D.batch_size, step=4, label="Batch size", elem_id="train-batch",
+                                info="Photos per correction step: bigger is smoother but needs more memory.")
+            v.aug = gr.Radio([(h, k) for k, h in AUGMENTATION_HINTS.items()], value=D.augmentation,
+                             label="Augmentation", info="Random changes to training photos, so the model learns the "
+                                                        "object, not the picture.")
+        with gr.Row():
+            v.smoothing = gr.Slider(0, 0.3, value=D.label_smoothing, step=0.05, label="Label smoothing",
+                                    info="Keeps the model from being over-confident; 0.1 is usual.")
+            v.early = gr.Slider(0, 20, value=D.early_stop, step=1, label="Early stop",
+                                info="Stop after this many epochs without improvement (0 = never).")
+        with gr.Row():
+            v.balanced = gr.Checkbox(D.balanced_loss, label="Class-balanced loss",
+                                     info="Counts mistakes on small classes more; for very uneven classes.")
+            v.seed = gr.Number(D.seed, precision=0, label="Seed", info="Same seed and settings give the same result.")
+
+
+def _note_args(arch: str, pretrained: bool) -> dict:
+    text = T.weights_note(arch, pretrained)
+    return dict(value=text, visible=bool(text), elem_classes="fs-notice", elem_id="weights-note")
+
+
+def live(v: SimpleNamespace, sess: Session, up: T.TrainUpdate, cfg: TrainConfig, k: int, shown: int) -> dict:
+    """What a training snapshot shows: progress, curves (redrawn only when a point was added), diagnostics."""
+    sess.last_update = (up, cfg, k)  # what a switch of language shows again (see render)
+    if up.weights_missing:
+        fb = T.fallback_arch(cfg.arch)
+        label = f"Use {backbone(fb).label} instead (its weights are on this machine)" if fb else None
+        return {v.progress: V.progress_html(None, up.text, "error"), v.fallback_row: gr.Row(visible=True),
+                v.fb_arch: gr.Button(label, visible=True) if label else gr.Button(visible=False),
+                v.weights_note: gr.Markdown(f"⛔ {up.weights_missing}", visible=True)}
+    eta = V.eta_text(up.eta_s)
+    text = up.text + (f" · {eta}" if eta and not up.done else "")
+    out = {v.progress: V.progress_html(up.fraction, text, "done" if up.done else "running"),
+           v.diag: V.diagnostics_md(up.diagnostics), v.history: V.history_frame(up.history),
+           v.fallback_row: gr.Row(visible=False)}
+    if len(up.history) != shown or up.done:
+        out[v.loss_plot], out[v.acc_plot] = V.curve_figures(up.history, len(up.history) if up.done else cfg.epochs, k)
+    return out
+
+
+def render(v: SimpleNamespace, sess: Session | None) -> dict:
+    """What step 2 shows for a session: its last training snapshot, or the empty curves."""
+    last = sess.last_update if sess is not None else None
+    if last is None:  # nothing trained yet: the empty curves, whose titles are figures, not page text
+        loss, acc = V.curve_figures([], D.epochs, 0)
+        return {v.loss_plot: loss, v.acc_plot: acc}
+    out = live(v, sess, *last, shown=-1)
+    for c in (v.fallback_row, v.fb_arch, v.weights_note):  # the buttons stay as they are
+        out.pop(c, None)
+    return out
+
+
+def wire(v: SimpleNamespace, page: Page, model_outputs: list, show_model: Callable[[Session], dict],
+         slots: int) -> None:
+    """Train (through a queue of `slots` trainings at once), Stop, presets, fallbacks and the weights note.
+    When a model is made, `show_model` fills `model_outputs` (steps 3-5)."""
+    inputs = [v.arch, v.pretrained, v.epochs, v.lr, v.stage, v.batch, v.aug, v.smoothing, v.balanced, v.early,
+              v.seed, page.state]
+    live_outputs = [page.state, v.progress, v.loss_plot, v.acc_plot, v.diag, v.history, v.fallback_row, v.fb_arch,
+                    v.weights_note]
+
+    @friendly
+    def train(backbone: str, pretrained: bool, epochs: int, learning_rate: float, stage: str,
+              batch_size: int = D.batch_size, augmentation: str = D.augmentation,
+              label_smoothing: float = D.label_smoothing, balanced_loss: bool = D.balanced_loss,
+              early_stop: int = D.early_stop, seed: int = D.seed, st=None, request: gr.Request = None):
+        sess = page.session(st, request)
+        sess.queued = False
+        cfg = T.make_config(backbone, pretrained, epochs, learning_rate, stage, batch_size=batch_size,
+                            augmentation=augmentation, label_smoothing=label_smoothing, balanced=balanced_loss,
+                            seed=seed, early_stop=early_stop)
+        if sess.backends.fit_check is not None and sess.dataset is not None:
+            sess.backends.fit_check(sess.dataset, cfg)
+        k = len(sess.dataset.classes) if sess.dataset else 0
+        shown = -1
+        for up in T.run_training(sess, cfg):
+            out = {page.state: sess, **live(v, sess, up, cfg, k, shown)}
+            if up.done is not None and up.done.model is not None and not sess.closed:
+                out.update(show_model(sess))
+            yield out
+            shown = len(up.history)
+
+    @friendly  # its progress line in the page's language
+    def before(st, request: gr.Request):
+        sess = page.session(st, request)
+        sess.queued = True
+        sess.stop.clear()
+        return {page.state: sess, v.train: gr.Button(interactive=False), v.fallback_row: gr.Row(visible=False),
+                v.progress: V.progress_html(None, "Starting… (if another training is running, this one waits for "
+                                                  "it and then starts by itself)")}
+
+    @friendly  # the list in the page's language
+    def after(request: gr.Request = None):  # weights downloaded by this run are here now: the list says so
+        return {v.train: gr.Button(interactive=True), v.arch: gr.Dropdown(choices=T.backbone_choices())}
+
+    hidden = dict(queue=False, **PRIVATE)
+    pre = dict(fn=before, inputs=[page.state], outputs=[page.state, v.train, v.fallback_row, v.progress], **hidden)
+    # the queue place (while waiting for a slot) shows by the progress bar only, not over the curves
+    run = dict(fn=train, inputs=inputs, outputs=live_outputs + model_outputs, concurrency_id="train",
+               concurrency_limit=slots, show_progress="minimal", show_progress_on=[v.progress])
+    post = dict(fn=after, inputs=None, outputs=[v.train, v.arch], **hidden)
+    v.train.click(**pre).then(**run, api_name="train").then(**post)
+
+    def use_fallback(st, request: gr.Request):
+        arch = T.fallback_arch()
+        return {v.arch: gr.Dropdown(value=arch), v.pretrained: gr.Checkbox(value=True)} if arch else \
+            {v.pretrained: gr.Checkbox(value=False)}
+
+    v.fb_arch.click(use_fallback, [page.state], [v.arch, v.pretrained], **hidden).then(**pre).then(
+        **run, **PRIVATE).then(**post)
+    v.fb_scratch.click(lambda: gr.Checkbox(value=False), None, v.pretrained, **hidden).then(**pre).then(
+        **run, **PRIVATE).then(**post)
+    _wire_small(v, page)
+
+
+def _wire_small(v: SimpleNamespace, page: Page) -> None:
+    """Stop, presets, and the weights note (which follows the backbone, the checkbox and the language)."""
+    def on_stop(st, request: gr.Request):
+        if isinstance(st, Session) and (st.training or st.queued):
+            st.stop.set()
+            inform("Stopping after this batch; the best epoch so far is kept.", lang_of(st))
+        else:
+            inform("Nothing is training right now.", lang_of(st, request))
+
+    v.stop.click(on_stop, [page.state], None, concurrency_limit=None, api_name="stop")
+
+    def on_preset(name):
+        p = PRESETS[name]
+        return {v.epochs: p["epochs"], v.lr: p["lr"], v.stage: p["stage"], v.aug: p["augmentation"]}
+
+    v.preset.change(on_preset, v.preset, [v.epochs, v.lr, v.stage, v.aug], queue=False, **PRIVATE)
+
+    def note(arch: str, pretrained: bool, lang: str):  # in the language the page's box says it shows
+        args = _note_args(arch, pretrained)
+        return gr.Markdown(**{**args, "value": L.translate(args["value"], L.normalize_lang(lang))})
+
+    gr.on([v.arch.change, v.pretrained.change, page.lang.change], note, [v.arch, v.pretrained, page.lang],
+          v.weights_note, queue=False, **PRIVATE)

@@ -1,0 +1,70 @@
+"""Step 4, try it: one picture (upload, paste, webcam) for the top labels, or many at once for a table and a CSV."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import gradio as gr
+
+from . import results as R
+from .page import PRIVATE, Page, friendly, step_header
+from .state import Session, note_upload
+from .texts import NO_MODEL
+
+
+def build(page: Page) -> SimpleNamespace:
+    """The picture, the answer, and the many-pictures table."""
+    v = SimpleNamespace(page=page)
+    step_header(4, "Try it", "Give it a new picture: upload, paste (Ctrl+V) or use the webcam.")
+    v.status = gr.Markdown(NO_MODEL, elem_id="try-status")
+    with gr.Row():
+        with gr.Column(min_width=280):
+            v.image = gr.Image(sources=["upload", "clipboard", "webcam"], type="filepath", label="A picture",
+                               height=300, elem_id="try-image")
+            v.tta = gr.Checkbox(False, label="Look twice (test-time augmentation)",
+                                info="Averages six views of the picture (mirror, corners): slower, often steadier.")
+        v.label = gr.Label(num_top_classes=5, label="What the model sees", elem_id="try-label", min_width=280)
+    with gr.Accordion("Many pictures at once", open=False):
+        v.many = gr.File(file_count="multiple", file_types=["image"], label="Pictures", height=120,
+                         elem_id="many-files")
+        v.many_table = gr.Dataframe(interactive=False, wrap=True, elem_id="many-table", visible=False)
+        v.many_csv = gr.File(label="The table as a CSV file", interactive=False, visible=False, elem_id="many-csv")
+    return v
+
+
+def ready_text(classes) -> str:
+    """The line above the picture once a model is ready."""
+    return f"✅ Model ready. It knows: **{', '.join(classes)}**. Give it a picture."
+
+
+def render(v: SimpleNamespace, sess: Session | None) -> dict:
+    """Whether a model is ready, and which classes it knows."""
+    if sess is None or sess.model is None:
+        return {}
+    return {v.status: ready_text(sess.model.classes)}
+
+
+def wire(v: SimpleNamespace, page: Page) -> None:
+    """Predict on a new picture (or its TTA switch), and on many pictures at once."""
+    @friendly
+    def predict(image: str, tta: bool = False, st=None, request: gr.Request = None):
+        if not image:
+            return None
+        sess = page.session(st, request)
+        note_upload(sess, image, page.upload_root)
+        return R.predict_image(sess, image, top_k=5, tta=tta)
+
+    @friendly
+    def predict_many(files: list[str], tta: bool, st, request: gr.Request):
+        sess = page.session(st, request)
+        for f in files or []:
+            note_upload(sess, f, page.upload_root)
+        df, csv = R.predict_many(sess, files or [], tta)
+        page.served(sess, csv)
+        return {v.many_table: df, v.many_csv: str(csv)}
+
+    v.image.change(predict, [v.image, v.tta, page.state], v.label, api_name="predict", concurrency_limit=4)
+    v.tta.change(predict, [v.image, v.tta, page.state], v.label, **PRIVATE, concurrency_limit=4)
+    v.many.upload(predict_many, [v.many, v.tta, page.state], [v.many_table, v.many_csv], api_name="predict_many",
+                  concurrency_limit=4).success(  # results stay hidden until there are some
+        lambda: {v.many_table: gr.Dataframe(visible=True), v.many_csv: gr.File(visible=True)}, None,
+        [v.many_table, v.many_csv], queue=False, **PRIVATE)

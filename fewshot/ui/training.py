@@ -1,0 +1,174 @@
+"""Training for a Session: the backbone list, a TrainConfig from the form, and a run as page snapshots. No gradio."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from typing import Iterator
+
+from ..backbones import BACKBONES, backbone, fallback_order
+from ..config import ARCHS, AUTO, SCRATCH_INPUT, STAGE_CHOICES, TrainConfig
+from ..errors import DataError, TrainingError, WeightsUnavailable
+from ..evaluate import Diagnostic
+from ..models import weights_cache_path, weights_present
+from ..train import Done, EpochEnd, Progress
+from .state import Session
+
+DEFAULTS = TrainConfig()  # the one place training defaults are written; the form and the API read them here
+
+
+def backbone_choices() -> list[tuple[str, str]]:
+    """(label, arch) for the backbone list; the label says whether the weights are on this machine."""
+    out = []
+    for arch, b in BACKBONES.items():
+        where = "✓ on this machine" if weights_present(arch) else f"needs a {b.download_mb} MB download"
+        out.append((f"{b.label} · {b.hint} · {where}", arch))
+    return out
+
+
+def fallback_arch(exclude: str | None = None) -> str | None:
+    """A backbone whose weights are already here, the smallest first."""
+    return next((a for a in fallback_order() if a != exclude and weights_present(a)), None)
+
+
+def weights_note(arch: str, pretrained: bool) -> str:
+    """The plain-words note under the backbone list ("" when there is nothing to say)."""
+    if not pretrained:
+        return ("Training from scratch: nothing is re-used from ImageNet and photos are used at 112 px. With "
+                "*only the last layer* the rest of the network stays random (fast, but weak); choose *the whole "
+                "network* to let everything learn (slow, needs many photos and epochs).")
+    if weights_present(arch):
+        return ""
+    b = backbone(arch)
+    name, mb = b.label, b.download_mb
+    return (f"{name}'s ImageNet weights are not on this machine yet: training will first download them "
+            f"(about {mb} MB, needs internet). Offline, put {weights_cache_path(arch).name} into "
+            f"{weights_cache_path(arch).parent}.")
+
+
+def make_config(arch: str = DEFAULTS.arch, pretrained: bool = DEFAULTS.pretrained, epochs: int = DEFAULTS.epochs,
+                lr: float = DEFAULTS.lr, stage: str = DEFAULTS.stage, *, batch_size: int = DEFAULTS.batch_size,
+                augmentation: str = DEFAULTS.augmentation, label_smoothing: float = DEFAULTS.label_smoothing,
+                balanced: bool = DEFAULTS.balanced_loss, seed: int = DEFAULTS.seed,
+                early_stop: int = DEFAULTS.early_stop) -> TrainConfig:
+    """A TrainConfig from the form's values, with plain-words errors for bad ones."""
+    if arch not in ARCHS:
+        raise TrainingError(f"Unknown backbone {arch!r}; choose one from the list.")
+    if stage not in STAGE_CHOICES:
+        raise TrainingError(f"Unknown choice {stage!r} for 'how much of the network learns'.")
+    try:
+        epochs, batch_size, seed, early_stop = int(epochs), int(batch_size), int(seed or 0), int(early_stop or 0)
+        lr = float(lr)
+    except (TypeError, ValueError):
+        raise TrainingError("Epochs, batch size and seed must be whole numbers, and the learning rate a number "
+                            "such as 0.001.") from None
+    pre = None if pretrained else SCRATCH_INPUT  # None: chosen from the photos when training starts
+    return TrainConfig(arch=arch, pretrained=bool(pretrained), stage=stage, epochs=epochs, lr=lr,
+                       batch_size=batch_size, augmentation=augmentation, label_smoothing=float(label_smoothing),
+                       balanced_loss=bool(balanced), seed=seed, early_stop=early_stop, preprocessing=pre)
+
+
+@dataclass
+class TrainUpdate:
+    """A snapshot of a training run for the page."""
+
+    history: list[dict] = field(default_factory=list)
+    fraction: float | None = 0.0
+    text: str = "Preparing…"
+    eta_s: float | None = None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    done: Done | None = None
+    weights_missing: str | None = None  # the plain message when ImageNet weights could not be had
+    fallback: str | None = None  # a backbone whose weights are here
+    first_point_s: float | None = None
+    elapsed_s: float = 0.0
+
+    @property
+    def finished(self) -> bool:
+        return self.done is not None or self.weights_missing is not None
+
+
+def _phase_text(ev: Progress, started: float) -> tuple[float, str, float | None]:
+    frac = ev.done / max(ev.total, 1)
+    if ev.phase == "features":
+        rate = (time.perf_counter() - started) / max(ev.done, 1)
+        eta = rate * (ev.total - ev.done) if ev.done else None
+        return frac, f"Step 1 of 2 · looking at your photos: {ev.done} of {ev.total}", eta
+    if ev.phase == "train":
+        return frac, f"Step 2 of 2 · training · {ev.message.lower()}", ev.eta_s
+    if ev.phase == "evaluate":
+        return 1.0, "Checking the best model on the validation photos", None
+    return 0.0, ev.message or "Preparing the network", None
+
+
+def _apply(up: TrainUpdate, ev, sess: Session, cfg: TrainConfig, phase: list) -> bool:
+    """Fold one engine event into the snapshot; True when the page should see it at once."""
+    if isinstance(ev, Progress):
+        urgent = ev.phase != phase[0]
+        if urgent:
+            phase[:] = [ev.phase, time.perf_counter()]
+        up.fraction, up.text, up.eta_s = _phase_text(ev, phase[1])
+        return urgent
+    if isinstance(ev, EpochEnd):
+        up.history = up.history + [{"epoch": ev.epoch, "train_loss": ev.train_loss, "train_acc": ev.train_acc,
+                                    "val_loss": ev.val_loss, "val_acc": ev.val_acc, "seconds": ev.seconds}]
+        if up.first_point_s is None:
+            up.first_point_s = up.elapsed_s
+    elif isinstance(ev, Diagnostic):
+        up.diagnostics = up.diagnostics + [ev]
+    elif isinstance(ev, Done):
+        up.done = ev
+        sess.set_model(ev.model, ev.evaluation)
+        up.fraction, up.eta_s = 1.0, None
+        up.text = _done_text(ev) + _chosen_text(cfg, ev)
+    return True
+
+
+def run_training(sess: Session, cfg: TrainConfig, min_interval: float = 0.5) -> Iterator[TrainUpdate]:
+    """Train on the session's dataset, yielding page snapshots at most every `min_interval` s and at every epoch.
+
+    Stop via `sess.stop`: the engine ends within a batch and keeps the best epoch so far.
+    """
+    if sess.dataset is None:
+        raise DataError("Load some photos first (step 1).")
+    sess.begin_training()
+    up = TrainUpdate()
+    t0 = time.perf_counter()
+    phase, last = [None, t0], 0.0
+    try:
+        for ev in sess.backends.trainer(sess.dataset, cfg, stop=sess.stop, limits=sess.limits):
+            up.elapsed_s = time.perf_counter() - t0
+            if _apply(up, ev, sess, cfg, phase) or time.perf_counter() - last >= min_interval:
+                last = time.perf_counter()
+                yield replace(up)  # a snapshot: lists inside are replaced, never mutated
+    except WeightsUnavailable as exc:
+        up.weights_missing, up.fallback = str(exc), fallback_arch(cfg.arch)
+        up.fraction, up.text = None, "Could not start: the ImageNet weights are missing."
+        yield replace(up)
+    finally:
+        sess.training = False
+
+
+def _done_text(done: Done) -> str:
+    took = f"{done.seconds:.0f} s" if done.seconds < 120 else f"{done.seconds / 60:.1f} min"
+    if done.model is None:
+        return f"Stopped before the first epoch ended, so there is no model yet ({took})."
+    best = f"kept the best epoch ({done.best_epoch})"
+    if done.reason == "stopped":
+        return f"Stopped after {len(done.history)} epochs; {best}. It is ready to try in step 4 ({took})."
+    if done.reason == "early_stop":
+        return f"Stopped early: validation stopped improving; {best} ({took})."
+    if done.reason == "non_finite":
+        return f"Training went wrong (the loss became infinite); {best}."
+    return f"Done in {took}; {best}. Try it in step 4."
+
+
+_STAGE_DONE = {"head": "only the last layer learned", "top": "the last block learned too",
+               "top2": "the last two blocks learned too", "all": "the whole network learned"}
+
+
+def _chosen_text(asked: TrainConfig, done: Done) -> str:
+    """What "choose for me" settings became, so the user knows what the model is (empty when nothing was chosen)."""
+    if done.model is None or (asked.stage != AUTO and asked.preprocessing is not None):
+        return ""
+    cfg = done.model.config
+    return f"\nChosen from your photos: {_STAGE_DONE[cfg.stage]}, photos at {cfg.preprocessing.crop} px."
