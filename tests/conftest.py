@@ -87,5 +87,5 @@ def shared_data():
 
 # ---- app fixtures (issue 3, owned by the app engineer) -------------------------------------------
 # One launched app and one Chromium, shared by tests/test_app_client.py and tests/test_browser.py.
-from conftest_app import app_server, browser  # noqa: E402,F401
+from conftest_app import app_server, browser, ui  # noqa: E402,F401
 # ---- end of app fixtures ---------------------------------------------------------------------------

@@ -7,111 +7,12 @@ from __future__ import annotations
 import base64
 import re
 import time
-import zipfile
-from pathlib import Path
 
-import pytest
 from conftest import make_class_folders
+from conftest_app import PHONE, zip_of
 
 from fewshot import load_bundle
 
-PHONE = {"width": 390, "height": 844}
-LAPTOP = {"width": 1280, "height": 800}
-
-
-class Ui:
-    """A page of the app plus the helpers a test needs; counts the clicks a user makes."""
-
-    def __init__(self, browser, server, shots: Path, viewport=LAPTOP, locale: str = "en-US"):
-        # the browser's language picks the page's (English unless told otherwise, whatever this machine's is)
-        self.context = browser.new_context(viewport=viewport, accept_downloads=True, permissions=["camera"],
-                                           locale=locale)
-        self.page = self.context.new_page()
-        self.server, self.shots, self.clicks, self.errors = server, shots, 0, []
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.goto(server.url)
-        self.page.wait_for_selector("#folder-drop input[type=file]", state="attached", timeout=60_000)
-
-    def shot(self, name: str) -> Path:
-        self.shots.mkdir(parents=True, exist_ok=True)
-        path = self.shots / f"{len(list(self.shots.iterdir())):02d}-{name}.png"
-        self.page.screenshot(path=path, full_page=True)
-        return path
-
-    def click(self, selector: str) -> None:
-        self.page.click(selector)
-        self.clicks += 1
-
-    def text(self, selector: str) -> str:
-        return self.page.inner_text(selector)
-
-    def wait_text(self, selector: str, pattern: str, timeout_s: float = 90) -> str:
-        deadline = time.time() + timeout_s
-        while time.time() < deadline:
-            text = self.text(selector)
-            if re.search(pattern, text):
-                return text
-            time.sleep(0.2)
-        self.shot("timeout")
-        raise AssertionError(f"{selector} never showed /{pattern}/; it shows: {self.text(selector)[:500]}")
-
-    def points(self) -> int:
-        """Epochs drawn on the live accuracy curve."""
-        return self.page.evaluate("""() => { const p = document.querySelector('#acc-plot .js-plotly-plot');
-                                     return p && p.data && p.data.length ? p.data[0].x.length : 0; }""")
-
-    def choose_backbone(self, name: str) -> None:
-        self.click("#backbone input")
-        self.page.get_by_role("option", name=re.compile(name)).click()
-        assert name in self.page.input_value("#backbone input")
-
-    def set_number(self, elem_id: str, value) -> None:
-        box = self.page.locator(f"#{elem_id} input[type=number]")
-        box.fill(str(value))
-        box.press("Enter")
-        box.blur()
-
-    def webcam_shot(self, elem_id: str, reopens_itself: bool = False) -> None:
-        """Take a picture with the (synthetic) webcam of an image component. After a shot the class
-        cards' camera reopens by itself (`reopens_itself`): one click per shot."""
-        capture = self.page.locator(f"#{elem_id} button[aria-label='capture photo']")
-        if not reopens_itself and not capture.is_visible():
-            self.page.locator(f"#{elem_id} button:not([aria-label]):not(.icon)").click()  # "Click to access webcam"
-            self.clicks += 1
-        capture.wait_for(state="visible", timeout=20_000)
-        self.page.wait_for_function(  # the video must be playing, or the shot is empty
-            f"() => {{ const v = document.querySelector('#{elem_id} video'); return v && v.readyState >= 2 && "
-            f"v.videoWidth > 0 && !v.paused; }}", timeout=20_000)
-        capture.click()
-        self.clicks += 1
-
-    def upload_zip(self, path: Path) -> None:
-        self.page.get_by_role("tab", name=re.compile("Zip")).click()
-        self.page.set_input_files("#zip-upload input[type=file]", str(path))
-
-    def close(self) -> None:
-        self.context.close()
-
-
-@pytest.fixture
-def ui(browser, app_server, tmp_path):
-    pages: list[Ui] = []
-
-    def make(viewport=LAPTOP, locale: str = "en-US") -> Ui:
-        pages.append(Ui(browser, app_server, tmp_path / "screens", viewport, locale))
-        return pages[-1]
-    yield make
-    for p in pages:
-        assert not p.errors, f"JavaScript errors: {p.errors}"
-        p.close()
-    print("screenshots:", *sorted((tmp_path / "screens").glob("*.png")), sep="\n  ")
-
-
-def zip_of(folder: Path, out: Path) -> Path:
-    with zipfile.ZipFile(out, "w") as zf:
-        for p in sorted(folder.rglob("*")):
-            zf.write(p, p.relative_to(folder.parent))
-    return out
 
 
 def test_dropped_folder_keeps_its_subfolder_names(ui, app_server, tmp_path):
