@@ -18,6 +18,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
+from .card import model_card as write_card
 from .config import Preprocessing, TrainConfig
 from .errors import BundleError, FewshotError
 from .models import Classifier, build_model
@@ -92,8 +93,8 @@ class TrainedModel:
         }
 
     def model_card(self) -> str:
-        from .card import model_card
-        return model_card(self)
+        """The model card (markdown), written from this model's data, settings and metrics."""
+        return write_card(self)
 
 
 def atomic_write(path: str | os.PathLike, data: bytes) -> None:

@@ -1,13 +1,23 @@
 """A short markdown model card: data, settings, metrics, limits, intended use."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from .bundle import TrainedModel
+from .config import TrainConfig
 
 
-def model_card(tm: "TrainedModel") -> str:
+class CardSource(Protocol):
+    """What a card is written from (a bundle.TrainedModel); named here so that card.py needs no bundle."""
+
+    classes: list[str]
+    config: TrainConfig
+    metrics: dict[str, Any]
+    data_summary: list[dict[str, Any]]
+    created: str
+
+
+def model_card(tm: CardSource) -> str:
+    """The card's markdown: data, settings, measured accuracy, limits and intended use."""
     c, m = tm.config, tm.metrics
     lines = [f"# Image classifier: {', '.join(tm.classes)}", "",
              f"Made with fewshot on {tm.created or 'an unknown date'}: transfer learning from an ImageNet-pretrained "
