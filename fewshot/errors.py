@@ -24,3 +24,19 @@ class BundleError(FewshotError):
 
 class TrainingError(FewshotError):
     """Training cannot go on (bad settings, non-finite loss before any good epoch)."""
+
+
+class ProjectError(FewshotError):
+    """A saved project cannot be used as asked (unknown name, a clash, a bad import)."""
+
+
+class ProjectNotFound(ProjectError):
+    """No project with this id or name for this owner (another owner's project looks the same: absent)."""
+
+
+class ProjectStoreError(ProjectError):
+    """The projects database is damaged or from a newer fewshot; it is left untouched."""
+
+
+class ProjectTooBig(LimitExceeded):
+    """Adding this would take a project past FEWSHOT_PROJECT_MAX_GB."""

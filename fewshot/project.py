@@ -1,0 +1,500 @@
+"""Projects that last: photos, labels, runs and models kept on disk, for the page, the API and the CLI alike.
+
+    store = ProjectStore()                      # FEWSHOT_DATA_DIR or the per-user data folder
+    p = store.create(owner, "birds")            # every call names its owner; nobody sees another's projects
+    p.add_photos("photos/")                     # class folders label their photos; loose photos stay unlabelled
+    p.set_labels({sha1: "robin"})
+    for ev in p.train(TrainConfig(...)): ...    # fewshot.train.train's events; the run is recorded
+    p.active_bundle()                           # the best finished-or-stopped run's model file
+
+A photo is stored once per project by its content (sha1), whatever it was called; its split is decided by
+its hash, so adding photos never moves old ones. Import and export: fewshot/project_io.py.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import shutil
+import sqlite3
+import tempfile
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+from .archive import Limits, human_size
+from .errors import DataError, ProjectError, ProjectNotFound, ProjectTooBig
+from .images import UnreadableImage, thumbnail
+from .project_runs import RUN_STATUSES, Run, RunsMixin  # noqa: F401 (Run: part of the API)
+from .project_store import Database, default_data_dir, log as _log, now, write_file_atomic
+
+VAL_FRACTION = 0.2
+SPLITS = ("train", "val")
+MAX_NAME = 200
+TRAIN_DIRS = {"train", "training"}
+VAL_DIRS = {"val", "valid", "validation", "test", "testing"}
+
+
+def split_score(sha1: str) -> float:
+    """Where a photo falls in [0, 1) by its content: below VAL_FRACTION it validates."""
+    return int(sha1[:8], 16) / 2**32
+
+
+def default_split(sha1: str) -> str:
+    return "val" if split_score(sha1) < VAL_FRACTION else "train"
+
+
+def clean_name(text: str, what: str = "name") -> str:
+    """NFC, control characters out, outer spaces off; refused when empty or too long."""
+    text = unicodedata.normalize("NFC", str(text))
+    text = "".join(" " if unicodedata.category(c) == "Cc" else c for c in text).strip()
+    if not text:
+        raise ProjectError(f"A {what} cannot be empty.")
+    if len(text) > MAX_NAME:
+        raise ProjectError(f"A {what} can be at most {MAX_NAME} characters long.")
+    return text
+
+
+def clean_class(text: str | None) -> str | None:
+    """A class name as stored; None or "" means unlabelled."""
+    if text is None or not str(text).strip():
+        return None
+    name = clean_name(text, "class name")
+    if name in (".", ".."):
+        raise ProjectError(f"'{name}' cannot be a class name (it means a folder, not a thing).")
+    return name
+
+
+def max_project_bytes() -> int | None:
+    raw = os.environ.get("FEWSHOT_PROJECT_MAX_GB", "").strip()
+    if not raw:
+        return None
+    try:
+        gb = float(raw)
+    except ValueError:
+        raise ProjectError(f"FEWSHOT_PROJECT_MAX_GB={raw!r} is not a number of gigabytes.") from None
+    return int(gb * 1024**3) if gb > 0 else None
+
+
+@dataclass(frozen=True)
+class Photo:
+    sha1: str
+    path: str  # relative path it was added under
+    label: str | None
+    split: str
+    hint: str | None
+    file: Path  # where its bytes are
+
+
+@dataclass
+class AddResult:
+    added: int = 0  # new photos stored
+    already: int = 0  # photos the project already had (stored once)
+    labelled: int = 0  # photos that got a class from their folder
+    skipped: list = None  # (file, reason)
+
+    def to_dict(self) -> dict:
+        return {"added": self.added, "already": self.already, "labelled": self.labelled,
+                "skipped": [{"file": f, "reason": r} for f, r in self.skipped or []]}
+
+
+class ProjectStore:
+    """Every project under one data folder. Thread-safe; other processes may use the same folder at once."""
+
+    def __init__(self, root: str | os.PathLike | None = None) -> None:
+        self.root = Path(root) if root is not None else default_data_dir()
+        self.db = Database(self.root)
+        self.projects_dir = self.root / "projects"
+        self.projects_dir.mkdir(exist_ok=True)
+        self._remove_orphans()
+
+    def _remove_orphans(self) -> None:
+        """Folders of projects whose rows are gone (a delete cut short by a crash): rows go first, then files."""
+        with self.db.reading() as db:
+            known = {r[0] for r in db.execute("SELECT id FROM projects")}
+        for d in self.projects_dir.iterdir():
+            if d.is_dir() and d.name not in known and not d.name.startswith("."):
+                shutil.rmtree(d, ignore_errors=True)
+
+    # ---- projects ----------------------------------------------------------------------------------
+    def create(self, owner: str, name: str) -> "Project":
+        owner, name = _owner(owner), clean_name(name, "project name")
+        pid, t = secrets.token_urlsafe(24), now()
+        try:
+            with self.db.transaction() as db:
+                db.execute("INSERT INTO projects(id, owner, name, created, used) VALUES (?,?,?,?,?)",
+                           (pid, owner, name, t, t))
+                _log(db, pid, f"created '{name}'")
+        except sqlite3.IntegrityError:
+            raise ProjectError(f"You already have a project called '{name}'; pick another name.") from None
+        return Project(self, owner, pid)
+
+    def open(self, owner: str, project_id: str) -> "Project":
+        """A project by id, only for its owner; runs left 'running' by a dead process become 'interrupted'."""
+        owner = _owner(owner)
+        with self.db.reading() as db:
+            row = db.execute("SELECT id FROM projects WHERE id=? AND owner=?", (str(project_id), owner)).fetchone()
+        if row is None:
+            raise ProjectNotFound("There is no such project (it may have been deleted or expired).")
+        p = Project(self, owner, row[0])
+        p.recover()
+        return p
+
+    def open_by_name(self, owner: str, name: str) -> "Project":
+        owner = _owner(owner)
+        with self.db.reading() as db:
+            row = db.execute("SELECT id FROM projects WHERE owner=? AND name=?",
+                             (owner, clean_name(name, "project name"))).fetchone()
+        if row is None:
+            raise ProjectNotFound(f"You have no project called '{name}'.")
+        return self.open(owner, row[0])
+
+    def list(self, owner: str) -> list[dict]:
+        """This owner's projects, most recently used first."""
+        with self.db.reading() as db:
+            rows = db.execute(
+                "SELECT p.id, p.name, p.created, p.used, "
+                "(SELECT COUNT(*) FROM photos f WHERE f.project_id=p.id), "
+                "(SELECT COUNT(*) FROM photos f WHERE f.project_id=p.id AND f.label IS NOT NULL), "
+                "(SELECT COUNT(*) FROM runs r WHERE r.project_id=p.id) "
+                "FROM projects p WHERE p.owner=? ORDER BY p.used DESC, p.created DESC", (_owner(owner),)).fetchall()
+        return [{"id": r[0], "name": r[1], "created": r[2], "used": r[3], "photos": r[4], "labelled": r[5],
+                 "runs": r[6]} for r in rows]
+
+    def delete(self, owner: str, project_id: str) -> None:
+        """Every row, then every file. A crash in between leaves a folder that the next start removes."""
+        owner = _owner(owner)
+        with self.db.transaction() as db:
+            if db.execute("DELETE FROM projects WHERE id=? AND owner=?", (str(project_id), owner)).rowcount != 1:
+                raise ProjectNotFound("There is no such project (it may have been deleted or expired).")
+        shutil.rmtree(self.projects_dir / str(project_id), ignore_errors=True)
+
+    def expire_projects(self, now_: float | None = None) -> list[str]:
+        """Delete projects idle for more than FEWSHOT_PROJECT_TTL_DAYS (off when unset); returns their ids."""
+        raw = os.environ.get("FEWSHOT_PROJECT_TTL_DAYS", "").strip()
+        if not raw:
+            return []
+        try:
+            days = float(raw)
+        except ValueError:
+            raise ProjectError(f"FEWSHOT_PROJECT_TTL_DAYS={raw!r} is not a number of days.") from None
+        if days <= 0:
+            return []
+        cutoff = (now() if now_ is None else now_) - days * 86400
+        with self.db.reading() as db:
+            rows = db.execute("SELECT id, owner FROM projects WHERE used < ?", (cutoff,)).fetchall()
+        gone = []
+        for pid, owner in rows:
+            try:
+                self.delete(owner, pid)
+                gone.append(pid)
+            except ProjectNotFound:
+                pass
+        return gone
+
+
+def _owner(owner: str) -> str:
+    if not isinstance(owner, str) or not owner.strip():
+        raise ProjectError("Every project call needs an owner.")
+    return owner
+
+
+class Project(RunsMixin):
+    """One project, opened for its owner. Methods re-check ownership in every transaction."""
+
+    def __init__(self, store: ProjectStore, owner: str, project_id: str) -> None:
+        self.store, self.owner, self.id = store, owner, project_id
+        self.dir = store.projects_dir / project_id
+        self.photos_dir = self.dir / "photos"
+        self.runs_dir = self.dir / "runs"
+
+    # ---- plumbing ----------------------------------------------------------------------------------
+    def _tx(self):
+        return _OwnedTx(self)
+
+    def _read(self):
+        return _OwnedRead(self)
+
+    def photo_file(self, sha1: str, ext: str) -> Path:
+        return self.photos_dir / sha1[:2] / f"{sha1}{ext}"
+
+    # ---- about -------------------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        with self._read() as db:
+            return db.execute("SELECT name FROM projects WHERE id=?", (self.id,)).fetchone()[0]
+
+    def rename(self, name: str) -> None:
+        name = clean_name(name, "project name")
+        try:
+            with self._tx() as db:
+                old = db.execute("SELECT name FROM projects WHERE id=?", (self.id,)).fetchone()[0]
+                db.execute("UPDATE projects SET name=? WHERE id=?", (name, self.id))
+                _log(db, self.id, f"renamed '{old}' to '{name}'")
+        except sqlite3.IntegrityError:
+            raise ProjectError(f"You already have a project called '{name}'; pick another name.") from None
+
+    def delete(self) -> None:
+        self.store.delete(self.owner, self.id)
+
+    def summary(self) -> dict:
+        """{"id", "name", "photos", "labelled", "unlabelled", "classes": {class: count}, "splits", "runs", "active_run"}."""
+        with self._read() as db:
+            name, active = db.execute("SELECT name, active_run FROM projects WHERE id=?", (self.id,)).fetchone()
+            classes = {r[0]: 0 for r in db.execute("SELECT name FROM classes WHERE project_id=? ORDER BY name",
+                                                     (self.id,))}
+            for label, n in db.execute("SELECT label, COUNT(*) FROM photos WHERE project_id=? AND label IS NOT NULL "
+                                       "GROUP BY label", (self.id,)):
+                classes[label] = n
+            total = db.execute("SELECT COUNT(*) FROM photos WHERE project_id=?", (self.id,)).fetchone()[0]
+            splits = {s: n for s, n in db.execute("SELECT split, COUNT(*) FROM photos WHERE project_id=? AND "
+                                                  "label IS NOT NULL GROUP BY split", (self.id,))}
+        labelled = sum(classes.values())
+        return {"id": self.id, "name": name, "photos": total, "labelled": labelled, "unlabelled": total - labelled,
+                "classes": classes, "splits": {s: splits.get(s, 0) for s in SPLITS},
+                "runs": [r.to_dict() for r in self.runs()], "active_run": active}
+
+    def size_bytes(self) -> int:
+        with self._read() as db:
+            return _size(db, self.id)
+
+    def meta(self) -> dict:
+        with self._read() as db:
+            r = db.execute("SELECT name, created, used, active_run, active_pinned FROM projects WHERE id=?",
+                           (self.id,)).fetchone()
+        return {"id": self.id, "name": r[0], "created": r[1], "used": r[2], "active_run": r[3],
+                "active_pinned": bool(r[4])}
+
+    def log(self, what: str) -> None:
+        """One line in the project's activity log."""
+        with self._tx() as db:
+            _log(db, self.id, what)
+
+    def activity(self, limit: int = 50) -> list[dict]:
+        with self._read() as db:
+            rows = db.execute("SELECT at, what FROM activity WHERE project_id=? ORDER BY id DESC LIMIT ?",
+                              (self.id, int(limit))).fetchall()
+        return [{"at": r[0], "what": r[1]} for r in rows]
+
+    # ---- classes and photos ------------------------------------------------------------------------
+    def classes(self) -> list[str]:
+        with self._read() as db:
+            return [r[0] for r in db.execute("SELECT name FROM classes WHERE project_id=? ORDER BY name", (self.id,))]
+
+    def add_class(self, name: str) -> str:
+        name = clean_class(name)
+        if name is None:
+            raise ProjectError("A class name cannot be empty.")
+        with self._tx() as db:
+            db.execute("INSERT OR IGNORE INTO classes(project_id, name) VALUES (?,?)", (self.id, name))
+        return name
+
+    def rename_class(self, old: str, new: str) -> None:
+        new_name = clean_class(new)
+        if new_name is None:
+            raise ProjectError("A class name cannot be empty.")
+        with self._tx() as db:
+            if db.execute("SELECT 1 FROM classes WHERE project_id=? AND name=?", (self.id, old)).fetchone() is None:
+                raise ProjectError(f"There is no class '{old}' in this project.")
+            if db.execute("SELECT 1 FROM classes WHERE project_id=? AND name=?", (self.id, new_name)).fetchone():
+                db.execute("UPDATE photos SET label=? WHERE project_id=? AND label=?", (new_name, self.id, old))
+                db.execute("DELETE FROM classes WHERE project_id=? AND name=?", (self.id, old))
+            else:  # ON UPDATE CASCADE relabels its photos
+                db.execute("UPDATE classes SET name=? WHERE project_id=? AND name=?", (new_name, self.id, old))
+            _log(db, self.id, f"renamed class '{old}' to '{new_name}'")
+
+    def remove_class(self, name: str) -> None:
+        """The class goes; its photos stay, unlabelled."""
+        with self._tx() as db:
+            db.execute("UPDATE photos SET label=NULL WHERE project_id=? AND label=?", (self.id, name))
+            db.execute("DELETE FROM classes WHERE project_id=? AND name=?", (self.id, name))
+            _log(db, self.id, f"removed class '{name}'")
+
+    def photos(self, label: str | None | type(...) = ..., split: str | None = None) -> list[Photo]:
+        """Every photo (label=... the default), or those of one class (None: the unlabelled ones)."""
+        q, args = "SELECT sha1, ext, path, label, split, hint FROM photos WHERE project_id=?", [self.id]
+        if label is None:
+            q += " AND label IS NULL"
+        elif label is not ...:
+            q, args = q + " AND label=?", args + [label]
+        if split is not None:
+            q, args = q + " AND split=?", args + [split]
+        with self._read() as db:
+            rows = db.execute(q + " ORDER BY path, sha1", args).fetchall()
+        return [Photo(r[0], r[2], r[3], r[4], r[5], self.photo_file(r[0], r[1])) for r in rows]
+
+    def add_photos(self, source: str | os.PathLike | Sequence, label: str | None = None,
+                   limits: Limits | None = None) -> AddResult:
+        """Photos from a folder, a .zip, or a list of files (paths, or (path, class) pairs).
+
+        In a folder or zip, class folders label their photos (train/ and val/ folders also set the split);
+        loose photos stay unlabelled unless `label` is given. The same photo is stored once."""
+        limits = limits or Limits.from_env()
+        skipped: list[tuple[str, str]] = []
+        with tempfile.TemporaryDirectory(prefix=".unpack-", dir=self.store.root) as tmp:
+            from .project_io import collect
+            items = collect(source, label, limits, skipped, Path(tmp))
+            return self.add_items(items, limits, skipped, f"added photos from {_source_name(source)}")
+
+    def add_items(self, items: Sequence[tuple[Path, str, str | None, str | None]], limits: Limits,
+                  skipped: list | None = None, note: str = "added photos") -> AddResult:
+        """(file, relative path, class or None, split or None) each: read, checked, stored once, one transaction."""
+        skipped = [] if skipped is None else skipped
+        if len(items) > limits.max_images:
+            raise DataError(f"{len(items):,} images is over the limit of {limits.max_images:,} (limit: max images)")
+        ready: list[tuple[str, str, str, str | None, str | None, int]] = []  # sha1, ext, path, label, split, bytes
+        cap = max_project_bytes()
+        incoming, seen = 0, set()
+        base = self.size_bytes() if cap else 0
+        for file, rel, cls, split in items:
+            try:
+                data = Path(file).read_bytes()
+                thumbnail(data, 32, limits.max_pixels)  # a full decode at small scale: catches truncation
+            except UnreadableImage as exc:
+                skipped.append((rel, str(exc)))
+                continue
+            except OSError as exc:
+                skipped.append((rel, f"it could not be read ({exc.strerror or exc})"))
+                continue
+            sha1 = hashlib.sha1(data).hexdigest()
+            ext = Path(rel).suffix.lower()
+            target = self.photo_file(sha1, ext)
+            if sha1 not in seen:
+                seen.add(sha1)
+                if not target.exists():
+                    incoming += len(data)
+                    if cap and base + incoming > cap:
+                        raise ProjectTooBig(f"This project would grow to {human_size(base + incoming)}, over the "
+                                            f"limit of {human_size(cap)} per project (limit: FEWSHOT_PROJECT_MAX_GB).")
+                    write_file_atomic(target, data)
+            ready.append((sha1, ext, rel, clean_class(cls), split, len(data)))
+        result = AddResult(skipped=skipped)
+        with self._tx() as db:
+            for sha1, ext, rel, cls, split, size in ready:
+                if cls is not None:
+                    db.execute("INSERT OR IGNORE INTO classes(project_id, name) VALUES (?,?)", (self.id, cls))
+                row = db.execute("SELECT label FROM photos WHERE project_id=? AND sha1=?", (self.id, sha1)).fetchone()
+                if row is None:
+                    db.execute("INSERT INTO photos(project_id, sha1, ext, path, label, split, bytes, added) "
+                               "VALUES (?,?,?,?,?,?,?,?)", (self.id, sha1, ext, rel, cls, split or default_split(sha1),
+                                                            size, now()))
+                    result.added += 1
+                    result.labelled += cls is not None
+                else:
+                    result.already += 1
+                    if row[0] is None and cls is not None:  # a label for a photo that had none; never a relabel
+                        db.execute("UPDATE photos SET label=? WHERE project_id=? AND sha1=?", (cls, self.id, sha1))
+                        result.labelled += 1
+                    if split is not None:
+                        db.execute("UPDATE photos SET split=? WHERE project_id=? AND sha1=?", (split, self.id, sha1))
+            _balance_splits(db, self.id)
+            _log(db, self.id, f"{note}: {result.added} new, {result.already} already there, "
+                              f"{len(skipped)} skipped")
+        return result
+
+    def set_labels(self, labels: Mapping[str, str | None], splits: Mapping[str, str] | None = None) -> int:
+        """{sha1: class or None (unlabelled)}, all in one transaction; unknown photos refuse the whole change."""
+        clean = {str(k): clean_class(v) for k, v in labels.items()}
+        for s in (splits or {}).values():
+            if s not in SPLITS:
+                raise ProjectError(f"A split is 'train' or 'val', not '{s}'.")
+        with self._tx() as db:
+            known = {r[0] for r in db.execute("SELECT sha1 FROM photos WHERE project_id=?", (self.id,))}
+            unknown = [k for k in list(clean) + list(splits or {}) if k not in known]
+            if unknown:
+                raise ProjectError(f"{len(unknown)} of these photos are not in this project (e.g. {unknown[0]}); "
+                                   f"nothing was changed.")
+            for cls in set(clean.values()) - {None}:
+                db.execute("INSERT OR IGNORE INTO classes(project_id, name) VALUES (?,?)", (self.id, cls))
+            db.executemany("UPDATE photos SET label=? WHERE project_id=? AND sha1=?",
+                           [(v, self.id, k) for k, v in clean.items()])
+            db.executemany("UPDATE photos SET split=? WHERE project_id=? AND sha1=?",
+                           [(v, self.id, k) for k, v in (splits or {}).items()])
+            if not splits:
+                _balance_splits(db, self.id)
+            _log(db, self.id, f"labelled {len(clean)} photos" + (f", split {len(splits)}" if splits else ""))
+        return len(clean)
+
+    def set_label(self, sha1: str, label: str | None) -> None:
+        self.set_labels({sha1: label})
+
+    def set_splits(self, splits: Mapping[str, str]) -> int:
+        """{sha1: 'train' | 'val'}: the user's choice, kept as given."""
+        return self.set_labels({}, splits)
+
+    def set_hints(self, hints: Mapping[str, str | None]) -> None:
+        with self._tx() as db:
+            db.executemany("UPDATE photos SET hint=? WHERE project_id=? AND sha1=?",
+                           [(None if v is None else str(v), self.id, k) for k, v in hints.items()])
+
+    def remove_photos(self, sha1s: Iterable[str]) -> int:
+        sha1s = list(sha1s)
+        with self._tx() as db:
+            rows = db.execute(f"SELECT sha1, ext FROM photos WHERE project_id=? AND sha1 IN "
+                              f"({','.join('?' * len(sha1s))})", (self.id, *sha1s)).fetchall() if sha1s else []
+            db.executemany("DELETE FROM photos WHERE project_id=? AND sha1=?", [(self.id, r[0]) for r in rows])
+            _log(db, self.id, f"removed {len(rows)} photos")
+        for sha1, ext in rows:  # after the commit: a crash leaves an unused file, never a row without its file
+            self.photo_file(sha1, ext).unlink(missing_ok=True)
+        return len(rows)
+
+class _OwnedTx:
+    """A write transaction that first checks the project still exists for this owner."""
+
+    def __init__(self, project: Project, write: bool = True) -> None:
+        self.p, self.write = project, write
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.cm = self.p.store.db.transaction() if self.write else self.p.store.db.reading()
+        db = self.cm.__enter__()
+        try:
+            if db.execute("SELECT 1 FROM projects WHERE id=? AND owner=?", (self.p.id, self.p.owner)).fetchone() is None:
+                raise ProjectNotFound("There is no such project (it may have been deleted or expired).")
+            if self.write:
+                db.execute("UPDATE projects SET used=? WHERE id=?", (now(), self.p.id))
+        except BaseException as exc:
+            self.cm.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+        return db
+
+    def __exit__(self, *exc) -> bool | None:
+        return self.cm.__exit__(*exc)
+
+
+class _OwnedRead(_OwnedTx):
+    def __init__(self, project: Project) -> None:
+        super().__init__(project, write=False)
+
+
+def _size(db: sqlite3.Connection, pid: str) -> int:
+    photos = db.execute("SELECT COALESCE(SUM(bytes), 0) FROM photos WHERE project_id=?", (pid,)).fetchone()[0]
+    runs = db.execute("SELECT COALESCE(SUM(bundle_bytes), 0) FROM runs WHERE project_id=?", (pid,)).fetchone()[0]
+    return int(photos) + int(runs)
+
+
+def _balance_splits(db: sqlite3.Connection, pid: str) -> None:
+    """Each class with two or more photos keeps at least one on each side: only when a side is empty does the
+    photo nearest the line move (so adding photos leaves old ones where they were)."""
+    rows = db.execute("SELECT label, sha1, split FROM photos WHERE project_id=? AND label IS NOT NULL", (pid,))
+    by_class: dict[str, list[tuple[str, str]]] = {}
+    for label, sha1, split in rows:
+        by_class.setdefault(label, []).append((sha1, split))
+    for items in by_class.values():
+        if len(items) < 2:
+            continue
+        val = [s for s, sp in items if sp == "val"]
+        train = [s for s, sp in items if sp == "train"]
+        if not val:
+            move, to = min(train, key=split_score), "val"
+        elif not train:
+            move, to = max(val, key=split_score), "train"
+        else:
+            continue
+        db.execute("UPDATE photos SET split=? WHERE project_id=? AND sha1=?", (to, pid, move))
+
+
+def _source_name(source) -> str:
+    if isinstance(source, (str, os.PathLike)):
+        return Path(source).name
+    return f"{len(source)} files"

@@ -1,0 +1,249 @@
+"""A project's training runs: recorded before training starts, finished after its model is on disk, the active
+one picked by validation accuracy (never silently replaced by a stopped or worse run), crashes found at open.
+Mixed into fewshot.project.Project.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from .archive import Limits
+from .errors import DataError, ProjectError
+from .project_store import log as _log, now, process_alive, process_start, write_file_atomic
+
+RUN_STATUSES = ("running", "finished", "stopped", "failed", "interrupted")
+
+
+@dataclass(frozen=True)
+class Run:
+    id: int
+    status: str
+    settings: dict
+    history: list
+    metrics: dict
+    val_accuracy: float | None
+    bundle: Path | None
+    message: str
+    started: float
+    ended: float | None
+    active: bool
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "status": self.status, "val_accuracy": self.val_accuracy,
+                "epochs": len(self.history), "settings": self.settings, "metrics": self.metrics,
+                "bundle": str(self.bundle) if self.bundle else None, "message": self.message,
+                "started": self.started, "ended": self.ended, "active": self.active}
+
+
+class RunsMixin:
+    # ---- runs --------------------------------------------------------------------------------------
+    def runs(self) -> list[Run]:
+        with self._read() as db:
+            active = db.execute("SELECT active_run FROM projects WHERE id=?", (self.id,)).fetchone()[0]
+            rows = db.execute("SELECT id, status, settings, history, metrics, val_accuracy, bundle, message, "
+                              "started, ended FROM runs WHERE project_id=? ORDER BY id", (self.id,)).fetchall()
+        return [Run(r[0], r[1], json.loads(r[2]), json.loads(r[3]), json.loads(r[4]), r[5],
+                    self.runs_dir / r[6] if r[6] else None, r[7], r[8], r[9], r[0] == active) for r in rows]
+
+    def run(self, run_id: int) -> Run:
+        for r in self.runs():
+            if r.id == int(run_id):
+                return r
+        raise ProjectError(f"This project has no run {run_id}.")
+
+    def active_run(self) -> Run | None:
+        return next((r for r in self.runs() if r.active), None)
+
+    def active_bundle(self) -> Path | None:
+        r = self.active_run()
+        return r.bundle if r else None
+
+    def start_run(self, settings: dict) -> int:
+        """A 'running' row before training starts, with this process's id (so a crash shows as interrupted)."""
+        pid = os.getpid()
+        with self._tx() as db:
+            cur = db.execute("INSERT INTO runs(project_id, status, settings, started, pid, pid_start, host) "
+                             "VALUES (?,?,?,?,?,?,?)", (self.id, "running", json.dumps(settings), now(), pid,
+                                                        process_start(pid), socket.gethostname()))
+            _log(db, self.id, f"run {cur.lastrowid} started")
+            return cur.lastrowid
+
+    def finish_run(self, run_id: int, status: str, *, model=None, history: list | None = None,
+                   metrics: dict | None = None, val_accuracy: float | None = None, message: str = "") -> None:
+        """Write the model bundle (atomically, to its final name) first, then mark the row; then re-pick the
+        active run (a stopped or worse run never replaces a better one)."""
+        if status not in RUN_STATUSES[1:]:
+            raise ValueError(status)
+        bundle, size = None, 0
+        if model is not None:
+            from .bundle import save_bundle
+            bundle = f"run-{int(run_id)}.safetensors"
+            save_bundle(model, self.runs_dir / bundle)
+            size = (self.runs_dir / bundle).stat().st_size
+        with self._tx() as db:
+            db.execute("UPDATE runs SET status=?, history=?, metrics=?, val_accuracy=?, bundle=?, bundle_bytes=?, "
+                       "message=?, ended=? WHERE id=? AND project_id=?",
+                       (status, json.dumps(history or [], default=_jsonable), json.dumps(metrics or {}, default=_jsonable),
+                        val_accuracy, bundle, size, message, now(), int(run_id), self.id))
+            _pick_active(db, self.id)
+            _log(db, self.id, f"run {run_id} {status}" + (f" (validation accuracy {val_accuracy:.1%})"
+                                                          if val_accuracy is not None else ""))
+
+    def delete_run(self, run_id: int) -> None:
+        with self._tx() as db:
+            row = db.execute("SELECT bundle FROM runs WHERE id=? AND project_id=?", (int(run_id), self.id)).fetchone()
+            if row is None:
+                raise ProjectError(f"This project has no run {run_id}.")
+            db.execute("UPDATE projects SET active_run=NULL, active_pinned=0 WHERE id=? AND active_run=?",
+                       (self.id, int(run_id)))
+            db.execute("DELETE FROM runs WHERE id=?", (int(run_id),))
+            _pick_active(db, self.id)
+            _log(db, self.id, f"run {run_id} deleted")
+        if row[0]:
+            (self.runs_dir / row[0]).unlink(missing_ok=True)
+
+    def pick_active(self, run_id: int | None) -> None:
+        """The user's choice of active run (None: back to the best by validation accuracy)."""
+        with self._tx() as db:
+            if run_id is None:
+                db.execute("UPDATE projects SET active_pinned=0 WHERE id=?", (self.id,))
+                _pick_active(db, self.id)
+                _log(db, self.id, "active run: the best one")
+                return
+            row = db.execute("SELECT status, bundle FROM runs WHERE id=? AND project_id=?",
+                             (int(run_id), self.id)).fetchone()
+            if row is None or row[1] is None:
+                raise ProjectError(f"Run {run_id} has no model to use.")
+            db.execute("UPDATE projects SET active_run=?, active_pinned=1 WHERE id=?", (int(run_id), self.id))
+            _log(db, self.id, f"active run: {run_id} (picked)")
+
+    def insert_run(self, r: dict, bundle: Path | None) -> int:
+        """A run as an export described it (project_io's import), its bundle copied in atomically first."""
+        with self._tx() as db:
+            cur = db.execute("INSERT INTO runs(project_id, status, settings, history, metrics, val_accuracy, message, "
+                             "started, ended) VALUES (?,?,?,?,?,?,?,?,?)",
+                             (self.id, "interrupted" if r["status"] == "running" else r["status"],
+                              json.dumps(r["settings"]), json.dumps(r["history"]), json.dumps(r["metrics"]),
+                              r.get("val_accuracy"), str(r.get("message") or ""), r["started"], r.get("ended")))
+            run_id = cur.lastrowid
+        if bundle is not None:
+            name = f"run-{run_id}.safetensors"
+            write_file_atomic(self.runs_dir / name, Path(bundle))
+            with self._tx() as db:
+                db.execute("UPDATE runs SET bundle=?, bundle_bytes=? WHERE id=?",
+                           (name, (self.runs_dir / name).stat().st_size, run_id))
+        return run_id
+
+    def restore_active(self, run_id: int | None, pinned: bool) -> None:
+        with self._tx() as db:
+            if run_id is None:
+                _pick_active(db, self.id)
+            else:
+                db.execute("UPDATE projects SET active_run=?, active_pinned=? WHERE id=?", (run_id, int(pinned), self.id))
+
+    def recover(self) -> list[int]:
+        """Runs left 'running' by a process that is gone become 'interrupted' (with any bundle it left);
+        returns their ids. Called by ProjectStore.open."""
+        host = socket.gethostname()
+        with self._tx() as db:
+            db.execute("UPDATE projects SET used=? WHERE id=?", (now(), self.id))
+            rows = db.execute("SELECT id, pid, pid_start, host FROM runs WHERE project_id=? AND status='running'",
+                              (self.id,)).fetchall()
+            dead = [r[0] for r in rows if r[3] == host and not process_alive(r[1], r[2])]
+            for run_id in dead:
+                db.execute("UPDATE runs SET status='interrupted', ended=?, message=? WHERE id=?",
+                           (now(), "the process training it ended without finishing", run_id))
+                _log(db, self.id, f"run {run_id} interrupted")
+        for run_id in dead:  # a bundle written just before the crash, never acknowledged
+            (self.runs_dir / f"run-{run_id}.safetensors").unlink(missing_ok=True)
+        for d in (self.runs_dir, *self.photos_dir.glob("*")):
+            for part in (d.glob(".*.part") if d.is_dir() else ()):
+                if now() - part.stat().st_mtime > 3600:  # an old temp file of a write cut short
+                    part.unlink(missing_ok=True)
+        return dead
+
+    def dataset(self, seed: int = 0):
+        """The labelled photos as a checked fewshot Dataset, split as the project says."""
+        from .data import load_dataset
+        photos = [p for p in self.photos() if p.label is not None]
+        groups: dict[str, list[str]] = {}
+        for p in photos:
+            groups.setdefault(p.label, []).append(str(p.file))
+        if not photos:
+            raise DataError("This project has no labelled photos yet: give some photos a class first.")
+        ds = load_dataset(groups, seed=seed, limits=Limits(max_upload_bytes=2**62, max_images=10**7))
+        split = {p.sha1: p.split for p in photos}
+        every = ds.train + ds.val
+        ds.train = [s for s in every if split.get(s.digest) != "val"]
+        ds.val = [s for s in every if split.get(s.digest) == "val"]
+        return ds
+
+    def train(self, config=None, *, stop=None, device: str | None = None, feature_cache: bool = True,
+              limits: Limits | None = None) -> Iterator:
+        """Train on the labelled photos with fewshot.train.train, recording the run; yields the same events.
+
+        The bundle is on disk before the row says finished; an error marks the run failed, a generator closed
+        early marks it stopped (or interrupted when nothing was kept)."""
+        from .config import TrainConfig
+        from .train import Done, train
+
+        cfg = config or TrainConfig()
+        ds = self.dataset(seed=cfg.seed)
+        run_id = self.start_run(cfg.to_dict())
+        ended = False
+        try:
+            for ev in train(ds, cfg, stop=stop, device=device, feature_cache=feature_cache, limits=limits):
+                if isinstance(ev, Done):
+                    status = "stopped" if ev.reason == "stopped" else "finished"
+                    metrics = {"reason": ev.reason, "best_epoch": ev.best_epoch, "seconds": round(ev.seconds, 3),
+                               "kept_note": ev.kept_note, "classes": ds.classes,
+                               "counts": ds.counts().to_dict(orient="records")}
+                    if ev.evaluation is not None:
+                        metrics.update({"accuracy": ev.evaluation.accuracy, "loss": ev.evaluation.loss,
+                                        "per_class": ev.evaluation.per_class.to_dict(orient="records")})
+                    self.finish_run(run_id, status if ev.model is not None else "stopped", model=ev.model,
+                                    history=ev.history, metrics=metrics,
+                                    val_accuracy=ev.evaluation.accuracy if ev.evaluation is not None else None,
+                                    message="" if ev.model is not None else "stopped before the first epoch ended")
+                    ended = True
+                yield ev
+        except GeneratorExit:
+            if not ended:
+                self.finish_run(run_id, "interrupted", message="training was abandoned before it ended")
+                ended = True
+            raise
+        except BaseException as exc:
+            if not ended:
+                self.finish_run(run_id, "failed", message=f"{type(exc).__name__}: {exc}"[:2000])
+                ended = True
+            raise
+        finally:
+            ds.cleanup()
+            if not ended:
+                self.finish_run(run_id, "interrupted", message="training ended without a result")
+
+
+
+def _pick_active(db: sqlite3.Connection, pid: str) -> None:
+    """Unless the user picked one: the finished-or-stopped run with a model and the best validation accuracy
+    (finished before stopped, then the older one: an equal newer run does not take over)."""
+    active, pinned = db.execute("SELECT active_run, active_pinned FROM projects WHERE id=?", (pid,)).fetchone()
+    if pinned and active is not None:
+        return
+    best = db.execute("SELECT id FROM runs WHERE project_id=? AND status IN ('finished','stopped') AND bundle IS NOT "
+                      "NULL ORDER BY val_accuracy IS NULL, val_accuracy DESC, status='stopped', id LIMIT 1",
+                      (pid,)).fetchone()
+    db.execute("UPDATE projects SET active_run=?, active_pinned=0 WHERE id=?", (best[0] if best else None, pid))
+
+
+def _jsonable(x: Any) -> Any:
+    if hasattr(x, "item"):
+        return x.item()
+    return str(x)
+
+

@@ -1,0 +1,251 @@
+"""Where projects live and the database that holds them: the data folder, the SQLite schema and its
+migrations, short transactions, and files written whole or not at all.
+
+One database for all projects (`<data dir>/projects.db`), files under `<data dir>/projects/<id>/`.
+Why one database and not one per project: listing a person's projects, most recently used first, and
+expiring idle ones are one query; foreign keys tie photos, runs and the log to their project so that a
+delete is one transaction; and WAL mode with short transactions lets many readers and one writer at a
+time share it (a web server's threads, a CLI in another terminal). A damaged database is refused as a
+whole, with a message, and never overwritten.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Iterator
+
+from .errors import ProjectStoreError
+
+DB_NAME = "projects.db"
+SQLITE_MAGIC = b"SQLite format 3\x00"
+ACTIVITY_KEEP = 200  # log entries kept per project
+BUSY_TIMEOUT_MS = 30_000  # a writer waits this long for another's short transaction before giving up
+
+# Each entry takes the schema from version i to i + 1 (PRAGMA user_version). Never edit a released entry:
+# append a new one.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE projects (
+        id TEXT PRIMARY KEY,                 -- secrets.token_urlsafe(24): 192 random bits, unguessable
+        owner TEXT NOT NULL,                 -- a user name under --auth, a browser's id holder, or "local"
+        name TEXT NOT NULL,
+        created REAL NOT NULL,
+        used REAL NOT NULL,                  -- last opened or changed (most recently used first, expiry)
+        active_run INTEGER REFERENCES runs(id) ON DELETE SET NULL,
+        active_pinned INTEGER NOT NULL DEFAULT 0,   -- 1: the user picked the active run
+        UNIQUE (owner, name)
+    );
+    CREATE INDEX projects_by_owner ON projects(owner, used);
+    CREATE TABLE classes (
+        project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        PRIMARY KEY (project_id, name)
+    );
+    CREATE TABLE photos (
+        project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        sha1 TEXT NOT NULL,                  -- content hash: the photo's id and its file name
+        ext TEXT NOT NULL,
+        path TEXT NOT NULL,                  -- relative path it was first added under (CSV / Label Studio)
+        label TEXT,                          -- NULL: unlabelled
+        split TEXT NOT NULL CHECK (split IN ('train', 'val')),
+        hint TEXT,                           -- free-form: a visitor's suggestion, a model's guess
+        bytes INTEGER NOT NULL,
+        added REAL NOT NULL,
+        PRIMARY KEY (project_id, sha1),
+        FOREIGN KEY (project_id, label) REFERENCES classes(project_id, name) ON UPDATE CASCADE
+    );
+    CREATE INDEX photos_by_path ON photos(project_id, path);
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        status TEXT NOT NULL CHECK (status IN ('running', 'finished', 'stopped', 'failed', 'interrupted')),
+        settings TEXT NOT NULL,              -- TrainConfig.to_dict() as JSON
+        history TEXT NOT NULL DEFAULT '[]',  -- one object per epoch
+        metrics TEXT NOT NULL DEFAULT '{}',
+        val_accuracy REAL,
+        bundle TEXT,                         -- file name under the project's runs/ folder
+        bundle_bytes INTEGER NOT NULL DEFAULT 0,
+        message TEXT NOT NULL DEFAULT '',
+        started REAL NOT NULL,
+        ended REAL,
+        pid INTEGER,                         -- the process training it, to tell a crash from a live run
+        pid_start TEXT,
+        host TEXT
+    );
+    CREATE INDEX runs_by_project ON runs(project_id);
+    CREATE TABLE activity (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        at REAL NOT NULL,
+        what TEXT NOT NULL
+    );
+    CREATE INDEX activity_by_project ON activity(project_id, id);
+    """,
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def default_data_dir() -> Path:
+    """FEWSHOT_DATA_DIR, else /data/fewshot on a Space with persistent storage, else the per-user data folder."""
+    env = os.environ.get("FEWSHOT_DATA_DIR", "").strip()
+    if env:
+        return Path(env).expanduser()
+    if os.environ.get("SPACE_ID") and os.path.isdir("/data") and os.access("/data", os.W_OK):
+        return Path("/data/fewshot")
+    if sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
+        return Path(base) / "fewshot"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "fewshot"
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "fewshot"
+
+
+def write_file_atomic(path: Path, data: bytes | Path) -> None:
+    """Bytes (or a file's bytes) to `path` via a temp name in the same folder, flushed to disk, then renamed:
+    a crash leaves the old file or the whole new one, never half of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            if isinstance(data, Path):
+                with open(data, "rb") as src:
+                    while chunk := src.read(1 << 20):
+                        f.write(chunk)
+            else:
+                f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def process_start(pid: int) -> str | None:
+    """When a process started (Linux: /proc/<pid>/stat field 22), so a reused pid is not taken for the run's."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def process_alive(pid: int | None, started: str | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        pass  # exists, but someone else's
+    now = process_start(pid)
+    if now is not None and started is not None and now != started:
+        return False
+    try:  # a killed child not yet reaped by its parent is a zombie: dead for us
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+class Database:
+    """The projects database: checked once when opened, then a fresh short-lived connection per transaction
+    (safe across threads and processes)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.path = root / DB_NAME
+        root.mkdir(parents=True, exist_ok=True)
+        self._check_and_migrate()
+
+    def _damaged(self, why: str) -> ProjectStoreError:
+        return ProjectStoreError(f"The projects database {self.path} {why}. It was left exactly as it is; "
+                                 f"move it away (or restore a backup) and fewshot will start a new one.")
+
+    def _check_and_migrate(self) -> None:
+        if self.path.exists() and self.path.stat().st_size > 0:
+            with open(self.path, "rb") as f:
+                if f.read(len(SQLITE_MAGIC)) != SQLITE_MAGIC:
+                    raise self._damaged("is damaged or is not a fewshot database (its first bytes are wrong)")
+        try:
+            # read the version before anything could write (journal mode, migrations)
+            probe = sqlite3.connect(f"file:{self.path}?mode=rwc", uri=True, isolation_level=None)
+            try:
+                version = probe.execute("PRAGMA user_version").fetchone()[0]
+                if version > SCHEMA_VERSION:
+                    raise ProjectStoreError(
+                        f"The projects database {self.path} was written by a newer fewshot (schema version "
+                        f"{version}; this fewshot knows up to {SCHEMA_VERSION}). Upgrade fewshot to open it; "
+                        f"it was left exactly as it is.")
+                if version > 0:
+                    bad = probe.execute("PRAGMA quick_check").fetchone()[0]
+                    if bad != "ok":
+                        raise self._damaged(f"is damaged ({bad})")
+            finally:
+                probe.close()
+            with self.transaction() as db:
+                version = db.execute("PRAGMA user_version").fetchone()[0]
+                for i in range(version, SCHEMA_VERSION):
+                    for statement in MIGRATIONS[i].split(";"):  # (no ";" inside a migration's comments)
+                        if statement.strip():
+                            db.execute(statement)
+                    db.execute(f"PRAGMA user_version = {i + 1}")
+        except sqlite3.DatabaseError as exc:
+            raise self._damaged(f"cannot be read ({exc})") from None
+
+    def connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = FULL")  # a commit is on disk before it is acknowledged
+        db.execute("PRAGMA foreign_keys = ON")
+        return db
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One short write transaction (BEGIN IMMEDIATE: takes the write lock up front, so two writers wait
+        for each other instead of failing half-way); rolled back whole on any error."""
+        db = self.connect()
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.IntegrityError):
+                raise
+            raise self._damaged(f"cannot be used ({exc})") from None
+        finally:
+            db.close()
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        db = self.connect()
+        try:
+            db.execute("BEGIN")  # one consistent snapshot
+            yield db
+            db.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            raise self._damaged(f"cannot be read ({exc})") from None
+        finally:
+            db.close()
+
+
+def now() -> float:
+    return time.time()
+
+
+def log(db: sqlite3.Connection, pid: str, what: str) -> None:
+    db.execute("INSERT INTO activity(project_id, at, what) VALUES (?,?,?)", (pid, now(), what))
+    db.execute("DELETE FROM activity WHERE project_id=? AND id <= (SELECT id FROM activity WHERE project_id=? "
+               "ORDER BY id DESC LIMIT 1 OFFSET ?)", (pid, pid, ACTIVITY_KEEP))
