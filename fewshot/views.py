@@ -8,13 +8,14 @@ from __future__ import annotations
 import base64
 import html
 import io
+import unicodedata
 from typing import Sequence
 
 import pandas as pd
 import plotly.graph_objects as go
 
 from .data import Dataset
-from .evaluate import Diagnostic
+from .evaluate import Diagnostic, wilson_interval
 from .images import UnreadableImage, thumbnail
 
 TRAIN_COLOUR, VAL_COLOUR = "#4f46e5", "#f97316"
@@ -67,19 +68,47 @@ def curve_figures(history: Sequence[dict], epochs: int, num_classes: int) -> tup
     return loss, acc
 
 
+def _text_px(text: str, size: int = 13) -> float:
+    """About how wide `text` is drawn at font `size`: wide (CJK, emoji) characters count as one em, others
+    as 0.62 em (a little more than the average Latin letter, so an estimate never falls short)."""
+    return sum(size * (1.0 if unicodedata.east_asian_width(ch) in "WF" else 0.62) for ch in text)
+
+
+def _short(label: str, most: int = 24) -> str:
+    return label if len(label) <= most else label[:most - 1].rstrip() + "…"
+
+
+def confusion_layout(labels: Sequence[str], font: int = 13) -> dict:
+    """Where the axis titles go so that they never overlap the class names: the left margin holds the
+    longest (shortened) name plus the "really is" title beside it; the bottom margin the slanted names
+    plus "predicted as" under them. Plain numbers, so a test can check the room."""
+    short = [_short(str(c)) for c in labels]
+    widest = max((_text_px(c, font) for c in short), default=0.0)
+    slant = len(labels) > 4 or widest > 80  # long names side by side would run into each other
+    tick_h = widest * 0.5 + font if slant else font * 1.4  # sin(30°) of the name's width, plus its height
+    standoff = 10
+    return {"short": short, "slant": slant, "standoff": standoff, "label_px": widest, "tick_h": tick_h,
+            "l": int(widest + standoff + 2.2 * font + 14), "b": int(tick_h + standoff + 2.2 * font + 10)}
+
+
 def confusion_figure(cm: pd.DataFrame) -> go.Figure:
-    """Heatmap of true (rows) vs predicted (columns) counts, numbers printed in each cell."""
+    """Heatmap of true (rows) vs predicted (columns) counts, numbers printed in each cell. Long class names
+    are shortened on the axes (in full when hovered); the margins grow with the longest one."""
     labels = [str(c) for c in cm.columns]
     z = cm.values
+    room = confusion_layout(labels)
     fig = go.Figure(go.Heatmap(z=z, x=labels, y=labels, colorscale="Blues", showscale=False,
                                text=z, texttemplate="%{text}", textfont={"size": 15},
                                hovertemplate="true %{y}, predicted %{x}: %{z} photos<extra></extra>"))
-    side = min(520, 160 + 48 * len(labels))
-    fig.update_layout(height=side, template="none", paper_bgcolor="white", margin={"l": 90, "r": 12, "t": 40, "b": 80},
+    side = min(520, 160 + 48 * len(labels)) + room["b"] - 80
+    fig.update_layout(height=side, template="none", paper_bgcolor="white",
+                      margin={"l": room["l"], "r": 12, "t": 40, "b": room["b"]},
                       title={"text": "Which class was taken for which", "x": 0.02, "font": {"size": 15}},
                       font={"size": 13})
-    fig.update_xaxes(title="predicted as", side="bottom", tickangle=-30 if len(labels) > 4 else 0)
-    fig.update_yaxes(title="really is", autorange="reversed")
+    fig.update_xaxes(title={"text": "predicted as", "standoff": room["standoff"]}, side="bottom",
+                     tickangle=-30 if room["slant"] else 0, tickvals=labels, ticktext=room["short"], automargin=True)
+    fig.update_yaxes(title={"text": "really is", "standoff": room["standoff"]}, autorange="reversed",
+                     tickvals=labels, ticktext=room["short"], automargin=True)
     return fig
 
 
@@ -106,11 +135,26 @@ def thumbnail_strips(ds: Dataset, per_class: int = THUMBS_PER_CLASS) -> str:
     return '<div class="fs-strips">' + "".join(rows) + "</div>"
 
 
+def split_text(ds: Dataset) -> str:
+    """How the validation photos were chosen, as it happened: per class how many of its photos were kept
+    aside (a class of 3 gives 1 of 3, not "20%")."""
+    if ds.val_given:
+        return "your own validation folder"
+    counts = ds.counts()
+    if not len(counts) or not counts["val"].sum():
+        return "none could be kept aside"
+    if len(counts) <= 6:
+        each = ", ".join(f"{r['class']} {r['val']}/{r['total']}" for _, r in counts.iterrows())
+        return f"kept aside at random from each class (kept aside/all): {each}"
+    share = counts.loc[counts["total"] > 0, "val"] / counts.loc[counts["total"] > 0, "total"]
+    return (f"kept aside at random, between {share.min():.0%} and {share.max():.0%} of each class "
+            f"({int(counts['val'].sum())} of {int(counts['total'].sum())} photos)")
+
+
 def data_summary(ds: Dataset, source: str) -> str:
     n_tr, n_va = len(ds.train), len(ds.val)
-    how = "your own validation folder" if ds.val_given else "a random 20% of each class, kept aside"
     return (f"**Loaded {html.escape(source)}: {len(ds.classes)} classes** ({', '.join(ds.classes)}).  \n"
-            f"{n_tr} photos to learn from (training) and {n_va} to check on (validation: {how}; "
+            f"{n_tr} photos to learn from (training) and {n_va} to check on (validation: {split_text(ds)}; "
             f"the model never learns from them, so they show how it does on new photos).")
 
 
@@ -154,13 +198,37 @@ def history_frame(history: Sequence[dict]) -> pd.DataFrame:
     return df.round({"train_loss": 4, "train_acc": 4, "val_loss": 4, "val_acc": 4, "seconds": 2})
 
 
+FEW_VAL = 30  # fewer validation photos than this: the page says the figure is rough
+
+
+def sureness_md(right: int, n: int, chance: float, validation: bool = True) -> str:
+    """How sure a measured accuracy is, in plain words: the 95% Wilson interval, whether it could still be
+    guessing, and a warning under FEW_VAL photos (`validation`: they are the validation photos)."""
+    low, high = wilson_interval(right, n)
+    lines = [f"How sure is this? With {n} photos, the true figure is likely between {low:.0%} and {high:.0%} "
+             f"(95% interval)."]
+    if low <= chance < high:
+        lines.append(f"That range includes {chance:.0%}, what random guessing gets: these photos cannot yet "
+                     f"show that the model does better than guessing.")
+    if n < FEW_VAL and validation:
+        lines.append(f"⚠️ Only {n} validation photos: each one moves the figure by {1 / n:.0%}. "
+                     f"With {FEW_VAL} or more the figure is steadier.")
+    elif n < FEW_VAL:
+        lines.append(f"⚠️ Only {n} photos: each one moves the figure by {1 / n:.0%}. "
+                     f"With {FEW_VAL} or more the figure is steadier.")
+    return "  \n".join(lines)
+
+
 def accuracy_md(accuracy: float | None, n_val: int, num_classes: int, source: str = "") -> str:
-    if accuracy is None:
+    """The validation accuracy, what guessing would get with this many classes, and how sure the figure is."""
+    if accuracy is None or n_val <= 0:
         return "No validation photos, so accuracy could not be measured."
     right = round(accuracy * n_val)
     chance = 1 / max(num_classes, 1)
-    verdict = ("excellent" if accuracy >= 0.95 else "good" if accuracy >= 0.85 else
-               "fair: more varied photos would help" if accuracy >= chance + 0.2 else
-               "poor: barely better than guessing")
-    return (f"### {accuracy:.1%} right\n{right} of {n_val} validation photos were named correctly ({verdict}). "
-            f"Random guessing would get {chance:.0%}.{' ' + source if source else ''}")
+    verdict = ("no better than random guessing" if accuracy <= chance else
+               "poor: only a little better than guessing" if accuracy < chance + 0.2 else
+               "fair: more varied photos would help" if accuracy < 0.85 else
+               "good" if accuracy < 0.95 else "excellent")
+    return (f"### {accuracy:.0%} right\n{right} of {n_val} validation photos were named correctly ({verdict}). "
+            f"Random guessing would get {chance:.0%} with {num_classes} classes.{' ' + source if source else ''}"
+            f"  \n{sureness_md(right, n_val, chance)}")

@@ -613,3 +613,34 @@ MESSAGES.update({
     "{} of {} photos were in this model's training set: {} on all, {} on the {} it never saw.":
         "{1} 张照片中有 {0} 张在这个模型的训练集里：全部照片的准确率为 {2}，它从未见过的 {4} 张为 {3}。",
 })
+
+# How sure the check's accuracy is, the split as it happened, and the check on other photos (step 3).
+MESSAGES.update({
+    "{} of {} validation photos were named correctly ({}). Random guessing would get {} with {} classes.{}":
+        "{1} 张验证照片中有 {0} 张认对了（{2!t}）。在 {4} 个类别之间随机猜测只能答对 {3}。{5!t}",
+    "no better than random guessing": "不比随机猜测好",
+    "poor: only a little better than guessing": "较差：只比瞎猜好一点",
+    "How sure is this? With {} photos, the true figure is likely between {} and {} (95% interval).":
+        "这个数字有多可靠？只用了 {0} 张照片，真实的准确率很可能在 {1} 到 {2} 之间（95% 区间）。",
+    "That range includes {}, what random guessing gets: these photos cannot yet show that the model does better "
+    "than guessing.": "这个区间包含随机猜测的 {0}：这些照片还不能说明模型比瞎猜更好。",
+    "⚠️ Only {} validation photos: each one moves the figure by {}. With {} or more the figure is steadier.":
+        "⚠️ 只有 {0} 张验证照片：每一张都会让这个数字变动 {1}。有 {2} 张或更多时，这个数字会更稳定。",
+    "⚠️ Only {} photos: each one moves the figure by {}. With {} or more the figure is steadier.":
+        "⚠️ 只有 {0} 张照片：每一张都会让这个数字变动 {1}。有 {2} 张或更多时，这个数字会更稳定。",
+    "kept aside at random from each class (kept aside/all): {}": "从每个类别中随机留出（留出/全部）：{0}",
+    "kept aside at random, between {} and {} of each class ({} of {} photos)":
+        "随机留出，每个类别的 {0} 到 {1}（共 {3} 张照片中的 {2} 张）",
+    "none could be kept aside": "没有照片可以留出",
+    "### {} right on these photos": "### 在这些照片上答对 {0}",
+    "{} of {} photos were named correctly.": "{1} 张照片中有 {0} 张认对了。",
+    "{} file{} left out because they could not be used as photos.": "有 {0} 个文件无法当作照片使用，已略过。",
+})
+UI.update({
+    "Check on other photos": "用其他照片检查",
+    "A .zip with one folder per class, like the photos in step 1. Photos the model trained on are counted apart: "
+    "only the ones it never saw show how it does on new photos.":
+        "一个 .zip 文件，每个类别一个文件夹，和第 1 步的照片一样。模型训练时用过的照片会单独计数："
+        "只有它从未见过的照片才能说明它在新照片上的表现。",
+    "Labelled photos (.zip)": "已分类的照片（.zip）",
+})

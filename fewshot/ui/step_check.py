@@ -7,8 +7,8 @@ import gradio as gr
 
 from .. import views as V
 from . import results as R
-from .page import Page, md_hint, step_header
-from .state import Session
+from .page import Page, friendly, md_hint, step_header
+from .state import Session, note_upload
 from .texts import NOT_TRAINED
 
 
@@ -24,8 +24,13 @@ def build(page: Page) -> SimpleNamespace:
                 md_hint("**precision**: of the photos it called X, the share really X · **recall**: of the real X "
                         "photos, the share it found · **f1**: both in one number · **support**: photos checked")
             v.confusion = gr.Plot(show_label=False, elem_id="confusion", min_width=300)
-        v.mistakes = gr.Gallery(label="Validation photos it got wrong (worst first)", columns=6, height=280,
+        v.mistakes = gr.Gallery(label="Validation photos it got wrong (worst first)", columns=6, height="auto",
                                 elem_id="mistakes", object_fit="cover", visible=False)
+    with gr.Accordion("Check on other photos", open=False, elem_id="eval-box"):
+        md_hint("A .zip with one folder per class, like the photos in step 1. Photos the model trained on are "
+                "counted apart: only the ones it never saw show how it does on new photos.")
+        v.eval_zip = gr.File(file_types=[".zip"], label="Labelled photos (.zip)", height=120, elem_id="eval-zip")
+        v.eval_result = gr.Markdown("", elem_id="eval-result")
     v.shown = [v.accuracy, v.box, v.per_class, v.confusion, v.mistakes]
     return v
 
@@ -51,3 +56,40 @@ def render(v: SimpleNamespace, sess: Session | None) -> dict:
             v.mistakes: gr.Gallery(value=mistakes, visible=bool(mistakes),
                                    label=f"Validation photos it got wrong: {len(ev.misclassified) if ev else 0} "
                                          f"(really → taken for, and how sure it was; worst first)")}
+
+
+def evaluation_md(ev) -> str:
+    """A check on other photos (predict.Evaluation) in plain words: accuracy, how sure, and which of the
+    photos the model had already seen."""
+    rep = ev.report
+    right = round(rep.accuracy * ev.images)
+    chance = 1 / max(len(rep.per_class), 1)
+    lines = [f"### {rep.accuracy:.0%} right on these photos",
+             f"{right} of {ev.images} photos were named correctly.  ", V.sureness_md(right, ev.images, chance, validation=False) + "  ",
+             ev.summary()]
+    if ev.skipped:
+        lines.append(f"{len(ev.skipped)} file{'s were' if len(ev.skipped) != 1 else ' was'} left out because "
+                     f"they could not be used as photos.")
+    return "\n".join(lines)
+
+
+def wire(v: SimpleNamespace, page: Page) -> None:
+    """Check the session's model on a .zip of other labelled photos."""
+    @friendly
+    def evaluate(path: str | None, st=None, request: gr.Request = None):
+        from ..errors import FewshotError
+        from ..predict import evaluate_photos
+
+        sess = page.session(st, request)
+        if not path:
+            return {v.eval_result: "", page.state: sess}
+        note_upload(sess, path, page.upload_root)
+        if sess.model is None:
+            raise FewshotError("There is no model yet: train one in step 2, or load a saved model in step 5.")
+        with sess.model_lock:
+            ev = evaluate_photos(sess.model, path, limits=sess.limits)
+            sess.forget_predictor()  # its own predictor may have moved the model: the next prediction sets up again
+        return {v.eval_result: evaluation_md(ev), page.state: sess}
+
+    v.eval_zip.upload(evaluate, [v.eval_zip, page.state], [v.eval_result, page.state], api_name="evaluate",
+                      concurrency_limit=2)
