@@ -3,14 +3,16 @@
     python app.py [--host H] [--port P] [--share] [--auth user:pass]
 
 Env vars do the same: FEWSHOT_HOST, FEWSHOT_PORT, FEWSHOT_SHARE=1, FEWSHOT_AUTH=user:pass; FEWSHOT_TRAIN_SLOTS
-is how many trainings may run at once (default 1 per machine). This file parses, builds and launches; the page
-is fewshot/ui/, the work is the fewshot engine.
+is how many trainings may run at once (default 1 per machine); FEWSHOT_MAX_UPLOAD_MB (default 500) is the largest
+upload, FEWSHOT_UPLOAD_MB_PER_MIN and FEWSHOT_UPLOADS_PER_MIN what one client address may upload per minute. This
+file parses, builds and launches; the page is fewshot/ui/, the work is the fewshot engine.
 """
 from __future__ import annotations
 
 import argparse
 import functools
 import os
+import signal
 import sys
 
 try:  # Hugging Face's package, present on Spaces: ZeroGPU needs it imported before torch (which fewshot imports)
@@ -22,6 +24,8 @@ import gradio as gr
 
 from fewshot import gpu_jobs as J
 from fewshot.ui import Backends, build_app, launch_kwargs
+from fewshot.ui.guard import guard_app_kwargs, max_upload_bytes
+from fewshot.ui.state import remove_stale_sessions
 
 
 def zero_gpu():
@@ -82,12 +86,33 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def _stop_on_sigterm() -> None:
+    """`kill`, `docker stop` and a Space's restart send SIGTERM: end the way Ctrl+C does, so that launch()
+    returns and the sessions' files are deleted (Python's default for SIGTERM exits on the spot)."""
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+    try:
+        signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread (e.g. imported by a test): leave it
+        pass
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     demo = build_app(BACKENDS)
     demo.queue(default_concurrency_limit=4)
     auth = tuple(args.auth.split(":", 1)) if args.auth else None
-    demo.launch(server_name=args.host, server_port=args.port, share=args.share, auth=auth, **launch_kwargs())
+    _stop_on_sigterm()
+    try:
+        # max_file_size: one upload (FEWSHOT_MAX_UPLOAD_MB); the Guard: uploads per client per minute, the
+        # brake on wrong passwords, heartbeats and the API description behind --auth (fewshot/ui/guard.py)
+        demo.launch(server_name=args.host, server_port=args.port, share=args.share, auth=auth,
+                    max_file_size=max_upload_bytes(), app_kwargs=guard_app_kwargs(), **launch_kwargs())
+    finally:
+        registry = getattr(demo, "fewshot_registry", None)
+        if registry is not None:
+            registry.close_all()
+        remove_stale_sessions()  # those of servers that are gone; this one's went with close_all and at exit
 
 
 if __name__ == "__main__":

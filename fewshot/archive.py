@@ -106,14 +106,17 @@ class _Names:
     def __init__(self) -> None:
         self.dirs: dict[str, str] = {}
         self.files: set[str] = set()
+        self.merged: dict[str, set[str]] = {}  # a folder's path as kept -> the other spellings merged into it
 
     def place(self, parts: tuple[str, ...]) -> tuple[tuple[str, ...], str | None]:
         out: list[str] = []
         note = None
         for p in parts[:-1]:
             canon = self.dirs.setdefault("/".join(out + [p]).casefold(), p)
-            if canon != p and note is None:
-                note = f"its folder '{p}' differs from '{canon}' only in upper/lower case, so they were merged"
+            if canon != p:
+                self.merged.setdefault("/".join(out + [canon]), set()).add(p)
+                if note is None:
+                    note = f"its folder '{p}' differs from '{canon}' only in upper/lower case, so they were merged"
             out.append(canon)
         name = parts[-1]
         stem, suffix = os.path.splitext(name)
@@ -192,11 +195,13 @@ def _unpack_reason(exc: BaseException) -> str:
 
 
 def extract_zip(path: str | os.PathLike, dest: str | os.PathLike, limits: Limits,
-                notes: list[tuple[str, str]] | None = None) -> list[tuple[str, str]]:
+                notes: list[tuple[str, str]] | None = None,
+                merged: dict[str, set[str]] | None = None) -> list[tuple[str, str]]:
     """Extract the picture members of a zip into `dest`.
 
     Returns skipped members as (name, reason); members kept under another name are added to
-    `notes` as (name, message). Raises DataError for a file that is not a zip and LimitExceeded
+    `notes` as (name, message), and folders whose names differ only in case to `merged` as
+    {folder path as kept: {other spellings}}. Raises DataError for a file that is not a zip and LimitExceeded
     when the archive as a whole has too many files or unpacks too big.
     """
     path, dest = Path(path), Path(dest)
@@ -240,4 +245,6 @@ def extract_zip(path: str | os.PathLike, dest: str | os.PathLike, limits: Limits
                 continue
             if note is not None and notes is not None:
                 notes.append((name, note))
+    if merged is not None:
+        merged.update(names.merged)
     return skipped

@@ -315,15 +315,18 @@ def _build(groups: dict[str, list[tuple[str, str]]], val_groups: dict[str, list[
 
 
 def load_dataset(source: DataSource, val_source: str | os.PathLike | None = None, *, val_fraction: float = 0.2,
-                 seed: int = 0, limits: Limits | None = None) -> Dataset:
+                 seed: int = 0, limits: Limits | None = None, unpack_dir: str | os.PathLike | None = None) -> Dataset:
     """Read a folder, zip or {class: files} mapping into a checked, split Dataset.
 
-    `val_source` (a folder of class folders) replaces the split: every image in it validates.
+    `val_source` (a folder of class folders) replaces the split: every image in it validates. A zip is unpacked
+    into a new folder inside `unpack_dir` (the app passes the session's folder, so closing the session deletes
+    it; default: the system temp folder), which `Dataset.cleanup()` deletes.
     """
     limits = limits or Limits()
     skipped: list[tuple[str, str]] = []
     tmp = None
     notes: list[tuple[str, str]] = []
+    merged: dict[str, set[str]] = {}
     if isinstance(source, Mapping):
         raw = {}
         for k, v in source.items():
@@ -339,9 +342,11 @@ def load_dataset(source: DataSource, val_source: str | os.PathLike | None = None
         if not src.exists():
             raise DataError(f"{src} does not exist")
         if src.is_file():
-            tmp = tempfile.TemporaryDirectory(prefix="fewshot-zip-")
+            if unpack_dir is not None:
+                Path(unpack_dir).mkdir(parents=True, exist_ok=True)
+            tmp = tempfile.TemporaryDirectory(prefix="fewshot-zip-", dir=unpack_dir)
             try:
-                skipped += extract_zip(src, tmp.name, limits, notes)
+                skipped += extract_zip(src, tmp.name, limits, notes, merged)
             except Exception:
                 tmp.cleanup()
                 raise
@@ -371,6 +376,13 @@ def load_dataset(source: DataSource, val_source: str | os.PathLike | None = None
             tmp.cleanup()
         raise
     ds.root, ds._tmp = (str(root) if root else None), tmp
+    for folder, others in sorted(merged.items()):
+        kept = folder.rsplit("/", 1)[-1]
+        if _clean_class_name(kept) in ds.classes:
+            spellings = ", ".join(f"'{o}'" for o in sorted(others))
+            ds.notices.append(Notice("classes_merged", f"The folders '{kept}' and {spellings} differ only in "
+                                                       f"upper/lower case, so they became one class, '{kept}'. "
+                                                       f"If they are different things, rename one and load again."))
     for name, note in notes:
         ds.notices.append(Notice("zip_name_clash", f"{name}: {note}."))
     return ds

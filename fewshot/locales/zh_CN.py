@@ -644,3 +644,17 @@ UI.update({
         "只有它从未见过的照片才能说明它在新照片上的表现。",
     "Labelled photos (.zip)": "已分类的照片（.zip）",
 })
+
+# Two zip folders that differ only in case became one class; the web server's brakes (fewshot/ui/guard.py).
+MESSAGES.update({
+    "The folders '{}' and {} differ only in upper/lower case, so they became one class, '{}'. "
+    "If they are different things, rename one and load again.":
+        "文件夹“{0}”与 {1} 只有大小写不同，因此合并成了一个类别“{2}”。如果它们是不同的东西，请改名后重新加载。",
+    "Too many uploads from your address: at most {} a minute. Wait a minute and try again.":
+        "来自您地址的上传次数过多：每分钟最多 {0} 次。请等一分钟再试。",
+    "Too much uploaded from your address: at most {} MB a minute. Wait a minute and try again.":
+        "来自您地址的上传量过多：每分钟最多 {0} MB。请等一分钟再试。",
+    "Too many wrong passwords from your address. Wait {} s and try again.":
+        "来自您地址的错误密码次数过多。请等待 {0} 秒后再试。",
+    "Not logged in.": "尚未登录。",
+})

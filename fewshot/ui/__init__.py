@@ -18,7 +18,7 @@ from gradio.utils import get_upload_folder
 from .. import i18n as L
 from . import step_cards, step_check, step_data, step_take, step_train, step_try
 from .page import I18N, PRIVATE, Page, lang_of, localize, localized
-from .state import Backends, Session, SessionRegistry, session_root
+from .state import Backends, Session, SessionRegistry, remove_stale_sessions, session_root
 from .texts import API_MD, HERO, LANG_SWITCH, TITLE
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
@@ -34,7 +34,8 @@ def train_slots() -> int:
 
 def build_app(backends: Backends | None = None) -> gr.Blocks:
     """The whole page, its events and its API; `backends` train and predict (default: in this process)."""
-    registry = SessionRegistry(backends)
+    registry = SessionRegistry(backends, current_user=_current_user)
+    remove_stale_sessions()  # folders an earlier run of the server left behind (killed, crashed)
     # Serve session files (models, galleries) from the session folder itself: Gradio would otherwise copy
     # each into its cache, where a closed session's copies (a model is 10-45 MB) stay for an hour.
     gr.set_static_paths([str(session_root())])
@@ -50,10 +51,24 @@ def build_app(backends: Backends | None = None) -> gr.Blocks:
         _wire_steps(page, views)
 
         def on_close(request: gr.Request):  # the tab closed: stop its training, delete its files
-            registry.close(getattr(request, "session_hash", None))
+            # Gradio calls this when a heartbeat connection to /gradio_api/heartbeat/<session> ends, whoever
+            # opened it: only the session's own logged-in user closes it (fewshot/ui/guard.py also refuses
+            # heartbeats without a login)
+            registry.close(getattr(request, "session_hash", None), getattr(request, "username", None))
 
         demo.unload(on_close)
+    demo.fewshot_registry = registry  # app.py closes every session at shutdown
     return localize(demo)
+
+
+def _current_user() -> str | None:
+    """The logged-in user of the event Gradio is running now (None without --auth or outside an event)."""
+    try:
+        from gradio.context import LocalContext
+        request = LocalContext.request.get(None)
+    except (ImportError, AttributeError, LookupError):
+        return None
+    return getattr(request, "username", None) if request is not None else None
 
 
 def _build_steps(page: Page) -> SimpleNamespace:
@@ -79,6 +94,7 @@ def _wire_steps(page: Page, views: SimpleNamespace) -> None:
                     report_outputs=v.data.report)
     step_train.wire(v.train, page, model_outputs, show_model, train_slots())
     step_try.wire(v.try_, page)
+    step_check.wire(v.check, page)
     step_take.wire(v.take, page, model_outputs, show_model)
     renders = [(step_data.render, v.data), (step_train.render, v.train), (step_check.render, v.check),
                (step_try.render, v.try_), (step_take.render, v.take)]

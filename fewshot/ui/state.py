@@ -8,8 +8,13 @@ worker process holding the GPU (fewshot/gpu_jobs.py).
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import gc
 import os
+import re
 import shutil
+import sys
 import tempfile
 import threading
 import uuid
@@ -50,6 +55,55 @@ def session_root() -> Path:
     return root
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: alive
+        return True
+    return True
+
+
+def remove_stale_sessions(mine: bool = False) -> int:
+    """Delete session folders under session_root() whose server process is gone (a crash, a kill; the folder
+    name holds its pid), and this process's own too when `mine` (at shutdown). Called at start-up and at
+    shutdown; another server sharing the folder keeps its live sessions. Returns how many went."""
+    gone = 0
+    for d in session_root().glob("session-*"):
+        found = re.search(r"-p(\d+)-", d.name)
+        pid = int(found.group(1)) if found else None
+        if pid is not None and _alive(pid) and not (mine and pid == os.getpid()):
+            continue
+        try:
+            if d.is_dir() and not d.is_symlink():
+                shutil.rmtree(d, ignore_errors=True)
+                gone += 1
+        except OSError:
+            pass
+    return gone
+
+
+_LIBC = None
+
+
+def give_memory_back() -> None:
+    """Collect garbage, then hand freed heap pages back to the system (glibc's malloc_trim).
+
+    A training frees hundreds of MB of tensors, but glibc keeps freed pages in its per-thread arenas, so the
+    server's resident memory only ever grows; malloc_trim(0) returns them. A no-op where libc is not glibc."""
+    global _LIBC
+    gc.collect()
+    if not sys.platform.startswith("linux") or os.environ.get("FEWSHOT_MALLOC_TRIM") == "0":  # 0: to measure
+        return
+    try:
+        if _LIBC is None:
+            _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        _LIBC.malloc_trim(0)
+    except (OSError, AttributeError):
+        _LIBC = False
+
+
 @dataclass
 class Card:
     """A class card (Teachable-Machine style): a name and the photos dropped into it."""
@@ -62,9 +116,12 @@ class Card:
 class Session:
     """Everything one browser tab owns: its photos, its model, its training job."""
 
-    def __init__(self, backends: Backends | None = None) -> None:
+    def __init__(self, backends: Backends | None = None, owner: str | None = None) -> None:
         self.id = uuid.uuid4().hex[:12]
-        self.dir = Path(tempfile.mkdtemp(prefix=f"session-{self.id}-", dir=session_root()))
+        self.owner = owner  # the logged-in user who opened it (with --auth); only they may close it
+        self.dir = Path(tempfile.mkdtemp(prefix=f"session-{self.id}-p{os.getpid()}-", dir=session_root()))
+        # a session no tab kept (an API call that stored no state) is deleted with its folder when forgotten
+        self._finalizer = weakref.finalize(self, shutil.rmtree, str(self.dir), True)
         self.backends = backends or Backends()
         self.limits = Limits.from_env()
         self.dataset: Dataset | None = None
@@ -73,7 +130,7 @@ class Session:
         self.evaluation: EvalReport | None = None
         self.bundle_path: Path | None = None
         self.stop = threading.Event()
-        self.training = False
+        self._training = False
         self.queued = False  # a training was requested and waits for a free slot
         self.closed = False
         self.cards = [Card(1, "Class 1"), Card(2, "Class 2")]
@@ -88,6 +145,21 @@ class Session:
         # training snapshot, which the page writes again when the language changes
         self.lang: str | None = None
         self.last_update: tuple | None = None
+
+    @property
+    def training(self) -> bool:
+        return self._training
+
+    @training.setter
+    def training(self, on: bool) -> None:
+        """A training that ends gives its memory back to the system; in a session closed meanwhile, the
+        session's model and photos go too."""
+        was, self._training = self._training, bool(on)
+        if was and not on:
+            if self.closed:
+                self.release()
+            else:
+                give_memory_back()
 
     def fresh_dir(self, name: str) -> Path:
         """A new empty sub-folder of the session folder."""
@@ -116,7 +188,7 @@ class Session:
         with self._lock:
             if self.training:
                 raise TrainingError("This session is already training. Wait for it to finish or press Stop.")
-            self.training = True
+            self._training = True
         self.stop.clear()
 
     @property
@@ -135,12 +207,16 @@ class Session:
             self._predictor = None
 
     def cleanup(self) -> None:
-        """Stop any training and delete every file this session made. Safe to call twice."""
+        """Stop any training, delete every file this session made and let go of its model, photos and last
+        training (Gradio keeps a closed tab's state for an hour; without this, each closed session's models
+        stayed in memory that long). Safe to call twice."""
         self.closed = True
         self.stop.set()
         if self.dataset is not None:
             self.dataset.cleanup()
         shutil.rmtree(self.dir, ignore_errors=True)
+        if not self.training:  # a running training still reads them; it lets go when it ends (release)
+            self.release()
         for p in list(self.uploads):  # the session made its own links/copies as soon as they arrived
             p.unlink(missing_ok=True)
             try:
@@ -148,6 +224,14 @@ class Session:
             except OSError:
                 pass
         self.uploads.clear()
+
+    def release(self) -> None:
+        """Drop what a closed session holds in memory; its photos stay readable for a training still ending."""
+        with self._lock:
+            self.model, self.evaluation, self._predictor, self.last_update = None, None, None, None
+            self.dataset, self.bundle_path = None, None
+        self.cards = []
+        give_memory_back()
 
 
 class SessionRegistry:
@@ -157,23 +241,43 @@ class SessionRegistry:
     the registry's backends.
     """
 
-    def __init__(self, backends: Backends | None = None) -> None:
+    def __init__(self, backends: Backends | None = None, current_user: Callable[[], str | None] | None = None) -> None:
         self.backends = backends or Backends()
         self._by_key: weakref.WeakValueDictionary[str, Session] = weakref.WeakValueDictionary()
+        # the logged-in user of the request being handled (the page passes Gradio's), when ensure is not told
+        self.current_user = current_user
 
-    def ensure(self, sess: Session | None, key: str | None) -> Session:
-        """`sess` if it is a live Session, else a new one; remembered under the connection `key`."""
+    def ensure(self, sess: Session | None, key: str | None, owner: str | None = None) -> Session:
+        """`sess` if it is a live Session, else a new one; remembered under the connection `key`. `owner` is
+        the logged-in user of the request (with --auth): a new session belongs to them, and a connection
+        already mapped to another user's session is never handed to this one."""
+        if owner is None and self.current_user is not None:
+            owner = self.current_user()
         if not isinstance(sess, Session) or sess.closed:
-            sess = Session(self.backends)
+            sess = Session(self.backends, owner)
         if key:
-            self._by_key[key] = sess
+            known = self._by_key.get(key)
+            if known is None or known is sess or known.owner == owner:
+                self._by_key[key] = sess
         return sess
 
-    def close(self, key: str | None) -> None:
-        """The tab behind `key` closed: stop its training and delete its files."""
-        sess = self._by_key.pop(key, None) if key else None
-        if sess is not None:
-            sess.cleanup()
+    def close(self, key: str | None, user: str | None = None) -> bool:
+        """The tab behind `key` closed: stop its training and delete its files. A close asked by anyone but the
+        session's own logged-in user (e.g. a stranger's request to Gradio's heartbeat route, which answers
+        without a login) changes nothing. True when a session was closed."""
+        sess = self._by_key.get(key) if key else None
+        if sess is None or (sess.owner is not None and sess.owner != user):
+            return False
+        self._by_key.pop(key, None)
+        sess.cleanup()
+        return True
+
+    def close_all(self) -> None:
+        """The server is shutting down: every session's files go."""
+        for key in list(self._by_key.keys()):
+            sess = self._by_key.pop(key, None)
+            if sess is not None:
+                sess.cleanup()
 
 
 def is_upload(path: str | None, upload_root: Path | None) -> Path | None:
