@@ -8,8 +8,13 @@ const PARALLEL = 4;
 
 // The template shows props.status; listeners sit on `element` (delegation) because a prop
 // change re-renders the template's inner HTML.
-function setStatus(text, busy) {
-  props.status = text;
+// `said` remembers the last status as words to translate (key and values), so that a switch of language
+// writes it again; a status the server set (a folder that could not be used) is left as the server wrote it.
+let said = null;
+function setStatus(key, busy, ...values) {
+  said = {key, values, text: tr(key, ...values)};
+  props.failed = '';
+  props.status = said.text;
   props.busy = busy ? 'fs-busy' : '';
 }
 
@@ -27,6 +32,12 @@ function labels() {
   props.t_btn = tr('btn');
   const code = (s) => `<code>${s}</code>`;
   props.t_sub = tr('sub', code('pets/cats'), code('pets/dogs'), code('train/'), code('val/'));
+  if (props.failed) {  // the server said the folder could not be used (fewshot/ui/step_data.py)
+    props.status = tr('failed', props.failed);
+  } else if (said && props.status === said.text) {
+    said.text = tr(said.key, ...said.values);
+    props.status = said.text;
+  }
 }
 labels();
 new MutationObserver(labels).observe(document.documentElement, {attributes: true, attributeFilter: ['lang']});
@@ -64,17 +75,17 @@ async function send(pairs) {
   const images = wanted.filter(([f, rel]) => IMAGE.test(rel));
   const others = wanted.filter(([f, rel]) => !IMAGE.test(rel)).map(([f, rel]) => rel);
   if (!images.length) {
-    setStatus(tr('none'), false);
+    setStatus('none', false);
     props.value = JSON.stringify({items: [], others: others, nonce: Date.now()});
     return;
   }
   if (props.limit && images.length > props.limit) {  // refuse before uploading tens of thousands of files
-    setStatus(tr('over', images.length, props.limit), false);
+    setStatus('over', false, images.length, props.limit);
     return;
   }
   const items = new Array(images.length);
   let done = 0, failed = 0, next = 0;
-  setStatus(tr('uploading', 0, images.length), true);
+  setStatus('uploading', true, 0, images.length);
   async function worker() {
     while (next < images.length) {
       const i = next++;
@@ -88,13 +99,13 @@ async function send(pairs) {
       }
       done++;
       if (done % 5 === 0 || done === images.length) {
-        setStatus(tr('uploading', done, images.length), true);
+        setStatus('uploading', true, done, images.length);
       }
     }
   }
   await Promise.all(Array.from({length: PARALLEL}, worker));
   const top = images[0][1].split('/')[0];
-  setStatus(tr('sent', images.length - failed, top), false);
+  setStatus('sent', false, images.length - failed, top);
   // a new value is enough: Gradio sends a change event for it (an extra trigger would send two)
   props.value = JSON.stringify({items: items, others: others, nonce: Date.now()});
 }
@@ -122,7 +133,7 @@ element.addEventListener('drop', async (e) => {
     .map((it) => (it.webkitGetAsEntry ? it.webkitGetAsEntry() : null)).filter(Boolean);
   const pairs = [];
   if (entries.length) {
-    setStatus(tr('reading'), true);
+    setStatus('reading', true);
     for (const entry of entries) await walk(entry, '', pairs);
   } else {
     for (const f of Array.from(e.dataTransfer.files || [])) pairs.push([f, f.name]);

@@ -8,6 +8,21 @@
   // changes (<html lang> follows the store), the hidden #fs-lang box tells the server, which re-renders
   // the text it made (reports, progress, diagnostics) in that language, and a cookie tells later calls.
   const KEY = 'fewshot-lang';
+
+  // A reload or a closed tab cuts the page's open stream (a running training's live updates): Gradio's own
+  // beforeunload handler closes it and its client logs "Unexpected error Connection errored out." and an
+  // AbortError although nothing went wrong (the server stops that training itself). Only while the page is
+  // being left (in an unload event, whoever's handler it is, or just after) are those two not logged.
+  let leaving = false;
+  const leave = () => { leaving = true; setTimeout(() => { leaving = false; }, 5000); };  // a cancelled leave
+  addEventListener('beforeunload', leave);
+  addEventListener('pagehide', leave);
+  const unloading = () => leaving
+    || ['beforeunload', 'pagehide', 'unload'].includes(window.event && window.event.type);
+  const logError = console.error.bind(console);
+  const cutByLeaving = (a) => /Connection errored out|AbortError|signal is aborted/.test(
+    String((a && (a.name || '') + ' ' + (a.message || '')) || '') + ' ' + String(a));
+  console.error = (...args) => { if (!(unloading() && args.some(cutByLeaving))) logError(...args); };
   const norm = (tag) => {
     const t = String(tag || '').toLowerCase().replace('_', '-');
     if (!/^zh(-|$)/.test(t)) return 'en';
@@ -56,6 +71,10 @@
   });
   new MutationObserver(tellServer).observe(document.documentElement, {attributes: true, attributeFilter: ['lang']});
   tellServer();  // title, switch and cookie at once; the server hears it when its box is there (below)
+
+  // Words of Gradio's own that its Chinese table lacks (it would show the key, e.g. an upload's "common.complete")
+  core().then((m) => m && m.load_translations &&
+    m.load_translations({custom_translations: {'zh-CN': {common: {complete: '完成'}}}})).catch(() => {});
 
   // The hidden box may render after this runs: wait for it, then say the language once.
   const start = Date.now();

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
+import time
 from pathlib import Path
 
 import torch
@@ -93,13 +95,67 @@ def weights_present(arch: str) -> bool:
     return weights_cache_path(arch).is_file()
 
 
-def _offline_message(arch: str, reason: str) -> str:
+PROBE_HOST, PROBE_TTL_S = ("download.pytorch.org", 443), 300.0
+_probe: dict = {}
+
+
+def can_download(timeout: float = 1.5) -> bool:
+    """Whether this machine can fetch weights: never with FEWSHOT_OFFLINE=1, else a quick connection to
+    torchvision's download server (remembered for a few minutes; a probe that hangs counts as offline)."""
+    if os.environ.get("FEWSHOT_OFFLINE") == "1":
+        return False
+    now = time.monotonic()
+    if _probe and now - _probe["at"] < PROBE_TTL_S:
+        return _probe["ok"]
+    result = [False]
+
+    def probe():
+        try:
+            socket.create_connection(PROBE_HOST, timeout=timeout).close()
+            result[0] = True
+        except OSError:
+            pass
+    t = threading.Thread(target=probe, daemon=True)  # name lookups ignore socket timeouts: wait on a thread
+    t.start()
+    t.join(timeout + 0.5)
+    _probe.update(at=now, ok=result[0])
+    return result[0]
+
+
+def weights_details_md(arch: str) -> str:
+    """The by-hand way to put a backbone's weights in place, folded away (a <details> block for the page)."""
     path = weights_cache_path(arch)
-    return (f"The ImageNet weights for {arch} are not on this machine and could not be downloaded ({reason}). "
-            f"Put the file {path.name} into {path.parent} (download it on a connected machine from "
-            f"{weights_enum(arch).url}, or run: python -m fewshot weights --from FILE --arch {arch}), "
-            f"or choose a backbone whose weights are present, or train from scratch (pretrained off), "
-            f"which works but is much weaker with few photos.")
+    return (f"<details><summary>Details: add the weights file by hand</summary>\n\n"
+            f"The file {path.name} goes into {path.parent}. On a machine with internet, download it from "
+            f"{weights_enum(arch).url}, then install it here with `python -m fewshot weights --from FILE --arch {arch}` "
+            f"(it checks the file).\n\n</details>")
+
+
+class MissingWeights(WeightsUnavailable):
+    """A backbone's ImageNet weights are not here and cannot be downloaded. str(): the whole story with the
+    command line's ways out; `summary` and `markdown`: the page's one sentence, its details folded away."""
+
+    def __init__(self, arch: str, reason: str) -> None:
+        self.arch, self.reason = arch, reason
+        path = weights_cache_path(arch)
+        super().__init__(
+            f"The ImageNet weights for {arch} ({path.name}) are not on this machine and could not be downloaded "
+            f"({reason}). Ways out: train from scratch with --scratch (works, but much weaker with few photos); "
+            f"use a weights file you have with --weights FILE; or install the file once with "
+            f"python -m fewshot weights --from FILE --arch {arch} (download it on a connected machine from "
+            f"{weights_enum(arch).url}; it goes into {path.parent}).")
+
+    def __reduce__(self):  # rebuilt from its arch and reason where it crosses processes (ZeroGPU's worker)
+        return MissingWeights, (self.arch, self.reason)
+
+    @property
+    def summary(self) -> str:
+        return (f"{backbone(self.arch).label}'s ImageNet weights are not on this machine, and it cannot download "
+                f"them. Use a backbone whose weights are here, or train from scratch, with the buttons below.")
+
+    @property
+    def markdown(self) -> str:
+        return f"{self.summary}\n\n{weights_details_md(self.arch)}"
 
 
 def load_pretrained_state(arch: str, weights_file: str | os.PathLike | None = None) -> dict:
@@ -115,13 +171,13 @@ def load_pretrained_state(arch: str, weights_file: str | os.PathLike | None = No
     if path.is_file():
         return torch.load(path, map_location="cpu", weights_only=True)
     if os.environ.get("FEWSHOT_OFFLINE") == "1":
-        raise WeightsUnavailable(_offline_message(arch, "offline mode is on"))
+        raise MissingWeights(arch, "offline mode is on")
     old = socket.getdefaulttimeout()
     socket.setdefaulttimeout(20)  # fail in seconds, not minutes, on a machine without internet
     try:
         return weights_enum(arch).get_state_dict(progress=False, check_hash=True)
     except Exception as exc:
-        raise WeightsUnavailable(_offline_message(arch, type(exc).__name__)) from None
+        raise MissingWeights(arch, type(exc).__name__) from None
     finally:
         socket.setdefaulttimeout(old)
 

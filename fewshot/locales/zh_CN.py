@@ -244,13 +244,24 @@ IMAGES = {
 }
 
 MODELS = {
-    "The ImageNet weights for {} are not on this machine and could not be downloaded ({}). Put the file {} into {} "
-    "(download it on a connected machine from {}, or run: python -m fewshot weights --from FILE --arch {}), or "
-    "choose a backbone whose weights are present, or train from scratch (pretrained off), which works but is much "
-    "weaker with few photos.":
-        "{0} 的 ImageNet 权重不在这台机器上，也无法下载（{1!t}）。请把文件 {2} 放到 {3}（可在联网的机器上从 {4} 下载，"
-        "或运行：python -m fewshot weights --from FILE --arch {5}），或者选择权重已在本机的骨干网络，"
-        "或者从零开始训练（关闭预训练）——可以用，但照片少时效果差很多。",
+    "The ImageNet weights for {} ({}) are not on this machine and could not be downloaded ({}). Ways out: train "
+    "from scratch with --scratch (works, but much weaker with few photos); use a weights file you have with --weights "
+    "FILE; or install the file once with python -m fewshot weights --from FILE --arch {} (download it on a connected "
+    "machine from {}; it goes into {}).":
+        "{0} 的 ImageNet 权重（{1}）不在这台机器上，也无法下载（{2!t}）。可以这样做：用 --scratch 从零开始训练"
+        "（可以用，但照片少时效果差很多）；用 --weights FILE 指定手上的权重文件；或者用 "
+        "python -m fewshot weights --from FILE --arch {3} 安装一次该文件（在联网的机器上从 {4} 下载；它会放到 {5}）。",
+    "{}'s ImageNet weights are not on this machine, and it cannot download them. Use a backbone whose weights are "
+    "here, or train from scratch, with the buttons below.":
+        "{0} 的 ImageNet 权重不在这台机器上，这台机器也无法下载。请用下面的按钮改用权重已在本机的骨干网络，或者从零开始训练。",
+    "Details: add the weights file by hand": "详情：手动添加权重文件",
+    "The file {} goes into {}. On a machine with internet, download it from {}, then install it here with "
+    "`python -m fewshot weights --from FILE --arch {}` (it checks the file).":
+        "文件 {0} 应放到 {1}。请在能上网的机器上从 {2} 下载，然后在这里用 "
+        "`python -m fewshot weights --from FILE --arch {3}` 安装（它会校验文件）。",
+    "{}'s ImageNet weights are not on this machine, and it cannot download them (it is offline). Choose a backbone "
+    "marked ✓, or train from scratch.":
+        "{0} 的 ImageNet 权重不在这台机器上，这台机器离线，无法下载。请选择标有 ✓ 的骨干网络，或者从零开始训练。",
     "offline mode is on": "已开启离线模式",
     "The weights file {} does not exist.": "权重文件 {0} 不存在。",
     "{} is not a torchvision weights file ({}).": "{0} 不是 torchvision 权重文件（{1}）。",
@@ -438,6 +449,16 @@ APP = {  # what app.py says from its callbacks
     "{}; {}": "{0!t}；{1!t}",
     "**{}** {}": "**{0!t}** {1!t}",
     "⛔ {}": "⛔ {0!t}",
+    "⛔ **Nothing was loaded from “{}”.** {}": "⛔ **没有从“{0}”加载任何照片。** {1!t}",
+    "⛔ Nothing was loaded from “{}”: see why below.": "⛔ 没有从“{0}”加载任何照片：原因见下方。",
+    "The {} pictures in “{}” are not in class folders. Put the photos into one subfolder per class, e.g. {}/cats and "
+    "{}/dogs, then drop “{}” again.":
+        "“{1}”里的 {0} 张图片没有放在类别文件夹中。请把照片按类别放进各自的子文件夹，例如 {2}/cats 和 {3}/dogs，"
+        "然后重新拖入“{4}”。",
+    "The {} pictures are not in class folders. Put the photos into one subfolder per class, e.g. photos/cats and "
+    "photos/dogs, then drop the folder that holds them (“photos”).":
+        "这 {0} 张图片没有放在类别文件夹中。请把照片按类别放进各自的子文件夹，例如 photos/cats 和 photos/dogs，"
+        "然后拖入包含它们的文件夹（“photos”）。",
 }
 
 FOLDER_DROP = {  # the folder drop zone (assets/folder_drop.js fills the numbered values)
@@ -614,6 +635,15 @@ MESSAGES.update({
         "{1} 张照片中有 {0} 张在这个模型的训练集里：全部照片的准确率为 {2}，它从未见过的 {4} 张为 {3}。",
 })
 
+# Which epoch training kept and why (evaluate.kept_note, Done.kept_note).
+MESSAGES.update({
+    "kept the last epoch ({}): no earlier epoch was clearly better": "保留了最后一轮（第 {0} 轮）：之前没有哪一轮明显更好",
+    "kept epoch {}: clearly better than the last ({} vs {})": "保留了第 {0} 轮：明显好于最后一轮（{1} 对 {2}）",
+    "kept epoch 1, the only one": "保留了第 1 轮，也是唯一的一轮",
+    "kept epoch {}: without validation photos, the one with the lowest training loss":
+        "保留了第 {0} 轮：没有验证照片，因此选训练损失最低的一轮",
+})
+
 # How sure the check's accuracy is, the split as it happened, and the check on other photos (step 3).
 MESSAGES.update({
     "{} of {} validation photos were named correctly ({}). Random guessing would get {} with {} classes.{}":
@@ -643,6 +673,12 @@ UI.update({
         "一个 .zip 文件，每个类别一个文件夹，和第 1 步的照片一样。模型训练时用过的照片会单独计数："
         "只有它从未见过的照片才能说明它在新照片上的表现。",
     "Labelled photos (.zip)": "已分类的照片（.zip）",
+})
+
+# Step 2: the preset once the settings match none, and a wait for a free training slot in the finished line.
+MESSAGES.update({
+    "Custom": "自定义",
+    "{}, {} of it waiting for another training to finish": "{0!t}，其中 {1!t} 在等待另一个训练结束",
 })
 
 # Two zip folders that differ only in case became one class; the web server's brakes (fewshot/ui/guard.py).

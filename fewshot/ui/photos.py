@@ -31,6 +31,22 @@ def _link(src: Path, dst: Path) -> None:
     except OSError:
         shutil.copyfile(src, dst)
 
+def _need_class_folders(items: Sequence[tuple[str, str]]) -> None:
+    """A DataError that says what to do when no picture sits in a subfolder of what was dropped (a folder of
+    loose photos, or photos dropped one by one): the subfolders are the classes."""
+    parts = [p for p in (_safe_rel(rel) for _, rel in items) if p]
+    if not parts or any(len(p) > 2 for p in parts):
+        return
+    tops = {p[0] for p in parts if len(p) == 2}
+    top = next(iter(tops)) if len(tops) == 1 and all(len(p) == 2 for p in parts) else None
+    if top is None:
+        raise DataError(f"The {len(parts)} pictures are not in class folders. Put the photos into one subfolder "
+                        f"per class, e.g. photos/cats and photos/dogs, then drop the folder that holds them "
+                        f"(“photos”).")
+    raise DataError(f"The {len(parts)} pictures in “{top}” are not in class folders. Put the photos into one "
+                    f"subfolder per class, e.g. {top}/cats and {top}/dogs, then drop “{top}” again.")
+
+
 def load_uploaded_folder(sess: Session, items: Sequence[tuple[str, str]], upload_root: Path | None,
                          source: str = "the dropped folder", not_images: Sequence[str] = ()) -> Dataset:
     """Rebuild a dropped folder from (server path, relative path in the user's folder) pairs, then load it.
@@ -45,6 +61,7 @@ def load_uploaded_folder(sess: Session, items: Sequence[tuple[str, str]], upload
         extra = f" ({len(skipped)} other files were there, e.g. {skipped[0][0]})" if skipped else ""
         raise DataError("No pictures arrived. Drop a folder that holds one subfolder of photos per class "
                         f"(e.g. pets/cats, pets/dogs){extra}.")
+    _need_class_folders(items)
     base = sess.fresh_dir("folder")
     for src, rel in items:
         parts = _safe_rel(rel)

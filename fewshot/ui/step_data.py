@@ -3,6 +3,7 @@ ending in one report (summary, warnings, thumbnails, counts, skipped files)."""
 from __future__ import annotations
 
 import json
+import weakref
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Callable
@@ -15,7 +16,8 @@ from ..archive import Limits
 from ..data import skipped_frame
 from ..examples import PHOTO_SETS
 from . import photos as P
-from .page import PRIVATE, Page, friendly, md_hint, step_header, warn
+from ..errors import DataError
+from .page import LANG, PRIVATE, Page, friendly, localized, md_hint, step_header, warn
 from .state import Session
 from .texts import FOLDER_TEMPLATE, FOLDER_TEXTS
 
@@ -27,19 +29,19 @@ def build(page: Page, cards_tab: Callable[[], SimpleNamespace]) -> SimpleNamespa
     v = SimpleNamespace()
     step_header(1, "Your photos", "Give a few dozen photos per class, taken in different places, angles and light.")
     with gr.Tabs():
-        with gr.Tab("📁 Folder", id="folder"):
+        with gr.Tab("📁 Folder", id="folder") as tab_folder:
             v.folder = gr.HTML(value="", html_template=FOLDER_TEMPLATE, status="", busy="", elem_id="folder-drop",
                                limit=Limits.from_env().max_images, js_on_load=(ASSETS / "folder_drop.js").read_text(),
                                texts={lang: {k: L.numbered(t, lang) for k, t in FOLDER_TEXTS.items()}
                                       for lang in L.LANGS},
                                t_aria=FOLDER_TEXTS["aria"], t_title=FOLDER_TEXTS["title"], t_btn=FOLDER_TEXTS["btn"],
-                               t_sub="")
-        with gr.Tab("🗜️ Zip", id="zip"):
+                               t_sub="", failed="")
+        with gr.Tab("🗜️ Zip", id="zip") as tab_zip:
             v.zip = gr.File(label="A .zip of class folders (or of train/ and val/)", file_types=[".zip"],
                             file_count="single", elem_id="zip-upload", height=140)
-        with gr.Tab("🃏 Cards", id="cards"):
+        with gr.Tab("🃏 Cards", id="cards") as tab_cards:
             v.cards = cards_tab()
-        with gr.Tab("✨ Example", id="example"):
+        with gr.Tab("✨ Example", id="example") as tab_example:
             md_hint("No photos at hand? Start with generated pictures of three shapes (works offline), or "
                     "download a real photo set.")
             with gr.Row():
@@ -47,6 +49,8 @@ def build(page: Page, cards_tab: Callable[[], SimpleNamespace]) -> SimpleNamespa
                 v.photo_set = gr.Dropdown([(p.title, k) for k, p in PHOTO_SETS.items()], value="ants-bees",
                                           label="Real photos (downloaded, needs internet)", scale=2)
                 v.download = gr.Button("Download", elem_id="download-btn")
+    # Gradio names the tabs once, in the language the page loaded in: a switch names them again (wire)
+    v.tabs = {tab: str(tab.label) for tab in (tab_folder, tab_zip, tab_cards, tab_example)}
     v.summary = gr.Markdown("Nothing loaded yet.", elem_id="data-summary", label="summary")
     v.warnings = gr.Markdown("", elem_id="data-warnings", label="warnings")
     v.thumbs = gr.HTML("", elem_id="data-thumbs", label="thumbnails")
@@ -71,8 +75,27 @@ def report(v: SimpleNamespace, sess: Session, announce: bool = True) -> dict:
             v.skipped_box: gr.Accordion(label=f"Skipped files ({len(ds.skipped)})", **opened)}
 
 
+# A dropped folder that could not be used, per session: (its name, why), until photos load.
+_FAILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def not_loaded(v: SimpleNamespace, sess: Session) -> dict:
+    """A dropped folder that could not be used, said once in the summary (with what is still loaded) and once
+    in the drop box; no error mark: the report is the one place that says what the photos are."""
+    top, why = _FAILED[sess]
+    out = report(v, sess, announce=False) if sess.dataset is not None else {v.skipped: skipped_frame()}
+    before = f"\n\n{out[v.summary]}" if v.summary in out else ""
+    return {**out, v.summary: f"⛔ **Nothing was loaded from “{top}”.** {why}{before}",
+            v.folder: gr.HTML(status=L.translate(FOLDER_TEXTS["failed"].replace("{}", top, 1), LANG.get()),
+                              failed=top)}
+
+
 def render(v: SimpleNamespace, sess: Session | None) -> dict:
     """What step 1 shows for a session (written again when the language changes)."""
+    if sess is not None and sess in _FAILED:
+        out = not_loaded(v, sess)
+        out.pop(v.folder)  # the drop box says it again itself (assets/folder_drop.js)
+        return out
     if sess is None or sess.dataset is None:
         return {v.skipped: skipped_frame()}  # only the empty table's headers
     return report(v, sess, announce=False)
@@ -83,6 +106,7 @@ def wire(v: SimpleNamespace, page: Page) -> None:
     outputs = v.report + [page.state]
 
     def loaded(sess: Session) -> dict:
+        _FAILED.pop(sess, None)
         return {**report(v, sess), page.state: sess}
 
     @friendly
@@ -92,7 +116,11 @@ def wire(v: SimpleNamespace, page: Page) -> None:
         items = [(str(i.get("path") or ""), str(i.get("rel") or "")) for i in data.get("items", [])]
         others = [str(o) for o in data.get("others", [])]
         top = (items[0][1] if items else "the folder").split("/")[0]
-        P.load_uploaded_folder(sess, items, page.upload_root, source=f"the folder “{top}”", not_images=others)
+        try:
+            P.load_uploaded_folder(sess, items, page.upload_root, source=f"the folder “{top}”", not_images=others)
+        except DataError as exc:  # one state that the drop box and the summary agree on, no error mark
+            _FAILED[sess] = (top, str(exc))
+            return {**not_loaded(v, sess), page.state: sess}
         return loaded(sess)
 
     @friendly
@@ -115,7 +143,11 @@ def wire(v: SimpleNamespace, page: Page) -> None:
         return loaded(sess)
 
     where = dict(show_progress_on=[v.summary])  # one spinner (or error mark) by the summary, not on every part
-    v.folder.change(on_folder, [v.folder, page.state], outputs, **PRIVATE, **where)
+    v.folder.change(on_folder, [v.folder, page.state], outputs + [v.folder], **PRIVATE, **where)
     v.zip.upload(on_zip, [v.zip, page.state], outputs, api_name="load_zip", **where)
     v.example.click(on_example, [page.state], outputs, api_name="load_example", **where)
     v.download.click(on_download, [v.photo_set, page.state], outputs, api_name="download_photos", **where)
+
+    def on_lang(lang: str):  # Gradio names tabs once, as the page loads: name them again in the new language
+        return localized({tab: gr.Tab(label=label) for tab, label in v.tabs.items()}, L.normalize_lang(lang))
+    page.lang.change(on_lang, [page.lang], list(v.tabs), **PRIVATE, show_progress="hidden", queue=False)

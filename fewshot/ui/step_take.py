@@ -72,3 +72,8 @@ def wire(v: SimpleNamespace, page: Page, model_outputs: list, show_model: Callab
     v.export.click(export, [v.fmt, page.state], v.files, api_name="export").success(
         lambda: gr.File(visible=True), None, v.files, queue=False, **PRIVATE)  # shown once there are files
     v.load.upload(load_saved, [v.load, page.state], [page.state, v.load] + model_outputs, api_name="load_model")
+    # Gradio writes a file box's own words ("Drop File Here - or - Click to Upload") in the language of the
+    # moment it is drawn: on a switch of language the box is drawn again, so they follow the page.
+    page.lang.change(lambda: gr.File(visible=False), None, v.load, queue=False, **PRIVATE,
+                     show_progress="hidden").then(lambda: gr.File(visible=True), None, v.load, queue=False,
+                                                  **PRIVATE, show_progress="hidden")

@@ -1,12 +1,15 @@
 """Step 4, try it: one picture (upload, paste, webcam) for the top labels, or many at once for a table and a CSV."""
 from __future__ import annotations
 
+import weakref
 from types import SimpleNamespace
 
 import gradio as gr
+import pandas as pd
 
+from .. import i18n as L
 from . import results as R
-from .page import PRIVATE, Page, friendly, step_header
+from .page import PRIVATE, Page, friendly, localized, step_header
 from .state import Session, note_upload
 from .texts import NO_MODEL
 
@@ -36,6 +39,18 @@ def ready_text(classes) -> str:
     return f"✅ Model ready. It knows: **{', '.join(classes)}**. Give it a picture."
 
 
+# Each session's last many-pictures table (English, as shown), written again when the page's language changes.
+_TABLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def shown_table(df: pd.DataFrame) -> pd.DataFrame:
+    """The many-pictures table as the page shows it: the confidence as a percentage, like a single picture's
+    (the CSV keeps the number, 0.7541)."""
+    out = df.copy()
+    out["confidence"] = ["" if pd.isna(c) else f"{c:.0%}" for c in df["confidence"]]
+    return out
+
+
 def render(v: SimpleNamespace, sess: Session | None) -> dict:
     """Whether a model is ready, and which classes it knows."""
     if sess is None or sess.model is None:
@@ -60,7 +75,12 @@ def wire(v: SimpleNamespace, page: Page) -> None:
             note_upload(sess, f, page.upload_root)
         df, csv = R.predict_many(sess, files or [], tta)
         page.served(sess, csv)
-        return {v.many_table: df, v.many_csv: str(csv)}
+        _TABLES[sess] = shown = shown_table(df)
+        return {v.many_table: shown, v.many_csv: str(csv)}
+
+    def on_lang(lang: str, st):  # the table's headers and problems in the page's new language
+        shown = _TABLES.get(st) if isinstance(st, Session) else None
+        return localized(shown, L.normalize_lang(lang)) if shown is not None else gr.skip()
 
     v.image.change(predict, [v.image, v.tta, page.state], v.label, api_name="predict", concurrency_limit=4)
     v.tta.change(predict, [v.image, v.tta, page.state], v.label, **PRIVATE, concurrency_limit=4)
@@ -68,3 +88,4 @@ def wire(v: SimpleNamespace, page: Page) -> None:
                   concurrency_limit=4).success(  # results stay hidden until there are some
         lambda: {v.many_table: gr.Dataframe(visible=True), v.many_csv: gr.File(visible=True)}, None,
         [v.many_table, v.many_csv], queue=False, **PRIVATE)
+    page.lang.change(on_lang, [page.lang, page.state], v.many_table, **PRIVATE, show_progress="hidden")

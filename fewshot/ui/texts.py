@@ -63,6 +63,7 @@ FOLDER_TEXTS = {
     "uploading": "Uploading {} of {} pictures…",
     "sent": "Sent {} pictures from “{}”; the report is below.",
     "reading": "Reading the folder…",
+    "failed": "⛔ Nothing was loaded from “{}”: see why below.",  # set by the server (fewshot/ui/step_data.py)
 }
 
 # Clicks Gradio's "Click to access webcam" once per shot (a second click while the camera starts
