@@ -1,0 +1,213 @@
+"""`python -m fewshot project ...` and `python -m fewshot train --project NAME`: projects from the command line.
+
+The command line's owner is always "local" (one person at one machine); names are unique per owner.
+With --json the last line printed is one JSON object.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+
+OWNER = "local"
+
+
+def _store():
+    from .project import ProjectStore
+    return ProjectStore()
+
+
+def _open(name: str):
+    return _store().open_by_name(OWNER, name)
+
+
+def _json(obj: dict) -> str:
+    return json.dumps(obj, ensure_ascii=False, default=str)
+
+
+def _run_row(r) -> dict:
+    return {"id": r.id, "status": r.status, "val_accuracy": r.val_accuracy, "epochs": len(r.history),
+            "active": r.active, "arch": r.settings.get("arch"), "started": r.started, "ended": r.ended,
+            "bundle": str(r.bundle) if r.bundle else None, "message": r.message}
+
+
+def cmd_new(a: argparse.Namespace) -> int:
+    p = _store().create(OWNER, a.name)
+    print(_json({"name": a.name, "id": p.id, "folder": str(p.dir)}) if a.json else f"created project '{a.name}'")
+    return 0
+
+
+def cmd_add(a: argparse.Namespace) -> int:
+    p = _open(a.name)
+    r = p.add_photos(a.source, label=a.label)
+    for f, why in r.skipped:
+        print(f"skipped {f}: {why}", file=sys.stderr)
+    s = p.summary()
+    out = {**r.to_dict(), "photos": s["photos"], "labelled": s["labelled"], "classes": s["classes"]}
+    print(_json(out) if a.json else f"{r.added} new photos ({r.labelled} labelled), {r.already} already there, "
+          f"{len(r.skipped)} skipped; the project has {s['photos']} photos, {s['labelled']} labelled")
+    return 0
+
+
+def cmd_label(a: argparse.Namespace) -> int:
+    from .project_io import label_from_file
+    if bool(a.csv) == bool(a.labelstudio):
+        print("error: give one labels file: --csv FILE or --labelstudio FILE", file=sys.stderr)
+        return 2
+    p = _open(a.name)
+    n = label_from_file(p, a.csv or a.labelstudio, "csv" if a.csv else "labelstudio")
+    s = p.summary()
+    print(_json({"labelled_now": n, "labelled": s["labelled"], "classes": s["classes"]}) if a.json
+          else f"set {n} labels; {s['labelled']} of {s['photos']} photos are labelled")
+    return 0
+
+
+def cmd_show(a: argparse.Namespace) -> int:
+    p = _open(a.name)
+    s = p.summary()
+    out = {"name": s["name"], "id": s["id"], "photos": s["photos"], "labelled": s["labelled"],
+           "unlabelled": s["unlabelled"], "classes": s["classes"], "splits": s["splits"],
+           "runs": [_run_row(r) for r in p.runs()], "active_run": s["active_run"], "activity": p.activity(10)}
+    lines = [f"{s['name']}: {s['photos']} photos, {s['labelled']} labelled ({s['splits']['train']} train, "
+             f"{s['splits']['val']} validation)"]
+    lines += [f"  {c}: {n}" for c, n in s["classes"].items()]
+    for r in out["runs"]:
+        acc = f"{r['val_accuracy']:.4f}" if r["val_accuracy"] is not None else "n/a"
+        lines.append(f"  run {r['id']}: {r['status']}, val accuracy {acc}{' (active)' if r['active'] else ''}")
+    print(_json(out) if a.json else "\n".join(lines))
+    return 0
+
+
+def cmd_list(a: argparse.Namespace) -> int:
+    rows = _store().list(OWNER)
+    print(_json({"projects": rows}) if a.json else "\n".join(
+        f"{r['name']}: {r['photos']} photos, {r['labelled']} labelled, {r['runs']} runs" for r in rows))
+    return 0
+
+
+def cmd_delete(a: argparse.Namespace) -> int:
+    _open(a.name).delete()
+    print(_json({"deleted": a.name}) if a.json else f"deleted project '{a.name}'")
+    return 0
+
+
+def cmd_rename(a: argparse.Namespace) -> int:
+    _open(a.name).rename(a.new_name)
+    print(_json({"renamed": a.name, "name": a.new_name}) if a.json else f"renamed '{a.name}' to '{a.new_name}'")
+    return 0
+
+
+def cmd_use(a: argparse.Namespace) -> int:
+    p = _open(a.name)
+    p.pick_active(None if a.run == "best" else int(a.run))
+    r = p.active_run()
+    print(_json({"active_run": r.id if r else None}) if a.json else f"active run: {r.id if r else 'none'}")
+    return 0
+
+
+def cmd_export(a: argparse.Namespace) -> int:
+    from .project_io import export_project
+    out = export_project(_open(a.name), a.format, a.out)
+    print(_json({"out": str(out), "format": a.format}) if a.json else f"wrote {out}")
+    return 0
+
+
+def cmd_import(a: argparse.Namespace) -> int:
+    from .project_io import import_project
+    p = import_project(_store(), OWNER, a.path, name=a.name, photos=a.photos, fmt=a.format)
+    s = p.summary()
+    out = {"name": s["name"], "id": s["id"], "photos": s["photos"], "labelled": s["labelled"],
+           "classes": s["classes"], "splits": s["splits"], "runs": len(s["runs"]), "active_run": s["active_run"]}
+    print(_json(out) if a.json else f"imported '{s['name']}': {s['photos']} photos, {s['labelled']} labelled, "
+          f"{len(s['runs'])} runs")
+    return 0
+
+
+def cmd_train_project(a: argparse.Namespace, config) -> int:
+    """`train --project NAME`: the project's labelled photos, its splits; the run is recorded in the project."""
+    from . import cli
+    from .evaluate import Diagnostic
+    from .train import Done, EpochEnd, Progress
+
+    p = _open(a.project)
+    done = None
+    bar = getattr(cli, "_PhaseBar", _Lines)(quiet=a.json and not sys.stderr.isatty())  # the CLI's progress bars
+    try:
+        for ev in p.train(config, device=a.device, feature_cache=not a.no_cache):
+            if isinstance(ev, Progress) and ev.phase in ("features", "train"):
+                bar.update(ev.phase, ev.done, ev.total)
+            elif isinstance(ev, EpochEnd):
+                val = f"val loss {ev.val_loss:.4f} acc {ev.val_acc:.4f}" if ev.val_acc is not None else "no val"
+                bar.write(f"epoch {ev.epoch}/{ev.epochs}: train loss {ev.train_loss:.4f} acc {ev.train_acc:.4f}, "
+                          f"{val}, {ev.seconds:.2f}s{' *best' if ev.is_best else ''}")
+            elif isinstance(ev, Diagnostic):
+                bar.write(f"{ev.severity}: {ev.message} {ev.advice}")
+            elif isinstance(ev, Done):
+                done = ev
+    finally:
+        bar.close()
+    run = p.runs()[-1]
+    active = p.active_run()
+    if done is None or done.model is None:
+        print("No model was produced (training stopped before the first epoch ended).", file=sys.stderr)
+        return 1
+    if a.out:
+        shutil.copyfile(run.bundle, a.out)
+    out = {"project": a.project, "run": run.id, "status": run.status, "val_accuracy": run.val_accuracy,
+           "active_run": active.id if active else None, "bundle": str(run.bundle), "out": a.out,
+           "classes": done.model.classes, "best_epoch": done.best_epoch, "reason": done.reason,
+           "seconds": round(done.seconds, 3), "history": done.history}
+    acc = f"{run.val_accuracy:.4f}" if run.val_accuracy is not None else "n/a"
+    print(_json(out) if a.json else f"run {run.id} of '{a.project}' {run.status}: val accuracy {acc} "
+          f"(best epoch {done.best_epoch}); active run: {out['active_run']}")
+    return 0
+
+
+class _Lines:
+    """Epoch lines on stderr, no bar (used where the CLI has no progress bar class)."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.quiet = quiet
+
+    def update(self, phase: str, done: int, total: int) -> None:
+        pass
+
+    def write(self, line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        pass
+
+
+def add_project_parser(sub) -> None:
+    """The `project` command and its subcommands, on the CLI's subparsers."""
+    pp = sub.add_parser("project", help="saved projects: photos, labels, runs and models that last")
+    ps = pp.add_subparsers(dest="project_cmd", required=True)
+
+    def cmd(name: str, fn, text: str, *args: tuple) -> argparse.ArgumentParser:
+        s = ps.add_parser(name, help=text)
+        for spec in args:
+            s.add_argument(*spec[:-1], **spec[-1])
+        s.add_argument("--json", action="store_true")
+        s.set_defaults(fn=fn)
+        return s
+
+    name = ("name", {"metavar": "NAME"})
+    cmd("new", cmd_new, "create an empty project", name)
+    cmd("add", cmd_add, "add photos from a folder or zip (class folders label their photos)", name,
+        ("source", {"metavar": "FOLDER_OR_ZIP"}), ("--label", {"help": "class for loose photos"}))
+    cmd("label", cmd_label, "set labels (and splits) from a CSV or Label Studio JSON-MIN file", name,
+        ("--csv", {"metavar": "FILE"}), ("--labelstudio", {"metavar": "FILE"}))
+    cmd("show", cmd_show, "photos, classes and runs of a project", name)
+    cmd("list", cmd_list, "your projects, most recently used first")
+    cmd("delete", cmd_delete, "delete a project and every file it has", name)
+    cmd("rename", cmd_rename, "give a project another name", name, ("new_name", {"metavar": "NEW_NAME"}))
+    cmd("use", cmd_use, "pick the active run (or 'best')", name, ("run", {"metavar": "RUN_ID"}))
+    cmd("export", cmd_export, "write the project, or its labels, to a file", name,
+        ("--format", {"required": True, "choices": ("archive", "csv", "imagefolder", "labelstudio")}),
+        ("--out", {"required": True}))
+    cmd("import", cmd_import, "a new project from a project archive, ImageFolder, CSV or Label Studio file",
+        ("path", {"metavar": "PATH"}), ("--name", {"help": "the new project's name"}),
+        ("--photos", {"metavar": "DIR", "help": "the folder CSV / Label Studio paths are relative to"}),
+        ("--format", {"choices": ("archive", "csv", "imagefolder", "labelstudio")}))
