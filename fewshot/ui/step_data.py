@@ -85,7 +85,7 @@ def not_loaded(v: SimpleNamespace, sess: Session) -> dict:
     top, why = _FAILED[sess]
     out = report(v, sess, announce=False) if sess.dataset is not None else {v.skipped: skipped_frame()}
     before = f"\n\n{out[v.summary]}" if v.summary in out else ""
-    return {**out, v.summary: f"⛔ **Nothing was loaded from “{top}”.** {why}{before}",
+    return {**out, v.summary: f"⛔ **Nothing was loaded from “{top}”.** {why}" + before,
             v.folder: gr.HTML(status=L.translate(FOLDER_TEXTS["failed"].replace("{}", top, 1), LANG.get()),
                               failed=top)}
 
@@ -148,6 +148,6 @@ def wire(v: SimpleNamespace, page: Page) -> None:
     v.example.click(on_example, [page.state], outputs, api_name="load_example", **where)
     v.download.click(on_download, [v.photo_set, page.state], outputs, api_name="download_photos", **where)
 
-    def on_lang(lang: str):  # Gradio names tabs once, as the page loads: name them again in the new language
+    def rename_tabs(lang: str):  # Gradio names tabs once, as the page loads: name them again in the new language
         return localized({tab: gr.Tab(label=label) for tab, label in v.tabs.items()}, L.normalize_lang(lang))
-    page.lang.change(on_lang, [page.lang], list(v.tabs), **PRIVATE, show_progress="hidden", queue=False)
+    page.lang.change(rename_tabs, [page.lang], list(v.tabs), **PRIVATE, show_progress="hidden", queue=False)

@@ -78,7 +78,7 @@ def wire(v: SimpleNamespace, page: Page) -> None:
         _TABLES[sess] = shown = shown_table(df)
         return {v.many_table: shown, v.many_csv: str(csv)}
 
-    def on_lang(lang: str, st):  # the table's headers and problems in the page's new language
+    def retell_table(lang: str, st):  # the table's headers and problems in the page's new language
         shown = _TABLES.get(st) if isinstance(st, Session) else None
         return localized(shown, L.normalize_lang(lang)) if shown is not None else gr.skip()
 
@@ -88,4 +88,4 @@ def wire(v: SimpleNamespace, page: Page) -> None:
                   concurrency_limit=4).success(  # results stay hidden until there are some
         lambda: {v.many_table: gr.Dataframe(visible=True), v.many_csv: gr.File(visible=True)}, None,
         [v.many_table, v.many_csv], queue=False, **PRIVATE)
-    page.lang.change(on_lang, [page.lang, page.state], v.many_table, **PRIVATE, show_progress="hidden")
+    page.lang.change(retell_table, [page.lang, page.state], v.many_table, **PRIVATE, show_progress="hidden")
