@@ -10,7 +10,6 @@ import csv
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 from . import __version__
 from .config import ARCHS, AUGMENTATIONS, STAGE_CHOICES, TrainConfig
@@ -40,9 +39,55 @@ def _config(a: argparse.Namespace) -> TrainConfig:
                        early_stop=a.early_stop, pretrained=not a.scratch, weights_file=a.weights)
 
 
-def cmd_train(a: argparse.Namespace) -> int:
-    from tqdm import tqdm
+class _PhaseBar:
+    """One progress bar per phase, updated in place on a terminal; into a log (not a terminal) a few lines per
+    phase (0, 25, 50, 75 and 100 %), each said once, instead of a line per update."""
 
+    LABELS = {"features": ("frozen network", "img"), "train": ("training", "batch")}
+
+    def __init__(self, quiet: bool = False, stream=None) -> None:
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.quiet = quiet
+        self.phase: str | None = None
+        self.bar = None
+        self.said = -1  # the last quarter written for this phase (no terminal)
+
+    def update(self, phase: str, done: int, total: int) -> None:
+        if self.quiet:
+            return
+        if phase != self.phase:
+            self.close()
+            self.phase, self.said = phase, -1
+            if self.tty:
+                from tqdm import tqdm
+                desc, unit = self.LABELS[phase]
+                self.bar = tqdm(total=total, desc=desc, unit=unit, file=self.stream, leave=False, position=0)
+        if self.bar is not None:
+            self.bar.total = total
+            self.bar.n = done
+            self.bar.refresh()
+            return
+        quarter = 4 * done // max(total, 1)
+        if quarter > self.said:
+            self.said = quarter
+            desc, unit = self.LABELS[phase]
+            print(f"{desc}: {25 * quarter}% ({done}/{total} {unit})", file=self.stream, flush=True)
+
+    def write(self, line: str) -> None:
+        if self.bar is not None:
+            from tqdm import tqdm
+            tqdm.write(line, file=self.stream)
+        else:
+            print(line, file=self.stream, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def cmd_train(a: argparse.Namespace) -> int:
     from .bundle import save_bundle
     from .data import load_dataset
     from .evaluate import Diagnostic
@@ -56,29 +101,23 @@ def cmd_train(a: argparse.Namespace) -> int:
         print(f"skipped {f}: {r}", file=sys.stderr)
     for n in ds.notices:
         print(f"warning: {n.message}", file=sys.stderr)
-    bars: dict[str, Any] = {}
     done: Done | None = None
-    quiet = a.json and not sys.stderr.isatty()
+    bar = _PhaseBar(quiet=a.json and not sys.stderr.isatty())
     try:
         run = train_parallel if is_distributed() else train  # torchrun --nproc_per_node N: data-parallel
         for ev in run(ds, cfg, device=a.device, feature_cache=not a.no_cache):
             if isinstance(ev, Progress) and ev.phase in ("features", "train"):
-                bar = bars.get(ev.phase) or bars.setdefault(ev.phase, tqdm(
-                    total=ev.total, desc="frozen network" if ev.phase == "features" else "training",
-                    unit="img" if ev.phase == "features" else "batch", file=sys.stderr, disable=quiet, leave=False))
-                bar.n = ev.done
-                bar.refresh()
+                bar.update(ev.phase, ev.done, ev.total)
             elif isinstance(ev, EpochEnd):
                 val = f"val loss {ev.val_loss:.4f} acc {ev.val_acc:.4f}" if ev.val_acc is not None else "no val"
-                tqdm.write(f"epoch {ev.epoch}/{ev.epochs}: train loss {ev.train_loss:.4f} acc {ev.train_acc:.4f}, "
-                           f"{val}, {ev.seconds:.2f}s{' *best' if ev.is_best else ''}", file=sys.stderr)
+                bar.write(f"epoch {ev.epoch}/{ev.epochs}: train loss {ev.train_loss:.4f} acc {ev.train_acc:.4f}, "
+                          f"{val}, {ev.seconds:.2f}s{' *best' if ev.is_best else ''}")
             elif isinstance(ev, Diagnostic):
-                tqdm.write(f"{ev.severity}: {ev.message} {ev.advice}", file=sys.stderr)
+                bar.write(f"{ev.severity}: {ev.message} {ev.advice}")
             elif isinstance(ev, Done):
                 done = ev
     finally:
-        for bar in bars.values():
-            bar.close()
+        bar.close()
         ds.cleanup()
     if done is None or done.model is None:
         print("No model was produced (training stopped before the first epoch ended).", file=sys.stderr)

@@ -2,6 +2,8 @@
 live curves, diagnostics, and the one-click ways out when a backbone's ImageNet weights are missing."""
 from __future__ import annotations
 
+import math
+import time
 from types import SimpleNamespace
 from typing import Callable
 
@@ -18,6 +20,20 @@ from .texts import (AUGMENTATION_HINTS, DEFAULT_PRESET, NOT_STARTED, PRESET_HINT
                     STAGE_LABELS)
 
 D = T.DEFAULTS
+CUSTOM = "Custom"  # what the preset says once epochs, learning rate, stage or augmentation match no preset
+
+
+def preset_of(epochs, lr, stage, augmentation) -> str:
+    """The preset whose four settings these are, or CUSTOM."""
+    for name, p in PRESETS.items():
+        try:
+            same = (int(epochs) == p["epochs"] and math.isclose(float(lr), p["lr"], rel_tol=1e-6)
+                    and stage == p["stage"] and augmentation == p["augmentation"])
+        except (TypeError, ValueError):
+            return CUSTOM
+        if same:
+            return name
+    return CUSTOM
 
 
 def build(page: Page) -> SimpleNamespace:
@@ -25,7 +41,7 @@ def build(page: Page) -> SimpleNamespace:
     v = SimpleNamespace()
     step_header(2, "Train", "Re-use a network that already knows everyday pictures (ImageNet) and teach it your "
                             "classes.")
-    v.preset = gr.Radio(list(PRESETS), value=DEFAULT_PRESET, label="Preset",
+    v.preset = gr.Radio(list(PRESETS) + [CUSTOM], value=DEFAULT_PRESET, label="Preset", elem_id="preset",
                         info=" · ".join(f"{k}: {h}" for k, h in PRESET_HINTS.items()))
     v.arch = gr.Dropdown(T.backbone_choices(), value=D.arch, label="Backbone (the pretrained network)",
                          info="The network whose knowledge is re-used. ✓ marks weights already on this machine.",
@@ -150,6 +166,7 @@ def wire(v: SimpleNamespace, page: Page, model_outputs: list, show_model: Callab
     def before(st, request: gr.Request):
         sess = page.session(st, request)
         sess.queued = True
+        sess.train_clicked_at = time.perf_counter()  # "Done in" counts from here, a wait for a slot included
         sess.stop.clear()
         return {page.state: sess, v.train: gr.Button(interactive=False), v.fallback_row: gr.Row(visible=False),
                 v.progress: V.progress_html(None, "Starting… (if another training is running, this one waits for "
@@ -191,10 +208,19 @@ def _wire_small(v: SimpleNamespace, page: Page) -> None:
     v.stop.click(on_stop, [page.state], None, concurrency_limit=None, api_name="stop")
 
     def on_preset(name):
-        p = PRESETS[name]
+        p = PRESETS.get(name)
+        if p is None:  # "Custom" keeps the settings as they are
+            return {v.epochs: gr.skip(), v.lr: gr.skip(), v.stage: gr.skip(), v.aug: gr.skip()}
         return {v.epochs: p["epochs"], v.lr: p["lr"], v.stage: p["stage"], v.aug: p["augmentation"]}
 
     v.preset.change(on_preset, v.preset, [v.epochs, v.lr, v.stage, v.aug], queue=False, **PRIVATE)
+
+    def follow(epochs, lr, stage, augmentation, current):  # the preset says which one these settings are
+        name = preset_of(epochs, lr, stage, augmentation)
+        return gr.skip() if name == current else name
+
+    fields = [v.epochs, v.lr, v.stage, v.aug]
+    gr.on([c.change for c in fields], follow, fields + [v.preset], v.preset, queue=False, **PRIVATE)
 
     def note(arch: str, pretrained: bool, lang: str):  # in the language the page's box says it shows
         args = _note_args(arch, pretrained)

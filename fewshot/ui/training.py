@@ -80,7 +80,8 @@ class TrainUpdate:
     weights_missing: str | None = None  # the plain message when ImageNet weights could not be had
     fallback: str | None = None  # a backbone whose weights are here
     first_point_s: float | None = None
-    elapsed_s: float = 0.0
+    elapsed_s: float = 0.0  # since the run started
+    waited_s: float = 0.0  # from the Train click to the run's start (a queue for a free training slot)
 
     @property
     def finished(self) -> bool:
@@ -100,8 +101,9 @@ def _phase_text(ev: Progress, started: float) -> tuple[float, str, float | None]
     return 0.0, ev.message or "Preparing the network", None
 
 
-def _apply(up: TrainUpdate, ev, sess: Session, cfg: TrainConfig, phase: list) -> bool:
-    """Fold one engine event into the snapshot; True when the page should see it at once."""
+def _apply(up: TrainUpdate, ev, sess: Session, cfg: TrainConfig, phase: list, min_interval: float) -> bool:
+    """Fold one engine event into the snapshot; True when the page should see it at once: a new phase, an epoch
+    that took at least `min_interval` (fast epochs wait for the throttle) and the end."""
     if isinstance(ev, Progress):
         urgent = ev.phase != phase[0]
         if urgent:
@@ -113,46 +115,68 @@ def _apply(up: TrainUpdate, ev, sess: Session, cfg: TrainConfig, phase: list) ->
                                     "val_loss": ev.val_loss, "val_acc": ev.val_acc, "seconds": ev.seconds}]
         if up.first_point_s is None:
             up.first_point_s = up.elapsed_s
-    elif isinstance(ev, Diagnostic):
+            return True
+        return ev.seconds >= min_interval
+    if isinstance(ev, Diagnostic):
         up.diagnostics = up.diagnostics + [ev]
     elif isinstance(ev, Done):
         up.done = ev
         sess.set_model(ev.model, ev.evaluation)
         up.fraction, up.eta_s = 1.0, None
-        up.text = _done_text(ev) + _chosen_text(cfg, ev)
+        up.text = _done_text(ev, up.elapsed_s + up.waited_s, up.waited_s) + _chosen_text(cfg, ev)
     return True
 
 
-def run_training(sess: Session, cfg: TrainConfig, min_interval: float = 0.5) -> Iterator[TrainUpdate]:
-    """Train on the session's dataset, yielding page snapshots at most every `min_interval` s and at every epoch.
+def run_training(sess: Session, cfg: TrainConfig, min_interval: float = 0.25) -> Iterator[TrainUpdate]:
+    """Train on the session's dataset, yielding page snapshots at most every `min_interval` s (at ~10 epochs a
+    second the page could not draw every epoch, fell behind, and Stop seemed to come late), at once for a new
+    phase, the first epoch and slow epochs, and always the last one.
 
-    Stop via `sess.stop`: the engine ends within a batch and keeps the best epoch so far.
+    Stop via `sess.stop`: the engine ends within a batch and keeps the best epoch so far. Times count from the
+    Train click (`sess.train_clicked_at`, time.perf_counter(), set by the page when the click happens), so the
+    wait for a free training slot is part of them.
     """
     if sess.dataset is None:
         raise DataError("Load some photos first (step 1).")
     sess.begin_training()
     up = TrainUpdate()
     t0 = time.perf_counter()
-    phase, last = [None, t0], 0.0
+    clicked = getattr(sess, "train_clicked_at", None)
+    sess.train_clicked_at = None  # one click, one run (an API call has none)
+    up.waited_s = max(0.0, t0 - clicked) if clicked else 0.0
+    phase, last, pending = [None, t0], t0, False
     try:
         for ev in sess.backends.trainer(sess.dataset, cfg, stop=sess.stop, limits=sess.limits):
             up.elapsed_s = time.perf_counter() - t0
-            if _apply(up, ev, sess, cfg, phase) or time.perf_counter() - last >= min_interval:
-                last = time.perf_counter()
+            urgent = _apply(up, ev, sess, cfg, phase, min_interval)
+            if urgent or time.perf_counter() - last >= min_interval:
+                last, pending = time.perf_counter(), False
                 yield replace(up)  # a snapshot: lists inside are replaced, never mutated
     except WeightsUnavailable as exc:
         up.weights_missing, up.fallback = str(exc), fallback_arch(cfg.arch)
         up.fraction, up.text = None, "Could not start: the ImageNet weights are missing."
+            else:
+                pending = True
+        if pending:  # the engine ended without a Done: the page still sees where it got to
+            yield replace(up)
         yield replace(up)
     finally:
         sess.training = False
 
 
-def _done_text(done: Done) -> str:
-    took = f"{done.seconds:.0f} s" if done.seconds < 120 else f"{done.seconds / 60:.1f} min"
+def _took(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+def _done_text(done: Done, total_s: float | None = None, waited_s: float = 0.0) -> str:
+    """The finished line; `total_s` counts from the click (the engine's own time without it), and a wait of a
+    second or more for a free training slot is said."""
+    took = _took(done.seconds if total_s is None else total_s)
+    if waited_s >= 1:
+        took = f"{took}, {_took(waited_s)} of it waiting for another training to finish"
     if done.model is None:
         return f"Stopped before the first epoch ended, so there is no model yet ({took})."
-    best = f"kept the best epoch ({done.best_epoch})"
+    best = done.kept_note or f"kept the best epoch ({done.best_epoch})"
     if done.reason == "stopped":
         return f"Stopped after {len(done.history)} epochs; {best}. It is ready to try in step 4 ({took})."
     if done.reason == "early_stop":

@@ -1,0 +1,153 @@
+"""Step 2 while a training runs, called as the page's handlers call it: how often the page is sent a snapshot,
+what the finished line says about time, and the preset that follows the settings."""
+from __future__ import annotations
+
+import time
+from types import SimpleNamespace
+
+import pytest
+
+from fewshot.train import Done, EpochEnd, Progress
+from fewshot.ui import state as ST
+from fewshot.ui import step_train as S
+from fewshot.ui import training as T
+from fewshot.ui.texts import PRESETS
+
+
+def fake_trainer(epochs: int, epoch_s: float, batches: int = 5):
+    """fewshot.train's event stream at `epoch_s` seconds an epoch, without a network; honours stop."""
+    def trainer(dataset, cfg, stop=None, limits=None):
+        started, history = time.perf_counter(), []
+        yield Progress("features", 24, 24, "Reading photos")
+        for e in range(1, epochs + 1):
+            for b in range(1, batches + 1):
+                time.sleep(epoch_s / batches)
+                yield Progress("train", (e - 1) * batches + b, epochs * batches, f"Epoch {e} of {epochs}")
+                if stop.is_set():
+                    break
+            if stop.is_set():
+                break
+            history.append({"epoch": e})
+            yield EpochEnd(e, epochs, 1 / e, 0.5, 1 / e, 0.5, 1e-3, epoch_s, True)
+        yield Done(model=SimpleNamespace() if history else None, best_epoch=len(history) or None, stopped=stop.is_set(),
+                   reason="stopped" if stop.is_set() else "finished", history=history,
+                   seconds=time.perf_counter() - started)
+    return trainer
+
+
+@pytest.fixture
+def sess(tmp_path, monkeypatch):
+    monkeypatch.setenv("FEWSHOT_SESSION_DIR", str(tmp_path / "sessions"))
+    s = ST.Session()
+    s.dataset = SimpleNamespace(cleanup=lambda: None, classes=["a", "b", "c"])  # the fake trainer never looks
+    yield s
+    s.cleanup()
+
+
+def cfg(epochs: int):
+    return T.make_config(epochs=epochs, stage="head", pretrained=False)  # nothing "chosen for me" to report
+
+
+def timed_run(sess, config=None):
+    out = []
+    for up in T.run_training(sess, config or cfg(100)):
+        out.append((time.perf_counter(), up))
+    return out
+
+
+def test_a_fast_run_sends_a_few_snapshots_a_second_and_always_the_last(sess):
+    sess.backends = ST.Backends(trainer=fake_trainer(epochs=150, epoch_s=0.01))  # ~100 epochs a second
+    ups = timed_run(sess)
+    times = [t for t, _ in ups]
+    seconds = times[-1] - times[0]
+    assert seconds > 1.0
+    # before: a snapshot every epoch (150); now at most ~4 a second plus the phase changes and the first epoch
+    assert len(ups) <= 4 * seconds + 5, (len(ups), seconds)
+    # after the two phases and the first point, and before the end: at least 0.2 s apart
+    assert [len(up.history) for _, up in ups[:3]] == [0, 0, 1]
+    for a, b in zip(times[2:-1], times[3:-1]):
+        assert b - a >= 0.2, (a, b)
+    last = ups[-1][1]
+    assert last.done is not None and len(last.history) == 150 and last.fraction == 1.0
+    assert ups[-2][1].done is None  # the last one is sent once
+
+
+def test_slow_epochs_are_each_shown_when_they_end(sess):
+    sess.backends = ST.Backends(trainer=fake_trainer(epochs=4, epoch_s=0.4, batches=1))
+    ups = timed_run(sess, cfg(4))
+    shown = sorted({len(up.history) for _, up in ups})
+    assert shown == [0, 1, 2, 3, 4]
+
+
+def test_stop_during_a_fast_run_ends_near_the_last_epoch_sent(sess):
+    sess.backends = ST.Backends(trainer=fake_trainer(epochs=400, epoch_s=0.02))  # 50 epochs a second
+    seen = None
+    for up in T.run_training(sess, cfg(100)):
+        if up.done:
+            break
+        if len(up.history) >= 10 and seen is None:
+            seen = len(up.history)
+            sess.stop.set()
+    assert up.text.startswith("Stopped after")
+    assert len(up.done.history) - seen <= 1, (seen, len(up.done.history))
+
+
+def test_done_in_counts_from_the_click_and_says_the_wait(sess):
+    sess.backends = ST.Backends(trainer=fake_trainer(epochs=3, epoch_s=0.05))
+    sess.train_clicked_at = time.perf_counter() - 8  # the click, 8 s ago; this run waited for a free slot since
+    last = timed_run(sess, cfg(3))[-1][1]
+    assert last.done.seconds < 2
+    assert last.text.startswith("Done in 8 s, 8 s of it waiting for another training to finish;"), last.text
+    assert sess.train_clicked_at is None  # a later API call does not count from this click
+    again = timed_run(sess, cfg(3))[-1][1]
+    assert again.text.startswith("Done in 0 s;"), again.text
+
+
+def test_finished_line_says_which_epoch_was_kept_and_why():
+    done = Done(model=object(), best_epoch=4, stopped=False, reason="finished", history=[{}] * 10, seconds=3,
+                kept_note="kept epoch 4: clearly better than the last (90% vs 75%)")
+    assert T._done_text(done) == ("Done in 3 s; kept epoch 4: clearly better than the last (90% vs 75%). "
+                                  "Try it in step 4.")
+
+
+@pytest.mark.parametrize("name", list(PRESETS))
+def test_the_preset_follows_the_settings_and_says_custom_when_none_matches(name):
+    p = PRESETS[name]
+    assert S.preset_of(p["epochs"], p["lr"], p["stage"], p["augmentation"]) == name
+    assert S.preset_of(p["epochs"] + 1, p["lr"], p["stage"], p["augmentation"]) == "Custom"
+    assert S.preset_of(p["epochs"], p["lr"] * 2, p["stage"], p["augmentation"]) == "Custom"
+    assert S.preset_of(p["epochs"], p["lr"], p["stage"], "none" if p["augmentation"] != "none" else "light") \
+        == "Custom"
+
+
+def test_the_train_api_keeps_its_parameters_and_presets_are_not_an_api():
+    from fewshot.ui import build_app
+    demo = build_app()
+    api = demo.get_api_info()["named_endpoints"]
+    params = [p["parameter_name"] for p in api["/train"]["parameters"]]
+    assert params == ["backbone", "pretrained", "epochs", "learning_rate", "stage", "batch_size", "augmentation",
+                      "label_smoothing", "balanced_loss", "early_stop", "seed"]
+    assert not any("preset" in k or "follow" in k for k in api)
+
+
+def test_cli_progress_in_a_log_is_a_few_lines_per_phase_never_repeated(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from collections import Counter
+
+    from tests.conftest import ROOT, make_class_folders
+    data = make_class_folders(tmp_path / "data", {"a": 8, "b": 8, "c": 8}, size=24)
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    r = subprocess.run([sys.executable, "-m", "fewshot", "train", str(data), "--arch", "mobilenet_v2", "--stage",
+                        "head", "--epochs", "20", "--batch-size", "8", "--out", str(tmp_path / "m.safetensors")],
+                       capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert "\r" not in r.stderr and "\x1b[" not in r.stderr  # no bar redrawn in place into a file
+    progress = [line for line in r.stderr.splitlines() if line.startswith(("frozen network", "training"))]
+    assert [n for n, c in Counter(progress).items() if c > 1] == []
+    for phase in ("frozen network", "training"):
+        lines = [line for line in progress if line.startswith(phase)]
+        assert 1 <= len(lines) <= 5, lines  # before: a line per batch (20 epochs x 7 batches)
+        assert lines[-1].startswith(f"{phase}: 100%")
+    assert len([line for line in r.stderr.splitlines() if line.startswith("epoch ")]) == 20
