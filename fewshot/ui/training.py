@@ -152,13 +152,13 @@ def run_training(sess: Session, cfg: TrainConfig, min_interval: float = 0.25) ->
             if urgent or time.perf_counter() - last >= min_interval:
                 last, pending = time.perf_counter(), False
                 yield replace(up)  # a snapshot: lists inside are replaced, never mutated
-    except WeightsUnavailable as exc:
-        up.weights_missing, up.fallback = str(exc), fallback_arch(cfg.arch)
-        up.fraction, up.text = None, "Could not start: the ImageNet weights are missing."
             else:
                 pending = True
         if pending:  # the engine ended without a Done: the page still sees where it got to
             yield replace(up)
+    except WeightsUnavailable as exc:
+        up.weights_missing, up.fallback = str(exc), fallback_arch(cfg.arch)
+        up.fraction, up.text = None, "Could not start: the ImageNet weights are missing."
         yield replace(up)
     finally:
         sess.training = False
