@@ -120,16 +120,92 @@ def diagnose(history: Sequence[dict], num_classes: int, batch_losses: Sequence[f
     return out
 
 
-def end_diagnostics(history: Sequence[dict], epochs: int, lr: float) -> list[Diagnostic]:
-    """After the last planned epoch: was the model still getting better when training ended?"""
+def wilson_interval(right: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """Where the true accuracy likely lies when `right` of `n` photos came out right: the Wilson score
+    interval (95% for z=1.96), e.g. 18 of 20 right gives (0.70, 0.97). (0.0, 1.0) without photos."""
+    if n <= 0:
+        return 0.0, 1.0
+    p, z2 = min(max(right / n, 0.0), 1.0), z * z
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def noise_photos(n: int, accuracy: float, z: float = 1.645) -> float:
+    """How many of `n` validation photos can come out differently between two epochs by chance alone: `z`
+    binomial standard errors in photos, z * sqrt(n * p * (1 - p)) at accuracy p, and never less than one.
+
+    With the default z (one-sided 95%) a lead beyond this happens by noise alone about one time in twenty:
+    20 photos at 85% give 2.6, so 85% vs 90% or 95% (one or two photos) is noise and 75% vs 90% (three)
+    is not; 300 photos at 83% give 10.7.
+    """
+    p = min(max(accuracy, 0.0), 1.0)
+    return max(1.0, z * math.sqrt(n * p * (1 - p)))
+
+
+def clearly_better(better: float, worse: float, n: int) -> bool:
+    """Whether accuracy `better` beats `worse`, both measured on the same `n` validation photos, by more
+    photos than noise_photos() explains (at their midpoint)."""
+    if n <= 0:
+        return False
+    return round((better - worse) * n) > noise_photos(n, (better + worse) / 2)
+
+
+def kept_epoch(history: Sequence[dict], n_val: int) -> tuple[int, int] | None:
+    """(the epoch to keep, the most accurate epoch), both 1-based, or None without epochs.
+
+    The last epoch, unless an earlier one was clearly more accurate on the `n_val` validation photos
+    (clearly_better): then the most accurate one (ties: lower validation loss). Noise in which photos a
+    model gets right never picks the epoch, so the accuracy reported for it does not flatter. Without
+    validation photos: the lowest training loss.
+    """
+    if not history:
+        return None
+    if n_val <= 0 or history[-1].get("val_acc") is None:
+        low = min(range(len(history)), key=lambda i: (history[i]["train_loss"], i))
+        return low + 1, low + 1
+    top = max(range(len(history)), key=lambda i: (history[i]["val_acc"], -history[i]["val_loss"], -i))
+    last = len(history) - 1
+    return (top if clearly_better(history[top]["val_acc"], history[last]["val_acc"], n_val) else last) + 1, top + 1
+
+
+def kept_note(history: Sequence[dict], n_val: int) -> str:
+    """Which epoch is kept and why, in a few plain words (for the page under the training result)."""
+    kept = kept_epoch(history, n_val)
+    if kept is None:
+        return ""
+    epoch, last = kept[0], len(history)
+    if n_val <= 0 or history[-1].get("val_acc") is None:
+        return f"kept epoch {epoch}: without validation photos, the one with the lowest training loss"
+    if last == 1:
+        return "kept epoch 1, the only one"
+    if epoch == last:
+        return f"kept the last epoch ({last}): no earlier epoch was clearly better"
+    return (f"kept epoch {epoch}: clearly better than the last "
+            f"({history[epoch - 1]['val_acc']:.0%} vs {history[-1]['val_acc']:.0%})")
+
+
+def _loss_still_falling(losses: Sequence[float], mid: int) -> bool:
+    """The training loss fell clearly after epoch `mid` (0-based): by 2% of its value and by a tenth of its
+    whole fall. A run that has converged (e.g. on label smoothing's floor) gets about 3% of its fall there."""
+    fall = losses[mid] - losses[-1]
+    return fall > 0.02 * losses[mid] and fall >= 0.1 * (losses[0] - losses[-1])
+
+
+def end_diagnostics(history: Sequence[dict], epochs: int, lr: float, n_val: int) -> list[Diagnostic]:
+    """After the last planned epoch: was the model still getting better when training ended?
+
+    Only when the last epoch is the kept one, its validation accuracy (on `n_val` photos) is clearly above
+    every epoch of the first half (more than validation photos flipping explains, noise_photos) and the
+    training loss was still falling clearly in the second half. A flat run whose photos flip by one
+    gets no advice.
+    """
     vals = [h["val_acc"] for h in history if h.get("val_acc") is not None]
-    if len(history) < max(epochs, 3) or len(vals) < len(history):
+    if len(history) < max(epochs, 2) or len(vals) < len(history) or n_val <= 0:
         return []
-    best = max(range(len(vals)), key=lambda i: (vals[i], i))
-    tail = max(2, len(vals) // 3)
-    rising = vals[-1] - min(vals[-tail - 1:]) >= 0.02
-    underfit = history[-1]["train_acc"] < 0.97
-    if best < len(vals) - 2 or not (rising or underfit):
+    mid = (len(vals) - 1) // 2  # the first half ends here (the first epoch of a two-epoch run)
+    if kept_epoch(history, n_val)[0] != len(history) or not clearly_better(vals[-1], max(vals[:mid + 1]), n_val) \
+            or not _loss_still_falling([h["train_loss"] for h in history], mid):
         return []
     return [Diagnostic(
         "still_learning", "info",

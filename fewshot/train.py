@@ -28,7 +28,8 @@ from .bundle import TrainedModel
 from .config import AUTO, SCRATCH_INPUT, Preprocessing, TrainConfig, auto_stage
 from .data import Dataset
 from .errors import TrainingError
-from .evaluate import Diagnostic, EvalReport, data_diagnostics, diagnose, end_diagnostics, report_from_probs
+from .evaluate import (Diagnostic, EvalReport, clearly_better, data_diagnostics, diagnose, end_diagnostics,
+                       kept_epoch, kept_note, report_from_probs)
 from .features import DiskCache, PassProgress, cache_key, decode_many, trunk_pass
 from .images import UnreadableImage, short_sides
 from .models import (build_model, cut_for_stage, freeze_for_stage, param_groups, set_train_mode,
@@ -66,7 +67,7 @@ class EpochEnd:
     val_acc: float | None
     lr: float
     seconds: float
-    is_best: bool
+    is_best: bool  # the epoch that would be kept if training ended now (evaluate.kept_epoch)
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,9 @@ class Done:
     history: list[dict] = field(default_factory=list)
     evaluation: EvalReport | None = None
     seconds: float = 0.0
+    # which epoch was kept and why, in plain words: "kept the last epoch (10): no earlier epoch was clearly
+    # better" or "kept epoch 4: clearly better than the last (90% vs 75%)" (evaluate.kept_note); "" without one
+    kept_note: str = ""
 
 
 Event = Union[Progress, EpochEnd, Diagnostic, Done]
@@ -286,22 +290,55 @@ def fresh_diagnostics(history: list[dict], num_classes: int, batch_losses: list[
 
 @dataclass
 class BestEpoch:
-    """The best epoch so far: by validation accuracy, ties by validation loss (training loss without validation)."""
+    """The epoch to keep and its trainable weights (evaluate.kept_epoch: the last, unless an earlier one was
+    clearly more accurate on the validation photos), and how many epochs the run has gone without progress.
+
+    Weights are held for at most two epochs: the last and the most accurate, the only ones ever kept.
+    """
 
     prefixes: tuple[str, ...]  # the state-dict keys that training changes; the rest is never copied
-    state: dict[str, torch.Tensor] | None = None
-    key: tuple[float, float] | None = None
-    epoch: int | None = None
-    since: int = 0  # epochs since it, for early stopping
+    n_val: int = 0  # validation photos the accuracies are measured on
+    records: list[dict] = field(default_factory=list)  # the epochs so far (history rows)
+    states: dict[int, dict[str, torch.Tensor]] = field(default_factory=dict)
+    since: int = 0  # epochs since the last progress, for early stopping
+
+    @property
+    def epoch(self) -> int | None:
+        kept = kept_epoch(self.records, self.n_val)
+        return kept[0] if kept else None
+
+    @property
+    def state(self) -> dict[str, torch.Tensor] | None:
+        return self.states.get(self.epoch) if self.records else None
+
+    @property
+    def note(self) -> str:
+        """Which epoch is kept and why, in plain words (Done.kept_note)."""
+        return kept_note(self.records, self.n_val)
+
+    def progress(self, rec: dict) -> bool:
+        """Whether epoch `rec` moved the run on: clearly more accurate than every epoch before, or not
+        clearly less accurate than the best and with a lower validation loss (without validation photos:
+        a lower training loss). Photos flipping by chance neither reset nor run down early stopping."""
+        if not self.records:
+            return True
+        if self.n_val <= 0 or rec["val_acc"] is None:
+            return rec["train_loss"] < min(r["train_loss"] for r in self.records)
+        best = max(r["val_acc"] for r in self.records)
+        if clearly_better(rec["val_acc"], best, self.n_val):
+            return True
+        return not clearly_better(best, rec["val_acc"], self.n_val) and \
+            rec["val_loss"] < min(r["val_loss"] for r in self.records)
 
     def update(self, model, rec: dict) -> bool:
-        """Keep the model's trainable weights if `rec` is the best epoch so far; says whether it was."""
-        key = (rec["val_acc"], -rec["val_loss"]) if rec["val_acc"] is not None else (0.0, -rec["train_loss"])
-        if self.key is not None and key <= self.key:
-            self.since += 1
-            return False
-        self.state, self.key, self.epoch, self.since = _snapshot(model, self.prefixes), key, rec["epoch"], 0
-        return True
+        """Take in a finished epoch (its history row; the model holds its weights); says whether it is now
+        the epoch to keep."""
+        self.since = 0 if self.progress(rec) else self.since + 1
+        self.records.append(rec)
+        self.states[rec["epoch"]] = _snapshot(model, self.prefixes)
+        kept, top = kept_epoch(self.records, self.n_val)
+        self.states = {e: st for e, st in self.states.items() if e in (kept, top, rec["epoch"])}
+        return kept == rec["epoch"]
 
 
 def trained_prefixes(model, stage: str, cut: int) -> tuple[str, ...]:
@@ -474,7 +511,8 @@ def set_up(dataset: Dataset, cfg: TrainConfig, rt: Runtime, g: torch.Generator, 
     scaler = torch.amp.GradScaler(rt.device.type, enabled=rt.amp and rt.amp_dtype == torch.float16)
     return Run(cfg, rt, par, classes, model, cut, g, lambda x: tail_forward(model, x, cut), batch_of,
                torch.tensor([s.label for s in tr]), Xva, torch.tensor([s.label for s in dataset.val]), weight,
-               opt, schedule, sched, scaler, bs, passes, BestEpoch(trained_prefixes(model, cfg.stage, cut)))
+               opt, schedule, sched, scaler, bs, passes,
+               BestEpoch(trained_prefixes(model, cfg.stage, cut), len(dataset.val)))
 
 
 def train_one_epoch(run: Run, epoch: int, should_stop: Callable[[], bool]) -> Iterator[Event]:
@@ -573,7 +611,7 @@ def finish(run: Run, reason: str, dataset: Dataset, t0: float) -> Iterator[Event
     validation photos, and Done."""
     cfg, best, history = run.cfg, run.best, run.history
     if reason == "finished":
-        yield from end_diagnostics(history, cfg.epochs, cfg.lr)
+        yield from end_diagnostics(history, cfg.epochs, cfg.lr, run.n_va)
     if reason == "non_finite":
         yield Diagnostic("non_finite", "error",
                          f"Training stopped at epoch {len(history) + 1}: the loss became infinite (NaN).",
@@ -599,7 +637,7 @@ def finish(run: Run, reason: str, dataset: Dataset, t0: float) -> Iterator[Event
                                          dataset.counts().to_dict(orient="records"),
                                          trainable_parameters(model), photos=dataset)  # its photos' fingerprints
     yield Done(trained, best.epoch, reason in ("stopped", "non_finite", "out_of_memory"), reason, history, evaluation,
-               time.perf_counter() - t0)
+               time.perf_counter() - t0, best.note)
 
 
 def train(dataset: Dataset, config: TrainConfig | None = None, *, stop: StopFlag = None, device: str | None = None,

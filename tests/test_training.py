@@ -47,8 +47,11 @@ def test_training_learns_and_reports_events_in_order(tiny_data):
     assert kinds.index("Progress") < kinds.index("EpochEnd")
     done: Done = events[-1]
     hist = done.history
-    best = max(range(4), key=lambda i: (hist[i]["val_acc"], -hist[i]["val_loss"]))
-    assert done.best_epoch == best + 1
+    # the last epoch, unless an earlier one is clearly more accurate (evaluate.kept_epoch; tested below)
+    from fewshot.evaluate import kept_epoch
+    best = kept_epoch(hist, len(ds.val))[0] - 1
+    assert done.best_epoch == best + 1 and str(best + 1) in done.kept_note
+    assert [e.is_best for e in events if isinstance(e, EpochEnd)][-1] == (best == 3)
     assert done.evaluation.accuracy == pytest.approx(hist[best]["val_acc"])
     assert done.evaluation.accuracy > 1 / 3 + 0.2  # clearly better than chance on colour classes
     assert done.evaluation.confusion.shape == (3, 3)
@@ -171,15 +174,104 @@ def test_input_size_is_chosen_from_the_photos_and_kept_in_the_model(tmp_path):
     assert Predictor(done.model).pre == done.model.config.preprocessing  # prediction sees what training saw
 
 
+def _history(vals, train_loss, val_loss=None):
+    """History rows from per-epoch validation accuracies and training losses."""
+    val_loss = val_loss or [1.0] * len(vals)
+    return [{"epoch": i + 1, "val_acc": v, "train_acc": 0.9, "train_loss": t, "val_loss": vl}
+            for i, (v, t, vl) in enumerate(zip(vals, train_loss, val_loss))]
+
+
 def test_a_run_that_was_still_improving_says_train_longer():
     from fewshot.evaluate import end_diagnostics
 
-    def hist(vals, train_acc):
-        return [{"val_acc": v, "train_acc": t, "train_loss": 1.0, "val_loss": 1.0} for v, t in zip(vals, train_acc)]
-
-    rising = hist([0.5, 0.6, 0.65, 0.7, 0.74, 0.78], [0.6, 0.7, 0.8, 0.85, 0.9, 0.93])
-    [d] = end_diagnostics(rising, 6, 0.001)
+    falling = [1.6, 1.4, 1.25, 1.1, 1.0, 0.9]
+    rising = _history([0.5, 0.6, 0.65, 0.7, 0.74, 0.78], falling)  # 100 validation photos
+    [d] = end_diagnostics(rising, 6, 0.001, 100)
     assert d.code == "still_learning" and "12 epochs" in d.advice and "0.003" in d.advice and "78%" in d.message
-    plateau = hist([0.5, 0.8, 0.9, 0.9, 0.89, 0.9], [0.6, 0.9, 0.99, 1.0, 1.0, 1.0])
-    assert end_diagnostics(plateau, 6, 0.001) == []
-    assert end_diagnostics(rising[:4], 6, 0.001) == []  # stopped early: not "still learning"
+    plateau = _history([0.5, 0.8, 0.9, 0.9, 0.89, 0.9], falling)
+    assert end_diagnostics(plateau, 6, 0.001, 100) == []
+    assert end_diagnostics(rising[:4], 6, 0.001, 100) == []  # stopped early: not "still learning"
+    # the same rise on 10 photos is 2 photos flipping: nothing to say
+    assert end_diagnostics(_history([0.5, 0.6, 0.6, 0.6, 0.6, 0.7], falling), 6, 0.001, 10) == []
+    # validation still rising but the training loss flat: it has converged, the rise is luck
+    assert end_diagnostics(_history([0.5, 0.6, 0.65, 0.7, 0.74, 0.78], [0.5, 0.45, 0.44, 0.44, 0.44, 0.44]),
+                           6, 0.001, 100) == []
+    # two epochs are enough to tell a run cut short
+    [d] = end_diagnostics(_history([0.33, 0.39], [1.62, 1.52]), 2, 0.0001, 300)
+    assert d.code == "still_learning" and "4 epochs" in d.advice
+
+
+def test_a_flat_run_whose_photos_flip_by_one_gets_no_train_longer_advice():
+    """The run from issue 12: 90% of 20 validation photos from epoch 1, one photo flipping 85<->90."""
+    from fewshot.evaluate import end_diagnostics
+    vals = [0.9, 0.85, 0.9, 0.9, 0.85, 0.9, 0.85, 0.85, 0.9, 0.9]
+    losses = [0.9, 0.6, 0.52, 0.48, 0.46, 0.455, 0.45, 0.447, 0.445, 0.444]
+    assert end_diagnostics(_history(vals, losses), 10, 0.001, 20) == []
+    # the old rule's trigger, now a real rise: 60% -> 90% while the loss still falls
+    [d] = end_diagnostics(_history([0.5, 0.55, 0.6, 0.6, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9],
+                                   [1.6, 1.5, 1.4, 1.3, 1.2, 1.1, 1.0, 0.95, 0.9, 0.85]), 10, 0.001, 20)
+    assert d.code == "still_learning"
+
+
+def test_the_kept_epoch_is_the_last_unless_an_earlier_one_is_clearly_better():
+    from fewshot.evaluate import kept_epoch, kept_note
+    flat = _history([0.85, 0.9, 0.85, 0.9, 0.9, 0.85, 0.9, 0.9, 0.85, 0.85], [1.0] * 10)
+    assert kept_epoch(flat, 20) == (10, 2)  # 90% at epoch 2 is one photo of 20: noise
+    assert kept_note(flat, 20) == "kept the last epoch (10): no earlier epoch was clearly better"
+    # three photos of 20 (90% vs 75%) are more than noise: the earlier epoch, ties by validation loss
+    fell = _history([0.6, 0.8, 0.9, 0.9, 0.85, 0.8, 0.75], [1.0] * 7, [1.0, 0.8, 0.7, 0.6, 0.65, 0.7, 0.8])
+    assert kept_epoch(fell, 20) == (4, 4)
+    assert kept_note(fell, 20) == "kept epoch 4: clearly better than the last (90% vs 75%)"
+    # the same curve on 300 photos: 2 points is noise there too, 15 points is not
+    assert kept_epoch(_history([0.80, 0.82, 0.81], [1.0] * 3), 300)[0] == 3
+    assert kept_epoch(_history([0.80, 0.95, 0.81], [1.0] * 3), 300)[0] == 2
+    # one epoch; no validation photos (the lowest training loss)
+    assert kept_note(flat[:1], 20) == "kept epoch 1, the only one"
+    blind = [dict(r, val_acc=None, val_loss=None) for r in _history([0] * 3, [0.9, 0.5, 0.7])]
+    assert kept_epoch(blind, 0) == (2, 2) and kept_note(blind, 0).startswith("kept epoch 2: without validation")
+
+
+def test_the_kept_epochs_weights_are_the_ones_restored_and_at_most_two_are_held():
+    from fewshot.train import BestEpoch
+    model = torch.nn.Linear(2, 2)
+    best = BestEpoch(("weight", "bias"), n_val=20)
+    for rec in _history([0.6, 0.9, 0.85, 0.8, 0.75], [1.0] * 5, [1.0, 0.6, 0.7, 0.8, 0.9]):
+        with torch.no_grad():
+            model.weight.fill_(rec["epoch"])
+        is_best = best.update(model, rec)
+        assert len(best.states) <= 2
+    assert best.epoch == 2 and not is_best  # 90% vs 75%: three photos
+    assert best.state["weight"].eq(2).all()
+    assert best.note == "kept epoch 2: clearly better than the last (90% vs 75%)"
+
+
+def test_early_stopping_is_neither_reset_nor_run_down_by_single_photos_flipping():
+    from fewshot.train import BestEpoch
+    model = torch.nn.Linear(2, 2)
+
+    def since(vals, val_losses, n=20):
+        best = BestEpoch(("weight",), n_val=n)
+        out = []
+        for rec in _history(vals, [1.0] * len(vals), val_losses):
+            best.update(model, rec)
+            out.append(best.since)
+        return out
+    # a flat curve whose validation loss still falls: progress every epoch, whatever one photo does
+    assert since([0.9, 0.85, 0.9, 0.85], [0.5, 0.45, 0.44, 0.43]) == [0, 0, 0, 0]
+    # one photo up, but the model is less sure (validation loss up): not progress
+    assert since([0.85, 0.9, 0.9], [0.5, 0.6, 0.7]) == [0, 1, 2]
+    # clearly more accurate counts even with a higher validation loss; clearly less accurate never does
+    assert since([0.6, 0.8, 0.6], [0.5, 0.6, 0.4]) == [0, 0, 1]
+
+
+def test_18_of_20_right_means_the_true_accuracy_is_likely_between_70_and_97_percent():
+    from fewshot.evaluate import noise_photos, wilson_interval
+    low, high = wilson_interval(18, 20)
+    assert round(low, 2) == 0.70 and round(high, 2) == 0.97
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+    assert wilson_interval(20, 20)[1] == 1.0 and wilson_interval(0, 20)[0] == 0.0
+    low, high = wilson_interval(249, 300)  # more photos, a narrower range
+    assert 0.78 < low < 0.83 < high < 0.87
+    assert 2 < noise_photos(20, 0.85) < 3 and noise_photos(300, 0.83) > 10 and noise_photos(20, 1.0) == 1.0
+
+
