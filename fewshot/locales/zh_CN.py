@@ -455,10 +455,6 @@ APP = {  # what app.py says from its callbacks
     "{}/dogs, then drop “{}” again.":
         "“{1}”里的 {0} 张图片没有放在类别文件夹中。请把照片按类别放进各自的子文件夹，例如 {2}/cats 和 {3}/dogs，"
         "然后重新拖入“{4}”。",
-    "The {} pictures are not in class folders. Put the photos into one subfolder per class, e.g. photos/cats and "
-    "photos/dogs, then drop the folder that holds them (“photos”).":
-        "这 {0} 张图片没有放在类别文件夹中。请把照片按类别放进各自的子文件夹，例如 photos/cats 和 photos/dogs，"
-        "然后拖入包含它们的文件夹（“photos”）。",
 }
 
 FOLDER_DROP = {  # the folder drop zone (assets/folder_drop.js fills the numbered values)
@@ -693,4 +689,125 @@ MESSAGES.update({
     "Too many wrong passwords from your address. Wait {} s and try again.":
         "来自您地址的错误密码次数过多。请等待 {0} 秒后再试。",
     "Not logged in.": "尚未登录。",
+})
+
+# Projects that last (fewshot/project*.py, fewshot/cli_project.py): errors, the activity log, the CLI's words.
+MESSAGES.update({
+    "class name": "类别名称",
+    "project name": "项目名称",
+    "A {} cannot be empty.": "{0!t}不能为空。",
+    "A {} can be at most {} characters long.": "{0!t}最多 {1} 个字符。",
+    "'{}' cannot be a class name (it means a folder, not a thing).": "“{0}”不能作为类别名称（它表示文件夹，而不是一种事物）。",
+    "Every project call needs an owner.": "每次项目操作都需要指明所有者。",
+    "FEWSHOT_PROJECT_MAX_GB={} is not a number of gigabytes.": "FEWSHOT_PROJECT_MAX_GB={0} 不是以 GB 为单位的数字。",
+    "FEWSHOT_PROJECT_TTL_DAYS={} is not a number of days.": "FEWSHOT_PROJECT_TTL_DAYS={0} 不是天数。",
+    "There is no such project (it may have been deleted or expired).": "没有这个项目（它可能已被删除或已过期）。",
+    "You have no project called '{}'.": "您没有名为“{0}”的项目。",
+    "You already have a project called '{}'; pick another name.": "您已经有一个名为“{0}”的项目，请换一个名称。",
+    "A class name cannot be empty.": "类别名称不能为空。",
+    "There is no class '{}' in this project.": "此项目中没有类别“{0}”。",
+    "A split is 'train' or 'val', not '{}'.": "划分只能是“train”（训练）或“val”（验证），而不是“{0}”。",
+    "{} of these photos are not in this project (e.g. {}); nothing was changed.":
+        "其中 {0} 张照片不在此项目中（例如 {1}），没有做任何更改。",
+    "This project would grow to {}, over the limit of {} per project (limit: FEWSHOT_PROJECT_MAX_GB).":
+        "此项目将增长到 {0}，超过每个项目 {1} 的上限（限制：FEWSHOT_PROJECT_MAX_GB）。",
+    "This project has no run {}.": "此项目没有第 {0} 次训练。",
+    "Run {} has no model to use.": "第 {0} 次训练没有可用的模型。",
+    "This project has no labelled photos yet: give some photos a class first.": "此项目还没有已分类的照片：请先给一些照片指定类别。",
+    "the process training it ended without finishing": "训练它的进程未完成就结束了",
+    "training was abandoned before it ended": "训练在结束前被放弃",
+    "stopped before the first epoch ended": "在第一轮结束前已停止",
+    # the activity log
+    "added photos": "添加了照片",
+    "added photos from {}": "从 {0} 添加了照片",
+    "imported photos": "导入了照片",
+    "{}: {} new, {} already there, {} skipped": "{0!t}：新增 {1} 张，已有 {2} 张，略过 {3} 张",
+    "renamed class '{}' to '{}'": "将类别“{0}”改名为“{1}”",
+    "removed class '{}'": "删除了类别“{0}”",
+    "removed {} photos": "删除了 {0} 张照片",
+    "renamed '{}' to '{}'": "将“{0}”改名为“{1}”",
+    "labelled {} photos": "为 {0} 张照片指定了类别",
+    "exported as {}": "导出为 {0}",
+    "imported from {}": "从 {0} 导入",
+    "run {} started": "第 {0} 次训练开始",
+    "run {} deleted": "第 {0} 次训练已删除",
+    "run {} interrupted": "第 {0} 次训练被中断",
+    "active run: {} (picked)": "当前使用的训练：{0}（手动选择）",
+    "active run: the best one": "当前使用的训练：最好的一次",
+    # import and export
+    "Unknown import format '{}'; choose one of {}.": "未知的导入格式“{0}”，请从 {1} 中选择。",
+    "Unknown export format '{}'; choose one of {}.": "未知的导出格式“{0}”，请从 {1} 中选择。",
+    "Unknown labels format '{}'; use csv or labelstudio.": "未知的标签格式“{0}”，请使用 csv 或 labelstudio。",
+    "{}: the photo path is empty.": "{0}：照片路径为空。",
+    "{}: '{}' is an absolute path; write paths relative to the photos folder.": "{0}：“{1}”是绝对路径，请写相对于照片文件夹的路径。",
+    "{}: '{}' points outside the photos folder.": "{0}：“{1}”指向照片文件夹之外。",
+    "{} does not exist or is not a file.": "{0} 不存在或不是文件。",
+    "{} is {}, over the limit of {} for a labels file.": "{0} 大小为 {1}，超过标签文件 {2} 的上限。",
+    "{} does not exist.": "{0} 不存在。",
+    "{}: {} would unpack to {} (limit: max extraction size or compression ratio).":
+        "{0}：{1} 解压后将达到 {2}（限制：最大解压大小或压缩比）。",
+    "{}: {} unpacks past {} (limit: max extraction size).": "{0}：{1} 解压后超过 {2}（限制：最大解压大小）。",
+    "{}: project.json {}; nothing was imported.": "{0}：project.json {1!t}，没有导入任何内容。",
+    "is not a fewshot project description": "不是 fewshot 项目描述",
+    "is version {}, newer than this fewshot reads ({})": "版本为 {0}，比此 fewshot 能读取的版本（{1}）更新",
+    "has no name or classes": "缺少名称或类别",
+    "has no photos or runs list": "缺少照片或训练列表",
+    "names an active run that is not a number": "指定的当前训练不是数字",
+    "is not UTF-8 JSON": "不是 UTF-8 编码的 JSON",
+    "photo {} is malformed": "第 {0} 张照片的信息格式错误",
+    "run {} is malformed": "第 {0} 次训练的信息格式错误",
+    "{}: project.json photo {}": "{0}：project.json 第 {1} 张照片",
+    "{} is not UTF-8 text (byte {} cannot be read); save it as UTF-8 and try again.":
+        "{0} 不是 UTF-8 文本（第 {1} 个字节无法读取），请另存为 UTF-8 后重试。",
+    "{}: the split is 'train' or 'val', not '{}'.": "{0}：划分只能是“train”或“val”，而不是“{1}”。",
+    "{}: '{}' is already labelled differently in {}.": "{0}：“{1}”已在 {2} 中标为不同的类别。",
+    "{}: there is no photo '{}' in this project; nothing was changed.": "{0}：此项目中没有照片“{1}”，没有做任何更改。",
+    "{} names photos by their paths: say which folder they are in (--photos).":
+        "{0} 用路径指明照片：请说明照片所在的文件夹（--photos）。",
+    "; nothing was imported.": "；没有导入任何内容。",
+    "{}: {}: {}; nothing was imported.": "{0}：{1}：{2!t}；没有导入任何内容。",
+    "{} is not a readable CSV file ({}).": "{0} 不是可读取的 CSV 文件（{1}）。",
+    "{} is not a Label Studio JSON-MIN export (a list of tasks).": "{0} 不是 Label Studio 的 JSON-MIN 导出文件（任务列表）。",
+    "{} has {} tasks, over the limit of {} (limit: max images).": "{0} 有 {1} 个任务，超过上限 {2}（限制：最大图片数）。",
+    "{} has more than {} rows (limit: max images).": "{0} 超过 {1} 行（限制：最大图片数）。",
+    "{}: there is no photo '{}' in {}.": "{0}：{2} 中没有照片“{1}”。",
+    "{} is not a zip archive, or it is damaged or cut off.": "{0} 不是 zip 压缩包，或已损坏、不完整。",
+    "{}: photo {} is missing or damaged in the archive.": "{0}：压缩包中的照片 {1} 缺失或已损坏。",
+    "{}: expected path,label[,split] but found {} columns.": "{0}：应为 path,label[,split]，但有 {1} 列。",
+    "{} is not JSON (line {}: {}).": "{0} 不是 JSON（第 {1} 行：{2}）。",
+    '{}: a task needs an "image" field.': "{0}：每个任务都需要“image”字段。",
+    "{}: the choice is not a class name.": "{0}：所选内容不是类别名称。",
+    "{}: run {}'s model file is missing.": "{0}：第 {1} 次训练的模型文件缺失。",
+    # the database
+    "The projects database {} {}. It was left exactly as it is; move it away (or restore a backup) and fewshot "
+    "will start a new one.": "项目数据库 {0} {1!t}。它保持原样未被改动；将它移走（或恢复备份），fewshot 会新建一个。",
+    "The projects database {} was written by a newer fewshot (schema version {}; this fewshot knows up to {}). "
+    "Upgrade fewshot to open it; it was left exactly as it is.":
+        "项目数据库 {0} 由更新版本的 fewshot 写入（结构版本 {1}，此 fewshot 最高支持 {2}）。请升级 fewshot 后再打开；它保持原样未被改动。",
+    "cannot be read ({})": "无法读取（{0}）",
+    "cannot be used ({})": "无法使用（{0}）",
+    "is damaged ({})": "已损坏（{0}）",
+    "is damaged or is not a fewshot database (its first bytes are wrong)": "已损坏或不是 fewshot 数据库（文件开头的字节不对）",
+    "Application Support": "应用程序支持（macOS 文件夹名）",
+    # the command line (python -m fewshot project ...)
+    "{}: {} photos, {} labelled ({} train, {} validation)": "{0}：{1} 张照片，{2} 张已分类（训练 {3} 张，验证 {4} 张）",
+    "create an empty project": "新建一个空项目",
+    "add photos from a folder or zip (class folders label their photos)": "从文件夹或 zip 添加照片（类别文件夹为其中的照片指定类别）",
+    "set labels (and splits) from a CSV or Label Studio JSON-MIN file": "从 CSV 或 Label Studio JSON-MIN 文件设置类别（和划分）",
+    "photos, classes and runs of a project": "项目的照片、类别和训练",
+    "your projects, most recently used first": "您的项目，最近使用的在前",
+    "delete a project and every file it has": "删除一个项目及其所有文件",
+    "give a project another name": "给项目改名",
+    "pick the active run (or 'best')": "选择当前使用的训练（或“best”）",
+    "write the project, or its labels, to a file": "将项目或其类别写入文件",
+    "a new project from a project archive, ImageFolder, CSV or Label Studio file":
+        "从项目压缩包、ImageFolder、CSV 或 Label Studio 文件新建项目",
+    "run {}: {}, val accuracy {}{}": "第 {0} 次训练：{1}，验证准确率 {2}{3}",
+    "saved projects: photos, labels, runs and models that last": "保存的项目：长期保留的照片、类别、训练和模型",
+    "class for loose photos": "散放照片的类别",
+    "the new project's name": "新项目的名称",
+    "the folder CSV / Label Studio paths are relative to": "CSV / Label Studio 路径所相对的文件夹",
+    "val loss {} acc {}": "验证损失 {0} 准确率 {1}",
+    "no val": "无验证",
+    "epoch {}/{}: train loss {} acc {}, {}, {}s{}": "第 {0}/{1} 轮：训练损失 {2} 准确率 {3}，{4!t}，{5} 秒{6}",
 })

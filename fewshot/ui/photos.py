@@ -32,17 +32,13 @@ def _link(src: Path, dst: Path) -> None:
         shutil.copyfile(src, dst)
 
 def _need_class_folders(items: Sequence[tuple[str, str]]) -> None:
-    """A DataError that says what to do when no picture sits in a subfolder of what was dropped (a folder of
-    loose photos, or photos dropped one by one): the subfolders are the classes."""
+    """A DataError that says what to do when a dropped folder holds its pictures loose, in no subfolder:
+    the subfolders are the classes."""
     parts = [p for p in (_safe_rel(rel) for _, rel in items) if p]
-    if not parts or any(len(p) > 2 for p in parts):
+    tops = {p[0] for p in parts}
+    if not parts or len(tops) != 1 or any(len(p) != 2 for p in parts):
         return
-    tops = {p[0] for p in parts if len(p) == 2}
-    top = next(iter(tops)) if len(tops) == 1 and all(len(p) == 2 for p in parts) else None
-    if top is None:
-        raise DataError(f"The {len(parts)} pictures are not in class folders. Put the photos into one subfolder "
-                        f"per class, e.g. photos/cats and photos/dogs, then drop the folder that holds them "
-                        f"(“photos”).")
+    top = tops.pop()
     raise DataError(f"The {len(parts)} pictures in “{top}” are not in class folders. Put the photos into one "
                     f"subfolder per class, e.g. {top}/cats and {top}/dogs, then drop “{top}” again.")
 
