@@ -29,10 +29,13 @@ def test_stop_during_a_fast_run_answers_within_a_second_and_ends_where_the_curve
     u.page.wait_for_function("() => document.querySelector('#preset input:checked')?.value === 'Custom'")
     u.shot("custom-preset")
     u.click("#train-btn")
-    deadline = time.time() + 120
+    deadline, first = time.time() + 120, None
     while time.time() < deadline and u.points() < 15:
+        if first is None and u.points() > 0:
+            first = (time.perf_counter(), u.points())
         time.sleep(0.05)
     shown = u.points()
+    rate = (shown - first[1]) / (time.perf_counter() - first[0])  # epochs a second, as the page saw them
     assert 15 <= shown < 95, (shown, u.text("#train-progress"))
     clicked = time.perf_counter()
     u.click("#stop-btn")
@@ -41,10 +44,13 @@ def test_stop_during_a_fast_run_answers_within_a_second_and_ends_where_the_curve
     progress = u.wait_text("#train-progress", r"Stopped after \d+ epochs", 30)
     ended = int(re.search(r"Stopped after (\d+)", progress).group(1))
     u.shot("stopped")
-    print(f"Stop answered in {answered:.2f} s; the curve showed {shown} epochs, training ended after {ended}")
+    print(f"Stop answered in {answered:.2f} s; the curve showed {shown} epochs, training ended after {ended}; "
+          f"{rate:.1f} epochs a second")
     assert answered <= 1.0, answered
-    # the page is sent a snapshot at most every 0.25 s, so at ~8 epochs a second it can be two epochs behind
-    assert shown <= ended <= shown + 2, (shown, ended)
+    # the page is sent a snapshot at most every 0.15 s, so it shows up to 0.15 s less than the engine has done,
+    # and the click takes a moment to reach it: two epochs at ~10 epochs a second; on a faster (or a busy 2-core)
+    # machine as many epochs as 0.3 s holds (before: 37 epochs, 3.7 s behind)
+    assert shown <= ended <= shown + max(2, round(0.3 * rate)), (shown, ended, rate)
     assert u.points() == ended
     # choosing a preset again fills the settings, and the preset says which one they are
     u.page.get_by_text("Quick", exact=True).click()

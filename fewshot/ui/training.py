@@ -127,7 +127,10 @@ def _apply(up: TrainUpdate, ev, sess: Session, cfg: TrainConfig, phase: list, mi
     return True
 
 
-def run_training(sess: Session, cfg: TrainConfig, min_interval: float = 0.25) -> Iterator[TrainUpdate]:
+SNAPSHOT_INTERVAL_S = 0.15  # at most ~7 page updates a second: the page keeps up, and lags at most that much
+
+
+def run_training(sess: Session, cfg: TrainConfig, min_interval: float = SNAPSHOT_INTERVAL_S) -> Iterator[TrainUpdate]:
     """Train on the session's dataset, yielding page snapshots at most every `min_interval` s (at ~10 epochs a
     second the page could not draw every epoch, fell behind, and Stop seemed to come late), at once for a new
     phase, the first epoch and slow epochs, and always the last one.
