@@ -1,4 +1,4 @@
-"""Command line: python -m fewshot inspect|train|evaluate|predict|export|weights ...
+"""Command line: python -m fewshot inspect|train|evaluate|predict|export|weights|project ...
 
 Exit codes: 0 ok, 2 bad input (the message names the problem), 1 anything else.
 With --json, the last line printed is one JSON object.
@@ -96,6 +96,12 @@ def cmd_train(a: argparse.Namespace) -> int:
     from .train import Done, EpochEnd, Progress, train
 
     cfg = _config(a)
+    if a.project is not None:  # a saved project's labelled photos; the run is recorded in it
+        from .cli_project import cmd_train_project
+        return cmd_train_project(a, cfg)
+    if a.data is None or a.out is None:
+        print("error: train needs DATA and --out (or --project NAME)", file=sys.stderr)
+        return 2
     ds = load_dataset(a.data, a.val, val_fraction=cfg.val_fraction, seed=cfg.seed)
     for f, r in ds.skipped:
         print(f"skipped {f}: {r}", file=sys.stderr)
@@ -213,7 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = TrainConfig()
     s = sub.add_parser("train", help="train a classifier and save it as a bundle")
-    s.add_argument("data", help="folder of class folders, folder with train/ and val/, or a .zip")
+    s.add_argument("data", nargs="?", help="folder of class folders, folder with train/ and val/, or a .zip")
+    s.add_argument("--project", metavar="NAME", help="train on a saved project's labelled photos (see: project)")
     s.add_argument("--val", help="validate on every image of this folder instead of a split")
     s.add_argument("--arch", default=d.arch, choices=ARCHS)
     s.add_argument("--stage", default=d.stage, choices=STAGE_CHOICES)
@@ -229,7 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--weights", help="a local torchvision weights file for the backbone")
     s.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
     s.add_argument("--no-cache", action="store_true", help="do not reuse or store cached features")
-    s.add_argument("--out", required=True)
+    s.add_argument("--out", help="where to save the model (required without --project)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_train)
 
@@ -265,6 +272,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--arch", choices=ARCHS, help="with --from: which backbone the file is for")
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_weights)
+
+    from .cli_project import add_project_parser
+    add_project_parser(sub)
     return p
 
 

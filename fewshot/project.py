@@ -27,7 +27,7 @@ from .archive import Limits, human_size
 from .errors import DataError, ProjectError, ProjectNotFound, ProjectTooBig
 from .images import UnreadableImage, thumbnail
 from .project_runs import RUN_STATUSES, Run, RunsMixin  # noqa: F401 (Run: part of the API)
-from .project_store import Database, default_data_dir, log as _log, now, write_file_atomic
+from .project_store import SQL, Database, default_data_dir, log as _log, now, write_file_atomic
 
 VAL_FRACTION = 0.2
 SPLITS = ("train", "val")
@@ -112,7 +112,7 @@ class ProjectStore:
     def _remove_orphans(self) -> None:
         """Folders of projects whose rows are gone (a delete cut short by a crash): rows go first, then files."""
         with self.db.reading() as db:
-            known = {r[0] for r in db.execute("SELECT id FROM projects")}
+            known = {r[0] for r in db.execute(SQL["all_project_ids"])}
         for d in self.projects_dir.iterdir():
             if d.is_dir() and d.name not in known and not d.name.startswith("."):
                 shutil.rmtree(d, ignore_errors=True)
@@ -123,7 +123,7 @@ class ProjectStore:
         pid, t = secrets.token_urlsafe(24), now()
         try:
             with self.db.transaction() as db:
-                db.execute("INSERT INTO projects(id, owner, name, created, used) VALUES (?,?,?,?,?)",
+                db.execute(SQL["insert_project"],
                            (pid, owner, name, t, t))
                 _log(db, pid, f"created '{name}'")
         except sqlite3.IntegrityError:
@@ -134,7 +134,7 @@ class ProjectStore:
         """A project by id, only for its owner; runs left 'running' by a dead process become 'interrupted'."""
         owner = _owner(owner)
         with self.db.reading() as db:
-            row = db.execute("SELECT id FROM projects WHERE id=? AND owner=?", (str(project_id), owner)).fetchone()
+            row = db.execute(SQL["project_of_owner"], (str(project_id), owner)).fetchone()
         if row is None:
             raise ProjectNotFound("There is no such project (it may have been deleted or expired).")
         p = Project(self, owner, row[0])
@@ -144,7 +144,7 @@ class ProjectStore:
     def open_by_name(self, owner: str, name: str) -> "Project":
         owner = _owner(owner)
         with self.db.reading() as db:
-            row = db.execute("SELECT id FROM projects WHERE owner=? AND name=?",
+            row = db.execute(SQL["project_by_name"],
                              (owner, clean_name(name, "project name"))).fetchone()
         if row is None:
             raise ProjectNotFound(f"You have no project called '{name}'.")
@@ -153,12 +153,7 @@ class ProjectStore:
     def list(self, owner: str) -> list[dict]:
         """This owner's projects, most recently used first."""
         with self.db.reading() as db:
-            rows = db.execute(
-                "SELECT p.id, p.name, p.created, p.used, "
-                "(SELECT COUNT(*) FROM photos f WHERE f.project_id=p.id), "
-                "(SELECT COUNT(*) FROM photos f WHERE f.project_id=p.id AND f.label IS NOT NULL), "
-                "(SELECT COUNT(*) FROM runs r WHERE r.project_id=p.id) "
-                "FROM projects p WHERE p.owner=? ORDER BY p.used DESC, p.created DESC", (_owner(owner),)).fetchall()
+            rows = db.execute(SQL["list_projects"], (_owner(owner),)).fetchall()
         return [{"id": r[0], "name": r[1], "created": r[2], "used": r[3], "photos": r[4], "labelled": r[5],
                  "runs": r[6]} for r in rows]
 
@@ -166,7 +161,7 @@ class ProjectStore:
         """Every row, then every file. A crash in between leaves a folder that the next start removes."""
         owner = _owner(owner)
         with self.db.transaction() as db:
-            if db.execute("DELETE FROM projects WHERE id=? AND owner=?", (str(project_id), owner)).rowcount != 1:
+            if db.execute(SQL["delete_project"], (str(project_id), owner)).rowcount != 1:
                 raise ProjectNotFound("There is no such project (it may have been deleted or expired).")
         shutil.rmtree(self.projects_dir / str(project_id), ignore_errors=True)
 
@@ -183,7 +178,7 @@ class ProjectStore:
             return []
         cutoff = (now() if now_ is None else now_) - days * 86400
         with self.db.reading() as db:
-            rows = db.execute("SELECT id, owner FROM projects WHERE used < ?", (cutoff,)).fetchall()
+            rows = db.execute(SQL["idle_projects"], (cutoff,)).fetchall()
         gone = []
         for pid, owner in rows:
             try:
@@ -223,14 +218,14 @@ class Project(RunsMixin):
     @property
     def name(self) -> str:
         with self._read() as db:
-            return db.execute("SELECT name FROM projects WHERE id=?", (self.id,)).fetchone()[0]
+            return db.execute(SQL["project_name"], (self.id,)).fetchone()[0]
 
     def rename(self, name: str) -> None:
         name = clean_name(name, "project name")
         try:
             with self._tx() as db:
-                old = db.execute("SELECT name FROM projects WHERE id=?", (self.id,)).fetchone()[0]
-                db.execute("UPDATE projects SET name=? WHERE id=?", (name, self.id))
+                old = db.execute(SQL["project_name"], (self.id,)).fetchone()[0]
+                db.execute(SQL["rename_project"], (name, self.id))
                 _log(db, self.id, f"renamed '{old}' to '{name}'")
         except sqlite3.IntegrityError:
             raise ProjectError(f"You already have a project called '{name}'; pick another name.") from None
@@ -241,15 +236,13 @@ class Project(RunsMixin):
     def summary(self) -> dict:
         """{"id", "name", "photos", "labelled", "unlabelled", "classes": {class: count}, "splits", "runs", "active_run"}."""
         with self._read() as db:
-            name, active = db.execute("SELECT name, active_run FROM projects WHERE id=?", (self.id,)).fetchone()
-            classes = {r[0]: 0 for r in db.execute("SELECT name FROM classes WHERE project_id=? ORDER BY name",
+            name, active = db.execute(SQL["project_name_active"], (self.id,)).fetchone()
+            classes = {r[0]: 0 for r in db.execute(SQL["class_names"],
                                                      (self.id,))}
-            for label, n in db.execute("SELECT label, COUNT(*) FROM photos WHERE project_id=? AND label IS NOT NULL "
-                                       "GROUP BY label", (self.id,)):
+            for label, n in db.execute(SQL["count_by_label"], (self.id,)):
                 classes[label] = n
-            total = db.execute("SELECT COUNT(*) FROM photos WHERE project_id=?", (self.id,)).fetchone()[0]
-            splits = {s: n for s, n in db.execute("SELECT split, COUNT(*) FROM photos WHERE project_id=? AND "
-                                                  "label IS NOT NULL GROUP BY split", (self.id,))}
+            total = db.execute(SQL["count_photos"], (self.id,)).fetchone()[0]
+            splits = {s: n for s, n in db.execute(SQL["count_by_split"], (self.id,))}
         labelled = sum(classes.values())
         return {"id": self.id, "name": name, "photos": total, "labelled": labelled, "unlabelled": total - labelled,
                 "classes": classes, "splits": {s: splits.get(s, 0) for s in SPLITS},
@@ -261,7 +254,7 @@ class Project(RunsMixin):
 
     def meta(self) -> dict:
         with self._read() as db:
-            r = db.execute("SELECT name, created, used, active_run, active_pinned FROM projects WHERE id=?",
+            r = db.execute(SQL["project_meta"],
                            (self.id,)).fetchone()
         return {"id": self.id, "name": r[0], "created": r[1], "used": r[2], "active_run": r[3],
                 "active_pinned": bool(r[4])}
@@ -273,21 +266,21 @@ class Project(RunsMixin):
 
     def activity(self, limit: int = 50) -> list[dict]:
         with self._read() as db:
-            rows = db.execute("SELECT at, what FROM activity WHERE project_id=? ORDER BY id DESC LIMIT ?",
+            rows = db.execute(SQL["activity"],
                               (self.id, int(limit))).fetchall()
         return [{"at": r[0], "what": r[1]} for r in rows]
 
     # ---- classes and photos ------------------------------------------------------------------------
     def classes(self) -> list[str]:
         with self._read() as db:
-            return [r[0] for r in db.execute("SELECT name FROM classes WHERE project_id=? ORDER BY name", (self.id,))]
+            return [r[0] for r in db.execute(SQL["class_names"], (self.id,))]
 
     def add_class(self, name: str) -> str:
         name = clean_class(name)
         if name is None:
             raise ProjectError("A class name cannot be empty.")
         with self._tx() as db:
-            db.execute("INSERT OR IGNORE INTO classes(project_id, name) VALUES (?,?)", (self.id, name))
+            db.execute(SQL["add_class"], (self.id, name))
         return name
 
     def rename_class(self, old: str, new: str) -> None:
@@ -295,33 +288,33 @@ class Project(RunsMixin):
         if new_name is None:
             raise ProjectError("A class name cannot be empty.")
         with self._tx() as db:
-            if db.execute("SELECT 1 FROM classes WHERE project_id=? AND name=?", (self.id, old)).fetchone() is None:
+            if db.execute(SQL["class_exists"], (self.id, old)).fetchone() is None:
                 raise ProjectError(f"There is no class '{old}' in this project.")
-            if db.execute("SELECT 1 FROM classes WHERE project_id=? AND name=?", (self.id, new_name)).fetchone():
-                db.execute("UPDATE photos SET label=? WHERE project_id=? AND label=?", (new_name, self.id, old))
-                db.execute("DELETE FROM classes WHERE project_id=? AND name=?", (self.id, old))
+            if db.execute(SQL["class_exists"], (self.id, new_name)).fetchone():
+                db.execute(SQL["relabel_class"], (new_name, self.id, old))
+                db.execute(SQL["delete_class"], (self.id, old))
             else:  # ON UPDATE CASCADE relabels its photos
-                db.execute("UPDATE classes SET name=? WHERE project_id=? AND name=?", (new_name, self.id, old))
+                db.execute(SQL["rename_class"], (new_name, self.id, old))
             _log(db, self.id, f"renamed class '{old}' to '{new_name}'")
 
     def remove_class(self, name: str) -> None:
         """The class goes; its photos stay, unlabelled."""
         with self._tx() as db:
-            db.execute("UPDATE photos SET label=NULL WHERE project_id=? AND label=?", (self.id, name))
-            db.execute("DELETE FROM classes WHERE project_id=? AND name=?", (self.id, name))
+            db.execute(SQL["unlabel_class"], (self.id, name))
+            db.execute(SQL["delete_class"], (self.id, name))
             _log(db, self.id, f"removed class '{name}'")
 
     def photos(self, label: str | None | type(...) = ..., split: str | None = None) -> list[Photo]:
         """Every photo (label=... the default), or those of one class (None: the unlabelled ones)."""
-        q, args = "SELECT sha1, ext, path, label, split, hint FROM photos WHERE project_id=?", [self.id]
+        q, args = [SQL["photos_where"]], [self.id]
         if label is None:
-            q += " AND label IS NULL"
+            q.append(SQL["and_unlabelled"])
         elif label is not ...:
-            q, args = q + " AND label=?", args + [label]
+            q, args = q + [SQL["and_label"]], args + [label]
         if split is not None:
-            q, args = q + " AND split=?", args + [split]
+            q, args = q + [SQL["and_split"]], args + [split]
         with self._read() as db:
-            rows = db.execute(q + " ORDER BY path, sha1", args).fetchall()
+            rows = db.execute(" ".join(q + [SQL["order_by_path"]]), args).fetchall()
         return [Photo(r[0], r[2], r[3], r[4], r[5], self.photo_file(r[0], r[1])) for r in rows]
 
     def add_photos(self, source: str | os.PathLike | Sequence, label: str | None = None,
@@ -373,21 +366,20 @@ class Project(RunsMixin):
         with self._tx() as db:
             for sha1, ext, rel, cls, split, size in ready:
                 if cls is not None:
-                    db.execute("INSERT OR IGNORE INTO classes(project_id, name) VALUES (?,?)", (self.id, cls))
-                row = db.execute("SELECT label FROM photos WHERE project_id=? AND sha1=?", (self.id, sha1)).fetchone()
+                    db.execute(SQL["add_class"], (self.id, cls))
+                row = db.execute(SQL["photo_label"], (self.id, sha1)).fetchone()
                 if row is None:
-                    db.execute("INSERT INTO photos(project_id, sha1, ext, path, label, split, bytes, added) "
-                               "VALUES (?,?,?,?,?,?,?,?)", (self.id, sha1, ext, rel, cls, split or default_split(sha1),
+                    db.execute(SQL["insert_photo"], (self.id, sha1, ext, rel, cls, split or default_split(sha1),
                                                             size, now()))
                     result.added += 1
                     result.labelled += cls is not None
                 else:
                     result.already += 1
                     if row[0] is None and cls is not None:  # a label for a photo that had none; never a relabel
-                        db.execute("UPDATE photos SET label=? WHERE project_id=? AND sha1=?", (cls, self.id, sha1))
+                        db.execute(SQL["set_photo_label"], (cls, self.id, sha1))
                         result.labelled += 1
                     if split is not None:
-                        db.execute("UPDATE photos SET split=? WHERE project_id=? AND sha1=?", (split, self.id, sha1))
+                        db.execute(SQL["set_photo_split"], (split, self.id, sha1))
             _balance_splits(db, self.id)
             _log(db, self.id, f"{note}: {result.added} new, {result.already} already there, "
                               f"{len(skipped)} skipped")
@@ -400,16 +392,16 @@ class Project(RunsMixin):
             if s not in SPLITS:
                 raise ProjectError(f"A split is 'train' or 'val', not '{s}'.")
         with self._tx() as db:
-            known = {r[0] for r in db.execute("SELECT sha1 FROM photos WHERE project_id=?", (self.id,))}
+            known = {r[0] for r in db.execute(SQL["photo_ids"], (self.id,))}
             unknown = [k for k in list(clean) + list(splits or {}) if k not in known]
             if unknown:
                 raise ProjectError(f"{len(unknown)} of these photos are not in this project (e.g. {unknown[0]}); "
                                    f"nothing was changed.")
             for cls in set(clean.values()) - {None}:
-                db.execute("INSERT OR IGNORE INTO classes(project_id, name) VALUES (?,?)", (self.id, cls))
-            db.executemany("UPDATE photos SET label=? WHERE project_id=? AND sha1=?",
+                db.execute(SQL["add_class"], (self.id, cls))
+            db.executemany(SQL["set_photo_label"],
                            [(v, self.id, k) for k, v in clean.items()])
-            db.executemany("UPDATE photos SET split=? WHERE project_id=? AND sha1=?",
+            db.executemany(SQL["set_photo_split"],
                            [(v, self.id, k) for k, v in (splits or {}).items()])
             if not splits:
                 _balance_splits(db, self.id)
@@ -425,15 +417,15 @@ class Project(RunsMixin):
 
     def set_hints(self, hints: Mapping[str, str | None]) -> None:
         with self._tx() as db:
-            db.executemany("UPDATE photos SET hint=? WHERE project_id=? AND sha1=?",
+            db.executemany(SQL["set_photo_hint"],
                            [(None if v is None else str(v), self.id, k) for k, v in hints.items()])
 
     def remove_photos(self, sha1s: Iterable[str]) -> int:
         sha1s = list(sha1s)
         with self._tx() as db:
-            rows = db.execute(f"SELECT sha1, ext FROM photos WHERE project_id=? AND sha1 IN "
-                              f"({','.join('?' * len(sha1s))})", (self.id, *sha1s)).fetchall() if sha1s else []
-            db.executemany("DELETE FROM photos WHERE project_id=? AND sha1=?", [(self.id, r[0]) for r in rows])
+            rows = db.execute(SQL["photo_files_in"].format(",".join("?" * len(sha1s))),
+                              (self.id, *sha1s)).fetchall() if sha1s else []
+            db.executemany(SQL["delete_photo"], [(self.id, r[0]) for r in rows])
             _log(db, self.id, f"removed {len(rows)} photos")
         for sha1, ext in rows:  # after the commit: a crash leaves an unused file, never a row without its file
             self.photo_file(sha1, ext).unlink(missing_ok=True)
@@ -449,10 +441,10 @@ class _OwnedTx:
         self.cm = self.p.store.db.transaction() if self.write else self.p.store.db.reading()
         db = self.cm.__enter__()
         try:
-            if db.execute("SELECT 1 FROM projects WHERE id=? AND owner=?", (self.p.id, self.p.owner)).fetchone() is None:
+            if db.execute(SQL["owned_project"], (self.p.id, self.p.owner)).fetchone() is None:
                 raise ProjectNotFound("There is no such project (it may have been deleted or expired).")
             if self.write:
-                db.execute("UPDATE projects SET used=? WHERE id=?", (now(), self.p.id))
+                db.execute(SQL["touch_project"], (now(), self.p.id))
         except BaseException as exc:
             self.cm.__exit__(type(exc), exc, exc.__traceback__)
             raise
@@ -468,15 +460,15 @@ class _OwnedRead(_OwnedTx):
 
 
 def _size(db: sqlite3.Connection, pid: str) -> int:
-    photos = db.execute("SELECT COALESCE(SUM(bytes), 0) FROM photos WHERE project_id=?", (pid,)).fetchone()[0]
-    runs = db.execute("SELECT COALESCE(SUM(bundle_bytes), 0) FROM runs WHERE project_id=?", (pid,)).fetchone()[0]
+    photos = db.execute(SQL["photos_bytes"], (pid,)).fetchone()[0]
+    runs = db.execute(SQL["bundles_bytes"], (pid,)).fetchone()[0]
     return int(photos) + int(runs)
 
 
 def _balance_splits(db: sqlite3.Connection, pid: str) -> None:
     """Each class with two or more photos keeps at least one on each side: only when a side is empty does the
     photo nearest the line move (so adding photos leaves old ones where they were)."""
-    rows = db.execute("SELECT label, sha1, split FROM photos WHERE project_id=? AND label IS NOT NULL", (pid,))
+    rows = db.execute(SQL["labelled_photo_splits"], (pid,))
     by_class: dict[str, list[tuple[str, str]]] = {}
     for label, sha1, split in rows:
         by_class.setdefault(label, []).append((sha1, split))
@@ -491,7 +483,7 @@ def _balance_splits(db: sqlite3.Connection, pid: str) -> None:
             move, to = max(val, key=split_score), "train"
         else:
             continue
-        db.execute("UPDATE photos SET split=? WHERE project_id=? AND sha1=?", (to, pid, move))
+        db.execute(SQL["set_photo_split"], (to, pid, move))
 
 
 def _source_name(source) -> str:

@@ -14,7 +14,7 @@ from typing import Any, Iterator
 
 from .archive import Limits
 from .errors import DataError, ProjectError
-from .project_store import log as _log, now, process_alive, process_start, write_file_atomic
+from .project_store import SQL, log as _log, now, process_alive, process_start, write_file_atomic
 
 RUN_STATUSES = ("running", "finished", "stopped", "failed", "interrupted")
 
@@ -44,9 +44,8 @@ class RunsMixin:
     # ---- runs --------------------------------------------------------------------------------------
     def runs(self) -> list[Run]:
         with self._read() as db:
-            active = db.execute("SELECT active_run FROM projects WHERE id=?", (self.id,)).fetchone()[0]
-            rows = db.execute("SELECT id, status, settings, history, metrics, val_accuracy, bundle, message, "
-                              "started, ended FROM runs WHERE project_id=? ORDER BY id", (self.id,)).fetchall()
+            active = db.execute(SQL["active_run"], (self.id,)).fetchone()[0]
+            rows = db.execute(SQL["runs"], (self.id,)).fetchall()
         return [Run(r[0], r[1], json.loads(r[2]), json.loads(r[3]), json.loads(r[4]), r[5],
                     self.runs_dir / r[6] if r[6] else None, r[7], r[8], r[9], r[0] == active) for r in rows]
 
@@ -67,8 +66,7 @@ class RunsMixin:
         """A 'running' row before training starts, with this process's id (so a crash shows as interrupted)."""
         pid = os.getpid()
         with self._tx() as db:
-            cur = db.execute("INSERT INTO runs(project_id, status, settings, started, pid, pid_start, host) "
-                             "VALUES (?,?,?,?,?,?,?)", (self.id, "running", json.dumps(settings), now(), pid,
+            cur = db.execute(SQL["start_run"], (self.id, "running", json.dumps(settings), now(), pid,
                                                         process_start(pid), socket.gethostname()))
             _log(db, self.id, f"run {cur.lastrowid} started")
             return cur.lastrowid
@@ -86,8 +84,7 @@ class RunsMixin:
             save_bundle(model, self.runs_dir / bundle)
             size = (self.runs_dir / bundle).stat().st_size
         with self._tx() as db:
-            db.execute("UPDATE runs SET status=?, history=?, metrics=?, val_accuracy=?, bundle=?, bundle_bytes=?, "
-                       "message=?, ended=? WHERE id=? AND project_id=?",
+            db.execute(SQL["finish_run"],
                        (status, json.dumps(history or [], default=_jsonable), json.dumps(metrics or {}, default=_jsonable),
                         val_accuracy, bundle, size, message, now(), int(run_id), self.id))
             _pick_active(db, self.id)
@@ -96,12 +93,12 @@ class RunsMixin:
 
     def delete_run(self, run_id: int) -> None:
         with self._tx() as db:
-            row = db.execute("SELECT bundle FROM runs WHERE id=? AND project_id=?", (int(run_id), self.id)).fetchone()
+            row = db.execute(SQL["run_bundle"], (int(run_id), self.id)).fetchone()
             if row is None:
                 raise ProjectError(f"This project has no run {run_id}.")
-            db.execute("UPDATE projects SET active_run=NULL, active_pinned=0 WHERE id=? AND active_run=?",
+            db.execute(SQL["unset_active_run"],
                        (self.id, int(run_id)))
-            db.execute("DELETE FROM runs WHERE id=?", (int(run_id),))
+            db.execute(SQL["delete_run"], (int(run_id),))
             _pick_active(db, self.id)
             _log(db, self.id, f"run {run_id} deleted")
         if row[0]:
@@ -111,22 +108,21 @@ class RunsMixin:
         """The user's choice of active run (None: back to the best by validation accuracy)."""
         with self._tx() as db:
             if run_id is None:
-                db.execute("UPDATE projects SET active_pinned=0 WHERE id=?", (self.id,))
+                db.execute(SQL["unpin_active_run"], (self.id,))
                 _pick_active(db, self.id)
                 _log(db, self.id, "active run: the best one")
                 return
-            row = db.execute("SELECT status, bundle FROM runs WHERE id=? AND project_id=?",
+            row = db.execute(SQL["run_status_bundle"],
                              (int(run_id), self.id)).fetchone()
             if row is None or row[1] is None:
                 raise ProjectError(f"Run {run_id} has no model to use.")
-            db.execute("UPDATE projects SET active_run=?, active_pinned=1 WHERE id=?", (int(run_id), self.id))
+            db.execute(SQL["pin_active_run"], (int(run_id), self.id))
             _log(db, self.id, f"active run: {run_id} (picked)")
 
     def insert_run(self, r: dict, bundle: Path | None) -> int:
         """A run as an export described it (project_io's import), its bundle copied in atomically first."""
         with self._tx() as db:
-            cur = db.execute("INSERT INTO runs(project_id, status, settings, history, metrics, val_accuracy, message, "
-                             "started, ended) VALUES (?,?,?,?,?,?,?,?,?)",
+            cur = db.execute(SQL["insert_run"],
                              (self.id, "interrupted" if r["status"] == "running" else r["status"],
                               json.dumps(r["settings"]), json.dumps(r["history"]), json.dumps(r["metrics"]),
                               r.get("val_accuracy"), str(r.get("message") or ""), r["started"], r.get("ended")))
@@ -135,7 +131,7 @@ class RunsMixin:
             name = f"run-{run_id}.safetensors"
             write_file_atomic(self.runs_dir / name, Path(bundle))
             with self._tx() as db:
-                db.execute("UPDATE runs SET bundle=?, bundle_bytes=? WHERE id=?",
+                db.execute(SQL["set_run_bundle"],
                            (name, (self.runs_dir / name).stat().st_size, run_id))
         return run_id
 
@@ -144,19 +140,19 @@ class RunsMixin:
             if run_id is None:
                 _pick_active(db, self.id)
             else:
-                db.execute("UPDATE projects SET active_run=?, active_pinned=? WHERE id=?", (run_id, int(pinned), self.id))
+                db.execute(SQL["restore_active_run"], (run_id, int(pinned), self.id))
 
     def recover(self) -> list[int]:
         """Runs left 'running' by a process that is gone become 'interrupted' (with any bundle it left);
         returns their ids. Called by ProjectStore.open."""
         host = socket.gethostname()
         with self._tx() as db:
-            db.execute("UPDATE projects SET used=? WHERE id=?", (now(), self.id))
-            rows = db.execute("SELECT id, pid, pid_start, host FROM runs WHERE project_id=? AND status='running'",
+            db.execute(SQL["touch_project"], (now(), self.id))
+            rows = db.execute(SQL["running_runs"],
                               (self.id,)).fetchall()
             dead = [r[0] for r in rows if r[3] == host and not process_alive(r[1], r[2])]
             for run_id in dead:
-                db.execute("UPDATE runs SET status='interrupted', ended=?, message=? WHERE id=?",
+                db.execute(SQL["interrupt_run"],
                            (now(), "the process training it ended without finishing", run_id))
                 _log(db, self.id, f"run {run_id} interrupted")
         for run_id in dead:  # a bundle written just before the crash, never acknowledged
@@ -232,13 +228,12 @@ class RunsMixin:
 def _pick_active(db: sqlite3.Connection, pid: str) -> None:
     """Unless the user picked one: the finished-or-stopped run with a model and the best validation accuracy
     (finished before stopped, then the older one: an equal newer run does not take over)."""
-    active, pinned = db.execute("SELECT active_run, active_pinned FROM projects WHERE id=?", (pid,)).fetchone()
+    active, pinned = db.execute(SQL["active_run_and_pin"], (pid,)).fetchone()
     if pinned and active is not None:
         return
-    best = db.execute("SELECT id FROM runs WHERE project_id=? AND status IN ('finished','stopped') AND bundle IS NOT "
-                      "NULL ORDER BY val_accuracy IS NULL, val_accuracy DESC, status='stopped', id LIMIT 1",
+    best = db.execute(SQL["best_run"],
                       (pid,)).fetchone()
-    db.execute("UPDATE projects SET active_run=?, active_pinned=0 WHERE id=?", (best[0] if best else None, pid))
+    db.execute(SQL["set_active_run"], (best[0] if best else None, pid))
 
 
 def _jsonable(x: Any) -> Any:

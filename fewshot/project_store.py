@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sqlite3
 import sys
 import tempfile
@@ -26,67 +27,24 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 ACTIVITY_KEEP = 200  # log entries kept per project
 BUSY_TIMEOUT_MS = 30_000  # a writer waits this long for another's short transaction before giving up
 
-# Each entry takes the schema from version i to i + 1 (PRAGMA user_version). Never edit a released entry:
-# append a new one.
-MIGRATIONS: list[str] = [
-    """
-    CREATE TABLE projects (
-        id TEXT PRIMARY KEY,                 -- secrets.token_urlsafe(24): 192 random bits, unguessable
-        owner TEXT NOT NULL,                 -- a user name under --auth, a browser's id holder, or "local"
-        name TEXT NOT NULL,
-        created REAL NOT NULL,
-        used REAL NOT NULL,                  -- last opened or changed (most recently used first, expiry)
-        active_run INTEGER REFERENCES runs(id) ON DELETE SET NULL,
-        active_pinned INTEGER NOT NULL DEFAULT 0,   -- 1: the user picked the active run
-        UNIQUE (owner, name)
-    );
-    CREATE INDEX projects_by_owner ON projects(owner, used);
-    CREATE TABLE classes (
-        project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
-        name TEXT NOT NULL,
-        PRIMARY KEY (project_id, name)
-    );
-    CREATE TABLE photos (
-        project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
-        sha1 TEXT NOT NULL,                  -- content hash: the photo's id and its file name
-        ext TEXT NOT NULL,
-        path TEXT NOT NULL,                  -- relative path it was first added under (CSV / Label Studio)
-        label TEXT,                          -- NULL: unlabelled
-        split TEXT NOT NULL CHECK (split IN ('train', 'val')),
-        hint TEXT,                           -- free-form: a visitor's suggestion, a model's guess
-        bytes INTEGER NOT NULL,
-        added REAL NOT NULL,
-        PRIMARY KEY (project_id, sha1),
-        FOREIGN KEY (project_id, label) REFERENCES classes(project_id, name) ON UPDATE CASCADE
-    );
-    CREATE INDEX photos_by_path ON photos(project_id, path);
-    CREATE TABLE runs (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
-        status TEXT NOT NULL CHECK (status IN ('running', 'finished', 'stopped', 'failed', 'interrupted')),
-        settings TEXT NOT NULL,              -- TrainConfig.to_dict() as JSON
-        history TEXT NOT NULL DEFAULT '[]',  -- one object per epoch
-        metrics TEXT NOT NULL DEFAULT '{}',
-        val_accuracy REAL,
-        bundle TEXT,                         -- file name under the project's runs/ folder
-        bundle_bytes INTEGER NOT NULL DEFAULT 0,
-        message TEXT NOT NULL DEFAULT '',
-        started REAL NOT NULL,
-        ended REAL,
-        pid INTEGER,                         -- the process training it, to tell a crash from a live run
-        pid_start TEXT,
-        host TEXT
-    );
-    CREATE INDEX runs_by_project ON runs(project_id);
-    CREATE TABLE activity (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
-        at REAL NOT NULL,
-        what TEXT NOT NULL
-    );
-    CREATE INDEX activity_by_project ON activity(project_id, id);
-    """,
-]
+SQL_FILE = Path(__file__).with_name("project.sql")
+
+
+def _load_sql(path: Path) -> tuple[list[str], dict[str, str]]:
+    """The schema migrations (in order) and the named queries of project.sql."""
+    migrations: dict[int, str] = {}
+    queries: dict[str, str] = {}
+    for block in re.split(r"^-- (?=migration: |name: )", path.read_text(encoding="utf-8"), flags=re.M)[1:]:
+        head, _, body = block.partition("\n")
+        kind, _, key = head.partition(": ")
+        if kind == "migration":
+            migrations[int(key)] = body
+        else:
+            queries[key.strip()] = body.strip().rstrip(";")
+    return [migrations[i] for i in sorted(migrations)], queries
+
+
+MIGRATIONS, SQL = _load_sql(SQL_FILE)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -176,36 +134,36 @@ class Database:
             # read the version before anything could write (journal mode, migrations)
             probe = sqlite3.connect(f"file:{self.path}?mode=rwc", uri=True, isolation_level=None)
             try:
-                version = probe.execute("PRAGMA user_version").fetchone()[0]
+                version = probe.execute(SQL["user_version"]).fetchone()[0]
                 if version > SCHEMA_VERSION:
                     raise ProjectStoreError(
                         f"The projects database {self.path} was written by a newer fewshot (schema version "
                         f"{version}; this fewshot knows up to {SCHEMA_VERSION}). Upgrade fewshot to open it; "
                         f"it was left exactly as it is.")
                 if version > 0:
-                    bad = probe.execute("PRAGMA quick_check").fetchone()[0]
+                    bad = probe.execute(SQL["quick_check"]).fetchone()[0]
                     if bad != "ok":
                         raise self._damaged(f"is damaged ({bad})")
             finally:
                 probe.close()
             with self.transaction() as db:
-                version = db.execute("PRAGMA user_version").fetchone()[0]
+                version = db.execute(SQL["user_version"]).fetchone()[0]
                 for i in range(version, SCHEMA_VERSION):
-                    for statement in MIGRATIONS[i].split(";"):  # (no ";" inside a migration's comments)
+                    for statement in MIGRATIONS[i].split(";"):
                         if statement.strip():
                             db.execute(statement)
-                    db.execute(f"PRAGMA user_version = {i + 1}")
+                    db.execute(SQL["set_user_version"].format(int(i + 1)))
         except sqlite3.DatabaseError as exc:
             raise self._damaged(f"cannot be read ({exc})") from None
 
     def connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         db.row_factory = sqlite3.Row
-        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-            db.execute("PRAGMA journal_mode = WAL")
-        db.execute("PRAGMA synchronous = FULL")  # a commit is on disk before it is acknowledged
-        db.execute("PRAGMA foreign_keys = ON")
+        db.execute(SQL["busy_timeout"].format(int(BUSY_TIMEOUT_MS)))
+        if db.execute(SQL["journal_mode"]).fetchone()[0] != "wal":
+            db.execute(SQL["wal_on"])
+        db.execute(SQL["synchronous_full"])  # a commit is on disk before it is acknowledged
+        db.execute(SQL["foreign_keys_on"])
         return db
 
     @contextlib.contextmanager
@@ -214,7 +172,7 @@ class Database:
         for each other instead of failing half-way); rolled back whole on any error."""
         db = self.connect()
         try:
-            db.execute("BEGIN IMMEDIATE")
+            db.execute(SQL["begin_immediate"])
             try:
                 yield db
             except BaseException:
@@ -246,6 +204,5 @@ def now() -> float:
 
 
 def log(db: sqlite3.Connection, pid: str, what: str) -> None:
-    db.execute("INSERT INTO activity(project_id, at, what) VALUES (?,?,?)", (pid, now(), what))
-    db.execute("DELETE FROM activity WHERE project_id=? AND id <= (SELECT id FROM activity WHERE project_id=? "
-               "ORDER BY id DESC LIMIT 1 OFFSET ?)", (pid, pid, ACTIVITY_KEEP))
+    db.execute(SQL["insert_activity"], (pid, now(), what))
+    db.execute(SQL["trim_activity"], (pid, pid, ACTIVITY_KEEP))

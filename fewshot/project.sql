@@ -1,0 +1,269 @@
+-- fewshot's projects database (fewshot/project_store.py reads this file).
+--
+-- "-- migration: N" blocks take the schema from version N - 1 to N (PRAGMA user_version); never edit a
+-- released one, append a new one. "-- name: X" blocks are the queries the code runs as SQL["X"].
+-- No ";" inside comments: a block is split into statements at each ";".
+
+-- migration: 1
+CREATE TABLE projects (
+    id TEXT PRIMARY KEY,                 -- secrets.token_urlsafe(24): 192 random bits, unguessable
+    owner TEXT NOT NULL,                 -- a user name under --auth, a browser's id holder, or "local"
+    name TEXT NOT NULL,
+    created REAL NOT NULL,
+    used REAL NOT NULL,                  -- last opened or changed (most recently used first, expiry)
+    active_run INTEGER REFERENCES runs(id) ON DELETE SET NULL,
+    active_pinned INTEGER NOT NULL DEFAULT 0,   -- 1: the user picked the active run
+    UNIQUE (owner, name)
+);
+CREATE INDEX projects_by_owner ON projects(owner, used);
+CREATE TABLE classes (
+    project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    PRIMARY KEY (project_id, name)
+);
+CREATE TABLE photos (
+    project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+    sha1 TEXT NOT NULL,                  -- content hash: the photo's id and its file name
+    ext TEXT NOT NULL,
+    path TEXT NOT NULL,                  -- relative path it was first added under (CSV / Label Studio)
+    label TEXT,                          -- NULL: unlabelled
+    split TEXT NOT NULL CHECK (split IN ('train', 'val')),
+    hint TEXT,                           -- free-form: a visitor's suggestion, a model's guess
+    bytes INTEGER NOT NULL,
+    added REAL NOT NULL,
+    PRIMARY KEY (project_id, sha1),
+    FOREIGN KEY (project_id, label) REFERENCES classes(project_id, name) ON UPDATE CASCADE
+);
+CREATE INDEX photos_by_path ON photos(project_id, path);
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+    status TEXT NOT NULL CHECK (status IN ('running', 'finished', 'stopped', 'failed', 'interrupted')),
+    settings TEXT NOT NULL,              -- TrainConfig.to_dict() as JSON
+    history TEXT NOT NULL DEFAULT '[]',  -- one object per epoch
+    metrics TEXT NOT NULL DEFAULT '{}',
+    val_accuracy REAL,
+    bundle TEXT,                         -- file name under the project's runs/ folder
+    bundle_bytes INTEGER NOT NULL DEFAULT 0,
+    message TEXT NOT NULL DEFAULT '',
+    started REAL NOT NULL,
+    ended REAL,
+    pid INTEGER,                         -- the process training it, to tell a crash from a live run
+    pid_start TEXT,
+    host TEXT
+);
+CREATE INDEX runs_by_project ON runs(project_id);
+CREATE TABLE activity (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+    at REAL NOT NULL,
+    what TEXT NOT NULL
+);
+CREATE INDEX activity_by_project ON activity(project_id, id);
+
+-- name: labelled_photo_splits
+SELECT label, sha1, split FROM photos WHERE project_id=? AND label IS NOT NULL;
+
+-- name: set_photo_split
+UPDATE photos SET split=? WHERE project_id=? AND sha1=?;
+
+-- name: count_by_label
+SELECT label, COUNT(*) FROM photos WHERE project_id=? AND label IS NOT NULL GROUP BY label;
+
+-- name: add_class
+INSERT OR IGNORE INTO classes(project_id, name) VALUES (?,?);
+
+-- name: unlabel_class
+UPDATE photos SET label=NULL WHERE project_id=? AND label=?;
+
+-- name: delete_class
+DELETE FROM classes WHERE project_id=? AND name=?;
+
+-- name: set_photo_label
+UPDATE photos SET label=? WHERE project_id=? AND sha1=?;
+
+-- name: set_photo_hint
+UPDATE photos SET hint=? WHERE project_id=? AND sha1=?;
+
+-- name: delete_photo
+DELETE FROM photos WHERE project_id=? AND sha1=?;
+
+-- name: insert_project
+INSERT INTO projects(id, owner, name, created, used) VALUES (?,?,?,?,?);
+
+-- name: rename_project
+UPDATE projects SET name=? WHERE id=?;
+
+-- name: relabel_class
+UPDATE photos SET label=? WHERE project_id=? AND label=?;
+
+-- name: rename_class
+UPDATE classes SET name=? WHERE project_id=? AND name=?;
+
+-- name: touch_project
+UPDATE projects SET used=? WHERE id=?;
+
+-- name: photos_bytes
+SELECT COALESCE(SUM(bytes), 0) FROM photos WHERE project_id=?;
+
+-- name: bundles_bytes
+SELECT COALESCE(SUM(bundle_bytes), 0) FROM runs WHERE project_id=?;
+
+-- name: all_project_ids
+SELECT id FROM projects;
+
+-- name: project_of_owner
+SELECT id FROM projects WHERE id=? AND owner=?;
+
+-- name: project_by_name
+SELECT id FROM projects WHERE owner=? AND name=?;
+
+-- name: list_projects
+SELECT p.id, p.name, p.created, p.used, (SELECT COUNT(*) FROM photos f WHERE f.project_id=p.id), (SELECT COUNT(*) FROM photos f WHERE f.project_id=p.id AND f.label IS NOT NULL), (SELECT COUNT(*) FROM runs r WHERE r.project_id=p.id) FROM projects p WHERE p.owner=? ORDER BY p.used DESC, p.created DESC;
+
+-- name: delete_project
+DELETE FROM projects WHERE id=? AND owner=?;
+
+-- name: idle_projects
+SELECT id, owner FROM projects WHERE used < ?;
+
+-- name: project_name_active
+SELECT name, active_run FROM projects WHERE id=?;
+
+-- name: class_names
+SELECT name FROM classes WHERE project_id=? ORDER BY name;
+
+-- name: count_by_split
+SELECT split, COUNT(*) FROM photos WHERE project_id=? AND label IS NOT NULL GROUP BY split;
+
+-- name: project_meta
+SELECT name, created, used, active_run, active_pinned FROM projects WHERE id=?;
+
+-- name: activity
+SELECT at, what FROM activity WHERE project_id=? ORDER BY id DESC LIMIT ?;
+
+-- name: class_exists
+SELECT 1 FROM classes WHERE project_id=? AND name=?;
+
+-- name: insert_photo
+INSERT INTO photos(project_id, sha1, ext, path, label, split, bytes, added) VALUES (?,?,?,?,?,?,?,?);
+
+-- name: photo_ids
+SELECT sha1 FROM photos WHERE project_id=?;
+
+-- name: project_name
+SELECT name FROM projects WHERE id=?;
+
+-- name: count_photos
+SELECT COUNT(*) FROM photos WHERE project_id=?;
+
+-- name: photo_label
+SELECT label FROM photos WHERE project_id=? AND sha1=?;
+
+-- name: owned_project
+SELECT 1 FROM projects WHERE id=? AND owner=?;
+
+-- name: set_active_run
+UPDATE projects SET active_run=?, active_pinned=0 WHERE id=?;
+
+-- name: start_run
+INSERT INTO runs(project_id, status, settings, started, pid, pid_start, host) VALUES (?,?,?,?,?,?,?);
+
+-- name: finish_run
+UPDATE runs SET status=?, history=?, metrics=?, val_accuracy=?, bundle=?, bundle_bytes=?, message=?, ended=? WHERE id=? AND project_id=?;
+
+-- name: unset_active_run
+UPDATE projects SET active_run=NULL, active_pinned=0 WHERE id=? AND active_run=?;
+
+-- name: delete_run
+DELETE FROM runs WHERE id=?;
+
+-- name: pin_active_run
+UPDATE projects SET active_run=?, active_pinned=1 WHERE id=?;
+
+-- name: insert_run
+INSERT INTO runs(project_id, status, settings, history, metrics, val_accuracy, message, started, ended) VALUES (?,?,?,?,?,?,?,?,?);
+
+-- name: active_run_and_pin
+SELECT active_run, active_pinned FROM projects WHERE id=?;
+
+-- name: best_run
+SELECT id FROM runs WHERE project_id=? AND status IN ('finished','stopped') AND bundle IS NOT NULL ORDER BY val_accuracy IS NULL, val_accuracy DESC, status='stopped', id LIMIT 1;
+
+-- name: unpin_active_run
+UPDATE projects SET active_pinned=0 WHERE id=?;
+
+-- name: set_run_bundle
+UPDATE runs SET bundle=?, bundle_bytes=? WHERE id=?;
+
+-- name: restore_active_run
+UPDATE projects SET active_run=?, active_pinned=? WHERE id=?;
+
+-- name: interrupt_run
+UPDATE runs SET status='interrupted', ended=?, message=? WHERE id=?;
+
+-- name: runs
+SELECT id, status, settings, history, metrics, val_accuracy, bundle, message, started, ended FROM runs WHERE project_id=? ORDER BY id;
+
+-- name: run_bundle
+SELECT bundle FROM runs WHERE id=? AND project_id=?;
+
+-- name: run_status_bundle
+SELECT status, bundle FROM runs WHERE id=? AND project_id=?;
+
+-- name: running_runs
+SELECT id, pid, pid_start, host FROM runs WHERE project_id=? AND status='running';
+
+-- name: active_run
+SELECT active_run FROM projects WHERE id=?;
+
+-- name: insert_activity
+INSERT INTO activity(project_id, at, what) VALUES (?,?,?);
+
+-- name: trim_activity
+DELETE FROM activity WHERE project_id=? AND id <= (SELECT id FROM activity WHERE project_id=? ORDER BY id DESC LIMIT 1 OFFSET ?);
+
+-- name: synchronous_full
+PRAGMA synchronous = FULL;
+
+-- name: foreign_keys_on
+PRAGMA foreign_keys = ON;
+
+-- name: wal_on
+PRAGMA journal_mode = WAL;
+
+-- name: begin_immediate
+BEGIN IMMEDIATE;
+
+-- name: journal_mode
+PRAGMA journal_mode;
+
+-- name: user_version
+PRAGMA user_version;
+
+-- name: quick_check
+PRAGMA quick_check;
+
+-- name: set_user_version
+PRAGMA user_version = {};
+
+-- name: busy_timeout
+PRAGMA busy_timeout = {};
+
+-- name: photos_where
+SELECT sha1, ext, path, label, split, hint FROM photos WHERE project_id=?;
+
+-- name: and_unlabelled
+AND label IS NULL;
+
+-- name: and_label
+AND label=?;
+
+-- name: and_split
+AND split=?;
+
+-- name: order_by_path
+ORDER BY path, sha1;
+
+-- name: photo_files_in
+SELECT sha1, ext FROM photos WHERE project_id=? AND sha1 IN ({});
