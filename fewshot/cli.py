@@ -102,7 +102,9 @@ def cmd_train(a: argparse.Namespace) -> int:
     if a.data is None or a.out is None:
         print("error: train needs DATA and --out (or --project NAME)", file=sys.stderr)
         return 2
-    ds = load_dataset(a.data, a.val, val_fraction=cfg.val_fraction, seed=cfg.seed)
+    from .labelling import labelled_groups  # --labels: a path,label CSV naming photos in DATA
+    source = labelled_groups(a.data, a.labels) if a.labels else a.data
+    ds = load_dataset(source, a.val, val_fraction=cfg.val_fraction, seed=cfg.seed)
     for f, r in ds.skipped:
         print(f"skipped {f}: {r}", file=sys.stderr)
     for n in ds.notices:
@@ -222,6 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("data", nargs="?", help="folder of class folders, folder with train/ and val/, or a .zip")
     s.add_argument("--project", metavar="NAME", help="train on a saved project's labelled photos (see: project)")
     s.add_argument("--val", help="validate on every image of this folder instead of a split")
+    s.add_argument("--labels", metavar="CSV", help="path,label CSV naming photos in DATA (any layout); they train")
     s.add_argument("--arch", default=d.arch, choices=ARCHS)
     s.add_argument("--stage", default=d.stage, choices=STAGE_CHOICES)
     s.add_argument("--epochs", type=int, default=d.epochs)
@@ -275,6 +278,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .cli_project import add_project_parser
     add_project_parser(sub)
+    from .cli_labelling import add_suggest_parser
+    add_suggest_parser(sub)
     return p
 
 

@@ -811,3 +811,20 @@ MESSAGES.update({
     "no val": "无验证",
     "epoch {}/{}: train loss {} acc {}, {}, {}s{}": "第 {0}/{1} 轮：训练损失 {2} 准确率 {3}，{4!t}，{5} 秒{6}",
 })
+
+MESSAGES.update({  # labelling with the model's help (fewshot/labelling.py, fewshot/cli_labelling.py)
+    "{} is not a folder of photos": "{0} 不是一个照片文件夹",
+    "{}. The photo changed or disappeared after it was checked; try again.": "{0}。这张照片在检查之后被改动或删除了；请再试一次。",
+    "{}: the first row must be the header path,label (it is {})": "{0}：第一行必须是表头 path,label（现在是 {1}）",
+    "{}, row {}: {} is not a photo in {}; paths are relative to that folder":
+        "{0}，第 {1} 行：{2} 不是 {3!t} 中的照片；路径是相对于该文件夹的",
+    "the pool": "照片池",
+    "{} is not a photo in {}": "{0} 不是 {1!t} 中的照片",
+    "the number of photos to ask for must be 0 or more, not {}": "要询问的照片数量必须是 0 或更多，而不是 {0}",
+    "ask next: {}": "接下来请标注：{0}",
+    "not known yet": "尚不可知",
+    "{} of {} suggestions at or above {} (estimated right {}):": "{1} 条建议中有 {0} 条达到或高于 {2}（估计正确率 {3!t}）：",
+    "suspect: {} is labelled {}, looks like {} ({})": "可疑：{0} 被标为 {1}，看起来像 {2}（{3}）",
+    "label with the model's help: what to label next, suggested classes, labels that look wrong":
+        "让模型帮忙标注：接下来标哪些、建议的类别、看起来标错的类别",
+})

@@ -1,0 +1,169 @@
+"""Labelling with the model's help (fewshot/labelling.py, `python -m fewshot suggest`, `train --labels`).
+
+Pure maths on synthetic feature vectors; the pool, the CLI and training from a labels file on tiny generated
+photos with MobileNetV2's ImageNet features (skipped with a reason where ../shared/weights is absent).
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import ROOT, make_class_folders
+
+from fewshot.cli import main
+from fewshot.errors import DataError
+from fewshot.labelling import Pool, cold_start, pool_features, read_labels, suggest, unit_rows
+
+
+def blobs(sizes: list[int], dim: int = 32, spread: float = 0.15, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Unit-length vectors in well separated clusters of the given sizes, and each one's cluster."""
+    rng = np.random.default_rng(seed)
+    centres = np.eye(dim)[: len(sizes)] * 3
+    X = np.concatenate([c + spread * rng.normal(size=(n, dim)) for c, n in zip(centres, sizes)])
+    return unit_rows(X), np.repeat(np.arange(len(sizes)), sizes)
+
+
+def synthetic_pool(X: np.ndarray) -> Pool:
+    names = [f"p{i:03d}.jpg" for i in range(len(X))]
+    return Pool("pool", names, names, ["0" * 40] * len(X), X, [], "synthetic")
+
+
+@pytest.fixture
+def pool_dir(tmp_path) -> Path:
+    """Tiny photos of three colours in class folders (the folders are only a layout: suggest ignores them)."""
+    return make_class_folders(tmp_path / "pool", {"red": 8, "green": 8, "blue": 8})
+
+
+def write_labels(path: Path, rows: list[tuple[str, str]]) -> Path:
+    path.write_text("path,label\n" + "".join(f"{p},{label}\n" for p, label in rows))
+    return path
+
+
+# ------------------------------------------------------------------------------------ pure maths
+
+def test_cold_start_with_no_labels_covers_every_cluster():
+    X, cluster = blobs([30, 12, 8, 5])
+    picks = cold_start(X, 4)
+    assert sorted(cluster[picks]) == [0, 1, 2, 3]  # one typical photo of each, the small ones too
+    # with one cluster already labelled, the next picks go to the clusters nobody has labelled
+    labelled = list(np.flatnonzero(cluster == 0)[:3])
+    picks = cold_start(X, 3, labelled)
+    assert sorted(cluster[picks]) == [1, 2, 3] and not set(picks) & set(labelled)
+
+
+def test_one_class_only_gives_no_suggestions_but_ask_next_still_works():
+    X, _ = blobs([20, 20, 20])
+    pool = synthetic_pool(X)
+    labels = {pool.names[0]: "cat", pool.names[1]: "cat"}
+    res = suggest(pool, labels, ask=5)
+    assert res.suggestions == [] and res.suspects == []
+    assert len(res.ask_next) == 5 and not set(res.ask_next) & set(labels)
+
+
+def test_a_flipped_label_shows_up_among_the_suspects():
+    X, cluster = blobs([15, 15, 15], seed=1)
+    pool = synthetic_pool(X)
+    names = ["cat", "dog", "fox"]
+    labels = {n: names[c] for n, c in zip(pool.names, cluster)}
+    wrong = pool.names[3]  # a cat labelled dog
+    labels[wrong] = "dog"
+    res = suggest(pool, labels, ask=0)
+    assert res.suspects and res.suspects[0]["path"] == wrong
+    assert res.suspects[0]["given"] == "dog" and res.suspects[0]["suggested"] == "cat"
+    assert res.ask_next == [] and res.suggestions == []  # everything is labelled
+
+
+def test_suggestions_above_the_threshold_on_easy_data_are_right_and_ask_next_spreads_over_classes():
+    X, cluster = blobs([40, 40, 40], spread=0.3, seed=2)
+    pool = synthetic_pool(X)
+    names = ["cat", "dog", "fox"]
+    labels = {pool.names[i]: names[cluster[i]] for c in range(3) for i in np.flatnonzero(cluster == c)[:5]}
+    res = suggest(pool, labels, ask=6)
+    truth = dict(zip(pool.names, (names[c] for c in cluster)))
+    assert len(res.suggestions) == len(X) - len(labels)
+    assert all(s["label"] == truth[s["path"]] for s in res.accepted())
+    assert 0.5 <= res.accept_threshold <= 0.99
+    assert len(res.ask_next) == 6 and not set(res.ask_next) & set(labels)
+
+
+# ------------------------------------------------------------------------------------ photos and the CLI
+
+def test_suggestions_for_every_unlabelled_photo_once_two_classes_are_labelled(with_weights, pool_dir):
+    pool = pool_features(pool_dir, arch="mobilenet_v2")
+    assert len(pool.names) == 24 and pool.features.shape[0] == 24
+    assert np.allclose(np.linalg.norm(pool.features, axis=1), 1, atol=1e-4)
+    labels = {"red/000.png": "red", "red/001.png": "red", "green/000.png": "green"}
+    res = suggest(pool, labels, ask=4)
+    assert {s["path"] for s in res.suggestions} == set(pool.names) - set(labels)
+    assert all(s["label"] in ("red", "green") and 0 <= s["confidence"] <= 1 for s in res.suggestions)
+    assert len(res.ask_next) == 4 and not set(res.ask_next) & set(labels)
+
+
+def test_unreadable_photos_are_listed_as_skipped(with_weights, pool_dir):
+    (pool_dir / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    (pool_dir / "green" / "empty.png").write_bytes(b"")
+    pool = pool_features(pool_dir, arch="mobilenet_v2")
+    skipped = dict(pool.skipped)
+    assert set(skipped) == {"broken.jpg", "green/empty.png"} and all(skipped.values())
+    res = suggest(pool, {}, ask=3)
+    assert {s["path"] for s in res.skipped} == {"broken.jpg", "green/empty.png"}
+    assert not {"broken.jpg", "green/empty.png"} & set(res.ask_next)
+
+
+def test_labels_naming_photos_not_in_the_pool_are_a_clear_error(with_weights, pool_dir, tmp_path, capsys):
+    csv = write_labels(tmp_path / "labels.csv", [("red/000.png", "red"), ("red/nope.png", "red")])
+    assert main(["suggest", str(pool_dir), "--labels", str(csv), "--arch", "mobilenet_v2"]) == 2
+    err = capsys.readouterr().err
+    assert "row 3" in err and "red/nope.png" in err and "not a photo in" in err
+    pool = synthetic_pool(np.eye(4, dtype=np.float32))
+    with pytest.raises(DataError, match="row 2"):
+        read_labels(write_labels(tmp_path / "other.csv", [("../escape.jpg", "x")]), pool)
+
+
+def test_ask_zero_asks_for_nothing(with_weights, pool_dir, tmp_path, capsys):
+    csv = write_labels(tmp_path / "labels.csv", [("red/000.png", "red"), ("blue/003.png", "blue")])
+    assert main(["suggest", str(pool_dir), "--labels", str(csv), "--ask", "0", "--arch", "mobilenet_v2",
+                 "--json"]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["ask_next"] == [] and len(out["suggestions"]) == 22
+
+
+def test_suggest_json_shape_from_the_command_line(pretrained_home, pool_dir, tmp_path):
+    cache = tmp_path / "cache"
+    env = dict(os.environ, TORCH_HOME=str(pretrained_home), FEWSHOT_CACHE_DIR=str(cache), PYTHONPATH=str(ROOT))
+    csv = write_labels(tmp_path / "labels.csv", [("red/000.png", "red"), ("red/001.png", "red"),
+                                                  ("green/000.png", "green"), ("green/001.png", "green")])
+    (pool_dir / "broken.png").write_bytes(b"nope")
+
+    def run(*extra: str) -> dict:
+        p = subprocess.run([sys.executable, "-m", "fewshot", "suggest", str(pool_dir), "--arch", "mobilenet_v2",
+                            "--json", *extra], capture_output=True, text=True, env=env, timeout=300)
+        assert p.returncode == 0, p.stderr
+        return json.loads(p.stdout.strip().splitlines()[-1])
+
+    first = run("--labels", str(tmp_path / "missing.csv"))  # no labels yet: a cold start
+    assert set(first) == {"ask_next", "suggestions", "suspects", "accept_threshold", "accept_precision", "skipped"}
+    assert len(first["ask_next"]) == 10 and first["suggestions"] == [] and first["suspects"] == []
+    assert first["skipped"] == [{"path": "broken.png", "reason": first["skipped"][0]["reason"]}]
+    assert any(cache.rglob("*.npy"))  # the features are cached for the next call, as training caches them
+    out = run("--labels", str(csv), "--ask", "3")
+    assert len(out["ask_next"]) == 3 and len(out["suggestions"]) == 24 - 4
+    assert set(out["suggestions"][0]) == {"path", "label", "confidence"}
+    assert isinstance(out["accept_threshold"], float)
+    assert out["accept_precision"] is None or 0 <= out["accept_precision"] <= 1
+    assert all(set(s) == {"path", "given", "suggested", "score"} for s in out["suspects"])
+
+
+def test_train_from_a_labels_file(with_weights, pool_dir, tmp_path, capsys):
+    rows = [(f"{c}/{i:03d}.png", c) for c in ("red", "blue") for i in range(6)]
+    csv = write_labels(tmp_path / "labels.csv", rows)
+    out = tmp_path / "m.safetensors"
+    assert main(["train", str(pool_dir), "--labels", str(csv), "--arch", "mobilenet_v2", "--epochs", "1",
+                 "--out", str(out), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["classes"] == ["blue", "red"] and out.is_file()  # green photos were not labelled: not a class
