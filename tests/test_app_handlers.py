@@ -178,7 +178,9 @@ def test_training_streams_updates_and_stop_keeps_the_best_model(colours):
         if len(up.history) >= 3:
             sess.stop.set()  # what the Stop button does
     assert not sess.training
-    assert {1, 2, 3} <= epochs_seen  # an update at least every epoch
+    # streamed while it trains: the first epoch at once, then at most every SNAPSHOT_INTERVAL_S (issue 12: a fast
+    # run sent every epoch and the page fell behind), never only the end
+    assert 1 in epochs_seen
     assert all(0 <= f <= 1 for _, f, _, _ in updates if f is not None)
     assert any(text.startswith("Step 1 of 2 · looking at your photos") for _, _, text, _ in updates)
     assert any(text.startswith("Step 2 of 2 · training · epoch") for _, _, text, _ in updates)

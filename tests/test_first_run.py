@@ -69,8 +69,6 @@ def test_the_command_line_names_its_real_flags_when_weights_are_missing(no_weigh
     assert "pretrained off" not in said and "<details>" not in said
 
 
-@pytest.mark.xfail(strict=True, reason="needs fewshot/ui/training.py run_training to show the exception's "
-                                        "`markdown` (one line, not this engineer's file); remove this mark then")
 def test_the_page_shows_the_short_missing_weights_message_after_train(no_weights, sess, tmp_path):
     folder = make_class_folders(tmp_path / "set", {"red": 4, "green": 4})
     sess.set_dataset(P.load_dataset(folder, limits=sess.limits), "set")

@@ -304,6 +304,7 @@ SESSION = {
         "（快，但效果弱）；选择*整个网络*则所有部分都参与学习（慢，需要大量照片和训练轮数）。",
     "Stopped before the first epoch ended, so there is no model yet ({}).": "在第一轮结束前就停止了，所以还没有模型（{0!t}）。",
     "Stopped after {} epochs; {}. It is ready to try in step 4 ({}).": "训练 {0} 轮后停止；{1!t}。可以在第 4 步试用了（{2!t}）。",
+    "Stopped after 1 epoch; {}. It is ready to try in step 4 ({}).": "训练 1 轮后停止；{0!t}。可以在第 4 步试用了（{1!t}）。",
     "Stopped early: validation stopped improving; {} ({}).": "提前停止：验证结果不再提升；{0!t}（{1!t}）。",
     "Training went wrong (the loss became infinite); {}.": "训练出了问题（损失变成了无穷大）；{0!t}。",
     "This picture could not be read: {}.": "这张图片无法读取：{0!t}。",

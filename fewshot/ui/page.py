@@ -41,7 +41,8 @@ class Page:
 
     def session(self, state, request: gr.Request | None) -> Session:
         """The tab's Session (made on first use), remembered under the browser connection."""
-        return self.registry.ensure(state, getattr(request, "session_hash", None) if request else None)
+        return self.registry.ensure(state, getattr(request, "session_hash", None) if request else None,
+                                    owner=getattr(request, "username", None) if request else None)
 
     def served(self, sess: Session, *paths) -> None:
         """Gradio copies each file it sends to a browser into its cache folder (<content hash>/<name>), except

@@ -91,11 +91,11 @@ def load_zip_file(sess: Session, path: str, upload_root: Path | None = None) -> 
     name = Path(path).name
     if not name.lower().endswith(".zip"):
         raise DataError(f"{name} is not a .zip file. Zip your class folders (e.g. cats/ and dogs/) and upload the zip.")
-    ds = load_dataset(path, limits=sess.limits)
     real = is_upload(path, upload_root) if upload_root is not None else None
-    if real is not None:
+    if real is not None:  # noted first: a zip that fails to load is deleted with the session too
         sess.uploads.add(real)
-    return sess.set_dataset(ds, name)
+    # unpacked under the session's own folder, so closing the tab removes it (not the system temp folder)
+    return sess.set_dataset(load_dataset(path, limits=sess.limits, unpack_dir=sess.dir), name)
 
 
 def load_example(sess: Session, seed: int = 0, per_class: int = 40) -> Dataset:

@@ -145,6 +145,8 @@ class Session:
         # training snapshot, which the page writes again when the language changes
         self.lang: str | None = None
         self.last_update: tuple | None = None
+        # when Train was clicked (time.perf_counter(); "Done in" counts from it)
+        self.train_clicked_at: float | None = None
 
     @property
     def training(self) -> bool:

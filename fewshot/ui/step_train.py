@@ -112,17 +112,12 @@ def live(v: SimpleNamespace, sess: Session, up: T.TrainUpdate, cfg: TrainConfig,
                 v.weights_note: gr.Markdown(f"⛔ {up.weights_missing}", visible=True)}
     eta = V.eta_text(up.eta_s)
     text = up.text + (f" · {eta}" if eta and not up.done else "")
+    # the diagnostics and the epoch table go with every snapshot: API clients read them from each update
+    # (README: "for update in job: update[4]"); snapshots are few (SNAPSHOT_INTERVAL_S), and the curves are
+    # redrawn only when a point was added
     out = {v.progress: V.progress_html(up.fraction, text, "done" if up.done else "running"),
+           v.diag: V.diagnostics_md(up.diagnostics), v.history: V.history_frame(up.history),
            v.fallback_row: gr.Row(visible=False)}
-    # the table (folded away) every 2 s and the diagnostics when one was added: less for the page to draw,
-    # so that it keeps up with a fast run (the curves follow every snapshot)
-    now, full = time.perf_counter(), shown < 0 or up.done is not None
-    n_diag, table_at = getattr(sess, "live_sent", (-1, 0.0))
-    if full or len(up.diagnostics) != n_diag:
-        out[v.diag], n_diag = V.diagnostics_md(up.diagnostics), len(up.diagnostics)
-    if full or (len(up.history) != shown and now - table_at >= 2.0):
-        out[v.history], table_at = V.history_frame(up.history), now
-    sess.live_sent = (n_diag, table_at)
     if len(up.history) != shown or up.done:
         out[v.loss_plot], out[v.acc_plot] = V.curve_figures(up.history, len(up.history) if up.done else cfg.epochs, k)
     return out

@@ -9,7 +9,7 @@ from ..backbones import BACKBONES, backbone, fallback_order
 from ..config import ARCHS, AUTO, SCRATCH_INPUT, STAGE_CHOICES, TrainConfig
 from ..errors import DataError, TrainingError, WeightsUnavailable
 from ..evaluate import Diagnostic
-from ..models import weights_cache_path, weights_present
+from ..models import can_download, weights_cache_path, weights_details_md, weights_present
 from ..train import Done, EpochEnd, Progress
 from .state import Session
 
@@ -40,6 +40,9 @@ def weights_note(arch: str, pretrained: bool) -> str:
         return ""
     b = backbone(arch)
     name, mb = b.label, b.download_mb
+    if not can_download():  # offline: no promise of a download, the ways out instead
+        return (f"{name}'s ImageNet weights are not on this machine, and it cannot download them (it is offline). "
+                f"Choose a backbone marked ✓, or train from scratch.\n\n{weights_details_md(arch)}")
     return (f"{name}'s ImageNet weights are not on this machine yet: training will first download them "
             f"(about {mb} MB, needs internet). Offline, put {weights_cache_path(arch).name} into "
             f"{weights_cache_path(arch).parent}.")
@@ -144,7 +147,7 @@ def run_training(sess: Session, cfg: TrainConfig, min_interval: float = SNAPSHOT
     sess.begin_training()
     up = TrainUpdate()
     t0 = time.perf_counter()
-    clicked = getattr(sess, "train_clicked_at", None)
+    clicked = sess.train_clicked_at
     sess.train_clicked_at = None  # one click, one run (an API call has none)
     up.waited_s = max(0.0, t0 - clicked) if clicked else 0.0
     phase, last, pending = [None, t0], t0, False
@@ -160,7 +163,8 @@ def run_training(sess: Session, cfg: TrainConfig, min_interval: float = SNAPSHOT
         if pending:  # the engine ended without a Done: the page still sees where it got to
             yield replace(up)
     except WeightsUnavailable as exc:
-        up.weights_missing, up.fallback = str(exc), fallback_arch(cfg.arch)
+        # the page's version: one plain sentence, the file, folder and command folded under Details
+        up.weights_missing, up.fallback = getattr(exc, "markdown", None) or str(exc), fallback_arch(cfg.arch)
         up.fraction, up.text = None, "Could not start: the ImageNet weights are missing."
         yield replace(up)
     finally:
@@ -181,6 +185,8 @@ def _done_text(done: Done, total_s: float | None = None, waited_s: float = 0.0) 
         return f"Stopped before the first epoch ended, so there is no model yet ({took})."
     best = done.kept_note or f"kept the best epoch ({done.best_epoch})"
     if done.reason == "stopped":
+        if len(done.history) == 1:
+            return f"Stopped after 1 epoch; {best}. It is ready to try in step 4 ({took})."
         return f"Stopped after {len(done.history)} epochs; {best}. It is ready to try in step 4 ({took})."
     if done.reason == "early_stop":
         return f"Stopped early: validation stopped improving; {best} ({took})."
