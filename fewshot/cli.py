@@ -119,7 +119,7 @@ def cmd_train(a: argparse.Namespace) -> int:
             elif isinstance(ev, EpochEnd):
                 val = f"val loss {ev.val_loss:.4f} acc {ev.val_acc:.4f}" if ev.val_acc is not None else "no val"
                 bar.write(f"epoch {ev.epoch}/{ev.epochs}: train loss {ev.train_loss:.4f} acc {ev.train_acc:.4f}, "
-                          f"{val}, {ev.seconds:.2f}s{' *best' if ev.is_best else ''}")
+                          f"{val}, {ev.seconds:.2f}s{' *kept' if ev.is_best else ''}")
             elif isinstance(ev, Diagnostic):
                 bar.write(f"{ev.severity}: {ev.message} {ev.advice}")
             elif isinstance(ev, Done):
@@ -134,10 +134,11 @@ def cmd_train(a: argparse.Namespace) -> int:
         return 0  # every rank holds the same model; rank 0 saves and reports
     save_bundle(done.model, a.out)
     out = {"out": str(a.out), "classes": done.model.classes, "best_epoch": done.best_epoch, "reason": done.reason,
-           "seconds": round(done.seconds, 3), "val_accuracy": done.evaluation.accuracy if done.evaluation else None,
+           "kept": done.kept_note, "seconds": round(done.seconds, 3), "val_accuracy": done.evaluation.accuracy if done.evaluation else None,
            "history": done.history}
     acc = f"{out['val_accuracy']:.4f}" if out["val_accuracy"] is not None else "n/a"
-    _emit(out, a.json, f"saved {a.out}: val accuracy {acc} (best epoch {done.best_epoch}), {done.seconds:.1f}s")
+    kept = done.kept_note or f"kept epoch {done.best_epoch}"
+    _emit(out, a.json, f"saved {a.out}: val accuracy {acc} ({kept}), {done.seconds:.1f}s")
     return 0
 
 

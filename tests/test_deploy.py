@@ -60,7 +60,8 @@ def test_front_matter_is_a_valid_space_config():
 def test_requirements_cover_every_third_party_import():
     reqs = {re.split(r"[<>=\[ ]", line.strip())[0].lower() for line in (ROOT / "requirements.txt").read_text().splitlines()
             if line.strip() and not line.startswith("#")}
-    names = {"PIL": "pillow", "yaml": "pyyaml", "gradio_client": "gradio"}  # gradio ships its client
+    names = {"PIL": "pillow", "yaml": "pyyaml", "gradio_client": "gradio",  # gradio ships its client
+             "sklearn": "scikit-learn", "threadpoolctl": "scikit-learn"}  # threadpoolctl comes with scikit-learn
     stdlib = set(sys.stdlib_module_names)
     found = set()
     for path in [ROOT / "app.py", *sorted((ROOT / "fewshot").rglob("*.py"))]:

@@ -23,7 +23,7 @@ from conftest import make_class_folders
 from fewshot import budget as B
 from fewshot import gpu_jobs as J
 from fewshot import load_dataset, train
-from fewshot.ui import Backends, build_app
+from fewshot.ui import build_app
 from fewshot.ui import results as R
 from fewshot.ui import state as ST
 from fewshot.ui import training as T
