@@ -402,7 +402,9 @@ def find_suspects(oof: np.ndarray, y: np.ndarray) -> list[tuple[int, int, float]
     ys = np.array([remap[c] for c in y[judged]])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        issues = find_label_issues(ys, sub, return_indices_ranked_by="self_confidence")
+        # n_jobs=1: cleanlab otherwise forks worker processes, and a fork of a server (or test) process that
+        # runs threads (torch, gradio, the browser driver) can deadlock; for a few thousand photos one is enough
+        issues = find_label_issues(ys, sub, return_indices_ranked_by="self_confidence", n_jobs=1)
         quality = get_label_quality_scores(ys, sub, method="self_confidence")
     return [(int(judged[i]), int(present[sub[i].argmax()]), float(quality[i])) for i in issues]
 
