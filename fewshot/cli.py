@@ -39,61 +39,13 @@ def _config(a: argparse.Namespace) -> TrainConfig:
                        early_stop=a.early_stop, pretrained=not a.scratch, weights_file=a.weights)
 
 
-class _PhaseBar:
-    """One progress bar per phase, updated in place on a terminal; into a log (not a terminal) a few lines per
-    phase (0, 25, 50, 75 and 100 %), each said once, instead of a line per update."""
-
-    LABELS = {"features": ("frozen network", "img"), "train": ("training", "batch")}
-
-    def __init__(self, quiet: bool = False, stream=None) -> None:
-        self.stream = stream or sys.stderr
-        self.tty = self.stream.isatty()
-        self.quiet = quiet
-        self.phase: str | None = None
-        self.bar = None
-        self.said = -1  # the last quarter written for this phase (no terminal)
-
-    def update(self, phase: str, done: int, total: int) -> None:
-        if self.quiet:
-            return
-        if phase != self.phase:
-            self.close()
-            self.phase, self.said = phase, -1
-            if self.tty:
-                from tqdm import tqdm
-                desc, unit = self.LABELS[phase]
-                self.bar = tqdm(total=total, desc=desc, unit=unit, file=self.stream, leave=False, position=0)
-        if self.bar is not None:
-            self.bar.total = total
-            self.bar.n = done
-            self.bar.refresh()
-            return
-        quarter = 4 * done // max(total, 1)
-        if quarter > self.said:
-            self.said = quarter
-            desc, unit = self.LABELS[phase]
-            print(f"{desc}: {25 * quarter}% ({done}/{total} {unit})", file=self.stream, flush=True)
-
-    def write(self, line: str) -> None:
-        if self.bar is not None:
-            from tqdm import tqdm
-            tqdm.write(line, file=self.stream)
-        else:
-            print(line, file=self.stream, flush=True)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
-
-
 def cmd_train(a: argparse.Namespace) -> int:
     from .bundle import save_bundle
     from .data import load_dataset
-    from .evaluate import Diagnostic
     from .distributed import is_distributed, rank
     from .distributed import train as train_parallel
-    from .train import Done, EpochEnd, Progress, train
+    from .progress import print_events
+    from .train import train
 
     cfg = _config(a)
     if a.project is not None:  # a saved project's labelled photos; the run is recorded in it
@@ -109,23 +61,11 @@ def cmd_train(a: argparse.Namespace) -> int:
         print(f"skipped {f}: {r}", file=sys.stderr)
     for n in ds.notices:
         print(f"warning: {n.message}", file=sys.stderr)
-    done: Done | None = None
-    bar = _PhaseBar(quiet=a.json and not sys.stderr.isatty())
     try:
         run = train_parallel if is_distributed() else train  # torchrun --nproc_per_node N: data-parallel
-        for ev in run(ds, cfg, device=a.device, feature_cache=not a.no_cache):
-            if isinstance(ev, Progress) and ev.phase in ("features", "train"):
-                bar.update(ev.phase, ev.done, ev.total)
-            elif isinstance(ev, EpochEnd):
-                val = f"val loss {ev.val_loss:.4f} acc {ev.val_acc:.4f}" if ev.val_acc is not None else "no val"
-                bar.write(f"epoch {ev.epoch}/{ev.epochs}: train loss {ev.train_loss:.4f} acc {ev.train_acc:.4f}, "
-                          f"{val}, {ev.seconds:.2f}s{' *kept' if ev.is_best else ''}")
-            elif isinstance(ev, Diagnostic):
-                bar.write(f"{ev.severity}: {ev.message} {ev.advice}")
-            elif isinstance(ev, Done):
-                done = ev
+        done = print_events(run(ds, cfg, device=a.device, feature_cache=not a.no_cache),
+                            quiet=a.json and not sys.stderr.isatty())
     finally:
-        bar.close()
         ds.cleanup()
     if done is None or done.model is None:
         print("No model was produced (training stopped before the first epoch ended).", file=sys.stderr)
@@ -134,8 +74,8 @@ def cmd_train(a: argparse.Namespace) -> int:
         return 0  # every rank holds the same model; rank 0 saves and reports
     save_bundle(done.model, a.out)
     out = {"out": str(a.out), "classes": done.model.classes, "best_epoch": done.best_epoch, "reason": done.reason,
-           "kept": done.kept_note, "seconds": round(done.seconds, 3), "val_accuracy": done.evaluation.accuracy if done.evaluation else None,
-           "history": done.history}
+           "kept": done.kept_note, "seconds": round(done.seconds, 3),
+           "val_accuracy": done.evaluation.accuracy if done.evaluation else None, "history": done.history}
     acc = f"{out['val_accuracy']:.4f}" if out["val_accuracy"] is not None else "n/a"
     kept = done.kept_note or f"kept epoch {done.best_epoch}"
     _emit(out, a.json, f"saved {a.out}: val accuracy {acc} ({kept}), {done.seconds:.1f}s")

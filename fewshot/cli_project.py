@@ -126,27 +126,11 @@ def cmd_import(a: argparse.Namespace) -> int:
 
 def cmd_train_project(a: argparse.Namespace, config) -> int:
     """`train --project NAME`: the project's labelled photos, its splits; the run is recorded in the project."""
-    from . import cli
-    from .evaluate import Diagnostic
-    from .train import Done, EpochEnd, Progress
+    from .progress import print_events
 
     p = _open(a.project)
-    done = None
-    bar = getattr(cli, "_PhaseBar", _Lines)(quiet=a.json and not sys.stderr.isatty())  # the CLI's progress bars
-    try:
-        for ev in p.train(config, device=a.device, feature_cache=not a.no_cache):
-            if isinstance(ev, Progress) and ev.phase in ("features", "train"):
-                bar.update(ev.phase, ev.done, ev.total)
-            elif isinstance(ev, EpochEnd):
-                val = f"val loss {ev.val_loss:.4f} acc {ev.val_acc:.4f}" if ev.val_acc is not None else "no val"
-                bar.write(f"epoch {ev.epoch}/{ev.epochs}: train loss {ev.train_loss:.4f} acc {ev.train_acc:.4f}, "
-                          f"{val}, {ev.seconds:.2f}s{' *best' if ev.is_best else ''}")
-            elif isinstance(ev, Diagnostic):
-                bar.write(f"{ev.severity}: {ev.message} {ev.advice}")
-            elif isinstance(ev, Done):
-                done = ev
-    finally:
-        bar.close()
+    done = print_events(p.train(config, device=a.device, feature_cache=not a.no_cache),
+                        quiet=a.json and not sys.stderr.isatty())
     run = p.runs()[-1]
     active = p.active_run()
     if done is None or done.model is None:
@@ -160,24 +144,8 @@ def cmd_train_project(a: argparse.Namespace, config) -> int:
            "seconds": round(done.seconds, 3), "history": done.history}
     acc = f"{run.val_accuracy:.4f}" if run.val_accuracy is not None else "n/a"
     print(_json(out) if a.json else f"run {run.id} of '{a.project}' {run.status}: val accuracy {acc} "
-          f"(best epoch {done.best_epoch}); active run: {out['active_run']}")
+          f"({done.kept_note or f'kept epoch {done.best_epoch}'}); active run: {out['active_run']}")
     return 0
-
-
-class _Lines:
-    """Epoch lines on stderr, no bar (used where the CLI has no progress bar class)."""
-
-    def __init__(self, quiet: bool = False) -> None:
-        self.quiet = quiet
-
-    def update(self, phase: str, done: int, total: int) -> None:
-        pass
-
-    def write(self, line: str) -> None:
-        print(line, file=sys.stderr, flush=True)
-
-    def close(self) -> None:
-        pass
 
 
 def add_project_parser(sub) -> None:

@@ -18,7 +18,6 @@ import secrets
 import shutil
 import sqlite3
 import tempfile
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
@@ -26,14 +25,12 @@ from typing import Iterable, Mapping, Sequence
 from .archive import Limits, human_size
 from .errors import DataError, ProjectError, ProjectNotFound, ProjectTooBig
 from .images import UnreadableImage, thumbnail
+from .project_photos import (MAX_NAME, SPLITS, TRAIN_DIRS, VAL_DIRS, clean_class, clean_name,  # noqa: F401 (API)
+                             collect)
 from .project_runs import RUN_STATUSES, Run, RunsMixin  # noqa: F401 (Run: part of the API)
 from .project_store import SQL, Database, default_data_dir, log as _log, now, write_file_atomic
 
 VAL_FRACTION = 0.2
-SPLITS = ("train", "val")
-MAX_NAME = 200
-TRAIN_DIRS = {"train", "training"}
-VAL_DIRS = {"val", "valid", "validation", "test", "testing"}
 
 
 def split_score(sha1: str) -> float:
@@ -43,27 +40,6 @@ def split_score(sha1: str) -> float:
 
 def default_split(sha1: str) -> str:
     return "val" if split_score(sha1) < VAL_FRACTION else "train"
-
-
-def clean_name(text: str, what: str = "name") -> str:
-    """NFC, control characters out, outer spaces off; refused when empty or too long."""
-    text = unicodedata.normalize("NFC", str(text))
-    text = "".join(" " if unicodedata.category(c) == "Cc" else c for c in text).strip()
-    if not text:
-        raise ProjectError(f"A {what} cannot be empty.")
-    if len(text) > MAX_NAME:
-        raise ProjectError(f"A {what} can be at most {MAX_NAME} characters long.")
-    return text
-
-
-def clean_class(text: str | None) -> str | None:
-    """A class name as stored; None or "" means unlabelled."""
-    if text is None or not str(text).strip():
-        return None
-    name = clean_name(text, "class name")
-    if name in (".", ".."):
-        raise ProjectError(f"'{name}' cannot be a class name (it means a folder, not a thing).")
-    return name
 
 
 def max_project_bytes() -> int | None:
@@ -326,7 +302,6 @@ class Project(RunsMixin):
         limits = limits or Limits.from_env()
         skipped: list[tuple[str, str]] = []
         with tempfile.TemporaryDirectory(prefix=".unpack-", dir=self.store.root) as tmp:
-            from .project_io import collect
             items = collect(source, label, limits, skipped, Path(tmp))
             return self.add_items(items, limits, skipped, f"added photos from {_source_name(source)}")
 

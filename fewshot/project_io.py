@@ -14,96 +14,11 @@ import zipfile
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from .archive import Limits, extract_zip, human_size, is_junk
+from .archive import Limits, extract_zip, human_size
 from .errors import DataError, LimitExceeded, ProjectError
-from .images import IMAGE_EXTS, is_image_name
-from .project import RUN_STATUSES, SPLITS, TRAIN_DIRS, VAL_DIRS, clean_class
-
-# ---- what a folder, zip or list of files holds ---------------------------------------------------------
-def _descend(root: Path) -> Path:
-    """Into a single wrapping folder (a zip's top folder) that itself holds folders."""
-    while True:
-        entries = [e for e in root.iterdir() if not is_junk(e.name)]
-        dirs = [e for e in entries if e.is_dir() and not e.is_symlink()]
-        if len(dirs) == 1 and len(entries) == 1 and any(c.is_dir() for c in dirs[0].iterdir()):
-            root = dirs[0]
-        else:
-            return root
-
-
-def _walk(folder: Path, limits: Limits, skipped: list, base: Path) -> list[Path]:
-    out = []
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if not is_junk(d))
-        if len(Path(dirpath).relative_to(base).parts) > limits.max_depth:
-            dirnames[:] = []
-            continue
-        for fn in sorted(filenames):
-            p = Path(dirpath) / fn
-            if is_junk(fn):
-                continue
-            if p.is_symlink():
-                skipped.append((p.relative_to(base).as_posix(), "it is a symbolic link; links are not followed"))
-            elif is_image_name(fn):
-                out.append(p)
-            else:
-                skipped.append((p.relative_to(base).as_posix(),
-                                f"{Path(fn).suffix or 'no extension'} is not an image type we read"))
-        for d in [d for d in dirnames if (Path(dirpath) / d).is_symlink()]:
-            dirnames.remove(d)
-    return out
-
-
-def collect(source, label: str | None, limits: Limits, skipped: list, tmp: Path
-            ) -> list[tuple[Path, str, str | None, str | None]]:
-    """(file, relative path as added, class or None, split or None) for everything `source` holds."""
-    if not isinstance(source, (str, os.PathLike)):
-        out = []
-        for item in source:
-            path, cls = (item if isinstance(item, (tuple, list)) else (item, label))
-            out.append((Path(path), Path(path).name, cls, None))
-        return out
-    src = Path(source)
-    if not src.exists():
-        raise DataError(f"{src} does not exist")
-    if src.is_file():
-        if is_image_name(src.name):
-            return [(src, src.name, label, None)]
-        skipped += extract_zip(src, tmp, limits)
-        return _collect_tree(tmp, label, limits, skipped)
-    return _collect_tree(src, label, limits, skipped)
-
-
-def _collect_tree(base: Path, label: str | None, limits: Limits, skipped: list
-                  ) -> list[tuple[Path, str, str | None, str | None]]:
-    root = _descend(base)
-    out = []
-    for e in sorted(root.iterdir()):
-        if is_junk(e.name):
-            continue
-        rel = e.relative_to(base).as_posix()
-        if e.is_symlink():
-            skipped.append((rel, "it is a symbolic link; links are not followed"))
-        elif e.is_dir() and e.name.lower() in TRAIN_DIRS | VAL_DIRS:
-            split = "train" if e.name.lower() in TRAIN_DIRS else "val"
-            for c in sorted(e.iterdir()):
-                if c.is_dir() and not c.is_symlink() and not is_junk(c.name):
-                    out += [(p, p.relative_to(base).as_posix(), c.name, split) for p in _walk(c, limits, skipped, base)]
-                elif c.is_file() and is_image_name(c.name):
-                    out.append((c, c.relative_to(base).as_posix(), label, split))
-        elif e.is_dir():
-            try:
-                cls = clean_class(e.name)
-            except ProjectError as exc:
-                skipped.append((rel + "/", str(exc)))
-                continue
-            out += [(p, p.relative_to(base).as_posix(), cls, None) for p in _walk(e, limits, skipped, base)]
-        elif e.is_file() and is_image_name(e.name):
-            out.append((e, rel, label, None))
-        elif e.is_file():
-            skipped.append((rel, f"{e.suffix or 'no extension'} is not an image type we read"))
-    return out
-
+from .images import IMAGE_EXTS
+from .project_photos import SPLITS, clean_class
+from .project_runs import RUN_STATUSES
 
 # ---- export ----------------------------------------------------------------------------------------------
 EXPORT_FORMATS = ("archive", "csv", "imagefolder", "labelstudio")
