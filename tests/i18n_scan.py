@@ -11,7 +11,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 # The CLI stays English (its own users read its --help); the locales hold the translations themselves.
-SKIP_MODULES = {"cli.py", "__main__.py", "i18n.py"}
+SKIP_MODULES = {"cli.py", "progress.py", "__main__.py", "i18n.py"}  # console-only text: the CLI stays English
 # Exceptions that are programming errors, never meant for a user (the app shows them as "unexpected").
 INTERNAL_ERRORS = {"ValueError", "OSError", "RuntimeError", "KeyError", "TypeError", "AssertionError",
                    "NotImplementedError", "SystemExit"}
