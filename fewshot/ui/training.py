@@ -124,10 +124,38 @@ def _apply(up: TrainUpdate, ev, sess: Session, cfg: TrainConfig, phase: list, mi
         up.diagnostics = up.diagnostics + [ev]
     elif isinstance(ev, Done):
         up.done = ev
-        sess.set_model(ev.model, ev.evaluation)
+        note = _project_done(sess, ev)
         up.fraction, up.eta_s = 1.0, None
-        up.text = _done_text(ev, up.elapsed_s + up.waited_s, up.waited_s) + _chosen_text(cfg, ev)
+        up.text = _done_text(ev, up.elapsed_s + up.waited_s, up.waited_s) + _chosen_text(cfg, ev) + note
     return True
+
+
+def _pct(x: float | None) -> str:
+    return f"{x:.0%}" if x is not None else "no accuracy"
+
+
+def _project_done(sess: Session, ev: Done) -> str:
+    """The session's model after a run: without a project, the new one; in a project, the active run's (the best;
+    a stopped or worse run never silently replaces a better one), and a line saying so when it is not the new one."""
+    p = sess.project
+    if p is None:
+        sess.set_model(ev.model, ev.evaluation)
+        return ""
+    new_id = getattr(p, "last_run_id", None)
+    active = p.active_run()
+    if active is None or active.id == new_id:
+        sess.set_model(ev.model, ev.evaluation)
+        sess.active_run = active.id if active is not None else None
+        sess.run_note = ""
+        return ""
+    if sess.active_run != active.id or sess.model is None:
+        from .projects import show_active
+        sess.active_run = None
+        show_active(sess)
+    new_acc = ev.evaluation.accuracy if ev.evaluation is not None else None
+    sess.run_note = (f"This run ({_pct(new_acc)}) is kept in the list; the active model is still run {active.id} "
+                     f"({_pct(active.val_accuracy)}).")
+    return "\n" + sess.run_note
 
 
 SNAPSHOT_INTERVAL_S = 0.15  # at most ~7 page updates a second: the page keeps up, and lags at most that much
@@ -152,7 +180,11 @@ def run_training(sess: Session, cfg: TrainConfig, min_interval: float = SNAPSHOT
     up.waited_s = max(0.0, t0 - clicked) if clicked else 0.0
     phase, last, pending = [None, t0], t0, False
     try:
-        for ev in sess.backends.trainer(sess.dataset, cfg, stop=sess.stop, limits=sess.limits):
+        if sess.project is not None:  # the run is recorded in the project (the same events, the same trainer)
+            events = sess.project.train(cfg, stop=sess.stop, limits=sess.limits, trainer=sess.backends.trainer)
+        else:
+            events = sess.backends.trainer(sess.dataset, cfg, stop=sess.stop, limits=sess.limits)
+        for ev in events:
             up.elapsed_s = time.perf_counter() - t0
             urgent = _apply(up, ev, sess, cfg, phase, min_interval)
             if urgent or time.perf_counter() - last >= min_interval:
