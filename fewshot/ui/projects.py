@@ -35,13 +35,17 @@ def owner_of(sess: Session) -> str | None:
     return sess.project_owner
 
 
-def new_project(sess: Session, name: str) -> Project:
-    """A new project for the session's owner; it becomes the session's (the photos shown are its: none yet)."""
+def new_project(sess: Session, name: str, show: bool = True) -> Project:
+    """A new project for the session's owner; it becomes the session's (`show`: the photos and model shown are
+    its, none yet; else the session keeps what it shows, e.g. photos about to be added to it)."""
     if not sess.project_owner:
         sess.project_owner = sess.owner or "api-" + sess.id
     name = (name or "").strip() or _free_name(sess.project_owner, "My project")
     p = store().create(sess.project_owner, name)
-    attach(sess, p)
+    if show:
+        attach(sess, p)
+    else:
+        sess.project, sess.active_run = p, None
     return p
 
 
@@ -107,9 +111,9 @@ def absorb(sess: Session, source: str) -> Dataset | None:
     ds = sess.dataset
     if ds is None or not sess.project_owner:
         return ds
-    p = sess.project
+    p, src = sess.project, sess.source
     if p is None:
-        p = new_project(sess, _free_name(sess.project_owner, _name_from(source)))
+        p = new_project(sess, _free_name(sess.project_owner, _name_from(source)), show=False)
     items = []
     for split, samples in (("train", ds.train), ("val", ds.val)):
         for s in samples:
@@ -119,7 +123,6 @@ def absorb(sess: Session, source: str) -> Dataset | None:
     p.add_items(items, Limits(max_upload_bytes=2**62, max_images=10**7), note=f"added photos from {source}")
     merged = p.dataset()
     merged.skipped, merged.notices = list(ds.skipped), list(ds.notices)
-    src = sess.source
     sess.set_dataset(merged, src)
     sess.project = p
     return merged
