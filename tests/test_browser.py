@@ -168,6 +168,9 @@ def test_class_cards_webcam_free_path_and_the_example(ui, tmp_path):
     assert "green, red" in summary and "your class cards" in summary
     assert re.search(r"red\s*6 photos", u.text("#data-thumbs"))  # 4 dropped + 2 webcam shots
     u.shot("cards-report")
+    # photos loaded later are added to the open project: the example goes into a new project of its own
+    u.click("#project-new")
+    u.wait_text("#data-summary", "Nothing loaded yet")
     u.page.get_by_role("tab", name=re.compile("Example")).click()
     u.click("#example-btn")
     u.wait_text("#data-summary", r"3 classes.*circles, squares, triangles")

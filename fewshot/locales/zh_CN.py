@@ -877,6 +877,7 @@ MESSAGES.update({  # the project bar, its runs, and what a training did to the a
     "no accuracy": "无准确率",
     "project “{}”": "项目“{0}”",
     "My project": "我的项目",
+    "The active model: run {} of this project ({}, {}).": "当前模型：本项目的第 {0} 次训练（{1!t}，{2!t}）。",
 })
 
 COLUMNS.update({"run": "训练", "active": "当前", "status": "状态", "accuracy": "准确率", "started": "开始",

@@ -93,7 +93,7 @@ def _wire_steps(page: Page, views: SimpleNamespace, demo: gr.Blocks) -> None:
         return {**step_check.render(v.check, sess), **step_take.render(v.take, sess), **step_try.render(v.try_, sess)}
 
     everything = v.data.report + [v.train.progress, v.train.loss_plot, v.train.acc_plot, v.train.diag,
-                                  v.train.history] + model_outputs
+                                  v.train.history] + model_outputs + list(_FORM(v.train).values())
 
     def show_all(sess: Session) -> dict:  # a project opened (or reopened after a reload): every step shows it
         out = {**step_data.render(v.data, sess), **step_train.render(v.train, sess), **show_model(sess)}
@@ -104,7 +104,17 @@ def _wire_steps(page: Page, views: SimpleNamespace, demo: gr.Blocks) -> None:
             out.update({v.check.accuracy: NOT_TRAINED, v.check.box: gr.Column(visible=False),
                         v.check.mistakes: gr.Gallery(value=[], visible=False), v.take.card: CARD_EMPTY,
                         v.take.download: gr.DownloadButton(value=None, interactive=False), v.try_.status: NO_MODEL})
-        if sess.last_update is None:  # no training in this tab yet: no progress line
+        run = sess.project.active_run() if sess.project is not None else None
+        if run is not None:  # the active run's settings in the form, its curves in step 2 (nothing trained here)
+            out.update(_run_settings(v.train, run.settings))
+            if sess.last_update is None and run.history:
+                k = len(sess.model.classes) if sess.model is not None else 0
+                out[v.train.loss_plot], out[v.train.acc_plot] = V.curve_figures(run.history, len(run.history), k)
+                out[v.train.history] = V.history_frame(run.history)
+                acc = f"{run.val_accuracy:.0%}" if run.val_accuracy is not None else "no accuracy"
+                out[v.train.progress] = V.progress_html(1.0, f"The active model: run {run.id} of this project "
+                                                             f"({acc}, {run.status}).", "done")
+        elif sess.last_update is None:  # no training in this tab yet: no progress line
             out[v.train.progress] = V.progress_html(None, NOT_STARTED)
         return out
 
@@ -122,6 +132,17 @@ def _wire_steps(page: Page, views: SimpleNamespace, demo: gr.Blocks) -> None:
     rewritten = v.project.bar + v.data.report + [v.train.progress, v.train.loss_plot, v.train.acc_plot, v.train.diag,
                                  v.train.history] + model_outputs
     _wire_language(page, renders, rewritten)
+
+
+def _FORM(t: SimpleNamespace) -> dict:
+    """Step 2's settings, by the name a run's settings (TrainConfig.to_dict) give them."""
+    return {"arch": t.arch, "pretrained": t.pretrained, "epochs": t.epochs, "lr": t.lr, "stage": t.stage,
+            "batch_size": t.batch, "augmentation": t.aug, "label_smoothing": t.smoothing,
+            "balanced_loss": t.balanced, "early_stop": t.early, "seed": t.seed}
+
+
+def _run_settings(t: SimpleNamespace, settings: dict) -> dict:
+    return {c: settings[k] for k, c in _FORM(t).items() if k in settings and settings[k] is not None}
 
 
 def _wire_language(page: Page, renders: list, rewritten: list) -> None:

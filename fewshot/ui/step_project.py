@@ -5,7 +5,6 @@ deleted (asked first). After a reload the page reopens the tab's last project (g
 """
 from __future__ import annotations
 
-import json
 import secrets
 import time
 from types import SimpleNamespace
@@ -192,12 +191,12 @@ def wire(v: SimpleNamespace, page: Page, show_all: Callable[[Session], dict], al
     @friendly
     def project_list(st=None, request: gr.Request = None):
         sess = session(st, request)
-        return json.dumps(PJ.store().list(sess.project_owner))
+        return PJ.store().list(sess.project_owner)
 
     @friendly
     def runs(st=None, request: gr.Request = None):
         sess = session(st, request)
-        return json.dumps([r.to_dict() for r in sess.project.runs()] if sess.project is not None else [])
+        return [r.to_dict() for r in sess.project.runs()] if sess.project is not None else []
 
     @friendly
     def run_use(run_id, st=None, request: gr.Request = None):
