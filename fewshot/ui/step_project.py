@@ -149,6 +149,8 @@ def wire(v: SimpleNamespace, page: Page, show_all: Callable[[Session], dict], al
         sess = session(st, request)
         if sess.training:
             raise ProjectError("A training is running. Wait for it or press Stop, then change projects.")
+        if sess.project is not None and (name or "").strip() == sess.project.name:
+            name = ""  # the box still shows the open project's name: the new one gets a name of its own
         p = PJ.new_project(sess, name)
         inform(f"New project “{p.name}”: load photos in step 1.")
         return whole(sess)
@@ -259,6 +261,7 @@ def wire(v: SimpleNamespace, page: Page, show_all: Callable[[Session], dict], al
     hidden_runs = gr.Button(visible=False)
     hidden_runs.click(runs, [page.state], gr.JSON(visible=False), api_name="runs")
 
+    @friendly  # in the page's language, like every other callback
     def sync(st):
         if not isinstance(st, Session):
             return {}
