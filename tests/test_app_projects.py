@@ -124,3 +124,15 @@ def _zip(folder, out):
             if p.is_file():
                 zf.write(p, p.relative_to(folder.parent))
     return out
+
+
+def test_a_page_that_goes_away_mid_training_records_the_run_as_stopped_with_its_model(sess):
+    P.load_example(sess, per_class=8)
+    gen = T.run_training(sess, T.make_config("resnet18", False, 200, 0.003, "head", batch_size=8))
+    for up in gen:
+        if up.history:  # one epoch is in: the tab closes (Gradio closes the callback's generator)
+            break
+    gen.close()
+    run = sess.project.runs()[-1]
+    assert run.status == "stopped" and run.bundle is not None and run.bundle.is_file(), run
+    assert run.active and 1 <= len(run.history) < 200 and not sess.training

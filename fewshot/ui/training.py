@@ -179,6 +179,7 @@ def run_training(sess: Session, cfg: TrainConfig, min_interval: float = SNAPSHOT
     sess.train_clicked_at = None  # one click, one run (an API call has none)
     up.waited_s = max(0.0, t0 - clicked) if clicked else 0.0
     phase, last, pending = [None, t0], t0, False
+    events, ended = None, False
     try:
         if sess.project is not None:  # the run is recorded in the project (the same events, the same trainer)
             events = sess.project.train(cfg, stop=sess.stop, limits=sess.limits, trainer=sess.backends.trainer)
@@ -192,6 +193,7 @@ def run_training(sess: Session, cfg: TrainConfig, min_interval: float = SNAPSHOT
                 yield replace(up)  # a snapshot: lists inside are replaced, never mutated
             else:
                 pending = True
+        ended = True
         if pending:  # the engine ended without a Done: the page still sees where it got to
             yield replace(up)
     except WeightsUnavailable as exc:
@@ -200,7 +202,23 @@ def run_training(sess: Session, cfg: TrainConfig, min_interval: float = SNAPSHOT
         up.fraction, up.text = None, "Could not start: the ImageNet weights are missing."
         yield replace(up)
     finally:
+        if not ended and sess.project is not None and events is not None:
+            _finish_abandoned(sess, events)
         sess.training = False
+
+
+def _finish_abandoned(sess: Session, events) -> None:
+    """The page went away mid-training (its tab closed or reloaded, so Gradio closed this generator): a project's
+    run is still recorded as what it was. Stop is pressed for it and the engine, which ends within a batch, is
+    read to its end, so the run is marked stopped with its best epoch's model (if one epoch had ended) rather than
+    interrupted with nothing. The session's own model follows the project's active run as usual."""
+    sess.stop.set()
+    try:
+        for ev in events:
+            if isinstance(ev, Done):
+                _project_done(sess, ev)
+    except Exception:  # noqa: BLE001 (the run is recorded as failed by Project.train; nobody is listening)
+        pass
 
 
 def _took(seconds: float) -> str:
