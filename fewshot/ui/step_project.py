@@ -16,7 +16,7 @@ import pandas as pd
 from ..errors import ProjectError, ProjectNotFound
 from . import projects as PJ
 from .page import PRIVATE, Page, friendly, inform
-from .state import Session
+from .state import Session, is_upload
 
 HIDDEN = dict(visible=False)
 
@@ -44,7 +44,7 @@ def build(page: Page) -> SimpleNamespace:
             v.run_delete = gr.Button("Delete this run", variant="stop", elem_id="run-delete", scale=1)
             v.run_delete_yes = gr.Button("Yes, delete this run", variant="stop", elem_id="run-delete-yes", scale=1,
                                          **HIDDEN)
-        with gr.Row(equal_height=True):
+        with gr.Row():
             v.export = gr.Button("Export the project (.zip)", elem_id="project-export")
             v.export_file = gr.File(label="Project archive", elem_id="project-export-file", height=80)
             v.import_file = gr.File(label="Import a project archive (.zip)", file_types=[".zip"],
@@ -57,7 +57,7 @@ def _ago(t: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(t)) if t else ""
 
 
-_SHOWN = ("arch", "stage", "epochs", "lr", "augmentation", "batch_size", "seed")
+_SHOWN = ("arch", "pretrained", "stage", "epochs", "lr", "augmentation", "batch_size", "seed")
 
 
 def runs_frame(sess: Session | None) -> pd.DataFrame:
@@ -240,9 +240,11 @@ def wire(v: SimpleNamespace, page: Page, show_all: Callable[[Session], dict], al
     def project_import(path: str, st=None, request: gr.Request = None):
         from ..project_io import import_project
         sess = session(st, request)
-        if not path:
+        real = is_upload(path, page.upload_root)  # never a path the browser names on the server
+        if real is None:
             raise ProjectError("Choose a project archive (.zip) first.")
-        p = import_project(PJ.store(), sess.project_owner, path)
+        sess.uploads.add(real)
+        p = import_project(PJ.store(), sess.project_owner, real)
         PJ.attach(sess, p)
         return whole(sess)
 
