@@ -109,6 +109,10 @@ def test_projects_through_the_api(app_server, tmp_path):
     assert _j(client.predict(api_name="/runs")) == []
     archive = client.predict(api_name="/project_export")
     assert str(archive).endswith(".zip")
+    from gradio_client import handle_file
+    client.predict(handle_file(str(archive)), api_name="/project_import")  # the same name: a free one is found
+    names = sorted(p["name"] for p in _j(client.predict(api_name="/project_list")))
+    assert len(names) == 2 and names[0] == "api birds", names
     # another client sees none of them
     assert _j(Client(app_server.url, verbose=False).predict(api_name="/project_list")) == []
 

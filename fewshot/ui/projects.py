@@ -40,7 +40,7 @@ def new_project(sess: Session, name: str, show: bool = True) -> Project:
     its, none yet; else the session keeps what it shows, e.g. photos about to be added to it)."""
     if not sess.project_owner:
         sess.project_owner = sess.owner or "api-" + sess.id
-    name = (name or "").strip() or _free_name(sess.project_owner, "My project")
+    name = (name or "").strip() or free_name(sess.project_owner, "My project")
     p = store().create(sess.project_owner, name)
     if show:
         attach(sess, p)
@@ -49,7 +49,7 @@ def new_project(sess: Session, name: str, show: bool = True) -> Project:
     return p
 
 
-def _free_name(owner: str, base: str) -> str:
+def free_name(owner: str, base: str) -> str:
     taken = {r["name"] for r in store().list(owner)}
     if base not in taken:
         return base
@@ -113,7 +113,7 @@ def absorb(sess: Session, source: str) -> Dataset | None:
         return ds
     p, src = sess.project, sess.source
     if p is None:
-        p = new_project(sess, _free_name(sess.project_owner, _name_from(source)), show=False)
+        p = new_project(sess, free_name(sess.project_owner, _name_from(source)), show=False)
     items = []
     for split, samples in (("train", ds.train), ("val", ds.val)):
         for s in samples:

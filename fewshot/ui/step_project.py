@@ -6,6 +6,7 @@ deleted (asked first). After a reload the page reopens the tab's last project (g
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
 import time
 from types import SimpleNamespace
 from typing import Callable
@@ -244,7 +245,13 @@ def wire(v: SimpleNamespace, page: Page, show_all: Callable[[Session], dict], al
         if real is None:
             raise ProjectError("Choose a project archive (.zip) first.")
         sess.uploads.add(real)
-        p = import_project(PJ.store(), sess.project_owner, real)
+        try:
+            p = import_project(PJ.store(), sess.project_owner, real)
+        except ProjectError as exc:  # its name is taken (e.g. imported twice): a free name after the file's
+            if "already have a project" not in str(exc):
+                raise
+            p = import_project(PJ.store(), sess.project_owner, real,
+                               name=PJ.free_name(sess.project_owner, Path(real).stem))
         PJ.attach(sess, p)
         return whole(sess)
 
