@@ -60,6 +60,12 @@ def test_project_survives_a_reload_keeps_the_better_model_and_deletes_cleanly(ui
     runs = u.wait_text("#runs-table", "stopped")
     assert "finished" in runs
     u.shot("stopped-worse-run")
+    u.click("#run-compare")  # the two runs, curves overlaid and the settings that differ in bold
+    table = u.wait_text("#cmp-settings", "pretrained", 30)
+    assert re.search(r"pretrained\s+True\s+False", table), table
+    assert u.page.locator("#cmp-settings strong", has_text="pretrained").count() == 1
+    u.page.locator("#cmp-plot .js-plotly-plot").wait_for(timeout=30_000)
+    u.shot("compare-runs")
 
     u.click("#project-delete")
     u.page.wait_for_selector("#project-delete-yes", state="visible")

@@ -847,6 +847,10 @@ UI.update({  # the project bar and its runs (fewshot/ui/step_project.py)
     "Export the project (.zip)": "导出项目（.zip）",
     "Project archive": "项目归档",
     "Import a project archive (.zip)": "导入项目归档（.zip）",
+    "Compare run": "比较训练",
+    "with run": "与训练",
+    "Compare": "比较",
+    "Validation accuracy per epoch": "每轮的验证准确率",
 })
 
 MESSAGES.update({  # the project bar, its runs, and what a training did to the active model
@@ -877,6 +881,10 @@ MESSAGES.update({  # the project bar, its runs, and what a training did to the a
     "no accuracy": "无准确率",
     "project “{}”": "项目“{0}”",
     "My project": "我的项目",
+    "run {}": "第 {0} 次训练",
+    "Choose two runs to compare.": "请选择两次训练来比较。",
+    "| setting | run {} | run {} |": "| 设置 | 第 {0} 次训练 | 第 {1} 次训练 |",
+    "| accuracy | {} | {} |": "| 准确率 | {0} | {1} |",
     "The active model: run {} of this project ({}, {}).": "当前模型：本项目的第 {0} 次训练（{1!t}，{2!t}）。",
 })
 

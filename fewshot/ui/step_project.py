@@ -45,12 +45,18 @@ def build(page: Page) -> SimpleNamespace:
             v.run_delete = gr.Button("Delete this run", variant="stop", elem_id="run-delete", scale=1)
             v.run_delete_yes = gr.Button("Yes, delete this run", variant="stop", elem_id="run-delete-yes", scale=1,
                                          **HIDDEN)
+        with gr.Row(equal_height=True):
+            v.cmp_a = gr.Dropdown([], value=None, label="Compare run", elem_id="cmp-a", scale=2)
+            v.cmp_b = gr.Dropdown([], value=None, label="with run", elem_id="cmp-b", scale=2)
+            v.compare = gr.Button("Compare", elem_id="run-compare", scale=1)
+        v.cmp_plot = gr.Plot(show_label=False, elem_id="cmp-plot", visible=False)
+        v.cmp_md = gr.Markdown("", elem_id="cmp-settings")
         with gr.Row():
             v.export = gr.Button("Export the project (.zip)", elem_id="project-export")
             v.export_file = gr.File(label="Project archive", elem_id="project-export-file", height=80)
             v.import_file = gr.File(label="Import a project archive (.zip)", file_types=[".zip"],
                                     elem_id="project-import", height=80)
-    v.bar = [v.pick, v.name, v.status, v.delete, v.delete_yes, v.runs, v.run_pick, v.run_delete_yes]
+    v.bar = [v.pick, v.name, v.status, v.delete, v.delete_yes, v.runs, v.run_pick, v.run_delete_yes, v.cmp_a, v.cmp_b]
     return v
 
 
@@ -98,7 +104,30 @@ def render(v: SimpleNamespace, sess: Session | None) -> dict:
             v.name: p.name if p is not None else "", v.status: status,
             v.delete: gr.Button(visible=True), v.delete_yes: gr.Button(visible=False),
             v.runs: runs_frame(sess), v.run_delete_yes: gr.Button(visible=False),
-            v.run_pick: gr.Dropdown(choices=run_choices, value=run_choices[0][1] if run_choices else None)}
+            v.run_pick: gr.Dropdown(choices=run_choices, value=run_choices[0][1] if run_choices else None),
+            v.cmp_a: gr.Dropdown(choices=run_choices, value=run_choices[-2][1] if len(run_choices) > 1 else None),
+            v.cmp_b: gr.Dropdown(choices=run_choices, value=run_choices[-1][1] if run_choices else None)}
+
+
+def compare(a, b) -> tuple:
+    """Two runs' validation accuracy per epoch on one plot, and their settings side by side, the ones that
+    differ in bold."""
+    import plotly.graph_objects as go
+    fig = go.Figure()
+    for r in (a, b):
+        fig.add_scatter(x=[h["epoch"] for h in r.history], y=[h.get("val_acc") for h in r.history],
+                        mode="lines+markers", name=f"run {r.id}")
+    fig.update_layout(title="Validation accuracy per epoch", height=320, margin={"l": 50, "r": 20, "t": 50, "b": 40})
+    fig.update_yaxes(range=[0, 1.02], tickformat=".0%")
+    keys = [k for k in dict.fromkeys([*a.settings, *b.settings]) if k != "preprocessing"]
+    rows = [f"| setting | run {a.id} | run {b.id} |", "|---|---|---|"]
+    for k in keys:
+        x, y = a.settings.get(k), b.settings.get(k)
+        cell = (lambda t: f"**{t}**") if x != y else str
+        rows.append(f"| {cell(k)} | {cell(x)} | {cell(y)} |")
+    acc = lambda r: f"{r.val_accuracy:.0%}" if r.val_accuracy is not None else "–"  # noqa: E731
+    rows.append(f"| accuracy | {acc(a)} | {acc(b)} |")
+    return fig, "\n".join(rows)
 
 
 def remembered(sess: Session) -> dict:
@@ -263,6 +292,15 @@ def wire(v: SimpleNamespace, page: Page, show_all: Callable[[Session], dict], al
     v.run_use.click(run_use, [v.run_pick, page.state], every, api_name="run_use")
     v.run_delete.click(ask_run_delete, [page.state, v.run_pick], [v.run_delete_yes], queue=False, **PRIVATE)
     v.run_delete_yes.click(run_delete, [v.run_pick, page.state], every, api_name="run_delete")
+    @friendly
+    def on_compare(a, b, st=None, request: gr.Request = None):
+        sess = session(st, request)
+        if sess.project is None or a in (None, "") or b in (None, ""):
+            raise ProjectError("Choose two runs to compare.")
+        fig, table = compare(sess.project.run(int(a)), sess.project.run(int(b)))
+        return {v.cmp_plot: gr.Plot(value=fig, visible=True), v.cmp_md: table}
+
+    v.compare.click(on_compare, [v.cmp_a, v.cmp_b, page.state], [v.cmp_plot, v.cmp_md], **PRIVATE)
     v.export.click(project_export, [page.state], [v.export_file], api_name="project_export")
     v.import_file.upload(project_import, [v.import_file, page.state], every, api_name="project_import")
     hidden_list = gr.Button(visible=False)
