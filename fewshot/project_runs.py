@@ -180,8 +180,12 @@ class RunsMixin:
         return ds
 
     def train(self, config=None, *, stop=None, device: str | None = None, feature_cache: bool = True,
-              limits: Limits | None = None) -> Iterator:
+              limits: Limits | None = None, trainer=None) -> Iterator:
         """Train on the labelled photos with fewshot.train.train, recording the run; yields the same events.
+
+        `trainer` (fewshot.train.train's signature, called as trainer(ds, cfg, stop=, limits=, ...)) replaces
+        it, e.g. the page's backends.trainer that runs in a ZeroGPU worker; only `stop` and `limits` are passed
+        to a trainer given here.
 
         The bundle is on disk before the row says finished; an error marks the run failed, a generator closed
         early marks it stopped (or interrupted when nothing was kept)."""
@@ -192,8 +196,11 @@ class RunsMixin:
         ds = self.dataset(seed=cfg.seed)
         run_id = self.start_run(cfg.to_dict())
         ended = False
+        self.last_run_id = run_id  # the page says which run this was
         try:
-            for ev in train(ds, cfg, stop=stop, device=device, feature_cache=feature_cache, limits=limits):
+            events = (train(ds, cfg, stop=stop, device=device, feature_cache=feature_cache, limits=limits)
+                      if trainer is None else trainer(ds, cfg, stop=stop, limits=limits))
+            for ev in events:
                 if isinstance(ev, Done):
                     status = "stopped" if ev.reason == "stopped" else "finished"
                     metrics = {"reason": ev.reason, "best_epoch": ev.best_epoch, "seconds": round(ev.seconds, 3),

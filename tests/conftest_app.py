@@ -61,7 +61,7 @@ def launch_app(base: Path, *args: str, **env_extra: str):
     """`python app.py --port N *args` with its own folders under `base`; yields (url, process, log)."""
     port = _free_port()
     env = {**os.environ, "FEWSHOT_OFFLINE": "1", "FEWSHOT_CACHE_DIR": str(base / "features"),
-           "FEWSHOT_SESSION_DIR": str(base / "sessions"), "GRADIO_TEMP_DIR": str(base / "uploads"),
+           "FEWSHOT_SESSION_DIR": str(base / "sessions"), "FEWSHOT_DATA_DIR": str(base / "projects"), "GRADIO_TEMP_DIR": str(base / "uploads"),
            "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1", **env_extra}
     env.pop("FEWSHOT_HOST", None)
     log = base / "app.log"

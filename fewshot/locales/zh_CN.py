@@ -488,8 +488,8 @@ COLUMNS = {
 
 UI = {  # the page's fixed words (labels, buttons, hints); each is the English as app.py writes it
     "fewshot: teach a computer your photos": "fewshot：教电脑认识你的照片",
-    "Teach a computer to tell your photos apart, in five steps. Your photos stay in this session and are deleted "
-    "when you close the tab.": "只需五步，教电脑分辨你的照片。照片只保存在本次会话中，关闭标签页后即被删除。",
+    "Teach a computer to tell your photos apart, in five steps. Your photos, runs and models are kept in your "
+    "project on this server until you delete it.": "只需五步，教电脑分辨你的照片。你的照片、训练记录和模型保存在本服务器上你的项目里，直到你删除它。",
     "Your photos": "你的照片",
     "Give a few dozen photos per class, taken in different places, angles and light.":
         "每个类别准备几十张照片，在不同地点、角度和光线下拍摄。",
@@ -829,3 +829,64 @@ MESSAGES.update({  # labelling with the model's help (fewshot/labelling.py, fews
     "label with the model's help: what to label next, suggested classes, labels that look wrong":
         "让模型帮忙标注：接下来标哪些、建议的类别、看起来标错的类别",
 })
+
+UI.update({  # the project bar and its runs (fewshot/ui/step_project.py)
+    "Project": "项目",
+    "Name": "名称",
+    "New project": "新建项目",
+    "Rename": "重命名",
+    "Delete project": "删除项目",
+    "Yes, delete it and all its photos": "是的，删除它和其中所有照片",
+    "No project yet: load photos in step 1 and one is made for you.": "还没有项目：在第 1 步加载照片，就会自动为你新建一个。",
+    "Runs of this project": "本项目的训练记录",
+    "runs": "训练记录",
+    "Run": "训练",
+    "Use this run's model": "使用这次训练的模型",
+    "Delete this run": "删除这次训练",
+    "Yes, delete this run": "是的，删除这次训练",
+    "Export the project (.zip)": "导出项目（.zip）",
+    "Project archive": "项目归档",
+    "Import a project archive (.zip)": "导入项目归档（.zip）",
+    "Compare run": "比较训练",
+    "with run": "与训练",
+    "Compare": "比较",
+    "Validation accuracy per epoch": "每轮的验证准确率",
+})
+
+MESSAGES.update({  # the project bar, its runs, and what a training did to the active model
+    "{} ({} photos, {} runs)": "{0}（{1} 张照片，{2} 次训练）",
+    "the active model is run {} ({})": "当前模型是第 {0} 次训练（{1}）",
+    "no model yet": "还没有模型",
+    "Project “{}”: {} photos ({} labelled), {} runs; {}. Kept on this server until you delete it.":
+        "项目“{0}”：{1} 张照片（{2} 张已标注），{3} 次训练；{4!t}。保存在本服务器上，直到你删除它。",
+    "run {} · {}": "第 {0} 次训练 · {1!t}",
+    "run {} · {} · {}": "第 {0} 次训练 · {1!t} · {2}",
+    "running": "进行中",
+    "finished": "已完成",
+    "stopped": "已停止",
+    "failed": "失败",
+    "interrupted": "已中断",
+    "A training is running. Wait for it or press Stop, then change projects.": "正在训练。请等它结束或按“停止”，再切换项目。",
+    "A training is running. Wait for it or press Stop, then delete the project.": "正在训练。请等它结束或按“停止”，再删除项目。",
+    "A training is running. Wait for it or press Stop, then delete a run.": "正在训练。请等它结束或按“停止”，再删除训练记录。",
+    "New project “{}”: load photos in step 1.": "新项目“{0}”：请在第 1 步加载照片。",
+    "There is no project open to rename.": "没有打开的项目可以重命名。",
+    "There is no project open to delete.": "没有打开的项目可以删除。",
+    "There is no project open to export.": "没有打开的项目可以导出。",
+    "Project “{}” and all its photos, runs and models are deleted.": "项目“{0}”及其所有照片、训练记录和模型已删除。",
+    "Choose a run first.": "请先选择一次训练。",
+    "Choose a project archive (.zip) first.": "请先选择一个项目归档（.zip）。",
+    "This run ({}) is kept in the list; the active model is still run {} ({}).":
+        "这次训练（{0}）保留在列表中；当前模型仍是第 {1} 次训练（{2}）。",
+    "no accuracy": "无准确率",
+    "project “{}”": "项目“{0}”",
+    "My project": "我的项目",
+    "run {}": "第 {0} 次训练",
+    "Choose two runs to compare.": "请选择两次训练来比较。",
+    "| setting | run {} | run {} |": "| 设置 | 第 {0} 次训练 | 第 {1} 次训练 |",
+    "| accuracy | {} | {} |": "| 准确率 | {0} | {1} |",
+    "The active model: run {} of this project ({}, {}).": "当前模型：本项目的第 {0} 次训练（{1!t}，{2!t}）。",
+})
+
+COLUMNS.update({"run": "训练", "active": "当前", "status": "状态", "accuracy": "准确率", "started": "开始",
+                "ended": "结束", "note": "备注", "settings": "设置"})

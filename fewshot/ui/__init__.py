@@ -16,10 +16,11 @@ import gradio as gr
 from gradio.utils import get_upload_folder
 
 from .. import i18n as L
-from . import step_cards, step_check, step_data, step_take, step_train, step_try
+from . import step_cards, step_check, step_data, step_project, step_take, step_train, step_try
 from .page import I18N, PRIVATE, Page, lang_of, localize, localized
 from .state import Backends, Session, SessionRegistry, remove_stale_sessions, session_root
-from .texts import API_MD, HERO, LANG_SWITCH, TITLE
+from .. import views as V
+from .texts import API_MD, CARD_EMPTY, HERO, LANG_SWITCH, NO_MODEL, NOT_STARTED, NOT_TRAINED, TITLE
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 SESSION_TTL_S = 6 * 3600  # an idle session (e.g. an API client that never says goodbye) is cleaned after this
@@ -45,10 +46,12 @@ def build_app(backends: Backends | None = None) -> gr.Blocks:
         gr.HTML(f'<div class="fs-hero">{logo}<div><h1>fewshot</h1><p>{HERO}</p></div>{LANG_SWITCH}</div>')
         lang = gr.Textbox(L.EN, visible="hidden", elem_id="fs-lang", label="lang")
         page = Page(state, lang, registry, Path(get_upload_folder()))
+        project = step_project.build(page)
         views = _build_steps(page)
+        views.project = project
         with gr.Accordion("Use via API", open=False):
             gr.Markdown(API_MD.replace("{url}", "http://127.0.0.1:7860/"))  # the footer link shows this server's own
-        _wire_steps(page, views)
+        _wire_steps(page, views, demo)
 
         def on_close(request: gr.Request):  # the tab closed: stop its training, delete its files
             # Gradio calls this when a heartbeat connection to /gradio_api/heartbeat/<session> ends, whoever
@@ -81,13 +84,41 @@ def _build_steps(page: Page) -> SimpleNamespace:
     return views
 
 
-def _wire_steps(page: Page, views: SimpleNamespace) -> None:
+def _wire_steps(page: Page, views: SimpleNamespace, demo: gr.Blocks) -> None:
     v = views
     # what a new model (trained, or loaded from a file) fills in: steps 3, 4 and 5, in the API's order
     model_outputs = v.check.shown + [v.take.card, v.take.download, v.try_.status]
 
     def show_model(sess: Session) -> dict:
         return {**step_check.render(v.check, sess), **step_take.render(v.take, sess), **step_try.render(v.try_, sess)}
+
+    everything = v.data.report + [v.train.progress, v.train.loss_plot, v.train.acc_plot, v.train.diag,
+                                  v.train.history] + model_outputs + list(_FORM(v.train).values())
+
+    def show_all(sess: Session) -> dict:  # a project opened (or reopened after a reload): every step shows it
+        out = {**step_data.render(v.data, sess), **step_train.render(v.train, sess), **show_model(sess)}
+        if sess.dataset is None:  # an empty project: the report says nothing is loaded
+            out[v.data.summary] = "Nothing loaded yet."
+            out[v.data.warnings], out[v.data.thumbs] = "", ""
+        if sess.model is None:  # a project without a model yet: steps 3-5 as on a fresh page
+            out.update({v.check.accuracy: NOT_TRAINED, v.check.box: gr.Column(visible=False),
+                        v.check.mistakes: gr.Gallery(value=[], visible=False), v.take.card: CARD_EMPTY,
+                        v.take.download: gr.DownloadButton(value=None, interactive=False), v.try_.status: NO_MODEL})
+        run = sess.project.active_run() if sess.project is not None else None
+        if run is not None:  # the active run's settings in the form, its curves in step 2 (nothing trained here)
+            out.update(_run_settings(v.train, run.settings))
+            if sess.last_update is None and run.history:
+                k = len(sess.model.classes) if sess.model is not None else 0
+                out[v.train.loss_plot], out[v.train.acc_plot] = V.curve_figures(run.history, len(run.history), k)
+                out[v.train.history] = V.history_frame(run.history)
+                acc = f"{run.val_accuracy:.0%}" if run.val_accuracy is not None else "no accuracy"
+                out[v.train.progress] = V.progress_html(1.0, f"The active model: run {run.id} of this project "
+                                                             f"({acc}, {run.status}).", "done")
+        elif sess.last_update is None:  # no training in this tab yet: no progress line
+            out[v.train.progress] = V.progress_html(None, NOT_STARTED)
+        return out
+
+    page.follow = step_project.wire(v.project, page, show_all, everything, demo)
 
     step_data.wire(v.data, page)
     step_cards.wire(v.data.cards, page, show_report=lambda sess: step_data.report(v.data, sess),
@@ -96,11 +127,22 @@ def _wire_steps(page: Page, views: SimpleNamespace) -> None:
     step_try.wire(v.try_, page)
     step_check.wire(v.check, page)
     step_take.wire(v.take, page, model_outputs, show_model)
-    renders = [(step_data.render, v.data), (step_train.render, v.train), (step_check.render, v.check),
+    renders = [(step_project.render, v.project), (step_data.render, v.data), (step_train.render, v.train), (step_check.render, v.check),
                (step_try.render, v.try_), (step_take.render, v.take)]
-    rewritten = v.data.report + [v.train.progress, v.train.loss_plot, v.train.acc_plot, v.train.diag,
+    rewritten = v.project.bar + v.data.report + [v.train.progress, v.train.loss_plot, v.train.acc_plot, v.train.diag,
                                  v.train.history] + model_outputs
     _wire_language(page, renders, rewritten)
+
+
+def _FORM(t: SimpleNamespace) -> dict:
+    """Step 2's settings, by the name a run's settings (TrainConfig.to_dict) give them."""
+    return {"arch": t.arch, "pretrained": t.pretrained, "epochs": t.epochs, "lr": t.lr, "stage": t.stage,
+            "batch_size": t.batch, "augmentation": t.aug, "label_smoothing": t.smoothing,
+            "balanced_loss": t.balanced, "early_stop": t.early, "seed": t.seed}
+
+
+def _run_settings(t: SimpleNamespace, settings: dict) -> dict:
+    return {c: settings[k] for k, c in _FORM(t).items() if k in settings and settings[k] is not None}
 
 
 def _wire_language(page: Page, renders: list, rewritten: list) -> None:

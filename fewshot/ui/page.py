@@ -14,6 +14,7 @@ import sys
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import gradio as gr
 from gradio.processing_utils import hash_file
@@ -38,6 +39,9 @@ class Page:
     lang: gr.Textbox  # hidden; assets/i18n.js keeps it equal to the page's language
     registry: SessionRegistry
     upload_root: Path
+    # chains the project bar's refresh after an event that may change the project (photos added, a run made);
+    # set by step_project.wire before the other steps are wired
+    follow: Callable = lambda dep: dep
 
     def session(self, state, request: gr.Request | None) -> Session:
         """The tab's Session (made on first use), remembered under the browser connection."""

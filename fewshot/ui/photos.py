@@ -31,6 +31,13 @@ def _link(src: Path, dst: Path) -> None:
     except OSError:
         shutil.copyfile(src, dst)
 
+def _keep(sess: Session, ds: Dataset) -> Dataset:
+    """Photos just loaded go into the tab's project, when it has one (fewshot/ui/projects.py): adding, never
+    replacing; the session's dataset is then the project's labelled photos."""
+    from .projects import absorb
+    return absorb(sess, sess.source) or ds
+
+
 def _need_class_folders(items: Sequence[tuple[str, str]]) -> None:
     """A DataError that says what to do when a dropped folder holds its pictures loose, in no subfolder:
     the subfolders are the classes."""
@@ -81,7 +88,7 @@ def load_uploaded_folder(sess: Session, items: Sequence[tuple[str, str]], upload
                         "; ".join(f"{f}: {r}" for f, r in skipped[:3]))
     ds = load_dataset(base, limits=sess.limits)
     ds.skipped[:0] = skipped
-    return sess.set_dataset(ds, source)
+    return _keep(sess, sess.set_dataset(ds, source))
 
 
 def load_zip_file(sess: Session, path: str, upload_root: Path | None = None) -> Dataset:
@@ -95,19 +102,19 @@ def load_zip_file(sess: Session, path: str, upload_root: Path | None = None) -> 
     if real is not None:  # noted first: a zip that fails to load is deleted with the session too
         sess.uploads.add(real)
     # unpacked under the session's own folder, so closing the tab removes it (not the system temp folder)
-    return sess.set_dataset(load_dataset(path, limits=sess.limits, unpack_dir=sess.dir), name)
+    return _keep(sess, sess.set_dataset(load_dataset(path, limits=sess.limits, unpack_dir=sess.dir), name))
 
 
 def load_example(sess: Session, seed: int = 0, per_class: int = 40) -> Dataset:
     """The offline example: three classes of generated shapes."""
     folder = generate_example(sess.fresh_dir("example"), per_class=per_class, seed=seed)
-    return sess.set_dataset(load_dataset(folder, limits=sess.limits), "the shapes example (generated)")
+    return _keep(sess, sess.set_dataset(load_dataset(folder, limits=sess.limits), "the shapes example (generated)"))
 
 
 def load_photo_set(sess: Session, key: str, progress: Callable[[int, int], None] | None = None) -> Dataset:
     """A real photo set downloaded on demand (DataError in plain words when offline)."""
     folder = download_photo_set(key, sess.fresh_dir("download"), progress=progress)
-    return sess.set_dataset(load_dataset(folder, limits=sess.limits), f"the {key} photo set")
+    return _keep(sess, sess.set_dataset(load_dataset(folder, limits=sess.limits), f"the {key} photo set"))
 
 
 # ---------------------------------------------------------------- class cards
@@ -181,6 +188,6 @@ def load_cards(sess: Session) -> Dataset:
             raise DataError(f"Two class cards are both called '{n}'. Give each class its own name.")
         seen[n.casefold()] = n
     mapping = {c.name.strip(): list(c.files) for c in sess.cards}
-    return sess.set_dataset(load_dataset(mapping, limits=sess.limits), "your class cards")
+    return _keep(sess, sess.set_dataset(load_dataset(mapping, limits=sess.limits), "your class cards"))
 
 

@@ -147,6 +147,12 @@ class Session:
         self.last_update: tuple | None = None
         # when Train was clicked (time.perf_counter(); "Done in" counts from it)
         self.train_clicked_at: float | None = None
+        # the project this tab works in (fewshot/ui/projects.py): whose projects it sees (the logged-in user, else
+        # the browser's token; None: no project, as for an API client), the open one, and the run shown
+        self.project_owner: str | None = None
+        self.project = None
+        self.active_run: int | None = None
+        self.run_note = ""  # what the last training did to the active model, said on the page
 
     @property
     def training(self) -> bool:

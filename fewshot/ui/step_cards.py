@@ -100,8 +100,8 @@ def wire(v: SimpleNamespace, page: Page, show_report: Callable[[Session], dict],
     # After a shot the image is cleared for the next one; reopen the camera so each shot is one click.
     v.cam.change(on_shot, [v.cam, v.cam_target, page.state], [v.cam] + outs, **PRIVATE).then(
         None, None, None, js=REOPEN_CAMERA_JS)
-    v.use.click(on_use, [page.state], report_outputs + [page.state], api_name="load_cards",
-                show_progress_on=[report_outputs[0]])
+    page.follow(v.use.click(on_use, [page.state], report_outputs + [page.state], api_name="load_cards",
+                            show_progress_on=[report_outputs[0]]))
 
 
 def _wire_card(v: SimpleNamespace, page: Page, i: int, outs: list) -> None:

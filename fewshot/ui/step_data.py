@@ -143,10 +143,10 @@ def wire(v: SimpleNamespace, page: Page) -> None:
         return loaded(sess)
 
     where = dict(show_progress_on=[v.summary])  # one spinner (or error mark) by the summary, not on every part
-    v.folder.change(on_folder, [v.folder, page.state], outputs + [v.folder], **PRIVATE, **where)
-    v.zip.upload(on_zip, [v.zip, page.state], outputs, api_name="load_zip", **where)
-    v.example.click(on_example, [page.state], outputs, api_name="load_example", **where)
-    v.download.click(on_download, [v.photo_set, page.state], outputs, api_name="download_photos", **where)
+    page.follow(v.folder.change(on_folder, [v.folder, page.state], outputs + [v.folder], **PRIVATE, **where))
+    page.follow(v.zip.upload(on_zip, [v.zip, page.state], outputs, api_name="load_zip", **where))
+    page.follow(v.example.click(on_example, [page.state], outputs, api_name="load_example", **where))
+    page.follow(v.download.click(on_download, [v.photo_set, page.state], outputs, api_name="download_photos", **where))
 
     def rename_tabs(lang: str):  # Gradio names tabs once, as the page loads: name them again in the new language
         return localized({tab: gr.Tab(label=label) for tab, label in v.tabs.items()}, L.normalize_lang(lang))

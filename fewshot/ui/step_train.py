@@ -185,17 +185,17 @@ def wire(v: SimpleNamespace, page: Page, model_outputs: list, show_model: Callab
     run = dict(fn=train, inputs=inputs, outputs=live_outputs + model_outputs, concurrency_id="train",
                concurrency_limit=slots, show_progress="minimal", show_progress_on=[v.progress])
     post = dict(fn=after, inputs=None, outputs=[v.train, v.arch], **hidden)
-    v.train.click(**pre).then(**run, api_name="train").then(**post)
+    page.follow(v.train.click(**pre).then(**run, api_name="train").then(**post))
 
     def use_fallback(st, request: gr.Request):
         arch = T.fallback_arch()
         return {v.arch: gr.Dropdown(value=arch), v.pretrained: gr.Checkbox(value=True)} if arch else \
             {v.pretrained: gr.Checkbox(value=False)}
 
-    v.fb_arch.click(use_fallback, [page.state], [v.arch, v.pretrained], **hidden).then(**pre).then(
-        **run, **PRIVATE).then(**post)
-    v.fb_scratch.click(lambda: gr.Checkbox(value=False), None, v.pretrained, **hidden).then(**pre).then(
-        **run, **PRIVATE).then(**post)
+    page.follow(v.fb_arch.click(use_fallback, [page.state], [v.arch, v.pretrained], **hidden).then(**pre).then(
+        **run, **PRIVATE).then(**post))
+    page.follow(v.fb_scratch.click(lambda: gr.Checkbox(value=False), None, v.pretrained, **hidden).then(**pre).then(
+        **run, **PRIVATE).then(**post))
     _wire_small(v, page)
 
 

@@ -11,8 +11,8 @@ from ..config import STAGE_HINTS, TrainConfig
 _D = TrainConfig()
 
 TITLE = "fewshot: teach a computer your photos"
-HERO = ("Teach a computer to tell your photos apart, in five steps. Your photos stay in this session and are "
-        "deleted when you close the tab.")
+HERO = ("Teach a computer to tell your photos apart, in five steps. Your photos, runs and models are kept in "
+        "your project on this server until you delete it.")
 NO_MODEL = "No model yet: train one in step 2, or load a saved model in step 5."
 NOT_TRAINED = "Train a model to see how well it does."
 NOT_STARTED = "Not started."

@@ -124,10 +124,38 @@ def _apply(up: TrainUpdate, ev, sess: Session, cfg: TrainConfig, phase: list, mi
         up.diagnostics = up.diagnostics + [ev]
     elif isinstance(ev, Done):
         up.done = ev
-        sess.set_model(ev.model, ev.evaluation)
+        note = _project_done(sess, ev)
         up.fraction, up.eta_s = 1.0, None
-        up.text = _done_text(ev, up.elapsed_s + up.waited_s, up.waited_s) + _chosen_text(cfg, ev)
+        up.text = _done_text(ev, up.elapsed_s + up.waited_s, up.waited_s) + _chosen_text(cfg, ev) + note
     return True
+
+
+def _pct(x: float | None) -> str:
+    return f"{x:.0%}" if x is not None else "no accuracy"
+
+
+def _project_done(sess: Session, ev: Done) -> str:
+    """The session's model after a run: without a project, the new one; in a project, the active run's (the best;
+    a stopped or worse run never silently replaces a better one), and a line saying so when it is not the new one."""
+    p = sess.project
+    if p is None:
+        sess.set_model(ev.model, ev.evaluation)
+        return ""
+    new_id = getattr(p, "last_run_id", None)
+    active = p.active_run()
+    if active is None or active.id == new_id:
+        sess.set_model(ev.model, ev.evaluation)
+        sess.active_run = active.id if active is not None else None
+        sess.run_note = ""
+        return ""
+    if sess.active_run != active.id or sess.model is None:
+        from .projects import show_active
+        sess.active_run = None
+        show_active(sess)
+    new_acc = ev.evaluation.accuracy if ev.evaluation is not None else None
+    sess.run_note = (f"This run ({_pct(new_acc)}) is kept in the list; the active model is still run {active.id} "
+                     f"({_pct(active.val_accuracy)}).")
+    return "\n" + sess.run_note
 
 
 SNAPSHOT_INTERVAL_S = 0.15  # at most ~7 page updates a second: the page keeps up, and lags at most that much
@@ -151,8 +179,13 @@ def run_training(sess: Session, cfg: TrainConfig, min_interval: float = SNAPSHOT
     sess.train_clicked_at = None  # one click, one run (an API call has none)
     up.waited_s = max(0.0, t0 - clicked) if clicked else 0.0
     phase, last, pending = [None, t0], t0, False
+    events, ended = None, False
     try:
-        for ev in sess.backends.trainer(sess.dataset, cfg, stop=sess.stop, limits=sess.limits):
+        if sess.project is not None:  # the run is recorded in the project (the same events, the same trainer)
+            events = sess.project.train(cfg, stop=sess.stop, limits=sess.limits, trainer=sess.backends.trainer)
+        else:
+            events = sess.backends.trainer(sess.dataset, cfg, stop=sess.stop, limits=sess.limits)
+        for ev in events:
             up.elapsed_s = time.perf_counter() - t0
             urgent = _apply(up, ev, sess, cfg, phase, min_interval)
             if urgent or time.perf_counter() - last >= min_interval:
@@ -160,6 +193,7 @@ def run_training(sess: Session, cfg: TrainConfig, min_interval: float = SNAPSHOT
                 yield replace(up)  # a snapshot: lists inside are replaced, never mutated
             else:
                 pending = True
+        ended = True
         if pending:  # the engine ended without a Done: the page still sees where it got to
             yield replace(up)
     except WeightsUnavailable as exc:
@@ -168,7 +202,23 @@ def run_training(sess: Session, cfg: TrainConfig, min_interval: float = SNAPSHOT
         up.fraction, up.text = None, "Could not start: the ImageNet weights are missing."
         yield replace(up)
     finally:
+        if not ended and sess.project is not None and events is not None:
+            _finish_abandoned(sess, events)
         sess.training = False
+
+
+def _finish_abandoned(sess: Session, events) -> None:
+    """The page went away mid-training (its tab closed or reloaded, so Gradio closed this generator): a project's
+    run is still recorded as what it was. Stop is pressed for it and the engine, which ends within a batch, is
+    read to its end, so the run is marked stopped with its best epoch's model (if one epoch had ended) rather than
+    interrupted with nothing. The session's own model follows the project's active run as usual."""
+    sess.stop.set()
+    try:
+        for ev in events:
+            if isinstance(ev, Done):
+                _project_done(sess, ev)
+    except Exception:  # noqa: BLE001 (the run is recorded as failed by Project.train; nobody is listening)
+        pass
 
 
 def _took(seconds: float) -> str:

@@ -1,0 +1,162 @@
+"""A tab's project: the one ProjectStore of this server, a session's project opened or made, the photos a
+session loaded added to it, and its active run's model as the session's model. No gradio.
+
+A Session with `project_owner` set (the page's demo.load sets it: the logged-in user with --auth, else the
+browser's own unguessable token) keeps its photos and runs in a project; one without (an API client that
+never called /project_new or /project_open) works as before, in its temporary folder only.
+"""
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path
+
+from ..bundle import load_bundle
+from ..data import Dataset
+from ..errors import ProjectNotFound
+from ..project import Project, ProjectStore
+from ..project_store import default_data_dir
+from .state import Session
+
+_STORES: dict[Path, ProjectStore] = {}
+_LOCK = threading.Lock()
+
+
+def store() -> ProjectStore:
+    """This server's ProjectStore (FEWSHOT_DATA_DIR, else the per-user data folder), opened once per folder."""
+    root = default_data_dir()
+    with _LOCK:
+        if root not in _STORES:
+            _STORES[root] = ProjectStore(root)
+        return _STORES[root]
+
+
+def owner_of(sess: Session) -> str | None:
+    return sess.project_owner
+
+
+def new_project(sess: Session, name: str, show: bool = True) -> Project:
+    """A new project for the session's owner; it becomes the session's (`show`: the photos and model shown are
+    its, none yet; else the session keeps what it shows, e.g. photos about to be added to it)."""
+    if not sess.project_owner:
+        sess.project_owner = sess.owner or "api-" + sess.id
+    name = (name or "").strip() or free_name(sess.project_owner, "My project")
+    p = store().create(sess.project_owner, name)
+    if show:
+        attach(sess, p)
+    else:
+        sess.project, sess.active_run = p, None
+    return p
+
+
+def free_name(owner: str, base: str) -> str:
+    taken = {r["name"] for r in store().list(owner)}
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base} {n}" in taken:
+        n += 1
+    return f"{base} {n}"
+
+
+def open_project(sess: Session, project_id: str) -> Project:
+    """The owner's project `project_id` becomes the session's: its photos and its active model."""
+    if not sess.project_owner:
+        sess.project_owner = sess.owner or "api-" + sess.id
+    p = store().open(sess.project_owner, project_id)
+    attach(sess, p)
+    return p
+
+
+def attach(sess: Session, p: Project) -> None:
+    """Show project `p` in the session: its labelled photos as the dataset, its active run's model."""
+    sess.project = p
+    summary = p.summary()
+    if summary["labelled"]:
+        ds = p.dataset()
+        sess.set_dataset(ds, f"project “{summary['name']}”")
+    elif not sess.training:
+        with sess._lock:
+            old, sess.dataset, sess.source = sess.dataset, None, ""
+        if old is not None:
+            old.cleanup()
+    sess.active_run = None
+    show_active(sess)
+
+
+def show_active(sess: Session) -> bool:
+    """Make the project's active run's model the session's (unless it already is); True when it changed."""
+    p = sess.project
+    if p is None:
+        return False
+    run = p.active_run()
+    if run is None:
+        if sess.active_run is not None or sess.model is not None:
+            sess.set_model(None)
+            sess.active_run = None
+            return True
+        return False
+    if sess.active_run == run.id and sess.model is not None:
+        return False
+    tm = load_bundle(run.bundle)
+    sess.set_model(tm, None)
+    sess.active_run = run.id
+    return True
+
+
+def absorb(sess: Session, source: str) -> Dataset | None:
+    """Photos just loaded into the session (a folder, a zip, cards, an example) go into the session's project
+    (one named after `source` is made when none is open); the session's dataset becomes the project's labelled
+    photos, with the skipped files of this load. Sessions without an owner keep what they loaded."""
+    ds = sess.dataset
+    if ds is None or not sess.project_owner:
+        return ds
+    p, src = sess.project, sess.source
+    if p is None:
+        p = new_project(sess, free_name(sess.project_owner, _name_from(source)), show=False)
+    items = []
+    for split, samples in (("train", ds.train), ("val", ds.val)):
+        for s in samples:
+            items.append((Path(s.path), _rel(s.path, ds, split), ds.classes[s.label],
+                          split if ds.val_given else None))
+    from ..archive import Limits
+    p.add_items(items, Limits(max_upload_bytes=2**62, max_images=10**7), note=f"added photos from {source}")
+    merged = p.dataset()
+    merged.skipped, merged.notices = list(ds.skipped), list(ds.notices)
+    sess.set_dataset(merged, src)
+    sess.project = p
+    return merged
+
+
+def _rel(path: str, ds: Dataset, split: str) -> str:
+    if ds.root:
+        try:
+            return Path(path).relative_to(ds.root).as_posix()
+        except ValueError:
+            pass
+    return Path(path).name
+
+
+def _name_from(source: str) -> str:
+    text = str(source or "").strip().strip("“”\"'")
+    text = re.sub(r"^(the\s+folder\s+|the\s+)", "", text)
+    text = text.strip("“”\"' ")
+    if text.lower().endswith(".zip"):
+        text = text[:-4]
+    return (text or "My project")[:80]
+
+
+def forget(sess: Session, project_id: str) -> None:
+    """Delete the owner's project; the session shows nothing of it any more."""
+    store().delete(sess.project_owner, project_id)
+    if sess.project is not None and sess.project.id == project_id:
+        sess.project, sess.active_run = None, None
+        if not sess.training:
+            sess.set_model(None)
+            with sess._lock:
+                old, sess.dataset, sess.source = sess.dataset, None, ""
+            if old is not None:
+                old.cleanup()
+
+
+__all__ = ["ProjectNotFound", "absorb", "attach", "forget", "new_project", "open_project", "show_active", "store"]

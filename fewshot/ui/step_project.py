@@ -1,0 +1,324 @@
+"""The project bar at the top of the page: new, open (recent first), rename, delete (asked first), export and
+import; the project's runs (settings, accuracy, how each ended and when), the active one picked or a run
+deleted (asked first). After a reload the page reopens the tab's last project (gr.BrowserState keeps
+{"owner": the browser's token, "project": id}; with --auth the owner is the logged-in user).
+"""
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+import time
+from types import SimpleNamespace
+from typing import Callable
+
+import gradio as gr
+import pandas as pd
+
+from ..errors import ProjectError, ProjectNotFound
+from . import projects as PJ
+from .page import PRIVATE, Page, friendly, inform
+from .state import Session, is_upload
+
+HIDDEN = dict(visible=False)
+
+
+def build(page: Page) -> SimpleNamespace:
+    v = SimpleNamespace()
+    v.browser = gr.BrowserState({}, storage_key="fewshot-project")
+    with gr.Group(elem_id="project-bar"):
+        with gr.Row(equal_height=True):
+            v.pick = gr.Dropdown([], value=None, label="Project", elem_id="project-pick", scale=3,
+                                 allow_custom_value=False)
+            v.name = gr.Textbox("", label="Name", elem_id="project-name", scale=3, max_lines=1)
+            v.new = gr.Button("New project", elem_id="project-new", scale=1, min_width=120)
+            v.rename = gr.Button("Rename", elem_id="project-rename", scale=1, min_width=100)
+            v.delete = gr.Button("Delete project", variant="stop", elem_id="project-delete", scale=1, min_width=120)
+            v.delete_yes = gr.Button("Yes, delete it and all its photos", variant="stop", elem_id="project-delete-yes",
+                                     scale=1, min_width=140, **HIDDEN)
+        v.status = gr.Markdown("No project yet: load photos in step 1 and one is made for you.",
+                               elem_id="project-status")
+    with gr.Accordion("Runs of this project", open=False, elem_id="runs-box"):
+        v.runs = gr.Dataframe(interactive=False, elem_id="runs-table", label="runs", show_label=False, wrap=True)
+        with gr.Row(equal_height=True):
+            v.run_pick = gr.Dropdown([], value=None, label="Run", elem_id="run-pick", scale=2)
+            v.run_use = gr.Button("Use this run's model", elem_id="run-use", scale=1)
+            v.run_delete = gr.Button("Delete this run", variant="stop", elem_id="run-delete", scale=1)
+            v.run_delete_yes = gr.Button("Yes, delete this run", variant="stop", elem_id="run-delete-yes", scale=1,
+                                         **HIDDEN)
+        with gr.Row(equal_height=True):
+            v.cmp_a = gr.Dropdown([], value=None, label="Compare run", elem_id="cmp-a", scale=2)
+            v.cmp_b = gr.Dropdown([], value=None, label="with run", elem_id="cmp-b", scale=2)
+            v.compare = gr.Button("Compare", elem_id="run-compare", scale=1)
+        v.cmp_plot = gr.Plot(show_label=False, elem_id="cmp-plot", visible=False)
+        v.cmp_md = gr.Markdown("", elem_id="cmp-settings")
+        with gr.Row():
+            v.export = gr.Button("Export the project (.zip)", elem_id="project-export")
+            v.export_file = gr.File(label="Project archive", elem_id="project-export-file", height=80)
+            v.import_file = gr.File(label="Import a project archive (.zip)", file_types=[".zip"],
+                                    elem_id="project-import", height=80)
+    v.bar = [v.pick, v.name, v.status, v.delete, v.delete_yes, v.runs, v.run_pick, v.run_delete_yes, v.cmp_a, v.cmp_b]
+    return v
+
+
+def _ago(t: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(t)) if t else ""
+
+
+_SHOWN = ("arch", "pretrained", "stage", "epochs", "lr", "augmentation", "batch_size", "seed")
+
+
+def runs_frame(sess: Session | None) -> pd.DataFrame:
+    rows = []
+    p = sess.project if sess is not None else None
+    for r in (p.runs() if p is not None else []):
+        settings = ", ".join(f"{k}={r.settings[k]}" for k in _SHOWN if k in r.settings)
+        rows.append({"run": r.id, "active": "✓" if r.active else "", "status": r.status,
+                     "accuracy": f"{r.val_accuracy:.0%}" if r.val_accuracy is not None else "",
+                     "epochs": len(r.history), "settings": settings, "started": _ago(r.started),
+                     "ended": _ago(r.ended), "note": r.message})
+    cols = ["run", "active", "status", "accuracy", "epochs", "settings", "started", "ended", "note"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def render(v: SimpleNamespace, sess: Session | None) -> dict:
+    """The bar for a session: the owner's projects (most recently used first), the open one and its runs."""
+    owner = sess.project_owner if sess is not None else None
+    p = sess.project if sess is not None else None
+    listed = PJ.store().list(owner) if owner else []
+    choices = [(f"{r['name']} ({r['photos']} photos, {r['runs']} runs)", r["id"]) for r in listed]
+    runs = p.runs() if p is not None else []
+    if p is None:
+        status = "No project yet: load photos in step 1 and one is made for you."
+    else:
+        s = p.summary()
+        active = next((r for r in runs if r.active), None)
+        model = (f"the active model is run {active.id} ({active.val_accuracy:.0%})"
+                 if active is not None and active.val_accuracy is not None else "no model yet")
+        status = (f"Project “{s['name']}”: {s['photos']} photos ({s['labelled']} labelled), {len(runs)} runs; "
+                  f"{model}. Kept on this server until you delete it.")
+        if sess.run_note:
+            status += "\n\n" + sess.run_note
+    run_choices = [(f"run {r.id} · {r.status}" + (f" · {r.val_accuracy:.0%}" if r.val_accuracy is not None else ""),
+                    r.id) for r in runs]
+    return {v.pick: gr.Dropdown(choices=choices, value=p.id if p is not None else None),
+            v.name: p.name if p is not None else "", v.status: status,
+            v.delete: gr.Button(visible=True), v.delete_yes: gr.Button(visible=False),
+            v.runs: runs_frame(sess), v.run_delete_yes: gr.Button(visible=False),
+            v.run_pick: gr.Dropdown(choices=run_choices, value=run_choices[0][1] if run_choices else None),
+            v.cmp_a: gr.Dropdown(choices=run_choices, value=run_choices[-2][1] if len(run_choices) > 1 else None),
+            v.cmp_b: gr.Dropdown(choices=run_choices, value=run_choices[-1][1] if run_choices else None)}
+
+
+def compare(a, b) -> tuple:
+    """Two runs' validation accuracy per epoch on one plot, and their settings side by side, the ones that
+    differ in bold."""
+    import plotly.graph_objects as go
+    fig = go.Figure()
+    for r in (a, b):
+        fig.add_scatter(x=[h["epoch"] for h in r.history], y=[h.get("val_acc") for h in r.history],
+                        mode="lines+markers", name=f"run {r.id}")
+    fig.update_layout(title="Validation accuracy per epoch", height=320, margin={"l": 50, "r": 20, "t": 50, "b": 40})
+    fig.update_yaxes(range=[0, 1.02], tickformat=".0%")
+    keys = [k for k in dict.fromkeys([*a.settings, *b.settings]) if k != "preprocessing"]
+    rows = [f"| setting | run {a.id} | run {b.id} |", "|---|---|---|"]
+    for k in keys:
+        x, y = a.settings.get(k), b.settings.get(k)
+        cell = (lambda t: f"**{t}**") if x != y else str
+        rows.append(f"| {cell(k)} | {cell(x)} | {cell(y)} |")
+    acc = lambda r: f"{r.val_accuracy:.0%}" if r.val_accuracy is not None else "–"  # noqa: E731
+    rows.append(f"| accuracy | {acc(a)} | {acc(b)} |")
+    return fig, "\n".join(rows)
+
+
+def remembered(sess: Session) -> dict:
+    """What the browser keeps (gr.BrowserState): whose projects, and the open one."""
+    return {"owner": sess.project_owner if not sess.owner else None,
+            "project": sess.project.id if sess.project is not None else None}
+
+
+def wire(v: SimpleNamespace, page: Page, show_all: Callable[[Session], dict], all_outputs: list,
+         demo: gr.Blocks) -> Callable:
+    """The bar's events, the reload that reopens the last project; returns `follow(dependency)`, which chains the
+    bar's refresh (and the browser's memory of the open project) after another step's event."""
+    bar_out = [page.state, v.browser] + v.bar
+    every = list(dict.fromkeys(bar_out + all_outputs))
+
+    def whole(sess: Session) -> dict:
+        return {page.state: sess, v.browser: remembered(sess), **show_all(sess), **render(v, sess)}
+
+    @friendly
+    def on_load(kept, st, request: gr.Request):
+        sess = page.session(st, request)
+        kept = kept if isinstance(kept, dict) else {}
+        user = getattr(request, "username", None)
+        token = kept.get("owner")
+        if user:
+            sess.project_owner = user
+        elif isinstance(token, str) and len(token) >= 24:
+            sess.project_owner = token
+        else:
+            sess.project_owner = secrets.token_urlsafe(24)
+        pid = kept.get("project")
+        if pid and sess.project is None:
+            try:
+                PJ.open_project(sess, str(pid))
+            except ProjectNotFound:
+                pass
+        return whole(sess)
+
+    demo.load(on_load, [v.browser, page.state], every, **PRIVATE)
+
+    def session(st, request) -> Session:
+        sess = page.session(st, request)
+        if not sess.project_owner:  # an API client: its projects are its own session's
+            sess.project_owner = sess.owner or "api-" + sess.id
+        return sess
+
+    @friendly
+    def project_new(name: str = "", st=None, request: gr.Request = None):
+        sess = session(st, request)
+        if sess.training:
+            raise ProjectError("A training is running. Wait for it or press Stop, then change projects.")
+        if sess.project is not None and (name or "").strip() == sess.project.name:
+            name = ""  # the box still shows the open project's name: the new one gets a name of its own
+        p = PJ.new_project(sess, name)
+        inform(f"New project “{p.name}”: load photos in step 1.")
+        return whole(sess)
+
+    @friendly
+    def project_open(project_id: str, st=None, request: gr.Request = None):
+        sess = session(st, request)
+        if not project_id or (sess.project is not None and sess.project.id == project_id):
+            return {**render(v, sess), page.state: sess}
+        if sess.training:
+            raise ProjectError("A training is running. Wait for it or press Stop, then change projects.")
+        PJ.open_project(sess, project_id)
+        return whole(sess)
+
+    @friendly
+    def project_rename(name: str, st=None, request: gr.Request = None):
+        sess = session(st, request)
+        if sess.project is None:
+            raise ProjectError("There is no project open to rename.")
+        sess.project.rename(name)
+        return {**render(v, sess), page.state: sess, v.browser: remembered(sess)}
+
+    def ask_delete(st):
+        if not isinstance(st, Session) or st.project is None:
+            return {v.delete_yes: gr.Button(visible=False)}
+        return {v.delete_yes: gr.Button(visible=True), v.delete: gr.Button(visible=False)}
+
+    @friendly
+    def project_delete(st=None, request: gr.Request = None):
+        sess = session(st, request)
+        if sess.project is None:
+            raise ProjectError("There is no project open to delete.")
+        if sess.training:
+            raise ProjectError("A training is running. Wait for it or press Stop, then delete the project.")
+        name = sess.project.name
+        PJ.forget(sess, sess.project.id)
+        inform(f"Project “{name}” and all its photos, runs and models are deleted.")
+        return whole(sess)
+
+    @friendly
+    def project_list(st=None, request: gr.Request = None):
+        sess = session(st, request)
+        return PJ.store().list(sess.project_owner)
+
+    @friendly
+    def runs(st=None, request: gr.Request = None):
+        sess = session(st, request)
+        return [r.to_dict() for r in sess.project.runs()] if sess.project is not None else []
+
+    @friendly
+    def run_use(run_id, st=None, request: gr.Request = None):
+        sess = session(st, request)
+        if sess.project is None or run_id in (None, ""):
+            raise ProjectError("Choose a run first.")
+        sess.project.pick_active(int(run_id))
+        sess.run_note = ""
+        PJ.show_active(sess)
+        return whole(sess)
+
+    def ask_run_delete(st, run_id):
+        ok = isinstance(st, Session) and st.project is not None and run_id not in (None, "")
+        return {v.run_delete_yes: gr.Button(visible=ok)}
+
+    @friendly
+    def run_delete(run_id, st=None, request: gr.Request = None):
+        sess = session(st, request)
+        if sess.project is None or run_id in (None, ""):
+            raise ProjectError("Choose a run first.")
+        if sess.training:
+            raise ProjectError("A training is running. Wait for it or press Stop, then delete a run.")
+        sess.project.delete_run(int(run_id))
+        sess.run_note = ""
+        PJ.show_active(sess)
+        return whole(sess)
+
+    @friendly
+    def project_export(st=None, request: gr.Request = None):
+        from ..project_io import export_project
+        sess = session(st, request)
+        if sess.project is None:
+            raise ProjectError("There is no project open to export.")
+        out = sess.fresh_dir("export") / f"{_file_name(sess.project.name)}.zip"
+        export_project(sess.project, "archive", out)
+        return {v.export_file: str(out)}
+
+    @friendly
+    def project_import(path: str, st=None, request: gr.Request = None):
+        from ..project_io import import_project
+        sess = session(st, request)
+        real = is_upload(path, page.upload_root)  # never a path the browser names on the server
+        if real is None:
+            raise ProjectError("Choose a project archive (.zip) first.")
+        sess.uploads.add(real)
+        try:
+            p = import_project(PJ.store(), sess.project_owner, real)
+        except ProjectError as exc:  # its name is taken (e.g. imported twice): a free name after the file's
+            if "already have a project" not in str(exc):
+                raise
+            p = import_project(PJ.store(), sess.project_owner, real,
+                               name=PJ.free_name(sess.project_owner, Path(real).stem))
+        PJ.attach(sess, p)
+        return whole(sess)
+
+    v.new.click(project_new, [v.name, page.state], every, api_name="project_new")
+    v.pick.input(project_open, [v.pick, page.state], every, api_name="project_open")
+    v.rename.click(project_rename, [v.name, page.state], bar_out, api_name="project_rename")
+    v.delete.click(ask_delete, [page.state], [v.delete, v.delete_yes], queue=False, **PRIVATE)
+    v.delete_yes.click(project_delete, [page.state], every, api_name="project_delete")
+    v.run_use.click(run_use, [v.run_pick, page.state], every, api_name="run_use")
+    v.run_delete.click(ask_run_delete, [page.state, v.run_pick], [v.run_delete_yes], queue=False, **PRIVATE)
+    v.run_delete_yes.click(run_delete, [v.run_pick, page.state], every, api_name="run_delete")
+    @friendly
+    def on_compare(a, b, st=None, request: gr.Request = None):
+        sess = session(st, request)
+        if sess.project is None or a in (None, "") or b in (None, ""):
+            raise ProjectError("Choose two runs to compare.")
+        fig, table = compare(sess.project.run(int(a)), sess.project.run(int(b)))
+        return {v.cmp_plot: gr.Plot(value=fig, visible=True), v.cmp_md: table}
+
+    v.compare.click(on_compare, [v.cmp_a, v.cmp_b, page.state], [v.cmp_plot, v.cmp_md], **PRIVATE)
+    v.export.click(project_export, [page.state], [v.export_file], api_name="project_export")
+    v.import_file.upload(project_import, [v.import_file, page.state], every, api_name="project_import")
+    hidden_list = gr.Button(visible=False)
+    hidden_list.click(project_list, [page.state], gr.JSON(visible=False), api_name="project_list")
+    hidden_runs = gr.Button(visible=False)
+    hidden_runs.click(runs, [page.state], gr.JSON(visible=False), api_name="runs")
+
+    @friendly  # in the page's language, like every other callback
+    def sync(st):
+        if not isinstance(st, Session):
+            return {}
+        return {**render(v, st), v.browser: remembered(st)}
+
+    def follow(dep):
+        return dep.then(sync, [page.state], [v.browser] + v.bar, **PRIVATE, show_progress="hidden")
+    return follow
+
+
+def _file_name(name: str) -> str:
+    keep = "".join(c if c.isalnum() or c in "-_" else "-" for c in name).strip("-")
+    return keep[:60] or "project"
