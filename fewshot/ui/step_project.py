@@ -141,10 +141,37 @@ def wire(v: SimpleNamespace, page: Page, show_all: Callable[[Session], dict], al
     """The bar's events, the reload that reopens the last project; returns `follow(dependency)`, which chains the
     bar's refresh (and the browser's memory of the open project) after another step's event."""
     bar_out = [page.state, v.browser] + v.bar
-    every = list(dict.fromkeys(bar_out + all_outputs))
 
     def whole(sess: Session) -> dict:
         return {page.state: sess, v.browser: remembered(sess), **show_all(sess), **render(v, sess)}
+
+    def session(st, request) -> Session:
+        sess = page.session(st, request)
+        if not sess.project_owner:  # an API client: its projects are its own session's
+            sess.project_owner = sess.owner or "api-" + sess.id
+        return sess
+
+    c = SimpleNamespace(v=v, page=page, bar_out=bar_out, every=list(dict.fromkeys(bar_out + all_outputs)),
+                        whole=whole, session=session)
+    _wire_load(c, demo)
+    _wire_projects(c)
+    _wire_runs(c)
+    _wire_transfer(c)
+
+    @friendly  # in the page's language, like every other callback
+    def sync(st):
+        if not isinstance(st, Session):  # nothing open yet (a dict must name at least one output)
+            return {v.browser: gr.skip()}
+        return {**render(v, st), v.browser: remembered(st)}
+
+    def follow(dep):
+        return dep.then(sync, [page.state], [v.browser] + v.bar, **PRIVATE, show_progress="hidden")
+    return follow
+
+
+def _wire_load(c: SimpleNamespace, demo: gr.Blocks) -> None:
+    """On every page load (a reload too): the browser's owner token and last project, reopened."""
+    v, page, every, whole = c.v, c.page, c.every, c.whole
 
     @friendly
     def on_load(kept, st, request: gr.Request):
@@ -168,11 +195,10 @@ def wire(v: SimpleNamespace, page: Page, show_all: Callable[[Session], dict], al
 
     demo.load(on_load, [v.browser, page.state], every, **PRIVATE)
 
-    def session(st, request) -> Session:
-        sess = page.session(st, request)
-        if not sess.project_owner:  # an API client: its projects are its own session's
-            sess.project_owner = sess.owner or "api-" + sess.id
-        return sess
+
+def _wire_projects(c: SimpleNamespace) -> None:
+    """New, open, rename and delete (asked first)."""
+    v, page, every, whole, session = c.v, c.page, c.every, c.whole, c.session
 
     @friendly
     def project_new(name: str = "", st=None, request: gr.Request = None):
@@ -220,10 +246,16 @@ def wire(v: SimpleNamespace, page: Page, show_all: Callable[[Session], dict], al
         inform(f"Project “{name}” and all its photos, runs and models are deleted.")
         return whole(sess)
 
-    @friendly
-    def project_list(st=None, request: gr.Request = None):
-        sess = session(st, request)
-        return PJ.store().list(sess.project_owner)
+    v.new.click(project_new, [v.name, page.state], every, api_name="project_new")
+    v.pick.input(project_open, [v.pick, page.state], every, api_name="project_open")
+    v.rename.click(project_rename, [v.name, page.state], c.bar_out, api_name="project_rename")
+    v.delete.click(ask_delete, [page.state], [v.delete, v.delete_yes], queue=False, **PRIVATE)
+    v.delete_yes.click(project_delete, [page.state], every, api_name="project_delete")
+
+
+def _wire_runs(c: SimpleNamespace) -> None:
+    """The runs list: the active one picked, a run deleted (asked first), two compared, and /runs."""
+    v, page, every, whole, session = c.v, c.page, c.every, c.whole, c.session
 
     @friendly
     def runs(st=None, request: gr.Request = None):
@@ -257,6 +289,31 @@ def wire(v: SimpleNamespace, page: Page, show_all: Callable[[Session], dict], al
         return whole(sess)
 
     @friendly
+    def on_compare(a, b, st=None, request: gr.Request = None):
+        sess = session(st, request)
+        if sess.project is None or a in (None, "") or b in (None, ""):
+            raise ProjectError("Choose two runs to compare.")
+        fig, table = compare(sess.project.run(int(a)), sess.project.run(int(b)))
+        return {v.cmp_plot: gr.Plot(value=fig, visible=True), v.cmp_md: table}
+
+    v.run_use.click(run_use, [v.run_pick, page.state], every, api_name="run_use")
+    v.run_delete.click(ask_run_delete, [page.state, v.run_pick], [v.run_delete_yes], queue=False, **PRIVATE)
+    v.run_delete_yes.click(run_delete, [v.run_pick, page.state], every, api_name="run_delete")
+    v.compare.click(on_compare, [v.cmp_a, v.cmp_b, page.state], [v.cmp_plot, v.cmp_md], **PRIVATE)
+    hidden_runs = gr.Button(visible=False)
+    hidden_runs.click(runs, [page.state], gr.JSON(visible=False), api_name="runs")
+
+
+def _wire_transfer(c: SimpleNamespace) -> None:
+    """The project as one archive, out and in, and /project_list."""
+    v, page, every, whole, session = c.v, c.page, c.every, c.whole, c.session
+
+    @friendly
+    def project_list(st=None, request: gr.Request = None):
+        sess = session(st, request)
+        return PJ.store().list(sess.project_owner)
+
+    @friendly
     def project_export(st=None, request: gr.Request = None):
         from ..project_io import export_project
         sess = session(st, request)
@@ -284,39 +341,10 @@ def wire(v: SimpleNamespace, page: Page, show_all: Callable[[Session], dict], al
         PJ.attach(sess, p)
         return whole(sess)
 
-    v.new.click(project_new, [v.name, page.state], every, api_name="project_new")
-    v.pick.input(project_open, [v.pick, page.state], every, api_name="project_open")
-    v.rename.click(project_rename, [v.name, page.state], bar_out, api_name="project_rename")
-    v.delete.click(ask_delete, [page.state], [v.delete, v.delete_yes], queue=False, **PRIVATE)
-    v.delete_yes.click(project_delete, [page.state], every, api_name="project_delete")
-    v.run_use.click(run_use, [v.run_pick, page.state], every, api_name="run_use")
-    v.run_delete.click(ask_run_delete, [page.state, v.run_pick], [v.run_delete_yes], queue=False, **PRIVATE)
-    v.run_delete_yes.click(run_delete, [v.run_pick, page.state], every, api_name="run_delete")
-    @friendly
-    def on_compare(a, b, st=None, request: gr.Request = None):
-        sess = session(st, request)
-        if sess.project is None or a in (None, "") or b in (None, ""):
-            raise ProjectError("Choose two runs to compare.")
-        fig, table = compare(sess.project.run(int(a)), sess.project.run(int(b)))
-        return {v.cmp_plot: gr.Plot(value=fig, visible=True), v.cmp_md: table}
-
-    v.compare.click(on_compare, [v.cmp_a, v.cmp_b, page.state], [v.cmp_plot, v.cmp_md], **PRIVATE)
     v.export.click(project_export, [page.state], [v.export_file], api_name="project_export")
     v.import_file.upload(project_import, [v.import_file, page.state], every, api_name="project_import")
     hidden_list = gr.Button(visible=False)
     hidden_list.click(project_list, [page.state], gr.JSON(visible=False), api_name="project_list")
-    hidden_runs = gr.Button(visible=False)
-    hidden_runs.click(runs, [page.state], gr.JSON(visible=False), api_name="runs")
-
-    @friendly  # in the page's language, like every other callback
-    def sync(st):
-        if not isinstance(st, Session):
-            return {}
-        return {**render(v, st), v.browser: remembered(st)}
-
-    def follow(dep):
-        return dep.then(sync, [page.state], [v.browser] + v.bar, **PRIVATE, show_progress="hidden")
-    return follow
 
 
 def _file_name(name: str) -> str:
