@@ -53,9 +53,9 @@ def build(page: Page) -> SimpleNamespace:
         v.cmp_md = gr.Markdown("", elem_id="cmp-settings")
         with gr.Row():
             v.export = gr.Button("Export the project (.zip)", elem_id="project-export")
-            v.export_file = gr.File(label="Project archive", elem_id="project-export-file", height=80)
+            v.export_file = gr.File(label="Project archive", elem_id="project-export-file", height=120)
             v.import_file = gr.File(label="Import a project archive (.zip)", file_types=[".zip"],
-                                    elem_id="project-import", height=80)
+                                    elem_id="project-import", height=120)
     v.bar = [v.pick, v.name, v.status, v.delete, v.delete_yes, v.runs, v.run_pick, v.run_delete_yes, v.cmp_a, v.cmp_b]
     return v
 
