@@ -90,7 +90,8 @@ def _stop_on_sigterm() -> None:
     """`kill`, `docker stop` and a Space's restart send SIGTERM: end the way Ctrl+C does, so that launch()
     returns and the sessions' files are deleted (Python's default for SIGTERM exits on the spot)."""
     def stop(signum, frame):
-        raise KeyboardInterrupt
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM (e.g. from `timeout`) must not cut
+        raise KeyboardInterrupt                        # the shutdown, and its clean-up, short
     try:
         signal.signal(signal.SIGTERM, stop)
     except ValueError:  # not the main thread (e.g. imported by a test): leave it
