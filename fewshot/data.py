@@ -5,7 +5,6 @@ either, or a mapping {class name: [image files]} (what the app's class cards pro
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import random
 import tempfile
@@ -19,7 +18,7 @@ import pandas as pd
 
 from .archive import Limits, extract_zip, human_size, is_junk
 from .errors import DataError, LimitExceeded
-from .images import UnreadableImage, is_image_name, thumbnail
+from .images import UnreadableImage, is_image_name, read_checked
 
 TRAIN_NAMES = {"train", "training"}
 VAL_NAMES = {"val", "valid", "validation", "test", "testing"}
@@ -224,15 +223,11 @@ def _read_groups(groups: Mapping[str, Iterable[Path]], limits: Limits, root: Pat
                 if p.is_symlink():
                     skipped.append((shown, "it is a symbolic link; links are not followed"))
                     continue
-                data = p.read_bytes()
-                thumbnail(data, 32, limits.max_pixels)  # full decode at small scale: catches truncation
+                _, digest = read_checked(p, limits.max_pixels)
             except UnreadableImage as exc:
                 skipped.append((shown, str(exc)))
                 continue
-            except OSError as exc:
-                skipped.append((shown, f"it could not be read ({exc.strerror or exc})"))
-                continue
-            good[name].append((str(p), hashlib.sha1(data).hexdigest()))
+            good[name].append((str(p), digest))
     return good
 
 

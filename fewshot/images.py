@@ -5,6 +5,7 @@ Training, evaluation, prediction and export all go through `decode_canvas` and
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import re
@@ -205,3 +206,17 @@ def thumbnail(src: Source, size: int = 96, max_pixels: int = DEFAULT_MAX_PIXELS)
     img = load_rgb(src, size, max_pixels)
     img.thumbnail((size, size))
     return img
+
+
+def read_checked(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS, decode: bool = True
+                 ) -> tuple[bytes, str]:
+    """A photo's bytes and their sha1, after a full decode at small scale (which catches truncated files);
+    `decode=False` skips that check (the photo was checked before, e.g. its features are cached).
+    UnreadableImage with the plain reason when it cannot be read or decoded."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise UnreadableImage(f"it could not be read ({exc.strerror or exc})") from None
+    if decode:
+        thumbnail(data, 32, max_pixels)
+    return data, hashlib.sha1(data).hexdigest()

@@ -20,7 +20,6 @@ Everything after the features takes well under a second for a thousand photos (b
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import os
 import warnings
@@ -34,7 +33,7 @@ from .archive import Limits
 from .config import TrainConfig
 from .data import Dataset, Sample, images_in
 from .errors import DataError
-from .images import UnreadableImage, thumbnail
+from .images import UnreadableImage, read_checked, thumbnail
 
 DEFAULT_ASK = 10
 COLD_LABELS = 10  # with fewer labels than this (or fewer than two classes) ask_next covers the pool
@@ -119,15 +118,11 @@ def pool_features(source: str | os.PathLike | Sequence[str | os.PathLike], *, ar
     for p in files:
         name = _name(p, root)
         try:
-            data = p.read_bytes()
-            digest = hashlib.sha1(data).hexdigest()
-            if cache is None or cache.get_raw(digest, row_bytes) is None:
-                thumbnail(data, 32, limits.max_pixels)  # a full decode at small scale: proves it is readable
+            data, digest = read_checked(p, limits.max_pixels, decode=False)
+            if cache is None or cache.get_raw(digest, row_bytes) is None:  # not seen before: prove it decodes
+                thumbnail(data, 32, limits.max_pixels)
         except UnreadableImage as exc:
             skipped.append((name, str(exc)))
-            continue
-        except OSError as exc:
-            skipped.append((name, f"it could not be read ({exc.strerror or exc})"))
             continue
         samples.append(Sample(str(p), 0, digest))
         names.append(name)

@@ -12,7 +12,6 @@ its hash, so adding photos never moves old ones. Import and export: fewshot/proj
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import secrets
 import shutil
@@ -24,9 +23,8 @@ from typing import Iterable, Mapping, Sequence
 
 from .archive import Limits, human_size
 from .errors import DataError, ProjectError, ProjectNotFound, ProjectTooBig
-from .images import UnreadableImage, thumbnail
-from .project_photos import (MAX_NAME, SPLITS, TRAIN_DIRS, VAL_DIRS, clean_class, clean_name,  # noqa: F401 (API)
-                             collect)
+from .images import UnreadableImage, read_checked
+from .project_photos import SPLITS, clean_class, clean_name, collect
 from .project_runs import RUN_STATUSES, Run, RunsMixin  # noqa: F401 (Run: part of the API)
 from .project_store import SQL, Database, default_data_dir, log as _log, now, write_file_atomic
 
@@ -317,15 +315,10 @@ class Project(RunsMixin):
         base = self.size_bytes() if cap else 0
         for file, rel, cls, split in items:
             try:
-                data = Path(file).read_bytes()
-                thumbnail(data, 32, limits.max_pixels)  # a full decode at small scale: catches truncation
+                data, sha1 = read_checked(file, limits.max_pixels)
             except UnreadableImage as exc:
                 skipped.append((rel, str(exc)))
                 continue
-            except OSError as exc:
-                skipped.append((rel, f"it could not be read ({exc.strerror or exc})"))
-                continue
-            sha1 = hashlib.sha1(data).hexdigest()
             ext = Path(rel).suffix.lower()
             target = self.photo_file(sha1, ext)
             if sha1 not in seen:

@@ -43,6 +43,31 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
 
 
 @pytest.fixture
+def sess(tmp_path, monkeypatch):
+    """A page session (fewshot.ui.state.Session) with its folder under tmp; cleaned up after the test."""
+    from fewshot.ui.state import Session
+    monkeypatch.setenv("FEWSHOT_SESSION_DIR", str(tmp_path / "sessions"))
+    s = Session()
+    yield s
+    s.cleanup()
+
+
+@pytest.fixture
+def store(tmp_path):
+    """A project store of its own under tmp."""
+    from fewshot.project import ProjectStore
+    return ProjectStore(tmp_path / "store")
+
+
+@pytest.fixture
+def photos(tmp_path) -> Path:
+    """Two classes of 8 small photos, and one loose photo beside the class folders."""
+    root = make_class_folders(tmp_path / "photos", {"cat": 8, "dog": 8}, size=24)
+    make_image(root / "loose.png", (0, 0, 0), 77, 24)
+    return root
+
+
+@pytest.fixture
 def tiny_data(tmp_path) -> Path:
     return make_class_folders(tmp_path / "data", {"cat": 12, "dog": 12, "fox": 12})
 

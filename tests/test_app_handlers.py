@@ -24,14 +24,6 @@ from fewshot.examples import EXAMPLE_CLASSES, download_photo_set, generate_examp
 
 
 @pytest.fixture
-def sess(tmp_path, monkeypatch):
-    monkeypatch.setenv("FEWSHOT_SESSION_DIR", str(tmp_path / "sessions"))
-    s = ST.Session()
-    yield s
-    s.cleanup()
-
-
-@pytest.fixture
 def upload_root(tmp_path) -> Path:
     root = tmp_path / "gradio-uploads"
     root.mkdir()

@@ -15,17 +15,8 @@ from fewshot import i18n as L
 from fewshot import models as M
 from fewshot.errors import DataError, WeightsUnavailable
 from fewshot.ui import photos as P
-from fewshot.ui import state as ST
 from fewshot.ui import step_try
 from fewshot.ui import training as T
-
-
-@pytest.fixture
-def sess(tmp_path, monkeypatch):
-    monkeypatch.setenv("FEWSHOT_SESSION_DIR", str(tmp_path / "sessions"))
-    s = ST.Session()
-    yield s
-    s.cleanup()
 
 
 def test_offline_the_weights_note_promises_no_download_and_folds_the_details(no_weights, monkeypatch):

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.conftest import ROOT, make_class_folders, make_image
+from tests.conftest import ROOT, make_class_folders
 
 from fewshot.config import TrainConfig
 from fewshot.errors import FewshotError, ProjectError, ProjectNotFound, ProjectStoreError, ProjectTooBig
@@ -20,18 +20,6 @@ from fewshot.project_store import default_data_dir
 from fewshot.train import Done
 
 FAST = TrainConfig(arch="mobilenet_v2", pretrained=False, epochs=2, batch_size=8)
-
-
-@pytest.fixture
-def store(tmp_path):
-    return ProjectStore(tmp_path / "store")
-
-
-@pytest.fixture
-def photos(tmp_path):
-    root = make_class_folders(tmp_path / "photos", {"cat": 8, "dog": 8}, size=24)
-    make_image(root / "loose.png", (0, 0, 0), 77, 24)
-    return root
 
 
 def train_run(project, cfg=FAST, **kw):

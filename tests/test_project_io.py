@@ -7,8 +7,6 @@ import zipfile
 import pytest
 import torch
 
-from tests.conftest import make_class_folders, make_image
-
 from fewshot.archive import Limits
 from fewshot.bundle import load_bundle
 from fewshot.config import TrainConfig
@@ -18,18 +16,6 @@ from fewshot.project import ProjectStore
 from fewshot.project_io import export_project, import_project, label_from_file, read_labels
 
 FAST = TrainConfig(arch="mobilenet_v2", pretrained=False, epochs=2, batch_size=8)
-
-
-@pytest.fixture
-def store(tmp_path):
-    return ProjectStore(tmp_path / "store")
-
-
-@pytest.fixture
-def photos(tmp_path):
-    root = make_class_folders(tmp_path / "photos", {"cat": 8, "dog": 8}, size=24)
-    make_image(root / "loose.png", (0, 0, 0), 77, 24)
-    return root
 
 
 @pytest.fixture
