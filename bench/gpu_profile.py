@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import ARCH, DATA, Workspace, need_data  # noqa: E402
 
-STAGES = (("head", 10), ("top", 3)) if "--quick" not in sys.argv else (("head", 1),)
+STAGES = (("head", 10), ("top", 3), ("top", 10)) if "--quick" not in sys.argv else (("head", 1),)
 
 
 def main() -> None:
@@ -52,7 +52,8 @@ def main() -> None:
         for ev in train(ds, cfg, feature_cache=False):
             marks.setdefault(type(ev).__name__ + ":" + str(getattr(ev, "phase", "")), round(time.perf_counter() - t, 2))
         prof.disable()
-        print(f"\n=== {stage}, {epochs} epochs: {time.perf_counter() - t:.1f} s; first events at {marks}")
+        acc = ev.evaluation.accuracy if getattr(ev, "evaluation", None) else None
+        print(f"\n=== {stage}, {epochs} epochs: {time.perf_counter() - t:.1f} s, val acc {acc}; first events at {marks}")
         pstats.Stats(prof).sort_stats("tottime").print_stats(22)
 
 

@@ -34,7 +34,8 @@ def _crops(x: torch.Tensor, min_frac: float, g: torch.Generator, out_size: int |
     else:  # pixel canvases: few channels, big planes, slices copy fastest
         crops = torch.stack([x[i, :, ys[i]:ys[i] + kh, xs[i]:xs[i] + kw] for i in range(n)])
     if out_size is not None and (kh, kw) != (out_size, out_size):
-        crops = F.interpolate(crops, size=(out_size, out_size), mode="bilinear", align_corners=False, antialias=True)
+        crops = F.interpolate(crops.float(), size=(out_size, out_size), mode="bilinear", align_corners=False,
+                              antialias=True).to(crops.dtype)  # float: half maps on a GPU
     return crops
 
 
@@ -120,7 +121,7 @@ def pools_globally(model: nn.Module, cut: int) -> bool:
 
 
 def augment_maps(x: torch.Tensor, preset: str, g: torch.Generator, pooled: bool = False) -> torch.Tensor:
-    """Crop/flip cached activation maps [N, C, h, w]; crops keep their (smaller) size.
+    """Crop/flip cached activation maps [N, C, h, w]; crops keep their (smaller) size on a CPU.
 
     `pooled`: the model global-average-pools next, so each sample becomes its window's mean
     [N, C, 1, 1] directly (the same thing the pool would compute, without the copies).
@@ -128,8 +129,12 @@ def augment_maps(x: torch.Tensor, preset: str, g: torch.Generator, pooled: bool 
     min_frac, p = PRESETS[preset]
     if pooled and min_frac < 1.0:
         return _window_means(x, min_frac, g)
+    # On a GPU every new tensor shape costs a first-call kernel selection of up to seconds
+    # (bench/README.md, GPU path), so there crops are resized back to the map's size, as
+    # RandomResizedCrop does to pixels; a CPU pays nothing per shape and trains on the smaller crop.
+    out_size = x.shape[-1] if x.is_cuda and x.shape[-1] == x.shape[-2] else None
     # channels-last: PyTorch's CPU convolutions train about 30% faster on it (bench/README.md)
-    return _flips(_crops(x, min_frac, g, None), p, g).contiguous(memory_format=torch.channels_last)
+    return _flips(_crops(x, min_frac, g, out_size), p, g).contiguous(memory_format=torch.channels_last)
 
 
 def augment_pixels(x: torch.Tensor, preset: str, g: torch.Generator, out_size: int) -> torch.Tensor:
