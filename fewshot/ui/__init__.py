@@ -107,7 +107,9 @@ def _wire_steps(page: Page, views: SimpleNamespace, demo: gr.Blocks) -> None:
                         v.check.mistakes: gr.Gallery(value=[], visible=False), v.take.card: CARD_EMPTY,
                         v.take.download: gr.DownloadButton(value=None, interactive=False), v.try_.status: NO_MODEL})
         run = sess.project.active_run() if sess.project is not None else None
-        if run is not None:  # the active run's settings in the form, its curves in step 2 (nothing trained here)
+        if sess.job is not None and sess.job.running:  # a training that still runs: its settings, its curves
+            out.update(_run_settings(v.train, sess.job.cfg.to_dict()))
+        elif run is not None:  # the active run's settings in the form, its curves in step 2 (nothing trained here)
             out.update(_run_settings(v.train, run.settings))
             if sess.last_update is None and run.history:
                 k = len(sess.model.classes) if sess.model is not None else 0

@@ -224,6 +224,16 @@ def wire(v: SimpleNamespace, page: Page, model_outputs: list, show_model: Callab
     _wire_small(v, page)
 
 
+# What Stop sends as the epochs the page showed: the points drawn on the accuracy curve at the moment of the
+# click (the hidden number, which every snapshot sets, arrives with the curves but may be drawn a moment before
+# them); the state itself is the server's, whatever the page sends for it.
+_COUNT_DRAWN = """(st, shown) => {
+  const p = document.querySelector('#acc-plot .js-plotly-plot');
+  const drawn = p && p.data && p.data.length ? p.data[0].x.length : null;
+  return [st, drawn === null ? shown : drawn];
+}"""
+
+
 def _wire_small(v: SimpleNamespace, page: Page) -> None:
     """Stop, presets, and the weights note (which follows the backbone, the checkbox and the language)."""
     def on_stop(st, shown=None, request: gr.Request = None):
@@ -236,7 +246,7 @@ def _wire_small(v: SimpleNamespace, page: Page) -> None:
         else:
             inform("Nothing is training right now.", lang_of(st, request))
 
-    v.stop.click(on_stop, [page.state, v.shown], None, concurrency_limit=None, **PRIVATE)
+    v.stop.click(on_stop, [page.state, v.shown], None, concurrency_limit=None, js=_COUNT_DRAWN, **PRIVATE)
     def stop_api(st, request: gr.Request):  # /stop keeps its signature: no epochs named
         on_stop(st, None, request)
 
