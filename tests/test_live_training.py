@@ -213,3 +213,43 @@ def test_the_finished_line_says_a_stop_went_back_to_what_the_curve_showed():
     done = Done(model=object(), best_epoch=17, stopped=True, reason="stopped", history=[{}] * 17, seconds=3,
                 kept_note="kept the last epoch (17): no earlier epoch was clearly better", shown_epochs=17)
     assert T._done_text(done).startswith("Stopped after 17 epochs, as the curve showed; kept the last epoch (17)")
+
+
+# ---------------------------------------------------------------- a project's training outlives the page following it
+
+def test_a_job_goes_on_when_its_page_leaves_and_a_new_page_picks_it_up_where_it_is():
+    import threading
+
+    from fewshot.errors import TrainingError
+    from fewshot.ui.jobs import Jobs
+    from fewshot.train import StopRequest
+    gate = threading.Event()
+
+    def stream(stop):
+        for n in range(1, 1000):
+            if stop.is_set():
+                raise TrainingError(f"stopped at {n}")
+            if n == 3:
+                gate.wait(10)  # until the first page has left
+            time.sleep(0.002)
+            yield n
+
+    jobs = Jobs(slots=1)
+    job = jobs.start("p1", stream, StopRequest())
+    first = job.follow()
+    assert [next(first), next(first)] == [1, 2]
+    first.close()  # the page reloads: its follower goes, the job does not
+    gate.set()
+    assert job.running and jobs.running("p1") is job
+    deadline = time.time() + 30
+    while job.latest < 5 and time.time() < deadline:  # it went on with nobody following
+        time.sleep(0.01)
+    second = job.follow()
+    assert next(second) >= 5  # the latest snapshot first, not the start again
+    with pytest.raises(TrainingError, match="already training"):
+        jobs.start("p1", stream, StopRequest())  # one training per project, whichever tab asks
+    job.stop.request(9)  # (the fake stream fails when stopped: an error reaches every page following it)
+    with pytest.raises(TrainingError, match="stopped at"):
+        list(second)
+    assert job.join(5) and not job.running and jobs.running("p1") is None
+    assert job.stop.shown_epochs == 9

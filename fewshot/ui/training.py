@@ -12,7 +12,7 @@ from ..evaluate import Diagnostic
 from ..models import can_download, weights_cache_path, weights_details_md, weights_present
 from ..train import Done, EpochEnd, Progress
 from .jobs import Jobs, TrainingJob
-from .state import Session
+from .state import Session, give_memory_back
 
 DEFAULTS = TrainConfig()  # the one place training defaults are written; the form and the API read them here
 
@@ -238,9 +238,12 @@ def _start_project_training(sess: Session, cfg: TrainConfig, clicked: float | No
 
     def stream(stop):
         events_of = lambda: p.train(cfg, stop=stop, limits=limits, trainer=trainer)  # noqa: E731
-        for up in snapshots(events_of, cfg, clicked, sess_jobs, min_interval):
-            up.run_id = getattr(p, "last_run_id", None)  # which run of the project this is
-            yield up
+        try:
+            for up in snapshots(events_of, cfg, clicked, sess_jobs, min_interval):
+                up.run_id = getattr(p, "last_run_id", None)  # which run of the project this is
+                yield up
+        finally:
+            give_memory_back()  # what the training freed goes back to the system (state.give_memory_back)
 
     sess_jobs = sess.jobs  # the job holds no reference to the session: a closed tab's session is let go
     job = sess_jobs.start(p.id, stream, sess.stop, cfg=cfg, classes=len(sess.dataset.classes))
