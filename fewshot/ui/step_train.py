@@ -247,6 +247,7 @@ def _wire_small(v: SimpleNamespace, page: Page) -> None:
             inform("Nothing is training right now.", lang_of(st, request))
 
     v.stop.click(on_stop, [page.state, v.shown], None, concurrency_limit=None, js=_COUNT_DRAWN, **PRIVATE)
+
     def stop_api(st, request: gr.Request):  # /stop keeps its signature: no epochs named
         on_stop(st, None, request)
 
