@@ -187,3 +187,24 @@ def test_a_project_trains_once_at_a_time_whichever_tab_asks(sess):
         list(gen)
         other.cleanup()
     assert sess.project.runs()[-1].status == "stopped"
+
+
+def test_a_training_that_ended_while_the_page_was_away_is_in_the_run_list_with_its_model_active(sess):
+    P.load_example(sess, per_class=8)
+    project, jobs = sess.project, sess.jobs
+    gen = T.run_training(sess, T.make_config("resnet18", False, 3, 0.003, "head", batch_size=8))
+    next(gen)
+    gen.close()  # the tab reloads at once; the training goes on without it
+    sess.cleanup()
+    job = jobs.running(project.id)
+    assert job is None or job.join(300)
+    other = ST.Session(sess.backends, jobs=jobs)  # the reloaded page
+    try:
+        other.project_owner = sess.project_owner
+        PJ.open_project(other, project.id)
+        run = project.runs()[-1]
+        assert run.status == "finished" and len(run.history) == 3 and run.active
+        assert not other.training and other.active_run == run.id and other.model is not None
+        assert other.last_update is None  # nothing to follow: step 2 shows the active run's curves
+    finally:
+        other.cleanup()
