@@ -2,7 +2,8 @@
 
 The frozen part of the network runs once per image (features.trunk_pass); each epoch
 then trains only the unfrozen tail on augmented cached activations. A stop request is
-honoured within one batch and the best model so far is kept.
+honoured within one batch and the best model so far is kept, or, when the request names the epochs the
+user saw (StopRequest), the best of those, with the history ending there.
 
 The pieces follow torchvision's references/classification/train.py: `set_up` (model, inputs, optimizer),
 `train_one_epoch`, `evaluate`, the epoch loop `run_epochs`, and `finish`; `train` strings them together and

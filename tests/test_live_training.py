@@ -253,3 +253,27 @@ def test_a_job_goes_on_when_its_page_leaves_and_a_new_page_picks_it_up_where_it_
         list(second)
     assert job.join(5) and not job.running and jobs.running("p1") is None
     assert job.stop.shown_epochs == 9
+
+
+def test_on_zerogpu_the_stop_file_tells_the_worker_the_epochs_shown():
+    from fewshot.gpu_jobs import FileStop, across_processes
+    from fewshot.train import StopRequest
+    told = []
+
+    def job(ds, config, stop_file, limits):  # what runs in the GPU worker: it sees only the file
+        stop = FileStop(stop_file)
+        for i in range(1000):
+            if stop():
+                told.append(stop.shown_epochs)
+                return
+            yield i
+
+    stop = StopRequest()
+    for i in across_processes(job)(SimpleNamespace(_tmp=None), cfg(10), stop=stop):
+        if i == 3:
+            stop.request(7)
+    plain = StopRequest()
+    for i in across_processes(job)(SimpleNamespace(_tmp=None), cfg(10), stop=plain):
+        if i == 3:
+            plain.set()  # /stop, Ctrl+C: no epochs named
+    assert told == [7, None]
