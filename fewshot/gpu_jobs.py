@@ -23,7 +23,7 @@ from .config import TrainConfig
 from .data import Dataset
 from .images import UnreadableImage
 from .predict import Prediction, Predictor
-from .train import Done, Event, StopFlag, resolve_config, train
+from .train import Done, Event, StopFlag, resolve_config, shown_epochs, train
 
 
 def portable(ds: Dataset) -> Dataset:
@@ -34,9 +34,28 @@ def portable(ds: Dataset) -> Dataset:
     return out
 
 
+class FileStop:
+    """A stop flag another process sets by creating a file; the file may hold the epochs the user saw
+    (train.StopRequest's `shown_epochs`)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = Path(path)
+
+    def __call__(self) -> bool:
+        return self.path.exists()
+
+    @property
+    def shown_epochs(self) -> int | None:
+        try:
+            return int(self.path.read_text().strip() or 0) or None
+        except (OSError, ValueError):
+            return None
+
+
 def train_job(ds: Dataset, cfg: TrainConfig, stop_file: str, limits: Limits | None = None) -> Iterator[Event]:
-    """fewshot.train, stoppable by creating `stop_file`; the final model comes back on the CPU."""
-    for ev in train(ds, cfg, stop=lambda: Path(stop_file).exists(), limits=limits):
+    """fewshot.train, stoppable by creating `stop_file` (holding the epochs the user saw, or nothing); the final
+    model comes back on the CPU."""
+    for ev in train(ds, cfg, stop=FileStop(stop_file), limits=limits):
         if isinstance(ev, Done) and ev.model is not None:
             ev.model.model.cpu()  # CUDA tensors cannot cross to the process that holds no GPU
         yield ev
@@ -68,8 +87,10 @@ def across_processes(job: Callable[..., Iterator[Event]]) -> Callable[..., Itera
         flag = folder / "stop"
         try:
             for ev in job(portable(ds), cfg, str(flag), limits):
-                if is_set() and not flag.exists():
-                    flag.touch()  # the worker ends within a batch and keeps the best epoch so far
+                if is_set() and not flag.exists():  # the worker ends within a batch
+                    part = folder / "stop.part"  # written whole, then named: the worker never reads half of it
+                    part.write_text(str(shown_epochs(stop) or ""))
+                    part.rename(flag)
                 yield ev
         finally:
             shutil.rmtree(folder, ignore_errors=True)

@@ -2,7 +2,8 @@
 
 The frozen part of the network runs once per image (features.trunk_pass); each epoch
 then trains only the unfrozen tail on augmented cached activations. A stop request is
-honoured within one batch and the best model so far is kept.
+honoured within one batch and the best model so far is kept, or, when the request names the epochs the
+user saw (StopRequest), the best of those, with the history ending there.
 
 The pieces follow torchvision's references/classification/train.py: `set_up` (model, inputs, optimizer),
 `train_one_epoch`, `evaluate`, the epoch loop `run_epochs`, and `finish`; `train` strings them together and
@@ -82,10 +83,40 @@ class Done:
     # which epoch was kept and why, in plain words: "kept the last epoch (10): no earlier epoch was clearly
     # better" or "kept epoch 4: clearly better than the last (90% vs 75%)" (evaluate.kept_note); "" without one
     kept_note: str = ""
+    # a Stop that named the epochs the user saw (StopRequest.request): the model and history went back to them
+    shown_epochs: int | None = None
 
 
 Event = Union[Progress, EpochEnd, Diagnostic, Done]
 StopFlag = Union[threading.Event, Callable[[], bool], None]
+
+
+class StopRequest(threading.Event):
+    """A stop flag that can also say how many epochs the user had seen when they asked (the page's curve, a
+    few snapshots a second, trails a fast training): `request(shown_epochs=17)` stops the training and keeps
+    no epoch after the 17th (the weights of recent epochs are held for this, BestEpoch.trim). `set()`, as
+    Ctrl+C, the API and a closed tab do, keeps the best of every epoch that ended."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shown_epochs: int | None = None
+
+    def request(self, shown_epochs: int | None = None) -> None:
+        """Stop; `shown_epochs` (1 or more): the epochs the user saw, which the model and history go back to."""
+        if not self.is_set():  # a second click does not move the first one's epoch
+            self.shown_epochs = int(shown_epochs) if shown_epochs and int(shown_epochs) >= 1 else None
+        self.set()
+
+    def clear(self) -> None:
+        self.shown_epochs = None
+        super().clear()
+
+
+def shown_epochs(stop: StopFlag) -> int | None:
+    """The epochs the user saw when they asked to stop (StopRequest, or any stop flag with a `shown_epochs`
+    attribute, e.g. gpu_jobs' stop file); None when they named none."""
+    n = getattr(stop, "shown_epochs", None)
+    return n if isinstance(n, int) and n >= 1 else None
 
 
 def stop_checker(stop: StopFlag) -> Callable[[], bool]:
@@ -288,12 +319,23 @@ def fresh_diagnostics(history: list[dict], num_classes: int, batch_losses: list[
     return out
 
 
+# Weights of recent epochs are held so that a Stop can go back to the epoch the page showed when it was pressed
+# (the page draws a few times a second; at 20 epochs a second the engine is several epochs ahead of it): as
+# many recent epochs as fit in RING_BYTES, at most RING_EPOCHS, at least the last. A head is kilobytes (all
+# RING_EPOCHS fit); a whole MobileNetV2 is 14 MB (4 fit), and such epochs take seconds, so the page is at most
+# one behind.
+RING_BYTES = 64 * 2**20
+RING_EPOCHS = 64
+
+
 @dataclass
 class BestEpoch:
     """The epoch to keep and its trainable weights (evaluate.kept_epoch: the last, unless an earlier one was
     clearly more accurate on the validation photos), and how many epochs the run has gone without progress.
 
-    Weights are held for at most two epochs: the last and the most accurate, the only ones ever kept.
+    Weights are held for the epochs a Stop may go back to (`trim`): for each of the last `window` epochs N, the
+    epoch that would be kept had training ended at N, and the most accurate one up to N (at most `window` + 1
+    epochs' weights; `window` comes from RING_BYTES and the size of one epoch's weights).
     """
 
     prefixes: tuple[str, ...]  # the state-dict keys that training changes; the rest is never copied
@@ -301,11 +343,14 @@ class BestEpoch:
     records: list[dict] = field(default_factory=list)  # the epochs so far (history rows)
     states: dict[int, dict[str, torch.Tensor]] = field(default_factory=dict)
     since: int = 0  # epochs since the last progress, for early stopping
+    ring_bytes: int = RING_BYTES
+    window: int | None = None  # how many recent epochs a Stop can go back to (set by the first epoch's size)
+    # (kept, most accurate) had training ended after epoch i + 1: a finished epoch never changes it
+    prefix_kept: list[tuple[int, int]] = field(default_factory=list)
 
     @property
     def epoch(self) -> int | None:
-        kept = kept_epoch(self.records, self.n_val)
-        return kept[0] if kept else None
+        return self.prefix_kept[-1][0] if self.records else None
 
     @property
     def state(self) -> dict[str, torch.Tensor] | None:
@@ -335,10 +380,29 @@ class BestEpoch:
         the epoch to keep."""
         self.since = 0 if self.progress(rec) else self.since + 1
         self.records.append(rec)
-        self.states[rec["epoch"]] = _snapshot(model, self.prefixes)
-        kept, top = kept_epoch(self.records, self.n_val)
-        self.states = {e: st for e, st in self.states.items() if e in (kept, top, rec["epoch"])}
-        return kept == rec["epoch"]
+        self.prefix_kept.append(kept_epoch(self.records, self.n_val))
+        state = _snapshot(model, self.prefixes)
+        if self.window is None:
+            size = sum(t.numel() * t.element_size() for t in state.values())
+            self.window = max(1, min(RING_EPOCHS, self.ring_bytes // max(size, 1)))
+        self.states[rec["epoch"]] = state
+        self._forget()
+        return self.prefix_kept[-1][0] == rec["epoch"]
+
+    def _forget(self) -> None:
+        """Let go of the weights no Stop can go back to."""
+        n = len(self.records)
+        keep = {e for m in range(max(1, n - (self.window or 1) + 1), n + 1) for e in self.prefix_kept[m - 1]}
+        self.states = {e: st for e, st in self.states.items() if e in keep}
+
+    def trim(self, n: int) -> bool:
+        """Go back to the first `n` epochs (what the page showed when Stop was pressed), when the weights of the
+        epoch kept among them are still held; True when it did."""
+        if not 1 <= n < len(self.records) or self.prefix_kept[n - 1][0] not in self.states:
+            return False
+        del self.records[n:], self.prefix_kept[n:]
+        self._forget()
+        return True
 
 
 def trained_prefixes(model, stage: str, cut: int) -> tuple[str, ...]:
@@ -606,10 +670,15 @@ def run_epochs(run: Run, should_stop: Callable[[], bool]) -> Iterator[Event]:
     return reason
 
 
-def finish(run: Run, reason: str, dataset: Dataset, t0: float) -> Iterator[Event]:
+def finish(run: Run, reason: str, dataset: Dataset, t0: float, shown: int | None = None) -> Iterator[Event]:
     """After the epochs: closing advice, the kept epoch's weights back in the model, its evaluation on the
-    validation photos, and Done."""
-    cfg, best, history = run.cfg, run.best, run.history
+    validation photos, and Done. A stop that names the `shown` epochs the user saw goes back to them: the model
+    is the one kept among those epochs, and the history ends there (Done.shown_epochs says so)."""
+    cfg, best = run.cfg, run.best
+    if reason == "stopped" and shown is not None and best.trim(shown):
+        del run.history[shown:]
+    history = run.history
+    as_shown = len(history) if reason == "stopped" and shown is not None and len(history) == shown else None
     if reason == "finished":
         yield from end_diagnostics(history, cfg.epochs, cfg.lr, run.n_va)
     if reason == "non_finite":
@@ -637,7 +706,7 @@ def finish(run: Run, reason: str, dataset: Dataset, t0: float) -> Iterator[Event
                                          dataset.counts().to_dict(orient="records"),
                                          trainable_parameters(model), photos=dataset)  # its photos' fingerprints
     yield Done(trained, best.epoch, reason in ("stopped", "non_finite", "out_of_memory"), reason, history, evaluation,
-               time.perf_counter() - t0, best.note)
+               time.perf_counter() - t0, best.note, as_shown)
 
 
 def train(dataset: Dataset, config: TrainConfig | None = None, *, stop: StopFlag = None, device: str | None = None,
@@ -657,7 +726,7 @@ def train(dataset: Dataset, config: TrainConfig | None = None, *, stop: StopFlag
         yield Done(None, None, True, "stopped", [], None, time.perf_counter() - t0)
         return
     reason = yield from run_epochs(run, should_stop)
-    yield from finish(run, reason, dataset, t0)
+    yield from finish(run, reason, dataset, t0, shown_epochs(stop))
 
 
 def run_to_end(events: Iterator[Event]) -> Done:

@@ -7,6 +7,8 @@ import json
 import pytest
 from conftest import make_class_folders
 
+from fewshot.errors import TrainingError
+
 from fewshot.ui import photos as P
 from fewshot.ui import projects as PJ
 from fewshot.ui import state as ST
@@ -130,13 +132,79 @@ def _zip(folder, out):
     return out
 
 
-def test_a_page_that_goes_away_mid_training_records_the_run_as_stopped_with_its_model(sess):
+def test_a_projects_training_outlives_its_tab_and_the_reopened_page_follows_and_stops_it(sess):
     P.load_example(sess, per_class=8)
+    project, jobs = sess.project, sess.jobs
     gen = T.run_training(sess, T.make_config("resnet18", False, 200, 0.003, "head", batch_size=8))
     for up in gen:
-        if up.history:  # one epoch is in: the tab closes (Gradio closes the callback's generator)
+        if up.history:  # one epoch is in: the tab reloads (Gradio closes the callback and then the session)
             break
+    before = len(up.history)
     gen.close()
-    run = sess.project.runs()[-1]
-    assert run.status == "stopped" and run.bundle is not None and run.bundle.is_file(), run
-    assert run.active and 1 <= len(run.history) < 200 and not sess.training
+    sess.cleanup()
+    job = jobs.running(project.id)
+    assert job is not None and project.runs()[-1].status == "running"  # it goes on in the server
+
+    other = ST.Session(sess.backends, jobs=jobs)  # the reloaded page: a new session reopens the project
+    try:
+        other.project_owner = sess.project_owner
+        PJ.open_project(other, project.id)
+        assert other.training and other.job is job and other.last_update is not None
+        ups = T.follow(other, job)
+        for up in ups:  # the curves continue past where the page was before the reload
+            if len(up.history) >= before + 3:
+                break
+        shown = len(up.history)
+        job.stop.request(shown)  # Stop, as the reloaded page sends it: the epochs its curve shows
+        last = [up, *ups][-1]
+        assert last.done.shown_epochs == shown and len(last.done.history) == shown == len(last.history)
+        assert last.text.startswith(f"Stopped after {shown} epochs, as the curve showed;"), last.text
+        run = project.runs()[-1]
+        assert run.status == "stopped" and run.bundle is not None and run.bundle.is_file(), run
+        assert run.active and len(run.history) == shown and not other.training and jobs.running(project.id) is None
+        assert other.active_run == run.id and other.model is last.done.model
+    finally:
+        other.cleanup()
+
+
+def test_a_project_trains_once_at_a_time_whichever_tab_asks(sess):
+    P.load_example(sess, per_class=8)
+    gen = T.run_training(sess, T.make_config("resnet18", False, 200, 0.003, "head", batch_size=8))
+    next(gen)
+    other = ST.Session(sess.backends, jobs=sess.jobs)
+    try:
+        other.project_owner = sess.project_owner
+        PJ.open_project(other, sess.project.id)
+        assert other.training  # it follows the running training: Train is refused there
+        with pytest.raises(TrainingError, match="already training"):
+            next(T.run_training(other, T.make_config("resnet18", False, 2, 0.003, "head")))
+        other.job = None  # and a tab that opened the project just before the training started
+        with pytest.raises(TrainingError, match="This project is already training"):
+            next(T.run_training(other, T.make_config("resnet18", False, 2, 0.003, "head")))
+        assert not other.training
+    finally:
+        sess.jobs.running(sess.project.id).stop.set()
+        list(gen)
+        other.cleanup()
+    assert sess.project.runs()[-1].status == "stopped"
+
+
+def test_a_training_that_ended_while_the_page_was_away_is_in_the_run_list_with_its_model_active(sess):
+    P.load_example(sess, per_class=8)
+    project, jobs = sess.project, sess.jobs
+    gen = T.run_training(sess, T.make_config("resnet18", False, 3, 0.003, "head", batch_size=8))
+    next(gen)
+    gen.close()  # the tab reloads at once; the training goes on without it
+    sess.cleanup()
+    job = jobs.running(project.id)
+    assert job is None or job.join(300)
+    other = ST.Session(sess.backends, jobs=jobs)  # the reloaded page
+    try:
+        other.project_owner = sess.project_owner
+        PJ.open_project(other, project.id)
+        run = project.runs()[-1]
+        assert run.status == "finished" and len(run.history) == 3 and run.active
+        assert not other.training and other.active_run == run.id and other.model is not None
+        assert other.last_update is None  # nothing to follow: step 2 shows the active run's curves
+    finally:
+        other.cleanup()

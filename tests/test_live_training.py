@@ -6,6 +6,7 @@ import time
 from types import SimpleNamespace
 
 import pytest
+import torch
 
 from fewshot.train import Done, EpochEnd, Progress
 from fewshot.ui import state as ST
@@ -153,3 +154,126 @@ def test_cli_progress_in_a_log_is_a_few_lines_per_phase_never_repeated(tmp_path)
         assert 1 <= len(lines) <= 5, lines  # before: a line per batch (20 epochs x 7 batches)
         assert lines[-1].startswith(f"{phase}: 100%")
     assert len([line for line in r.stderr.splitlines() if line.startswith("epoch ")]) == 20
+
+
+# ---------------------------------------------------------------- a Stop goes back to the epochs the page showed
+
+def _weights(done):
+    return {k: v.clone() for k, v in done.model.model.state_dict().items()}
+
+
+def _train_stopping(ds, config, at_epoch: int, shown: int | None):
+    """fewshot.train, asked to stop (naming `shown` epochs, or none) when epoch `at_epoch` ends."""
+    from fewshot.train import StopRequest, train
+    stop = StopRequest()
+    for ev in train(ds, config, stop=stop):
+        if isinstance(ev, EpochEnd) and ev.epoch == at_epoch:
+            stop.request(shown)
+        if isinstance(ev, Done):
+            return ev
+    raise AssertionError("no Done")
+
+
+def test_a_stop_naming_epoch_n_gives_epoch_ns_model_and_n_epochs_of_history(tmp_path, with_weights):
+    from conftest import make_class_folders
+    from fewshot.data import load_dataset
+    ds = load_dataset(str(make_class_folders(tmp_path / "d", {"a": 8, "b": 8, "c": 8}, size=24)), seed=0)
+    config = T.make_config("mobilenet_v2", True, 60, 0.01, "head", batch_size=8)
+    at_4 = _train_stopping(ds, config, 4, None)  # stopped as epoch 4 ended: the best of epochs 1-4
+    late = _train_stopping(ds, config, 9, 4)  # Stop arrived at epoch 9, naming the 4 epochs the page showed
+    assert len(at_4.history) == 4 and at_4.shown_epochs is None
+    assert len(late.history) == 4 and late.shown_epochs == 4 and late.reason == "stopped"
+    assert late.best_epoch == at_4.best_epoch and late.kept_note == at_4.kept_note
+    assert [r["val_acc"] for r in late.history] == [r["val_acc"] for r in at_4.history]
+    mine, theirs = _weights(late), _weights(at_4)
+    assert all(torch.equal(mine[k], theirs[k]) for k in theirs)
+    assert late.model.history == late.history and len(late.model.history) == 4  # what the saved model says
+    # the CLI's Ctrl+C and the API's /stop name no epochs: every epoch that ended counts, as before
+    plain = _train_stopping(ds, config, 9, None)
+    assert len(plain.history) == 9 and plain.shown_epochs is None
+
+
+def test_recent_epochs_are_held_within_a_byte_budget_and_a_stop_goes_back_to_any_of_them():
+    from fewshot.train import BestEpoch
+    model = torch.nn.Linear(4, 3)  # 15 floats: 60 bytes an epoch
+    best = BestEpoch(("weight", "bias"), n_val=20, ring_bytes=60 * 5)
+    for e in range(1, 31):  # a rising curve: each epoch the best so far
+        with torch.no_grad():
+            model.weight.fill_(e)
+        best.update(model, {"epoch": e, "train_loss": 1 / e, "train_acc": 0.5, "val_loss": 1 / e,
+                            "val_acc": min(1.0, 0.3 + e / 50), "lr": 1e-3, "seconds": 0.01})
+        assert len(best.states) <= best.window + 1
+    assert best.window == 5
+    assert not best.trim(20)  # beyond what is held: nothing changes
+    assert len(best.records) == 30
+    assert best.trim(27) and len(best.records) == 27 and best.state["weight"].eq(best.epoch).all()
+
+
+def test_the_finished_line_says_a_stop_went_back_to_what_the_curve_showed():
+    done = Done(model=object(), best_epoch=17, stopped=True, reason="stopped", history=[{}] * 17, seconds=3,
+                kept_note="kept the last epoch (17): no earlier epoch was clearly better", shown_epochs=17)
+    assert T._done_text(done).startswith("Stopped after 17 epochs, as the curve showed; kept the last epoch (17)")
+
+
+# ---------------------------------------------------------------- a project's training outlives the page following it
+
+def test_a_job_goes_on_when_its_page_leaves_and_a_new_page_picks_it_up_where_it_is():
+    import threading
+
+    from fewshot.errors import TrainingError
+    from fewshot.ui.jobs import Jobs
+    from fewshot.train import StopRequest
+    gate = threading.Event()
+
+    def stream(stop):
+        for n in range(1, 1000):
+            if stop.is_set():
+                raise TrainingError(f"stopped at {n}")
+            if n == 3:
+                gate.wait(10)  # until the first page has left
+            time.sleep(0.002)
+            yield n
+
+    jobs = Jobs(slots=1)
+    job = jobs.start("p1", stream, StopRequest())
+    first = job.follow()
+    assert [next(first), next(first)] == [1, 2]
+    first.close()  # the page reloads: its follower goes, the job does not
+    gate.set()
+    assert job.running and jobs.running("p1") is job
+    deadline = time.time() + 30
+    while job.latest < 5 and time.time() < deadline:  # it went on with nobody following
+        time.sleep(0.01)
+    second = job.follow()
+    assert next(second) >= 5  # the latest snapshot first, not the start again
+    with pytest.raises(TrainingError, match="already training"):
+        jobs.start("p1", stream, StopRequest())  # one training per project, whichever tab asks
+    job.stop.request(9)  # (the fake stream fails when stopped: an error reaches every page following it)
+    with pytest.raises(TrainingError, match="stopped at"):
+        list(second)
+    assert job.join(5) and not job.running and jobs.running("p1") is None
+    assert job.stop.shown_epochs == 9
+
+
+def test_on_zerogpu_the_stop_file_tells_the_worker_the_epochs_shown():
+    from fewshot.gpu_jobs import FileStop, across_processes
+    from fewshot.train import StopRequest
+    told = []
+
+    def job(ds, config, stop_file, limits):  # what runs in the GPU worker: it sees only the file
+        stop = FileStop(stop_file)
+        for i in range(1000):
+            if stop():
+                told.append(stop.shown_epochs)
+                return
+            yield i
+
+    stop = StopRequest()
+    for i in across_processes(job)(SimpleNamespace(_tmp=None), cfg(10), stop=stop):
+        if i == 3:
+            stop.request(7)
+    plain = StopRequest()
+    for i in across_processes(job)(SimpleNamespace(_tmp=None), cfg(10), stop=plain):
+        if i == 3:
+            plain.set()  # /stop, Ctrl+C: no epochs named
+    assert told == [7, None]

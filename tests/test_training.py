@@ -231,10 +231,10 @@ def test_the_kept_epoch_is_the_last_unless_an_earlier_one_is_clearly_better():
     assert kept_epoch(blind, 0) == (2, 2) and kept_note(blind, 0).startswith("kept epoch 2: without validation")
 
 
-def test_the_kept_epochs_weights_are_the_ones_restored_and_at_most_two_are_held():
+def test_the_kept_epochs_weights_are_the_ones_restored_and_with_room_for_one_epoch_at_most_two_are_held():
     from fewshot.train import BestEpoch
     model = torch.nn.Linear(2, 2)
-    best = BestEpoch(("weight", "bias"), n_val=20)
+    best = BestEpoch(("weight", "bias"), n_val=20, ring_bytes=1)  # (weights too big to hold recent epochs)
     for rec in _history([0.6, 0.9, 0.85, 0.8, 0.75], [1.0] * 5, [1.0, 0.6, 0.7, 0.8, 0.9]):
         with torch.no_grad():
             model.weight.fill_(rec["epoch"])

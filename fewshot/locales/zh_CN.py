@@ -305,6 +305,15 @@ SESSION = {
     "Stopped before the first epoch ended, so there is no model yet ({}).": "在第一轮结束前就停止了，所以还没有模型（{0!t}）。",
     "Stopped after {} epochs; {}. It is ready to try in step 4 ({}).": "训练 {0} 轮后停止；{1!t}。可以在第 4 步试用了（{2!t}）。",
     "Stopped after 1 epoch; {}. It is ready to try in step 4 ({}).": "训练 1 轮后停止；{0!t}。可以在第 4 步试用了（{1!t}）。",
+    "Stopped after {} epochs, as the curve showed; {}. It is ready to try in step 4 ({}).":
+        "按曲线所示，训练 {0} 轮后停止；{1!t}。可以在第 4 步试用了（{2!t}）。",
+    "Stopped after 1 epoch, as the curve showed; {}. It is ready to try in step 4 ({}).":
+        "按曲线所示，训练 1 轮后停止；{0!t}。可以在第 4 步试用了（{1!t}）。",
+    "Waiting for another training on this server to finish; this one then starts by itself.":
+        "正在等待这台服务器上的另一个训练结束；之后这个会自动开始。",
+    "This project is already training (in another tab?). Wait for it to finish or press Stop there.":
+        "这个项目已经在训练了（在另一个标签页里？）。请等它结束，或在那里按“停止”。",
+    "epochs shown": "已显示的轮数",
     "Stopped early: validation stopped improving; {} ({}).": "提前停止：验证结果不再提升；{0!t}（{1!t}）。",
     "Training went wrong (the loss became infinite); {}.": "训练出了问题（损失变成了无穷大）；{0!t}。",
     "This picture could not be read: {}.": "这张图片无法读取：{0!t}。",

@@ -18,6 +18,7 @@ from gradio.utils import get_upload_folder
 from .. import i18n as L
 from . import step_cards, step_check, step_data, step_project, step_take, step_train, step_try
 from .page import I18N, PRIVATE, Page, lang_of, localize, localized
+from .jobs import Jobs
 from .state import Backends, Session, SessionRegistry, remove_stale_sessions, session_root
 from .. import views as V
 from .texts import API_MD, CARD_EMPTY, HERO, LANG_SWITCH, NO_MODEL, NOT_STARTED, NOT_TRAINED, TITLE
@@ -35,7 +36,8 @@ def train_slots() -> int:
 
 def build_app(backends: Backends | None = None) -> gr.Blocks:
     """The whole page, its events and its API; `backends` train and predict (default: in this process)."""
-    registry = SessionRegistry(backends, current_user=_current_user)
+    # project trainings run in the server and outlive their tab; they share its training slots (ui/jobs.py)
+    registry = SessionRegistry(backends, current_user=_current_user, jobs=Jobs(train_slots()))
     remove_stale_sessions()  # folders an earlier run of the server left behind (killed, crashed)
     # Serve session files (models, galleries) from the session folder itself: Gradio would otherwise copy
     # each into its cache, where a closed session's copies (a model is 10-45 MB) stay for an hour.
@@ -105,7 +107,9 @@ def _wire_steps(page: Page, views: SimpleNamespace, demo: gr.Blocks) -> None:
                         v.check.mistakes: gr.Gallery(value=[], visible=False), v.take.card: CARD_EMPTY,
                         v.take.download: gr.DownloadButton(value=None, interactive=False), v.try_.status: NO_MODEL})
         run = sess.project.active_run() if sess.project is not None else None
-        if run is not None:  # the active run's settings in the form, its curves in step 2 (nothing trained here)
+        if sess.job is not None and sess.job.running:  # a training that still runs: its settings, its curves
+            out.update(_run_settings(v.train, sess.job.cfg.to_dict()))
+        elif run is not None:  # the active run's settings in the form, its curves in step 2 (nothing trained here)
             out.update(_run_settings(v.train, run.settings))
             if sess.last_update is None and run.history:
                 k = len(sess.model.classes) if sess.model is not None else 0

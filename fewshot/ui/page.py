@@ -42,6 +42,9 @@ class Page:
     # chains the project bar's refresh after an event that may change the project (photos added, a run made);
     # set by step_project.wire before the other steps are wired
     follow: Callable = lambda dep: dep
+    # the page-load event that reopens the tab's project (step_project.wire sets it); step 2 chains onto it the
+    # reattaching to a training that still runs
+    loaded: object = None
 
     def session(self, state, request: gr.Request | None) -> Session:
         """The tab's Session (made on first use), remembered under the browser connection."""

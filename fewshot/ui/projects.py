@@ -69,7 +69,8 @@ def open_project(sess: Session, project_id: str) -> Project:
 
 
 def attach(sess: Session, p: Project) -> None:
-    """Show project `p` in the session: its labelled photos as the dataset, its active run's model."""
+    """Show project `p` in the session: its labelled photos as the dataset, its active run's model, and its
+    training if one is running (fewshot/ui/jobs.py: it outlives the tab that started it)."""
     sess.project = p
     summary = p.summary()
     if summary["labelled"]:
@@ -82,6 +83,9 @@ def attach(sess: Session, p: Project) -> None:
             old.cleanup()
     sess.active_run = None
     show_active(sess)
+    job = sess.jobs.running(p.id)
+    if job is not None:  # its training still runs (the page was reloaded mid-run): the tab follows it again
+        sess.follow_job(job)
 
 
 def show_active(sess: Session) -> bool:

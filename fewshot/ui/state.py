@@ -31,7 +31,8 @@ from ..errors import DataError, FewshotError, TrainingError
 from ..evaluate import EvalReport
 from ..images import UnreadableImage
 from ..predict import Predictor
-from ..train import train
+from ..train import StopRequest, train
+from .jobs import Jobs, TrainingJob
 
 MAX_CARDS = 8
 
@@ -116,7 +117,7 @@ class Card:
 class Session:
     """Everything one browser tab owns: its photos, its model, its training job."""
 
-    def __init__(self, backends: Backends | None = None, owner: str | None = None) -> None:
+    def __init__(self, backends: Backends | None = None, owner: str | None = None, jobs: Jobs | None = None) -> None:
         self.id = uuid.uuid4().hex[:12]
         self.owner = owner  # the logged-in user who opened it (with --auth); only they may close it
         self.dir = Path(tempfile.mkdtemp(prefix=f"session-{self.id}-p{os.getpid()}-", dir=session_root()))
@@ -129,8 +130,11 @@ class Session:
         self.model: TrainedModel | None = None
         self.evaluation: EvalReport | None = None
         self.bundle_path: Path | None = None
-        self.stop = threading.Event()
-        self._training = False
+        self.stop = StopRequest()
+        self._training = False  # a training runs in this tab's callback (one without a project)
+        # the server's project trainings and training slots (SessionRegistry's), and the one this tab follows
+        self.jobs = jobs if jobs is not None else Jobs()
+        self.job: TrainingJob | None = None
         self.queued = False  # a training was requested and waits for a free slot
         self.closed = False
         self.cards = [Card(1, "Class 1"), Card(2, "Class 2")]
@@ -156,7 +160,8 @@ class Session:
 
     @property
     def training(self) -> bool:
-        return self._training
+        """A training of this tab runs: in its callback, or its project's in the server (Session.job)."""
+        return self._training or (self.job is not None and self.job.running)
 
     @training.setter
     def training(self, on: bool) -> None:
@@ -191,6 +196,14 @@ class Session:
             self.model, self.evaluation, self._predictor = tm, evaluation, None
             self.bundle_path = None
 
+    def follow_job(self, job: TrainingJob) -> None:
+        """The tab follows its project's training `job` (started here, or found running when the project was
+        reopened after a reload): Stop goes to the job's flag, and this tab's own flag (which closing the tab
+        sets) is a new one, so a closed tab leaves the training running. Its last snapshot is what step 2 shows."""
+        with self._lock:
+            self.job, self._training, self.stop = job, False, StopRequest()
+            self.last_update = (job.latest, job.cfg, job.classes) if job.latest is not None else None
+
     def begin_training(self) -> None:
         """Mark the session as training; TrainingError if it already is (one training per tab)."""
         with self._lock:
@@ -223,8 +236,8 @@ class Session:
         if self.dataset is not None:
             self.dataset.cleanup()
         shutil.rmtree(self.dir, ignore_errors=True)
-        if not self.training:  # a running training still reads them; it lets go when it ends (release)
-            self.release()
+        if not self._training:  # a training in its callback still reads them; it lets go when it ends (release)
+            self.release()  # (a project's training reads its own copy of the photos, and goes on: Session.job)
         for p in list(self.uploads):  # the session made its own links/copies as soon as they arrived
             p.unlink(missing_ok=True)
             try:
@@ -237,7 +250,7 @@ class Session:
         """Drop what a closed session holds in memory; its photos stay readable for a training still ending."""
         with self._lock:
             self.model, self.evaluation, self._predictor, self.last_update = None, None, None, None
-            self.dataset, self.bundle_path = None, None
+            self.dataset, self.bundle_path, self.job = None, None, None
         self.cards = []
         give_memory_back()
 
@@ -249,8 +262,10 @@ class SessionRegistry:
     the registry's backends.
     """
 
-    def __init__(self, backends: Backends | None = None, current_user: Callable[[], str | None] | None = None) -> None:
+    def __init__(self, backends: Backends | None = None, current_user: Callable[[], str | None] | None = None,
+                 jobs: Jobs | None = None) -> None:
         self.backends = backends or Backends()
+        self.jobs = jobs if jobs is not None else Jobs()  # the server's project trainings and training slots
         self._by_key: weakref.WeakValueDictionary[str, Session] = weakref.WeakValueDictionary()
         # the logged-in user of the request being handled (the page passes Gradio's), when ensure is not told
         self.current_user = current_user
@@ -262,7 +277,7 @@ class SessionRegistry:
         if owner is None and self.current_user is not None:
             owner = self.current_user()
         if not isinstance(sess, Session) or sess.closed:
-            sess = Session(self.backends, owner)
+            sess = Session(self.backends, owner, self.jobs)
         if key:
             known = self._by_key.get(key)
             if known is None or known is sess or known.owner == owner:
@@ -281,7 +296,9 @@ class SessionRegistry:
         return True
 
     def close_all(self) -> None:
-        """The server is shutting down: every session's files go."""
+        """The server is shutting down: every project's training stops (recorded as stopped, with its best epoch)
+        and every session's files go."""
+        self.jobs.stop_all()
         for key in list(self._by_key.keys()):
             sess = self._by_key.pop(key, None)
             if sess is not None:

@@ -193,7 +193,7 @@ def _wire_load(c: SimpleNamespace, demo: gr.Blocks) -> None:
                 pass
         return whole(sess)
 
-    demo.load(on_load, [v.browser, page.state], every, **PRIVATE)
+    page.loaded = demo.load(on_load, [v.browser, page.state], every, **PRIVATE)
 
 
 def _wire_projects(c: SimpleNamespace) -> None:

@@ -70,6 +70,8 @@ def build(page: Page) -> SimpleNamespace:
         v.loss_plot = gr.Plot(empty_loss, label="loss curve", show_label=False, elem_id="loss-plot", min_width=300)
         v.acc_plot = gr.Plot(empty_acc, label="accuracy curve", show_label=False, elem_id="acc-plot", min_width=300)
     v.diag = gr.Markdown("", elem_id="diagnostics", label="diagnostics")
+    # the epochs the curves show; Stop sends it, and the training goes back to them (train.StopRequest)
+    v.shown = gr.Number(0, visible="hidden", elem_id="shown-epochs", label="epochs shown", precision=0)
     with gr.Accordion("The numbers behind the curves", open=False):
         md_hint("**loss**: how wrong the model is, on average (lower is better) · **acc**: the share of photos "
                 "named right · **train** / **val**: on the training / validation photos")
@@ -117,7 +119,7 @@ def live(v: SimpleNamespace, sess: Session, up: T.TrainUpdate, cfg: TrainConfig,
     # redrawn only when a point was added
     out = {v.progress: V.progress_html(up.fraction, text, "done" if up.done else "running"),
            v.diag: V.diagnostics_md(up.diagnostics), v.history: V.history_frame(up.history),
-           v.fallback_row: gr.Row(visible=False)}
+           v.fallback_row: gr.Row(visible=False), v.shown: len(up.history)}
     if len(up.history) != shown or up.done:
         out[v.loss_plot], out[v.acc_plot] = V.curve_figures(up.history, len(up.history) if up.done else cfg.epochs, k)
     return out
@@ -130,7 +132,7 @@ def render(v: SimpleNamespace, sess: Session | None) -> dict:
         loss, acc = V.curve_figures([], D.epochs, 0)
         return {v.loss_plot: loss, v.acc_plot: acc}
     out = live(v, sess, *last, shown=-1)
-    for c in (v.fallback_row, v.fb_arch, v.weights_note):  # the buttons stay as they are
+    for c in (v.fallback_row, v.fb_arch, v.weights_note, v.shown):  # the buttons stay as they are
         out.pop(c, None)
     return out
 
@@ -143,6 +145,7 @@ def wire(v: SimpleNamespace, page: Page, model_outputs: list, show_model: Callab
               v.seed, page.state]
     live_outputs = [page.state, v.progress, v.loss_plot, v.acc_plot, v.diag, v.history, v.fallback_row, v.fb_arch,
                     v.weights_note]
+    shown_out = [v.shown]  # after steps 3-5's outputs: the API's indices of those stay as they were
 
     @friendly
     def train(backbone: str, pretrained: bool, epochs: int, learning_rate: float, stage: str,
@@ -165,6 +168,25 @@ def wire(v: SimpleNamespace, page: Page, model_outputs: list, show_model: Callab
             yield out
             shown = len(up.history)
 
+    @friendly
+    def reattach(st, request: gr.Request = None):
+        """After a page load: a project's training that still runs (the page was reloaded mid-run) is followed
+        again, its curves continuing; Stop works as before."""
+        sess = st if isinstance(st, Session) and not st.closed else None
+        job = sess.job if sess is not None and sess.job is not None and sess.job.running else None
+        if job is None:
+            yield {v.train: gr.Button(interactive=True)}
+            return
+        yield {v.train: gr.Button(interactive=False)}
+        shown = -1
+        for up in T.follow(sess, job):
+            out = {page.state: sess, **live(v, sess, up, job.cfg, job.classes, shown)}
+            if up.done is not None and up.done.model is not None and not sess.closed:
+                out.update(show_model(sess))
+            yield out
+            shown = len(up.history)
+        yield {v.train: gr.Button(interactive=True)}
+
     @friendly  # its progress line in the page's language
     def before(st, request: gr.Request):
         sess = page.session(st, request)
@@ -182,7 +204,7 @@ def wire(v: SimpleNamespace, page: Page, model_outputs: list, show_model: Callab
     hidden = dict(queue=False, **PRIVATE)
     pre = dict(fn=before, inputs=[page.state], outputs=[page.state, v.train, v.fallback_row, v.progress], **hidden)
     # the queue place (while waiting for a slot) shows by the progress bar only, not over the curves
-    run = dict(fn=train, inputs=inputs, outputs=live_outputs + model_outputs, concurrency_id="train",
+    run = dict(fn=train, inputs=inputs, outputs=live_outputs + model_outputs + shown_out, concurrency_id="train",
                concurrency_limit=slots, show_progress="minimal", show_progress_on=[v.progress])
     post = dict(fn=after, inputs=None, outputs=[v.train, v.arch], **hidden)
     page.follow(v.train.click(**pre).then(**run, api_name="train").then(**post))
@@ -196,19 +218,40 @@ def wire(v: SimpleNamespace, page: Page, model_outputs: list, show_model: Callab
         **run, **PRIVATE).then(**post))
     page.follow(v.fb_scratch.click(lambda: gr.Checkbox(value=False), None, v.pretrained, **hidden).then(**pre).then(
         **run, **PRIVATE).then(**post))
+    if page.loaded is not None:  # a follower holds no training slot: the training itself has one (ui/jobs.py)
+        page.follow(page.loaded.then(reattach, [page.state], live_outputs + model_outputs + shown_out + [v.train],
+                                     concurrency_limit=None, show_progress="hidden", **PRIVATE))
     _wire_small(v, page)
+
+
+# What Stop sends as the epochs the page showed: the points drawn on the accuracy curve at the moment of the
+# click (the hidden number, which every snapshot sets, arrives with the curves but may be drawn a moment before
+# them); the state itself is the server's, whatever the page sends for it.
+_COUNT_DRAWN = """(st, shown) => {
+  const p = document.querySelector('#acc-plot .js-plotly-plot');
+  const drawn = p && p.data && p.data.length ? p.data[0].x.length : null;
+  return [st, drawn === null ? shown : drawn];
+}"""
 
 
 def _wire_small(v: SimpleNamespace, page: Page) -> None:
     """Stop, presets, and the weights note (which follows the backbone, the checkbox and the language)."""
-    def on_stop(st, request: gr.Request):
-        if isinstance(st, Session) and (st.training or st.queued):
-            st.stop.set()
+    def on_stop(st, shown=None, request: gr.Request = None):
+        """Stop the tab's training (its project's, when it follows one); `shown`: the epochs its curves showed,
+        which the training goes back to (an API call names none: the best of every epoch that ended)."""
+        job = st.job if isinstance(st, Session) and st.job is not None and st.job.running else None
+        if job is not None or (isinstance(st, Session) and (st.training or st.queued)):
+            (job.stop if job is not None else st.stop).request(int(shown or 0) or None)
             inform("Stopping after this batch; the best epoch so far is kept.", lang_of(st))
         else:
             inform("Nothing is training right now.", lang_of(st, request))
 
-    v.stop.click(on_stop, [page.state], None, concurrency_limit=None, api_name="stop")
+    v.stop.click(on_stop, [page.state, v.shown], None, concurrency_limit=None, js=_COUNT_DRAWN, **PRIVATE)
+
+    def stop_api(st, request: gr.Request):  # /stop keeps its signature: no epochs named
+        on_stop(st, None, request)
+
+    gr.Button(visible=False).click(stop_api, [page.state], None, concurrency_limit=None, api_name="stop")
 
     def on_preset(name):
         p = PRESETS.get(name)

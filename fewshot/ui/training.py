@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
-from typing import Iterator
+from typing import Callable, Iterator
 
 from ..backbones import BACKBONES, backbone, fallback_order
 from ..config import ARCHS, AUTO, SCRATCH_INPUT, STAGE_CHOICES, TrainConfig
@@ -11,7 +11,8 @@ from ..errors import DataError, TrainingError, WeightsUnavailable
 from ..evaluate import Diagnostic
 from ..models import can_download, weights_cache_path, weights_details_md, weights_present
 from ..train import Done, EpochEnd, Progress
-from .state import Session
+from .jobs import Jobs, TrainingJob
+from .state import Session, give_memory_back
 
 DEFAULTS = TrainConfig()  # the one place training defaults are written; the form and the API read them here
 
@@ -85,6 +86,7 @@ class TrainUpdate:
     first_point_s: float | None = None
     elapsed_s: float = 0.0  # since the run started
     waited_s: float = 0.0  # from the Train click to the run's start (a queue for a free training slot)
+    run_id: int | None = None  # the project's run this training is recorded as
 
     @property
     def finished(self) -> bool:
@@ -104,7 +106,7 @@ def _phase_text(ev: Progress, started: float) -> tuple[float, str, float | None]
     return 0.0, ev.message or "Preparing the network", None
 
 
-def _apply(up: TrainUpdate, ev, sess: Session, cfg: TrainConfig, phase: list, min_interval: float) -> bool:
+def _apply(up: TrainUpdate, ev, cfg: TrainConfig, phase: list, min_interval: float) -> bool:
     """Fold one engine event into the snapshot; True when the page should see it at once: a new phase, an epoch
     that took at least `min_interval` (fast epochs wait for the throttle) and the end."""
     if isinstance(ev, Progress):
@@ -124,9 +126,10 @@ def _apply(up: TrainUpdate, ev, sess: Session, cfg: TrainConfig, phase: list, mi
         up.diagnostics = up.diagnostics + [ev]
     elif isinstance(ev, Done):
         up.done = ev
-        note = _project_done(sess, ev)
+        # a Stop that named the epochs the page showed took the run back to them: so do the curves
+        up.history = up.history[:len(ev.history)]
         up.fraction, up.eta_s = 1.0, None
-        up.text = _done_text(ev, up.elapsed_s + up.waited_s, up.waited_s) + _chosen_text(cfg, ev) + note
+        up.text = _done_text(ev, up.elapsed_s + up.waited_s, up.waited_s) + _chosen_text(cfg, ev)
     return True
 
 
@@ -134,14 +137,14 @@ def _pct(x: float | None) -> str:
     return f"{x:.0%}" if x is not None else "no accuracy"
 
 
-def _project_done(sess: Session, ev: Done) -> str:
+def _project_done(sess: Session, ev: Done, new_id: int | None) -> str:
     """The session's model after a run: without a project, the new one; in a project, the active run's (the best;
-    a stopped or worse run never silently replaces a better one), and a line saying so when it is not the new one."""
+    a stopped or worse run never silently replaces a better one), and a line saying so when it is not the new one
+    (run `new_id`)."""
     p = sess.project
     if p is None:
         sess.set_model(ev.model, ev.evaluation)
         return ""
-    new_id = getattr(p, "last_run_id", None)
     active = p.active_run()
     if active is None or active.id == new_id:
         sess.set_model(ev.model, ev.evaluation)
@@ -159,66 +162,103 @@ def _project_done(sess: Session, ev: Done) -> str:
 
 
 SNAPSHOT_INTERVAL_S = 0.15  # at most ~7 page updates a second: the page keeps up, and lags at most that much
+WAITING = "Waiting for another training on this server to finish; this one then starts by itself."
+
+
+def snapshots(events_of: Callable[[], Iterator], cfg: TrainConfig, clicked: float | None, jobs: Jobs,
+              min_interval: float = SNAPSHOT_INTERVAL_S) -> Iterator[TrainUpdate]:
+    """Page snapshots of one training, in one of the server's training slots: at most every `min_interval` s (at
+    ~10 epochs a second the page could not draw every epoch, fell behind, and Stop seemed to come late), at once
+    for a new phase, the first epoch and slow epochs, and always the last one. `events_of()` starts the engine;
+    times count from the Train click `clicked` (time.perf_counter()), a wait for a free slot included."""
+    up = TrainUpdate()
+    if not jobs.take_slot(wait=False):
+        up.text = WAITING
+        yield replace(up)
+        jobs.take_slot()
+    try:
+        t0 = time.perf_counter()
+        up.text, up.waited_s = "Preparing…", max(0.0, t0 - clicked) if clicked else 0.0
+        phase, last, pending = [None, t0], t0, False
+        try:
+            for ev in events_of():
+                up.elapsed_s = time.perf_counter() - t0
+                urgent = _apply(up, ev, cfg, phase, min_interval)
+                if urgent or time.perf_counter() - last >= min_interval:
+                    last, pending = time.perf_counter(), False
+                    yield replace(up)  # a snapshot: lists inside are replaced, never mutated
+                else:
+                    pending = True
+            if pending:  # the engine ended without a Done: the page still sees where it got to
+                yield replace(up)
+        except WeightsUnavailable as exc:
+            # the page's version: one plain sentence, the file, folder and command folded under Details
+            up.weights_missing, up.fallback = getattr(exc, "markdown", None) or str(exc), fallback_arch(cfg.arch)
+            up.fraction, up.text = None, "Could not start: the ImageNet weights are missing."
+            yield replace(up)
+    finally:
+        jobs.free_slot()
 
 
 def run_training(sess: Session, cfg: TrainConfig, min_interval: float = SNAPSHOT_INTERVAL_S) -> Iterator[TrainUpdate]:
-    """Train on the session's dataset, yielding page snapshots at most every `min_interval` s (at ~10 epochs a
-    second the page could not draw every epoch, fell behind, and Stop seemed to come late), at once for a new
-    phase, the first epoch and slow epochs, and always the last one.
+    """Train on the session's dataset, yielding page snapshots (see `snapshots`).
 
-    Stop via `sess.stop`: the engine ends within a batch and keeps the best epoch so far. Times count from the
-    Train click (`sess.train_clicked_at`, time.perf_counter(), set by the page when the click happens), so the
-    wait for a free training slot is part of them.
+    In a project, the training is the project's (fewshot/ui/jobs.py): it runs in a thread of the server, is
+    recorded as a run, and goes on when this generator is closed (the tab reloaded or closed); a reopened page
+    follows it again (`follow`). Without a project it runs here and ends with this generator, as before.
+    Stop via `sess.stop` (StopRequest; for a project's training, the job's, see Session.follow_job): the engine
+    ends within a batch and keeps the best epoch so far, or the best of the epochs the page showed when Stop
+    named them. Times count from the Train click (`sess.train_clicked_at`, set by the page when the click
+    happens; an API call has none).
     """
     if sess.dataset is None:
         raise DataError("Load some photos first (step 1).")
     sess.begin_training()
-    up = TrainUpdate()
-    t0 = time.perf_counter()
-    clicked = sess.train_clicked_at
-    sess.train_clicked_at = None  # one click, one run (an API call has none)
-    up.waited_s = max(0.0, t0 - clicked) if clicked else 0.0
-    phase, last, pending = [None, t0], t0, False
-    events, ended = None, False
+    clicked, sess.train_clicked_at = sess.train_clicked_at, None  # one click, one run
+    if sess.project is not None:
+        try:
+            job = _start_project_training(sess, cfg, clicked, min_interval)
+        finally:
+            sess.training = False  # from here the project's job says whether this tab trains
+        yield from follow(sess, job)
+        return
     try:
-        if sess.project is not None:  # the run is recorded in the project (the same events, the same trainer)
-            events = sess.project.train(cfg, stop=sess.stop, limits=sess.limits, trainer=sess.backends.trainer)
-        else:
-            events = sess.backends.trainer(sess.dataset, cfg, stop=sess.stop, limits=sess.limits)
-        for ev in events:
-            up.elapsed_s = time.perf_counter() - t0
-            urgent = _apply(up, ev, sess, cfg, phase, min_interval)
-            if urgent or time.perf_counter() - last >= min_interval:
-                last, pending = time.perf_counter(), False
-                yield replace(up)  # a snapshot: lists inside are replaced, never mutated
-            else:
-                pending = True
-        ended = True
-        if pending:  # the engine ended without a Done: the page still sees where it got to
-            yield replace(up)
-    except WeightsUnavailable as exc:
-        # the page's version: one plain sentence, the file, folder and command folded under Details
-        up.weights_missing, up.fallback = getattr(exc, "markdown", None) or str(exc), fallback_arch(cfg.arch)
-        up.fraction, up.text = None, "Could not start: the ImageNet weights are missing."
-        yield replace(up)
+        events_of = lambda: sess.backends.trainer(sess.dataset, cfg, stop=sess.stop, limits=sess.limits)  # noqa: E731
+        for up in snapshots(events_of, cfg, clicked, sess.jobs, min_interval):
+            if up.done is not None:
+                up.text += _project_done(sess, up.done, None)
+            yield up
     finally:
-        if not ended and sess.project is not None and events is not None:
-            _finish_abandoned(sess, events)
         sess.training = False
 
 
-def _finish_abandoned(sess: Session, events) -> None:
-    """The page went away mid-training (its tab closed or reloaded, so Gradio closed this generator): a project's
-    run is still recorded as what it was. Stop is pressed for it and the engine, which ends within a batch, is
-    read to its end, so the run is marked stopped with its best epoch's model (if one epoch had ended) rather than
-    interrupted with nothing. The session's own model follows the project's active run as usual."""
-    sess.stop.set()
-    try:
-        for ev in events:
-            if isinstance(ev, Done):
-                _project_done(sess, ev)
-    except Exception:  # noqa: BLE001 (the run is recorded as failed by Project.train; nobody is listening)
-        pass
+def _start_project_training(sess: Session, cfg: TrainConfig, clicked: float | None, min_interval: float) -> TrainingJob:
+    """The session's project's training, started as a job of the server that the session follows."""
+    p, trainer, limits = sess.project, sess.backends.trainer, sess.limits
+
+    def stream(stop):
+        events_of = lambda: p.train(cfg, stop=stop, limits=limits, trainer=trainer)  # noqa: E731
+        try:
+            for up in snapshots(events_of, cfg, clicked, sess_jobs, min_interval):
+                up.run_id = getattr(p, "last_run_id", None)  # which run of the project this is
+                yield up
+        finally:
+            give_memory_back()  # what the training freed goes back to the system (state.give_memory_back)
+
+    sess_jobs = sess.jobs  # the job holds no reference to the session: a closed tab's session is let go
+    job = sess_jobs.start(p.id, stream, sess.stop, cfg=cfg, classes=len(sess.dataset.classes))
+    sess.follow_job(job)
+    return job
+
+
+def follow(sess: Session, job: TrainingJob) -> Iterator[TrainUpdate]:
+    """A project's training as the session's page sees it: its latest snapshot, then each new one; at the end
+    the session's model follows the project's active run (the note says when it is not this run). Closing this
+    generator leaves the training running."""
+    for up in job.follow():
+        if up.done is not None:
+            up = replace(up, text=up.text + _project_done(sess, up.done, up.run_id))
+        yield up
 
 
 def _took(seconds: float) -> str:
@@ -235,6 +275,11 @@ def _done_text(done: Done, total_s: float | None = None, waited_s: float = 0.0) 
         return f"Stopped before the first epoch ended, so there is no model yet ({took})."
     best = done.kept_note or f"kept the best epoch ({done.best_epoch})"
     if done.reason == "stopped":
+        if done.shown_epochs is not None:  # the Stop named the epochs the curve showed: the run went back to them
+            if done.shown_epochs == 1:
+                return f"Stopped after 1 epoch, as the curve showed; {best}. It is ready to try in step 4 ({took})."
+            return (f"Stopped after {done.shown_epochs} epochs, as the curve showed; {best}. It is ready to try in "
+                    f"step 4 ({took}).")
         if len(done.history) == 1:
             return f"Stopped after 1 epoch; {best}. It is ready to try in step 4 ({took})."
         return f"Stopped after {len(done.history)} epochs; {best}. It is ready to try in step 4 ({took})."
