@@ -38,8 +38,12 @@ def _layout(fig: go.Figure, title: str, y_title: str, height: int = 340) -> go.F
     return fig
 
 
-def curve_figures(history: Sequence[dict], epochs: int, num_classes: int) -> tuple[go.Figure, go.Figure]:
-    """Loss and accuracy per epoch, training vs validation, best epoch starred.
+def curve_figures(history: Sequence[dict], epochs: int, num_classes: int,
+                  kept: int | None = None) -> tuple[go.Figure, go.Figure]:
+    """Loss and accuracy per epoch, training vs validation, one epoch starred.
+
+    The star sits on `kept`, the epoch whose weights the model holds, once training has ended;
+    while it runs (`kept` None) on the most accurate epoch so far, named so.
 
     The x axis spans the planned epochs when they are few; for long runs it grows with the
     curve (twice the epochs so far), so the first points are not squeezed into a corner.
@@ -61,9 +65,11 @@ def curve_figures(history: Sequence[dict], epochs: int, num_classes: int) -> tup
         acc.add_hline(y=1 / num_classes, line_dash="dot", line_color="#9ca3af",
                       annotation_text="random guessing", annotation_position="bottom right")
     vals = [(h["val_acc"], -(h["val_loss"] or 0), h["epoch"]) for h in history if h.get("val_acc") is not None]
-    if vals:
-        best = max(vals)
-        acc.add_scatter(x=[best[2]], y=[best[0]], mode="markers", name="best (kept)",
+    star = next(((h["val_acc"], 0, h["epoch"]) for h in history if h["epoch"] == kept and h.get("val_acc") is not None),
+                None) if kept is not None else (max(vals) if vals else None)
+    if star is not None:
+        acc.add_scatter(x=[star[2]], y=[star[0]], mode="markers",
+                        name="kept" if kept is not None else "most accurate so far",
                         marker={"symbol": "star", "size": 16, "color": "#16a34a"})
     return loss, acc
 

@@ -178,3 +178,15 @@ def test_other_photos_without_a_model_ask_for_one_first(trained, tmp_path):
             _evaluate(demo)(_zip(data, tmp_path / "d.zip"), empty, None)
     finally:
         empty.cleanup()
+
+
+def test_the_star_on_a_finished_curve_marks_the_epoch_the_model_kept_not_the_most_accurate():
+    from fewshot import views as V
+    history = [{"epoch": e, "train_loss": 1.0 / e, "train_acc": 0.5, "val_loss": 0.5, "val_acc": a}
+               for e, a in ((1, 0.9), (2, 0.8), (3, 0.85))]
+    _, finished = V.curve_figures(history, 3, 2, kept=3)
+    star = [t for t in finished.data if t.marker.symbol == "star"]
+    assert [(t.name, list(t.x)) for t in star] == [("kept", [3])]
+    _, running = V.curve_figures(history, 10, 2)
+    star = [t for t in running.data if t.marker.symbol == "star"]
+    assert [(t.name, list(t.x)) for t in star] == [("most accurate so far", [1])]

@@ -113,7 +113,8 @@ def _wire_steps(page: Page, views: SimpleNamespace, demo: gr.Blocks) -> None:
             out.update(_run_settings(v.train, run.settings))
             if sess.last_update is None and run.history:
                 k = len(sess.model.classes) if sess.model is not None else 0
-                out[v.train.loss_plot], out[v.train.acc_plot] = V.curve_figures(run.history, len(run.history), k)
+                out[v.train.loss_plot], out[v.train.acc_plot] = V.curve_figures(run.history, len(run.history), k,
+                                                                                kept=run.metrics.get("best_epoch"))
                 out[v.train.history] = V.history_frame(run.history)
                 acc = f"{run.val_accuracy:.0%}" if run.val_accuracy is not None else "no accuracy"
                 out[v.train.progress] = V.progress_html(1.0, f"The active model: run {run.id} of this project "

@@ -121,7 +121,8 @@ def live(v: SimpleNamespace, sess: Session, up: T.TrainUpdate, cfg: TrainConfig,
            v.diag: V.diagnostics_md(up.diagnostics), v.history: V.history_frame(up.history),
            v.fallback_row: gr.Row(visible=False), v.shown: len(up.history)}
     if len(up.history) != shown or up.done:
-        out[v.loss_plot], out[v.acc_plot] = V.curve_figures(up.history, len(up.history) if up.done else cfg.epochs, k)
+        out[v.loss_plot], out[v.acc_plot] = V.curve_figures(up.history, len(up.history) if up.done else cfg.epochs, k,
+                                                                 kept=up.done.best_epoch if up.done else None)
     return out
 
 
