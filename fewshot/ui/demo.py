@@ -157,7 +157,8 @@ def _head(m: DemoModel, lang: str) -> str:
 
 
 def build_demo(source: DemoSource) -> gr.Blocks:
-    """The predict-only page; its API: /predict (a picture in, the top 3 classes out) and /feedback."""
+    """The predict-only page; its API: /predict (a picture in, the top 3 classes out) and /feedback (a picture and
+    the right class in, a thank-you out)."""
     with gr.Blocks(title="fewshot demo") as page:
         head = gr.HTML("", elem_id="demo-head")
         image = gr.Image(sources=["upload", "clipboard", "webcam"], type="filepath", label="A picture",
@@ -212,6 +213,17 @@ def mount_kwargs() -> dict:
     theme = gr.themes.Soft(primary_hue="indigo", secondary_hue="orange",
                            font=["system-ui", "-apple-system", "Segoe UI", "Roboto", "sans-serif"])
     return dict(i18n=I18N, theme=theme, css=CSS, footer_links=["api"], max_file_size=max_upload_bytes())
+
+
+def serve(bundle: str | os.PathLike, host: str = "127.0.0.1", port: int = 7860, share: bool = False,
+          auth: tuple[str, str] | None = None) -> None:
+    """`python -m fewshot serve`: the demo page of one saved model at / of a server of its own (no feedback)."""
+    from ..predict import Predictor
+    from .guard import guard_app_kwargs
+    page = build_demo(FileSource(bundle, Predictor))
+    page.queue(default_concurrency_limit=4)
+    page.launch(server_name=host, server_port=port, share=share, auth=auth, app_kwargs=guard_app_kwargs(),
+                **mount_kwargs())
 
 
 # ---------------------------------------------------------------- /m/<id> on the main app's server
