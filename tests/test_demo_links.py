@@ -183,3 +183,22 @@ def test_the_demo_page_shows_the_models_name_classes_and_card(store, pets):
     assert "Made with fewshot from 12 photos" in out["demo-card"]
     assert out["demo-wrong"].visible is False  # feedback off for this link: no "Wrong?" box
     assert show(gr.Request(headers={"x-fewshot-demo": "A" * 32}))
+
+
+def test_the_demo_page_speaks_chinese_to_a_chinese_browser(store, pets):
+    import re
+    from fewshot.ui.demo import LinkSource, build_demo
+    from fewshot.ui.page import I18N
+    p, run = pets
+    links = DemoLinks(store)
+    link = links.create(p, run.id)
+    page = build_demo(LinkSource(links, Predictor))
+    plain = [getattr(b, n) for b in page.blocks.values() for n in ("label", "info", "placeholder", "value")
+             if isinstance(getattr(b, n, None), str) and re.search(r"[A-Za-z]{3,}", getattr(b, n))]
+    assert plain == []  # every fixed word went to gr.I18n, which has its Chinese
+    assert I18N.translations["zh-CN"]["Wrong? Tell us the right class"] == "认错了？告诉我们正确的类别"
+    show = next(f.fn for f in page.fns.values() if f.name == "show")
+    out = {getattr(c, "elem_id", None): v for c, v in show(gr.Request(
+        headers={"x-fewshot-demo": link.id, "accept-language": "zh-CN,zh;q=0.9"})).items()}
+    assert "它认识" in out["demo-head"] and "cat, dog" in out["demo-head"]  # class names stay as written
+    assert "用 fewshot 从 12 张照片训练而成" in out["demo-card"]

@@ -36,12 +36,7 @@ FILE_ROUTES = ("/file=", "/gradio_api/file=", "/gradio_api/file/")
 REAR_CAMERA = gr.WebcamOptions(mirror=False, constraints={"video": {"facingMode": {"ideal": "environment"},
                                                                     "width": {"ideal": 1920},
                                                                     "height": {"ideal": 1440}}})
-CSS = """
-.gradio-container { max-width: 720px !important; margin: 0 auto !important; }
-#demo-head h1 { margin: 4px 0; font-size: 1.5rem; overflow-wrap: anywhere; }
-#demo-head p { margin: 2px 0; overflow-wrap: anywhere; }
-#demo-card { overflow-wrap: anywhere; }
-"""
+CSS = Path(__file__).resolve().parents[2] / "assets" / "demo.css"
 
 
 @dataclass(frozen=True)
@@ -143,11 +138,11 @@ def short_card(tm: TrainedModel) -> str:
     c, acc = tm.config, tm.metrics.get("val_accuracy")
     photos = sum(int(r.get("train", 0)) + int(r.get("val", 0)) for r in tm.data_summary)
     nval = sum(int(r.get("val", 0)) for r in tm.data_summary)
-    lines = [f"- Made with fewshot from {photos} photos, by transfer learning from an ImageNet-pretrained {c.arch}."]
+    lines = [f"Made with fewshot from {photos} photos, by transfer learning from an ImageNet-pretrained {c.arch}."]
     if acc is not None:
-        lines.append(f"- Right on {acc:.0%} of {nval} photos it did not train on.")
-    lines.append("- It only knows the classes above: any other picture still gets one of them.")
-    return "\n".join(lines)
+        lines.append(f"Right on {acc:.0%} of {nval} photos it did not train on.")
+    lines.append("It only knows the classes above: any other picture still gets one of them.")
+    return "\n".join("- " + line for line in lines)
 
 
 def _head(m: DemoModel, lang: str) -> str:
@@ -212,7 +207,7 @@ def mount_kwargs() -> dict:
     """What gr.mount_gradio_app (or launch) needs for the demo page: its languages, look and limits."""
     theme = gr.themes.Soft(primary_hue="indigo", secondary_hue="orange",
                            font=["system-ui", "-apple-system", "Segoe UI", "Roboto", "sans-serif"])
-    return dict(i18n=I18N, theme=theme, css=CSS, footer_links=["api"], max_file_size=max_upload_bytes())
+    return dict(i18n=I18N, theme=theme, css=CSS.read_text(), footer_links=["api"], max_file_size=max_upload_bytes())
 
 
 def serve(bundle: str | os.PathLike, host: str = "127.0.0.1", port: int = 7860, share: bool = False,
