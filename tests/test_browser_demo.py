@@ -14,6 +14,23 @@ from conftest_app import PHONE
 from fewshot.project import ProjectStore
 
 
+# what the page asks the browser's camera for (getUserMedia's constraints), kept for the test to read
+RECORD_CAMERA_ASKS = """(() => {
+  const md = navigator.mediaDevices; if (!md) return;
+  const ask = md.getUserMedia.bind(md); window.__camera_asks = [];
+  md.getUserMedia = (c) => { window.__camera_asks.push(JSON.parse(JSON.stringify(c))); return ask(c); };
+})()"""
+
+
+def _answered(page) -> None:
+    """Wait for the answer: percentages in the label, and no prediction pending (Gradio fades a pending one)."""
+    page.wait_for_function("""() => { const l = document.querySelector('#demo-label');
+        return l && /\\d+%/.test(l.innerText) && !l.classList.contains('pending') && !l.querySelector('.pending'); }""",
+                           timeout=60_000)
+    # and its fade-in over (a screenshot taken during it shows the answer greyed out)
+    page.wait_for_function("() => document.getAnimations().every(a => a.playState !== 'running')", timeout=10_000)
+
+
 def _no_sideways_scroll(page) -> tuple[int, int]:
     return page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
 
@@ -40,6 +57,7 @@ def test_a_demo_link_made_in_step_5_works_on_a_phone_and_its_feedback_comes_home
     u.shot("owner-made-a-link")
 
     phone = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, permissions=["camera"])
+    phone.add_init_script(RECORD_CAMERA_ASKS)
     errors: list[str] = []
     v = phone.new_page()
     v.on("pageerror", lambda e: errors.append(str(e)))
@@ -50,7 +68,7 @@ def test_a_demo_link_made_in_step_5_works_on_a_phone_and_its_feedback_comes_home
     assert "birds · run" in v.inner_text("#demo-head")
     fresh = make_class_folders(tmp_path / "new", {"robins": 1}, seed=9) / "robins" / "000.png"  # not a training photo
     v.set_input_files("#demo-image input[type=file]", str(fresh))
-    v.wait_for_function("() => /\\d+%/.test(document.querySelector('#demo-label')?.innerText || '')", timeout=60_000)
+    _answered(v)
     t_answer = time.perf_counter()
     answer = v.inner_text("#demo-label")
     assert "robins" in answer and "wrens" in answer, answer
@@ -79,6 +97,19 @@ def test_a_demo_link_made_in_step_5_works_on_a_phone_and_its_feedback_comes_home
             sent += db.execute("SELECT hint, label FROM photos WHERE project_id=? AND path LIKE 'feedback/%'",
                                (pdir.name,)).fetchall()
     assert [tuple(r) for r in sent] == [("wrens", None)]
+
+    # the phone's camera: the rear one is asked for (the fake camera here has no sides), and a shot is answered
+    v.locator("#demo-image button[aria-label='Capture from camera']").click()
+    v.wait_for_function("() => !/%/.test(document.querySelector('#demo-label')?.innerText || '')")  # cleared
+    v.locator("#demo-image button:not([aria-label]):not(.icon)").click()  # "Click to access webcam"
+    v.locator("#demo-image button[aria-label='capture photo']").wait_for(state="visible", timeout=20_000)
+    v.wait_for_function("() => { const c = document.querySelector('#demo-image video'); "
+                        "return c && c.readyState >= 2 && c.videoWidth > 0 && !c.paused; }", timeout=20_000)
+    asks = v.evaluate("() => window.__camera_asks || []")
+    assert asks and all(a["video"]["facingMode"] == {"ideal": "environment"} for a in asks), asks
+    v.locator("#demo-image button[aria-label='capture photo']").click()
+    _answered(v)
+    v.screenshot(path=shots / "phone-demo-camera.png", full_page=True)
 
     # the owner revokes it: the visitor's next visit is a 404
     u.click("#share-revoke")

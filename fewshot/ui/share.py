@@ -131,8 +131,11 @@ def wire(v: SimpleNamespace, page: Page) -> None:
         links = _links().of(sess.project) if sess is not None and sess.project is not None else []
         return {v.pick_feedback: next((k.feedback for k in links if k.id == pick), False)}
 
-    v.box.expand(refresh, [page.state], outs, **PRIVATE, show_progress="hidden")
-    v.make.click(make, [v.feedback, page.state], [page.state] + outs, api_name="share")
-    v.revoke.click(revoke, [v.pick, page.state], outs, api_name="revoke_link")
-    v.pick_feedback.input(switch, [v.pick, v.pick_feedback, page.state], outs, **PRIVATE)
-    v.pick.input(chosen, [v.pick, page.state], [v.pick_feedback], **PRIVATE, show_progress="hidden")
+    # one queue, one at a time (each takes milliseconds): a list read when the box opened cannot arrive after,
+    # and overwrite, the list of a Share clicked right away
+    one = dict(concurrency_id="fewshot-share", concurrency_limit=1)
+    v.box.expand(refresh, [page.state], outs, **PRIVATE, **one, show_progress="hidden")
+    v.make.click(make, [v.feedback, page.state], [page.state] + outs, api_name="share", **one)
+    v.revoke.click(revoke, [v.pick, page.state], outs, api_name="revoke_link", **one)
+    v.pick_feedback.input(switch, [v.pick, v.pick_feedback, page.state], outs, **PRIVATE, **one)
+    v.pick.input(chosen, [v.pick, page.state], [v.pick_feedback], **PRIVATE, **one, show_progress="hidden")
