@@ -181,3 +181,13 @@ def test_serve_answers_predict_for_one_saved_model(shared, tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_serve_refuses_a_file_that_is_not_a_model_with_exit_2(tmp_path):
+    fake = tmp_path / "model.safetensors"
+    fake.write_bytes(b"not a model at all")
+    for args, said in (([str(fake)], "model.safetensors"), ([str(tmp_path / "gone.safetensors")], "gone.safetensors"),
+                       ([str(fake), "--auth", "nocolon"], "--auth must look like user:password")):
+        r = subprocess.run([sys.executable, "-m", "fewshot", "serve", *args], cwd=ROOT, capture_output=True, text=True,
+                           timeout=300)
+        assert r.returncode == 2 and said in r.stderr, (args, r.returncode, r.stderr[-500:])
