@@ -191,3 +191,23 @@ def test_serve_refuses_a_file_that_is_not_a_model_with_exit_2(tmp_path):
         r = subprocess.run([sys.executable, "-m", "fewshot", "serve", *args], cwd=ROOT, capture_output=True, text=True,
                            timeout=300)
         assert r.returncode == 2 and said in r.stderr, (args, r.returncode, r.stderr[-500:])
+
+
+def test_an_api_client_shares_its_projects_model_and_revokes_the_link(shared, tmp_path):
+    from gradio_client import handle_file
+    c = _client(shared["url"])
+    c.predict("api shapes", api_name="/project_new")
+    c.predict(api_name="/load_example")
+    c.predict(backbone="mobilenet_v2", pretrained=False, epochs=1, learning_rate=0.001, stage="head", api_name="/train")
+    table, picker, takes_feedback = c.predict(False, api_name="/share")
+    link = picker["value"]  # the picker, as an update, chooses the new link
+    assert f"/m/{link}" in table and takes_feedback is False
+    out = _client(f"{shared['url']}m/{link}/").predict(handle_file(str(_photo(tmp_path))), api_name="/predict")
+    assert len(out["confidences"]) == 3  # the top 3 of the example's classes
+    with pytest.raises(Exception, match="does not take feedback"):
+        _client(f"{shared['url']}m/{link}/").predict(handle_file(str(_photo(tmp_path))), out["label"],
+                                                     api_name="/feedback")
+    table, _, _ = c.predict(link, api_name="/revoke_link")
+    assert "revoked" in table
+    assert _get(f"{shared['url']}m/{link}/")[0] == 404
+    c.close()
