@@ -1,7 +1,8 @@
 """The demo page: a predict-only page for one model, at /m/<link id> of the app's own server (demo links, made in
 step 5) or at / of its own server (`python -m fewshot serve`, fewshot/cli_serve.py).
 
-    app_kwargs = demo_app_kwargs(backends)      # app.py: launch(app_kwargs={**guard_app_kwargs(), **app_kwargs})
+    links = demo_app_kwargs(make_predictor)     # app.py: launch(app_kwargs={**guard_app_kwargs(), **links})
+    build_demo(FileSource("m.safetensors", Predictor)).launch(...)   # fewshot/cli_serve.py, via serve()
 
 How it is served: one predict-only gr.Blocks, mounted with gr.mount_gradio_app on a small FastAPI app of its own,
 behind `LinkGate` at /m of the main app. The gate answers 404 for an unknown or revoked link before the page sees
@@ -14,9 +15,9 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from html import escape
 from collections import OrderedDict
 from dataclasses import dataclass
+from html import escape
 from pathlib import Path
 from typing import Callable, Protocol
 
@@ -175,9 +176,9 @@ def _wire(source: DemoSource, head, image, label, wrong, right, send, sent, card
         m = source.model(request)
         if m is None:
             return {head: "<h1>404</h1>"}
-        lang = lang_of(request)
-        return localized({head: _head(m, lang), card: short_card(m.tm), wrong: gr.Accordion(visible=m.feedback),
-                          right: gr.Dropdown(choices=list(m.tm.classes), value=None)}, lang)
+        lang = lang_of(request)  # the page's own words in the browser's language; names as their owner wrote them
+        return {head: _head(m, lang), card: localized(short_card(m.tm), lang),
+                wrong: gr.Accordion(visible=m.feedback), right: gr.Dropdown(choices=list(m.tm.classes), value=None)}
 
     @friendly
     def predict(picture: str | None, request: gr.Request = None):
@@ -200,6 +201,7 @@ def _wire(source: DemoSource, head, image, label, wrong, right, send, sent, card
 
     page.load(show, None, [head, card, wrong, right], api_visibility="private")
     image.change(predict, image, label, api_name="predict", concurrency_limit=4)
+    image.change(lambda: "", None, sent, queue=False, api_visibility="private")  # a new photo: not sent yet
     send.click(feedback, [image, right], sent, api_name="feedback", concurrency_limit=2)
 
 
