@@ -202,3 +202,15 @@ def test_the_demo_page_speaks_chinese_to_a_chinese_browser(store, pets):
         headers={"x-fewshot-demo": link.id, "accept-language": "zh-CN,zh;q=0.9"})).items()}
     assert "它认识" in out["demo-head"] and "cat, dog" in out["demo-head"]  # class names stay as written
     assert "用 fewshot 从 12 张照片训练而成" in out["demo-card"]
+
+
+def test_the_owners_list_of_links_reads_in_chinese_too():
+    from fewshot import i18n as L
+    from fewshot.demo_links import DemoLink
+    from fewshot.ui.share import link_table
+    links = [DemoLink("a" * 32, 1, 0.0, None, True, 2), DemoLink("b" * 32, 2, 0.0, 5.0, False, 0)]
+    english = link_table(links, ["http://127.0.0.1:7860"], "en")
+    assert "| [http://127.0.0.1:7860/m/" + "a" * 32 in english and "| 1 | on | 2 |" in english
+    assert "~~/m/bbbbbb…~~ revoked | 2 | off | 0 |" in english  # newest first: the revoked one is no link
+    chinese = L.translate(link_table(links, ["http://127.0.0.1:7860"], "zh-CN"), "zh-CN")
+    assert "| 链接 | 训练 | 反馈 | 发回的照片 | 创建时间 |" in chinese and "| 1 | 开 | 2 |" in chinese and "已撤销 | 2 | 关" in chinese

@@ -9,11 +9,12 @@ from types import SimpleNamespace
 
 import gradio as gr
 
+from .. import i18n as L
 from ..demo_links import DemoLink, DemoLinks
 from ..errors import FewshotError
 from . import projects as P
 from .demo import DEMO_PREFIX
-from .page import PRIVATE, Page, friendly, md_hint
+from .page import LANG, PRIVATE, Page, friendly, md_hint
 from .state import Session
 
 NO_LINKS = "No demo links yet."
@@ -58,17 +59,19 @@ def roots(request: gr.Request | None) -> list[str]:
     return out or [""]
 
 
-def link_table(links: list[DemoLink], bases: list[str]) -> str:
-    """The owner's links as a markdown table, newest first."""
+def link_table(links: list[DemoLink], bases: list[str], lang: str | None = None) -> str:
+    """The owner's links as a markdown table, newest first (its words in `lang`, else the running callback's)."""
     if not links:
         return NO_LINKS
-    rows = ["| link | run | feedback | photos sent back | made |", "|---|---|---|---|---|"]
+    lang = lang or LANG.get()
+    word = {w: L.translate(w, lang, label=True) for w in ("on", "off", "revoked")}  # cells the translator
+    rows = ["| link | run | feedback | photos sent back | made |", "|---|---|---|---|---|"]  # cannot tell apart
     for k in reversed(links):
         where = " · ".join(f"[{b}{DEMO_PREFIX}/{k.id}]({b}{DEMO_PREFIX}/{k.id})" for b in bases)
         if k.revoked is not None:
-            where = f"~~{DEMO_PREFIX}/{k.id[:6]}…~~ revoked"
+            where = f"~~{DEMO_PREFIX}/{k.id[:6]}…~~ {word['revoked']}"
         made = time.strftime("%Y-%m-%d %H:%M", time.localtime(k.created))
-        rows.append(f"| {where} | {k.run_id} | {'on' if k.feedback else 'off'} | {k.feedback_count} | {made} |")
+        rows.append(f"| {where} | {k.run_id} | {word['on' if k.feedback else 'off']} | {k.feedback_count} | {made} |")
     return "\n".join(rows)
 
 
