@@ -214,3 +214,16 @@ def test_the_owners_list_of_links_reads_in_chinese_too():
     assert "~~/m/bbbbbb…~~ revoked | 2 | off | 0 |" in english  # newest first: the revoked one is no link
     chinese = L.translate(link_table(links, ["http://127.0.0.1:7860"], "zh-CN"), "zh-CN")
     assert "| 链接 | 训练 | 反馈 | 发回的照片 | 创建时间 |" in chinese and "| 1 | 开 | 2 |" in chinese and "已撤销 | 2 | 关" in chinese
+
+
+def test_a_damaged_projects_database_gives_404s_and_does_not_stop_the_server_starting(tmp_path):
+    from fewshot.errors import ProjectStoreError
+    from fewshot.ui.demo import LinkSource
+    (tmp_path / "projects.db").write_bytes(b"this is not sqlite")
+
+    def links():  # what the server's store does with such a file: refuse it, with a message
+        return DemoLinks(ProjectStore(tmp_path))
+    source = LinkSource(links, Predictor)  # made at start-up: nothing is opened yet
+    with pytest.raises(ProjectStoreError):
+        links()
+    assert source.is_live("A" * 32) is False

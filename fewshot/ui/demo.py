@@ -27,7 +27,7 @@ from gradio.utils import get_upload_folder
 from .. import i18n as L
 from ..bundle import TrainedModel, load_bundle
 from ..demo_links import DemoLinks, LinkTarget, feedback_max_bytes, valid_link_id
-from ..errors import DataError
+from ..errors import DataError, FewshotError
 from .guard import DEMO_PREFIX, Budget, max_upload_bytes
 from .page import I18N, friendly, lang_of, localize, localized
 
@@ -90,8 +90,12 @@ def _who(request: gr.Request | None) -> str:
 class LinkSource:
     """The demo links of this server's projects: the gate says which link a request came through."""
 
-    def __init__(self, links: DemoLinks, make_predictor: Callable, feedback_per_min: int | None = None) -> None:
-        self.links, self.models = links, _Models(make_predictor)
+    def __init__(self, links: DemoLinks | Callable[[], DemoLinks], make_predictor: Callable,
+                 feedback_per_min: int | None = None) -> None:
+        # a callable: the projects database is opened at the first visit, not when the server starts (a damaged
+        # one must not keep the app from starting; the project bar says what is wrong with it)
+        self._links = links if callable(links) else (lambda: links)
+        self.models = _Models(make_predictor)
         per_min = feedback_per_min or int(os.environ.get("FEWSHOT_FEEDBACK_PER_MIN", "") or 10)
         # the upload budget of fewshot/ui/guard.py, per visitor address: photos sent back per minute
         self.budget = Budget(per_min * feedback_max_bytes(), per_min)
@@ -100,6 +104,17 @@ class LinkSource:
         headers = dict(getattr(request, "headers", None) or {}) if request is not None else {}
         link = headers.get(LINK_HEADER.decode(), "")
         return self.links.resolve(link) if valid_link_id(link) else None
+
+    @property
+    def links(self) -> DemoLinks:
+        return self._links()
+
+    def is_live(self, link: str) -> bool:
+        """Whether `link` opens a page now (the gate asks at every request: a revoked link 404s at once)."""
+        try:
+            return self.links.resolve(link) is not None
+        except FewshotError:  # e.g. a damaged projects database: no page, and the trainer says why
+            return False
 
     def model(self, request: gr.Request | None) -> DemoModel | None:
         target = self._target(request)
@@ -281,13 +296,14 @@ def demo_app_kwargs(make_predictor: Callable, links: DemoLinks | None = None) ->
     from fastapi import FastAPI
     from starlette.routing import Mount
 
-    if links is None:
+    def server_links() -> DemoLinks:
         from .projects import store
-        links = DemoLinks(store())
-    page = build_demo(LinkSource(links, make_predictor))
+        return links or DemoLinks(store())
+
+    source = LinkSource(server_links, make_predictor)
     holder = FastAPI()
-    gr.mount_gradio_app(holder, page, path="/", **mount_kwargs())
-    gate = LinkGate(holder, lambda link: links.resolve(link) is not None)
+    gr.mount_gradio_app(holder, build_demo(source), path="/", **mount_kwargs())
+    gate = LinkGate(holder, source.is_live)
 
     @contextlib.asynccontextmanager
     async def lifespan(app):  # the demo page's queue starts and stops with the main server
