@@ -24,6 +24,7 @@ import gradio as gr
 
 from fewshot import gpu_jobs as J
 from fewshot.ui import Backends, build_app, launch_kwargs
+from fewshot.ui.demo import demo_app_kwargs
 from fewshot.ui.guard import guard_app_kwargs, max_upload_bytes
 from fewshot.ui.state import remove_stale_sessions
 
@@ -106,9 +107,11 @@ def main(argv: list[str] | None = None) -> None:
     _stop_on_sigterm()
     try:
         # max_file_size: one upload (FEWSHOT_MAX_UPLOAD_MB); the Guard: uploads per client per minute, the
-        # brake on wrong passwords, heartbeats and the API description behind --auth (fewshot/ui/guard.py)
+        # brake on wrong passwords, heartbeats and the API description behind --auth (fewshot/ui/guard.py); the
+        # demo links' predict-only page at /m/<id>, open without a login (fewshot/ui/demo.py)
+        links = demo_app_kwargs((BACKENDS or Backends()).predictor)
         demo.launch(server_name=args.host, server_port=args.port, share=args.share, auth=auth,
-                    max_file_size=max_upload_bytes(), app_kwargs=guard_app_kwargs(), **launch_kwargs())
+                    max_file_size=max_upload_bytes(), app_kwargs={**guard_app_kwargs(), **links}, **launch_kwargs())
     finally:
         registry = getattr(demo, "fewshot_registry", None)
         if registry is not None:

@@ -1,4 +1,4 @@
-"""Command line: python -m fewshot inspect|train|evaluate|predict|export|weights|project ...
+"""Command line: python -m fewshot inspect|train|evaluate|predict|export|weights|project|serve ...
 
 Exit codes: 0 ok, 2 bad input (the message names the problem), 1 anything else.
 With --json, the last line printed is one JSON object.
@@ -221,6 +221,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_project_parser(sub)
     from .cli_labelling import add_suggest_parser
     add_suggest_parser(sub)
+    from .cli_serve import add_serve_parser
+    add_serve_parser(sub)
     return p
 
 

@@ -61,6 +61,18 @@ CREATE TABLE activity (
 );
 CREATE INDEX activity_by_project ON activity(project_id, id);
 
+-- migration: 2
+CREATE TABLE demo_links (
+    id TEXT PRIMARY KEY,                 -- secrets.token_urlsafe(24): 192 random bits, the link's /m/<id>
+    project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    created REAL NOT NULL,
+    revoked REAL,                        -- set: the link answers 404 from then on
+    feedback INTEGER NOT NULL DEFAULT 1, -- 1: visitors may send a photo back with the right class
+    feedback_count INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX demo_links_by_project ON demo_links(project_id, created);
+
 -- name: labelled_photo_splits
 SELECT label, sha1, split FROM photos WHERE project_id=? AND label IS NOT NULL;
 
@@ -267,3 +279,21 @@ ORDER BY path, sha1;
 
 -- name: photo_files_in
 SELECT sha1, ext FROM photos WHERE project_id=? AND sha1 IN ({});
+
+-- name: insert_demo_link
+INSERT INTO demo_links(id, project_id, run_id, created, feedback) VALUES (?,?,?,?,?);
+
+-- name: demo_links_of_project
+SELECT id, run_id, created, revoked, feedback, feedback_count FROM demo_links WHERE project_id=? ORDER BY created, id;
+
+-- name: live_demo_link
+SELECT l.id, l.project_id, p.owner, p.name, l.run_id, r.bundle, l.feedback FROM demo_links l JOIN projects p ON p.id=l.project_id JOIN runs r ON r.id=l.run_id AND r.project_id=l.project_id WHERE l.id=? AND l.revoked IS NULL;
+
+-- name: revoke_demo_link
+UPDATE demo_links SET revoked=? WHERE id=? AND project_id=? AND revoked IS NULL;
+
+-- name: set_demo_feedback
+UPDATE demo_links SET feedback=? WHERE id=? AND project_id=? AND revoked IS NULL;
+
+-- name: count_demo_feedback
+UPDATE demo_links SET feedback_count=feedback_count+1 WHERE id=? AND project_id=?;

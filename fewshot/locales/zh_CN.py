@@ -900,3 +900,53 @@ MESSAGES.update({  # the project bar, its runs, and what a training did to the a
 
 COLUMNS.update({"run": "训练", "active": "当前", "status": "状态", "accuracy": "准确率", "started": "开始",
                 "ended": "结束", "note": "备注", "settings": "设置"})
+
+UI.update({  # step 5's Share block (fewshot/ui/share.py) and the demo page (fewshot/ui/demo.py)
+    "Share a demo link": "分享演示链接",
+    "A page where anyone with the link can try this model on a phone or a computer: upload a photo or take one, "
+    "and see what the model answers. Visitors cannot train, see your photos or your projects. A revoked link stops "
+    "working at once.":
+        "一个网页：任何拿到链接的人都能在手机或电脑上试用这个模型——上传或拍一张照片，看看模型怎么回答。"
+        "访问者不能训练，也看不到你的照片和项目。链接一旦撤销，立即失效。",
+    "Visitors may send back a photo the model got wrong, with the right class (it lands unlabelled in this project)":
+        "访问者可以把模型认错的照片连同正确类别发回来（照片以未标注状态加入本项目）",
+    "Share": "分享",
+    "No demo links yet.": "还没有演示链接。",
+    "A link": "链接",
+    "Takes feedback": "接收反馈",
+    "Revoke this link": "撤销此链接",
+    "Wrong? Tell us the right class": "认错了？告诉我们正确的类别",
+    "The right class": "正确的类别",
+    "Send this photo": "发送这张照片",
+    "About this model": "关于这个模型",
+    "It knows": "它认识",
+    "fewshot demo": "fewshot 演示",
+})
+
+MESSAGES.update({  # demo links (fewshot/demo_links.py, fewshot/ui/demo.py, fewshot/ui/share.py)
+    "This demo does not take feedback.": "这个演示不接收反馈。",
+    "Pick one of the model's classes ({}).": "请选择模型的一个类别（{0}）。",
+    "This photo is {} MB; at most {} MB can be sent.": "这张照片有 {0} MB；最多只能发送 {1} MB。",
+    "This demo link is no longer valid.": "这个演示链接已失效。",
+    "Pick the right class first.": "请先选择正确的类别。",
+    "Thank you: the photo was sent to the model's owner.": "谢谢！照片已发给模型的主人。",
+    "Made with fewshot from {} photos, by transfer learning from an ImageNet-pretrained {}.":
+        "用 fewshot 从 {0} 张照片训练而成：在 ImageNet 预训练的 {1} 上做迁移学习。",
+    "Right on {} of {} photos it did not train on.": "在 {1} 张它没训练过的照片上，答对了 {0}。",
+    "It only knows the classes above: any other picture still gets one of them.":
+        "它只认识上面这些类别：任何其他图片也会被归入其中之一。",
+    "Share needs a model trained in a project: train one in step 2 first.":
+        "分享需要一个在项目中训练的模型：请先在第 2 步训练一个。",
+    "This project has no such live link (it may already be revoked).": "本项目没有这个有效链接（它可能已被撤销）。",
+    "Run {} has no model to share ({}).": "第 {0} 次训练没有可分享的模型（{1!t}）。",
+    "Choose a link first.": "请先选择一个链接。",
+    "Not found.": "未找到。",
+    "a predict-only demo page (and /predict API) for one saved model": "为一个保存的模型启动只做预测的演示页面（以及 /predict 接口）",
+    "| link | run | feedback | photos sent back | made |": "| 链接 | 训练 | 反馈 | 发回的照片 | 创建时间 |",
+    "demo link made for run {}": "为第 {0} 次训练创建了演示链接",
+    "demo link revoked": "演示链接已撤销",
+    "a visitor of a demo link sent a photo (they say: {})": "演示链接的访问者发来一张照片（他们说是：{0}）",
+    "revoked": "已撤销",
+    "on": "开",
+    "off": "关",
+})

@@ -31,6 +31,7 @@ LOGIN_FREE_TRIES = 5
 LOGIN_MAX_DELAY_S = 30.0
 LOGIN_MAX_WAITING = 3
 WINDOW_S = 60.0
+DEMO_PREFIX = "/m"  # demo links' pages (fewshot/ui/demo.py): open to anyone holding a link, even with --auth
 _API_INFO = re.compile(rb"window\.gradio_api_info\s*=\s*.*?;\s*</script>", re.DOTALL)
 _EMPTY_API_INFO = b'window.gradio_api_info = {"named_endpoints": {}, "unnamed_endpoints": {}};</script>'
 
@@ -160,7 +161,8 @@ class Guard:
             return await self._upload(scope, receive, send, who)
         if method == "POST" and path.rstrip("/") == "/login" and self._auth_on(scope):
             return await self._login(scope, receive, send, who)
-        if "/gradio_api/heartbeat/" in path and self._auth_on(scope) and self._user(scope) is None:
+        if ("/gradio_api/heartbeat/" in path and not path.startswith(DEMO_PREFIX + "/") and self._auth_on(scope)
+                and self._user(scope) is None):  # a demo link's page (fewshot/ui/demo.py) needs no login
             for msg in _plain(401, "Not logged in."):
                 await send(msg)
             return

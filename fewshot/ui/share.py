@@ -1,0 +1,144 @@
+"""Step 5's "Share" block: make a demo link for the model shown (the open project's active run), see the links
+made, turn a link's feedback on or off, revoke it. The page behind a link is fewshot/ui/demo.py; the links are
+fewshot/demo_links.py, kept in the projects database.
+"""
+from __future__ import annotations
+
+import time
+from types import SimpleNamespace
+
+import gradio as gr
+
+from .. import i18n as L
+from ..demo_links import DemoLink, DemoLinks
+from ..errors import FewshotError
+from . import projects as P
+from .demo import DEMO_PREFIX
+from .page import LANG, PRIVATE, Page, friendly, md_hint
+from .state import Session
+
+NO_LINKS = "No demo links yet."
+
+
+def build(page: Page) -> SimpleNamespace:
+    """The Share accordion: make a link, the list of links, revoke or switch feedback for one."""
+    v = SimpleNamespace(page=page)
+    with gr.Accordion("Share a demo link", open=False, elem_id="share-box") as v.box:
+        md_hint("A page where anyone with the link can try this model on a phone or a computer: upload a photo or "
+                "take one, and see what the model answers. Visitors cannot train, see your photos or your projects. "
+                "A revoked link stops working at once.")
+        with gr.Row():
+            v.feedback = gr.Checkbox(True, label="Visitors may send back a photo the model got wrong, with the right "
+                                                 "class (it lands unlabelled in this project)",
+                                     elem_id="share-feedback", scale=3)
+            v.make = gr.Button("Share", variant="primary", elem_id="share-make", scale=1)
+        v.links = gr.Markdown(NO_LINKS, elem_id="share-links")
+        with gr.Row():
+            v.pick = gr.Dropdown([], label="A link", elem_id="share-pick", scale=2)
+            v.pick_feedback = gr.Checkbox(False, label="Takes feedback", elem_id="share-pick-feedback", scale=1)
+            v.revoke = gr.Button("Revoke this link", variant="stop", elem_id="share-revoke", scale=1)
+    return v
+
+
+def roots(request: gr.Request | None) -> list[str]:
+    """The addresses this page is reached at: the one the owner uses, and the public share link (--share)."""
+    out = []
+    try:
+        from gradio.context import LocalContext
+        blocks = LocalContext.blocks.get(None)
+        share = getattr(blocks, "share_url", None)
+    except (ImportError, LookupError):
+        share = None
+    headers = dict(getattr(request, "headers", None) or {}) if request is not None else {}
+    host = headers.get("x-forwarded-host") or headers.get("host")
+    if host:
+        scheme = "https" if headers.get("x-forwarded-proto") == "https" else "http"
+        out.append(f"{scheme}://{host.split(',')[0].strip()}")
+    if share and share.rstrip("/") not in out:
+        out.append(share.rstrip("/"))
+    return out or [""]
+
+
+def link_table(links: list[DemoLink], bases: list[str], lang: str | None = None) -> str:
+    """The owner's links as a markdown table, newest first (its words in `lang`, else the running callback's)."""
+    if not links:
+        return NO_LINKS
+    lang = lang or LANG.get()
+    word = {w: L.translate(w, lang, label=True) for w in ("on", "off", "revoked")}  # cells the translator
+    rows = ["| link | run | feedback | photos sent back | made |", "|---|---|---|---|---|"]  # cannot tell apart
+    for k in reversed(links):
+        where = " · ".join(f"[{b}{DEMO_PREFIX}/{k.id}]({b}{DEMO_PREFIX}/{k.id})" for b in bases)
+        if k.revoked is not None:
+            where = f"~~{DEMO_PREFIX}/{k.id[:6]}…~~ {word['revoked']}"
+        made = time.strftime("%Y-%m-%d %H:%M", time.localtime(k.created))
+        rows.append(f"| {where} | {k.run_id} | {word['on' if k.feedback else 'off']} | {k.feedback_count} | {made} |")
+    return "\n".join(rows)
+
+
+def _choices(links: list[DemoLink]) -> list[tuple[str, str]]:
+    return [(f"{DEMO_PREFIX}/{k.id[:10]}… (run {k.run_id})", k.id) for k in reversed(links) if k.revoked is None]
+
+
+def _links() -> DemoLinks:
+    return DemoLinks(P.store())
+
+
+def shown(v: SimpleNamespace, sess: Session | None, request: gr.Request | None, pick: str | None = None) -> dict:
+    """The list and the link picker for the session's open project."""
+    if sess is None or sess.project is None:
+        return {v.links: NO_LINKS, v.pick: gr.Dropdown(choices=[], value=None)}
+    links = _links().of(sess.project)
+    choices = _choices(links)
+    keep = pick if pick in {c[1] for c in choices} else (choices[0][1] if choices else None)
+    fb = next((k.feedback for k in links if k.id == keep), False)
+    return {v.links: link_table(links, roots(request)), v.pick: gr.Dropdown(choices=choices, value=keep),
+            v.pick_feedback: fb}
+
+
+def wire(v: SimpleNamespace, page: Page) -> None:
+    """Make, list, switch feedback, revoke."""
+    outs = [v.links, v.pick, v.pick_feedback]
+
+    @friendly
+    def refresh(st, request: gr.Request):
+        sess = st if isinstance(st, Session) and not st.closed else None
+        return shown(v, sess, request)
+
+    @friendly
+    def make(feedback: bool = True, st=None, request: gr.Request = None):
+        sess = page.session(st, request)
+        run = sess.project.active_run() if sess.project is not None else None
+        if run is None:  # a model dropped in as a file has no project run behind it
+            raise FewshotError("Share needs a model trained in a project: train one in step 2 first.")
+        link = _links().create(sess.project, run.id, feedback=bool(feedback))
+        return {page.state: sess, **shown(v, sess, request, link.id)}
+
+    @friendly
+    def revoke(pick: str | None, st=None, request: gr.Request = None):
+        sess = page.session(st, request)
+        if not pick or sess.project is None:
+            raise FewshotError("Choose a link first.")
+        _links().revoke(sess.project, pick)
+        return shown(v, sess, request)
+
+    @friendly
+    def switch(pick: str | None, on: bool, st, request: gr.Request):
+        sess = page.session(st, request)
+        if not pick or sess.project is None:
+            return shown(v, sess, request)
+        _links().set_feedback(sess.project, pick, bool(on))
+        return shown(v, sess, request, pick)
+
+    def chosen(pick: str | None, st):
+        sess = st if isinstance(st, Session) else None
+        links = _links().of(sess.project) if sess is not None and sess.project is not None else []
+        return {v.pick_feedback: next((k.feedback for k in links if k.id == pick), False)}
+
+    # one queue, one at a time (each takes milliseconds): a list read when the box opened cannot arrive after,
+    # and overwrite, the list of a Share clicked right away
+    one = dict(concurrency_id="fewshot-share", concurrency_limit=1)
+    v.box.expand(refresh, [page.state], outs, **PRIVATE, **one, show_progress="hidden")
+    v.make.click(make, [v.feedback, page.state], [page.state] + outs, api_name="share", **one)
+    v.revoke.click(revoke, [v.pick, page.state], outs, api_name="revoke_link", **one)
+    v.pick_feedback.input(switch, [v.pick, v.pick_feedback, page.state], outs, **PRIVATE, **one)
+    v.pick.input(chosen, [v.pick, page.state], [v.pick_feedback], **PRIVATE, **one, show_progress="hidden")
