@@ -61,6 +61,7 @@ def build_app(backends: Backends | None = None) -> gr.Blocks:
 
         demo.unload(on_close)
     demo.fewshot_registry = registry  # app.py closes every session at shutdown
+    demo.fewshot_file_owner = page.file_owner  # app.py's Guard: one user's session files never go to another
     return localize(demo)
 
 
@@ -172,4 +173,17 @@ def launch_kwargs() -> dict:
                            font=["system-ui", "-apple-system", "Segoe UI", "Roboto", "sans-serif"],
                            font_mono=["ui-monospace", "Menlo", "Consolas", "monospace"])
     return dict(theme=theme, css=(ASSETS / "app.css").read_text(), allowed_paths=[str(session_root())],
-                favicon_path=str(ASSETS / "logo.svg"), i18n=I18N, js=(ASSETS / "i18n.js").read_text())
+                blocked_paths=project_paths(), favicon_path=str(ASSETS / "logo.svg"), i18n=I18N,
+                js=(ASSETS / "i18n.js").read_text())
+
+
+def project_paths() -> list[str]:
+    """The projects' database and folders, which Gradio must never serve, wherever FEWSHOT_DATA_DIR points (in
+    the temp folder or the working directory Gradio would otherwise serve a file it is asked for): what the page
+    shows of a project (the mistakes' photos) is copied into the session's folder first (results.servable)."""
+    from ..project_store import DB_NAME, default_data_dir
+    given = default_data_dir().expanduser().absolute()
+    out: list[str] = []
+    for root in dict.fromkeys([given, given.resolve()]):  # as written and through any symlink
+        out += [str(root / "projects"), *(str(root / (DB_NAME + end)) for end in ("", "-wal", "-shm", "-journal"))]
+    return out

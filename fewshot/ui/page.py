@@ -12,7 +12,8 @@ import inspect
 import os
 import sys
 import traceback
-from dataclasses import dataclass
+import weakref
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -42,11 +43,25 @@ class Page:
     # chains the project bar's refresh after an event that may change the project (photos added, a run made);
     # set by step_project.wire before the other steps are wired
     follow: Callable = lambda dep: dep
+    # session folder name -> its live Session, for file_owner (weak: a closed session's entry goes with it)
+    folders: weakref.WeakValueDictionary = field(default_factory=weakref.WeakValueDictionary)
 
     def session(self, state, request: gr.Request | None) -> Session:
         """The tab's Session (made on first use), remembered under the browser connection."""
-        return self.registry.ensure(state, getattr(request, "session_hash", None) if request else None,
+        sess = self.registry.ensure(state, getattr(request, "session_hash", None) if request else None,
                                     owner=getattr(request, "username", None) if request else None)
+        self.folders[sess.dir.name] = sess
+        return sess
+
+    def file_owner(self, path: str) -> tuple[bool, str | None]:
+        """(True, its session's logged-in user) for a file in a session's folder ((True, None) when that session
+        is gone or has no user); (False, None) for any other file. The Guard refuses another user's files."""
+        try:
+            rel = Path(os.path.abspath(path)).resolve().relative_to(session_root().resolve())
+        except (ValueError, OSError, RuntimeError):
+            return False, None
+        sess = self.folders.get(rel.parts[0]) if rel.parts else None
+        return True, (sess.owner if sess is not None else None)
 
     def served(self, sess: Session, *paths) -> None:
         """Gradio copies each file it sends to a browser into its cache folder (<content hash>/<name>), except

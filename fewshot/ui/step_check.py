@@ -49,7 +49,7 @@ def render(v: SimpleNamespace, sess: Session | None) -> dict:
     cm = R.confusion_frame(sess)
     note = "" if ev is not None else ("(Measured when this model was trained; mistakes are shown only after "
                                       "training here.)")
-    mistakes = R.misclassified_items(ev)
+    mistakes = [(R.servable(sess, p), caption) for p, caption in R.misclassified_items(ev)]
     v.page.served(sess, *(p for p, _ in mistakes))
     return {v.accuracy: V.accuracy_md(acc, n_val, len(tm.classes), note), v.box: gr.Column(visible=True),
             v.per_class: shown, v.confusion: V.confusion_figure(cm) if cm is not None else None,
