@@ -63,7 +63,7 @@ def _a_files(data: Path, sessions: Path, pid: str) -> dict[str, Path]:
     model = next(sessions.glob("session-*/export-*/fewshot-quokka-wombat.safetensors"))
     return {"photo": photos[0], "photo2": photos[-1], "bundle": bundles[0], "folder": folder,
             "photos folder": folder / "photos", "database": data / "projects.db", "archive": archive,
-            "model": model, "session folder": archive.parents[1]}
+            "model": model, "session folder": archive.parents[1], "browser key": data / "browser-state.key"}
 
 
 def _targets(files: dict[str, Path], data: Path, sessions: Path, pid: str) -> list[str]:
@@ -95,7 +95,7 @@ def _refused_everywhere(opener, base: str, targets: list[str], secrets: list[byt
 def _secrets(files: dict[str, Path]) -> list[bytes]:
     """Bytes only A's files hold (a run bundle's tensors, the photos' pixels, the archive's)."""
     out = []
-    for key in ("photo", "photo2", "bundle", "archive", "model"):
+    for key in ("photo", "photo2", "bundle", "archive", "model", "browser key"):
         raw = files[key].read_bytes()
         out.append(raw[len(raw) // 2: len(raw) // 2 + 48])
     return out

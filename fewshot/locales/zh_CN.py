@@ -855,10 +855,15 @@ UI.update({  # the project bar and its runs (fewshot/ui/step_project.py)
 
 MESSAGES.update({  # the project bar, its runs, and what a training did to the active model
     "{} ({} photos, {} runs)": "{0}（{1} 张照片，{2} 次训练）",
+    "{} ({} photos, 1 run)": "{0}（{1} 张照片，1 次训练）",
     "the active model is run {} ({})": "当前模型是第 {0} 次训练（{1}）",
     "no model yet": "还没有模型",
-    "Project “{}”: {} photos ({} labelled), {} runs; {}. Kept on this server until you delete it.":
-        "项目“{0}”：{1} 张照片（{2} 张已标注），{3} 次训练；{4!t}。保存在本服务器上，直到你删除它。",
+    "Project “{}”: {} photos ({} labelled), {}; {}. Kept on this server until you delete it.":
+        "项目“{0}”：{1} 张照片（{2} 张已标注），{3!t}；{4!t}。保存在本服务器上，直到你删除它。",
+    "{} runs": "{0} 次训练",
+    "1 run": "1 次训练",
+    "{} could not be read: {}": "{0} 无法读取：{1}",
+    "Not found.": "未找到。",
     "run {} · {}": "第 {0} 次训练 · {1!t}",
     "run {} · {} · {}": "第 {0} 次训练 · {1!t} · {2}",
     "running": "进行中",
@@ -889,4 +894,4 @@ MESSAGES.update({  # the project bar, its runs, and what a training did to the a
 })
 
 COLUMNS.update({"run": "训练", "active": "当前", "status": "状态", "accuracy": "准确率", "started": "开始",
-                "ended": "结束", "note": "备注", "settings": "设置"})
+                "ended": "结束", "when": "时间", "note": "备注", "settings": "设置"})

@@ -88,7 +88,7 @@ def _build_steps(page: Page) -> SimpleNamespace:
 def _wire_steps(page: Page, views: SimpleNamespace, demo: gr.Blocks) -> None:
     v = views
     # what a new model (trained, or loaded from a file) fills in: steps 3, 4 and 5, in the API's order
-    model_outputs = v.check.shown + [v.take.card, v.take.download, v.try_.status]
+    model_outputs = v.check.shown + [v.take.card, v.take.download, v.try_.status, v.check.eval_result]
 
     def show_model(sess: Session) -> dict:
         return {**step_check.render(v.check, sess), **step_take.render(v.take, sess), **step_try.render(v.try_, sess)}
@@ -178,12 +178,13 @@ def launch_kwargs() -> dict:
 
 
 def project_paths() -> list[str]:
-    """The projects' database and folders, which Gradio must never serve, wherever FEWSHOT_DATA_DIR points (in
+    """The projects' database and folders (and the key of the browsers' memory), which Gradio must never serve, wherever FEWSHOT_DATA_DIR points (in
     the temp folder or the working directory Gradio would otherwise serve a file it is asked for): what the page
     shows of a project (the mistakes' photos) is copied into the session's folder first (results.servable)."""
     from ..project_store import DB_NAME, default_data_dir
     given = default_data_dir().expanduser().absolute()
     out: list[str] = []
     for root in dict.fromkeys([given, given.resolve()]):  # as written and through any symlink
-        out += [str(root / "projects"), *(str(root / (DB_NAME + end)) for end in ("", "-wal", "-shm", "-journal"))]
+        out += [str(root / "projects"), str(root / "browser-state.key"),
+                *(str(root / (DB_NAME + end)) for end in ("", "-wal", "-shm", "-journal"))]
     return out

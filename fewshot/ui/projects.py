@@ -7,7 +7,9 @@ never called /project_new or /project_open) works as before, in its temporary fo
 """
 from __future__ import annotations
 
+import os
 import re
+import secrets
 import threading
 from pathlib import Path
 
@@ -29,6 +31,28 @@ def store() -> ProjectStore:
         if root not in _STORES:
             _STORES[root] = ProjectStore(root)
         return _STORES[root]
+
+
+def browser_secret() -> str:
+    """The key gr.BrowserState encrypts the browser's memory (its owner token, its last project) with, kept in
+    the data folder: Gradio's default is a new key at every start, which would make a restarted server forget
+    every browser's projects. Made once (readable by this user only); two servers starting at once agree."""
+    path = default_data_dir() / "browser-state.key"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.part")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(32))
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.link(tmp, path)  # atomic, and never over a key another server made first
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
+    return path.read_text().strip()
 
 
 def owner_of(sess: Session) -> str | None:
