@@ -10,27 +10,43 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import sys
 import threading
+import time
 from pathlib import Path
 
 from ..bundle import load_bundle
 from ..data import Dataset
-from ..errors import ProjectNotFound
+from ..errors import ProjectError, ProjectNotFound
 from ..project import Project, ProjectStore
 from ..project_store import default_data_dir
 from .state import Session
 
 _STORES: dict[Path, ProjectStore] = {}
+_EXPIRED: dict[Path, float] = {}  # when idle projects were last looked for, per data folder
 _LOCK = threading.Lock()
+EXPIRE_EVERY_S = 3600
 
 
 def store() -> ProjectStore:
-    """This server's ProjectStore (FEWSHOT_DATA_DIR, else the per-user data folder), opened once per folder."""
+    """This server's ProjectStore (FEWSHOT_DATA_DIR, else the per-user data folder), opened once per folder.
+    At most once an hour (and at first use) it deletes the projects idle for FEWSHOT_PROJECT_TTL_DAYS."""
     root = default_data_dir()
     with _LOCK:
         if root not in _STORES:
             _STORES[root] = ProjectStore(root)
-        return _STORES[root]
+        s, due = _STORES[root], time.monotonic() - _EXPIRED.get(root, -EXPIRE_EVERY_S) >= EXPIRE_EVERY_S
+        if due:
+            _EXPIRED[root] = time.monotonic()
+    if due:
+        try:
+            gone = s.expire_projects()
+        except ProjectError as exc:  # a FEWSHOT_PROJECT_TTL_DAYS that is not a number: said, and nothing expires
+            print(f"fewshot: {exc}", file=sys.stderr)
+        else:
+            if gone:
+                print(f"fewshot: {len(gone)} project(s) idle for FEWSHOT_PROJECT_TTL_DAYS deleted", file=sys.stderr)
+    return s
 
 
 def browser_secret() -> str:
