@@ -111,7 +111,8 @@ def test_docker_command_starts_the_app_from_only_the_copied_files(tmp_path):
     assert cmd[:2] == ["python", "app.py"]
     port = _free_port()
     env = {**os.environ, **_env(), "FEWSHOT_HOST": "127.0.0.1", "FEWSHOT_PORT": str(port),
-           "TORCH_HOME": str(tmp_path / "cache" / "torch"), "FEWSHOT_CACHE_DIR": str(tmp_path / "cache" / "f")}
+           "TORCH_HOME": str(tmp_path / "cache" / "torch"), "FEWSHOT_CACHE_DIR": str(tmp_path / "cache" / "f"),
+           "FEWSHOT_DATA_DIR": str(tmp_path / "data")}  # the image's /data volume
     env.pop("PYTHONPATH", None)
     proc = subprocess.Popen([sys.executable, *cmd[1:]], cwd=image, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
