@@ -839,6 +839,7 @@ UI.update({  # the project bar and its runs (fewshot/ui/step_project.py)
     "Yes, delete it and all its photos": "是的，删除它和其中所有照片",
     "No project yet: load photos in step 1 and one is made for you.": "还没有项目：在第 1 步加载照片，就会自动为你新建一个。",
     "Runs of this project": "本项目的训练记录",
+    "project id": "项目编号",
     "runs": "训练记录",
     "Run": "训练",
     "Use this run's model": "使用这次训练的模型",

@@ -260,7 +260,11 @@ def _wire_projects(c: SimpleNamespace) -> None:
         return whole(sess)
 
     v.new.click(project_new, [v.name, page.state], every, api_name="project_new")
-    v.pick.input(project_open, [v.pick, page.state], every, api_name="project_open")
+    v.pick.input(project_open, [v.pick, page.state], every, api_name="project_pick", **PRIVATE)
+    # /project_open takes any id of the caller's (the engine checks the owner): the list's choices are only what
+    # this tab was shown, and a new API client (e.g. a logged-in user's script) has been shown none
+    api_open = gr.Textbox(visible=False, label="project id")
+    gr.Button(visible=False).click(project_open, [api_open, page.state], every, api_name="project_open")
     v.rename.click(project_rename, [v.name, page.state], c.bar_out, api_name="project_rename")
     v.delete.click(ask_delete, [page.state], [v.delete, v.delete_yes], queue=False, **PRIVATE)
     v.delete_yes.click(project_delete, [page.state], every, api_name="project_delete")
