@@ -865,6 +865,12 @@ MESSAGES.update({  # the project bar, its runs, and what a training did to the a
     "1 run": "1 次训练",
     "{} could not be read: {}": "{0} 无法读取：{1}",
     "Not found.": "未找到。",
+    "not labelled yet": "尚未标注",
+    "photo without a class": "没有类别的照片",
+    "{} more photos in this project have no class yet: kept in the project, not used for training until labelled.":
+        "本项目还有 {0} 张照片没有类别：它们保留在项目中，标注之后才会用于训练。",
+    "1 more photo in this project has no class yet: kept in the project, not used for training until labelled.":
+        "本项目还有 1 张照片没有类别：它保留在项目中，标注之后才会用于训练。",
     "run {} · {}": "第 {0} 次训练 · {1!t}",
     "run {} · {} · {}": "第 {0} 次训练 · {1!t} · {2}",
     "running": "进行中",

@@ -98,9 +98,10 @@ def _wire_steps(page: Page, views: SimpleNamespace, demo: gr.Blocks) -> None:
 
     def show_all(sess: Session) -> dict:  # a project opened (or reopened after a reload): every step shows it
         out = {**step_data.render(v.data, sess), **step_train.render(v.train, sess), **show_model(sess)}
-        if sess.dataset is None:  # an empty project: the report says nothing is loaded
-            out[v.data.summary] = "Nothing loaded yet."
-            out[v.data.warnings], out[v.data.thumbs] = "", ""
+        if sess.dataset is None:  # nothing labelled: the report says nothing is loaded (or only what has no class)
+            out.setdefault(v.data.summary, "Nothing loaded yet.")
+            out[v.data.warnings] = ""
+            out.setdefault(v.data.thumbs, "")
         if sess.model is None:  # a project without a model yet: steps 3-5 as on a fresh page
             out.update({v.check.accuracy: NOT_TRAINED, v.check.box: gr.Column(visible=False),
                         v.check.mistakes: gr.Gallery(value=[], visible=False), v.take.card: CARD_EMPTY,
