@@ -113,6 +113,27 @@ def _api_refused(b, pid: str) -> None:
     assert _j(b.predict(api_name="/project_list")) == []  # the failed open made nothing
 
 
+def _call(opener, base: str, api: str, *data) -> str:
+    """A raw API call (as any script could send it) naming files by their server paths; the event's stream."""
+    body = json.dumps({"data": list(data)}).encode()
+    req = urllib.request.Request(f"{base}/gradio_api/call/{api}", data=body, method="POST",
+                                 headers={"Content-Type": "application/json"})
+    event = json.loads(opener.open(req, timeout=30).read())["event_id"]
+    return opener.open(f"{base}/gradio_api/call/{api}/{event}", timeout=120).read().decode()
+
+
+def _no_server_paths(opener, base: str, files: dict[str, Path]) -> None:
+    """A's run bundle, photo and archive named as inputs of the endpoints that take files: all refused, so no
+    endpoint reads A's files on B's behalf (Gradio takes only files uploaded to it)."""
+    def file(p: Path) -> dict:
+        return {"path": str(p), "meta": {"_type": "gradio.FileData"}}
+    for api, data in (("load_model", [file(files["bundle"])]), ("load_model", [file(files["model"])]),
+                      ("project_import", [file(files["archive"])]), ("load_zip", [file(files["archive"])]),
+                      ("evaluate", [file(files["archive"])]), ("predict", [file(files["photo"]), False])):
+        stream = _call(opener, base, api, *data)
+        assert "event: error" in stream and "quokka" not in stream, (api, stream[:300])
+
+
 def test_another_browser_can_neither_list_open_nor_fetch_a_project_or_its_files(app_server, tmp_path):
     from gradio_client import Client
     data, sessions = app_server.sessions.parent / "projects", app_server.sessions
@@ -126,6 +147,7 @@ def test_another_browser_can_neither_list_open_nor_fetch_a_project_or_its_files(
     no_session = [t for t in targets if not t.startswith(str(files["session folder"]))]
     _refused_everywhere(urllib.request.build_opener(), app_server.url.rstrip("/"), no_session, _secrets(files))
     assert len(files["session folder"].name.split("-")[1]) >= 32  # 122 random bits in the folder's name
+    _no_server_paths(urllib.request.build_opener(), app_server.url.rstrip("/"), files)
     assert _j(a.predict(api_name="/runs"))[0]["status"] == "finished"  # A's project is untouched
     a.close()
     b.close()
@@ -161,6 +183,7 @@ def test_another_user_can_neither_list_open_nor_fetch_a_project_its_files_or_exp
                                                       if p.is_file()]
     _refused_everywhere(bo, base, targets, _secrets(files))
     _refused_everywhere(urllib.request.build_opener(), base, targets[:3], _secrets(files))  # nor anyone logged out
+    _no_server_paths(bo, base, files)
     b = Client(base, auth=("bo", "pw-bo"), verbose=False)
     _api_refused(b, pid)
     assert [p["id"] for p in _j(a.predict(api_name="/project_list"))] == [pid]

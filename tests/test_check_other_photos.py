@@ -2,7 +2,9 @@
 in the GPU worker, never in the web process), and its result goes when another model arrives."""
 from __future__ import annotations
 
+import shutil
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -49,9 +51,12 @@ def test_the_page_checks_through_the_session_predictor_and_clears_the_result_for
                                                                                               monkeypatch):
     monkeypatch.setenv("FEWSHOT_SESSION_DIR", str(tmp_path / "sessions"))
     monkeypatch.setenv("FEWSHOT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "uploads"))  # the handlers read uploads only
     from fewshot.ui import Backends, build_app
     from fewshot.ui.state import Session
     _, tm, other, bundle = trained
+    (tmp_path / "uploads").mkdir()
+    other, bundle = (Path(shutil.copy(f, tmp_path / "uploads" / f.name)) for f in (other, bundle))  # as uploaded
     made = []
 
     def predictor(model):  # the session's backends.predictor: the page must use it

@@ -865,6 +865,8 @@ MESSAGES.update({  # the project bar, its runs, and what a training did to the a
     "1 run": "1 次训练",
     "{} could not be read: {}": "{0} 无法读取：{1}",
     "Not found.": "未找到。",
+    "That file was not sent to this page: upload it (no file on the server is read by its path).":
+        "这个文件不是上传到本页面的：请上传它（不会按路径读取服务器上的文件）。",
     "not labelled yet": "尚未标注",
     "photo without a class": "没有类别的照片",
     "{} more photos in this project have no class yet: kept in the project, not used for training until labelled.":

@@ -24,7 +24,7 @@ from gradio_client.utils import strip_invalid_filename_characters
 from .. import i18n as L
 from ..errors import FewshotError
 from ..images import UnreadableImage
-from .state import Session, SessionRegistry, plain_error, session_root
+from .state import Session, SessionRegistry, is_upload, plain_error, session_root
 
 # The page's fixed text, keyed by its English; localize() fills both tables as the page is built.
 I18N = gr.I18n(en={}, **{L.ZH: {}})
@@ -52,6 +52,17 @@ class Page:
                                     owner=getattr(request, "username", None) if request else None)
         self.folders[sess.dir.name] = sess
         return sess
+
+    def uploaded(self, sess: Session, path: str | None) -> str:
+        """`path` when it is a file uploaded to this server (noted, so that closing the session deletes it); else a
+        FewshotError. A handler never opens a file its caller names by a server path: a raw API call could name
+        another's model or photo there (Gradio passes such a path on as it is)."""
+        real = is_upload(path, self.upload_root)
+        if real is None:
+            raise FewshotError("That file was not sent to this page: upload it (no file on the server is read "
+                               "by its path).")
+        sess.uploads.add(real)
+        return str(real)
 
     def file_owner(self, path: str) -> tuple[bool, str | None]:
         """(True, its session's logged-in user) for a file in a session's folder ((True, None) when that session

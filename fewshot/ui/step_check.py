@@ -9,7 +9,7 @@ import gradio as gr
 from .. import views as V
 from . import results as R
 from .page import Page, friendly, md_hint, step_header
-from .state import Session, note_upload
+from .state import Session
 from .texts import NOT_TRAINED
 
 
@@ -88,7 +88,7 @@ def wire(v: SimpleNamespace, page: Page) -> None:
         sess = page.session(st, request)
         if not path:
             return {v.eval_result: "", page.state: sess}
-        note_upload(sess, path, page.upload_root)
+        path = page.uploaded(sess, path)
         if sess.model is None:
             raise FewshotError("There is no model yet: train one in step 2, or load a saved model in step 5.")
         with sess.model_lock:  # the session's predictor: on ZeroGPU each of its calls runs in the GPU worker
