@@ -207,9 +207,13 @@ def test_model_card_in_the_bundle_beside_every_export_and_on_the_page(tmp_path, 
             assert f.metadata()["model_card"] == card
         script = R.export_model(sess, "torchscript")
         assert script[-1].suffix == ".md" and script[-1].read_text() == card
+        monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "uploads"))  # where a dropped file lands
         demo = build_app()  # step 5 shows it, for a model dropped on the page
         load_model = next(f.fn for f in demo.fns.values() if f.api_name == "load_model")
-        shown = load_model(str(bundle), None, None)
+        dropped = tmp_path / "uploads" / "up" / bundle.name
+        dropped.parent.mkdir(parents=True)
+        shutil.copy(bundle, dropped)
+        shown = load_model(str(dropped), None, None)
         on_page = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "model-card")
         assert shown[on_page] == card
         next(v for v in shown.values() if isinstance(v, ST.Session)).cleanup()
