@@ -76,15 +76,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--port", type=int, default=int(env.get("FEWSHOT_PORT", "7860")), help="port (default %(default)s)")
     p.add_argument("--share", action="store_true", default=env.get("FEWSHOT_SHARE", "").lower() in ("1", "true", "yes"),
                    help="also make a temporary public link (gradio.live)")
-    p.add_argument("--auth", default=env.get("FEWSHOT_AUTH"), metavar="USER:PASS",
-                   help="ask for this user name and password")
+    p.add_argument("--auth", action="append", metavar="USER:PASS",
+                   help="ask for this user name and password (give it again for each further user)")
     args = p.parse_args(argv)
-    if args.auth and ":" not in args.auth:
+    if args.auth is None:
+        args.auth = env.get("FEWSHOT_AUTH") or None
+    elif len(args.auth) == 1:
+        args.auth = args.auth[0]  # one user: a string, as FEWSHOT_AUTH gives it
+    if any(":" not in a for a in _users(args.auth)):
         p.error("--auth must look like user:password")
     if args.share and not args.auth:
         print("WARNING: --share makes a PUBLIC link: anyone who has it can use this app and this machine. "
               "Add --auth user:password (or set FEWSHOT_AUTH).", file=sys.stderr)
     return args
+
+
+def _users(auth: str | list[str] | None) -> list[str]:
+    return [auth] if isinstance(auth, str) else list(auth or [])
 
 
 def _stop_on_sigterm() -> None:
@@ -103,7 +111,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     demo = build_app(BACKENDS)
     demo.queue(default_concurrency_limit=4)
-    auth = tuple(args.auth.split(":", 1)) if args.auth else None
+    users = [tuple(a.split(":", 1)) for a in _users(args.auth)]
+    auth = (users[0] if len(users) == 1 else users) if users else None  # each user's projects are their own
     _stop_on_sigterm()
     try:
         # max_file_size: one upload (FEWSHOT_MAX_UPLOAD_MB); the Guard: uploads per client per minute, the
@@ -111,7 +120,9 @@ def main(argv: list[str] | None = None) -> None:
         # demo links' predict-only page at /m/<id>, open without a login (fewshot/ui/demo.py)
         links = demo_app_kwargs((BACKENDS or Backends()).predictor)
         demo.launch(server_name=args.host, server_port=args.port, share=args.share, auth=auth,
-                    max_file_size=max_upload_bytes(), app_kwargs={**guard_app_kwargs(), **links}, **launch_kwargs())
+                    max_file_size=max_upload_bytes(),
+                    app_kwargs={**guard_app_kwargs(getattr(demo, "fewshot_file_owner", None)), **links},
+                    **launch_kwargs())
     finally:
         registry = getattr(demo, "fewshot_registry", None)
         if registry is not None:

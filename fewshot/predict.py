@@ -141,9 +141,23 @@ class Evaluation:
                 "accuracy_unseen": self.accuracy_unseen, "summary": self.summary(), "skipped": self.skipped}
 
 
+def _probabilities(predictor, classes: list[str], paths: list[str], tta: bool) -> torch.Tensor:
+    """[N, classes] probabilities from a predictor's predict_files (every class in its top-k)."""
+    probs = torch.zeros(len(paths), len(classes))
+    for i, pred in enumerate(predictor.predict_files(paths, top_k=len(classes), tta=tta)):
+        if pred.error:
+            raise FewshotError(f"{Path(paths[i]).name} could not be read: {pred.error}")
+        for c, p in pred.top:
+            probs[i, classes.index(c)] = p
+    return probs
+
+
 def evaluate_photos(tm: TrainedModel, source: str | os.PathLike, device: str | None = None, tta: bool = False,
-                    limits: Limits | None = None) -> Evaluation:
+                    limits: Limits | None = None, predictor=None) -> Evaluation:
     """Measure `tm` on a folder or .zip of class folders (its val/ where it has train/ and val/).
+
+    `predictor` (anything with Predictor.predict_files, e.g. the page's session predictor, which on ZeroGPU runs
+    each call in the GPU worker) predicts instead of a Predictor made here on `device`.
 
     Photos the model trained or was validated on (matched by content, data.fingerprint) are counted, and
     the accuracy on the photos it never saw is reported apart. A model saved before fingerprints were kept
@@ -158,7 +172,10 @@ def evaluate_photos(tm: TrainedModel, source: str | os.PathLike, device: str | N
             raise FewshotError(f"{Path(source).name} has classes the model does not know: {', '.join(unknown)} "
                                f"(the model knows {', '.join(tm.classes)})")
         pre = tm.config.preprocessing
-        probs = Predictor(tm, device).probabilities_from_canvases([decode_canvas(s.path, pre) for s in ds.val], tta)
+        if predictor is None:
+            probs = Predictor(tm, device).probabilities_from_canvases([decode_canvas(s.path, pre) for s in ds.val], tta)
+        else:
+            probs = _probabilities(predictor, tm.classes, [s.path for s in ds.val], tta)
         labels = torch.tensor([tm.classes.index(ds.classes[s.label]) for s in ds.val], dtype=torch.long)
         paths = [s.path for s in ds.val]
         report = report_from_probs(probs, labels, tm.classes, paths)

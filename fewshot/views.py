@@ -141,6 +141,14 @@ def thumbnail_strips(ds: Dataset, per_class: int = THUMBS_PER_CLASS) -> str:
     return '<div class="fs-strips">' + "".join(rows) + "</div>"
 
 
+def unlabelled_strip(paths: list[str], total: int) -> str:
+    """The row of a project's photos that have no class yet: their count and the first few."""
+    imgs = "".join(f'<img src="{u}" alt="photo without a class" loading="lazy">'
+                   for u in map(_thumb_uri, paths[:THUMBS_PER_CLASS]) if u)
+    return (f'<div class="fs-strips"><div class="fs-strip"><div class="fs-strip-name"><i>not labelled yet</i>'
+            f'<span>{total} photos</span></div><div class="fs-strip-imgs">{imgs}</div></div></div>')
+
+
 def split_text(ds: Dataset) -> str:
     """How the validation photos were chosen, as it happened: per class how many of its photos were kept
     aside (a class of 3 gives 1 of 3, not "20%")."""

@@ -57,9 +57,10 @@ def _wait_until_up(url: str, proc: subprocess.Popen, log: Path) -> None:
     raise RuntimeError(f"app.py did not answer at {url} within {STARTUP_S} s:\n{log.read_text()[-3000:]}")
 
 
-def launch_app(base: Path, *args: str, **env_extra: str):
-    """`python app.py --port N *args` with its own folders under `base`; yields (url, process, log)."""
-    port = _free_port()
+def launch_app(base: Path, *args: str, port: int | None = None, **env_extra: str):
+    """`python app.py --port N *args` with its own folders under `base` (a free port unless `port` is given: a
+    restarted server on the same address); yields (url, log)."""
+    port = port or _free_port()
     env = {**os.environ, "FEWSHOT_OFFLINE": "1", "FEWSHOT_CACHE_DIR": str(base / "features"),
            "FEWSHOT_SESSION_DIR": str(base / "sessions"), "FEWSHOT_DATA_DIR": str(base / "projects"), "GRADIO_TEMP_DIR": str(base / "uploads"),
            "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1", **env_extra}

@@ -30,14 +30,14 @@ def test_project_survives_a_reload_keeps_the_better_model_and_deletes_cleanly(ui
     u.set_number("epochs", 8)
     u.click("#train-btn")
     u.wait_text("#train-progress", "Done in", 180)
-    status = u.wait_text("#project-status", r"1 runs; the active model is run \d+ \(\d+%\)")
+    status = u.wait_text("#project-status", r"1 run; the active model is run \d+ \(\d+%\)")
     run1 = int(re.search(r"active model is run (\d+)", status).group(1))
     acc1 = int(re.search(r"active model is run \d+ \((\d+)%\)", status).group(1))
     u.shot("trained-run-1")
 
     u.page.reload()
     u.page.wait_for_selector("#folder-drop input[type=file]", state="attached", timeout=60_000)
-    u.wait_text("#project-status", rf"Project “birds”: 24 photos.*1 runs; the active model is run {run1}", 60)
+    u.wait_text("#project-status", rf"Project “birds”: 24 photos.*1 run; the active model is run {run1}", 60)
     assert re.search(r"2 classes", u.wait_text("#data-summary", "2 classes"))
     assert u.page.locator("#data-thumbs img").count() > 0
     u.wait_text("#try-status", "Model ready")

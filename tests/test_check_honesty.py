@@ -111,6 +111,7 @@ def trained(tmp_path_factory):
     base = tmp_path_factory.mktemp("check")
     mp = pytest.MonkeyPatch()
     mp.setenv("FEWSHOT_SESSION_DIR", str(base / "sessions"))
+    mp.setenv("GRADIO_TEMP_DIR", str(base))  # the zips below are made there, as uploads land (the page reads no other)
     data = make_class_folders(base / "pets", {"cat": 10, "dog": 10})
     demo = build_app()
     sess = ST.Session()
@@ -175,7 +176,7 @@ def test_other_photos_without_a_model_ask_for_one_first(trained, tmp_path):
     empty = ST.Session()
     try:
         with pytest.raises(gr.Error, match="There is no model yet"):
-            _evaluate(demo)(_zip(data, tmp_path / "d.zip"), empty, None)
+            _evaluate(demo)(_zip(data, base / "d.zip"), empty, None)
     finally:
         empty.cleanup()
 

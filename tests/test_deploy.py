@@ -111,7 +111,8 @@ def test_docker_command_starts_the_app_from_only_the_copied_files(tmp_path):
     assert cmd[:2] == ["python", "app.py"]
     port = _free_port()
     env = {**os.environ, **_env(), "FEWSHOT_HOST": "127.0.0.1", "FEWSHOT_PORT": str(port),
-           "TORCH_HOME": str(tmp_path / "cache" / "torch"), "FEWSHOT_CACHE_DIR": str(tmp_path / "cache" / "f")}
+           "TORCH_HOME": str(tmp_path / "cache" / "torch"), "FEWSHOT_CACHE_DIR": str(tmp_path / "cache" / "f"),
+           "FEWSHOT_DATA_DIR": str(tmp_path / "data")}  # the image's /data volume
     env.pop("PYTHONPATH", None)
     proc = subprocess.Popen([sys.executable, *cmd[1:]], cwd=image, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
@@ -206,9 +207,13 @@ def test_model_card_in_the_bundle_beside_every_export_and_on_the_page(tmp_path, 
             assert f.metadata()["model_card"] == card
         script = R.export_model(sess, "torchscript")
         assert script[-1].suffix == ".md" and script[-1].read_text() == card
+        monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "uploads"))  # where a dropped file lands
         demo = build_app()  # step 5 shows it, for a model dropped on the page
         load_model = next(f.fn for f in demo.fns.values() if f.api_name == "load_model")
-        shown = load_model(str(bundle), None, None)
+        dropped = tmp_path / "uploads" / "up" / bundle.name
+        dropped.parent.mkdir(parents=True)
+        shutil.copy(bundle, dropped)
+        shown = load_model(str(dropped), None, None)
         on_page = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "model-card")
         assert shown[on_page] == card
         next(v for v in shown.values() if isinstance(v, ST.Session)).cleanup()

@@ -87,12 +87,22 @@ def handlers(zero, tmp_path, monkeypatch):
     """The app's own train and predict callbacks, from the page built with ZeroGPU's backends, and a session
     with tiny photos."""
     monkeypatch.setenv("FEWSHOT_SESSION_DIR", str(tmp_path / "sessions"))
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "uploads"))  # the handlers read only files uploaded there
     demo = build_app(zero.backends)
     fns = {f.api_name: f.fn for f in demo.fns.values() if f.api_name}
     sess = ST.Session(zero.backends)
     sess.set_dataset(load_dataset(make_class_folders(tmp_path / "set", {"cat": 12, "dog": 12, "fox": 12})), "test")
     yield fns["train"], fns["predict"], sess
     sess.cleanup()
+
+
+def _uploaded(path) -> str:
+    """A copy of `path` in the upload folder, as a browser's upload would be."""
+    import os
+    import shutil
+    folder = Path(os.environ["GRADIO_TEMP_DIR"]) / "up"
+    folder.mkdir(parents=True, exist_ok=True)
+    return shutil.copy(path, folder / Path(path).name)
 
 
 def _train(handler, sess, epochs: int, stage: str = "head") -> list:
@@ -141,14 +151,14 @@ def test_training_and_prediction_run_as_gpu_jobs_sized_from_the_job(zero, handle
     more.train, more.val = sess.dataset.train * 10, sess.dataset.val * 10
     assert J.train_seconds(more, sess.model.config) > many_epochs  # more photos: more seconds
 
-    label = predict_fn(sess.dataset.val[0].path, False, st=sess, request=None)
+    label = predict_fn(_uploaded(sess.dataset.val[0].path), False, st=sess, request=None)
     assert set(label) == {"cat", "dog", "fox"} and abs(sum(label.values()) - 1) < 1e-4
     name, secs = zero.calls[-1]
     assert name == "predict_job" and 1 <= secs <= 15
     df, _csv = R.predict_many(sess, [sess.dataset.val[0].path, __file__], tta=True)
     assert zero.calls[-1][0] == "predict_job" and list(df["problem"] != "") == [False, True]
     with pytest.raises(gr.Error):
-        predict_fn(__file__, False, st=sess, request=None)  # not a picture: the reason, as without ZeroGPU
+        predict_fn(_uploaded(__file__), False, st=sess, request=None)  # not a picture: the reason, as without ZeroGPU
 
 
 def test_stop_reaches_the_gpu_worker_and_keeps_the_best_epoch(zero, handlers):

@@ -849,6 +849,7 @@ UI.update({  # the project bar and its runs (fewshot/ui/step_project.py)
     "Yes, delete it and all its photos": "是的，删除它和其中所有照片",
     "No project yet: load photos in step 1 and one is made for you.": "还没有项目：在第 1 步加载照片，就会自动为你新建一个。",
     "Runs of this project": "本项目的训练记录",
+    "project id": "项目编号",
     "runs": "训练记录",
     "Run": "训练",
     "Use this run's model": "使用这次训练的模型",
@@ -865,10 +866,23 @@ UI.update({  # the project bar and its runs (fewshot/ui/step_project.py)
 
 MESSAGES.update({  # the project bar, its runs, and what a training did to the active model
     "{} ({} photos, {} runs)": "{0}（{1} 张照片，{2} 次训练）",
+    "{} ({} photos, 1 run)": "{0}（{1} 张照片，1 次训练）",
     "the active model is run {} ({})": "当前模型是第 {0} 次训练（{1}）",
     "no model yet": "还没有模型",
-    "Project “{}”: {} photos ({} labelled), {} runs; {}. Kept on this server until you delete it.":
-        "项目“{0}”：{1} 张照片（{2} 张已标注），{3} 次训练；{4!t}。保存在本服务器上，直到你删除它。",
+    "Project “{}”: {} photos ({} labelled), {}; {}. Kept on this server until you delete it.":
+        "项目“{0}”：{1} 张照片（{2} 张已标注），{3!t}；{4!t}。保存在本服务器上，直到你删除它。",
+    "{} runs": "{0} 次训练",
+    "1 run": "1 次训练",
+    "{} could not be read: {}": "{0} 无法读取：{1}",
+    "Not found.": "未找到。",
+    "That file was not sent to this page: upload it (no file on the server is read by its path).":
+        "这个文件不是上传到本页面的：请上传它（不会按路径读取服务器上的文件）。",
+    "not labelled yet": "尚未标注",
+    "photo without a class": "没有类别的照片",
+    "{} more photos in this project have no class yet: kept in the project, not used for training until labelled.":
+        "本项目还有 {0} 张照片没有类别：它们保留在项目中，标注之后才会用于训练。",
+    "1 more photo in this project has no class yet: kept in the project, not used for training until labelled.":
+        "本项目还有 1 张照片没有类别：它保留在项目中，标注之后才会用于训练。",
     "run {} · {}": "第 {0} 次训练 · {1!t}",
     "run {} · {} · {}": "第 {0} 次训练 · {1!t} · {2}",
     "running": "进行中",
@@ -899,7 +913,7 @@ MESSAGES.update({  # the project bar, its runs, and what a training did to the a
 })
 
 COLUMNS.update({"run": "训练", "active": "当前", "status": "状态", "accuracy": "准确率", "started": "开始",
-                "ended": "结束", "note": "备注", "settings": "设置"})
+                "ended": "结束", "when": "时间", "note": "备注", "settings": "设置"})
 
 UI.update({  # step 5's Share block (fewshot/ui/share.py) and the demo page (fewshot/ui/demo.py)
     "Share a demo link": "分享演示链接",

@@ -63,6 +63,7 @@ def build_app(backends: Backends | None = None) -> gr.Blocks:
 
         demo.unload(on_close)
     demo.fewshot_registry = registry  # app.py closes every session at shutdown
+    demo.fewshot_file_owner = page.file_owner  # app.py's Guard: one user's session files never go to another
     return localize(demo)
 
 
@@ -89,7 +90,7 @@ def _build_steps(page: Page) -> SimpleNamespace:
 def _wire_steps(page: Page, views: SimpleNamespace, demo: gr.Blocks) -> None:
     v = views
     # what a new model (trained, or loaded from a file) fills in: steps 3, 4 and 5, in the API's order
-    model_outputs = v.check.shown + [v.take.card, v.take.download, v.try_.status]
+    model_outputs = v.check.shown + [v.take.card, v.take.download, v.try_.status, v.check.eval_result]
 
     def show_model(sess: Session) -> dict:
         return {**step_check.render(v.check, sess), **step_take.render(v.take, sess), **step_try.render(v.try_, sess)}
@@ -99,9 +100,10 @@ def _wire_steps(page: Page, views: SimpleNamespace, demo: gr.Blocks) -> None:
 
     def show_all(sess: Session) -> dict:  # a project opened (or reopened after a reload): every step shows it
         out = {**step_data.render(v.data, sess), **step_train.render(v.train, sess), **show_model(sess)}
-        if sess.dataset is None:  # an empty project: the report says nothing is loaded
-            out[v.data.summary] = "Nothing loaded yet."
-            out[v.data.warnings], out[v.data.thumbs] = "", ""
+        if sess.dataset is None:  # nothing labelled: the report says nothing is loaded (or only what has no class)
+            out.setdefault(v.data.summary, "Nothing loaded yet.")
+            out[v.data.warnings] = ""
+            out.setdefault(v.data.thumbs, "")
         if sess.model is None:  # a project without a model yet: steps 3-5 as on a fresh page
             out.update({v.check.accuracy: NOT_TRAINED, v.check.box: gr.Column(visible=False),
                         v.check.mistakes: gr.Gallery(value=[], visible=False), v.take.card: CARD_EMPTY,
@@ -177,4 +179,18 @@ def launch_kwargs() -> dict:
                            font=["system-ui", "-apple-system", "Segoe UI", "Roboto", "sans-serif"],
                            font_mono=["ui-monospace", "Menlo", "Consolas", "monospace"])
     return dict(theme=theme, css=(ASSETS / "app.css").read_text(), allowed_paths=[str(session_root())],
-                favicon_path=str(ASSETS / "logo.svg"), i18n=I18N, js=(ASSETS / "i18n.js").read_text())
+                blocked_paths=project_paths(), favicon_path=str(ASSETS / "logo.svg"), i18n=I18N,
+                js=(ASSETS / "i18n.js").read_text())
+
+
+def project_paths() -> list[str]:
+    """The projects' database and folders (and the key of the browsers' memory), which Gradio must never serve, wherever FEWSHOT_DATA_DIR points (in
+    the temp folder or the working directory Gradio would otherwise serve a file it is asked for): what the page
+    shows of a project (the mistakes' photos) is copied into the session's folder first (results.servable)."""
+    from ..project_store import DB_NAME, default_data_dir
+    given = default_data_dir().expanduser().absolute()
+    out: list[str] = []
+    for root in dict.fromkeys([given, given.resolve()]):  # as written and through any symlink
+        out += [str(root / "projects"), str(root / "browser-state.key"),
+                *(str(root / (DB_NAME + end)) for end in ("", "-wal", "-shm", "-journal"))]
+    return out

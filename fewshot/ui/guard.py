@@ -11,6 +11,9 @@
   A right password resets the count.
 - **Heartbeats** (`/gradio_api/heartbeat/<session>`, with --auth): refused without a login, so that a stranger
   who learns a session's id cannot close it (closing a session deletes its files).
+- **Files of a session** (`/file=`, `/gradio_api/file=`, `/gradio_api/file/`, with --auth): a file in a session's
+  folder (an export, a model, a photo shown) goes only to that session's own logged-in user; any other user, or
+  a session that is gone, gets 404. Without --auth such a link is the only key (its folder name is random).
 - **The page before login** (`GET /`, with --auth): Gradio writes the full API description into the page
   even when it only shows the login form; that description is left out until the visitor is logged in.
 
@@ -33,6 +36,7 @@ LOGIN_MAX_WAITING = 3
 WINDOW_S = 60.0
 DEMO_PREFIX = "/m"  # demo links' pages (fewshot/ui/demo.py): open to anyone holding a link, even with --auth
 _API_INFO = re.compile(rb"window\.gradio_api_info\s*=\s*.*?;\s*</script>", re.DOTALL)
+_FILE_ROUTE = re.compile(r"/file[=/](.+)$")
 _EMPTY_API_INFO = b'window.gradio_api_info = {"named_endpoints": {}, "unnamed_endpoints": {}};</script>'
 
 
@@ -121,8 +125,10 @@ class Guard:
     """ASGI middleware: upload budgets, the login brake, heartbeats and the page's API description behind --auth."""
 
     def __init__(self, app, upload_mb_per_min: float | None = None, uploads_per_min: int | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 file_owner: Callable[[str], tuple[bool, str | None]] | None = None) -> None:
         self.app = app
+        self.file_owner = file_owner  # path -> (in a session's folder, that session's user): see Page.file_owner
         mb = upload_mb_per_min or _env_number("FEWSHOT_UPLOAD_MB_PER_MIN", 1000)
         calls = uploads_per_min or int(_env_number("FEWSHOT_UPLOADS_PER_MIN", 3000))
         self.uploads = Budget(int(mb * MB), int(calls), clock)
@@ -166,9 +172,21 @@ class Guard:
             for msg in _plain(401, "Not logged in."):
                 await send(msg)
             return
+        if method in ("GET", "HEAD") and self._not_theirs(scope, path):
+            for msg in _plain(404, "Not found."):
+                await send(msg)
+            return
         if method in ("GET", "HEAD") and path == "/" and self._auth_on(scope) and self._user(scope) is None:
             return await self._page_without_api(scope, receive, send)
         return await self.app(scope, receive, send)
+
+    def _not_theirs(self, scope, path: str) -> bool:
+        """With --auth: a file route asking for a file of a session that is not this user's (or is gone)."""
+        found = _FILE_ROUTE.search(path) if self.file_owner is not None else None
+        if found is None or not self._auth_on(scope):
+            return False
+        in_session, owner = self.file_owner(found.group(1))
+        return in_session and (owner is None or owner != self._user(scope))
 
     async def _upload(self, scope, receive, send, who: str) -> None:
         length = 0
@@ -252,10 +270,11 @@ class Guard:
         await self.app(scope, receive, hold)
 
 
-def guard_app_kwargs() -> dict:
-    """launch(app_kwargs=...) that puts the Guard in front of every route."""
+def guard_app_kwargs(file_owner: Callable[[str], tuple[bool, str | None]] | None = None) -> dict:
+    """launch(app_kwargs=...) that puts the Guard in front of every route; `file_owner` (the page's
+    Page.file_owner) lets it refuse one user's session files to another."""
     from starlette.middleware import Middleware
-    return {"middleware": [Middleware(Guard)]}
+    return {"middleware": [Middleware(Guard, file_owner=file_owner)]}
 
 
 def _self_check() -> None:  # pragma: no cover - python -m fewshot.ui.guard

@@ -12,7 +12,8 @@ import inspect
 import os
 import sys
 import traceback
-from dataclasses import dataclass
+import weakref
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -23,7 +24,7 @@ from gradio_client.utils import strip_invalid_filename_characters
 from .. import i18n as L
 from ..errors import FewshotError
 from ..images import UnreadableImage
-from .state import Session, SessionRegistry, plain_error, session_root
+from .state import Session, SessionRegistry, is_upload, plain_error, session_root
 
 # The page's fixed text, keyed by its English; localize() fills both tables as the page is built.
 I18N = gr.I18n(en={}, **{L.ZH: {}})
@@ -45,11 +46,36 @@ class Page:
     # the page-load event that reopens the tab's project (step_project.wire sets it); step 2 chains onto it the
     # reattaching to a training that still runs
     loaded: object = None
+    # session folder name -> its live Session, for file_owner (weak: a closed session's entry goes with it)
+    folders: weakref.WeakValueDictionary = field(default_factory=weakref.WeakValueDictionary)
 
     def session(self, state, request: gr.Request | None) -> Session:
         """The tab's Session (made on first use), remembered under the browser connection."""
-        return self.registry.ensure(state, getattr(request, "session_hash", None) if request else None,
+        sess = self.registry.ensure(state, getattr(request, "session_hash", None) if request else None,
                                     owner=getattr(request, "username", None) if request else None)
+        self.folders[sess.dir.name] = sess
+        return sess
+
+    def uploaded(self, sess: Session, path: str | None) -> str:
+        """`path` when it is a file uploaded to this server (noted, so that closing the session deletes it); else a
+        FewshotError. A handler never opens a file its caller names by a server path: a raw API call could name
+        another's model or photo there (Gradio passes such a path on as it is)."""
+        real = is_upload(path, self.upload_root)
+        if real is None:
+            raise FewshotError("That file was not sent to this page: upload it (no file on the server is read "
+                               "by its path).")
+        sess.uploads.add(real)
+        return str(real)
+
+    def file_owner(self, path: str) -> tuple[bool, str | None]:
+        """(True, its session's logged-in user) for a file in a session's folder ((True, None) when that session
+        is gone or has no user); (False, None) for any other file. The Guard refuses another user's files."""
+        try:
+            rel = Path(os.path.abspath(path)).resolve().relative_to(session_root().resolve())
+        except (ValueError, OSError, RuntimeError):
+            return False, None
+        sess = self.folders.get(rel.parts[0]) if rel.parts else None
+        return True, (sess.owner if sess is not None else None)
 
     def served(self, sess: Session, *paths) -> None:
         """Gradio copies each file it sends to a browser into its cache folder (<content hash>/<name>), except

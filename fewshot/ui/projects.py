@@ -7,28 +7,68 @@ never called /project_new or /project_open) works as before, in its temporary fo
 """
 from __future__ import annotations
 
+import os
 import re
+import secrets
+import sys
 import threading
+import time
 from pathlib import Path
 
 from ..bundle import load_bundle
 from ..data import Dataset
-from ..errors import ProjectNotFound
+from ..errors import ProjectError, ProjectNotFound
 from ..project import Project, ProjectStore
 from ..project_store import default_data_dir
 from .state import Session
 
 _STORES: dict[Path, ProjectStore] = {}
+_EXPIRED: dict[Path, float] = {}  # when idle projects were last looked for, per data folder
 _LOCK = threading.Lock()
+EXPIRE_EVERY_S = 3600
 
 
 def store() -> ProjectStore:
-    """This server's ProjectStore (FEWSHOT_DATA_DIR, else the per-user data folder), opened once per folder."""
+    """This server's ProjectStore (FEWSHOT_DATA_DIR, else the per-user data folder), opened once per folder.
+    At most once an hour (and at first use) it deletes the projects idle for FEWSHOT_PROJECT_TTL_DAYS."""
     root = default_data_dir()
     with _LOCK:
         if root not in _STORES:
             _STORES[root] = ProjectStore(root)
-        return _STORES[root]
+        s, due = _STORES[root], time.monotonic() - _EXPIRED.get(root, -EXPIRE_EVERY_S) >= EXPIRE_EVERY_S
+        if due:
+            _EXPIRED[root] = time.monotonic()
+    if due:
+        try:
+            gone = s.expire_projects()
+        except ProjectError as exc:  # a FEWSHOT_PROJECT_TTL_DAYS that is not a number: said, and nothing expires
+            print(f"fewshot: {exc}", file=sys.stderr)
+        else:
+            if gone:
+                print(f"fewshot: {len(gone)} project(s) idle for FEWSHOT_PROJECT_TTL_DAYS deleted", file=sys.stderr)
+    return s
+
+
+def browser_secret() -> str:
+    """The key gr.BrowserState encrypts the browser's memory (its owner token, its last project) with, kept in
+    the data folder: Gradio's default is a new key at every start, which would make a restarted server forget
+    every browser's projects. Made once (readable by this user only); two servers starting at once agree."""
+    path = default_data_dir() / "browser-state.key"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.part")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(32))
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.link(tmp, path)  # atomic, and never over a key another server made first
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
+    return path.read_text().strip()
 
 
 def owner_of(sess: Session) -> str | None:

@@ -1,7 +1,9 @@
 """What the model of a Session shows and does: its check, predictions, exports and saved files. No gradio."""
 from __future__ import annotations
 
+import hashlib
 import re
+import shutil
 from pathlib import Path
 from typing import Sequence
 
@@ -39,6 +41,22 @@ def misclassified_items(ev: EvalReport | None, limit: int = 24) -> list[tuple[st
         return []
     return [(m["path"], f"{m['true']} → {m['predicted']} ({m['confidence']:.0%})")
             for m in ev.misclassified[:limit] if Path(m["path"]).is_file()]
+
+
+def servable(sess: Session, path: str) -> str:
+    """A file the page may show: itself when it is in the session's folder, else a copy made there. A project's
+    photos never leave its folder through Gradio (launch_kwargs blocks the projects' folders); the copy, like
+    everything in the session folder, goes when the tab closes."""
+    src = Path(path)
+    if src.resolve().is_relative_to(sess.dir.resolve()):
+        return str(src)
+    dest = sess.dir / "shown" / f"{hashlib.sha1(str(src.resolve()).encode()).hexdigest()[:16]}{src.suffix.lower()}"
+    if not dest.is_file():
+        dest.parent.mkdir(exist_ok=True)
+        tmp = dest.with_name(dest.name + ".part")
+        shutil.copyfile(src, tmp)
+        tmp.replace(dest)
+    return str(dest)
 
 
 def predict_image(sess: Session, image: str, top_k: int = 3, tta: bool = False) -> dict[str, float]:

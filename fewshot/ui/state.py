@@ -118,7 +118,7 @@ class Session:
     """Everything one browser tab owns: its photos, its model, its training job."""
 
     def __init__(self, backends: Backends | None = None, owner: str | None = None, jobs: Jobs | None = None) -> None:
-        self.id = uuid.uuid4().hex[:12]
+        self.id = uuid.uuid4().hex  # 122 random bits: its folder's name (and so its files' links) cannot be guessed
         self.owner = owner  # the logged-in user who opened it (with --auth); only they may close it
         self.dir = Path(tempfile.mkdtemp(prefix=f"session-{self.id}-p{os.getpid()}-", dir=session_root()))
         # a session no tab kept (an API call that stored no state) is deleted with its folder when forgotten

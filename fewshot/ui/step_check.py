@@ -1,6 +1,7 @@
 """Step 3, check: accuracy on the validation photos, per class, the confusion matrix and the photos it got wrong."""
 from __future__ import annotations
 
+import weakref
 from types import SimpleNamespace
 
 import gradio as gr
@@ -8,13 +9,14 @@ import gradio as gr
 from .. import views as V
 from . import results as R
 from .page import Page, friendly, md_hint, step_header
-from .state import Session, note_upload
+from .state import Session
 from .texts import NOT_TRAINED
 
 
 def build(page: Page) -> SimpleNamespace:
     """The check's components (hidden until there is a model)."""
-    v = SimpleNamespace(page=page)
+    # session -> (the model checked, its Evaluation): a check on other photos is shown only with its own model
+    v = SimpleNamespace(page=page, evaluated=weakref.WeakKeyDictionary())
     step_header(3, "Check", "How the model does on the validation photos, which it never learned from.")
     v.accuracy = gr.Markdown(NOT_TRAINED, elem_id="accuracy")
     with gr.Column(visible=False) as v.box:
@@ -39,7 +41,9 @@ def render(v: SimpleNamespace, sess: Session | None) -> dict:
     """The check of the session's model: measured here after training, or as stored in a loaded model."""
     tm = sess.model if sess is not None else None
     if tm is None:
-        return {}
+        return {v.eval_result: ""}
+    other = v.evaluated.get(sess)
+    other_md = evaluation_md(other[1]) if other is not None and other[0] is tm else ""  # a new model: cleared
     ev = sess.evaluation
     per_class = R.per_class_frame(ev, tm)
     shown = per_class.assign(**{c: (per_class[c] * 100).round(0).astype(int).astype(str) + "%"
@@ -49,9 +53,10 @@ def render(v: SimpleNamespace, sess: Session | None) -> dict:
     cm = R.confusion_frame(sess)
     note = "" if ev is not None else ("(Measured when this model was trained; mistakes are shown only after "
                                       "training here.)")
-    mistakes = R.misclassified_items(ev)
+    mistakes = [(R.servable(sess, p), caption) for p, caption in R.misclassified_items(ev)]
     v.page.served(sess, *(p for p, _ in mistakes))
     return {v.accuracy: V.accuracy_md(acc, n_val, len(tm.classes), note), v.box: gr.Column(visible=True),
+            v.eval_result: other_md,
             v.per_class: shown, v.confusion: V.confusion_figure(cm) if cm is not None else None,
             v.mistakes: gr.Gallery(value=mistakes, visible=bool(mistakes),
                                    label=f"Validation photos it got wrong: {len(ev.misclassified) if ev else 0} "
@@ -83,12 +88,12 @@ def wire(v: SimpleNamespace, page: Page) -> None:
         sess = page.session(st, request)
         if not path:
             return {v.eval_result: "", page.state: sess}
-        note_upload(sess, path, page.upload_root)
+        path = page.uploaded(sess, path)
         if sess.model is None:
             raise FewshotError("There is no model yet: train one in step 2, or load a saved model in step 5.")
-        with sess.model_lock:
-            ev = evaluate_photos(sess.model, path, limits=sess.limits)
-            sess.forget_predictor()  # its own predictor may have moved the model: the next prediction sets up again
+        with sess.model_lock:  # the session's predictor: on ZeroGPU each of its calls runs in the GPU worker
+            ev = evaluate_photos(sess.model, path, limits=sess.limits, predictor=sess.predictor)
+        v.evaluated[sess] = (sess.model, ev)
         return {v.eval_result: evaluation_md(ev), page.state: sess}
 
     v.eval_zip.upload(evaluate, [v.eval_zip, page.state], [v.eval_result, page.state], api_name="evaluate",

@@ -70,9 +70,29 @@ def report(v: SimpleNamespace, sess: Session, announce: bool = True) -> dict:
         warn(f"{len(ds.skipped)} file{'s were' if len(ds.skipped) != 1 else ' was'} skipped; "
              f"the report below says why for each one.")
     opened = {"open": bool(ds.skipped)} if announce else {}  # a re-render keeps the list as the user left it
-    return {v.summary: V.data_summary(ds, sess.source), v.warnings: V.data_warnings(ds),
-            v.thumbs: V.thumbnail_strips(ds), v.counts: ds.counts(), v.skipped: ds.skipped_frame(),
-            v.skipped_box: gr.Accordion(label=f"Skipped files ({len(ds.skipped)})", **opened)}
+    out = {v.summary: V.data_summary(ds, sess.source), v.warnings: V.data_warnings(ds),
+           v.thumbs: V.thumbnail_strips(ds), v.counts: ds.counts(), v.skipped: ds.skipped_frame(),
+           v.skipped_box: gr.Accordion(label=f"Skipped files ({len(ds.skipped)})", **opened)}
+    return {**out, **unlabelled(v, sess, out)}
+
+
+def unlabelled(v: SimpleNamespace, sess: Session, out: dict | None = None) -> dict:
+    """The project's photos without a class (added by the command line, an import): said in the summary and
+    shown as a row of their own under the classes; they stay in the project, and training uses only labelled
+    ones. {} when there are none."""
+    p = sess.project
+    photos = p.photos(label=None) if p is not None else []
+    if not photos:
+        return {}
+    out = out or {}
+    n = len(photos)
+    note = (f"{n} more photos in this project have no class yet: kept in the project, not used for training "
+            f"until labelled." if n != 1 else
+            "1 more photo in this project has no class yet: kept in the project, not used for training until "
+            "labelled.")
+    summary = f"{out[v.summary]}\n\n{note}" if v.summary in out else note
+    strip = V.unlabelled_strip([str(ph.file) for ph in photos], n)
+    return {v.summary: summary, v.thumbs: out.get(v.thumbs, "") + strip}
 
 
 # A dropped folder that could not be used, per session: (its name, why), until photos load.
@@ -96,8 +116,8 @@ def render(v: SimpleNamespace, sess: Session | None) -> dict:
         out = not_loaded(v, sess)
         out.pop(v.folder)  # the drop box says it again itself (assets/folder_drop.js)
         return out
-    if sess is None or sess.dataset is None:
-        return {v.skipped: skipped_frame()}  # only the empty table's headers
+    if sess is None or sess.dataset is None:  # nothing labelled: only the empty table's headers, and any
+        return {v.skipped: skipped_frame(), **(unlabelled(v, sess) if sess is not None else {})}  # unlabelled
     return report(v, sess, announce=False)
 
 

@@ -24,7 +24,7 @@ HIDDEN = dict(visible=False)
 
 def build(page: Page) -> SimpleNamespace:
     v = SimpleNamespace()
-    v.browser = gr.BrowserState({}, storage_key="fewshot-project")
+    v.browser = gr.BrowserState({}, storage_key="fewshot-project", secret=PJ.browser_secret())  # lasts restarts
     with gr.Group(elem_id="project-bar"):
         with gr.Row(equal_height=True):
             v.pick = gr.Dropdown([], value=None, label="Project", elem_id="project-pick", scale=3,
@@ -38,7 +38,9 @@ def build(page: Page) -> SimpleNamespace:
         v.status = gr.Markdown("No project yet: load photos in step 1 and one is made for you.",
                                elem_id="project-status")
     with gr.Accordion("Runs of this project", open=False, elem_id="runs-box"):
-        v.runs = gr.Dataframe(interactive=False, elem_id="runs-table", label="runs", show_label=False, wrap=True)
+        # every column on a laptop's width, no sideways scroll: long settings wrap in the widest column
+        v.runs = gr.Dataframe(interactive=False, elem_id="runs-table", label="runs", show_label=False, wrap=True,
+                              column_widths=["6%", "7%", "10%", "10%", "8%", "35%", "14%", "10%"])
         with gr.Row(equal_height=True):
             v.run_pick = gr.Dropdown([], value=None, label="Run", elem_id="run-pick", scale=2)
             v.run_use = gr.Button("Use this run's model", elem_id="run-use", scale=1)
@@ -60,8 +62,15 @@ def build(page: Page) -> SimpleNamespace:
     return v
 
 
-def _ago(t: float | None) -> str:
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(t)) if t else ""
+def _when(start: float | None, end: float | None) -> str:
+    """'2026-11-30 14:50 → 14:52' (the end's date too when it is another day)."""
+    if not start:
+        return ""
+    a = time.strftime("%Y-%m-%d %H:%M", time.localtime(start))
+    if not end:
+        return a
+    b = time.strftime("%Y-%m-%d %H:%M", time.localtime(end))
+    return f"{a} → {b[11:] if b[:10] == a[:10] else b}"
 
 
 _SHOWN = ("arch", "pretrained", "stage", "epochs", "lr", "augmentation", "batch_size", "seed")
@@ -71,13 +80,17 @@ def runs_frame(sess: Session | None) -> pd.DataFrame:
     rows = []
     p = sess.project if sess is not None else None
     for r in (p.runs() if p is not None else []):
-        settings = ", ".join(f"{k}={r.settings[k]}" for k in _SHOWN if k in r.settings)
+        settings = ", ".join(f"{k}={r.settings[k]}" for k in _SHOWN if r.settings.get(k) is not None)
         rows.append({"run": r.id, "active": "✓" if r.active else "", "status": r.status,
                      "accuracy": f"{r.val_accuracy:.0%}" if r.val_accuracy is not None else "",
-                     "epochs": len(r.history), "settings": settings, "started": _ago(r.started),
-                     "ended": _ago(r.ended), "note": r.message})
-    cols = ["run", "active", "status", "accuracy", "epochs", "settings", "started", "ended", "note"]
+                     "epochs": len(r.history), "settings": settings, "when": _when(r.started, r.ended),
+                     "note": r.message})
+    cols = ["run", "active", "status", "accuracy", "epochs", "settings", "when", "note"]
     return pd.DataFrame(rows, columns=cols)
+
+
+def _runs(n: int) -> str:
+    return "1 run" if n == 1 else f"{n} runs"
 
 
 def render(v: SimpleNamespace, sess: Session | None) -> dict:
@@ -85,7 +98,7 @@ def render(v: SimpleNamespace, sess: Session | None) -> dict:
     owner = sess.project_owner if sess is not None else None
     p = sess.project if sess is not None else None
     listed = PJ.store().list(owner) if owner else []
-    choices = [(f"{r['name']} ({r['photos']} photos, {r['runs']} runs)", r["id"]) for r in listed]
+    choices = [(f"{r['name']} ({r['photos']} photos, {_runs(r['runs'])})", r["id"]) for r in listed]
     runs = p.runs() if p is not None else []
     if p is None:
         status = "No project yet: load photos in step 1 and one is made for you."
@@ -94,7 +107,7 @@ def render(v: SimpleNamespace, sess: Session | None) -> dict:
         active = next((r for r in runs if r.active), None)
         model = (f"the active model is run {active.id} ({active.val_accuracy:.0%})"
                  if active is not None and active.val_accuracy is not None else "no model yet")
-        status = (f"Project “{s['name']}”: {s['photos']} photos ({s['labelled']} labelled), {len(runs)} runs; "
+        status = (f"Project “{s['name']}”: {s['photos']} photos ({s['labelled']} labelled), {_runs(len(runs))}; "
                   f"{model}. Kept on this server until you delete it.")
         if sess.run_note:
             status += "\n\n" + sess.run_note
@@ -247,7 +260,11 @@ def _wire_projects(c: SimpleNamespace) -> None:
         return whole(sess)
 
     v.new.click(project_new, [v.name, page.state], every, api_name="project_new")
-    v.pick.input(project_open, [v.pick, page.state], every, api_name="project_open")
+    v.pick.input(project_open, [v.pick, page.state], every, api_name="project_pick", **PRIVATE)
+    # /project_open takes any id of the caller's (the engine checks the owner): the list's choices are only what
+    # this tab was shown, and a new API client (e.g. a logged-in user's script) has been shown none
+    api_open = gr.Textbox(visible=False, label="project id")
+    gr.Button(visible=False).click(project_open, [api_open, page.state], every, api_name="project_open")
     v.rename.click(project_rename, [v.name, page.state], c.bar_out, api_name="project_rename")
     v.delete.click(ask_delete, [page.state], [v.delete, v.delete_yes], queue=False, **PRIVATE)
     v.delete_yes.click(project_delete, [page.state], every, api_name="project_delete")

@@ -10,7 +10,7 @@ import gradio as gr
 from . import results as R
 from . import share
 from .page import PRIVATE, Page, friendly, inform, step_header
-from .state import Session, note_upload
+from .state import Session
 from .texts import CARD_EMPTY
 
 FORMATS = [("fewshot model (.safetensors)", "bundle"), ("TorchScript (for PyTorch apps)", "torchscript"),
@@ -66,8 +66,7 @@ def wire(v: SimpleNamespace, page: Page, model_outputs: list, show_model: Callab
     @friendly
     def load_saved(path: str, st, request: gr.Request):
         sess = page.session(st, request)
-        note_upload(sess, path, page.upload_root)
-        R.load_model_file(sess, path)
+        R.load_model_file(sess, page.uploaded(sess, path) if path else path)
         inform(f"Model loaded: it knows {', '.join(sess.model.classes)}.")
         return {page.state: sess, v.load: None, **show_model(sess)}
 

@@ -10,7 +10,7 @@ import pandas as pd
 from .. import i18n as L
 from . import results as R
 from .page import PRIVATE, Page, friendly, localized, step_header
-from .state import Session, note_upload
+from .state import Session
 from .texts import NO_MODEL
 
 
@@ -65,15 +65,12 @@ def wire(v: SimpleNamespace, page: Page) -> None:
         if not image:
             return None
         sess = page.session(st, request)
-        note_upload(sess, image, page.upload_root)
-        return R.predict_image(sess, image, top_k=5, tta=tta)
+        return R.predict_image(sess, page.uploaded(sess, image), top_k=5, tta=tta)
 
     @friendly
     def predict_many(files: list[str], tta: bool, st, request: gr.Request):
         sess = page.session(st, request)
-        for f in files or []:
-            note_upload(sess, f, page.upload_root)
-        df, csv = R.predict_many(sess, files or [], tta)
+        df, csv = R.predict_many(sess, [page.uploaded(sess, f) for f in files or []], tta)
         page.served(sess, csv)
         _TABLES[sess] = shown = shown_table(df)
         return {v.many_table: shown, v.many_csv: str(csv)}
