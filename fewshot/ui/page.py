@@ -43,9 +43,9 @@ class Page:
     # chains the project bar's refresh after an event that may change the project (photos added, a run made);
     # set by step_project.wire before the other steps are wired
     follow: Callable = lambda dep: dep
-    # the page-load event that reopens the tab's project (step_project.wire sets it); step 2 chains onto it the
-    # reattaching to a training that still runs
-    loaded: object = None
+    # the events that (re)open the tab's project: the page load and picking one in the bar (step_project.wire
+    # adds them); step 2 chains onto each the following of a training the project still runs
+    reopened: list = field(default_factory=list)
     # session folder name -> its live Session, for file_owner (weak: a closed session's entry goes with it)
     folders: weakref.WeakValueDictionary = field(default_factory=weakref.WeakValueDictionary)
 

@@ -136,6 +136,7 @@ class Session:
         self.jobs = jobs if jobs is not None else Jobs()
         self.job: TrainingJob | None = None
         self.queued = False  # a training was requested and waits for a free slot
+        self.streaming = False  # one of this tab's callbacks streams a training's snapshots to its page
         self.closed = False
         self.cards = [Card(1, "Class 1"), Card(2, "Class 2")]
         self.next_card = 3

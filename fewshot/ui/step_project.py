@@ -206,7 +206,7 @@ def _wire_load(c: SimpleNamespace, demo: gr.Blocks) -> None:
                 pass
         return whole(sess)
 
-    page.loaded = demo.load(on_load, [v.browser, page.state], every, **PRIVATE)
+    page.reopened.append(demo.load(on_load, [v.browser, page.state], every, **PRIVATE))
 
 
 def _wire_projects(c: SimpleNamespace) -> None:
@@ -260,7 +260,8 @@ def _wire_projects(c: SimpleNamespace) -> None:
         return whole(sess)
 
     v.new.click(project_new, [v.name, page.state], every, api_name="project_new")
-    v.pick.input(project_open, [v.pick, page.state], every, api_name="project_pick", **PRIVATE)
+    # step 2 follows a training the opened project is running (from another tab) after this, as after a reload
+    page.reopened.append(v.pick.input(project_open, [v.pick, page.state], every, api_name="project_pick", **PRIVATE))
     # /project_open takes any id of the caller's (the engine checks the owner): the list's choices are only what
     # this tab was shown, and a new API client (e.g. a logged-in user's script) has been shown none
     api_open = gr.Textbox(visible=False, label="project id")

@@ -162,30 +162,40 @@ def wire(v: SimpleNamespace, page: Page, model_outputs: list, show_model: Callab
             sess.backends.fit_check(sess.dataset, cfg)
         k = len(sess.dataset.classes) if sess.dataset else 0
         shown = -1
-        for up in T.run_training(sess, cfg):
-            out = {page.state: sess, **live(v, sess, up, cfg, k, shown)}
-            if up.done is not None and up.done.model is not None and not sess.closed:
-                out.update(show_model(sess))
-            yield out
-            shown = len(up.history)
+        sess.streaming = True
+        try:
+            for up in T.run_training(sess, cfg):
+                out = {page.state: sess, **live(v, sess, up, cfg, k, shown)}
+                if up.done is not None and up.done.model is not None and not sess.closed:
+                    out.update(show_model(sess))
+                yield out
+                shown = len(up.history)
+        finally:
+            sess.streaming = False
 
     @friendly
     def reattach(st, request: gr.Request = None):
-        """After a page load: a project's training that still runs (the page was reloaded mid-run) is followed
-        again, its curves continuing; Stop works as before."""
+        """After a page load or a project picked in the bar: a training the project still runs (the page was
+        reloaded mid-run, or another tab started it) is followed, its curves continuing; Stop works as before."""
         sess = st if isinstance(st, Session) and not st.closed else None
         job = sess.job if sess is not None and sess.job is not None and sess.job.running else None
         if job is None:
             yield {v.train: gr.Button(interactive=True)}
             return
         yield {v.train: gr.Button(interactive=False)}
+        if sess.streaming:  # this tab already shows it (its own Train, or the same project picked again)
+            return
         shown = -1
-        for up in T.follow(sess, job):
-            out = {page.state: sess, **live(v, sess, up, job.cfg, job.classes, shown)}
-            if up.done is not None and up.done.model is not None and not sess.closed:
-                out.update(show_model(sess))
-            yield out
-            shown = len(up.history)
+        sess.streaming = True
+        try:
+            for up in T.follow(sess, job):
+                out = {page.state: sess, **live(v, sess, up, job.cfg, job.classes, shown)}
+                if up.done is not None and up.done.model is not None and not sess.closed:
+                    out.update(show_model(sess))
+                yield out
+                shown = len(up.history)
+        finally:
+            sess.streaming = False
         yield {v.train: gr.Button(interactive=True)}
 
     @friendly  # its progress line in the page's language
@@ -219,9 +229,9 @@ def wire(v: SimpleNamespace, page: Page, model_outputs: list, show_model: Callab
         **run, **PRIVATE).then(**post))
     page.follow(v.fb_scratch.click(lambda: gr.Checkbox(value=False), None, v.pretrained, **hidden).then(**pre).then(
         **run, **PRIVATE).then(**post))
-    if page.loaded is not None:  # a follower holds no training slot: the training itself has one (ui/jobs.py)
-        page.follow(page.loaded.then(reattach, [page.state], live_outputs + model_outputs + shown_out + [v.train],
-                                     concurrency_limit=None, show_progress="hidden", **PRIVATE))
+    for opened in page.reopened:  # a follower holds no training slot: the training itself has one (ui/jobs.py)
+        page.follow(opened.then(reattach, [page.state], live_outputs + model_outputs + shown_out + [v.train],
+                                concurrency_limit=None, show_progress="hidden", **PRIVATE))
     _wire_small(v, page)
 
 
