@@ -10,12 +10,15 @@ running the network. On those features (L2-normalised):
 - suggestions: a logistic regression trained on the labelled photos gives every other photo a class and a
   confidence; the accept threshold is the lowest confidence whose out-of-fold precision on the labelled
   photos stays at TARGET_PRECISION or more (StratifiedKFold out-of-fold probabilities);
-- ask_next after that: the photos the model is least sure of (margin), spread over the suggested classes
-  and, within each, one per cluster so that they are not near-copies of each other;
+- ask_next after that: half still the typical photos of clusters nobody has labelled, half the photos the
+  model is least sure of (margin), spread over the suggested classes and, within each, one per cluster so
+  that they are not near-copies of each other;
 - suspects: cleanlab's confident learning on the same out-of-fold probabilities ranks labels that are
   probably wrong.
 
-Everything after the features takes well under a second for a thousand photos (bench/README.md).
+Everything after the features takes well under a second for a thousand photos and a few seconds for
+20,000 (bench/README.md): the frozen pass streams in chunks, and past BIG_POOL photos the clustering runs
+with mini-batches on a few principal axes.
 """
 from __future__ import annotations
 
@@ -269,9 +272,19 @@ class Head:
         self.basis = (X.T @ u[:, keep]) / np.sqrt(lam[keep])  # [D, rank], orthonormal columns
         self.model = LogisticRegression(C=c, max_iter=2000).fit(X @ self.basis, y)
         self.classes_ = self.model.classes_
+        # the weights back in feature space [D, classes]: scoring 20,000 photos is then X @ [D, 5], not
+        # X @ [D, rank] (rank = the labels, up to hundreds)
+        self.weights = (self.basis @ self.model.coef_.T).astype(np.float32)
+        self.bias = self.model.intercept_
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        return self.model.predict_proba(X @ self.basis)
+        """What the fitted LogisticRegression's predict_proba gives for the projected rows (to rounding)."""
+        from scipy.special import expit, softmax
+        z = np.asarray(X, np.float32) @ self.weights + self.bias
+        if z.shape[1] == 1:  # two classes: sklearn's binary model is one logistic
+            p = expit(z[:, 0])
+            return np.c_[1 - p, p]
+        return softmax(z, axis=1)
 
 
 def fit_head(X: np.ndarray, y: np.ndarray, c: float = HEAD_C) -> Head:
@@ -344,7 +357,8 @@ def _kmeans(X: np.ndarray, k: int, seed: int) -> np.ndarray:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # fewer distinct points than clusters: fine for picking
         if len(X) > BIG_POOL:
-            return MiniBatchKMeans(k, n_init=1, batch_size=2048, random_state=seed).fit_predict(X)
+            # random first centres: k-means++ seeding alone took over a second for 500 clusters
+            return MiniBatchKMeans(k, init="random", n_init=1, batch_size=2048, random_state=seed).fit_predict(X)
         return KMeans(k, n_init=1, random_state=seed).fit_predict(X)
 
 
