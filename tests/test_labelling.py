@@ -58,7 +58,7 @@ def test_cold_start_with_no_labels_covers_every_cluster():
 
 
 def test_cold_start_on_a_pool_too_big_for_full_clustering_still_covers_every_cluster():
-    X, cluster = blobs([3000, 2000, 1000, 200], dim=128, spread=0.3, seed=3)  # past BIG_POOL: PCA + mini-batches
+    X, cluster = blobs([600, 400, 200, 60], dim=128, spread=0.3, seed=3)  # past BIG_POOL: PCA + mini-batches
     assert len(X) > labelling.BIG_POOL
     picks = cold_start(X, 4)
     assert sorted(cluster[picks]) == [0, 1, 2, 3]
