@@ -18,11 +18,12 @@ running the network. On those features (L2-normalised):
 
 Everything after the features takes well under a second for a thousand photos and a few seconds for
 20,000 (bench/README.md): the frozen pass streams in chunks, and past BIG_POOL photos the clustering runs
-with mini-batches on a few principal axes.
+on a few principal axes (in mini-batches past MINIBATCH_FROM).
 """
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import os
 import warnings
@@ -45,9 +46,12 @@ THRESHOLDS = tuple(round(0.5 + 0.01 * i, 2) for i in range(50))  # 0.50 ... 0.99
 FALLBACK_THRESHOLD = 0.99  # when no threshold is shown to reach TARGET_PRECISION yet
 MIN_ABOVE = 5  # out-of-fold predictions a threshold's precision must rest on
 FOLDS = 10
+MANY_LABELS = 200  # from this many labels, 5 folds (each fold's head still sees 160 or more)
 HEAD_C = 30.0  # inverse regularisation of the logistic regression on unit-length features
 TYPICAL_NEIGHBOURS = 20  # TypiClust's k for typicality
-BIG_POOL = 1000  # photos past which clustering uses mini-batches on a few principal axes
+BIG_POOL = 1000  # photos past which clustering runs on a few principal axes (k-means++ seeding of 105
+# clusters on the full 1,280 dimensions took 1.4 s of suggest's 2.2 s at 1,250 photos on a busy core)
+MINIBATCH_FROM = 5000  # photos past which k-means runs in mini-batches
 BIG_POOL_DIMS = 64
 TYPICAL_SAMPLE = 1000  # photos of a cluster its typicality is judged on
 POOL_CHUNK = 512  # photos per streamed frozen pass: their maps (about 128 MB at 320 px) are pooled, then dropped
@@ -308,7 +312,8 @@ def out_of_fold_probs(X: np.ndarray, y: np.ndarray, n_classes: int, folds: int =
     counts = np.bincount(y, minlength=n_classes)
     if len(y) < 4 or (counts > 0).sum() < 2:
         return None
-    k = int(min(folds, max(2, counts.max())))
+    # 5 folds from MANY_LABELS labels: 10 fits on 450 labels took 4.7 s of a 20,000-photo suggest
+    k = int(min(folds if len(y) < MANY_LABELS else min(folds, 5), max(2, counts.max())))
     out = np.zeros((len(y), n_classes))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "the least populated class has only 1 member": expected early on
@@ -348,17 +353,16 @@ def accept_threshold(oof: np.ndarray | None, y: np.ndarray,
 
 
 def _kmeans(X: np.ndarray, k: int, seed: int) -> np.ndarray:
-    """Cluster of each row: KMeans, or MiniBatchKMeans past BIG_POOL rows (k-means++ seeding of 105 clusters
-    alone took 1.4 s for 1,250 photos on a busy core; picking typical photos needs no exact centres)."""
+    """Cluster of each row: KMeans, or MiniBatchKMeans past MINIBATCH_FROM rows (full KMeans of 20,000 rows
+    into 500 clusters takes tens of seconds; picking typical photos needs no exact centres)."""
     from sklearn.cluster import KMeans, MiniBatchKMeans
     k = max(1, min(k, len(X)))
     if k == 1:
         return np.zeros(len(X), int)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # fewer distinct points than clusters: fine for picking
-        if len(X) > BIG_POOL:
-            # random first centres: k-means++ seeding alone took over a second for 500 clusters
-            return MiniBatchKMeans(k, init="random", n_init=1, batch_size=2048, random_state=seed).fit_predict(X)
+        if len(X) > MINIBATCH_FROM:
+            return MiniBatchKMeans(k, n_init=1, batch_size=2048, random_state=seed).fit_predict(X)
         return KMeans(k, n_init=1, random_state=seed).fit_predict(X)
 
 
@@ -380,6 +384,20 @@ def cluster_space(X: np.ndarray, seed: int = 0, dims: int = BIG_POOL_DIMS) -> np
     k-means on the full rows took 7 s on one busy core, on 64 dimensions 0.4 s)."""
     if len(X) <= BIG_POOL or X.shape[1] <= dims:
         return X
+    probe = np.ascontiguousarray(X[:: max(1, len(X) // 64)])
+    key = (X.shape, X.__array_interface__["data"][0], seed, dims, hashlib.sha1(probe).digest())
+    last = _SPACE.get("last")
+    if last is not None and last[0] == key:  # the same pool asked again (each labelling batch): reuse it
+        return last[1]
+    value = _project(X, seed, dims)
+    _SPACE["last"] = (key, value)  # one assignment: another thread sees the old pair or the new one
+    return value
+
+
+_SPACE: dict = {}  # the last pool's projection: one pool at a time is being labelled
+
+
+def _project(X: np.ndarray, seed: int, dims: int) -> np.ndarray:
     from sklearn.utils.extmath import randomized_svd
     rng = np.random.default_rng(seed)
     sample = np.asarray(X[rng.choice(len(X), min(len(X), 2000), replace=False)], np.float32)
