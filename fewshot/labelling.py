@@ -52,6 +52,7 @@ TYPICAL_NEIGHBOURS = 20  # TypiClust's k for typicality
 BIG_POOL = 1000  # photos past which clustering runs on a few principal axes (k-means++ seeding of 105
 # clusters on the full 1,280 dimensions took 1.4 s of suggest's 2.2 s at 1,250 photos on a busy core)
 MINIBATCH_FROM = 5000  # photos past which k-means runs in mini-batches
+MAX_CLUSTERS = 256  # and the cold start's clusters are at most this many
 BIG_POOL_DIMS = 64
 TYPICAL_SAMPLE = 1000  # photos of a cluster its typicality is judged on
 POOL_CHUNK = 512  # photos per streamed frozen pass: their maps (about 128 MB at 320 px) are pooled, then dropped
@@ -422,7 +423,10 @@ def cold_start(features: np.ndarray, n: int, labelled: Sequence[int] = (), seed:
     if n <= 0:
         return []
     features = cluster_space(features, seed)
-    assign = _kmeans(features, len(labelled) + n, seed)
+    k = len(labelled) + n
+    if len(features) > MINIBATCH_FROM:  # as TypiClust's own code caps them: 505 clusters of 20,000 took 2-3 s
+        k = min(k, MAX_CLUSTERS)
+    assign = _kmeans(features, k, seed)
     covered = {assign[i] for i in labelled}
     sizes = np.bincount(assign)
     order = sorted(range(len(sizes)), key=lambda c: (c in covered, -sizes[c], c))
