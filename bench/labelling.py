@@ -217,7 +217,7 @@ def main() -> int:
             print(f"  latency {label} {what}: {lat[-1]} (load {load()})", flush=True)
     t4 = table(lat, ["photos", "labels", "suggest median s", "worst of 5 s", "pool_features, cache warm, s"])
 
-    ask, rnd = curves["ask_next"], curves["random"]
+    rnd = curves["random"]
     boosted = mean([r["acc_boosted"] for r in at50["ask_next"]])
     tboosted = mean([r["trained_boosted"] for r in at50["ask_next"]])
     t100 = mean([c[100] for c in real["random"]])
