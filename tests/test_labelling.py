@@ -17,6 +17,7 @@ from conftest import ROOT, make_class_folders
 
 from fewshot.cli import main
 from fewshot.errors import DataError
+from fewshot import labelling
 from fewshot.labelling import Pool, cold_start, pool_features, read_labels, suggest, unit_rows
 
 
@@ -54,6 +55,31 @@ def test_cold_start_with_no_labels_covers_every_cluster():
     labelled = list(np.flatnonzero(cluster == 0)[:3])
     picks = cold_start(X, 3, labelled)
     assert sorted(cluster[picks]) == [1, 2, 3] and not set(picks) & set(labelled)
+
+
+def test_cold_start_on_a_pool_too_big_for_full_clustering_still_covers_every_cluster():
+    X, cluster = blobs([600, 400, 200, 60], dim=128, spread=0.3, seed=3)  # past BIG_POOL: PCA + mini-batches
+    assert len(X) > labelling.BIG_POOL
+    picks = cold_start(X, 4)
+    assert sorted(cluster[picks]) == [0, 1, 2, 3]
+
+
+def test_ask_next_after_the_cold_start_still_asks_about_a_kind_of_photo_nobody_labelled():
+    # cats and dogs overlap (the head is unsure between them); a third kind, never labelled, sits on the cats'
+    # side, so the head calls it "cat" confidently: asking only where the head is unsure would never show it
+    rng = np.random.default_rng(0)
+    centres = np.zeros((3, 32))
+    centres[0, 0], centres[1, :2], centres[2, [0, 2]] = 3, 2, 3
+    X = unit_rows(np.concatenate([c + s * rng.normal(size=(n, 32))
+                                  for c, s, n in zip(centres, (0.35, 0.35, 0.1), (40, 40, 25))]))
+    kind = np.repeat([0, 1, 2], [40, 40, 25])
+    pool = synthetic_pool(X)
+    labels = {pool.names[i]: ["cat", "dog"][kind[i]] for k in (0, 1) for i in np.flatnonzero(kind == k)[:8]}
+    res = suggest(pool, labels, ask=4)
+    by_name = dict(zip(pool.names, kind))
+    assert min(s["confidence"] for s in res.suggestions if by_name[s["path"]] == 2) > 0.8  # confidently "cat"
+    asked = [by_name[n] for n in res.ask_next]
+    assert len(asked) == 4 and 2 in asked and {0, 1} & set(asked) and not set(res.ask_next) & set(labels)
 
 
 def test_one_class_only_gives_no_suggestions_but_ask_next_still_works():
@@ -102,6 +128,25 @@ def test_suggestions_for_every_unlabelled_photo_once_two_classes_are_labelled(wi
     assert {s["path"] for s in res.suggestions} == set(pool.names) - set(labels)
     assert all(s["label"] in ("red", "green") and 0 <= s["confidence"] <= 1 for s in res.suggestions)
     assert len(res.ask_next) == 4 and not set(res.ask_next) & set(labels)
+
+
+def test_features_streamed_in_chunks_equal_one_pass_and_come_back_from_the_cache(with_weights, pool_dir,
+                                                                                  monkeypatch, tmp_path):
+    monkeypatch.setenv("FEWSHOT_CACHE_DIR", str(tmp_path / "one"))
+    whole = pool_features(pool_dir, arch="mobilenet_v2")  # 24 photos, one chunk
+    monkeypatch.setenv("FEWSHOT_CACHE_DIR", str(tmp_path / "streamed"))
+    monkeypatch.setattr(labelling, "POOL_CHUNK", 5)  # 5 chunks: 5, 5, 5, 5, 4
+    seen = []
+    streamed = pool_features(pool_dir, arch="mobilenet_v2", progress=lambda done, total: seen.append((done, total)))
+    assert streamed.names == whole.names
+    assert np.allclose(streamed.features, whole.features, atol=1e-5)
+    assert seen[0] == (0, 24) and seen[-1] == (24, 24) and len(seen) == 6
+    # the next call reads each photo's pooled row back instead of its maps or running the network
+    pooled_dirs = list((tmp_path / "streamed").glob("*-pooled"))
+    assert len(pooled_dirs) == 1 and len(list(pooled_dirs[0].glob("*.npy"))) == 24
+    seen.clear()
+    again = pool_features(pool_dir, arch="mobilenet_v2", progress=lambda done, total: seen.append((done, total)))
+    assert np.array_equal(again.features, streamed.features) and seen == [(24, 24)]
 
 
 def test_unreadable_photos_are_listed_as_skipped(with_weights, pool_dir):

@@ -826,6 +826,7 @@ MESSAGES.update({
 MESSAGES.update({  # labelling with the model's help (fewshot/labelling.py, fewshot/cli_labelling.py)
     "{} is not a folder of photos": "{0} 不是一个照片文件夹",
     "{}. The photo changed or disappeared after it was checked; try again.": "{0}。这张照片在检查之后被改动或删除了；请再试一次。",
+    "stopped before the photos' features were ready": "在照片的特征准备好之前已停止",
     "{}: the first row must be the header path,label (it is {})": "{0}：第一行必须是表头 path,label（现在是 {1}）",
     "{}, row {}: {} is not a photo in {}; paths are relative to that folder":
         "{0}，第 {1} 行：{2} 不是 {3!t} 中的照片；路径是相对于该文件夹的",
