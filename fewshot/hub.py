@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Protocol
 from urllib.parse import urlsplit
 
+from . import __version__
 from .bundle import TrainedModel
 from .errors import FewshotError
 from .space import build_space
@@ -126,7 +127,7 @@ def publish_space(tm: TrainedModel, space_id: str, token: str, *, private: bool 
             api.create_repo(space_id, token=token, repo_type="space", space_sdk="gradio", private=bool(private),
                             exist_ok=True)
             api.upload_folder(repo_id=space_id, folder_path=str(folder), repo_type="space", token=token,
-                              commit_message="A model made with fewshot")
+                              commit_message=f"fewshot {__version__}")
         except Exception as exc:  # noqa: BLE001 - every failure becomes plain words without the token
             error = _plain(exc, space_id, token)
         if error is not None:

@@ -1,0 +1,73 @@
+"""Part of step 5: the model as a ready Hugging Face Space: its folder as a .zip, or published with a token.
+
+The token field is a password box; its value is used for one publish call and then emptied on the page
+(even when publishing fails), never kept in the session, never logged (fewshot/hub.py masks it in messages).
+"""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import gradio as gr
+
+from ..errors import FewshotError
+from ..hub import publish_space
+from ..space import space_slug, zip_space
+from .page import PRIVATE, Page, friendly
+
+def build(page: Page) -> SimpleNamespace:
+    """The Space folder button, and the form that publishes it to the Hub."""
+    v = SimpleNamespace(page=page)
+    with gr.Accordion("Share it as a Hugging Face Space", open=False, elem_id="space-box"):
+        gr.Markdown("A web page anyone can open to try the model, on Hugging Face's free hardware. It needs no "
+                    "PyTorch and no fewshot: only the model (ONNX) and a small app.", elem_id="space-hint")
+        with gr.Row():
+            v.folder = gr.Button("⬇ Space folder (.zip)", elem_id="space-folder-btn")
+        v.zip = gr.File(label="The Space folder: unzip it and upload its files to a new Gradio Space",
+                        interactive=False, visible=False, elem_id="space-zip")
+        gr.Markdown("Or publish it now: make a token with write access at https://huggingface.co/settings/tokens. "
+                    "The token is used once and is not kept.")
+        with gr.Row():
+            v.space = gr.Textbox(label="Space name", placeholder="your-user-name/bird-classifier",
+                                 elem_id="space-name", scale=2)
+            v.token = gr.Textbox(label="Hugging Face token", type="password", placeholder="hf_…",
+                                 elem_id="space-token", scale=2)
+            v.private = gr.Checkbox(False, label="Private Space", elem_id="space-private", scale=1)
+        v.publish = gr.Button("Publish to the Hub", variant="primary", elem_id="space-publish")
+        v.status = gr.Markdown("", elem_id="space-status")
+    return v
+
+
+def published_text(url: str) -> str:
+    """What the page says once the Space is on the Hub."""
+    return f"✅ Published: [{url}]({url}). The Space builds for a minute or two, then anyone with the link can try it."
+
+
+def wire(v: SimpleNamespace, page: Page) -> None:
+    """The .zip of the Space folder, and publishing it (the token box is emptied after every try)."""
+    @friendly
+    def space_zip(st=None, request: gr.Request = None):
+        sess = page.session(st, request)
+        if sess.model is None:
+            raise FewshotError("There is no model to export yet: train one in step 2 first.")
+        out = sess.fresh_dir("space") / f"fewshot-{space_slug(sess.model)}-space.zip"
+        with sess.model_lock:
+            zip_space(sess.model, out)
+            sess.forget_predictor()  # the ONNX export moved the model to the CPU
+        page.served(sess, out)
+        return {v.zip: gr.File(value=str(out), visible=True)}
+
+    @friendly
+    def publish(space: str, token: str, private: bool, st=None, request: gr.Request = None):
+        sess = page.session(st, request)
+        if sess.model is None:
+            raise FewshotError("There is no model to export yet: train one in step 2 first.")
+        with sess.model_lock:
+            try:
+                url = publish_space(sess.model, space, token, private=bool(private))
+            finally:
+                sess.forget_predictor()
+        return {v.status: published_text(url)}
+
+    v.folder.click(space_zip, [page.state], [v.zip], api_name="export_space")
+    v.publish.click(publish, [v.space, v.token, v.private, page.state], [v.status], **PRIVATE).then(
+        lambda: "", None, v.token, queue=False, **PRIVATE, show_progress="hidden")  # success or not
