@@ -1,0 +1,49 @@
+"""Step 5's Space box in Chromium: the Space folder comes as a .zip holding the five files, and publishing without
+a reachable Hub says so in plain words and empties the token box (the token does not stay on the page).
+"""
+from __future__ import annotations
+
+import re
+import urllib.request
+import zipfile
+from urllib.parse import urljoin
+
+from conftest import make_class_folders
+from conftest_app import PHONE
+
+from fewshot import Preprocessing, TrainConfig, load_dataset, run_to_end, save_bundle, train
+
+SECRET = "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123"
+
+
+def test_the_space_box_gives_the_folder_and_publishing_offline_says_so_and_forgets_the_token(ui, tmp_path):
+    ds = load_dataset(make_class_folders(tmp_path / "data", {"red": 4, "green": 4}))
+    cfg = TrainConfig(pretrained=False, arch="mobilenet_v2", epochs=1, batch_size=8,
+                      preprocessing=Preprocessing(resize=72, crop=64))
+    bundle = save_bundle(run_to_end(train(ds, cfg)).model, tmp_path / "red-green.safetensors")
+
+    u = ui(viewport=PHONE)
+    u.page.set_input_files("#load-bundle input[type=file]", str(bundle))
+    u.wait_text("#try-status", "Model ready", 60)
+    u.page.get_by_text("Share it as a Hugging Face Space").click()
+    u.click("#space-folder-btn")
+    link = u.page.locator("#space-zip a").filter(has_text=re.compile(r"-space\.zip"))
+    link.wait_for(timeout=120_000)
+    with urllib.request.urlopen(urljoin(u.server.url, link.get_attribute("href")), timeout=30) as r:
+        (tmp_path / "got.zip").write_bytes(r.read())
+    assert sorted(zipfile.ZipFile(tmp_path / "got.zip").namelist()) == \
+        ["README.md", "app.py", "model.json", "model.onnx", "requirements.txt"]
+    assert u.page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scroll
+
+    u.page.fill("#space-name textarea, #space-name input", "ana/red-green")
+    u.page.fill("#space-token input", SECRET)
+    assert u.page.get_attribute("#space-token input", "type") == "password"
+    u.shot("space-box-filled")
+    u.click("#space-publish")
+    # offline here (or, on a machine that reaches the Hub, a refused made-up token): plain words either way
+    toast = u.page.locator(".toast-body").filter(
+        has_text=re.compile("Could not reach the Hugging Face Hub|refused the token"))
+    toast.wait_for(timeout=120_000)
+    assert SECRET not in toast.inner_text()
+    u.page.wait_for_function("() => document.querySelector('#space-token input').value === ''", timeout=30_000)
+    u.shot("space-publish-offline")
