@@ -69,5 +69,8 @@ def wire(v: SimpleNamespace, page: Page) -> None:
         return {v.status: published_text(url)}
 
     v.folder.click(space_zip, [page.state], [v.zip], api_name="export_space")
-    v.publish.click(publish, [v.space, v.token, v.private, page.state], [v.status], **PRIVATE).then(
-        lambda: "", None, v.token, queue=False, **PRIVATE, show_progress="hidden")  # success or not
+    v.publish.click(publish, [v.space, v.token, v.private, page.state], [v.status], **PRIVATE)
+    # the token box is emptied by a second listener of the same click, not a .then(): Gradio 6 runs no .then()
+    # after an event that raised, and a failed publish must not leave the token on the page either. The
+    # publish call has its inputs (the token) already: a click's events all read them when it happens.
+    v.publish.click(lambda: "", None, v.token, queue=False, **PRIVATE, show_progress="hidden")
