@@ -317,3 +317,17 @@ def test_publish_offline_says_what_to_do_and_leaves_nothing_behind(trained, tmp_
         publish_space(trained[0], "ana/x", SECRET, api=HfApi(endpoint=_closed_port()), reach=lambda endpoint: None)
     assert "Could not reach the Hugging Face Hub" in str(err.value) and SECRET not in str(err.value)
     assert list(tmp.iterdir()) == []  # the temporary Space folder is gone
+
+
+def test_the_space_folder_through_the_api_is_a_zip_of_the_five_files(app_server, trained, tmp_path):
+    from gradio_client import Client, handle_file
+    client = Client(app_server.url, verbose=False)
+    client.predict(handle_file(str(trained[1])), api_name="/load_model")
+    got = Path(client.predict(api_name="/export_space"))
+    assert got.name.endswith("-space.zip")
+    import zipfile
+    with zipfile.ZipFile(got) as z:
+        assert sorted(z.namelist()) == SPACE_FILES
+        z.extractall(tmp_path / "space")
+    check_space_config(tmp_path / "space")
+    assert json.loads((tmp_path / "space" / "model.json").read_text(encoding="utf-8"))["classes"] == trained[0].classes

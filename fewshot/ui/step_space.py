@@ -54,7 +54,7 @@ def wire(v: SimpleNamespace, page: Page) -> None:
             zip_space(sess.model, out)
             sess.forget_predictor()  # the ONNX export moved the model to the CPU
         page.served(sess, out)
-        return {v.zip: gr.File(value=str(out), visible=True)}
+        return {v.zip: str(out)}  # a plain path: the API's /export_space gives the file
 
     @friendly
     def publish(space: str, token: str, private: bool, st=None, request: gr.Request = None):
@@ -68,7 +68,8 @@ def wire(v: SimpleNamespace, page: Page) -> None:
                 sess.forget_predictor()
         return {v.status: published_text(url)}
 
-    v.folder.click(space_zip, [page.state], [v.zip], api_name="export_space")
+    v.folder.click(space_zip, [page.state], [v.zip], api_name="export_space").success(
+        lambda: gr.File(visible=True), None, v.zip, queue=False, **PRIVATE)  # shown once there is a file
     v.publish.click(publish, [v.space, v.token, v.private, page.state], [v.status], **PRIVATE)
     # the token box is emptied by a second listener of the same click, not a .then(): Gradio 6 runs no .then()
     # after an event that raised, and a failed publish must not leave the token on the page either. The
