@@ -102,6 +102,9 @@ def _write_space(tm: TrainedModel, folder: Path) -> None:
     atomic_write(folder / "README.md", space_readme(tm).encode())
     atomic_write(folder / "requirements.txt", space_requirements().encode())
     shutil.copyfile(TEMPLATE, folder / "app.py")
+    for f in folder.iterdir():  # temp files and folders are private (0600/0700); a Space's files are for all
+        f.chmod(0o644)
+    folder.chmod(0o755)
 
 
 def build_space(tm: TrainedModel, out: str | os.PathLike) -> Path:

@@ -23,6 +23,7 @@ import yaml
 from PIL import Image
 
 from fewshot import Predictor, Preprocessing, TrainConfig, load_dataset, run_to_end, save_bundle, train
+from fewshot import i18n as L
 from fewshot.cli import main as cli_main
 from fewshot.errors import FewshotError
 from fewshot.hub import HubError, publish_space
@@ -207,6 +208,7 @@ def test_a_space_folder_is_written_whole_or_not_at_all(trained, tmp_path, monkey
     z = zip_space(tm, tmp_path / "space.zip")
     import zipfile
     assert sorted(zipfile.ZipFile(z).namelist()) == SPACE_FILES
+    assert all(i.external_attr >> 16 & 0o644 == 0o644 for i in zipfile.ZipFile(z).infolist())  # readable by all
     assert sorted(p.name for p in tmp_path.iterdir()) == ["space.zip", "taken"]
 
 
@@ -317,6 +319,7 @@ def test_publish_offline_says_what_to_do_and_leaves_nothing_behind(trained, tmp_
         publish_space(trained[0], "ana/x", SECRET, api=HfApi(endpoint=_closed_port()), reach=lambda endpoint: None)
     assert "Could not reach the Hugging Face Hub" in str(err.value) and SECRET not in str(err.value)
     assert list(tmp.iterdir()) == []  # the temporary Space folder is gone
+    assert "无法连接 Hugging Face Hub" in L.translate(str(err.value), "zh-CN")  # what a Chinese page shows
 
 
 def test_the_space_folder_through_the_api_is_a_zip_of_the_five_files(app_server, trained, tmp_path):
