@@ -121,7 +121,7 @@ def publish_space(tm: TrainedModel, space_id: str, token: str, *, private: bool 
     except HubError as exc:
         raise HubError(offline_message(space_id, str(exc))) from None
     with tempfile.TemporaryDirectory(prefix="fewshot-space-") as tmp:  # removed whatever happens
-        folder = build_space(tm, Path(tmp) / "space")
+        folder = build_space(tm, Path(tmp) / "space", space_id)
         error: HubError | None = None
         try:
             api.create_repo(space_id, token=token, repo_type="space", space_sdk="gradio", private=bool(private),

@@ -62,11 +62,12 @@ def front_matter(tm: TrainedModel) -> str:
     return "---\n" + "".join(f"{k}: {v}\n" for k, v in fields.items()) + "---\n"
 
 
-def space_readme(tm: TrainedModel) -> str:
-    """README.md: the front matter, then the model card and how to call the Space."""
+def space_readme(tm: TrainedModel, space_id: str | None = None) -> str:
+    """README.md: the front matter, then the model card and how to call the Space (`space_id`, when known)."""
     usage = ("\n## Use it\n\nOpen the Space and give it a picture, or call it from Python:\n\n```python\n"
              "from gradio_client import Client, handle_file\n"
-             "print(Client(\"USER/NAME\").predict(handle_file(\"photo.jpg\"), api_name=\"/predict\"))\n```\n\n"
+             f"print(Client({json.dumps(space_id or 'USER/NAME')}).predict(handle_file(\"photo.jpg\"), "
+             "api_name=\"/predict\"))\n```\n\n"
              "Locally: `pip install -r requirements.txt && python app.py` (http://127.0.0.1:7860).\n")
     return front_matter(tm) + "\n" + tm.model_card().rstrip() + "\n" + usage
 
@@ -91,7 +92,7 @@ def space_requirements() -> str:
     return "\n".join((f"gradio=={gradio_version()}", *SPACE_REQUIREMENTS)) + "\n"
 
 
-def _write_space(tm: TrainedModel, folder: Path) -> None:
+def _write_space(tm: TrainedModel, folder: Path, space_id: str | None) -> None:
     """Every file of the Space into `folder` (an empty folder)."""
     model = export(tm, "onnx", folder / MODEL_FILE)  # also writes model.onnx.json and model.md: not needed
     for extra in (model.with_suffix(".onnx.json"), model.with_suffix(".md")):
@@ -99,7 +100,7 @@ def _write_space(tm: TrainedModel, folder: Path) -> None:
     # a model over 2 GB keeps its weights in model.onnx.data beside it (export.weights_file): it stays in the
     # folder, where onnxruntime finds it
     atomic_write(folder / INFO_FILE, json.dumps(space_info(tm), indent=2, ensure_ascii=False).encode())
-    atomic_write(folder / "README.md", space_readme(tm).encode())
+    atomic_write(folder / "README.md", space_readme(tm, space_id).encode())
     atomic_write(folder / "requirements.txt", space_requirements().encode())
     shutil.copyfile(TEMPLATE, folder / "app.py")
     for f in folder.iterdir():  # temp files and folders are private (0600/0700); a Space's files are for all
@@ -107,16 +108,17 @@ def _write_space(tm: TrainedModel, folder: Path) -> None:
     folder.chmod(0o755)
 
 
-def build_space(tm: TrainedModel, out: str | os.PathLike) -> Path:
-    """Write the Space folder `out` (which must not exist, or be empty). All or nothing: it is built in a
-    hidden folder beside `out` and renamed into place, so a failure leaves nothing behind."""
+def build_space(tm: TrainedModel, out: str | os.PathLike, space_id: str | None = None) -> Path:
+    """Write the Space folder `out` (which must not exist, or be empty); `space_id` ("USER/NAME"), when known,
+    goes into the README's example. All or nothing: it is built in a hidden folder beside `out` and renamed
+    into place, so a failure leaves nothing behind."""
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise FewshotError(f"{out} already exists and is not an empty folder: choose a new folder for the Space")
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        _write_space(tm, staging)
+        _write_space(tm, staging, space_id)
         if out.exists():
             out.rmdir()
         os.replace(staging, out)

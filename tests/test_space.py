@@ -229,6 +229,7 @@ class FakeHub:
     def upload_folder(self, **kwargs):
         folder = Path(kwargs["folder_path"])
         FakeHub.calls.append(("upload_folder", sorted(p.name for p in folder.iterdir()), kwargs))
+        FakeHub.readme = (folder / "README.md").read_text(encoding="utf-8")
         return "commit"
 
 
@@ -247,6 +248,7 @@ def test_publish_from_the_command_line_creates_the_space_and_uploads_the_folder_
     assert ckw == {"token": SECRET, "repo_type": "space", "space_sdk": "gradio", "private": True, "exist_ok": True}
     assert upload == "upload_folder" and files == SPACE_FILES
     assert ukw["repo_id"] == "ana/red-green-blue" and ukw["repo_type"] == "space" and ukw["token"] == SECRET
+    assert 'Client("ana/red-green-blue")' in FakeHub.readme  # its example names the Space
     assert not Path(ukw["folder_path"]).exists()  # the folder was temporary
     assert list(tmp_path.iterdir()) == []
     out, err = capsys.readouterr()

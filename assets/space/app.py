@@ -135,4 +135,5 @@ with gr.Blocks(title=INFO.get("title", "Image classifier")) as demo:
     image.change(predict, image, label, api_name="predict")
 
 if __name__ == "__main__":
-    demo.launch(i18n=I18N)  # host and port: GRADIO_SERVER_NAME / GRADIO_SERVER_PORT, as Gradio reads them
+    # host and port: GRADIO_SERVER_NAME / GRADIO_SERVER_PORT, as Gradio reads them; a photo is never 25 MB
+    demo.launch(i18n=I18N, max_file_size="25mb")
