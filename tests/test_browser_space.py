@@ -55,3 +55,41 @@ def test_the_space_box_gives_the_folder_and_publishing_offline_says_so_and_forge
     assert SECRET not in toast.inner_text()
     u.page.wait_for_function("() => document.querySelector('#space-token input').value === ''", timeout=30_000)
     box_shot(u, "space-publish-offline")
+
+
+def test_the_space_page_on_a_phone_answers_a_photo_without_sideways_scroll(browser, tmp_path):
+    """The exported Space, started from a folder of its own, as a visitor's phone shows it."""
+    from tests.test_space import _start
+    from fewshot.space import build_space
+    ds = load_dataset(make_class_folders(tmp_path / "data", {"red": 4, "green": 4}))
+    cfg = TrainConfig(pretrained=False, arch="mobilenet_v2", epochs=1, batch_size=8,
+                      preprocessing=Preprocessing(resize=72, crop=64))
+    folder = build_space(run_to_end(train(ds, cfg)).model, tmp_path / "elsewhere" / "space")
+    proc, url = _start(folder, tmp_path / "space.log")
+    shots = tmp_path / "screens"
+    shots.mkdir()
+    try:
+        context = browser.new_context(viewport=PHONE, locale="en-US")
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(url)
+        page.set_input_files("#space-image input[type=file]", str(next((tmp_path / "data" / "red").glob("*.png"))))
+        page.locator("#space-label").filter(has_text=re.compile("red|green")).wait_for(timeout=60_000)
+        page.wait_for_function("() => document.querySelector('#space-label').innerText.includes('%')",
+                               timeout=60_000)
+        assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+        page.screenshot(path=shots / "space-on-a-phone.png", full_page=True)
+        assert not errors, errors
+        context.close()
+        context = browser.new_context(viewport=PHONE, locale="zh-CN")  # a Chinese phone gets the Space in Chinese
+        page = context.new_page()
+        page.goto(url)
+        page.get_by_text("给它一张图片").wait_for(timeout=60_000)
+        assert "模型看到的是" in page.inner_text("body") and "关于这个模型" in page.inner_text("body")
+        page.screenshot(path=shots / "space-on-a-chinese-phone.png")
+        context.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    print("screenshots:", *sorted(shots.glob("*.png")), sep="\n  ")
