@@ -12,6 +12,7 @@ import re
 import socket
 import tempfile
 import threading
+import urllib.request
 from pathlib import Path
 from typing import Any, Callable, Protocol
 from urllib.parse import urlsplit
@@ -52,10 +53,14 @@ def _offline_env() -> bool:
 
 
 def check_reachable(endpoint: str = ENDPOINT, timeout: float = REACH_TIMEOUT_S) -> None:
-    """Open (and close) a TCP connection to the Hub within `timeout` seconds, name lookup included;
-    HubError when it cannot be done."""
+    """Open (and close) a TCP connection to the Hub (or to the HTTPS proxy the environment names, which the Hub
+    client will use too) within `timeout` seconds, name lookup included; HubError when it cannot be done."""
     parts = urlsplit(endpoint)
     host, port = parts.hostname or "huggingface.co", parts.port or (80 if parts.scheme == "http" else 443)
+    proxy = urllib.request.getproxies().get(parts.scheme or "https")
+    if proxy and not urllib.request.proxy_bypass(host):  # behind a proxy (as the Hub client will be): reach it
+        via = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+        host, port = via.hostname or host, via.port or 8080
     failure: list[str] = [f"{host}: no answer within {timeout:g} s"]
 
     def connect() -> None:

@@ -307,7 +307,7 @@ def test_publish_offline_says_what_to_do_and_leaves_nothing_behind(trained, tmp_
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     r = _cli("publish", str(trained[1]), "--space", "ana/red-green-blue", HF_TOKEN=SECRET, HF_ENDPOINT=_closed_port(),
-             TMPDIR=str(tmp))
+             TMPDIR=str(tmp), NO_PROXY="*", no_proxy="*")  # straight to the closed port, even behind a proxy
     assert r.returncode == 2, r.stderr
     assert "Could not reach the Hugging Face Hub" in r.stderr and "Connect to the internet" in r.stderr
     assert "Traceback" not in r.stderr and SECRET not in r.stdout + r.stderr
@@ -336,3 +336,19 @@ def test_the_space_folder_through_the_api_is_a_zip_of_the_five_files(app_server,
         z.extractall(tmp_path / "space")
     check_space_config(tmp_path / "space")
     assert json.loads((tmp_path / "space" / "model.json").read_text(encoding="utf-8"))["classes"] == trained[0].classes
+
+
+def test_the_quick_look_at_the_hub_knows_an_open_door_a_closed_one_and_a_proxy(monkeypatch):
+    from fewshot.hub import check_reachable
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        door = f"http://127.0.0.1:{listening.getsockname()[1]}"
+        for k in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+            monkeypatch.delenv(k, raising=False)
+        check_reachable(door, timeout=5)
+        with pytest.raises(HubError, match="127.0.0.1"):
+            check_reachable(_closed_port(), timeout=5)
+        # behind a proxy the Hub itself is not reached directly (nor its name looked up): the proxy is
+        monkeypatch.setenv("https_proxy", door)
+        check_reachable("https://no-such-host.invalid", timeout=5)
