@@ -14,6 +14,7 @@ import tempfile
 import threading
 import urllib.request
 from pathlib import Path
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Callable, Protocol
 from urllib.parse import urlsplit
 
@@ -102,12 +103,14 @@ def _plain(exc: BaseException, space_id: str, token: str) -> HubError:
 
 
 def publish_space(tm: TrainedModel, space_id: str, token: str, *, private: bool = False,
-                  api: HubClient | None = None, reach: Callable[[str], None] | None = None) -> str:
+                  api: HubClient | None = None, reach: Callable[[str], None] | None = None,
+                  building: AbstractContextManager | None = None) -> str:
     """Create (or reuse) the Gradio Space `space_id` ("USER/NAME") and upload the model's Space folder to it.
 
     `api`: a huggingface_hub.HfApi (the default) or a stand-in; `reach(endpoint)` raises HubError when the Hub
-    cannot be reached (default: check_reachable). Returns the Space's address. HubError in plain words when
-    offline, refused or wrongly named; the token is never stored and never appears in a message.
+    cannot be reached (default: check_reachable). `building` is held while the folder is made from the model
+    (e.g. the lock of a model others predict with), not during the upload. Returns the Space's address.
+    HubError in plain words when offline, refused or wrongly named; the token is never stored or shown.
     """
     space_id, token = (space_id or "").strip(), (token or "").strip()
     if not SPACE_ID.match(space_id):
@@ -126,7 +129,8 @@ def publish_space(tm: TrainedModel, space_id: str, token: str, *, private: bool 
     except HubError as exc:
         raise HubError(offline_message(space_id, str(exc))) from None
     with tempfile.TemporaryDirectory(prefix="fewshot-space-") as tmp:  # removed whatever happens
-        folder = build_space(tm, Path(tmp) / "space", space_id)
+        with building or nullcontext():
+            folder = build_space(tm, Path(tmp) / "space", space_id)
         error: HubError | None = None
         try:
             api.create_repo(space_id, token=token, repo_type="space", space_sdk="gradio", private=bool(private),

@@ -352,3 +352,26 @@ def test_the_quick_look_at_the_hub_knows_an_open_door_a_closed_one_and_a_proxy(m
         # behind a proxy the Hub itself is not reached directly (nor its name looked up): the proxy is
         monkeypatch.setenv("https_proxy", door)
         check_reachable("https://no-such-host.invalid", timeout=5)
+
+
+def test_the_model_is_held_while_its_folder_is_made_and_free_during_the_upload(trained):
+    """A page's predictions wait for the export only, never for a slow upload."""
+    import threading
+    held = threading.Lock()
+    seen = {}
+
+    class Watching(FakeHub):
+        def upload_folder(self, **kwargs):
+            seen["held_during_upload"] = held.locked()
+            return super().upload_folder(**kwargs)
+
+    class Holding:
+        def __enter__(self):
+            held.acquire()
+
+        def __exit__(self, *exc):
+            seen["released"] = True
+            held.release()
+
+    publish_space(trained[0], "ana/x", SECRET, api=Watching(), reach=lambda endpoint: None, building=Holding())
+    assert seen == {"released": True, "held_during_upload": False}

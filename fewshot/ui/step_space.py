@@ -5,6 +5,7 @@ The token field is a password box; its value is used for one publish call and th
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from types import SimpleNamespace
 
 import gradio as gr
@@ -13,6 +14,19 @@ from ..errors import FewshotError
 from ..hub import publish_space
 from ..space import space_slug, zip_space
 from .page import PRIVATE, Page, friendly
+from .state import Session
+
+
+@contextmanager
+def exporting(sess: Session):
+    """Hold the session's model while it is exported (the ONNX export moves it to the CPU), then let the next
+    prediction set it up again."""
+    with sess.model_lock:
+        try:
+            yield
+        finally:
+            sess.forget_predictor()
+
 
 def build(page: Page) -> SimpleNamespace:
     """The Space folder button, and the form that publishes it to the Hub."""
@@ -50,9 +64,8 @@ def wire(v: SimpleNamespace, page: Page) -> None:
         if sess.model is None:
             raise FewshotError("There is no model to export yet: train one in step 2 first.")
         out = sess.fresh_dir("space") / f"fewshot-{space_slug(sess.model)}-space.zip"
-        with sess.model_lock:
+        with exporting(sess):
             zip_space(sess.model, out)
-            sess.forget_predictor()  # the ONNX export moved the model to the CPU
         page.served(sess, out)
         return {v.zip: str(out)}  # a plain path: the API's /export_space gives the file
 
@@ -61,11 +74,8 @@ def wire(v: SimpleNamespace, page: Page) -> None:
         sess = page.session(st, request)
         if sess.model is None:
             raise FewshotError("There is no model to export yet: train one in step 2 first.")
-        with sess.model_lock:
-            try:
-                url = publish_space(sess.model, space, token, private=bool(private))
-            finally:
-                sess.forget_predictor()
+        # the model is held while its folder is made, not during the upload: step 4 keeps answering
+        url = publish_space(sess.model, space, token, private=bool(private), building=exporting(sess))
         return {v.status: published_text(url)}
 
     v.folder.click(space_zip, [page.state], [v.zip], api_name="export_space").success(
