@@ -1,4 +1,4 @@
-"""Command line: python -m fewshot inspect|train|evaluate|predict|export|weights|project|serve ...
+"""Command line: python -m fewshot inspect|train|evaluate|predict|export|publish|weights|project|serve ...
 
 Exit codes: 0 ok, 2 bad input (the message names the problem), 1 anything else.
 With --json, the last line printed is one JSON object.
@@ -121,6 +121,9 @@ def cmd_predict(a: argparse.Namespace) -> int:
 
 
 def cmd_export(a: argparse.Namespace) -> int:
+    if a.format == "space":  # a folder, not a file: fewshot/cli_space.py
+        from .cli_space import cmd_export_space
+        return cmd_export_space(a)
     from .bundle import load_bundle
     from .export import export_files
 
@@ -202,10 +205,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_predict)
 
-    s = sub.add_parser("export", help="TorchScript or ONNX with softmax included")
+    s = sub.add_parser("export", help="TorchScript or ONNX with softmax included, or a Hugging Face Space folder")
     s.add_argument("model")
-    s.add_argument("--format", required=True, choices=("torchscript", "onnx"))
-    s.add_argument("--out", required=True)
+    s.add_argument("--format", required=True, choices=("torchscript", "onnx", "space"))
+    s.add_argument("--out", required=True, help="the file; for space, a new (or empty) folder")
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_export)
 
@@ -223,6 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_suggest_parser(sub)
     from .cli_serve import add_serve_parser
     add_serve_parser(sub)
+    from .cli_space import add_publish_parser
+    add_publish_parser(sub)
     return p
 
 

@@ -12,6 +12,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 # The CLI stays English (its own users read its --help); the locales hold the translations themselves.
 SKIP_MODULES = {"cli.py", "progress.py", "__main__.py", "i18n.py"}  # console-only text: the CLI stays English
+# Files a model is exported as stay English (README): space.py writes the Space's README and model.json, and
+# says nothing to the page (hub.py, which the page uses, is checked); cli_space.py is console-only.
+SKIP_MODULES |= {"space.py", "cli_space.py"}
 # Exceptions that are programming errors, never meant for a user (the app shows them as "unexpected").
 INTERNAL_ERRORS = {"ValueError", "OSError", "RuntimeError", "KeyError", "TypeError", "AssertionError",
                    "NotImplementedError", "SystemExit"}

@@ -9,7 +9,8 @@ from conftest import make_class_folders
 ALLOWED = {"fewshot", "ONNX", "TorchScript", "F1", "ImageNet", "MobileNetV2", "ResNet", "EfficientNet", "ConvNeXt",
            "ViT", "API", "zip", "json", "md", "csv", "CSV", "safetensors", "px", "MB", "GB", "GPU", "CPU", "Gradio",
            "PyTorch", "Teachable", "Machine", "Ctrl", "val", "train", "pets", "cats", "dogs", "png", "jpg", "Plotly",
-           "English", "KB", "f1", "mobilenet_v2", "predictions", "fewshot-dogs"}  # the last: file names
+           "English", "KB", "f1", "mobilenet_v2", "predictions", "fewshot-dogs",  # the last: file names
+           "Hugging", "Face", "Space", "Hub"}  # Hugging Face's names for its site and its apps (step 5)
 
 VISIBLE_TEXT = """() => {
   const out = [];

@@ -47,14 +47,21 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_front_matter_is_a_valid_space_config():
-    text = (ROOT / "README.md").read_text()
+def check_space_config(folder) -> dict[str, str]:
+    """The checks a Space's README front matter must pass (this repository's, and a Space folder fewshot
+    exports: tests/test_space.py); returns its settings."""
+    text = (folder / "README.md").read_text(encoding="utf-8")
     assert text.startswith("---\n")
     meta = dict(line.split(": ", 1) for line in text.split("---\n")[1].strip().splitlines())
-    assert meta["sdk"] == "gradio" and (ROOT / meta["app_file"]).is_file()
+    assert meta["sdk"] == "gradio" and (folder / meta["app_file"]).is_file()
     import gradio
     assert meta["sdk_version"] == gradio.__version__  # the Space runs the Gradio these tests ran with
     assert meta.get("suggested_hardware")
+    return meta
+
+
+def test_front_matter_is_a_valid_space_config():
+    check_space_config(ROOT)
 
 
 def test_requirements_cover_every_third_party_import():

@@ -964,4 +964,46 @@ MESSAGES.update({  # demo links (fewshot/demo_links.py, fewshot/ui/demo.py, fews
     "revoked": "已撤销",
     "on": "开",
     "off": "关",
+                "ended": "结束", "note": "备注", "settings": "设置"})
+
+# A ready Hugging Face Space and publishing it (fewshot/hub.py, fewshot/ui/step_space.py).
+MESSAGES.update({
+    "Could not reach the Hugging Face Hub ({}), so {} was not published. Connect to the internet and try again, "
+    "or make the Space folder now (step 5's Space folder, or python -m fewshot export MODEL --format space --out "
+    "DIR) and upload its files to the Space later.":
+        "无法连接 Hugging Face Hub（{0!t}），所以 {1} 没有发布。请联网后再试；或者现在先生成 Space 文件夹（第 5 步的"
+        "“Space 文件夹”，或 python -m fewshot export MODEL --format space --out DIR），以后再把其中的文件上传到 Space。",
+    "{}: no answer within {} s": "{0}：{1} 秒内没有应答",
+    "HF_HUB_OFFLINE is set; unset it to publish": "设置了 HF_HUB_OFFLINE；要发布请取消这个设置",
+    "Publishing {} failed: {}: {}": "发布 {0} 失败：{1}：{2}",
+    "The Hugging Face Hub refused the token (it is wrong, expired or revoked). Make a token with write access at {} "
+    "and try again.": "Hugging Face Hub 拒绝了这个令牌（它不对、已过期或已被撤销）。请在 {0} 创建一个有写入权限的令牌，然后再试。",
+    "The token may not create or write {}: it needs write access, and the part before the / must be your user name "
+    "or an organisation you can write to ({}).":
+        "这个令牌无权创建或写入 {0}：令牌需要写入权限，而且 / 前面的部分必须是你的用户名，或你有写入权限的组织（{1}）。",
+    "{} is not a Space name: write it as USER/NAME, e.g. ana/bird-classifier (letters, digits, '-', '_' and '.').":
+        "{0} 不是有效的 Space 名称：请写成 用户名/名称，例如 ana/bird-classifier（可用字母、数字、“-”、“_”和“.”）。",
+    "A Hugging Face token with write access is needed to publish; make one at {}.":
+        "发布需要一个有写入权限的 Hugging Face 令牌；请在 {0} 创建。",
+    "The Hugging Face Hub refused to publish {} (HTTP {})": "Hugging Face Hub 拒绝发布 {0}（HTTP {1}）",
+    "✅ Published: [{}]({}). The Space builds for a minute or two, then anyone with the link can try it.":
+        "✅ 已发布：[{0}]({1})。Space 需要构建一两分钟，之后任何拿到链接的人都可以试用。",
+})
+UI.update({
+    "Share it as a Hugging Face Space": "作为 Hugging Face Space 分享",
+    "A web page anyone can open to try the model, on Hugging Face's free hardware. It needs no PyTorch and no "
+    "fewshot: only the model (ONNX) and a small app.":
+        "一个任何人都能打开来试用模型的网页，运行在 Hugging Face 的免费硬件上。它不需要 PyTorch，也不需要 fewshot："
+        "只需要模型（ONNX）和一个小应用。",
+    "⬇ Space folder (.zip)": "⬇ Space 文件夹（.zip）",
+    "The Space folder: unzip it and upload its files to a new Gradio Space":
+        "Space 文件夹：解压后把其中的文件上传到一个新的 Gradio Space",
+    "Or publish it now: make a token with write access at https://huggingface.co/settings/tokens. The token is used "
+    "once and is not kept.":
+        "或者现在就发布：在 https://huggingface.co/settings/tokens 创建一个有写入权限的令牌。令牌只用这一次，不会被保存。",
+    "Space name": "Space 名称",
+    "your-user-name/bird-classifier": "你的用户名/bird-classifier",
+    "Hugging Face token": "Hugging Face 令牌",
+    "Private Space": "私有 Space",
+    "Publish to the Hub": "发布到 Hub",
 })

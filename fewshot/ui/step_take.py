@@ -9,6 +9,7 @@ import gradio as gr
 
 from . import results as R
 from . import share
+from . import step_space
 from .page import PRIVATE, Page, friendly, inform, step_header
 from .state import Session
 from .texts import CARD_EMPTY
@@ -28,6 +29,7 @@ def build(page: Page) -> SimpleNamespace:
         v.export = gr.Button("Export", elem_id="export-btn")
     v.files = gr.File(label="Your files (the .json says how to feed the model; the .md is its model card)",
                       file_count="multiple", interactive=False, elem_id="export-files", visible=False)
+    v.space = step_space.build(page)  # the model as a ready Hugging Face Space
     with gr.Accordion("Model card", open=True):
         v.card = gr.Markdown(CARD_EMPTY, elem_id="model-card")
     v.load = gr.File(label="Use a saved model: drop its .safetensors file here", file_types=[".safetensors"],
@@ -73,6 +75,7 @@ def wire(v: SimpleNamespace, page: Page, model_outputs: list, show_model: Callab
     v.export.click(export, [v.fmt, page.state], v.files, api_name="export").success(
         lambda: gr.File(visible=True), None, v.files, queue=False, **PRIVATE)  # shown once there are files
     share.wire(v.share, page)
+    step_space.wire(v.space, page)
     v.load.upload(load_saved, [v.load, page.state], [page.state, v.load] + model_outputs, api_name="load_model")
     # Gradio writes a file box's own words ("Drop File Here - or - Click to Upload") in the language of the
     # moment it is drawn: on a switch of language the box is drawn again, so they follow the page.

@@ -1,0 +1,87 @@
+"""Part of step 5: the model as a ready Hugging Face Space: its folder as a .zip, or published with a token.
+
+The token field is a password box; its value is used for one publish call and then emptied on the page
+(even when publishing fails), never kept in the session, never logged (fewshot/hub.py masks it in messages).
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from types import SimpleNamespace
+
+import gradio as gr
+
+from ..errors import FewshotError
+from ..hub import publish_space
+from ..space import space_slug, zip_space
+from .page import PRIVATE, Page, friendly
+from .state import Session
+
+
+@contextmanager
+def exporting(sess: Session):
+    """Hold the session's model while it is exported (the ONNX export moves it to the CPU), then let the next
+    prediction set it up again."""
+    with sess.model_lock:
+        try:
+            yield
+        finally:
+            sess.forget_predictor()
+
+
+def build(page: Page) -> SimpleNamespace:
+    """The Space folder button, and the form that publishes it to the Hub."""
+    v = SimpleNamespace(page=page)
+    with gr.Accordion("Share it as a Hugging Face Space", open=False, elem_id="space-box"):
+        gr.Markdown("A web page anyone can open to try the model, on Hugging Face's free hardware. It needs no "
+                    "PyTorch and no fewshot: only the model (ONNX) and a small app.", elem_id="space-hint")
+        with gr.Row():
+            v.folder = gr.Button("⬇ Space folder (.zip)", elem_id="space-folder-btn")
+        v.zip = gr.File(label="The Space folder: unzip it and upload its files to a new Gradio Space",
+                        interactive=False, visible=False, elem_id="space-zip")
+        gr.Markdown("Or publish it now: make a token with write access at https://huggingface.co/settings/tokens. "
+                    "The token is used once and is not kept.")
+        with gr.Row():
+            v.space = gr.Textbox(label="Space name", placeholder="your-user-name/bird-classifier",
+                                 elem_id="space-name", scale=2)
+            v.token = gr.Textbox(label="Hugging Face token", type="password", placeholder="hf_…",
+                                 elem_id="space-token", scale=2)
+            v.private = gr.Checkbox(False, label="Private Space", elem_id="space-private", scale=1)
+        v.publish = gr.Button("Publish to the Hub", variant="primary", elem_id="space-publish")
+        v.status = gr.Markdown("", elem_id="space-status")
+    return v
+
+
+def published_text(url: str) -> str:
+    """What the page says once the Space is on the Hub."""
+    return f"✅ Published: [{url}]({url}). The Space builds for a minute or two, then anyone with the link can try it."
+
+
+def wire(v: SimpleNamespace, page: Page) -> None:
+    """The .zip of the Space folder, and publishing it (the token box is emptied after every try)."""
+    @friendly
+    def space_zip(st=None, request: gr.Request = None):
+        sess = page.session(st, request)
+        if sess.model is None:
+            raise FewshotError("There is no model to export yet: train one in step 2 first.")
+        out = sess.fresh_dir("space") / f"fewshot-{space_slug(sess.model)}-space.zip"
+        with exporting(sess):
+            zip_space(sess.model, out)
+        page.served(sess, out)
+        return {v.zip: str(out)}  # a plain path: the API's /export_space gives the file
+
+    @friendly
+    def publish(space: str, token: str, private: bool, st=None, request: gr.Request = None):
+        sess = page.session(st, request)
+        if sess.model is None:
+            raise FewshotError("There is no model to export yet: train one in step 2 first.")
+        # the model is held while its folder is made, not during the upload: step 4 keeps answering
+        url = publish_space(sess.model, space, token, private=bool(private), building=exporting(sess))
+        return {v.status: published_text(url)}
+
+    v.folder.click(space_zip, [page.state], [v.zip], api_name="export_space").success(
+        lambda: gr.File(visible=True), None, v.zip, queue=False, **PRIVATE)  # shown once there is a file
+    v.publish.click(publish, [v.space, v.token, v.private, page.state], [v.status], **PRIVATE)
+    # the token box is emptied by a second listener of the same click, not a .then(): Gradio 6 runs no .then()
+    # after an event that raised, and a failed publish must not leave the token on the page either. The
+    # publish call has its inputs (the token) already: a click's events all read them when it happens.
+    v.publish.click(lambda: "", None, v.token, queue=False, **PRIVATE, show_progress="hidden")
