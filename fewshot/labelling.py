@@ -87,12 +87,14 @@ def unit_rows(x: np.ndarray) -> np.ndarray:
 
 def pool_features(source: str | os.PathLike | Sequence[str | os.PathLike], *, arch: str = "resnet18",
                   weights_file: str | None = None, device: str | None = None, feature_cache: bool = True,
-                  limits: Limits | None = None, stop: Callable[[], bool] | None = None) -> Pool:
+                  limits: Limits | None = None, stop: Callable[[], bool] | None = None,
+                  progress: Callable[[int, int], None] | None = None) -> Pool:
     """Every photo under a folder (any layout) or in a list, read once, with its pooled frozen features.
 
     The input size is the one training would choose for these photos (train.resolve_config) and the features
     are the head stage's, from the same disk cache: photos seen before (by content) cost one small file read.
-    Unreadable photos are listed in `skipped` and left out.
+    Unreadable photos are listed in `skipped` and left out. `progress(done, total)` hears how many photos'
+    features are ready (the page's progress bar).
     """
     from .features import trunk_pass, trunk_shape
     from .runtime import pick_runtime
@@ -132,6 +134,8 @@ def pool_features(source: str | os.PathLike | Sequence[str | os.PathLike], *, ar
         try:
             for item in trunk_pass(model, cut, samples, cfg.preprocessing, rt, cfg.batch_size, cache,
                                    stop or (lambda: False), limits.max_pixels):
+                if progress is not None and hasattr(item, "done"):
+                    progress(item.done, item.total)
                 store = item
         except UnreadableImage as exc:
             raise DataError(f"{exc}. The photo changed or disappeared after it was checked; try again.") from None
