@@ -162,7 +162,7 @@ def _suspects(desk: Desk, tr: Tr) -> str:
     for s in found:
         if s["sha1"] not in photos:
             continue
-        buttons = (_btn(tr(f"Fix: {s['suggested']}"), "fix", "fl-primary fl-fix", cls=s["suggested"], id=s["sha1"]) +
+        buttons = (_btn(tr(f"Fix: {s['suggested']}"), "fix", "fl-fix", cls=s["suggested"], id=s["sha1"]) +
                    _btn(tr("Keep"), "keep", "fl-keep", cls=s["given"], id=s["sha1"]))
         tiles.append(_tile(desk, photos[s["sha1"]], f"{s['given']} → {s['suggested']}", "suspects", buttons))
     return "".join(out) + f'<div class="fl-tiles fl-review">{"".join(tiles)}</div>'
