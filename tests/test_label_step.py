@@ -277,3 +277,18 @@ def test_the_page_handler_adds_a_dropped_pile_to_a_new_project(sess, tmp_path, m
     assert "6 photos" in out["s"] and "0 labelled" in out["s"]
     assert out["g"].constructor_args["grid"].count('class="fl-tile"') == 6
     assert json.dumps(sess.project.summary()["unlabelled"]) == "6"
+
+
+def test_the_photos_asked_for_stay_put_until_each_is_labelled_then_the_next_ones_come(desk, tmp_path):
+    items, truth = pile(tmp_path, {"red": 15, "green": 15, "blue": 15})
+    desk.add_uploaded(items, LIMITS)
+    ready(desk)
+    first = desk.ask()
+    t = by_truth(desk, truth)
+    reds = [s for s in first if t[s] == "red"]
+    label_truthfully(desk, truth, reds)
+    assert desk.ask() == [s for s in first if s not in reds]  # the rest, in the same order
+    label_truthfully(desk, truth, desk.ask())
+    second = desk.ask()
+    assert second and not set(second) & set(first)
+    assert not desk.asked_cold and "teach the model most" in H.grid(desk, str)

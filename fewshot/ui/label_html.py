@@ -71,8 +71,7 @@ def _ask(desk: Desk, tr: Tr) -> str:
     photos, picks, guess = desk.photos(), desk.ask(), _suggested(desk)
     if not picks:
         return _note(tr("Every photo has a class. Train in step 2."))
-    cold = desk.why_no_suggestions() is not None or len(desk.labels()) < 10
-    head = (tr(f"These {len(picks)} photos cover your pool best: label them first.") if cold else
+    head = (tr(f"These {len(picks)} photos cover your pool best: label them first.") if desk.asked_cold else
             tr(f"These {len(picks)} photos would teach the model most: label them next."))
     tiles = []
     for s in picks:

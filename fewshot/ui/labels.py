@@ -57,6 +57,8 @@ class Desk:
         self.kept: set[tuple[str, str]] = set()  # (sha1, given class) the user said is right
         self.view, self.page, self.filter = "ask", 0, "unlabelled"
         self.last_refresh_s: float | None = None
+        self.asked: list[str] = []  # the photos "Ask me" shows, kept until each is labelled
+        self.asked_cold = True  # they were picked to cover the pool (no model yet), not to teach it most
         self._thread: threading.Thread | None = None
         self._again = False
         self._lock = threading.Lock()
@@ -218,7 +220,11 @@ class Desk:
         if self.result is None:
             return []
         labelled = self.labels()
-        return [s for s in (Path(n).stem for n in self.result.ask_next) if s not in labelled]
+        left = [s for s in self.asked if s not in labelled]
+        if not left:  # all answered: the next ones, from the labels so far (the list stays put until then)
+            self.asked = left = [s for s in (Path(n).stem for n in self.result.ask_next) if s not in labelled]
+            self.asked_cold = self.why_no_suggestions() is not None or len(labelled) < LB.COLD_LABELS
+        return left
 
     def why_no_suggestions(self) -> str | None:
         """A plain sentence when there can be no suggestions yet, else None."""
