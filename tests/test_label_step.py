@@ -292,3 +292,17 @@ def test_the_photos_asked_for_stay_put_until_each_is_labelled_then_the_next_ones
     second = desk.ask()
     assert second and not set(second) & set(first)
     assert not desk.asked_cold and "teach the model most" in H.grid(desk, str)
+
+
+def test_photos_loaded_from_class_folders_get_the_wrong_folder_list(store, tmp_path):
+    root = make_class_folders(tmp_path / "sorted", {"red": 10, "green": 10})
+    shutil_move = (root / "red" / "000.png").rename
+    shutil_move(root / "green" / "misplaced.png")  # a red photo in the green folder
+    p = store.create("me", "folders")
+    p.add_photos(root)
+    desk = Desk(p, features=colour_features)
+    desk.start_features()
+    ready(desk)
+    note = step_label.folder_note(desk)
+    assert note.startswith("⚠️ These") and "may be in the wrong folder" in note
+    assert "- green/misplaced.png: in 'green', looks like 'red'" in note.splitlines()[1]

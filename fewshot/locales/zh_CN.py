@@ -959,6 +959,11 @@ MESSAGES.update({
     "accept all at or above": "全部接受，若不低于",
     "Fix: {}": "改为：{0}",
     "Class to rename (a name taken merges them)": "要重命名的类别（改成已有的名称会合并）",
+    "⚠️ These {} photos may be in the wrong folder (a model trained on the other photos says another class; "
+    "fix or keep them under Suspicious labels in the Label step):":
+        "⚠️ 这 {0} 张照片可能放错了文件夹（用其他照片训练的模型认为它们属于别的类别；请在“标注”步骤的“可疑标注”中修正或保留）：",
+    "- {}: in '{}', looks like '{}'": "- {0}：在“{1}”中，看起来像“{2}”",
+    "- and {} more": "- 还有 {0} 张",
 })
 UI.update({
     "Add class": "添加类别",

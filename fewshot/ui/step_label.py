@@ -23,7 +23,7 @@ from ..errors import ProjectError
 from . import label_html as H
 from . import projects as PJ
 from .labels import Desk, uploaded_items
-from .page import LANG, PRIVATE, Page, friendly, inform, md_hint
+from .page import LANG, PRIVATE, Page, friendly, inform, localized, md_hint
 from .state import Session, is_upload
 from .texts import FOLDER_TEMPLATE
 
@@ -129,6 +129,21 @@ def progress_of(desk: Desk) -> str:
     return ""
 
 
+def folder_note(desk: Desk) -> str:
+    """Labels the model doubts, said in the words of photos loaded from class folders (step 1's report)."""
+    found, photos = desk.suspects(), desk.photos()
+    if not found:
+        return ""
+    lines = [f"⚠️ These {len(found)} photos may be in the wrong folder (a model trained on the other photos "
+             f"says another class; fix or keep them under Suspicious labels in the Label step):"]
+    for s in found[:8]:
+        where = photos[s["sha1"]].path if s["sha1"] in photos else s["path"]
+        lines.append(f"- {where}: in '{s['given']}', looks like '{s['suggested']}'")
+    if len(found) > 8:
+        lines.append(f"- and {len(found) - 8} more")
+    return "\n".join(lines)
+
+
 def render(v: SimpleNamespace, sess: Session | None) -> dict:
     """What the Label step shows for a session (again when the language changes)."""
     desk = desk_of(sess) if sess is not None else None
@@ -206,12 +221,28 @@ def wire(v: SimpleNamespace, page: Page, show_report: Callable[[Session], dict],
         desk.add_archive(real, sess.limits, sess.fresh_dir("pool"))
         return shown(sess)
 
+    warnings = next(c for c in report_outputs if c.elem_id == "data-warnings")
+
     def on_tick(st):
         sess = st if isinstance(st, Session) and not st.closed else None
         desk = desk_of(sess) if sess is not None else None
         if desk is None or desk.computing:
             return {v.progress: progress_of(desk) if desk else "", v.timer: gr.Timer(active=desk is not None)}
-        return render(v, sess)
+        out = render(v, sess)
+        if sess.dataset is not None:  # step 1's report lists the photos that may be in the wrong folder
+            note = folder_note(desk)
+            base = V.data_warnings(sess.dataset)
+            out[warnings] = (base if not base.startswith("✅") else "") + "\n\n" + note if note else base
+        return localized(out, sess.lang or L.EN)
+
+    def on_data(st):  # photos came in through step 1: the features (and so the folder check) start
+        sess = st if isinstance(st, Session) and not st.closed else None
+        desk = desk_of(sess) if sess is not None else None
+        if desk is None:
+            return {v.timer: gr.Timer(active=False)}
+        if not desk.computing:
+            desk.start_features()
+        return localized(render(v, sess), sess.lang or L.EN)
 
     @friendly
     def on_act(payload: str, st, request: gr.Request):
@@ -269,7 +300,8 @@ def wire(v: SimpleNamespace, page: Page, show_report: Callable[[Session], dict],
     where = dict(show_progress="hidden")
     page.follow(v.drop.change(on_drop, [v.drop, page.state], outputs, **PRIVATE, show_progress_on=[v.status]))
     page.follow(v.zip.upload(on_zip, [v.zip, page.state], outputs, **PRIVATE, show_progress_on=[v.status]))
-    v.timer.tick(on_tick, [page.state], v.shown, **PRIVATE, **where)
+    v.timer.tick(on_tick, [page.state], v.shown + [warnings], **PRIVATE, **where)
+    report_outputs[0].change(on_data, [page.state], v.shown, **PRIVATE, **where)
     v.grid.change(on_act, [v.grid, page.state], outputs, **PRIVATE, show_progress_on=[v.status])
     v.view.change(on_view, [v.view, page.state], outputs, **PRIVATE, **where)
     v.add_class.click(on_add_class, [v.class_name, page.state], outputs + [v.class_name], **PRIVATE)
