@@ -83,6 +83,16 @@ class Labeller:
         return sum(map(len, by_class.values()))
 
 
+def snap(u, name: str) -> None:
+    """The whole page, and the Label step's status and grid close up (what the full page shows too small)."""
+    u.shot(name)
+    box = u.page.locator("#label-status").bounding_box()
+    grid = u.page.locator("#label-grid").bounding_box()
+    top = max(0, box["y"] - 220)
+    u.page.screenshot(path=u.shots / f"{len(list(u.shots.iterdir())):02d}-{name}-closeup.png", full_page=True,
+                      clip={"x": 0, "y": top, "width": 1280, "height": min(1400, grid["y"] + grid["height"] - top)})
+
+
 def show(u, view: str) -> None:
     u.page.locator("#label-view label", has_text=view).click()
     u.page.wait_for_function(f"() => document.querySelector('#label-grid .fl-root')?.dataset.view === "
@@ -162,28 +172,28 @@ def test_an_unsorted_pile_becomes_a_labelled_project_and_a_model_with_the_models
         u.page.fill("#label-class-name input, #label-class-name textarea", cls)
         u.page.press("#label-class-name input, #label-class-name textarea", "Enter")
         u.page.wait_for_selector(f'#label-grid button[data-act="label"][data-cls="{cls}"]', timeout=30_000)
-    u.shot("cold-start")
+    snap(u, "cold-start")
     lab = Labeller(u, truth)
 
     given = lab.answer_shown()  # the cold start: photos that cover the pool
-    u.shot("after-cold-start")
+    snap(u, "after-cold-start")
     while given < HAND_LABELS:  # then the photos that teach the model most
         assert "teach the model most" in u.text("#label-grid")
         given += lab.answer_shown()
-    u.shot("ask-next")
+    snap(u, "ask-next")
 
     show(u, "Suggestions")
     assert re.search(r"cross-validation on your labels expects about \d+%", u.text("#label-grid"))
-    u.shot("suggestions")
+    snap(u, "suggestions")
     accepted = accept_all(u, lab)
     labels, _ = project_labels(app_server)
     wrong = sum(1 for n, lab_ in labels.items() if lab_ is not None and lab_ != truth[n])
-    u.shot("after-accepting")
+    snap(u, "after-accepting")
 
     show(u, "Suspicious labels")
-    u.shot("suspects")
+    snap(u, "suspects")
     fixed, kept, relabelled = fix_suspects(u, lab)
-    u.shot("after-suspects")
+    snap(u, "after-suspects")
     labels, _ = project_labels(app_server)
     wrong_after = sum(1 for n, lab_ in labels.items() if lab_ is not None and lab_ != truth[n])
 

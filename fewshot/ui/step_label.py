@@ -250,8 +250,9 @@ def wire(v: SimpleNamespace, page: Page, show_report: Callable[[Session], dict],
         desk = desk_of(sess)
         if desk is None or not payload:
             return shown(sess)
-        note = act(desk, json.loads(payload))
-        if note:
+        data = json.loads(payload)
+        note = act(desk, data)
+        if note and data.get("act") in ("accept", "accept-hint"):  # (a label's count shows in the status)
             inform(note)
         return shown(sess)
 
