@@ -306,3 +306,23 @@ def test_photos_loaded_from_class_folders_get_the_wrong_folder_list(store, tmp_p
     note = step_label.folder_note(desk)
     assert note.startswith("⚠️ These") and "may be in the wrong folder" in note
     assert "- green/misplaced.png: in 'green', looks like 'red'" in note.splitlines()[1]
+
+
+def test_accepted_suggestions_are_labels_for_training_but_the_suggestions_learn_only_from_the_users(desk, tmp_path):
+    items, truth = pile(tmp_path, {"red": 15, "green": 15, "blue": 15})
+    desk.add_uploaded(items, LIMITS)
+    ready(desk)
+    label_truthfully(desk, truth, desk.ask())
+    mine = dict(desk.taught())
+    reds = desk.groups()["red"]
+    desk.accept("red", reds[-1][1])
+    desk.refresh()
+    assert desk.taught() == mine  # the head did not learn from its own guesses
+    accepted = {s for s, _ in reds}
+    assert accepted <= set(desk.labels()) and "accepted suggestions" in step_label.status_text(desk)
+    one = sorted(accepted)[0]
+    desk.assign([one], "red")  # confirmed by hand: now the user's own label
+    assert desk.taught()[one] == "red"
+    desk.undo()
+    desk.undo()
+    assert desk.labels() == mine and desk.taught() == mine

@@ -964,6 +964,8 @@ MESSAGES.update({
         "⚠️ 这 {0} 张照片可能放错了文件夹（用其他照片训练的模型认为它们属于别的类别；请在“标注”步骤的“可疑标注”中修正或保留）：",
     "- {}: in '{}', looks like '{}'": "- {0}：在“{1}”中，看起来像“{2}”",
     "- and {} more": "- 还有 {0} 张",
+    "{} of the labels are accepted suggestions (the suggestions learn only from yours).":
+        "其中 {0} 个标注是接受的建议（建议只从你亲自给的标注中学习）。",
 })
 UI.update({
     "Add class": "添加类别",

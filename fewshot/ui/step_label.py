@@ -22,7 +22,7 @@ from ..archive import Limits
 from ..errors import ProjectError
 from . import label_html as H
 from . import projects as PJ
-from .labels import Desk, uploaded_items
+from .labels import MODEL, Desk, uploaded_items
 from .page import LANG, PRIVATE, Page, friendly, inform, localized, md_hint
 from .state import Session, is_upload
 from .texts import FOLDER_TEMPLATE
@@ -105,8 +105,11 @@ def status_text(desk: Desk) -> str:
     """How many photos are labelled, why there are no suggestions yet, what was skipped."""
     photos = desk.photos()
     labels = [p.label for p in photos.values() if p.label is not None]
+    accepted = sum(1 for p in photos.values() if p.label is not None and (p.hint or "").startswith(MODEL))
     lines = [f"**{len(photos)} photos**: {len(labels)} labelled in {len(set(labels))} classes, "
              f"{len(photos) - len(labels)} without a class."]
+    if accepted:
+        lines[0] += f" {accepted} of the labels are accepted suggestions (the suggestions learn only from yours)."
     why = desk.why_no_suggestions() if desk.pool is not None else None
     if why:
         lines.append(why)
