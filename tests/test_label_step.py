@@ -326,3 +326,19 @@ def test_accepted_suggestions_are_labels_for_training_but_the_suggestions_learn_
     desk.undo()
     desk.undo()
     assert desk.labels() == mine and desk.taught() == mine
+
+
+def test_a_wrong_accepted_suggestion_is_among_the_suspects(desk, tmp_path):
+    items, truth = pile(tmp_path, {"red": 12, "green": 12})
+    desk.add_uploaded(items, LIMITS)
+    ready(desk)
+    t = by_truth(desk, truth)
+    reds = [s for s, c in t.items() if c == "red"]
+    greens = [s for s, c in t.items() if c == "green"]
+    desk.assign(reds[1:8], "red")
+    desk.assign(greens[:8], "green")
+    desk.assign(greens[8:], "green", by_model=True)
+    desk.assign(reds[:1], "green", by_model=True)  # a suggestion accepted by mistake
+    desk.refresh()
+    assert reds[0] not in desk.taught()
+    assert reds[0] in [s["sha1"] for s in desk.suspects()]

@@ -33,6 +33,11 @@ UNDO_KEPT = 50
 MODEL = "model:"  # a photo's hint when its class is an accepted suggestion ("model:daisy")
 
 
+def sha_of(name: str) -> str:
+    """A photo's sha1 from its name in the pool: the stored file's name, <sha1><ext>."""
+    return name.split(".", 1)[0]
+
+
 @dataclass
 class Action:
     """One undoable step: the labels photos had before it, or a class renamed/merged, or hidden cards."""
@@ -65,6 +70,7 @@ class Desk:
         self._again = False
         self._lock = threading.Lock()
         self._thumbs: dict[str, str] = {}
+        self._cache: list | None = None
 
     # ------------------------------------------------------------------------------------------ photos in
     def add_uploaded(self, items: Sequence[tuple[Path, str]], limits: Limits,
@@ -95,9 +101,11 @@ class Desk:
             raise DataError("No pictures arrived. Drop a folder or a .zip of photos (.jpg, .png, .bmp, .gif, "
                             ".webp, .tif).")
         result = self.project.add_items(items, limits, list(skipped or []), note)
+        self.invalidate()
         if hints:
             found = {p.path: p for p in self.project.photos(label=None)}
             self.project.set_hints({found[rel].sha1: h for rel, h in hints.items() if rel in found})
+            self.invalidate()
         self.skipped += list(result.skipped or [])
         self.start_features()
         return result
@@ -109,6 +117,7 @@ class Desk:
 
     def start_features(self) -> bool:
         """Compute the pool's features in the background (again after this one, if one is running)."""
+        self.invalidate()
         with self._lock:
             if self.computing:
                 self._again = True
@@ -126,6 +135,7 @@ class Desk:
 
     def _compute(self) -> None:
         while True:
+            self.invalidate()
             photos = self.project.photos()
             self.progress, self.error = (0, len(photos)), None
             try:
@@ -145,12 +155,23 @@ class Desk:
                 self._again = False
 
     # ------------------------------------------------------------------------------------------ labels
+    def _listed(self) -> list:
+        """The project's photos, read once until something changes them (a page render asks ~10 times, and
+        reading 5,000 rows costs ~0.2 s); the page calls `invalidate` at the start of each event."""
+        listed = self._cache
+        if listed is None:
+            listed = self._cache = self.project.photos()
+        return listed
+
+    def invalidate(self) -> None:
+        self._cache = None
+
     def photos(self) -> dict:
         """{sha1: Photo} of the project, in the order it lists them."""
-        return {p.sha1: p for p in self.project.photos()}
+        return {p.sha1: p for p in self._listed()}
 
     def labels(self) -> dict[str, str]:
-        return {p.sha1: p.label for p in self.project.photos() if p.label is not None}
+        return {p.sha1: p.label for p in self._listed() if p.label is not None}
 
     def classes(self) -> list[str]:
         return self.project.classes()
@@ -167,6 +188,7 @@ class Desk:
         self.project.set_labels({s: label for s in before})
         marked = {s: (MODEL + label) if by_model and label else None for s in before}
         self.project.set_hints({s: h for s, h in marked.items() if h or (hints[s] or "").startswith(MODEL)})
+        self.invalidate()
         self._push(Action("labels", before, hints=hints))
         return len(before)
 
@@ -174,10 +196,11 @@ class Desk:
         """{sha1: class} the live head learns from: labels a person gave (by hand, kept, fixed, or from class
         folders), not accepted suggestions: a head retrained on its own guesses grows surer of its mistakes
         (in a browser run, accepting group after group turned 23 sunflowers, roses and others into daisies)."""
-        model = {p.sha1 for p in self.project.photos() if (p.hint or "").startswith(MODEL)}
+        model = {p.sha1 for p in self._listed() if (p.hint or "").startswith(MODEL)}
         return {s: lab for s, lab in self.labels().items() if s not in model}
 
     def create_class(self, name: str) -> str:
+        self.invalidate()
         return self.project.add_class(name)
 
     def rename_class(self, old: str, new: str) -> str:
@@ -190,6 +213,7 @@ class Desk:
         merging = new_name in self.classes()
         before = {s: old for s, lab in self.labels().items() if lab == old}
         self.project.rename_class(old, new_name)
+        self.invalidate()
         self._push(Action("merge" if merging else "rename", before, (old, new_name)))
         return new_name
 
@@ -198,6 +222,7 @@ class Desk:
         if not self.undo_stack:
             raise ProjectError("There is nothing to undo.")
         a = self.undo_stack.pop()
+        self.invalidate()
         if a.what == "rename":
             self.project.rename_class(a.names[1], a.names[0])
             return f"Undone: the class '{a.names[1]}' is called '{a.names[0]}' again."
@@ -222,9 +247,13 @@ class Desk:
         if pool is None:
             return None
         t0 = time.perf_counter()
-        named = {Path(n).stem: n for n in pool.names}  # the pool knows each photo by its stored file name
+        named = {sha_of(n): n for n in pool.names}  # the pool knows each photo by its stored file name
         labels = {named[s]: lab for s, lab in self.taught().items() if s in named}
-        self.result = LB.suggest(pool, labels, ask=ASK)
+        result = LB.suggest(pool, labels, ask=ASK)
+        every = {named[s]: lab for s, lab in self.labels().items() if s in named}
+        if len(every) > len(labels):  # accepted suggestions are reviewed too: suspects among all the labels
+            result.suspects = LB.suggest(pool, every, ask=0).suspects
+        self.result = result
         self.last_refresh_s = time.perf_counter() - t0
         return self.result
 
@@ -236,7 +265,7 @@ class Desk:
         labelled = self.labels()
         left = [s for s in self.asked if s not in labelled]
         if not left:  # all answered: the next ones, from the labels so far (the list stays put until then)
-            self.asked = left = [s for s in (Path(n).stem for n in self.result.ask_next) if s not in labelled]
+            self.asked = left = [s for s in (sha_of(n) for n in self.result.ask_next) if s not in labelled]
             self.asked_cold = self.why_no_suggestions() is not None or len(labelled) < LB.COLD_LABELS
         return left
 
@@ -244,7 +273,7 @@ class Desk:
         """A plain sentence when there can be no suggestions yet, else None."""
         if self.pool is None:
             return "Suggestions come once the photos' features are ready."
-        named = {Path(n).stem for n in self.pool.names}
+        named = {sha_of(n) for n in self.pool.names}
         present = sorted({lab for s, lab in self.taught().items() if s in named})
         if not present:
             return "Suggestions start once two classes have labels: no photo has a class yet."
@@ -260,7 +289,7 @@ class Desk:
             return out
         labelled = self.labels()
         for s in self.result.suggestions:
-            sha1 = Path(s["path"]).stem
+            sha1 = sha_of(s["path"])
             if sha1 not in labelled and (sha1, s["label"]) not in self.rejected:
                 out.setdefault(s["label"], []).append((sha1, float(s["confidence"])))
         return out
@@ -293,7 +322,7 @@ class Desk:
         labelled = self.labels()
         out = []
         for s in self.result.suspects:
-            sha1 = Path(s["path"]).stem
+            sha1 = sha_of(s["path"])
             if labelled.get(sha1) == s["given"] and (sha1, s["given"]) not in self.kept:
                 out.append({**s, "sha1": sha1})
         return out
@@ -307,8 +336,8 @@ class Desk:
     def hints(self) -> dict[str, list[str]]:
         """{hint: [sha1]} of unlabelled photos whose folder name (or an import) hints at a class."""
         out: dict[str, list[str]] = {}
-        for p in self.project.photos(label=None):
-            if p.hint and not p.hint.startswith(MODEL):
+        for p in self._listed():
+            if p.label is None and p.hint and not p.hint.startswith(MODEL):
                 out.setdefault(p.hint, []).append(p.sha1)
         return out
 

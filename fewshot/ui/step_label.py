@@ -58,6 +58,7 @@ def desk_of(sess: Session, make: bool = False, name: str = "Unsorted photos") ->
         desk = _DESKS[sess] = Desk(sess.project)
         if desk.project.photos():
             desk.start_features()
+    desk.invalidate()  # each event reads the project afresh (another step may have added photos)
     return desk
 
 
