@@ -342,3 +342,16 @@ def test_a_wrong_accepted_suggestion_is_among_the_suspects(desk, tmp_path):
     desk.refresh()
     assert reds[0] not in desk.taught()
     assert reds[0] in [s["sha1"] for s in desk.suspects()]
+
+
+def test_the_grid_and_status_come_in_chinese(desk, tmp_path):
+    from fewshot import i18n as L
+    items, truth = pile(tmp_path, {"red": 6, "green": 6})
+    desk.add_uploaded(items, LIMITS)
+    ready(desk)
+    desk.create_class("red")
+    zh = lambda t: L.translate(t, L.ZH, label=True)  # noqa: E731
+    html = H.grid(desk, zh)
+    assert "给选中的照片指定类别" in html and "最能代表你的照片集" in html and "1 red" in html
+    status = L.translate(step_label.status_text(desk), L.ZH)
+    assert "12 张照片" in status and "目前还没有照片有类别" in status

@@ -252,7 +252,9 @@ class Desk:
         result = LB.suggest(pool, labels, ask=ASK)
         every = {named[s]: lab for s, lab in self.labels().items() if s in named}
         if len(every) > len(labels):  # accepted suggestions are reviewed too: suspects among all the labels
-            result.suspects = LB.suggest(pool, every, ask=0).suspects
+            seen = {s["path"] for s in result.suspects}
+            more = [s for s in LB.suggest(pool, every, ask=0).suspects if s["path"] not in seen]
+            result.suspects = sorted(result.suspects + more, key=lambda s: s["score"])
         self.result = result
         self.last_refresh_s = time.perf_counter() - t0
         return self.result

@@ -76,7 +76,7 @@ def build(page: Page) -> SimpleNamespace:
                              t_sub="", failed="")
         with gr.Column(scale=1):
             v.zip = gr.File(label="Or a .zip of photos (any layout)", file_types=[".zip"], file_count="single",
-                            elem_id="pool-zip", height=120)
+                            elem_id="pool-zip", height=200)
     v.progress = gr.HTML("", elem_id="label-progress")
     v.timer = gr.Timer(1.0, active=False)
     with gr.Row(equal_height=True):
@@ -307,10 +307,12 @@ def wire(v: SimpleNamespace, page: Page, show_report: Callable[[Session], dict],
     page.follow(v.zip.upload(on_zip, [v.zip, page.state], outputs, **PRIVATE, show_progress_on=[v.status]))
     v.timer.tick(on_tick, [page.state], v.shown + [warnings], **PRIVATE, **where)
     report_outputs[0].change(on_data, [page.state], v.shown, **PRIVATE, **where)
-    v.grid.change(on_act, [v.grid, page.state], outputs, **PRIVATE, show_progress_on=[v.status])
+    # the project bar's count of labelled photos follows each change (chained: the grid answers first)
+    page.follow(v.grid.change(on_act, [v.grid, page.state], outputs, **PRIVATE, show_progress_on=[v.status]))
     v.view.change(on_view, [v.view, page.state], outputs, **PRIVATE, **where)
     v.add_class.click(on_add_class, [v.class_name, page.state], outputs + [v.class_name], **PRIVATE)
     v.class_name.submit(on_add_class, [v.class_name, page.state], outputs + [v.class_name], **PRIVATE)
-    v.rename.click(on_rename, [v.class_pick, v.class_name, page.state], outputs + [v.class_name], **PRIVATE)
-    v.undo.click(on_undo, [page.state], outputs, **PRIVATE)
+    page.follow(v.rename.click(on_rename, [v.class_pick, v.class_name, page.state], outputs + [v.class_name],
+                               **PRIVATE))
+    page.follow(v.undo.click(on_undo, [page.state], outputs, **PRIVATE))
     page.follow(v.use.click(on_use, [page.state], report_outputs + [page.state], **PRIVATE))
