@@ -190,7 +190,7 @@ def test_suspect_labels_are_listed_and_fixed_or_kept_in_one_click(desk, tmp_path
     desk.view = "suspects"
     assert "Fix: red" in H.grid(desk, str)
     step_label.act(desk, {"act": "fix", "ids": [reds[0]], "cls": "red"})
-    assert desk.labels()[reds[0]] == "red"
+    assert desk.labels()[reds[0]] == "red" and (reds[0], "red") in desk.kept  # reviewed: not asked again
     assert reds[0] not in [s["sha1"] for s in desk.suspects()]
     desk.assign(reds[:1], "green")
     desk.refresh()

@@ -117,9 +117,9 @@ def status_text(desk: Desk) -> str:
     if desk.last_refresh_s is not None and not why:
         lines.append(f"Suggestions refreshed in {desk.last_refresh_s:.1f} s.")
     if desk.skipped:
-        lines.append(f"Skipped {len(desk.skipped)} files:")
-        lines += [f"- {name}: {reason}" for name, reason in desk.skipped[:20]]
-    return "\n\n".join(lines[:3]) + ("\n" + "\n".join(lines[3:]) if len(lines) > 3 else "")
+        lines.append(f"Skipped {len(desk.skipped)} files:\n" +
+                     "\n".join(f"- {name}: {reason}" for name, reason in desk.skipped[:20]))
+    return "\n\n".join(lines)
 
 
 def progress_of(desk: Desk) -> str:
@@ -171,6 +171,8 @@ def act(desk: Desk, data: dict) -> str | None:
         return None
     if what == "label":
         n = desk.assign(ids, cls)
+        if desk.view == "suspects":  # decided while reviewing: not asked about again
+            desk.kept |= {(i, cls) for i in ids}
         note = f"{n} photos are now '{cls}'."
     elif what == "unlabel":
         note = f"{desk.assign(ids, None)} photos have no class now."
@@ -185,7 +187,9 @@ def act(desk: Desk, data: dict) -> str | None:
         desk.reject(ids, cls)
         return None
     elif what == "fix":
-        desk.assign(ids[:1] or [str(data.get("id"))], cls)
+        one = (ids[:1] or [str(data.get("id"))])[0]
+        desk.assign([one], cls)
+        desk.kept.add((one, cls))  # the user chose this class: the photo leaves the review for good
         note = None
     elif what == "keep":
         desk.keep(str(data.get("id") or (ids[0] if ids else "")), cls)
