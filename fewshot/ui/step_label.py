@@ -320,3 +320,7 @@ def wire(v: SimpleNamespace, page: Page, show_report: Callable[[Session], dict],
                                **PRIVATE))
     page.follow(v.undo.click(on_undo, [page.state], outputs, **PRIVATE))
     page.follow(v.use.click(on_use, [page.state], report_outputs + [page.state], **PRIVATE))
+    # Gradio writes a file box's own words in the language of the moment it is drawn: draw it again on a switch
+    page.lang.change(lambda: gr.File(visible=False), None, v.zip, queue=False, **PRIVATE,
+                     show_progress="hidden").then(lambda: gr.File(visible=True), None, v.zip, queue=False,
+                                                  **PRIVATE, show_progress="hidden")
