@@ -264,19 +264,34 @@ def test_the_grid_pages_a_big_pool_and_labels_selected_photos(desk, tmp_path):
     assert 'data-key="1"' in page1  # the class's key
 
 
-def test_the_page_handler_adds_a_dropped_pile_to_a_new_project(sess, tmp_path, monkeypatch):
+def test_the_page_handlers_add_a_dropped_pile_and_label_from_the_grid(tmp_path, monkeypatch):
+    """Through the built page's own callbacks, as the browser calls them."""
+    import gradio as gr
     monkeypatch.setenv("FEWSHOT_DATA_DIR", str(tmp_path / "data"))
-    items, _ = pile(tmp_path, {"red": 3, "green": 3})
-    sess.project_owner = "me"
-    desk = step_label.desk_of(sess, make=True, name="pile")
-    step_label._DESKS[sess] = desk = Desk(sess.project, features=colour_features)
-    desk.add_uploaded(items, LIMITS)
-    ready(desk)
-    view = step_label.build.__globals__["SimpleNamespace"](progress="p", status="s", grid="g", class_pick="c", timer="t")
-    out = step_label.render(view, sess)
-    assert "6 photos" in out["s"] and "0 labelled" in out["s"]
-    assert out["g"].constructor_args["grid"].count('class="fl-tile"') == 6
-    assert json.dumps(sess.project.summary()["unlabelled"]) == "6"
+    monkeypatch.setenv("FEWSHOT_SESSION_DIR", str(tmp_path / "sessions"))
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "uploads"))
+    monkeypatch.setattr(step_label, "Desk", lambda project: Desk(project, features=colour_features))
+    from fewshot.ui import build_app
+    demo = build_app()
+    fn = {f.name: f.fn for f in demo.fns.values()}
+    items, truth = pile(tmp_path / "uploads" / "x", {"red": 3, "green": 3})
+    payload = json.dumps({"items": [{"path": str(f), "rel": rel} for f, rel in items], "others": ["pile/notes.txt"]})
+    request = gr.Request(headers={}, cookies={}, session_hash="test-label")
+    by_id = lambda out: {getattr(c, "elem_id", None) or type(c).__name__: v for c, v in out.items()}  # noqa: E731
+    out = by_id(fn["on_drop"](payload, None, request))
+    sess = out["State"]
+    step_label._DESKS[sess].wait()
+    out = by_id(fn["on_add_class"]("red", sess, request))
+    assert "6 photos" in out["label-status"] and "Skipped 1 files" in out["label-status"]
+    grid = out["label-grid"].constructor_args["grid"]
+    ids = [p.sha1 for p in sess.project.photos()][:2]
+    assert grid.count('class="fl-tile"') == 6 and 'data-key="1"' in grid
+    out = by_id(fn["on_act"](json.dumps({"act": "label", "ids": ids, "cls": "red", "nonce": 1}), sess, request))
+    assert "2 labelled in 1 classes" in out["label-status"] and "so far only 'red' has" in out["label-status"]
+    assert {p.sha1 for p in sess.project.photos(label="red")} == set(ids)
+    out = by_id(fn["on_undo"](sess, request))
+    assert "0 labelled" in out["label-status"] and not sess.project.photos(label="red")
+
 
 
 def test_the_photos_asked_for_stay_put_until_each_is_labelled_then_the_next_ones_come(desk, tmp_path):
