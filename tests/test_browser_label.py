@@ -1,8 +1,8 @@
 """The Label step in Chromium (issue 15's acceptance): an unsorted pile made from flowers/train (copied flat
 under opaque names; the test answers from a dict built from the folder names, as a person would from the
 photo, and slips once a round on purpose) becomes a labelled project and a model: label the cold-start and
-ask-next photos, accept the suggestions in bulk, fix the suspects, train with the default settings (MobileNetV2: the weights the test
-server has), and the model on flowers/val reaches what 50 random labels give.
+ask-next photos, accept the suggestions in bulk, fix the suspects, train with the default settings
+(MobileNetV2: the weights the test server has), and the model on flowers/val reaches what 50 random labels give.
 
 The bound, 0.77, is the issue's figure for 50 random labels with fewshot's default training on flowers
 (bench/README.md measures 0.746 ± 0.043 for the engine's own head on 50 random labels, so 0.77 is the

@@ -35,9 +35,10 @@ def class_bar(desk: Desk, tr: Tr) -> str:
              for i, c in enumerate(desk.classes())]
     if not chips:
         chips = [f'<span class="fl-muted">{esc(tr("Make a class first (its name, then Add class)."))}</span>']
-    return (f'<div class="fl-bar"><span class="fl-muted">{esc(tr("Give the selected photos a class (or press its number):"))}'
-            f'</span>{"".join(chips)}{_btn(tr("No class"), "unlabel")}<span class="fl-gap"></span>'
-            f'{_btn(tr("Select all"), "select-all")}{_btn(tr("Select none"), "clear")}<span class="fl-count"></span></div>')
+    give = esc(tr("Give the selected photos a class (or press its number):"))
+    return (f'<div class="fl-bar"><span class="fl-muted">{give}</span>{"".join(chips)}'
+            f'{_btn(tr("No class"), "unlabel")}<span class="fl-gap"></span>{_btn(tr("Select all"), "select-all")}'
+            f'{_btn(tr("Select none"), "clear")}<span class="fl-count"></span></div>')
 
 
 def grid(desk: Desk, tr: Tr) -> str:
@@ -134,8 +135,8 @@ def _suggest(desk: Desk, tr: Tr) -> str:
     for label, items in sorted(desk.groups().items()):
         above = sum(c >= t for _, c in items)
         g = "s:" + label
-        out.append(f'<div class="fl-group"><b>{esc(label)}</b> <span>{esc(tr(f"{len(items)} suggested, {above} at or above {t:.0%}"))}'
-                   f'</span><label>{esc(tr("accept all at or above"))} <input type="number" min="50" max="100" step="1" '
+        counts = esc(tr(f"{len(items)} suggested, {above} at or above {t:.0%}"))
+        out.append(f'<div class="fl-group"><b>{esc(label)}</b> <span>{counts}</span><label>{esc(tr("accept all at or above"))} <input type="number" min="50" max="100" step="1" '
                    f'data-thr="{esc(g)}" value="{round(t * 100)}">%</label>'
                    f'{_btn(tr("Accept"), "accept", "fl-primary", cls=label, group=g)}'
                    f'{_btn(tr("Select group"), "select-group", group=g)}'

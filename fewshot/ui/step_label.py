@@ -152,7 +152,8 @@ def render(v: SimpleNamespace, sess: Session | None) -> dict:
     """What the Label step shows for a session (again when the language changes)."""
     desk = desk_of(sess) if sess is not None else None
     if desk is None:
-        return {v.grid: gr.HTML(grid=""), v.status: "", v.progress: "", v.class_pick: gr.Dropdown(choices=[], value=None),
+        return {v.grid: gr.HTML(grid=""), v.status: "", v.progress: "",
+                v.class_pick: gr.Dropdown(choices=[], value=None),
                 v.timer: gr.Timer(active=False)}
     classes = desk.classes()
     return {v.grid: gr.HTML(grid=H.grid(desk, _tr(sess))), v.status: status_text(desk), v.progress: progress_of(desk),
@@ -202,10 +203,20 @@ def act(desk: Desk, data: dict) -> str | None:
 
 def wire(v: SimpleNamespace, page: Page, show_report: Callable[[Session], dict], report_outputs: list) -> None:
     """The drop, the background features, the grid's actions, classes, undo, and the hand-over to training."""
-    outputs = v.shown + [page.state]
+    _wire_photos(v, page, report_outputs)
+    _wire_grid(v, page)
+    _wire_classes(v, page, show_report, report_outputs)
 
-    def shown(sess: Session) -> dict:
-        return {**render(v, sess), page.state: sess}
+
+def _shown(v: SimpleNamespace, page: Page, sess: Session) -> dict:
+    return {**render(v, sess), page.state: sess}
+
+
+def _wire_photos(v: SimpleNamespace, page: Page, report_outputs: list) -> None:
+    """Photos in (a dropped folder, a zip, or step 1's), and their features computed in the background."""
+    outputs = v.shown + [page.state]
+    shown = lambda sess: _shown(v, page, sess)  # noqa: E731
+    warnings = next(c for c in report_outputs if c.elem_id == "data-warnings")
 
     @friendly
     def on_drop(payload: str, st, request: gr.Request):
@@ -229,8 +240,6 @@ def wire(v: SimpleNamespace, page: Page, show_report: Callable[[Session], dict],
         desk.add_archive(real, sess.limits, sess.fresh_dir("pool"))
         return shown(sess)
 
-    warnings = next(c for c in report_outputs if c.elem_id == "data-warnings")
-
     def on_tick(st):
         sess = st if isinstance(st, Session) and not st.closed else None
         desk = desk_of(sess) if sess is not None else None
@@ -252,6 +261,22 @@ def wire(v: SimpleNamespace, page: Page, show_report: Callable[[Session], dict],
             desk.start_features()
         return localized(render(v, sess), sess.lang or L.EN)
 
+    where = dict(show_progress="hidden")
+    page.follow(v.drop.change(on_drop, [v.drop, page.state], outputs, **PRIVATE, show_progress_on=[v.status]))
+    page.follow(v.zip.upload(on_zip, [v.zip, page.state], outputs, **PRIVATE, show_progress_on=[v.status]))
+    v.timer.tick(on_tick, [page.state], v.shown + [warnings], **PRIVATE, **where)
+    report_outputs[0].change(on_data, [page.state], v.shown, **PRIVATE, **where)
+    # Gradio writes a file box's own words in the language of the moment it is drawn: draw it again on a switch
+    page.lang.change(lambda: gr.File(visible=False), None, v.zip, queue=False, **PRIVATE,
+                     show_progress="hidden").then(lambda: gr.File(visible=True), None, v.zip, queue=False,
+                                                  **PRIVATE, show_progress="hidden")
+
+
+def _wire_grid(v: SimpleNamespace, page: Page) -> None:
+    """The grid's actions (labels, accept, reject, fix, keep, pages) and which view it shows."""
+    outputs = v.shown + [page.state]
+    shown = lambda sess: _shown(v, page, sess)  # noqa: E731
+
     @friendly
     def on_act(payload: str, st, request: gr.Request):
         sess = page.session(st, request)
@@ -271,6 +296,17 @@ def wire(v: SimpleNamespace, page: Page, show_report: Callable[[Session], dict],
         if desk is not None:
             desk.view = view if view in H.VIEWS else "ask"
         return shown(sess)
+
+    # the project bar's count of labelled photos follows each change (chained: the grid answers first)
+    page.follow(v.grid.change(on_act, [v.grid, page.state], outputs, **PRIVATE, show_progress_on=[v.status]))
+    v.view.change(on_view, [v.view, page.state], outputs, **PRIVATE, show_progress="hidden")
+
+
+def _wire_classes(v: SimpleNamespace, page: Page, show_report: Callable[[Session], dict],
+                  report_outputs: list) -> None:
+    """Classes made, renamed and merged; undo; the labelled photos handed to step 1 for training."""
+    outputs = v.shown + [page.state]
+    shown = lambda sess: _shown(v, page, sess)  # noqa: E731
 
     @friendly
     def on_add_class(name: str, st, request: gr.Request):
@@ -306,21 +342,9 @@ def wire(v: SimpleNamespace, page: Page, show_report: Callable[[Session], dict],
         sess.set_dataset(sess.project.dataset(), f"project “{sess.project.name}”")
         return {**show_report(sess), page.state: sess}
 
-    where = dict(show_progress="hidden")
-    page.follow(v.drop.change(on_drop, [v.drop, page.state], outputs, **PRIVATE, show_progress_on=[v.status]))
-    page.follow(v.zip.upload(on_zip, [v.zip, page.state], outputs, **PRIVATE, show_progress_on=[v.status]))
-    v.timer.tick(on_tick, [page.state], v.shown + [warnings], **PRIVATE, **where)
-    report_outputs[0].change(on_data, [page.state], v.shown, **PRIVATE, **where)
-    # the project bar's count of labelled photos follows each change (chained: the grid answers first)
-    page.follow(v.grid.change(on_act, [v.grid, page.state], outputs, **PRIVATE, show_progress_on=[v.status]))
-    v.view.change(on_view, [v.view, page.state], outputs, **PRIVATE, **where)
     v.add_class.click(on_add_class, [v.class_name, page.state], outputs + [v.class_name], **PRIVATE)
     v.class_name.submit(on_add_class, [v.class_name, page.state], outputs + [v.class_name], **PRIVATE)
     page.follow(v.rename.click(on_rename, [v.class_pick, v.class_name, page.state], outputs + [v.class_name],
                                **PRIVATE))
     page.follow(v.undo.click(on_undo, [page.state], outputs, **PRIVATE))
     page.follow(v.use.click(on_use, [page.state], report_outputs + [page.state], **PRIVATE))
-    # Gradio writes a file box's own words in the language of the moment it is drawn: draw it again on a switch
-    page.lang.change(lambda: gr.File(visible=False), None, v.zip, queue=False, **PRIVATE,
-                     show_progress="hidden").then(lambda: gr.File(visible=True), None, v.zip, queue=False,
-                                                  **PRIVATE, show_progress="hidden")
