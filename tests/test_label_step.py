@@ -370,3 +370,27 @@ def test_the_grid_and_status_come_in_chinese(desk, tmp_path):
     assert "给选中的照片指定类别" in html and "最能代表你的照片集" in html and "1 red" in html
     status = L.translate(step_label.status_text(desk), L.ZH)
     assert "12 张照片" in status and "目前还没有照片有类别" in status
+
+
+def test_step_1s_report_lists_photos_that_may_be_in_the_wrong_folder(tmp_path, monkeypatch):
+    """Photos loaded from class folders: once the features are ready, the page's tick writes the list into
+    step 1's warnings."""
+    monkeypatch.setenv("FEWSHOT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("FEWSHOT_SESSION_DIR", str(tmp_path / "sessions"))
+    monkeypatch.setattr(step_label, "Desk", lambda project: Desk(project, features=colour_features))
+    from fewshot.ui import build_app, projects
+    from fewshot.ui.state import Session
+    demo = build_app()
+    on_tick = next(f.fn for f in demo.fns.values() if f.name == "on_tick")
+    root = make_class_folders(tmp_path / "sorted", {"red": 10, "green": 10})
+    (root / "red" / "000.png").rename(root / "green" / "misplaced.png")
+    sess = Session()
+    sess.project_owner = "me"
+    p = projects.new_project(sess, "folders")
+    p.add_photos(root)
+    projects.attach(sess, p)
+    step_label.desk_of(sess).wait()
+    out = {getattr(c, "elem_id", None): v for c, v in on_tick(sess).items()}
+    assert "may be in the wrong folder" in out["data-warnings"]
+    assert "green/misplaced.png: in 'green', looks like 'red'" in out["data-warnings"]
+    sess.cleanup()
