@@ -897,6 +897,8 @@ MESSAGES.update({
         "**{0} 张照片**：{1} 张已标注，共 {2} 个类别；{3} 张还没有类别。",
     "Accepting at or above {}: cross-validation on your labels expects about {} of them to be wrong.":
         "接受置信度不低于 {0} 的建议：根据你已有标注的交叉验证，其中约 {1} 会是错的。",
+    "Accepting at or above {}: cross-validation on your labels found none of them wrong (an estimate from few "
+    "photos, not a promise).": "接受置信度不低于 {0} 的建议：对你已有标注的交叉验证没有发现错误（这是基于少量照片的估计，不是保证）。",
     "Accepting at or above {}: too few labels yet to estimate how many would be wrong.":
         "接受置信度不低于 {0} 的建议：标注还太少，无法估计会有多少是错的。",
     "Any layout: the photos join this project without a class, and you label them below.":

@@ -102,6 +102,9 @@ def risk_line(desk: Desk, tr: Tr) -> str:
     t, wrong = desk.risk()
     if wrong is None:
         return tr(f"Accepting at or above {t:.0%}: too few labels yet to estimate how many would be wrong.")
+    if wrong < 0.005:  # "about 0%" would read as a promise
+        return tr(f"Accepting at or above {t:.0%}: cross-validation on your labels found none of them wrong "
+                  f"(an estimate from few photos, not a promise).")
     return tr(f"Accepting at or above {t:.0%}: cross-validation on your labels expects about {wrong:.0%} of "
               f"them to be wrong.")
 
