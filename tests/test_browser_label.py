@@ -19,7 +19,6 @@ import statistics
 import time
 from pathlib import Path
 
-from conftest import _shared_or_skip
 
 RANDOM_50_LABELS = 0.77
 HAND_LABELS = 48  # four rounds of the 12 photos "Ask me" shows
@@ -170,8 +169,9 @@ def project_labels(app_server) -> tuple[dict[str, str], Path | None]:
     return {Path(p).name: lab for p, lab, _ in rows}, (runs / run[0] if run and run[0] else None)
 
 
-def test_an_unsorted_pile_becomes_a_labelled_project_and_a_model_with_the_models_help(ui, app_server, tmp_path):
-    flowers = _shared_or_skip("data", "flowers")
+def test_an_unsorted_pile_becomes_a_labelled_project_and_a_model_with_the_models_help(ui, app_server, tmp_path,
+                                                                                       shared_data):
+    flowers = shared_data("flowers")  # skips, saying why, where ../shared is absent
     truth = make_pile(flowers, tmp_path / "pile")
     classes = sorted(set(truth.values()))
     u = ui()
