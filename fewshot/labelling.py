@@ -176,6 +176,8 @@ def _stream_pass(model, cut, cfg, rt, samples, maps, small, out: np.ndarray, whe
         try:
             for item in trunk_pass(model, cut, chunk, cfg.preprocessing, rt, cfg.batch_size, maps, stop,
                                    limits.max_pixels):
+                if progress and hasattr(item, "done") and 0 < item.done < len(chunk):  # within a chunk too
+                    progress(done + item.done, total)
                 store = item
         except UnreadableImage as exc:
             raise DataError(f"{exc}. The photo changed or disappeared after it was checked; try again.") from None

@@ -1007,3 +1007,102 @@ UI.update({
     "Private Space": "私有 Space",
     "Publish to the Hub": "发布到 Hub",
 })
+
+# The Label step (fewshot/ui/step_label.py, label_html.py, labels.py)
+MESSAGES.update({
+    "**{} photos**: {} labelled in {} classes, {} without a class.":
+        "**{0} 张照片**：{1} 张已标注，共 {2} 个类别；{3} 张还没有类别。",
+    "Accepting at or above {}: cross-validation on your labels expects about {} of them to be wrong.":
+        "接受置信度不低于 {0} 的建议：根据你已有标注的交叉验证，其中约 {1} 会是错的。",
+    "Accepting at or above {}: cross-validation on your labels found none of them wrong (an estimate from few "
+    "photos, not a promise).": "接受置信度不低于 {0} 的建议：对你已有标注的交叉验证没有发现错误（这是基于少量照片的估计，不是保证）。",
+    "Accepting at or above {}: too few labels yet to estimate how many would be wrong.":
+        "接受置信度不低于 {0} 的建议：标注还太少，无法估计会有多少是错的。",
+    "Any layout: the photos join this project without a class, and you label them below.":
+        "任何文件夹结构都可以：照片以“无类别”加入本项目，然后在下面标注。",
+    "Choose a .zip of photos first.": "请先选择一个照片 .zip 文件。",
+    "Choose a class to rename first.": "请先选择要重命名的类别。",
+    "Choose or drop a folder of unsorted photos": "选择或拖入一个未分类照片的文件夹",
+    "Drop a folder of unsorted photos here, or click to choose it": "把未分类照片的文件夹拖到这里，或点击选择",
+    "Drop photos above; once their features are ready the photos to label first show here.":
+        "请在上方拖入照片；照片特征算好后，这里会显示最先要标注的照片。",
+    "Every photo has a class. Train in step 2.": "每张照片都有类别了。请在第 2 步训练。",
+    "Hints from folder names, to review: accept a folder's name as the class of its photos.":
+        "来自文件夹名的提示，请检查：可把文件夹名作为其中照片的类别。",
+    "Label unsorted photos (optional)": "标注未分类的照片（可选）",
+    "No class folders? Drop the pile here and label it with the model's help; it learns while you label.":
+        "没有按类别分好的文件夹？把整堆照片拖到这里，在模型的帮助下标注；你标注时它也在学习。",
+    "No label looks wrong to the model right now.": "目前模型没有发现可疑的标注。",
+    "No pictures arrived. Drop a folder or a .zip of photos (.jpg, .png, .bmp, .gif, .webp, .tif).":
+        "没有收到图片。请拖入一个照片文件夹或 .zip（.jpg、.png、.bmp、.gif、.webp、.tif）。",
+    "No suggestion for '{}' is at {} or above.": "“{0}”没有置信度不低于 {1} 的建议。",
+    "Or a .zip of photos (any layout)": "或一个照片 .zip（任何文件夹结构）",
+    "Reading the photos' features: {} of {}": "正在计算照片特征：{0} / {1}",
+    "Select one or more photos first (click, shift-click, or Select all).":
+        "请先选择一张或多张照片（点击、Shift+点击，或“全选”）。",
+    "Skipped {} files:": "跳过了 {0} 个文件：",
+    "Suggestions come once the photos' features are ready.": "照片特征算好后才会有建议。",
+    "Suggestions refreshed in {} s.": "建议已在 {0} 秒内更新。",
+    "Suggestions start once two classes have labels: no photo has a class yet.":
+        "至少两个类别有标注后才会给出建议：目前还没有照片有类别。",
+    "Suggestions start once two classes have labels: so far only '{}' has.":
+        "至少两个类别有标注后才会给出建议：目前只有“{0}”有。",
+    "The features of {} photos are ready.": "{0} 张照片的特征已算好。",
+    "The photos' features could not be computed: {}": "无法计算照片特征：{0}",
+    "Then train in step 2: it trains on the labelled photos of this project.":
+        "然后在第 2 步训练：它会用本项目中已标注的照片训练。",
+    "There is no project open: drop photos first.": "没有打开的项目：请先拖入照片。",
+    "There is nothing to undo.": "没有可以撤销的操作。",
+    "These {} labels may be wrong (or the photos may be in the wrong folder): fix or keep each one.":
+        "这 {0} 个标注可能是错的（或照片放错了文件夹）：逐个修正或保留。",
+    "These {} photos cover your pool best: label them first.": "这 {0} 张照片最能代表你的照片集：请先标注它们。",
+    "These {} photos would teach the model most: label them next.": "标注这 {0} 张照片对模型帮助最大：请接着标注它们。",
+    "Undone: '{}' is a class of its own again.": "已撤销：“{0}”又是一个独立的类别了。",
+    "Undone: the card is back.": "已撤销：卡片回来了。",
+    "Undone: the class '{}' is called '{}' again.": "已撤销：类别“{0}”又叫“{1}”了。",
+    "Undone: {} photos have the labels they had before.": "已撤销：{0} 张照片恢复了之前的标注。",
+    "Unsorted photos": "未分类照片",
+    "Use the labelled photos for training": "用已标注的照片训练",
+    "added unsorted photos": "添加了未分类照片",
+    "added unsorted photos from {}": "从 {0} 添加了未分类照片",
+    "and {} more, less sure": "还有 {0} 张，把握较小",
+    "{} photos added without a class ({} were already in the project).": "已添加 {0} 张无类别照片（{1} 张已在项目中）。",
+    "{} photos are now '{}'.": "{0} 张照片现在属于“{1}”。",
+    "{} photos have no class now.": "{0} 张照片现在没有类别。",
+    "{} suggestions accepted as '{}'.": "已接受 {0} 条建议，标为“{1}”。",
+    "Make a class first (its name, then Add class).": "请先建一个类别（输入名称，再点“添加类别”）。",
+    "Give the selected photos a class (or press its number):": "给选中的照片指定类别（或按它的数字键）：",
+    "Page {} of {}": "第 {0} 页，共 {1} 页",
+    "{} photos": "{0} 张照片",
+    "{} suggested, {} at or above {}": "建议 {0} 张，其中 {1} 张不低于 {2}",
+    "accept all at or above": "全部接受，若不低于",
+    "Fix: {}": "改为：{0}",
+    "Class to rename (a name taken merges them)": "要重命名的类别（改成已有的名称会合并）",
+    "⚠️ These {} photos may be in the wrong folder (a model trained on the other photos says another class; "
+    "fix or keep them under Suspicious labels in the Label step):":
+        "⚠️ 这 {0} 张照片可能放错了文件夹（用其他照片训练的模型认为它们属于别的类别；请在“标注”步骤的“可疑标注”中修正或保留）：",
+    "- {}: in '{}', looks like '{}'": "- {0}：在“{1}”中，看起来像“{2}”",
+    "- and {} more": "- 还有 {0} 张",
+    "{} of the labels are accepted suggestions (the suggestions learn only from yours).":
+        "其中 {0} 个标注是接受的建议（建议只从你亲自给的标注中学习）。",
+})
+UI.update({
+    "Add class": "添加类别",
+    "All photos": "全部照片",
+    "Ask me": "问我",
+    "Rename / merge": "重命名 / 合并",
+    "Suspicious labels": "可疑标注",
+    "Suggestions": "建议",
+    "↶ Undo": "↶ 撤销",
+    "Show": "显示",
+    "Keep": "保留",
+    "Accept": "接受",
+    "Select all": "全选",
+    "Select none": "取消选择",
+    "No class": "无类别",
+    "Unlabelled": "未标注",
+    "All": "全部",
+    "Select group": "选中这一组",
+    "Reject selected": "拒绝选中的",
+    "Accept the hint": "接受提示",
+})

@@ -16,7 +16,7 @@ import gradio as gr
 from gradio.utils import get_upload_folder
 
 from .. import i18n as L
-from . import step_cards, step_check, step_data, step_project, step_take, step_train, step_try
+from . import step_cards, step_check, step_data, step_label, step_project, step_take, step_train, step_try
 from .page import I18N, PRIVATE, Page, lang_of, localize, localized
 from .jobs import Jobs
 from .state import Backends, Session, SessionRegistry, remove_stale_sessions, session_root
@@ -80,6 +80,7 @@ def _current_user() -> str | None:
 def _build_steps(page: Page) -> SimpleNamespace:
     views = SimpleNamespace()
     views.data = step_data.build(page, cards_tab=lambda: step_cards.build(page))
+    views.label = step_label.build(page)
     views.train = step_train.build(page)
     views.check = step_check.build(page)
     views.try_ = step_try.build(page)
@@ -96,10 +97,11 @@ def _wire_steps(page: Page, views: SimpleNamespace, demo: gr.Blocks) -> None:
         return {**step_check.render(v.check, sess), **step_take.render(v.take, sess), **step_try.render(v.try_, sess)}
 
     everything = v.data.report + [v.train.progress, v.train.loss_plot, v.train.acc_plot, v.train.diag,
-                                  v.train.history] + model_outputs + list(_FORM(v.train).values())
+                                  v.train.history] + model_outputs + list(_FORM(v.train).values()) + v.label.shown
 
     def show_all(sess: Session) -> dict:  # a project opened (or reopened after a reload): every step shows it
-        out = {**step_data.render(v.data, sess), **step_train.render(v.train, sess), **show_model(sess)}
+        out = {**step_data.render(v.data, sess), **step_train.render(v.train, sess), **show_model(sess),
+               **step_label.render(v.label, sess)}
         if sess.dataset is None:  # nothing labelled: the report says nothing is loaded (or only what has no class)
             out.setdefault(v.data.summary, "Nothing loaded yet.")
             out[v.data.warnings] = ""
@@ -130,14 +132,16 @@ def _wire_steps(page: Page, views: SimpleNamespace, demo: gr.Blocks) -> None:
     step_data.wire(v.data, page)
     step_cards.wire(v.data.cards, page, show_report=lambda sess: step_data.report(v.data, sess),
                     report_outputs=v.data.report)
+    step_label.wire(v.label, page, show_report=lambda sess: step_data.report(v.data, sess), report_outputs=v.data.report)
     step_train.wire(v.train, page, model_outputs, show_model, train_slots())
     step_try.wire(v.try_, page)
     step_check.wire(v.check, page)
     step_take.wire(v.take, page, model_outputs, show_model)
-    renders = [(step_project.render, v.project), (step_data.render, v.data), (step_train.render, v.train), (step_check.render, v.check),
+    renders = [(step_project.render, v.project), (step_data.render, v.data), (step_label.render, v.label),
+               (step_train.render, v.train), (step_check.render, v.check),
                (step_try.render, v.try_), (step_take.render, v.take)]
     rewritten = v.project.bar + v.data.report + [v.train.progress, v.train.loss_plot, v.train.acc_plot, v.train.diag,
-                                 v.train.history] + model_outputs
+                                 v.train.history] + model_outputs + v.label.shown
     _wire_language(page, renders, rewritten)
 
 

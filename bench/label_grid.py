@@ -1,0 +1,92 @@
+"""The Label step's grid with a big pool: how long the page's server side takes to render a page of it.
+
+N generated photos (320x240 JPEGs of coloured noise, default 5,000) go into a project as unlabelled photos;
+the pool's features are each photo's mean colour (this measures the grid, not the network: the engine's
+own timings are bench/labelling.py's). Timed: adding the photos, rendering "All photos" page 1 with cold
+thumbnails, page 2, page 1 again (thumbnails cached), a labelling batch of 20 + retrain + the suggestions
+view re-rendered (what a click costs before the browser draws it).
+
+    python bench/label_grid.py [--photos 5000]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+
+def timed(fn, repeat: int = 1) -> tuple[float, object]:
+    times, out = [], None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--photos", type=int, default=5000)
+    a = ap.parse_args()
+    from fewshot.archive import Limits
+    from fewshot.project import ProjectStore
+    from fewshot.ui import label_html as H
+    from fewshot.ui.labels import Desk
+    from test_label_step import colour_features
+
+    rng = np.random.default_rng(0)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        items = []
+        for i in range(a.photos):
+            colour = rng.integers(0, 255, 3)
+            arr = np.clip(colour + rng.normal(0, 30, (240, 320, 3)), 0, 255).astype(np.uint8)
+            f = tmp / "pile" / f"{i:05d}.jpg"
+            f.parent.mkdir(exist_ok=True)
+            Image.fromarray(arr).save(f, quality=85)
+            items.append((f, f"pile/{f.name}"))
+        desk = Desk(ProjectStore(tmp / "store").create("me", "big"), features=colour_features)
+        t_add, _ = timed(lambda: desk.add_uploaded(items, Limits(max_images=10**6)))
+        t_feat, _ = timed(lambda: desk.wait())
+        desk.view = "all"
+        rows = [("add photos to the project", t_add), ("features (mean colour) + first suggest", t_feat)]
+
+        def page():  # as the page does per event: the project's photos read afresh, then the grid
+            desk.invalidate()
+            return H.grid(desk, str)
+        rows.append(("page 1, thumbnails made", timed(page)[0]))
+        desk.page = 1
+        rows.append(("page 2, thumbnails made", timed(page)[0]))
+        desk.page = 0
+        rows.append(("page 1 again, thumbnails cached (median of 5)", timed(page, 5)[0]))
+        photos = [p.sha1 for p in desk.project.photos()]
+        desk.create_class("a")
+        desk.create_class("b")
+
+        def batch(k=[0]):
+            k[0] += 1
+            desk.invalidate()
+            desk.assign(photos[40 * k[0]:40 * k[0] + 20], "a" if k[0] % 2 else "b")
+            desk.refresh()
+            desk.view = "suggest"
+            return H.grid(desk, str)
+        batch()
+        rows.append(("label 20 + retrain + suggestions view (median of 5)", timed(batch, 5)[0]))
+        print(f"{a.photos} photos")
+        print("| step | seconds |\n|---|---|")
+        for name, t in rows:
+            print(f"| {name} | {t:.3f} |")
+
+
+if __name__ == "__main__":
+    main()

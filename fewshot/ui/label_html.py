@@ -1,0 +1,171 @@
+"""The Label step's grid as HTML (assets/label_grid.js makes it selectable and sends its buttons' actions).
+
+No gradio. `tr` puts each of the page's own words in the page's language (fewshot/i18n.py); class and file
+names stay as they are.
+"""
+from __future__ import annotations
+
+import html
+from typing import Callable
+
+from .labels import PAGE_SIZE, Desk
+
+PER_GROUP = 24  # suggestion cards shown per class (accepting takes every one above the threshold)
+VIEWS = ("ask", "all", "suggest", "suspects")
+
+Tr = Callable[[str], str]
+esc = html.escape
+
+
+def _btn(text: str, act: str, css: str = "", **data) -> str:
+    attrs = "".join(f' data-{k.replace("_", "-")}="{esc(str(v))}"' for k, v in data.items())
+    return f'<button type="button" class="fl-btn {css}" data-act="{act}"{attrs}>{esc(text)}</button>'
+
+
+def _tile(desk: Desk, photo, caption: str = "", group: str = "", extra: str = "") -> str:
+    uri = desk.thumb(photo.sha1, photo.file)
+    img = f'<img src="{uri}" alt="">' if uri else '<div class="fl-noimg">?</div>'
+    return (f'<div class="fl-tile" data-id="{photo.sha1}" data-group="{esc(group)}" title="{esc(photo.path)}">'
+            f'{img}<div class="fl-cap">{esc(caption)}</div>{extra}</div>')
+
+
+def class_bar(desk: Desk, tr: Tr) -> str:
+    """The classes as buttons (keys 1-9), and selecting all or none."""
+    chips = [_btn(f"{i + 1 if i < 9 else ''} {c}".strip(), "label", "fl-chip", cls=c, key=i + 1 if i < 9 else "")
+             for i, c in enumerate(desk.classes())]
+    if not chips:
+        chips = [f'<span class="fl-muted">{esc(tr("Make a class first (its name, then Add class)."))}</span>']
+    give = esc(tr("Give the selected photos a class (or press its number):"))
+    return (f'<div class="fl-bar"><span class="fl-muted">{give}</span>{"".join(chips)}'
+            f'{_btn(tr("No class"), "unlabel")}<span class="fl-gap"></span>{_btn(tr("Select all"), "select-all")}'
+            f'{_btn(tr("Select none"), "clear")}<span class="fl-count"></span></div>')
+
+
+def grid(desk: Desk, tr: Tr) -> str:
+    """The whole grid for the desk's view."""
+    body = {"ask": _ask, "all": _all, "suggest": _suggest, "suspects": _suspects}[desk.view](desk, tr)
+    return f'<div class="fl-root" data-view="{desk.view}">{class_bar(desk, tr)}{body}</div>'
+
+
+def _note(text: str) -> str:
+    return f'<div class="fl-note">{esc(text)}</div>'
+
+
+def _waiting(desk: Desk, tr: Tr) -> str | None:
+    if desk.error:
+        return _note(tr(f"The photos' features could not be computed: {desk.error}"))
+    if desk.pool is None:
+        return _note(tr("Drop photos above; once their features are ready the photos to label first show here."))
+    return None
+
+
+def _suggested(desk: Desk) -> dict[str, tuple[str, float]]:
+    if desk.result is None or desk.why_no_suggestions():
+        return {}
+    return {s["path"].split(".")[0]: (s["label"], s["confidence"]) for s in desk.result.suggestions}
+
+
+def _ask(desk: Desk, tr: Tr) -> str:
+    wait = _waiting(desk, tr)
+    if wait:
+        return wait
+    photos, picks, guess = desk.photos(), desk.ask(), _suggested(desk)
+    if not picks:
+        return _note(tr("Every photo has a class. Train in step 2."))
+    head = (tr(f"These {len(picks)} photos cover your pool best: label them first.") if desk.asked_cold else
+            tr(f"These {len(picks)} photos would teach the model most: label them next."))
+    tiles = []
+    for s in picks:
+        label, conf = guess.get(s, ("", 0))
+        tiles.append(_tile(desk, photos[s], f"{label} {conf:.0%}" if label else "", "ask"))
+    return _note(head) + f'<div class="fl-tiles">{"".join(tiles)}</div>'
+
+
+def _all(desk: Desk, tr: Tr) -> str:
+    photos = list(desk.photos().values())
+    filters = [("unlabelled", tr("Unlabelled")), ("all", tr("All"))] + [(c, c) for c in desk.classes()]
+    if desk.filter not in {k for k, _ in filters}:
+        desk.filter = "unlabelled"
+    shown = [p for p in photos if desk.filter == "all" or (desk.filter == "unlabelled" and p.label is None)
+             or p.label == desk.filter]
+    pages = max(1, -(-len(shown) // PAGE_SIZE))
+    desk.page = min(max(desk.page, 0), pages - 1)
+    part = shown[desk.page * PAGE_SIZE:(desk.page + 1) * PAGE_SIZE]
+    bar = "".join(_btn(t, "filter", "fl-on" if k == desk.filter else "", cls=k) for k, t in filters)
+    nav = (_btn("‹", "page", page=desk.page - 1) + f'<span>{esc(tr(f"Page {desk.page + 1} of {pages}"))} · '
+           f'{esc(tr(f"{len(shown)} photos"))}</span>' + _btn("›", "page", page=desk.page + 1))
+    tiles = "".join(_tile(desk, p, p.label or (f"({p.hint}?)" if p.hint else "—"), "page") for p in part)
+    return f'<div class="fl-filters">{bar}</div><div class="fl-nav">{nav}</div><div class="fl-tiles">{tiles}</div>'
+
+
+def risk_line(desk: Desk, tr: Tr) -> str:
+    t, wrong = desk.risk()
+    if wrong is None:
+        return tr(f"Accepting at or above {t:.0%}: too few labels yet to estimate how many would be wrong.")
+    if wrong < 0.005:  # "about 0%" would read as a promise
+        return tr(f"Accepting at or above {t:.0%}: cross-validation on your labels found none of them wrong "
+                  f"(an estimate from few photos, not a promise).")
+    return tr(f"Accepting at or above {t:.0%}: cross-validation on your labels expects about {wrong:.0%} of "
+              f"them to be wrong.")
+
+
+def _hints(desk: Desk, tr: Tr, photos: dict) -> str:
+    groups = desk.hints()
+    if not groups:
+        return ""
+    out = [_note(tr("Hints from folder names, to review: accept a folder's name as the class of its photos."))]
+    for hint, sha1s in groups.items():
+        g = "hint:" + hint
+        out.append(f'<div class="fl-group"><b>{esc(hint)}</b> <span>{esc(tr(f"{len(sha1s)} photos"))}</span>'
+                   f'{_btn(tr("Accept the hint"), "accept-hint", "fl-primary", cls=hint)}'
+                   f'{_btn(tr("Select group"), "select-group", group=g)}</div>')
+        out.append('<div class="fl-tiles">' + "".join(_tile(desk, photos[s], f"{hint}?", g)
+                                                     for s in sha1s[:PER_GROUP] if s in photos) + "</div>")
+    return "".join(out)
+
+
+def _suggest(desk: Desk, tr: Tr) -> str:
+    wait = _waiting(desk, tr)
+    if wait:
+        return wait
+    photos = desk.photos()
+    out = [_hints(desk, tr, photos)]
+    why = desk.why_no_suggestions()
+    if why:
+        return "".join(out) + _note(tr(why))
+    t, _ = desk.risk()
+    out.append(_note(risk_line(desk, tr)))
+    for label, items in sorted(desk.groups().items()):
+        above = sum(c >= t for _, c in items)
+        g = "s:" + label
+        counts = esc(tr(f"{len(items)} suggested, {above} at or above {t:.0%}"))
+        out.append(f'<div class="fl-group"><b>{esc(label)}</b> <span>{counts}</span><label>{esc(tr("accept all at or above"))} <input type="number" min="50" max="100" step="1" '
+                   f'data-thr="{esc(g)}" value="{round(t * 100)}">%</label>'
+                   f'{_btn(tr("Accept"), "accept", "fl-primary", cls=label, group=g)}'
+                   f'{_btn(tr("Select group"), "select-group", group=g)}'
+                   f'{_btn(tr("Reject selected"), "reject", cls=label)}</div>')
+        tiles = [_tile(desk, photos[s], f"{c:.0%}", g, _btn("✕", "reject", "fl-x", cls=label, id=s))
+                 for s, c in items[:PER_GROUP] if s in photos]
+        more = len(items) - PER_GROUP
+        out.append(f'<div class="fl-tiles">{"".join(tiles)}</div>' +
+                   (_note(tr(f"and {more} more, less sure")) if more > 0 else ""))
+    return "".join(out)
+
+
+def _suspects(desk: Desk, tr: Tr) -> str:
+    wait = _waiting(desk, tr)
+    if wait:
+        return wait
+    photos, found = desk.photos(), desk.suspects()
+    if not found:
+        return _note(tr("No label looks wrong to the model right now."))
+    out = [_note(tr(f"These {len(found)} labels may be wrong (or the photos may be in the wrong folder): "
+                    f"fix or keep each one."))]
+    tiles = []
+    for s in found:
+        if s["sha1"] not in photos:
+            continue
+        buttons = (_btn(tr(f"Fix: {s['suggested']}"), "fix", "fl-fix", cls=s["suggested"], id=s["sha1"]) +
+                   _btn(tr("Keep"), "keep", "fl-keep", cls=s["given"], id=s["sha1"]))
+        tiles.append(_tile(desk, photos[s["sha1"]], f"{s['given']} → {s['suggested']}", "suspects", buttons))
+    return "".join(out) + f'<div class="fl-tiles fl-review">{"".join(tiles)}</div>'

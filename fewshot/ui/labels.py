@@ -1,0 +1,379 @@
+"""The Label step's logic, without gradio: a project's photos as a pool, labels written to the project at once,
+undo, classes made, renamed and merged, and the engine's help (fewshot/labelling.py): the photos to ask
+about, a suggested class for every unlabelled photo, and labels that are probably wrong.
+
+A `Desk` belongs to one tab's open project. Features of the pool are computed once, in a background thread
+(`start_features`), from the same disk cache training uses; after every labelling batch `refresh` retrains
+the engine's head on them (well under a second for a thousand photos) so suggestions follow the labels.
+"""
+from __future__ import annotations
+
+import base64
+import io
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Callable, Sequence
+
+from .. import labelling as LB
+from ..archive import Limits, is_junk
+from ..errors import DataError, ProjectError
+from ..images import UnreadableImage, is_image_name, thumbnail
+from ..project import AddResult, Project
+from ..project_photos import clean_class, collect
+
+ARCH = os.environ.get("FEWSHOT_LABEL_ARCH", "mobilenet_v2")  # small and fast on a laptop CPU
+PAGE_SIZE = 60
+ASK = 12
+THUMB_PX = 96
+THUMBS_KEPT = 3000  # data URIs of about 3 kB each kept in memory
+UNDO_KEPT = 50
+MODEL = "model:"  # a photo's hint when its class is an accepted suggestion ("model:daisy")
+
+
+def sha_of(name: str) -> str:
+    """A photo's sha1 from its name in the pool: the stored file's name, <sha1><ext>."""
+    return name.split(".", 1)[0]
+
+
+@dataclass
+class Action:
+    """One undoable step: the labels photos had before it, or a class renamed/merged, or hidden cards."""
+
+    what: str  # "labels", "rename", "reject", "keep"
+    before: dict = field(default_factory=dict)  # sha1 -> label or None
+    names: tuple = ()  # (old, new) for a rename; (old,) re-made when a merge is undone
+    hidden: set = field(default_factory=set)  # (sha1, class) pairs hidden by a reject or keep
+    hints: dict = field(default_factory=dict)  # sha1 -> hint before a labelling (marks of accepted suggestions)
+
+
+class Desk:
+    """One tab's labelling of one project (see the module's docstring)."""
+
+    def __init__(self, project: Project, arch: str = ARCH, features: Callable = LB.pool_features) -> None:
+        self.project, self.arch, self._features = project, arch, features
+        self.pool: LB.Pool | None = None
+        self.result: LB.Suggestions | None = None
+        self.progress: tuple[int, int] = (0, 0)
+        self.error: str | None = None
+        self.skipped: list[tuple[str, str]] = []
+        self.undo_stack: list[Action] = []
+        self.rejected: set[tuple[str, str]] = set()  # (sha1, suggested class) the user said no to
+        self.kept: set[tuple[str, str]] = set()  # (sha1, given class) the user said is right
+        self.view, self.page, self.filter = "ask", 0, "unlabelled"
+        self.last_refresh_s: float | None = None
+        self.asked: list[str] = []  # the photos "Ask me" shows, kept until each is labelled
+        self.asked_cold = True  # they were picked to cover the pool (no model yet), not to teach it most
+        self._thread: threading.Thread | None = None
+        self._again = False
+        self._lock = threading.Lock()
+        self._thumbs: dict[str, str] = {}
+        self._cache: list | None = None
+
+    # ------------------------------------------------------------------------------------------ photos in
+    def add_uploaded(self, items: Sequence[tuple[Path, str]], limits: Limits,
+                     skipped: Sequence[tuple[str, str]] = ()) -> AddResult:
+        """Photos the browser sent as (file on the server, relative path in the user's folder or zip), any
+        layout, added as unlabelled photos; a folder they sat in becomes a hint to review, not a label."""
+        hints, todo = {}, []
+        for file, rel in items:
+            parts = PurePosixPath(rel).parts
+            if any(is_junk(p) for p in parts):
+                continue
+            todo.append((Path(file), rel, None, None))
+            if len(parts) >= 3:  # top/folder/photo: the folder it sat in (the top is the dropped folder)
+                hints[rel] = parts[-2]
+        return self._add(todo, hints, limits, "added unsorted photos", list(skipped))
+
+    def add_archive(self, zip_path: str | os.PathLike, limits: Limits, tmp: Path) -> AddResult:
+        """The photos of a .zip (any layout) as unlabelled photos; folder names become hints."""
+        skipped: list = []
+        found = collect(str(zip_path), None, limits, skipped, tmp)
+        hints = {rel: cls for _, rel, cls, _ in found if cls}
+        result = self._add([(f, rel, None, None) for f, rel, _, _ in found], hints, limits,
+                           f"added unsorted photos from {Path(zip_path).name}", skipped)
+        return result
+
+    def _add(self, items, hints: dict, limits: Limits, note: str, skipped: list | None = None) -> AddResult:
+        if not items and not skipped:
+            raise DataError("No pictures arrived. Drop a folder or a .zip of photos (.jpg, .png, .bmp, .gif, "
+                            ".webp, .tif).")
+        result = self.project.add_items(items, limits, list(skipped or []), note)
+        self.invalidate()
+        if hints:
+            found = {p.path: p for p in self.project.photos(label=None)}
+            self.project.set_hints({found[rel].sha1: h for rel, h in hints.items() if rel in found})
+            self.invalidate()
+        self.skipped += list(result.skipped or [])
+        self.start_features()
+        return result
+
+    # ------------------------------------------------------------------------------------------ features
+    @property
+    def computing(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start_features(self) -> bool:
+        """Compute the pool's features in the background (again after this one, if one is running)."""
+        self.invalidate()
+        with self._lock:
+            if self.computing:
+                self._again = True
+                return False
+            self._thread = threading.Thread(target=self._compute, daemon=True, name="fewshot-pool")
+            self._thread.start()
+        return True
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Until the features are ready (tests and the page's first render after a drop)."""
+        while self.computing:
+            self._thread.join(timeout)
+            if timeout is not None:
+                break
+
+    def _compute(self) -> None:
+        while True:
+            self.invalidate()
+            photos = self.project.photos()
+            self.progress, self.error = (0, len(photos)), None
+            try:
+                if photos:
+                    pool = self._features([str(p.file) for p in photos], arch=self.arch,
+                                          progress=lambda d, t: setattr(self, "progress", (d, t)))
+                    self.pool = pool
+                    have = {p.sha1 for p in photos}
+                    self.skipped += [(n, r) for n, r in pool.skipped if n not in {s for s, _ in self.skipped}]
+                    self.rejected = {x for x in self.rejected if x[0] in have}
+                    self.refresh()
+            except Exception as exc:  # shown on the page; the labels are safe in the project anyway
+                self.error = str(exc) or type(exc).__name__
+            with self._lock:
+                if not self._again:
+                    return
+                self._again = False
+
+    # ------------------------------------------------------------------------------------------ labels
+    def _listed(self) -> list:
+        """The project's photos, read once until something changes them (a page render asks ~10 times, and
+        reading 5,000 rows costs ~0.2 s); the page calls `invalidate` at the start of each event."""
+        listed = self._cache
+        if listed is None:
+            listed = self._cache = self.project.photos()
+        return listed
+
+    def invalidate(self) -> None:
+        self._cache = None
+
+    def photos(self) -> dict:
+        """{sha1: Photo} of the project, in the order it lists them."""
+        return {p.sha1: p for p in self._listed()}
+
+    def labels(self) -> dict[str, str]:
+        return {p.sha1: p.label for p in self._listed() if p.label is not None}
+
+    def classes(self) -> list[str]:
+        return self.project.classes()
+
+    def assign(self, sha1s: Sequence[str], label: str | None, by_model: bool = False) -> int:
+        """Give photos a class (None: take it away), written to the project at once; undoable. `by_model`: the
+        class is an accepted suggestion (marked so in the photo's hint; a label given by hand clears it)."""
+        sha1s = list(dict.fromkeys(sha1s))
+        if not sha1s:
+            raise ProjectError("Select one or more photos first (click, shift-click, or Select all).")
+        known = self.photos()
+        before = {s: known[s].label for s in sha1s if s in known}
+        hints = {s: known[s].hint for s in before}
+        self.project.set_labels({s: label for s in before})
+        marked = {s: (MODEL + label) if by_model and label else None for s in before}
+        self.project.set_hints({s: h for s, h in marked.items() if h or (hints[s] or "").startswith(MODEL)})
+        self.invalidate()
+        self._push(Action("labels", before, hints=hints))
+        return len(before)
+
+    def taught(self) -> dict[str, str]:
+        """{sha1: class} the live head learns from: labels a person gave (by hand, kept, fixed, or from class
+        folders), not accepted suggestions: a head retrained on its own guesses grows surer of its mistakes
+        (in a browser run, accepting group after group turned 23 sunflowers, roses and others into daisies)."""
+        model = {p.sha1 for p in self._listed() if (p.hint or "").startswith(MODEL)}
+        return {s: lab for s, lab in self.labels().items() if s not in model}
+
+    def create_class(self, name: str) -> str:
+        self.invalidate()
+        return self.project.add_class(name)
+
+    def rename_class(self, old: str, new: str) -> str:
+        """Rename `old` to `new`; when `new` is a class already, the two merge (undo splits them again)."""
+        new_name = clean_class(new)
+        if new_name is None:
+            raise ProjectError("A class name cannot be empty.")
+        if old == new_name:
+            return new_name
+        merging = new_name in self.classes()
+        before = {s: old for s, lab in self.labels().items() if lab == old}
+        self.project.rename_class(old, new_name)
+        self.invalidate()
+        self._push(Action("merge" if merging else "rename", before, (old, new_name)))
+        return new_name
+
+    def undo(self) -> str:
+        """Take back the last action; says what was undone."""
+        if not self.undo_stack:
+            raise ProjectError("There is nothing to undo.")
+        a = self.undo_stack.pop()
+        self.invalidate()
+        if a.what == "rename":
+            self.project.rename_class(a.names[1], a.names[0])
+            return f"Undone: the class '{a.names[1]}' is called '{a.names[0]}' again."
+        if a.what == "merge":
+            self.project.add_class(a.names[0])
+            self.project.set_labels(a.before)
+            return f"Undone: '{a.names[0]}' is a class of its own again."
+        if a.what in ("reject", "keep"):
+            (self.rejected if a.what == "reject" else self.kept).difference_update(a.hidden)
+            return "Undone: the card is back."
+        self.project.set_labels(a.before)
+        self.project.set_hints(a.hints)
+        return f"Undone: {len(a.before)} photos have the labels they had before."
+
+    def _push(self, action: Action) -> None:
+        self.undo_stack = (self.undo_stack + [action])[-UNDO_KEPT:]
+
+    # ------------------------------------------------------------------------------------------ the engine
+    def refresh(self) -> LB.Suggestions | None:
+        """Retrain the head on the labels now and suggest again (None until the features are ready)."""
+        pool = self.pool
+        if pool is None:
+            return None
+        t0 = time.perf_counter()
+        named = {sha_of(n): n for n in pool.names}  # the pool knows each photo by its stored file name
+        labels = {named[s]: lab for s, lab in self.taught().items() if s in named}
+        result = LB.suggest(pool, labels, ask=ASK)
+        every = {named[s]: lab for s, lab in self.labels().items() if s in named}
+        if len(every) > len(labels):  # accepted suggestions are reviewed too: suspects among all the labels
+            seen = {s["path"] for s in result.suspects}
+            more = [s for s in LB.suggest(pool, every, ask=0).suspects if s["path"] not in seen]
+            result.suspects = sorted(result.suspects + more, key=lambda s: s["score"])
+        self.result = result
+        self.last_refresh_s = time.perf_counter() - t0
+        return self.result
+
+    def ask(self) -> list[str]:
+        """The photos to label next: before any label those that cover the pool (cold start), then those whose
+        labels would teach the model most; only photos still unlabelled."""
+        if self.result is None:
+            return []
+        labelled = self.labels()
+        left = [s for s in self.asked if s not in labelled]
+        if not left:  # all answered: the next ones, from the labels so far (the list stays put until then)
+            self.asked = left = [s for s in (sha_of(n) for n in self.result.ask_next) if s not in labelled]
+            self.asked_cold = self.why_no_suggestions() is not None or len(labelled) < LB.COLD_LABELS
+        return left
+
+    def why_no_suggestions(self) -> str | None:
+        """A plain sentence when there can be no suggestions yet, else None."""
+        if self.pool is None:
+            return "Suggestions come once the photos' features are ready."
+        named = {sha_of(n) for n in self.pool.names}
+        present = sorted({lab for s, lab in self.taught().items() if s in named})
+        if not present:
+            return "Suggestions start once two classes have labels: no photo has a class yet."
+        if len(present) == 1:
+            return f"Suggestions start once two classes have labels: so far only '{present[0]}' has."
+        return None
+
+    def groups(self) -> dict[str, list[tuple[str, float]]]:
+        """{class: [(sha1, confidence)]}: the suggestions for photos still unlabelled, most confident first,
+        without the ones the user rejected."""
+        out: dict[str, list[tuple[str, float]]] = {}
+        if self.result is None or self.why_no_suggestions():
+            return out
+        labelled = self.labels()
+        for s in self.result.suggestions:
+            sha1 = sha_of(s["path"])
+            if sha1 not in labelled and (sha1, s["label"]) not in self.rejected:
+                out.setdefault(s["label"], []).append((sha1, float(s["confidence"])))
+        return out
+
+    def accept(self, label: str, threshold: float) -> int:
+        """Every suggestion of `label` at or above `threshold` (0-1) becomes a label; one undo takes it back."""
+        chosen = [s for s, c in self.groups().get(label, []) if c >= threshold]
+        if not chosen:
+            raise ProjectError(f"No suggestion for '{label}' is at {threshold:.0%} or above.")
+        return self.assign(chosen, label, by_model=True)
+
+    def reject(self, sha1s: Sequence[str], label: str) -> None:
+        """These photos are not `label`: their suggestion goes (they stay unlabelled)."""
+        hidden = {(s, label) for s in sha1s}
+        self.rejected |= hidden
+        self._push(Action("reject", hidden=hidden))
+
+    def risk(self) -> tuple[float, float | None]:
+        """(the default accept threshold, the share of wrong labels expected above it, or None: unknown)."""
+        if self.result is None:
+            return LB.FALLBACK_THRESHOLD, None
+        p = self.result.accept_precision
+        return self.result.accept_threshold, (None if p is None else 1 - p)
+
+    def suspects(self) -> list[dict]:
+        """{"sha1", "given", "suggested", "score"} of labels the engine finds probably wrong, still as given
+        and not kept by the user, most suspicious first."""
+        if self.result is None:
+            return []
+        labelled = self.labels()
+        out = []
+        for s in self.result.suspects:
+            sha1 = sha_of(s["path"])
+            if labelled.get(sha1) == s["given"] and (sha1, s["given"]) not in self.kept:
+                out.append({**s, "sha1": sha1})
+        return out
+
+    def keep(self, sha1: str, given: str) -> None:
+        """The user says this label is right: it leaves the suspects' list."""
+        hidden = {(sha1, given)}
+        self.kept |= hidden
+        self._push(Action("keep", hidden=hidden))
+
+    def hints(self) -> dict[str, list[str]]:
+        """{hint: [sha1]} of unlabelled photos whose folder name (or an import) hints at a class."""
+        out: dict[str, list[str]] = {}
+        for p in self._listed():
+            if p.label is None and p.hint and not p.hint.startswith(MODEL):
+                out.setdefault(p.hint, []).append(p.sha1)
+        return out
+
+    # ------------------------------------------------------------------------------------------ thumbnails
+    def thumb(self, sha1: str, file: Path) -> str:
+        """A small JPEG of the photo as a data URI, made once and kept ("" when it cannot be read)."""
+        uri = self._thumbs.get(sha1)
+        if uri is None:
+            try:
+                img = thumbnail(file, THUMB_PX)
+                buf = io.BytesIO()
+                img.save(buf, "JPEG", quality=72)
+                uri = "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
+            except (UnreadableImage, OSError):
+                uri = ""
+            if len(self._thumbs) >= THUMBS_KEPT:
+                self._thumbs.pop(next(iter(self._thumbs)))
+            self._thumbs[sha1] = uri
+        return uri
+
+
+def uploaded_items(payload: dict, upload_root: Path | None, is_upload: Callable) -> tuple[list, list]:
+    """(file, relative path) pairs of a folder drop's payload whose files really are uploads of this server,
+    and (relative path, reason) for the ones that are not."""
+    items, skipped = [], []
+    for item in payload.get("items", []):
+        rel = str(item.get("rel") or "").replace("\\", "/").strip("/")
+        real = is_upload(str(item.get("path") or ""), upload_root)
+        if not rel or ".." in PurePosixPath(rel).parts:
+            skipped.append((rel or "?", "its folder path is not allowed (it points outside the folder)"))
+        elif real is None:
+            skipped.append((rel, "the upload did not arrive on the server; try again"))
+        elif is_image_name(rel):
+            items.append((real, rel))
+    for rel in payload.get("others", []):
+        skipped.append((str(rel), f"{Path(str(rel)).suffix or 'no extension'} is not an image type we read"))
+    return items, skipped

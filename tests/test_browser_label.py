@@ -1,0 +1,237 @@
+"""The Label step in Chromium (issue 15's acceptance): an unsorted pile made from flowers/train (copied flat
+under opaque names; the test answers from a dict built from the folder names, as a person would from the
+photo, and slips once a round on purpose) becomes a labelled project and a model: label the cold-start and
+ask-next photos, accept the suggestions in bulk, fix the suspects, train with the default settings
+(MobileNetV2: the weights the test server has), and the model on flowers/val reaches what 50 random labels give.
+
+The bound, 0.77, is the issue's figure for 50 random labels with fewshot's default training on flowers
+(bench/README.md measures 0.746 ± 0.043 for the engine's own head on 50 random labels, so 0.77 is the
+stricter of the two). The time from a labelling batch to refreshed suggestions is printed, not asserted
+(target 2 s; a shared machine's load is not this code's doing).
+"""
+from __future__ import annotations
+
+import random
+import re
+import shutil
+import sqlite3
+import statistics
+import time
+from pathlib import Path
+
+
+RANDOM_50_LABELS = 0.77
+HAND_LABELS = 48  # four rounds of the 12 photos "Ask me" shows
+
+
+def make_pile(flowers: Path, out: Path) -> dict[str, str]:
+    """flowers/train copied into one folder under opaque names; returns {name: class}."""
+    files = sorted(flowers.glob("train/*/*.jpg"))
+    random.Random(0).shuffle(files)
+    out.mkdir(parents=True)
+    truth = {}
+    for i, f in enumerate(files):
+        name = f"p{i:04d}.jpg"
+        shutil.copyfile(f, out / name)
+        truth[name] = f.parent.name
+    return truth
+
+
+class Labeller:
+    """Answers from the hidden folder names, through the page like a person, and times each answer."""
+
+    def __init__(self, u, truth: dict[str, str]) -> None:
+        self.u, self.truth, self.times = u, truth, []
+        self.slips: list[str] = []  # photos it labels wrong on purpose: people do, and suspects should catch it
+        self.rounds = 0
+
+    def tiles(self) -> list[dict]:
+        return self.u.page.eval_on_selector_all(
+            "#label-grid .fl-tile", "els => els.map(e => ({id: e.dataset.id, name: e.title.split('/').pop(), "
+                                    "cap: e.querySelector('.fl-cap').innerText, group: e.dataset.group}))")
+
+    def labelled(self) -> int:
+        return int(re.search(r"(\d+) labelled", self.u.text("#label-status")).group(1))
+
+    def key_of(self, cls: str) -> str:
+        return self.u.page.get_attribute(f'#label-grid button[data-act="label"][data-cls="{cls}"]', "data-key")
+
+    def wait_labelled(self, n: int, timeout_s: float = 60) -> None:
+        self.u.page.wait_for_function(
+            "n => { const m = /(\\d+) labelled/.exec(document.querySelector('#label-status').innerText);"
+            " return m && Number(m[1]) === n; }", arg=n, timeout=timeout_s * 1000)
+
+    def label(self, ids: list[str], cls: str) -> float:
+        """Select the photos (click, then shift-click for a neighbour) and press the class's key."""
+        before = self.labelled()
+        for i in ids:
+            self.u.page.click(f'#label-grid .fl-tile[data-id="{i}"] img')
+        assert self.u.page.locator("#label-grid .fl-sel").count() == len(ids)
+        t0 = time.perf_counter()
+        self.u.page.keyboard.press(self.key_of(cls))
+        self.wait_labelled(before + len(ids))
+        self.u.page.wait_for_selector(f'#label-grid .fl-tile[data-id="{ids[0]}"]', state="detached")
+        took = time.perf_counter() - t0
+        self.times.append(took)
+        return took
+
+    def answer_shown(self) -> int:
+        """Label the photos shown; after the first round, one a round gets the wrong class (a slip)."""
+        by_class: dict[str, list[str]] = {}
+        classes = sorted(set(self.truth.values()))
+        for i, t in enumerate(self.tiles()):
+            right = self.truth[t["name"]]
+            if self.rounds and i == 0:
+                right = classes[(classes.index(right) + 1) % len(classes)]
+                self.slips.append(t["name"])
+            by_class.setdefault(right, []).append(t["id"])
+        self.rounds += 1
+        for cls, ids in sorted(by_class.items()):
+            self.label(ids, cls)
+        return sum(map(len, by_class.values()))
+
+
+def snap(u, name: str) -> None:
+    """The whole page, and the Label step's status and grid close up (what the full page shows too small)."""
+    u.shot(name)
+    scroll = u.page.evaluate("window.scrollY")  # boxes are in the viewport's coordinates, a clip in the page's
+    box = u.page.locator("#label-status").bounding_box()
+    grid = u.page.locator("#label-grid").bounding_box()
+    box["y"] += scroll
+    grid["y"] += scroll
+    top = max(0, box["y"] - 220)
+    u.page.screenshot(path=u.shots / f"{len(list(u.shots.iterdir())):02d}-{name}-closeup.png", full_page=True,
+                      clip={"x": 0, "y": top, "width": 1280, "height": min(1400, grid["y"] + grid["height"] - top)})
+
+
+def show(u, view: str) -> None:
+    u.page.locator("#label-view label", has_text=view).click()
+    u.page.wait_for_function(f"() => document.querySelector('#label-grid .fl-root')?.dataset.view === "
+                             f"{ {'Ask me': 'ask', 'Suggestions': 'suggest', 'Suspicious labels': 'suspects'}[view]!r}")
+
+
+def accept_all(u, lab: Labeller) -> int:
+    """Accept every class's suggestions at or above the page's default threshold; returns how many."""
+    accepted = 0
+    for _ in range(10):
+        heads = u.page.eval_on_selector_all("#label-grid .fl-group", "gs => gs.map(g => g.innerText)")
+        ready = [h for h in heads if int(re.search(r"(\d+) at or above", h).group(1)) > 0]
+        if not ready:
+            break
+        cls = ready[0].split()[0]
+        before = lab.labelled()
+        t0 = time.perf_counter()
+        u.page.click(f'#label-grid button[data-act="accept"][data-cls="{cls}"]')
+        u.page.wait_for_function(
+            "n => { const m = /(\\d+) labelled/.exec(document.querySelector('#label-status').innerText);"
+            " return m && Number(m[1]) > n; }", arg=before, timeout=60_000)
+        lab.times.append(time.perf_counter() - t0)
+        accepted += lab.labelled() - before
+    return accepted
+
+
+def fix_suspects(u, lab: Labeller) -> tuple[int, int, int]:
+    """Each suspect: Fix when the suggestion is right, Keep when the given label is, else the right key."""
+    fixed = kept = relabelled = 0
+    for _ in range(60):
+        shown = lab.tiles()
+        if not shown:
+            break
+        t = shown[0]
+        given, suggested = [s.strip() for s in t["cap"].split("→")]
+        right = lab.truth[t["name"]]
+        tile = f'#label-grid .fl-tile[data-id="{t["id"]}"]'
+        if right == suggested:
+            u.page.click(f"{tile} button[data-act=fix]")
+            fixed += 1
+        elif right == given:
+            u.page.click(f"{tile} button[data-act=keep]")
+            kept += 1
+        else:
+            u.page.click(f"{tile} img")
+            u.page.keyboard.press(lab.key_of(right))
+            relabelled += 1
+        u.page.wait_for_selector(tile, state="detached", timeout=60_000)
+    return fixed, kept, relabelled
+
+
+def project_labels(app_server) -> tuple[dict[str, str], Path | None]:
+    """{photo name: label} of the one project whose photos are the pile, and its active run's model file."""
+    db = sqlite3.connect(app_server.sessions.parent / "projects" / "projects.db")
+    try:
+        rows = db.execute("SELECT path, label, project_id FROM photos WHERE path LIKE 'pile/%'").fetchall()
+        pid = rows[0][2]
+        run = db.execute("SELECT r.bundle FROM projects p JOIN runs r ON r.id = p.active_run WHERE p.id = ?",
+                         (pid,)).fetchone()
+    finally:
+        db.close()
+    runs = app_server.sessions.parent / "projects" / "projects" / pid / "runs"
+    return {Path(p).name: lab for p, lab, _ in rows}, (runs / run[0] if run and run[0] else None)
+
+
+def test_an_unsorted_pile_becomes_a_labelled_project_and_a_model_with_the_models_help(ui, app_server, tmp_path,
+                                                                                       shared_data):
+    flowers = shared_data("flowers")  # skips, saying why, where ../shared is absent
+    truth = make_pile(flowers, tmp_path / "pile")
+    classes = sorted(set(truth.values()))
+    u = ui()
+    u.page.set_input_files("#pool-drop input[type=file]", str(tmp_path / "pile"))
+    u.wait_text("#label-progress", r"features of 300 photos are ready", 900)
+    u.wait_text("#label-status", r"300 photos\*?\*?: 0 labelled")
+    assert "cover your pool best" in u.text("#label-grid")
+    assert u.page.locator("#label-grid .fl-tile").count() == 12
+    for cls in classes:  # the classes, named as they turn up
+        u.page.fill("#label-class-name input, #label-class-name textarea", cls)
+        u.page.press("#label-class-name input, #label-class-name textarea", "Enter")
+        u.page.wait_for_selector(f'#label-grid button[data-act="label"][data-cls="{cls}"]', timeout=30_000)
+    snap(u, "cold-start")
+    lab = Labeller(u, truth)
+
+    given = lab.answer_shown()  # the cold start: photos that cover the pool
+    snap(u, "after-cold-start")
+    while given < HAND_LABELS:  # then the photos that teach the model most
+        assert "teach the model most" in u.text("#label-grid")
+        given += lab.answer_shown()
+    snap(u, "ask-next")
+
+    show(u, "Suggestions")
+    assert re.search(r"cross-validation on your labels (expects about \d+%|found none of them wrong)",
+                     u.text("#label-grid"))
+    snap(u, "suggestions")
+    accepted = accept_all(u, lab)
+    labels, _ = project_labels(app_server)
+    wrong = sum(1 for n, lab_ in labels.items() if lab_ is not None and lab_ != truth[n])
+    snap(u, "after-accepting")
+
+    show(u, "Suspicious labels")
+    snap(u, "suspects")
+    listed = len(lab.tiles())
+    fixed, kept, relabelled = fix_suspects(u, lab)
+    snap(u, "after-suspects")
+    labels, _ = project_labels(app_server)
+    wrong_after = sum(1 for n, lab_ in labels.items() if lab_ is not None and lab_ != truth[n])
+
+    u.click("#label-use")
+    u.wait_text("#data-summary", "5 classes", 120)
+    u.choose_backbone("MobileNetV2")
+    u.click("#train-btn")
+    u.wait_text("#train-progress", "Done in", 900)
+    u.shot("trained")
+    _, bundle = project_labels(app_server)
+    assert bundle is not None and bundle.is_file()
+
+    from fewshot.bundle import load_bundle
+    from fewshot.predict import evaluate_photos
+    acc = evaluate_photos(load_bundle(bundle), flowers / "val").report.accuracy
+    n = sum(v is not None for v in labels.values())
+    slips_left = sum(1 for n in lab.slips if labels[n] != truth[n])
+    print(f"\nlabels by hand: {given}, {len(lab.slips)} of them slips on purpose; suspects listed: {listed}, "
+          f"slips still wrong after the review: {slips_left}")
+    print(f"suggestions accepted: {accepted} (wrong labels then: {wrong}); "
+          f"suspects fixed {fixed}, kept {kept}, relabelled {relabelled} (wrong labels after: {wrong_after}); "
+          f"{n} labelled photos trained on")
+    print(f"labelling batch -> refreshed suggestions in the browser: median {statistics.median(lab.times):.2f} s, "
+          f"max {max(lab.times):.2f} s over {len(lab.times)} batches (target 2 s)")
+    print(f"accuracy on flowers/val: {acc:.3f} (50 random labels: about {RANDOM_50_LABELS})")
+    assert listed > 0 and wrong_after < wrong  # the review found and fixed wrong labels
+    assert acc >= RANDOM_50_LABELS
