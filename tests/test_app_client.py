@@ -58,6 +58,18 @@ def test_load_zip_train_predict_export_through_the_api(app_server, pets_zip, tmp
     bundle = next(f for f in (files if isinstance(files, list) else [files]) if str(f).endswith(".safetensors"))
     assert load_bundle(bundle).classes == ["cat", "dog"]
 
+    # a picture with transparency reaches the model as the file is (its clear parts over white, as the
+    # Predictor and the exports read it), not as the picture box's RGB conversion of it
+    from PIL import Image
+    from fewshot.predict import Predictor
+    rgba = Image.open(picture).convert("RGBA")
+    rgba.putalpha(Image.linear_gradient("L").resize(rgba.size))
+    rgba.save(tmp_path / "clear.png")
+    want = dict(Predictor(load_bundle(bundle)).predict_one(str(tmp_path / "clear.png"), top_k=2))
+    label = client.predict(handle_file(str(tmp_path / "clear.png")), False, api_name="/predict")
+    got = {c["label"]: c["confidence"] for c in label["confidences"]}
+    assert got == pytest.approx(want, abs=1e-4)
+
 
 def test_api_errors_are_plain_words(app_server, tmp_path):
     from gradio_client import Client, handle_file

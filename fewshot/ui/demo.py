@@ -172,7 +172,7 @@ def build_demo(source: DemoSource) -> gr.Blocks:
     the right class in, a thank-you out)."""
     with gr.Blocks(title="fewshot demo") as page:
         head = gr.HTML("", elem_id="demo-head")
-        image = gr.Image(sources=["upload", "clipboard", "webcam"], type="filepath", label="A picture",
+        image = gr.Image(sources=["upload", "clipboard", "webcam"], type="filepath", image_mode=None, label="A picture",
                          webcam_options=REAR_CAMERA, height=320, elem_id="demo-image")
         label = gr.Label(num_top_classes=3, label="What the model sees", elem_id="demo-label")
         with gr.Accordion("Wrong? Tell us the right class", open=False, visible=False, elem_id="demo-wrong") as wrong:

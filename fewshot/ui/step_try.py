@@ -21,7 +21,8 @@ def build(page: Page) -> SimpleNamespace:
     v.status = gr.Markdown(NO_MODEL, elem_id="try-status")
     with gr.Row():
         with gr.Column(min_width=280):
-            v.image = gr.Image(sources=["upload", "clipboard", "webcam"], type="filepath", label="A picture",
+            v.image = gr.Image(sources=["upload", "clipboard", "webcam"], type="filepath", image_mode=None,
+                               label="A picture",
                                height=300, elem_id="try-image")
             v.tta = gr.Checkbox(False, label="Look twice (test-time augmentation)",
                                 info="Averages six views of the picture (mirror, corners): slower, often steadier.")
