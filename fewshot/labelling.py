@@ -542,6 +542,17 @@ class Suggestions:
     accept_precision: float | None
     skipped: list[dict]
     classes: list[str] = field(default_factory=list)
+    # the labelled photos' out-of-fold (confidence, right) pairs, which every estimate rests on
+    oof_confidence: np.ndarray | None = None
+    oof_right: np.ndarray | None = None
+
+    def precision_at(self, threshold: float) -> float | None:
+        """The share of suggestions at or above `threshold` expected right (out-of-fold on the labelled
+        photos), or None when fewer than MIN_ABOVE of them reach it: too few to say."""
+        if self.oof_confidence is None:
+            return None
+        above = self.oof_confidence >= threshold
+        return float(self.oof_right[above].mean()) if above.sum() >= MIN_ABOVE else None
 
     def to_dict(self) -> dict:
         return {"ask_next": self.ask_next, "suggestions": self.suggestions, "suspects": self.suspects,
@@ -579,7 +590,7 @@ def _suggest(pool: Pool, labels: Mapping[str, str], ask: int, seed: int) -> Sugg
     is_labelled[rows] = True
     free = np.flatnonzero(~is_labelled)
     skipped = [{"path": n, "reason": r} for n, r in pool.skipped]
-    suggestions, suspects, probs = [], [], None
+    suggestions, suspects, probs, oof = [], [], None, None
     threshold, precision = FALLBACK_THRESHOLD, None
     if len(classes) >= 2:
         clf = fit_head(X[rows], y)
@@ -594,4 +605,5 @@ def _suggest(pool: Pool, labels: Mapping[str, str], ask: int, seed: int) -> Sugg
                          "score": round(q, 4)} for i, s, q in find_suspects(oof, y)]
     picks = ask_next_picks(X, rows, free, probs, ask, seed)
     return Suggestions([pool.names[i] for i in picks], suggestions, suspects, threshold,
-                       None if precision is None else round(precision, 4), skipped, classes)
+                       None if precision is None else round(precision, 4), skipped, classes,
+                       None if oof is None else oof.max(1), None if oof is None else oof.argmax(1) == y)

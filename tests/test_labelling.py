@@ -212,3 +212,15 @@ def test_train_from_a_labels_file(with_weights, pool_dir, tmp_path, capsys):
                  "--out", str(out), "--json"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["classes"] == ["blue", "red"] and out.is_file()  # green photos were not labelled: not a class
+
+
+def test_the_risk_of_accepting_is_estimated_at_whatever_threshold_the_user_picks():
+    import numpy as np
+    from fewshot.labelling import MIN_ABOVE, Suggestions
+    conf = np.array([0.55, 0.6, 0.65, 0.7, 0.8, 0.85, 0.9, 0.92, 0.95, 0.99])
+    right = np.array([False, False, True, True, True, True, False, True, True, True])
+    s = Suggestions([], [], [], 0.6, None, [], ["a", "b"], conf, right)
+    assert s.precision_at(0.5) == pytest.approx(0.7)  # 7 of all 10 right
+    assert s.precision_at(0.7) == pytest.approx(6 / 7)  # 0.7 and above: one wrong (0.9) in 7
+    assert (conf >= 0.91).sum() < MIN_ABOVE and s.precision_at(0.91) is None  # 3 above it: too few to say
+    assert Suggestions([], [], [], 0.6, None, []).precision_at(0.7) is None  # nothing labelled: no estimate

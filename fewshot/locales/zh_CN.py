@@ -1070,6 +1070,11 @@ MESSAGES.update({
     "{} photos are now '{}'.": "{0} 张照片现在属于“{1}”。",
     "{} photos have no class now.": "{0} 张照片现在没有类别。",
     "{} suggestions accepted as '{}'.": "已接受 {0} 条建议，标为“{1}”。",
+    "At {} and above, cross-validation on your labels expects about {} of such suggestions to be wrong: the "
+    "Suspicious labels view lists the likely ones.":
+        "在 {0} 及以上，根据你的标注做的交叉验证估计这类建议约有 {1} 是错的：“可疑标注”视图会列出可能错的那些。",
+    "Too few of your labels reach {} to estimate how many of these are wrong.":
+        "你的标注中达到 {0} 的太少，无法估计其中有多少是错的。",
     "Make a class first (its name, then Add class).": "请先建一个类别（输入名称，再点“添加类别”）。",
     "Give the selected photos a class (or press its number):": "给选中的照片指定类别（或按它的数字键）：",
     "Page {} of {}": "第 {0} 页，共 {1} 页",

@@ -316,6 +316,11 @@ class Desk:
         p = self.result.accept_precision
         return self.result.accept_threshold, (None if p is None else 1 - p)
 
+    def wrong_at(self, threshold: float) -> float | None:
+        """The share of wrong labels expected among suggestions at or above `threshold` (None: unknown)."""
+        p = self.result.precision_at(threshold) if self.result is not None else None
+        return None if p is None else 1 - p
+
     def suspects(self) -> list[dict]:
         """{"sha1", "given", "suggested", "score"} of labels the engine finds probably wrong, still as given
         and not kept by the user, most suspicious first."""

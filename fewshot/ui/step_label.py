@@ -179,7 +179,11 @@ def act(desk: Desk, data: dict) -> str | None:
         note = f"{desk.assign(ids, None)} photos have no class now."
     elif what == "accept":
         threshold = float(data.get("threshold") or round(desk.risk()[0] * 100)) / 100
-        note = f"{desk.accept(cls, threshold)} suggestions accepted as '{cls}'."
+        wrong = desk.wrong_at(threshold)  # said for the threshold used, which may not be the default
+        note = f"{desk.accept(cls, threshold)} suggestions accepted as '{cls}'." + (
+            f" At {threshold:.0%} and above, cross-validation on your labels expects about {wrong:.0%} of such "
+            f"suggestions to be wrong: the Suspicious labels view lists the likely ones." if wrong is not None else
+            f" Too few of your labels reach {threshold:.0%} to estimate how many of these are wrong.")
     elif what == "accept-hint":
         note = f"{desk.assign(desk.hints().get(cls, []), cls)} photos are now '{cls}'."
     elif what == "reject":
