@@ -104,7 +104,7 @@ def test_a_training_goes_on_through_a_reload_and_the_page_follows_it_again(ui, t
     progress = u.wait_text("#train-progress", r"Stopped after \d+ epochs?", 60)
     ended = int(re.search(r"Stopped after (\d+)", progress).group(1))
     assert shown <= ended <= shown + 1, (shown, ended, progress)
-    u.wait_text("#project-status", r"1 runs; the active model is run \d+", 30)
+    u.wait_text("#project-status", r"1 run; the active model is run \d+", 30)
     u.page.get_by_text("Runs of this project").click()
     runs = u.wait_text("#runs-table", "stopped", 30)
     u.shot("stopped-after-reload")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 from types import SimpleNamespace
-from typing import Callable
+from typing import Callable, Iterator
 
 import gradio as gr
 
@@ -161,42 +161,7 @@ def wire(v: SimpleNamespace, page: Page, model_outputs: list, show_model: Callab
         if sess.backends.fit_check is not None and sess.dataset is not None:
             sess.backends.fit_check(sess.dataset, cfg)
         k = len(sess.dataset.classes) if sess.dataset else 0
-        shown = -1
-        sess.streaming = True
-        try:
-            for up in T.run_training(sess, cfg):
-                out = {page.state: sess, **live(v, sess, up, cfg, k, shown)}
-                if up.done is not None and up.done.model is not None and not sess.closed:
-                    out.update(show_model(sess))
-                yield out
-                shown = len(up.history)
-        finally:
-            sess.streaming = False
-
-    @friendly
-    def reattach(st, request: gr.Request = None):
-        """After a page load or a project picked in the bar: a training the project still runs (the page was
-        reloaded mid-run, or another tab started it) is followed, its curves continuing; Stop works as before."""
-        sess = st if isinstance(st, Session) and not st.closed else None
-        job = sess.job if sess is not None and sess.job is not None and sess.job.running else None
-        if job is None:
-            yield {v.train: gr.Button(interactive=True)}
-            return
-        yield {v.train: gr.Button(interactive=False)}
-        if sess.streaming:  # this tab already shows it (its own Train, or the same project picked again)
-            return
-        shown = -1
-        sess.streaming = True
-        try:
-            for up in T.follow(sess, job):
-                out = {page.state: sess, **live(v, sess, up, job.cfg, job.classes, shown)}
-                if up.done is not None and up.done.model is not None and not sess.closed:
-                    out.update(show_model(sess))
-                yield out
-                shown = len(up.history)
-        finally:
-            sess.streaming = False
-        yield {v.train: gr.Button(interactive=True)}
+        yield from _stream(v, page, sess, T.run_training(sess, cfg), cfg, k, show_model)
 
     @friendly  # its progress line in the page's language
     def before(st, request: gr.Request):
@@ -229,10 +194,44 @@ def wire(v: SimpleNamespace, page: Page, model_outputs: list, show_model: Callab
         **run, **PRIVATE).then(**post))
     page.follow(v.fb_scratch.click(lambda: gr.Checkbox(value=False), None, v.pretrained, **hidden).then(**pre).then(
         **run, **PRIVATE).then(**post))
-    for opened in page.reopened:  # a follower holds no training slot: the training itself has one (ui/jobs.py)
-        page.follow(opened.then(reattach, [page.state], live_outputs + model_outputs + shown_out + [v.train],
-                                concurrency_limit=None, show_progress="hidden", **PRIVATE))
+    _wire_reattach(v, page, live_outputs + model_outputs + shown_out + [v.train], show_model)
     _wire_small(v, page)
+
+
+def _stream(v: SimpleNamespace, page: Page, sess: Session, updates, cfg, k: int, show_model: Callable) -> Iterator:
+    """A training's snapshots as the page's updates; a model made fills steps 3-5 (`show_model`)."""
+    shown = -1
+    sess.streaming = True
+    try:
+        for up in updates:
+            out = {page.state: sess, **live(v, sess, up, cfg, k, shown)}
+            if up.done is not None and up.done.model is not None and not sess.closed:
+                out.update(show_model(sess))
+            yield out
+            shown = len(up.history)
+    finally:
+        sess.streaming = False
+
+
+def _wire_reattach(v: SimpleNamespace, page: Page, outputs: list, show_model: Callable) -> None:
+    """After a page load or a project picked in the bar: a training the project still runs (the page was
+    reloaded mid-run, or another tab started it) is followed, its curves continuing; Stop works as before."""
+    @friendly
+    def reattach(st, request: gr.Request = None):
+        sess = st if isinstance(st, Session) and not st.closed else None
+        job = sess.job if sess is not None and sess.job is not None and sess.job.running else None
+        if job is None:
+            yield {v.train: gr.Button(interactive=True)}
+            return
+        yield {v.train: gr.Button(interactive=False)}
+        if sess.streaming:  # this tab already shows it (its own Train, or the same project picked again)
+            return
+        yield from _stream(v, page, sess, T.follow(sess, job), job.cfg, job.classes, show_model)
+        yield {v.train: gr.Button(interactive=True)}
+
+    for opened in page.reopened:  # a follower holds no training slot: the training itself has one (ui/jobs.py)
+        page.follow(opened.then(reattach, [page.state], outputs, concurrency_limit=None, show_progress="hidden",
+                                **PRIVATE))
 
 
 # What Stop sends as the epochs the page showed: the points drawn on the accuracy curve at the moment of the
