@@ -52,12 +52,11 @@ class Head:
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """What the fitted LogisticRegression's predict_proba gives for the projected rows (to rounding)."""
-        from scipy.special import expit, softmax
         z = np.asarray(X, np.float32) @ self.weights + self.bias
-        if z.shape[1] == 1:  # two classes: sklearn's binary model is one logistic
-            p = expit(z[:, 0])
-            return np.c_[1 - p, p]
-        return softmax(z, axis=1)
+        if z.shape[1] == 1:  # two classes: sklearn's binary model is one logistic, softmax of (0, z)
+            z = np.c_[np.zeros_like(z), z]
+        z = np.exp(z - z.max(axis=1, keepdims=True))  # shifted: no overflow
+        return z / z.sum(axis=1, keepdims=True)
 
 
 def fit_head(X: np.ndarray, y: np.ndarray, c: float = HEAD_C) -> Head:
