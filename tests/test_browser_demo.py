@@ -114,7 +114,7 @@ def test_a_demo_link_made_in_step_5_works_on_a_phone_and_its_feedback_comes_home
     # the owner revokes it: the visitor's next visit is a 404
     u.click("#share-revoke")
     table = u.wait_text("#share-links", "revoked", 30)
-    assert re.search(r"revoked\s+1\s+on\s+1", table), table  # run 1, feedback on, 1 photo sent back
+    assert re.search(r"revoked\s+\d+\s+on\s+1", table), table  # its run, feedback on, 1 photo sent back
     u.shot("owner-revoked-the-link")
     assert v.goto(href).status == 404
     assert not errors, errors

@@ -5,6 +5,7 @@ in front of /m/<id> answers 404 for unknown or revoked links and serves no file 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 from pathlib import Path
 
 import gradio as gr
@@ -144,7 +145,9 @@ def _asgi_get(gate, path: str) -> tuple[int, dict, bytes, dict]:
         out.append(msg)
     scope = {"type": "http", "method": "GET", "path": path, "root_path": "/m",
              "headers": [(b"x-fewshot-demo", b"forged")]}
-    asyncio.run(gate(scope, receive, send))
+    # in a thread of its own: a browser test earlier in the same run keeps an event loop running in this one
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, gate(scope, receive, send)).result()
     return out[0]["status"], dict(out[0]["headers"]), out[1]["body"], seen
 
 
