@@ -267,6 +267,7 @@ class Suggestions:
     # the labelled photos' out-of-fold (confidence, right) pairs, which every estimate rests on
     oof_confidence: np.ndarray | None = None
     oof_right: np.ndarray | None = None
+    left_out: int = 0  # labels cleanlab doubts, left out of the estimates (only when all of them held it back)
 
     def precision_at(self, threshold: float) -> float | None:
         """The share of suggestions at or above `threshold` expected right (out-of-fold on the labelled
@@ -312,7 +313,7 @@ def _suggest(pool: Pool, labels: Mapping[str, str], ask: int, seed: int) -> Sugg
     is_labelled[rows] = True
     free = np.flatnonzero(~is_labelled)
     skipped = [{"path": n, "reason": r} for n, r in pool.skipped]
-    suggestions, suspects, probs, oof = [], [], None, None
+    suggestions, suspects, probs, oof, left_out = [], [], None, None, 0
     threshold, precision = FALLBACK_THRESHOLD, None
     if len(classes) >= 2:
         clf = fit_head(X[rows], y)
@@ -331,9 +332,9 @@ def _suggest(pool: Pool, labels: Mapping[str, str], ask: int, seed: int) -> Sugg
             # head holds every suggestion back until the labels are clean (3 slips among 50 labels: nothing
             # accepted on some seeds). Only then: on clean labels it would flatter (bench/README.md)
             trusted = np.setdiff1d(np.arange(len(y)), [i for i, _, _ in found])
-            oof, y = oof[trusted], y[trusted]
+            oof, y, left_out = oof[trusted], y[trusted], len(found)
             threshold, precision = accept_threshold(oof, y)
     picks = ask_next_picks(X, rows, free, probs, ask, seed)
     return Suggestions([pool.names[i] for i in picks], suggestions, suspects, threshold,
                        None if precision is None else round(precision, 4), skipped, classes,
-                       None if oof is None else oof.max(1), None if oof is None else oof.argmax(1) == y)
+                       None if oof is None else oof.max(1), None if oof is None else oof.argmax(1) == y, left_out)

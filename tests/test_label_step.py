@@ -397,3 +397,11 @@ def test_step_1s_report_lists_photos_that_may_be_in_the_wrong_folder(tmp_path, m
     assert "may be in the wrong folder" in out["data-warnings"]
     assert "green/misplaced.png: in 'green', looks like 'red'" in out["data-warnings"]
     sess.cleanup()
+
+
+def test_an_estimate_that_left_out_doubtful_labels_says_it_is_too_hopeful():
+    from types import SimpleNamespace
+    trusting = SimpleNamespace(risk=lambda: (0.5, 0.0), left_out=lambda: 0)
+    doubting = SimpleNamespace(risk=lambda: (0.5, 0.0), left_out=lambda: 3)
+    assert "leaves out" not in H.risk_line(trusting, str)
+    assert "leaves out the 3 labels that look wrong" in H.risk_line(doubting, str)

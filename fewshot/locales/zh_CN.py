@@ -1073,6 +1073,12 @@ MESSAGES.update({
     "At {} and above, cross-validation on your labels expects about {} of such suggestions to be wrong: the "
     "Suspicious labels view lists the likely ones.":
         "在 {0} 及以上，根据你的标注做的交叉验证估计这类建议约有 {1} 是错的：“可疑标注”视图会列出可能错的那些。",
+    "At {} and above, cross-validation on your labels found none of such suggestions wrong (an estimate from "
+    "few photos, not a promise).":
+        "在 {0} 及以上，根据你的标注做的交叉验证没有发现这类建议出错（这是基于少量照片的估计，不是保证）。",
+    "This leaves out the {} labels that look wrong, so it is too hopeful until you review them under Suspicious "
+    "labels.":
+        "这个估计没有算上 {0} 个看起来有错的标注，所以在你到“可疑标注”里检查它们之前，它偏乐观。",
     "Too few of your labels reach {} to estimate how many of these are wrong.":
         "你的标注中达到 {0} 的太少，无法估计其中有多少是错的。",
     "Make a class first (its name, then Add class).": "请先建一个类别（输入名称，再点“添加类别”）。",

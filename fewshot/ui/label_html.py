@@ -103,10 +103,18 @@ def risk_line(desk: Desk, tr: Tr) -> str:
     if wrong is None:
         return tr(f"Accepting at or above {t:.0%}: too few labels yet to estimate how many would be wrong.")
     if wrong < 0.005:  # "about 0%" would read as a promise
-        return tr(f"Accepting at or above {t:.0%}: cross-validation on your labels found none of them wrong "
+        line = tr(f"Accepting at or above {t:.0%}: cross-validation on your labels found none of them wrong "
                   f"(an estimate from few photos, not a promise).")
-    return tr(f"Accepting at or above {t:.0%}: cross-validation on your labels expects about {wrong:.0%} of "
-              f"them to be wrong.")
+    else:
+        line = tr(f"Accepting at or above {t:.0%}: cross-validation on your labels expects about {wrong:.0%} of "
+                  f"them to be wrong.")
+    return line + (" " + left_out_note(desk, tr) if desk.left_out() else "")
+
+
+def left_out_note(desk: Desk, tr: Tr) -> str:
+    """Said with every estimate that left out the labels that look wrong: it counts only the others."""
+    return tr(f"This leaves out the {desk.left_out()} labels that look wrong, so it is too hopeful until you "
+              f"review them under Suspicious labels.")
 
 
 def _hints(desk: Desk, tr: Tr, photos: dict) -> str:

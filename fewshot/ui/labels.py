@@ -316,6 +316,10 @@ class Desk:
         p = self.result.accept_precision
         return self.result.accept_threshold, (None if p is None else 1 - p)
 
+    def left_out(self) -> int:
+        """Labels that look wrong and were left out of the estimates (0: every label counted)."""
+        return self.result.left_out if self.result is not None else 0
+
     def wrong_at(self, threshold: float) -> float | None:
         """The share of wrong labels expected among suggestions at or above `threshold` (None: unknown)."""
         p = self.result.precision_at(threshold) if self.result is not None else None

@@ -179,11 +179,7 @@ def act(desk: Desk, data: dict) -> str | None:
         note = f"{desk.assign(ids, None)} photos have no class now."
     elif what == "accept":
         threshold = float(data.get("threshold") or round(desk.risk()[0] * 100)) / 100
-        wrong = desk.wrong_at(threshold)  # said for the threshold used, which may not be the default
-        note = f"{desk.accept(cls, threshold)} suggestions accepted as '{cls}'." + (
-            f" At {threshold:.0%} and above, cross-validation on your labels expects about {wrong:.0%} of such "
-            f"suggestions to be wrong: the Suspicious labels view lists the likely ones." if wrong is not None else
-            f" Too few of your labels reach {threshold:.0%} to estimate how many of these are wrong.")
+        note = f"{desk.accept(cls, threshold)} suggestions accepted as '{cls}'. " + _accept_risk(desk, threshold)
     elif what == "accept-hint":
         note = f"{desk.assign(desk.hints().get(cls, []), cls)} photos are now '{cls}'."
     elif what == "reject":
@@ -352,3 +348,16 @@ def _wire_classes(v: SimpleNamespace, page: Page, show_report: Callable[[Session
                                **PRIVATE))
     page.follow(v.undo.click(on_undo, [page.state], outputs, **PRIVATE))
     page.follow(v.use.click(on_use, [page.state], report_outputs + [page.state], **PRIVATE))
+
+
+def _accept_risk(desk, threshold: float) -> str:
+    """What accepting at `threshold` (the user's, maybe not the default) risks, in words."""
+    wrong = desk.wrong_at(threshold)
+    if wrong is None:
+        return f"Too few of your labels reach {threshold:.0%} to estimate how many of these are wrong."
+    said = (f"At {threshold:.0%} and above, cross-validation on your labels found none of such suggestions wrong "
+            f"(an estimate from few photos, not a promise)." if wrong < 0.005 else
+            f"At {threshold:.0%} and above, cross-validation on your labels expects about {wrong:.0%} of such "
+            f"suggestions to be wrong: the Suspicious labels view lists the likely ones.")
+    return said + (f" This leaves out the {desk.left_out()} labels that look wrong, so it is too hopeful until you "
+                   f"review them under Suspicious labels." if desk.left_out() else "")
