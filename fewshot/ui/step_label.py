@@ -25,22 +25,14 @@ from . import projects as PJ
 from .labels import MODEL, Desk, uploaded_items
 from .page import LANG, PRIVATE, Page, friendly, inform, localized, md_hint
 from .state import Session, is_upload
-from .texts import FOLDER_TEMPLATE
+from .texts import FOLDER_TEMPLATE, FOLDER_TEXTS
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 # The drop zone's words (assets/folder_drop.js reads the same keys as step 1's)
-POOL_TEXTS = {
-    "aria": "Choose or drop a folder of unsorted photos",
-    "title": "Drop a folder of unsorted photos here, or click to choose it",
-    "sub": "Any layout: the photos join this project without a class, and you label them below.",
-    "btn": "Choose a folder…",
-    "none": "No pictures found in what was dropped (.jpg, .png, .bmp, .gif, .webp, .tif are read).",
-    "over": "{} pictures is over the limit of {} per upload (limit: max images). Drop fewer pictures at a time.",
-    "uploading": "Uploading {} of {} pictures…",
-    "sent": "Sent {} pictures from “{}”; the report is below.",
-    "reading": "Reading the folder…",
-    "failed": "⛔ Nothing was loaded from “{}”: see why below.",
-}
+POOL_TEXTS = {**FOLDER_TEXTS,  # step 1's words, but for a pile in any layout
+              "aria": "Choose or drop a folder of unsorted photos",
+              "title": "Drop a folder of unsorted photos here, or click to choose it",
+              "sub": "Any layout: the photos join this project without a class, and you label them below."}
 VIEW_CHOICES = [("Ask me", "ask"), ("All photos", "all"), ("Suggestions", "suggest"), ("Suspicious labels", "suspects")]
 _DESKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # Session -> Desk of its open project
 
