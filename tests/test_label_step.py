@@ -72,6 +72,15 @@ def by_truth(desk: Desk, truth: dict[str, str]) -> dict[str, str]:
     return {p.sha1: truth[p.path] for p in desk.project.photos()}
 
 
+def red_and_green(desk: Desk, tmp_path) -> tuple[list[str], list[str]]:
+    """A pile of 12 red and 12 green photos on the desk, features ready; their sha1s by true colour."""
+    items, truth = pile(tmp_path, {"red": 12, "green": 12})
+    desk.add_uploaded(items, LIMITS)
+    ready(desk)
+    t = by_truth(desk, truth)
+    return [s for s, c in t.items() if c == "red"], [s for s, c in t.items() if c == "green"]
+
+
 def test_cold_start_asks_for_photos_covering_every_class_before_any_label(desk, tmp_path):
     items, truth = pile(tmp_path, {"red": 10, "green": 10, "blue": 10})
     desk.add_uploaded(items, LIMITS)
@@ -178,12 +187,7 @@ def test_risk_of_accepting_is_shown_from_the_engines_estimate(desk, tmp_path):
 
 
 def test_suspect_labels_are_listed_and_fixed_or_kept_in_one_click(desk, tmp_path):
-    items, truth = pile(tmp_path, {"red": 12, "green": 12})
-    desk.add_uploaded(items, LIMITS)
-    ready(desk)
-    t = by_truth(desk, truth)
-    reds = [s for s, c in t.items() if c == "red"]
-    greens = [s for s, c in t.items() if c == "green"]
+    reds, greens = red_and_green(desk, tmp_path)
     desk.assign(reds[1:], "red")
     desk.assign(greens, "green")
     desk.assign(reds[:1], "green")  # one wrong label
@@ -347,12 +351,7 @@ def test_accepted_suggestions_are_labels_for_training_but_the_suggestions_learn_
 
 
 def test_a_wrong_accepted_suggestion_is_among_the_suspects(desk, tmp_path):
-    items, truth = pile(tmp_path, {"red": 12, "green": 12})
-    desk.add_uploaded(items, LIMITS)
-    ready(desk)
-    t = by_truth(desk, truth)
-    reds = [s for s, c in t.items() if c == "red"]
-    greens = [s for s, c in t.items() if c == "green"]
+    reds, greens = red_and_green(desk, tmp_path)
     desk.assign(reds[1:8], "red")
     desk.assign(greens[:8], "green")
     desk.assign(greens[8:], "green", by_model=True)
