@@ -177,7 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=d.seed)
     s.add_argument("--augmentation", default=d.augmentation, choices=AUGMENTATIONS)
     s.add_argument("--label-smoothing", type=float, default=d.label_smoothing)
-    s.add_argument("--balanced", action="store_true", help="class-balanced loss")
+    s.add_argument("--balanced", action=argparse.BooleanOptionalAction, default=d.balanced_loss,
+                   help="class-balanced loss: each class counts the same, however many photos it has")
     s.add_argument("--early-stop", type=int, default=d.early_stop, metavar="EPOCHS")
     s.add_argument("--scratch", action="store_true", help="no pretrained weights (weak with few photos)")
     s.add_argument("--weights", help="a local torchvision weights file for the backbone")

@@ -252,12 +252,15 @@ def _notices(classes: list[str], train: list[Sample], val: list[Sample]) -> list
         if counts[i] < MIN_PER_CLASS:
             out.append(Notice("few_images", f"Class '{name}' has only {counts[i]} images; aim for at least "
                                             f"{MIN_PER_CLASS} per class, taken in different scenes, angles and light."))
-    if counts and min(counts.values()) > 0 and max(counts.values()) / min(counts.values()) > IMBALANCE_RATIO:
-        big = max(counts, key=counts.get)
-        small = min(counts, key=counts.get)
-        out.append(Notice("imbalance", f"Classes are unbalanced: '{classes[big]}' has {counts[big]} images but "
-                                       f"'{classes[small]}' only {counts[small]}. Add photos to the small class "
-                                       f"or turn on the class-balanced loss."))
+    # what training sees: a separate validation folder can hide an 8:1 training set behind even totals
+    trains = Counter(s.label for s in train)
+    if trains and min(trains.values()) > 0 and max(trains.values()) / min(trains.values()) > IMBALANCE_RATIO:
+        big = max(trains, key=trains.get)
+        small = min(trains, key=trains.get)
+        out.append(Notice("imbalance", f"Classes are unbalanced: '{classes[big]}' has {trains[big]} photos to train "
+                                       f"on but '{classes[small]}' only {trains[small]}. Add photos to the small class; "
+                                       f"until then keep the class-balanced loss on (the default), so the model "
+                                       f"does not favour the big one."))
     by_digest: dict[str, list[Sample]] = defaultdict(list)
     for s in train + val:
         by_digest[s.digest].append(s)

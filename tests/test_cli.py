@@ -32,7 +32,7 @@ def cli_model(tmp_path_factory):
         for p in data.rglob("*.png"):
             zf.write(p, "data/" + str(p.relative_to(data)))
     r = run("train", tmp / "data.zip", "--scratch", "--arch", "mobilenet_v2", "--epochs", "2", "--batch-size", "8",
-            "--out", tmp / "m.safetensors", "--json")
+            "--no-balanced", "--out", tmp / "m.safetensors", "--json")
     assert r.returncode == 0, r.stderr
     return tmp, last_json(r.stdout)
 
@@ -51,6 +51,8 @@ def test_inspect_json(tmp_path):
 def test_train_from_zip_then_evaluate_predict_export(cli_model):
     tmp, out = cli_model
     assert out["classes"] == ["circle", "square"] and len(out["history"]) == 2
+    from fewshot.bundle import load_bundle
+    assert load_bundle(tmp / "m.safetensors").config.balanced_loss is False  # --no-balanced (on by default)
     r = run("evaluate", tmp / "m.safetensors", tmp / "data", "--json")
     assert r.returncode == 0, r.stderr
     ev = last_json(r.stdout)

@@ -148,9 +148,10 @@ DATA = {
     "{} images is over the limit of {} (limit: max images)": "{0} 张图片超过了上限 {1}（限制：最大图片数）",
     "{} does not exist": "{0} 不存在",
     "No readable images were found in {}.": "在 {0} 中没有找到可读取的图片。",
-    "Classes are unbalanced: '{}' has {} images but '{}' only {}. Add photos to the small class or turn on the "
-    "class-balanced loss.":
-        "各类别数量不均衡：“{0}”有 {1} 张图片，而“{2}”只有 {3} 张。请给小的类别补充照片，或者打开“类别均衡损失”。",
+    "Classes are unbalanced: '{}' has {} photos to train on but '{}' only {}. Add photos to the small class; "
+    "until then keep the class-balanced loss on (the default), so the model does not favour the big one.":
+        "各类别数量不均衡：“{0}”有 {1} 张用于训练的照片，而“{2}”只有 {3} 张。请给小的类别补充照片；在此之前请保持“类别均衡损失”开启"
+        "（默认开启），这样模型不会偏向大的类别。",
     "{} images are exact copies of others ({}{}); copies add nothing and make validation look better than it is.":
         "有 {0} 张图片与其他图片完全相同（{1}{2}）；重复的照片没有帮助，还会让验证结果看起来比实际更好。",
     "The same picture ({}) is in {}; the model cannot learn which is right. Keep it in one class.":
@@ -560,7 +561,9 @@ UI = {  # the page's fixed words (labels, buttons, hints); each is the English a
     "Early stop": "提前停止",
     "Stop after this many epochs without improvement (0 = never).": "连续这么多轮没有提升就停止（0 = 从不）。",
     "Class-balanced loss": "类别均衡损失",
-    "Counts mistakes on small classes more; for very uneven classes.": "小类别上的错误算得更重；适合各类别数量相差很大时。",
+    "Each class counts the same, however many photos it has. Turn it off only if your photo counts match how "
+    "often each class really occurs.":
+        "每个类别的分量相同，不论它有多少张照片。只有当各类照片的数量正好反映每类实际出现的频率时，才关闭它。",
     "Seed": "随机种子",
     "Same seed and settings give the same result.": "相同的随机种子和设置会得到相同的结果。",
     "▶ Train": "▶ 训练",

@@ -94,7 +94,8 @@ def _advanced(v: SimpleNamespace) -> None:
                                 info="Stop after this many epochs without improvement (0 = never).")
         with gr.Row():
             v.balanced = gr.Checkbox(D.balanced_loss, label="Class-balanced loss",
-                                     info="Counts mistakes on small classes more; for very uneven classes.")
+                                     info=("Each class counts the same, however many photos it has. Turn it off only "
+                                           "if your photo counts match how often each class really occurs."))
             v.seed = gr.Number(D.seed, precision=0, label="Seed", info="Same seed and settings give the same result.")
 
 
