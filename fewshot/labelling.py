@@ -39,7 +39,7 @@ from .images import UnreadableImage, read_checked, thumbnail
 # the maths, used here by `suggest` and by its callers through this module (the page, the CLI, the benches)
 from .label_maths import (BIG_POOL, COLD_LABELS, FALLBACK_THRESHOLD, MIN_ABOVE, TARGET_PRECISION,  # noqa: F401
                           accept_threshold, ask_next_picks, cluster_space, cold_start, find_suspects, fit_head,
-                          head_probs, out_of_fold_probs, typicality, uncertain_picks)
+                          head_probs, out_of_fold_probs, suspect_probs, typicality, uncertain_picks)
 
 DEFAULT_ASK = 10
 POOL_CHUNK = 512  # photos per streamed frozen pass: their maps (about 128 MB at 320 px) are pooled, then dropped
@@ -322,7 +322,7 @@ def _suggest(pool: Pool, labels: Mapping[str, str], ask: int, seed: int) -> Sugg
             suggestions.append({"path": pool.names[free[j]], "label": classes[int(probs[j].argmax())],
                                 "confidence": round(float(probs[j].max()), 4)})
         oof = out_of_fold_probs(X[rows], y, len(classes), seed=seed)
-        found = find_suspects(oof, y) if oof is not None else []
+        found = find_suspects(suspect_probs(X[rows], y, len(classes), seed=seed), y) if oof is not None else []
         suspects = [{"path": pool.names[rows[i]], "given": classes[y[i]], "suggested": classes[s],
                      "score": round(q, 4)} for i, s, q in found]
         threshold, precision = accept_threshold(oof, y)
