@@ -10,6 +10,8 @@ import json
 import shutil
 import sys
 
+from .errors import ProjectError
+
 OWNER = "local"
 
 
@@ -27,9 +29,22 @@ def _json(obj: dict) -> str:
 
 
 def _run_row(r) -> dict:
-    return {"id": r.id, "status": r.status, "val_accuracy": r.val_accuracy, "epochs": len(r.history),
+    """A run for the CLI: "run" is its number in the project (what `use` takes), "id" the database's."""
+    return {"run": r.number, "id": r.id, "status": r.status, "val_accuracy": r.val_accuracy, "epochs": len(r.history),
             "active": r.active, "arch": r.settings.get("arch"), "started": r.started, "ended": r.ended,
             "bundle": str(r.bundle) if r.bundle else None, "message": r.message}
+
+
+def _active_number(p) -> int | None:
+    r = p.active_run()
+    return r.number if r else None
+
+
+def _run_number(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise ProjectError(f"'{text}' is not a run number: give one that `project show` lists, or 'best'.") from None
 
 
 def cmd_new(a: argparse.Namespace) -> int:
@@ -68,13 +83,13 @@ def cmd_show(a: argparse.Namespace) -> int:
     s = p.summary()
     out = {"name": s["name"], "id": s["id"], "photos": s["photos"], "labelled": s["labelled"],
            "unlabelled": s["unlabelled"], "classes": s["classes"], "splits": s["splits"],
-           "runs": [_run_row(r) for r in p.runs()], "active_run": s["active_run"], "activity": p.activity(10)}
+           "runs": [_run_row(r) for r in p.runs()], "active_run": _active_number(p), "activity": p.activity(10)}
     lines = [f"{s['name']}: {s['photos']} photos, {s['labelled']} labelled ({s['splits']['train']} train, "
              f"{s['splits']['val']} validation)"]
     lines += [f"  {c}: {n}" for c, n in s["classes"].items()]
     for r in out["runs"]:
         acc = f"{r['val_accuracy']:.4f}" if r["val_accuracy"] is not None else "n/a"
-        lines.append(f"  run {r['id']}: {r['status']}, val accuracy {acc}{' (active)' if r['active'] else ''}")
+        lines.append(f"  run {r['run']}: {r['status']}, val accuracy {acc}{' (active)' if r['active'] else ''}")
     print(_json(out) if a.json else "\n".join(lines))
     return 0
 
@@ -100,9 +115,9 @@ def cmd_rename(a: argparse.Namespace) -> int:
 
 def cmd_use(a: argparse.Namespace) -> int:
     p = _open(a.name)
-    p.pick_active(None if a.run == "best" else int(a.run))
+    p.pick_active(None if a.run == "best" else p.run_numbered(_run_number(a.run)).id)
     r = p.active_run()
-    print(_json({"active_run": r.id if r else None}) if a.json else f"active run: {r.id if r else 'none'}")
+    print(_json({"active_run": r.number if r else None}) if a.json else f"active run: {r.number if r else 'none'}")
     return 0
 
 
@@ -118,7 +133,7 @@ def cmd_import(a: argparse.Namespace) -> int:
     p = import_project(_store(), OWNER, a.path, name=a.name, photos=a.photos, fmt=a.format)
     s = p.summary()
     out = {"name": s["name"], "id": s["id"], "photos": s["photos"], "labelled": s["labelled"],
-           "classes": s["classes"], "splits": s["splits"], "runs": len(s["runs"]), "active_run": s["active_run"]}
+           "classes": s["classes"], "splits": s["splits"], "runs": len(s["runs"]), "active_run": _active_number(p)}
     print(_json(out) if a.json else f"imported '{s['name']}': {s['photos']} photos, {s['labelled']} labelled, "
           f"{len(s['runs'])} runs")
     return 0
@@ -131,19 +146,19 @@ def cmd_train_project(a: argparse.Namespace, config) -> int:
     p = _open(a.project)
     done = print_events(p.train(config, device=a.device, feature_cache=not a.no_cache),
                         quiet=a.json and not sys.stderr.isatty())
-    run = p.runs()[-1]
+    run = p.run(p.last_run_id)
     active = p.active_run()
     if done is None or done.model is None:
         print("No model was produced (training stopped before the first epoch ended).", file=sys.stderr)
         return 1
     if a.out:
         shutil.copyfile(run.bundle, a.out)
-    out = {"project": a.project, "run": run.id, "status": run.status, "val_accuracy": run.val_accuracy,
-           "active_run": active.id if active else None, "bundle": str(run.bundle), "out": a.out,
+    out = {"project": a.project, "run": run.number, "status": run.status, "val_accuracy": run.val_accuracy,
+           "active_run": active.number if active else None, "bundle": str(run.bundle), "out": a.out,
            "classes": done.model.classes, "best_epoch": done.best_epoch, "reason": done.reason,
            "seconds": round(done.seconds, 3), "history": done.history}
     acc = f"{run.val_accuracy:.4f}" if run.val_accuracy is not None else "n/a"
-    print(_json(out) if a.json else f"run {run.id} of '{a.project}' {run.status}: val accuracy {acc} "
+    print(_json(out) if a.json else f"run {run.number} of '{a.project}' {run.status}: val accuracy {acc} "
           f"({done.kept_note or f'kept epoch {done.best_epoch}'}); active run: {out['active_run']}")
     return 0
 
@@ -171,7 +186,8 @@ def add_project_parser(sub) -> None:
     cmd("list", cmd_list, "your projects, most recently used first")
     cmd("delete", cmd_delete, "delete a project and every file it has", name)
     cmd("rename", cmd_rename, "give a project another name", name, ("new_name", {"metavar": "NEW_NAME"}))
-    cmd("use", cmd_use, "pick the active run (or 'best')", name, ("run", {"metavar": "RUN_ID"}))
+    cmd("use", cmd_use, "pick the active run by its number, as `show` lists it (or 'best')", name,
+        ("run", {"metavar": "RUN"}))
     cmd("export", cmd_export, "write the project, or its labels, to a file", name,
         ("--format", {"required": True, "choices": ("archive", "csv", "imagefolder", "labelstudio")}),
         ("--out", {"required": True}))

@@ -45,6 +45,7 @@ class DemoLink:
 
     id: str
     run_id: int
+    run_number: int  # the run as its owner knows it, "run 2" of the project
     created: float
     revoked: float | None
     feedback: bool
@@ -64,6 +65,7 @@ class LinkTarget:
     owner: str
     project_name: str
     run_id: int
+    run_number: int
     bundle: Path
     feedback: bool
 
@@ -82,18 +84,18 @@ class DemoLinks:
         """A new link to run `run_id` of `project` (it must have a model)."""
         run = project.run(run_id)
         if run.bundle is None or not run.bundle.is_file():
-            raise ProjectError(f"Run {run.id} has no model to share ({run.status}).")
+            raise ProjectError(f"Run {run.number} has no model to share ({run.status}).")
         link_id, t = secrets.token_urlsafe(24), now()
         with project._tx() as db:
             db.execute(SQL["insert_demo_link"], (link_id, project.id, run.id, t, int(bool(feedback))))
-            db.execute(SQL["insert_activity"], (project.id, t, f"demo link made for run {run.id}"))
-        return DemoLink(link_id, run.id, t, None, bool(feedback), 0)
+            db.execute(SQL["insert_activity"], (project.id, t, f"demo link made for run {run.number}"))
+        return DemoLink(link_id, run.id, run.number, t, None, bool(feedback), 0)
 
     def of(self, project: Project, live_only: bool = False) -> list[DemoLink]:
         """The project's links, oldest first (`live_only`: without the revoked ones)."""
         with project._read() as db:
             rows = db.execute(SQL["demo_links_of_project"], (project.id,)).fetchall()
-        links = [DemoLink(r[0], r[1], r[2], r[3], bool(r[4]), r[5]) for r in rows]
+        links = [DemoLink(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6]) for r in rows]
         return [k for k in links if k.revoked is None] if live_only else links
 
     def revoke(self, project: Project, link_id: str) -> None:
@@ -115,12 +117,12 @@ class DemoLinks:
             return None
         with self.store.db.reading() as db:
             r = db.execute(SQL["live_demo_link"], (link_id,)).fetchone()
-        if r is None or not r[5]:
+        if r is None or not r[6]:
             return None
-        bundle = self.store.projects_dir / r[1] / "runs" / r[5]
+        bundle = self.store.projects_dir / r[1] / "runs" / r[6]
         if not bundle.is_file():
             return None
-        return LinkTarget(r[0], r[1], r[2], r[3], r[4], bundle, bool(r[6]))
+        return LinkTarget(r[0], r[1], r[2], r[3], r[4], r[5], bundle, bool(r[7]))
 
     def add_feedback(self, target: LinkTarget, image: str | os.PathLike, label: str, classes: list[str],
                      limits: Limits | None = None) -> str:

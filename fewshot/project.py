@@ -231,7 +231,7 @@ class Project(RunsMixin):
             r = db.execute(SQL["project_meta"],
                            (self.id,)).fetchone()
         return {"id": self.id, "name": r[0], "created": r[1], "used": r[2], "active_run": r[3],
-                "active_pinned": bool(r[4])}
+                "active_pinned": bool(r[4]), "runs_made": r[5]}
 
     def log(self, what: str) -> None:
         """One line in the project's activity log."""

@@ -73,6 +73,17 @@ CREATE TABLE demo_links (
 );
 CREATE INDEX demo_links_by_project ON demo_links(project_id, created);
 
+-- migration: 3
+-- Runs are numbered 1, 2, 3... within their project, in the order they were started (what a person sees
+-- as "run 2"). runs_made counts the runs a project has ever had, so a deleted run's number is never given
+-- again. Existing runs are numbered in the order their rows were made (start_run makes a run's row when it
+-- starts).
+ALTER TABLE projects ADD COLUMN runs_made INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN number INTEGER NOT NULL DEFAULT 0;
+UPDATE runs SET number = (SELECT COUNT(*) FROM runs r WHERE r.project_id = runs.project_id AND r.id <= runs.id);
+UPDATE projects SET runs_made = (SELECT COALESCE(MAX(number), 0) FROM runs WHERE runs.project_id = projects.id);
+CREATE UNIQUE INDEX runs_by_number ON runs(project_id, number);
+
 -- name: labelled_photo_splits
 SELECT label, sha1, split FROM photos WHERE project_id=? AND label IS NOT NULL;
 
@@ -149,7 +160,7 @@ SELECT name FROM classes WHERE project_id=? ORDER BY name;
 SELECT split, COUNT(*) FROM photos WHERE project_id=? AND label IS NOT NULL GROUP BY split;
 
 -- name: project_meta
-SELECT name, created, used, active_run, active_pinned FROM projects WHERE id=?;
+SELECT name, created, used, active_run, active_pinned, runs_made FROM projects WHERE id=?;
 
 -- name: activity
 SELECT at, what FROM activity WHERE project_id=? ORDER BY id DESC LIMIT ?;
@@ -178,8 +189,17 @@ SELECT 1 FROM projects WHERE id=? AND owner=?;
 -- name: set_active_run
 UPDATE projects SET active_run=?, active_pinned=0 WHERE id=?;
 
+-- name: count_run_made
+UPDATE projects SET runs_made=runs_made+1 WHERE id=?;
+
+-- name: runs_made
+SELECT runs_made FROM projects WHERE id=?;
+
+-- name: raise_runs_made
+UPDATE projects SET runs_made=MAX(runs_made, ?) WHERE id=?;
+
 -- name: start_run
-INSERT INTO runs(project_id, status, settings, started, pid, pid_start, host) VALUES (?,?,?,?,?,?,?);
+INSERT INTO runs(project_id, number, status, settings, started, pid, pid_start, host) VALUES (?,?,?,?,?,?,?,?);
 
 -- name: finish_run
 UPDATE runs SET status=?, history=?, metrics=?, val_accuracy=?, bundle=?, bundle_bytes=?, message=?, ended=? WHERE id=? AND project_id=?;
@@ -194,7 +214,7 @@ DELETE FROM runs WHERE id=?;
 UPDATE projects SET active_run=?, active_pinned=1 WHERE id=?;
 
 -- name: insert_run
-INSERT INTO runs(project_id, status, settings, history, metrics, val_accuracy, message, started, ended) VALUES (?,?,?,?,?,?,?,?,?);
+INSERT INTO runs(project_id, number, status, settings, history, metrics, val_accuracy, message, started, ended) VALUES (?,?,?,?,?,?,?,?,?,?);
 
 -- name: active_run_and_pin
 SELECT active_run, active_pinned FROM projects WHERE id=?;
@@ -215,16 +235,19 @@ UPDATE projects SET active_run=?, active_pinned=? WHERE id=?;
 UPDATE runs SET status='interrupted', ended=?, message=? WHERE id=?;
 
 -- name: runs
-SELECT id, status, settings, history, metrics, val_accuracy, bundle, message, started, ended FROM runs WHERE project_id=? ORDER BY id;
+SELECT id, number, status, settings, history, metrics, val_accuracy, bundle, message, started, ended FROM runs WHERE project_id=? ORDER BY number;
 
 -- name: run_bundle
-SELECT bundle FROM runs WHERE id=? AND project_id=?;
+SELECT bundle, number FROM runs WHERE id=? AND project_id=?;
 
 -- name: run_status_bundle
-SELECT status, bundle FROM runs WHERE id=? AND project_id=?;
+SELECT status, bundle, number FROM runs WHERE id=? AND project_id=?;
+
+-- name: run_number
+SELECT number FROM runs WHERE id=? AND project_id=?;
 
 -- name: running_runs
-SELECT id, pid, pid_start, host FROM runs WHERE project_id=? AND status='running';
+SELECT id, pid, pid_start, host, number FROM runs WHERE project_id=? AND status='running';
 
 -- name: active_run
 SELECT active_run FROM projects WHERE id=?;
@@ -284,10 +307,10 @@ SELECT sha1, ext FROM photos WHERE project_id=? AND sha1 IN ({});
 INSERT INTO demo_links(id, project_id, run_id, created, feedback) VALUES (?,?,?,?,?);
 
 -- name: demo_links_of_project
-SELECT id, run_id, created, revoked, feedback, feedback_count FROM demo_links WHERE project_id=? ORDER BY created, id;
+SELECT l.id, l.run_id, r.number, l.created, l.revoked, l.feedback, l.feedback_count FROM demo_links l JOIN runs r ON r.id=l.run_id WHERE l.project_id=? ORDER BY l.created, l.id;
 
 -- name: live_demo_link
-SELECT l.id, l.project_id, p.owner, p.name, l.run_id, r.bundle, l.feedback FROM demo_links l JOIN projects p ON p.id=l.project_id JOIN runs r ON r.id=l.run_id AND r.project_id=l.project_id WHERE l.id=? AND l.revoked IS NULL;
+SELECT l.id, l.project_id, p.owner, p.name, l.run_id, r.number, r.bundle, l.feedback FROM demo_links l JOIN projects p ON p.id=l.project_id JOIN runs r ON r.id=l.run_id AND r.project_id=l.project_id WHERE l.id=? AND l.revoked IS NULL;
 
 -- name: revoke_demo_link
 UPDATE demo_links SET revoked=? WHERE id=? AND project_id=? AND revoked IS NULL;

@@ -92,14 +92,17 @@ def _export_archive(project, out: Path) -> None:
     photos = project.photos()
     runs = project.runs()
     meta = project.meta()
+    # runs are named in the archive by their number in the project ("run 2"), as the person knows them
+    number = {r.id: r.number for r in runs}
     doc = {"format": ARCHIVE_FORMAT, "version": ARCHIVE_VERSION, "name": meta["name"], "classes": project.classes(),
            "photos": [{"sha1": p.sha1, "ext": p.file.suffix, "path": p.path, "label": p.label, "split": p.split,
                        "hint": p.hint} for p in photos],
-           "runs": [{"id": r.id, "status": r.status, "settings": r.settings, "history": r.history,
-                     "metrics": r.metrics, "val_accuracy": r.val_accuracy, "message": r.message,
+           "runs": [{"id": r.number, "number": r.number, "status": r.status, "settings": r.settings,
+                     "history": r.history, "metrics": r.metrics, "val_accuracy": r.val_accuracy, "message": r.message,
                      "started": r.started, "ended": r.ended,
-                     "bundle": f"runs/run-{r.id}.safetensors" if r.bundle else None} for r in runs],
-           "active_run": meta["active_run"], "active_pinned": meta["active_pinned"],
+                     "bundle": f"runs/run-{r.number}.safetensors" if r.bundle else None} for r in runs],
+           "active_run": number.get(meta["active_run"]), "active_pinned": meta["active_pinned"],
+           "runs_made": meta["runs_made"],
            "activity": project.activity(limit=1000)}
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("project.json", json.dumps(doc, ensure_ascii=False, indent=1))
@@ -107,7 +110,7 @@ def _export_archive(project, out: Path) -> None:
             zf.write(p.file, f"photos/{p.sha1}{p.file.suffix}", compress_type=zipfile.ZIP_STORED)
         for r in runs:
             if r.bundle:
-                zf.write(r.bundle, f"runs/run-{r.id}.safetensors")
+                zf.write(r.bundle, f"runs/run-{r.number}.safetensors")
 
 
 # ---- labels files in ----------------------------------------------------------------------------------------
@@ -336,7 +339,7 @@ def _import_archive(store, owner: str, path: Path, name: str | None, limits: Lim
                 if r["bundle"] is None:
                     continue
                 if r["bundle"] != f"runs/run-{r['id']}.safetensors" or r["bundle"] not in zf.namelist():
-                    raise DataError(f"{zip_name}: run {r['id']}'s model file is missing.")
+                    raise DataError(f"{zip_name}: run {r.get('number', r['id'])}'s model file is missing.")
                 target = tmp / f"run-{r['id']}.safetensors"
                 target.write_bytes(_read_member(zf, r["bundle"], limits.max_extract_bytes, limits, zip_name))
                 load_bundle(target)  # a model file that is not a sound bundle refuses the archive
@@ -358,6 +361,7 @@ def _import_archive(store, owner: str, path: Path, name: str | None, limits: Lim
             project.set_hints({ph["sha1"]: ph["hint"] for ph in doc["photos"] if ph.get("hint") is not None})
             ids = {r["id"]: project.insert_run(r, bundles.get(r["id"])) for r in doc["runs"]}
             project.restore_active(ids.get(doc["active_run"]), bool(doc["active_pinned"]))
+            project.count_runs_made(doc.get("runs_made") or 0)  # a deleted last run's number stays used
             project.log(f"imported from {zip_name}")
 
         return _new_project(store, owner, name or doc["name"], fill)
@@ -394,9 +398,16 @@ def _check_doc(raw: bytes, zip_name: str) -> dict:
             and isinstance(r.get("settings"), dict) and isinstance(r.get("history"), list) \
             and isinstance(r.get("metrics"), dict) and isinstance(r.get("started"), (int, float)) \
             and (r.get("val_accuracy") is None or isinstance(r["val_accuracy"], (int, float))) \
-            and (r.get("bundle") is None or isinstance(r["bundle"], str))
+            and (r.get("bundle") is None or isinstance(r["bundle"], str)) \
+            and (r.get("number") is None or (type(r["number"]) is int and 0 < r["number"] < 2**62))
         if not ok:
             raise bad(f"run {i} is malformed")
+    numbers = [r["number"] for r in runs if r.get("number") is not None]  # all (this fewshot) or none (older)
+    if len(set(numbers)) != len(numbers) or numbers and len(numbers) != len(runs) \
+            or len({r["id"] for r in runs}) != len(runs):
+        raise bad("has runs with the same number or without one")
+    if doc.get("runs_made") is not None and not (type(doc["runs_made"]) is int and 0 <= doc["runs_made"] < 2**62):
+        raise bad("has a count of runs that is not a number")
     if doc.get("active_run") is not None and not isinstance(doc["active_run"], int):
         raise bad("names an active run that is not a number")
     return doc

@@ -19,9 +19,17 @@ from .project_store import SQL, log as _log, now, process_alive, process_start, 
 RUN_STATUSES = ("running", "finished", "stopped", "failed", "interrupted")
 
 
+GONE = "That run is no longer in this project (it may have been deleted in another tab)."
+
+
 @dataclass(frozen=True)
 class Run:
+    """One training of a project. `id` is the database's (unique across projects, for code and file names);
+    `number` is what a person sees, "run 3": its place among the project's runs in the order they were started,
+    never reused, and kept when an earlier run is deleted."""
+
     id: int
+    number: int
     status: str
     settings: dict
     history: list
@@ -34,7 +42,7 @@ class Run:
     active: bool
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "status": self.status, "val_accuracy": self.val_accuracy,
+        return {"id": self.id, "number": self.number, "status": self.status, "val_accuracy": self.val_accuracy,
                 "epochs": len(self.history), "settings": self.settings, "metrics": self.metrics,
                 "bundle": str(self.bundle) if self.bundle else None, "message": self.message,
                 "started": self.started, "ended": self.ended, "active": self.active}
@@ -46,14 +54,22 @@ class RunsMixin:
         with self._read() as db:
             active = db.execute(SQL["active_run"], (self.id,)).fetchone()[0]
             rows = db.execute(SQL["runs"], (self.id,)).fetchall()
-        return [Run(r[0], r[1], json.loads(r[2]), json.loads(r[3]), json.loads(r[4]), r[5],
-                    self.runs_dir / r[6] if r[6] else None, r[7], r[8], r[9], r[0] == active) for r in rows]
+        return [Run(r[0], r[1], r[2], json.loads(r[3]), json.loads(r[4]), json.loads(r[5]), r[6],
+                    self.runs_dir / r[7] if r[7] else None, r[8], r[9], r[10], r[0] == active) for r in rows]
 
     def run(self, run_id: int) -> Run:
+        """The run with database id `run_id` (what the page's handlers hold)."""
         for r in self.runs():
             if r.id == int(run_id):
                 return r
-        raise ProjectError(f"This project has no run {run_id}.")
+        raise ProjectError(GONE)
+
+    def run_numbered(self, number: int) -> Run:
+        """The run a person calls "run `number`" (the CLI's `project use NAME 3`)."""
+        for r in self.runs():
+            if r.number == int(number):
+                return r
+        raise ProjectError(f"This project has no run {number}.")
 
     def active_run(self) -> Run | None:
         return next((r for r in self.runs() if r.active), None)
@@ -66,9 +82,10 @@ class RunsMixin:
         """A 'running' row before training starts, with this process's id (so a crash shows as interrupted)."""
         pid = os.getpid()
         with self._tx() as db:
-            cur = db.execute(SQL["start_run"], (self.id, "running", json.dumps(settings), now(), pid,
-                                                        process_start(pid), socket.gethostname()))
-            _log(db, self.id, f"run {cur.lastrowid} started")
+            number = _next_number(db, self.id)
+            cur = db.execute(SQL["start_run"], (self.id, number, "running", json.dumps(settings), now(), pid,
+                                                process_start(pid), socket.gethostname()))
+            _log(db, self.id, f"run {number} started")
             return cur.lastrowid
 
     def finish_run(self, run_id: int, status: str, *, model=None, history: list | None = None,
@@ -88,19 +105,20 @@ class RunsMixin:
                        (status, json.dumps(history or [], default=_jsonable), json.dumps(metrics or {}, default=_jsonable),
                         val_accuracy, bundle, size, message, now(), int(run_id), self.id))
             _pick_active(db, self.id)
-            _log(db, self.id, f"run {run_id} {status}" + (f" (validation accuracy {val_accuracy:.1%})"
+            number = _number(db, self.id, run_id)
+            _log(db, self.id, f"run {number} {status}" + (f" (validation accuracy {val_accuracy:.1%})"
                                                           if val_accuracy is not None else ""))
 
     def delete_run(self, run_id: int) -> None:
         with self._tx() as db:
             row = db.execute(SQL["run_bundle"], (int(run_id), self.id)).fetchone()
             if row is None:
-                raise ProjectError(f"This project has no run {run_id}.")
+                raise ProjectError(GONE)
             db.execute(SQL["unset_active_run"],
                        (self.id, int(run_id)))
             db.execute(SQL["delete_run"], (int(run_id),))
             _pick_active(db, self.id)
-            _log(db, self.id, f"run {run_id} deleted")
+            _log(db, self.id, f"run {row[1]} deleted")
         if row[0]:
             (self.runs_dir / row[0]).unlink(missing_ok=True)
 
@@ -114,16 +132,24 @@ class RunsMixin:
                 return
             row = db.execute(SQL["run_status_bundle"],
                              (int(run_id), self.id)).fetchone()
-            if row is None or row[1] is None:
-                raise ProjectError(f"Run {run_id} has no model to use.")
+            if row is None:
+                raise ProjectError(GONE)
+            if row[1] is None:
+                raise ProjectError(f"Run {row[2]} has no model to use.")
             db.execute(SQL["pin_active_run"], (int(run_id), self.id))
-            _log(db, self.id, f"active run: {run_id} (picked)")
+            _log(db, self.id, f"active run: {row[2]} (picked)")
 
     def insert_run(self, r: dict, bundle: Path | None) -> int:
-        """A run as an export described it (project_io's import), its bundle copied in atomically first."""
+        """A run as an export described it (project_io's import), its bundle copied in atomically first; it keeps
+        its number when the export gave one (an older export's runs are numbered in the order given)."""
         with self._tx() as db:
+            number = r.get("number")
+            if number is None:
+                number = _next_number(db, self.id)
+            else:
+                db.execute(SQL["raise_runs_made"], (int(number), self.id))
             cur = db.execute(SQL["insert_run"],
-                             (self.id, "interrupted" if r["status"] == "running" else r["status"],
+                             (self.id, int(number), "interrupted" if r["status"] == "running" else r["status"],
                               json.dumps(r["settings"]), json.dumps(r["history"]), json.dumps(r["metrics"]),
                               r.get("val_accuracy"), str(r.get("message") or ""), r["started"], r.get("ended")))
             run_id = cur.lastrowid
@@ -134,6 +160,11 @@ class RunsMixin:
                 db.execute(SQL["set_run_bundle"],
                            (name, (self.runs_dir / name).stat().st_size, run_id))
         return run_id
+
+    def count_runs_made(self, at_least: int) -> None:
+        """The project has had at least `at_least` runs (an import: its next run's number follows them all)."""
+        with self._tx() as db:
+            db.execute(SQL["raise_runs_made"], (int(at_least), self.id))
 
     def restore_active(self, run_id: int | None, pinned: bool) -> None:
         with self._tx() as db:
@@ -150,11 +181,12 @@ class RunsMixin:
             db.execute(SQL["touch_project"], (now(), self.id))
             rows = db.execute(SQL["running_runs"],
                               (self.id,)).fetchall()
-            dead = [r[0] for r in rows if r[3] == host and not process_alive(r[1], r[2])]
-            for run_id in dead:
+            dead = [r for r in rows if r[3] == host and not process_alive(r[1], r[2])]
+            for r in dead:
                 db.execute(SQL["interrupt_run"],
-                           (now(), "the process training it ended without finishing", run_id))
-                _log(db, self.id, f"run {run_id} interrupted")
+                           (now(), "the process training it ended without finishing", r[0]))
+                _log(db, self.id, f"run {r[4]} interrupted")
+            dead = [r[0] for r in dead]
         for run_id in dead:  # a bundle written just before the crash, never acknowledged
             (self.runs_dir / f"run-{run_id}.safetensors").unlink(missing_ok=True)
         for d in (self.runs_dir, *self.photos_dir.glob("*")):
@@ -230,6 +262,17 @@ class RunsMixin:
             if not ended:
                 self.finish_run(run_id, "interrupted", message="training ended without a result")
 
+
+
+def _next_number(db: sqlite3.Connection, pid: str) -> int:
+    """The number a new run of project `pid` gets: one more than any run it ever had (deleted ones count)."""
+    db.execute(SQL["count_run_made"], (pid,))
+    return db.execute(SQL["runs_made"], (pid,)).fetchone()[0]
+
+
+def _number(db: sqlite3.Connection, pid: str, run_id: int) -> int | str:
+    row = db.execute(SQL["run_number"], (int(run_id), pid)).fetchone()
+    return row[0] if row else "?"
 
 
 def _pick_active(db: sqlite3.Connection, pid: str) -> None:

@@ -211,7 +211,8 @@ def test_the_owners_list_of_links_reads_in_chinese_too():
     from fewshot import i18n as L
     from fewshot.demo_links import DemoLink
     from fewshot.ui.share import link_table
-    links = [DemoLink("a" * 32, 1, 0.0, None, True, 2), DemoLink("b" * 32, 2, 0.0, 5.0, False, 0)]
+    # database ids 11 and 12 (other projects' runs came first): the list says the project's own run 1 and 2
+    links = [DemoLink("a" * 32, 11, 1, 0.0, None, True, 2), DemoLink("b" * 32, 12, 2, 0.0, 5.0, False, 0)]
     english = link_table(links, ["http://127.0.0.1:7860"], "en")
     assert "| [http://127.0.0.1:7860/m/" + "a" * 32 in english and "| 1 | on | 2 |" in english
     assert "~~/m/bbbbbb…~~ revoked | 2 | off | 0 |" in english  # newest first: the revoked one is no link

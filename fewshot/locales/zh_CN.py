@@ -726,6 +726,8 @@ MESSAGES.update({
     "This project would grow to {}, over the limit of {} per project (limit: FEWSHOT_PROJECT_MAX_GB).":
         "此项目将增长到 {0}，超过每个项目 {1} 的上限（限制：FEWSHOT_PROJECT_MAX_GB）。",
     "This project has no run {}.": "此项目没有第 {0} 次训练。",
+    "That run is no longer in this project (it may have been deleted in another tab).":
+        "此项目中已没有该次训练（可能已在另一个标签页中删除）。",
     "Run {} has no model to use.": "第 {0} 次训练没有可用的模型。",
     "This project has no labelled photos yet: give some photos a class first.": "此项目还没有已分类的照片：请先给一些照片指定类别。",
     "the process training it ended without finishing": "训练它的进程未完成就结束了",
@@ -770,6 +772,8 @@ MESSAGES.update({
     "is not UTF-8 JSON": "不是 UTF-8 编码的 JSON",
     "photo {} is malformed": "第 {0} 张照片的信息格式错误",
     "run {} is malformed": "第 {0} 次训练的信息格式错误",
+    "has runs with the same number or without one": "有编号重复或缺少编号的训练",
+    "has a count of runs that is not a number": "训练计数不是数字",
     "{}: project.json photo {}": "{0}：project.json 第 {1} 张照片",
     "{} is not UTF-8 text (byte {} cannot be read); save it as UTF-8 and try again.":
         "{0} 不是 UTF-8 文本（第 {1} 个字节无法读取），请另存为 UTF-8 后重试。",
@@ -812,7 +816,9 @@ MESSAGES.update({
     "your projects, most recently used first": "您的项目，最近使用的在前",
     "delete a project and every file it has": "删除一个项目及其所有文件",
     "give a project another name": "给项目改名",
-    "pick the active run (or 'best')": "选择当前使用的训练（或“best”）",
+    "pick the active run by its number, as `show` lists it (or 'best')": "按 `show` 列出的编号选择当前使用的训练（或“best”）",
+    "'{}' is not a run number: give one that `project show` lists, or 'best'.":
+        "“{0}”不是训练编号：请给出 `project show` 列出的编号，或“best”。",
     "write the project, or its labels, to a file": "将项目或其类别写入文件",
     "a new project from a project archive, ImageFolder, CSV or Label Studio file":
         "从项目压缩包、ImageFolder、CSV 或 Label Studio 文件新建项目",

@@ -121,7 +121,7 @@ def _wire_steps(page: Page, views: SimpleNamespace, demo: gr.Blocks) -> None:
                                                                                 kept=run.metrics.get("best_epoch"))
                 out[v.train.history] = V.history_frame(run.history)
                 acc = f"{run.val_accuracy:.0%}" if run.val_accuracy is not None else "no accuracy"
-                out[v.train.progress] = V.progress_html(1.0, f"The active model: run {run.id} of this project "
+                out[v.train.progress] = V.progress_html(1.0, f"The active model: run {run.number} of this project "
                                                              f"({acc}, {run.status}).", "done")
         elif sess.last_update is None:  # no training in this tab yet: no progress line
             out[v.train.progress] = V.progress_html(None, NOT_STARTED)

@@ -121,7 +121,7 @@ class LinkSource:
         if target is None:
             return None
         tm, predictor, lock = self.models.get(target.bundle)
-        return DemoModel(f"{target.project_name} · run {target.run_id}", tm, predictor, lock, target.feedback)
+        return DemoModel(f"{target.project_name} · run {target.run_number}", tm, predictor, lock, target.feedback)
 
     def feedback(self, request: gr.Request | None, image: str, label: str) -> None:
         target = self._target(request)

@@ -71,12 +71,12 @@ def link_table(links: list[DemoLink], bases: list[str], lang: str | None = None)
         if k.revoked is not None:
             where = f"~~{DEMO_PREFIX}/{k.id[:6]}…~~ {word['revoked']}"
         made = time.strftime("%Y-%m-%d %H:%M", time.localtime(k.created))
-        rows.append(f"| {where} | {k.run_id} | {word['on' if k.feedback else 'off']} | {k.feedback_count} | {made} |")
+        rows.append(f"| {where} | {k.run_number} | {word['on' if k.feedback else 'off']} | {k.feedback_count} | {made} |")
     return "\n".join(rows)
 
 
 def _choices(links: list[DemoLink]) -> list[tuple[str, str]]:
-    return [(f"{DEMO_PREFIX}/{k.id[:10]}… (run {k.run_id})", k.id) for k in reversed(links) if k.revoked is None]
+    return [(f"{DEMO_PREFIX}/{k.id[:10]}… (run {k.run_number})", k.id) for k in reversed(links) if k.revoked is None]
 
 
 def _links() -> DemoLinks:

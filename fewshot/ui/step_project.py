@@ -81,7 +81,7 @@ def runs_frame(sess: Session | None) -> pd.DataFrame:
     p = sess.project if sess is not None else None
     for r in (p.runs() if p is not None else []):
         settings = ", ".join(f"{k}={r.settings[k]}" for k in _SHOWN if r.settings.get(k) is not None)
-        rows.append({"run": r.id, "active": "✓" if r.active else "", "status": r.status,
+        rows.append({"run": r.number, "active": "✓" if r.active else "", "status": r.status,
                      "accuracy": f"{r.val_accuracy:.0%}" if r.val_accuracy is not None else "",
                      "epochs": len(r.history), "settings": settings, "when": _when(r.started, r.ended),
                      "note": r.message})
@@ -105,13 +105,13 @@ def render(v: SimpleNamespace, sess: Session | None) -> dict:
     else:
         s = p.summary()
         active = next((r for r in runs if r.active), None)
-        model = (f"the active model is run {active.id} ({active.val_accuracy:.0%})"
+        model = (f"the active model is run {active.number} ({active.val_accuracy:.0%})"
                  if active is not None and active.val_accuracy is not None else "no model yet")
         status = (f"Project “{s['name']}”: {s['photos']} photos ({s['labelled']} labelled), {_runs(len(runs))}; "
                   f"{model}. Kept on this server until you delete it.")
         if sess.run_note:
             status += "\n\n" + sess.run_note
-    run_choices = [(f"run {r.id} · {r.status}" + (f" · {r.val_accuracy:.0%}" if r.val_accuracy is not None else ""),
+    run_choices = [(f"run {r.number} · {r.status}" + (f" · {r.val_accuracy:.0%}" if r.val_accuracy is not None else ""),
                     r.id) for r in runs]
     return {v.pick: gr.Dropdown(choices=choices, value=p.id if p is not None else None),
             v.name: p.name if p is not None else "", v.status: status,
@@ -129,11 +129,11 @@ def compare(a, b) -> tuple:
     fig = go.Figure()
     for r in (a, b):
         fig.add_scatter(x=[h["epoch"] for h in r.history], y=[h.get("val_acc") for h in r.history],
-                        mode="lines+markers", name=f"run {r.id}")
+                        mode="lines+markers", name=f"run {r.number}")
     fig.update_layout(title="Validation accuracy per epoch", height=320, margin={"l": 50, "r": 20, "t": 50, "b": 40})
     fig.update_yaxes(range=[0, 1.02], tickformat=".0%")
     keys = [k for k in dict.fromkeys([*a.settings, *b.settings]) if k != "preprocessing"]
-    rows = [f"| setting | run {a.id} | run {b.id} |", "|---|---|---|"]
+    rows = [f"| setting | run {a.number} | run {b.number} |", "|---|---|---|"]
     for k in keys:
         x, y = a.settings.get(k), b.settings.get(k)
         cell = (lambda t: f"**{t}**") if x != y else str

@@ -156,7 +156,7 @@ def _project_done(sess: Session, ev: Done, new_id: int | None) -> str:
         sess.active_run = None
         show_active(sess)
     new_acc = ev.evaluation.accuracy if ev.evaluation is not None else None
-    sess.run_note = (f"This run ({_pct(new_acc)}) is kept in the list; the active model is still run {active.id} "
+    sess.run_note = (f"This run ({_pct(new_acc)}) is kept in the list; the active model is still run {active.number} "
                      f"({_pct(active.val_accuracy)}).")
     return "\n" + sess.run_note
 
