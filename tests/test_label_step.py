@@ -171,6 +171,25 @@ def test_a_rejected_suggestion_leaves_its_group_and_comes_back_with_undo(desk, t
     assert first in [s for s, _ in desk.groups()["green"]]
 
 
+def test_what_accepting_did_stays_in_the_status_line_instead_of_a_pile_of_toasts(desk, tmp_path, monkeypatch):
+    # each accepted group used to pop a 10-second toast of four lines; five groups covered the grid's right half
+    toasts = []
+    monkeypatch.setattr(step_label, "inform", toasts.append)
+    items, truth = pile(tmp_path, {"red": 15, "green": 15, "blue": 15})
+    desk.add_uploaded(items, LIMITS)
+    ready(desk)
+    label_truthfully(desk, truth, desk.ask())
+    for cls in ("red", "green"):
+        step_label.act(desk, {"act": "accept", "cls": cls, "threshold": 50})
+    status = step_label.status_text(desk)
+    assert "suggestions accepted as 'green'" in status and "accepted as 'red'" not in status  # the last one only
+    step_label.act(desk, {"act": "page", "page": 0})  # paging says nothing new: the note stays
+    assert "accepted as 'green'" in step_label.status_text(desk)
+    desk.last_note = desk.undo()
+    assert "Undone" in step_label.status_text(desk) and "accepted as 'green'" not in step_label.status_text(desk)
+    assert toasts == []
+
+
 def test_risk_of_accepting_is_shown_from_the_engines_estimate(desk, tmp_path):
     items, truth = pile(tmp_path, {"red": 15, "green": 15})
     desk.add_uploaded(items, LIMITS)

@@ -64,6 +64,7 @@ class Desk:
         self.kept: set[tuple[str, str]] = set()  # (sha1, given class) the user said is right
         self.view, self.page, self.filter = "ask", 0, "unlabelled"
         self.last_refresh_s: float | None = None
+        self.last_note: str | None = None  # what the last grid action did, shown in the status line
         self.asked: list[str] = []  # the photos "Ask me" shows, kept until each is labelled
         self.asked_cold = True  # they were picked to cover the pool (no model yet), not to teach it most
         self._thread: threading.Thread | None = None

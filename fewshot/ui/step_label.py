@@ -103,6 +103,8 @@ def status_text(desk: Desk) -> str:
              f"{len(photos) - len(labels)} without a class."]
     if accepted:
         lines[0] += f" {accepted} of the labels are accepted suggestions (the suggestions learn only from yours)."
+    if desk.last_note:
+        lines.append(desk.last_note)
     why = desk.why_no_suggestions() if desk.pool is not None else None
     if why:
         lines.append(why)
@@ -154,7 +156,8 @@ def render(v: SimpleNamespace, sess: Session | None) -> dict:
 
 
 def act(desk: Desk, data: dict) -> str | None:
-    """One action the grid sent; returns what to tell the user, if anything. Changes to labels retrain."""
+    """One action the grid sent; returns what to tell the user, if anything, which the status line shows until
+    the next such note. Changes to labels retrain."""
     what, ids, cls = data.get("act"), [str(i) for i in data.get("ids") or []], str(data.get("cls") or "")
     if what == "filter":
         desk.filter, desk.page = cls, 0
@@ -190,6 +193,8 @@ def act(desk: Desk, data: dict) -> str | None:
     else:
         return None
     desk.refresh()
+    if note:  # said in the status line, not a toast: a toast per accepted group stacked over the grid
+        desk.last_note = note
     return note
 
 
@@ -276,9 +281,7 @@ def _wire_grid(v: SimpleNamespace, page: Page) -> None:
         if desk is None or not payload:
             return shown(sess)
         data = json.loads(payload)
-        note = act(desk, data)
-        if note and data.get("act") in ("accept", "accept-hint"):  # (a label's count shows in the status)
-            inform(note)
+        act(desk, data)
         return shown(sess)
 
     @friendly
@@ -322,7 +325,7 @@ def _wire_classes(v: SimpleNamespace, page: Page, show_report: Callable[[Session
         desk = desk_of(sess)
         if desk is None:
             raise ProjectError("There is nothing to undo.")
-        inform(desk.undo())
+        desk.last_note = desk.undo()
         desk.refresh()
         return shown(sess)
 
