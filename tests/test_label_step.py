@@ -190,6 +190,24 @@ def test_what_accepting_did_stays_in_the_status_line_instead_of_a_pile_of_toasts
     assert toasts == []
 
 
+def test_the_tiles_reading_n_percent_or_more_are_the_ones_accept_at_n_counts_and_takes(desk, tmp_path):
+    # a 0.556 suggestion read "56%" while "0 at or above 56%" stood beside it
+    import re
+    items, truth = pile(tmp_path, {"red": 12, "green": 12, "blue": 12})
+    desk.add_uploaded(items, LIMITS)
+    ready(desk)
+    label_truthfully(desk, truth, desk.ask())
+    desk.view = "suggest"
+    t = round(desk.risk()[0] * 100)
+    page = H.grid(desk, str)
+    for label, items_ in desk.groups().items():
+        block = page.split(f"<b>{label}</b>")[1].split('<div class="fl-group">')[0]
+        said = int(re.search(r"(\d+) at or above", block).group(1))
+        shown = [int(p) for p in re.findall(r'<div class="fl-cap">(\d+)%</div>', block)]
+        assert len(shown) == len(items_) and sum(p >= t for p in shown) == said, (label, shown, said)
+    assert H.pct(0.5599) == "55%" and H.pct(0.56) == "56%" and H.pct(1.0) == "100%"
+
+
 def test_risk_of_accepting_is_shown_from_the_engines_estimate(desk, tmp_path):
     items, truth = pile(tmp_path, {"red": 15, "green": 15})
     desk.add_uploaded(items, LIMITS)

@@ -47,6 +47,12 @@ def grid(desk: Desk, tr: Tr) -> str:
     return f'<div class="fl-root" data-view="{desk.view}">{class_bar(desk, tr)}{body}</div>'
 
 
+def pct(confidence: float) -> str:
+    """A confidence as a whole per cent, rounded down: a tile reading 56% is one "at or above 56%" takes (0.556
+    rounded to 56% while the count beside it left it out)."""
+    return f"{int(confidence * 100 + 1e-9)}%"
+
+
 def _note(text: str) -> str:
     return f'<div class="fl-note">{esc(text)}</div>'
 
@@ -77,7 +83,7 @@ def _ask(desk: Desk, tr: Tr) -> str:
     tiles = []
     for s in picks:
         label, conf = guess.get(s, ("", 0))
-        tiles.append(_tile(desk, photos[s], f"{label} {conf:.0%}" if label else "", "ask"))
+        tiles.append(_tile(desk, photos[s], f"{label} {pct(conf)}" if label else "", "ask"))
     return _note(head) + f'<div class="fl-tiles">{"".join(tiles)}</div>'
 
 
@@ -152,7 +158,7 @@ def _suggest(desk: Desk, tr: Tr) -> str:
                    f'{_btn(tr("Accept"), "accept", "fl-primary", cls=label, group=g)}'
                    f'{_btn(tr("Select group"), "select-group", group=g)}'
                    f'{_btn(tr("Reject selected"), "reject", cls=label)}</div>')
-        tiles = [_tile(desk, photos[s], f"{c:.0%}", g, _btn("✕", "reject", "fl-x", cls=label, id=s))
+        tiles = [_tile(desk, photos[s], pct(c), g, _btn("✕", "reject", "fl-x", cls=label, id=s))
                  for s, c in items[:PER_GROUP] if s in photos]
         more = len(items) - PER_GROUP
         out.append(f'<div class="fl-tiles">{"".join(tiles)}</div>' +
