@@ -4,7 +4,9 @@ N generated photos (320x240 JPEGs of coloured noise, default 5,000) go into a pr
 the pool's features are each photo's mean colour (this measures the grid, not the network: the engine's
 own timings are bench/labelling.py's). Timed: adding the photos, rendering "All photos" page 1 with cold
 thumbnails, page 2, page 1 again (thumbnails cached), a labelling batch of 20 + retrain + the suggestions
-view re-rendered (what a click costs before the browser draws it).
+view re-rendered (what a click costs before the browser draws it). Each render's HTML size is printed too: it is
+what the page sends the browser at every event (the thumbnails come by URL, cached by the browser; the
+first "page 1" row also gives the bytes of its 60 thumbnails, fetched once).
 
     python bench/label_grid.py [--photos 5000]
 """
@@ -23,6 +25,10 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
+
+
+def kb(html: str) -> float:
+    return len(html.encode()) / 1024
 
 
 def timed(fn, repeat: int = 1) -> tuple[float, object]:
@@ -59,16 +65,20 @@ def main() -> None:
         t_add, _ = timed(lambda: desk.add_uploaded(items, Limits(max_images=10**6)))
         t_feat, _ = timed(lambda: desk.wait())
         desk.view = "all"
-        rows = [("add photos to the project", t_add), ("features (mean colour) + first suggest", t_feat)]
+        rows = [("add photos to the project", t_add, None), ("features (mean colour) + first suggest", t_feat, None)]
 
         def page():  # as the page does per event: the project's photos read afresh, then the grid
             desk.invalidate()
             return H.grid(desk, str)
-        rows.append(("page 1, thumbnails made", timed(page)[0]))
+        rows.append(("page 1, thumbnails made", *timed(page)))
+        fetched = thumbs_fetched(desk)
+        if fetched is not None:
+            rows.append((f"page 1's 60 thumbnails made and fetched by URL (once; {fetched[1] / 1024:.0f} KB)",
+                         fetched[0], None))
         desk.page = 1
-        rows.append(("page 2, thumbnails made", timed(page)[0]))
+        rows.append(("page 2, thumbnails made", *timed(page)))
         desk.page = 0
-        rows.append(("page 1 again, thumbnails cached (median of 5)", timed(page, 5)[0]))
+        rows.append(("page 1 again, thumbnails cached (median of 5)", *timed(page, 5)))
         photos = [p.sha1 for p in desk.project.photos()]
         desk.create_class("a")
         desk.create_class("b")
@@ -81,11 +91,22 @@ def main() -> None:
             desk.view = "suggest"
             return H.grid(desk, str)
         batch()
-        rows.append(("label 20 + retrain + suggestions view (median of 5)", timed(batch, 5)[0]))
+        rows.append(("label 20 + retrain + suggestions view (median of 5)", *timed(batch, 5)))
         print(f"{a.photos} photos")
-        print("| step | seconds |\n|---|---|")
-        for name, t in rows:
-            print(f"| {name} | {t:.3f} |")
+        print("| step | seconds | HTML sent (KB) |\n|---|---|---|")
+        for name, t, html in rows:
+            print(f"| {name} | {t:.3f} | {f'{kb(html):.1f}' if isinstance(html, str) else ''} |")
+
+
+def thumbs_fetched(desk) -> tuple[float, int] | None:
+    """(seconds, bytes) to make and read the thumbnails page 1 links to, as the thumbnail route does; None where
+    the grid has no thumbnail links (thumbnails inline)."""
+    if not hasattr(desk, "thumb_jpeg"):
+        return None
+    t0, total = time.perf_counter(), 0
+    for p in list(desk.photos().values())[:60]:
+        total += len(desk.thumb_jpeg(p.sha1) or b"")
+    return time.perf_counter() - t0, total
 
 
 if __name__ == "__main__":
