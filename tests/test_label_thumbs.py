@@ -104,3 +104,19 @@ def test_a_photo_whose_file_went_bad_shows_a_question_mark_not_a_broken_picture(
     photo.file.write_bytes(b"garbage")
     status, body, headers = thumb_response(tokens, scope(), *url_parts(desk, photo.sha1))
     assert status == 200 and headers["content-type"] == "image/svg+xml" and b">?</text>" in body
+
+
+def test_the_route_answers_behind_a_proxys_prefix_as_the_grids_relative_link_asks(tab):
+    """A Space or a reverse proxy serves the page under a prefix (Gradio's root_path): the grid's link is relative
+    to the page, so the browser asks <prefix>/thumb/..., and the route must answer there."""
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+    from fewshot.ui.thumbs import thumb_routes
+    tokens, sess, desk = tab
+    link = desk.thumb_url(desk.project.photos()[0].sha1)
+    assert not link.startswith("/")  # relative: it follows the page wherever the page is
+    client = TestClient(Starlette(routes=thumb_routes(tokens)), root_path="/proxy/app")
+    got = client.get("/proxy/app/" + link, cookies={"fewshot-browser": "ours"})
+    assert got.status_code == 200 and got.headers["content-type"] == "image/jpeg"
+    assert got.headers["cache-control"].startswith("private")
+    assert client.get("/proxy/app/" + link).status_code == 404  # (no browser cookie)

@@ -200,7 +200,8 @@ class Guard:
             return send
         # Lax: sent with the page's own requests (its events, its images), not with other sites' requests; no
         # Max-Age: it goes when the browser closes, as the tab's sessions do
-        cookie = f"{BROWSER_COOKIE}={secrets.token_urlsafe(16)}; Path=/; HttpOnly; SameSite=Lax".encode()
+        value = secrets.token_urlsafe(16).encode()
+        cookie = b"%s=%s; Path=/; HttpOnly; SameSite=Lax" % (BROWSER_COOKIE.encode(), value)
 
         async def with_cookie(msg):
             if msg["type"] == "http.response.start":

@@ -85,7 +85,8 @@ def thumb_response(tokens: ThumbTokens, scope: dict, token: str, name: str) -> t
     found = _NAME.fullmatch(name)
     desk = None
     if found and _TOKEN.fullmatch(token):
-        desk = tokens.desk_for(token, Guard._user(scope), Guard._auth_on(scope), Guard.cookies(scope).get(BROWSER_COOKIE))
+        browser = Guard.cookies(scope).get(BROWSER_COOKIE)
+        desk = tokens.desk_for(token, Guard._user(scope), Guard._auth_on(scope), browser)
     data = desk.thumb_jpeg(found.group(1)) if desk is not None else None
     if data is None:
         return 404, b"Not found.", {"content-type": "text/plain; charset=utf-8", "cache-control": "no-store"}
