@@ -117,8 +117,10 @@ def main(argv: list[str] | None = None) -> None:
     try:
         # max_file_size: one upload (FEWSHOT_MAX_UPLOAD_MB); the Guard: uploads per client per minute, the
         # brake on wrong passwords, heartbeats and the API description behind --auth (fewshot/ui/guard.py); the
-        # demo links' predict-only page at /m/<id>, open without a login (fewshot/ui/demo.py)
+        # demo links' predict-only page at /m/<id>, open without a login (fewshot/ui/demo.py); the Label step's
+        # thumbnails at thumb/<token>/<sha1>.jpg (fewshot/ui/thumbs.py)
         links = demo_app_kwargs((BACKENDS or Backends()).predictor)
+        links["routes"] = list(getattr(demo, "fewshot_routes", [])) + links.get("routes", [])
         demo.launch(server_name=args.host, server_port=args.port, share=args.share, auth=auth,
                     max_file_size=max_upload_bytes(),
                     app_kwargs={**guard_app_kwargs(getattr(demo, "fewshot_file_owner", None)), **links},

@@ -216,3 +216,73 @@ def test_a_project_photo_the_page_shows_is_a_copy_in_the_session_folder(tmp_path
     finally:
         sess.cleanup()
     assert not shown.exists()
+
+
+# ---------------------------------------------------------------- the Label step's thumbnails (fewshot/ui/thumbs.py)
+
+def _drop_pile(page, tmp: Path, n: int = 64) -> None:
+    """A pile of n photos dropped into the Label step; waits for its features and shows "All photos"."""
+    for i in range(n):
+        make_image(tmp / "pile" / f"p{i:03d}.png", COLOURS[i % 3], 900 + i, size=160)
+    page.set_input_files("#pool-drop input[type=file]", str(tmp / "pile"))
+    page.wait_for_function(f"() => /features of {n} photos are ready/.test("
+                           "document.querySelector('#label-progress')?.innerText || '')", timeout=300_000)
+    page.locator("#label-view label", has_text="All photos").click()
+    page.wait_for_function("() => document.querySelector('#label-grid .fl-root')?.dataset.view === 'all'")
+
+
+def _thumbs_shown(page) -> list[str]:
+    """The grid's thumbnail links, once every picture has loaded (a broken one never does)."""
+    page.wait_for_selector("#label-grid .fl-tile img", timeout=120_000)
+    page.eval_on_selector_all("#label-grid .fl-tile img", "els => els.forEach(e => e.loading = 'eager')")
+    page.wait_for_function("() => Array.from(document.querySelectorAll('#label-grid .fl-tile img'))"
+                           ".every(e => e.complete && e.naturalWidth > 0)", timeout=60_000)
+    srcs = page.eval_on_selector_all("#label-grid .fl-tile img", "els => els.map(e => e.src)")
+    assert srcs and all("/thumb/" in s and s.endswith(".jpg") for s in srcs), srcs[:3]
+    return srcs
+
+
+def test_the_label_grid_sends_thumbnail_links_that_only_its_own_browser_can_open(ui, browser, tmp_path):
+    u = ui()
+    _drop_pile(u.page, tmp_path)
+    srcs = _thumbs_shown(u.page)
+    html = u.page.inner_html("#label-grid")
+    assert len(srcs) == 60 and "data:image" not in html and len(html.encode()) < 30_000, len(html.encode())
+    u.shot("label-grid-thumbnails")
+    mine = u.context.request.get(srcs[0])
+    assert mine.status == 200 and mine.headers["content-type"] == "image/jpeg"
+    assert mine.headers["cache-control"].startswith("private, max-age=")
+    other = browser.new_context()  # another browser (it opened the page, so it has its own cookie)
+    try:
+        other.new_page().goto(u.server.url)
+        assert other.request.get(srcs[0]).status == 404
+        made_up = srcs[0].rsplit("/", 1)[0] + "/" + "ab" * 20 + ".jpg"
+        assert u.context.request.get(made_up).status == 404  # not a photo of the project
+    finally:
+        other.close()
+    assert _get(urllib.request.build_opener(), srcs[0])[0] == 404  # a script with the link alone
+    u.page.reload()  # a new session: its grid still shows every picture, through links of its own
+    u.page.wait_for_selector("#pool-drop input[type=file]", state="attached", timeout=60_000)
+    again = _thumbs_shown(u.page)
+    assert not set(again) & set(srcs)
+    u.shot("label-grid-after-reload")
+
+
+def test_with_auth_a_thumbnail_link_reaches_only_the_user_and_browser_that_were_shown_it(two_users, browser, tmp_path):
+    base, _root = two_users
+    ctx = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        assert ctx.request.post(base + "/login", form={"username": "ana", "password": "pw-ana"}).status == 200
+        page = ctx.new_page()
+        page.goto(base + "/")
+        page.wait_for_selector("#pool-drop input[type=file]", state="attached", timeout=60_000)
+        _drop_pile(page, tmp_path, n=12)
+        src = _thumbs_shown(page)[0]
+        got = ctx.request.get(src)
+        assert got.status == 200 and got.headers["content-type"] == "image/jpeg"
+        bo, ana_script = _login(base, "bo", "pw-bo"), _login(base, "ana", "pw-ana")
+        assert _get(bo, src)[0] == 404  # another user
+        assert _get(urllib.request.build_opener(), src)[0] == 404  # logged out
+        assert _get(ana_script, src)[0] == 404  # ana, but in another browser than the one shown the link
+    finally:
+        ctx.close()

@@ -7,6 +7,7 @@ rules are tested in milliseconds; the real features (MobileNetV2) are used by te
 """
 from __future__ import annotations
 
+import io
 import json
 import zipfile
 from pathlib import Path
@@ -441,3 +442,35 @@ def test_an_estimate_that_left_out_doubtful_labels_says_it_is_too_hopeful():
     doubting = SimpleNamespace(risk=lambda: (0.5, 0.0), left_out=lambda: 3)
     assert "leaves out" not in H.risk_line(trusting, str)
     assert "leaves out the 3 labels that look wrong" in H.risk_line(doubting, str)
+
+
+def test_a_grid_page_of_60_photos_is_a_few_kb_of_links_not_inline_pictures(desk, tmp_path):
+    """Every re-render (a key press, a labelling batch, a page change) sends the grid again: links, which the
+    browser fetches once and caches, keep it small on a remote server."""
+    items, _ = pile(tmp_path, {"red": 40, "green": 30})
+    desk.add_uploaded(items, LIMITS)
+    ready(desk)
+    desk.view = "all"
+    page1 = H.grid(desk, str)
+    assert page1.count('class="fl-tile"') == 60 and page1.count(f'src="thumb/{desk.thumb_token}/') == 60
+    assert "data:image" not in page1 and len(page1.encode()) < 30_000, len(page1.encode())
+
+
+def test_a_thumbnail_is_a_small_jpeg_made_once_and_only_for_the_projects_own_photos(desk, store, tmp_path):
+    from PIL import Image
+    items, _ = pile(tmp_path, {"red": 2, "green": 1})
+    desk.add_uploaded(items, LIMITS)
+    photos = desk.project.photos()
+    first = desk.thumb_jpeg(photos[0].sha1)
+    with Image.open(io.BytesIO(first)) as img:
+        assert img.format == "JPEG" and max(img.size) <= 96
+    kept = list((desk.project.dir / "thumbs").rglob("*.jpg"))
+    assert [k.stem for k in kept] == [photos[0].sha1]  # made once, kept with the project (deleted with it)
+    photos[0].file.unlink()  # (the original gone: the kept thumbnail still answers)
+    assert desk.thumb_jpeg(photos[0].sha1) == first
+    other = store.create("me", "another pile")
+    other.add_items([(make_image(tmp_path / "blue.png", (0, 0, 255), 7), "blue.png", None, None)], LIMITS)
+    assert desk.thumb_jpeg(other.photos()[0].sha1) is None  # another project's photo: not this desk's to show
+    assert desk.thumb_jpeg("0" * 40) is None
+    photos[1].file.write_bytes(b"not a picture any more")
+    assert desk.thumb_jpeg(photos[1].sha1) == b""  # unreadable: the route shows a question mark instead

@@ -20,6 +20,7 @@ from . import step_cards, step_check, step_data, step_label, step_project, step_
 from .page import I18N, PRIVATE, Page, lang_of, localize, localized
 from .jobs import Jobs
 from .state import Backends, Session, SessionRegistry, remove_stale_sessions, session_root
+from .thumbs import thumb_routes
 from .. import views as V
 from .texts import API_MD, CARD_EMPTY, HERO, LANG_SWITCH, NO_MODEL, NOT_STARTED, NOT_TRAINED, TITLE
 
@@ -64,6 +65,7 @@ def build_app(backends: Backends | None = None) -> gr.Blocks:
         demo.unload(on_close)
     demo.fewshot_registry = registry  # app.py closes every session at shutdown
     demo.fewshot_file_owner = page.file_owner  # app.py's Guard: one user's session files never go to another
+    demo.fewshot_routes = thumb_routes()  # app.py adds them to the server: the Label step's thumbnails by URL
     return localize(demo)
 
 

@@ -16,6 +16,9 @@
   a session that is gone, gets 404. Without --auth such a link is the only key (its folder name is random).
 - **The page before login** (`GET /`, with --auth): Gradio writes the full API description into the page
   even when it only shows the login form; that description is left out until the visitor is logged in.
+- **The browser's cookie** (`GET /`): the page comes with a random `fewshot-browser` cookie (HttpOnly, kept while
+  the browser runs) when the browser has none; a session remembers the one its events carried, so what only that
+  session may fetch (the Label step's thumbnails, fewshot/ui/thumbs.py) is refused to another browser.
 
 No gradio import: the middleware reads Gradio's App from the ASGI scope (its `auth`, `tokens`, `cookie_id`).
 """
@@ -25,6 +28,7 @@ import asyncio
 import json
 import os
 import re
+import secrets
 import time
 from collections import defaultdict, deque
 from typing import Any, Callable
@@ -37,6 +41,7 @@ WINDOW_S = 60.0
 DEMO_PREFIX = "/m"  # demo links' pages (fewshot/ui/demo.py): open to anyone holding a link, even with --auth
 _API_INFO = re.compile(rb"window\.gradio_api_info\s*=\s*.*?;\s*</script>", re.DOTALL)
 _FILE_ROUTE = re.compile(r"/file[=/](.+)$")
+BROWSER_COOKIE = "fewshot-browser"
 _EMPTY_API_INFO = b'window.gradio_api_info = {"named_endpoints": {}, "unnamed_endpoints": {}};</script>'
 
 
@@ -135,18 +140,24 @@ class Guard:
         self.logins = LoginBrake(clock)
 
     @staticmethod
-    def _user(scope) -> str | None:
-        """The logged-in user of this request (Gradio's own cookie and token table), or None."""
-        app = scope.get("app")
-        cookie_id = getattr(app, "cookie_id", None)
-        if cookie_id is None:
-            return None
+    def cookies(scope) -> dict[str, str]:
+        """The request's cookies by name."""
         cookies: dict[str, str] = {}
         for k, v in scope.get("headers", []):
             if k == b"cookie":
                 for part in v.decode("latin-1").split(";"):
                     name, _, value = part.strip().partition("=")
                     cookies[name] = value
+        return cookies
+
+    @staticmethod
+    def _user(scope) -> str | None:
+        """The logged-in user of this request (Gradio's own cookie and token table), or None."""
+        app = scope.get("app")
+        cookie_id = getattr(app, "cookie_id", None)
+        if cookie_id is None:
+            return None
+        cookies = Guard.cookies(scope)
         token = cookies.get(f"access-token-{cookie_id}") or cookies.get(f"access-token-unsecure-{cookie_id}")
         return getattr(app, "tokens", {}).get(token) if token else None
 
@@ -176,9 +187,27 @@ class Guard:
             for msg in _plain(404, "Not found."):
                 await send(msg)
             return
-        if method in ("GET", "HEAD") and path == "/" and self._auth_on(scope) and self._user(scope) is None:
-            return await self._page_without_api(scope, receive, send)
+        if method in ("GET", "HEAD") and path == "/":
+            send = self._with_browser_cookie(scope, send)
+            if self._auth_on(scope) and self._user(scope) is None:
+                return await self._page_without_api(scope, receive, send)
         return await self.app(scope, receive, send)
+
+    @staticmethod
+    def _with_browser_cookie(scope, send):
+        """`send`, adding a random browser cookie to the page when the browser has none (see the module's text)."""
+        if Guard.cookies(scope).get(BROWSER_COOKIE):
+            return send
+        # Lax: sent with the page's own requests (its events, its images), not with other sites' requests; no
+        # Max-Age: it goes when the browser closes, as the tab's sessions do
+        value = secrets.token_urlsafe(16).encode()
+        cookie = b"%s=%s; Path=/; HttpOnly; SameSite=Lax" % (BROWSER_COOKIE.encode(), value)
+
+        async def with_cookie(msg):
+            if msg["type"] == "http.response.start":
+                msg = {**msg, "headers": list(msg.get("headers", [])) + [(b"set-cookie", cookie)]}
+            await send(msg)
+        return with_cookie
 
     def _not_theirs(self, scope, path: str) -> bool:
         """With --auth: a file route asking for a file of a session that is not this user's (or is gone)."""

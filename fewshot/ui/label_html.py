@@ -23,8 +23,8 @@ def _btn(text: str, act: str, css: str = "", **data) -> str:
 
 
 def _tile(desk: Desk, photo, caption: str = "", group: str = "", extra: str = "") -> str:
-    uri = desk.thumb(photo.sha1, photo.file)
-    img = f'<img src="{uri}" alt="">' if uri else '<div class="fl-noimg">?</div>'
+    # a link, not the picture: the browser fetches each thumbnail once and keeps it (fewshot/ui/thumbs.py)
+    img = f'<img src="{esc(desk.thumb_url(photo.sha1))}" alt="" loading="lazy" decoding="async">'
     return (f'<div class="fl-tile" data-id="{photo.sha1}" data-group="{esc(group)}" title="{esc(photo.path)}">'
             f'{img}<div class="fl-cap">{esc(caption)}</div>{extra}</div>')
 

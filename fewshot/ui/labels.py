@@ -8,9 +8,9 @@ the engine's head on them (well under a second for a thousand photos) so suggest
 """
 from __future__ import annotations
 
-import base64
 import io
 import os
+import secrets
 import threading
 import time
 from dataclasses import dataclass, field
@@ -28,7 +28,8 @@ ARCH = os.environ.get("FEWSHOT_LABEL_ARCH", "mobilenet_v2")  # small and fast on
 PAGE_SIZE = 60
 ASK = 12
 THUMB_PX = 96
-THUMBS_KEPT = 3000  # data URIs of about 3 kB each kept in memory
+THUMB_QUALITY = 72  # JPEG quality: about 3 kB a thumbnail
+THUMB_ROUTE = "thumb"  # where the page fetches thumbnails, relative to the page (fewshot/ui/thumbs.py serves it)
 UNDO_KEPT = 50
 MODEL = "model:"  # a photo's hint when its class is an accepted suggestion ("model:daisy")
 
@@ -70,7 +71,9 @@ class Desk:
         self._thread: threading.Thread | None = None
         self._again = False
         self._lock = threading.Lock()
-        self._thumbs: dict[str, str] = {}
+        # the key in this desk's thumbnail links (128 random bits); fewshot/ui/thumbs.py says who may use it
+        self.thumb_token = secrets.token_urlsafe(16)
+        self._files: tuple[list | None, dict[str, Path]] = (None, {})
         self._cache: list | None = None
 
     # ------------------------------------------------------------------------------------------ photos in
@@ -354,21 +357,39 @@ class Desk:
         return out
 
     # ------------------------------------------------------------------------------------------ thumbnails
-    def thumb(self, sha1: str, file: Path) -> str:
-        """A small JPEG of the photo as a data URI, made once and kept ("" when it cannot be read)."""
-        uri = self._thumbs.get(sha1)
-        if uri is None:
-            try:
-                img = thumbnail(file, THUMB_PX)
-                buf = io.BytesIO()
-                img.save(buf, "JPEG", quality=72)
-                uri = "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
-            except (UnreadableImage, OSError):
-                uri = ""
-            if len(self._thumbs) >= THUMBS_KEPT:
-                self._thumbs.pop(next(iter(self._thumbs)))
-            self._thumbs[sha1] = uri
-        return uri
+    def thumb_url(self, sha1: str) -> str:
+        """The photo's thumbnail link, relative to the page (so it holds behind a proxy's prefix); the browser
+        caches it: a grid re-render sends only links."""
+        return f"{THUMB_ROUTE}/{self.thumb_token}/{sha1}.jpg"
+
+    def thumb_jpeg(self, sha1: str) -> bytes | None:
+        """The photo's thumbnail (JPEG, THUMB_PX), made once and kept in the project's folder (thumbs/, deleted
+        with the project); b"" when its file cannot be read; None when `sha1` is no photo of this project."""
+        listed = self._listed()
+        if self._files[0] is not listed:  # sha1 -> file, built once per reading of the project
+            self._files = (listed, {p.sha1: p.file for p in listed})
+        file = self._files[1].get(sha1)
+        if file is None:
+            return None
+        kept = self.project.dir / "thumbs" / f"{THUMB_PX}q{THUMB_QUALITY}" / sha1[:2] / f"{sha1}.jpg"
+        try:
+            return kept.read_bytes()
+        except OSError:
+            pass
+        try:
+            buf = io.BytesIO()
+            thumbnail(file, THUMB_PX).save(buf, "JPEG", quality=THUMB_QUALITY)
+        except (UnreadableImage, OSError):
+            return b""
+        data = buf.getvalue()
+        try:  # atomically: a reader never sees half a file
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            tmp = kept.with_name(f".{sha1}.{os.getpid()}.{threading.get_ident()}.tmp")
+            tmp.write_bytes(data)
+            os.replace(tmp, kept)
+        except OSError:  # a read-only folder: served all the same, made again next time
+            pass
+        return data
 
 
 def uploaded_items(payload: dict, upload_root: Path | None, is_upload: Callable) -> tuple[list, list]:

@@ -120,6 +120,7 @@ class Session:
     def __init__(self, backends: Backends | None = None, owner: str | None = None, jobs: Jobs | None = None) -> None:
         self.id = uuid.uuid4().hex  # 122 random bits: its folder's name (and so its files' links) cannot be guessed
         self.owner = owner  # the logged-in user who opened it (with --auth); only they may close it
+        self.browser: str | None = None  # the browser cookie its first event carried (fewshot/ui/guard.py)
         self.dir = Path(tempfile.mkdtemp(prefix=f"session-{self.id}-p{os.getpid()}-", dir=session_root()))
         # a session no tab kept (an API call that stored no state) is deleted with its folder when forgotten
         self._finalizer = weakref.finalize(self, shutil.rmtree, str(self.dir), True)

@@ -25,6 +25,7 @@ from . import projects as PJ
 from .labels import MODEL, Desk, uploaded_items
 from .page import LANG, PRIVATE, Page, friendly, inform, localized, md_hint
 from .state import Session, is_upload
+from .thumbs import TOKENS
 from .texts import FOLDER_TEMPLATE, FOLDER_TEXTS
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
@@ -50,6 +51,7 @@ def desk_of(sess: Session, make: bool = False, name: str = "Unsorted photos") ->
         desk = _DESKS[sess] = Desk(sess.project)
         if desk.project.photos():
             desk.start_features()
+    TOKENS.register(sess, desk)  # its thumbnails' links work for this session only (ui/thumbs.py)
     desk.invalidate()  # each event reads the project afresh (another step may have added photos)
     return desk
 
