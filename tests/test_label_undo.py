@@ -64,23 +64,17 @@ def test_undo_after_a_reload_takes_back_the_last_labelling(tmp_path, monkeypatch
     tab = gr.Request(headers={}, cookies={}, session_hash="tab-before-reload")
     sess = by_id(fn["on_drop"](payload, None, tab))["State"]
     step_label._DESKS[sess].wait()
-    shas = [p.sha1 for p in sess.project.photos()]
-    twenty, others = shas[:20], shas[20:]
-    fn["on_act"](json.dumps({"act": "label", "ids": others, "cls": "green", "nonce": 1}), sess, tab)
-    fn["on_act"](json.dumps({"act": "label", "ids": twenty, "cls": "red", "nonce": 2}), sess, tab)
+    twenty = [p.sha1 for p in sess.project.photos()][:20]
+    fn["on_act"](json.dumps({"act": "label", "ids": twenty, "cls": "red", "nonce": 1}), sess, tab)
     assert len(sess.project.photos(label="red")) == 20
 
     other = ST.Session()  # the reloaded page: a new session for the same owner opens the project
     try:
         other.project_owner = sess.project_owner
-        PJ.open_project(other, sess.project.id)
+        PJ.open_project(other, sess.project.id)  # (one class labelled so far: it opens, with no training set yet)
         reload = gr.Request(headers={}, cookies={}, session_hash="tab-after-reload")
         out = by_id(fn["on_undo"](other, reload))
-        assert "4 labelled in 1 classes" in out["label-status"]
-        assert not other.project.photos(label="red")
-        assert {p.sha1 for p in other.project.photos(label="green")} == set(others)
-        out = by_id(fn["on_undo"](other, reload))
-        assert "0 labelled" in out["label-status"] and not other.project.photos(label="green")
+        assert "0 labelled" in out["label-status"] and not other.project.photos(label="red")
         with pytest.raises(ProjectError, match="nothing to undo"):
             step_label.desk_of(other).undo()
     finally:
