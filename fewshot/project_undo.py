@@ -69,6 +69,8 @@ class LabelUndoMixin:
         with self._tx() as db:
             known = {r[0] for r in db.execute(SQL["photo_ids"], (self.id,))}
             cards = [(s, c) for s, c in cards if s in known]
+            if not cards:  # (photos gone meanwhile: nothing to hide, nothing to undo)
+                return
             db.executemany(SQL["hide_card"], [(self.id, s, c, kind) for s, c in cards])
             _record(db, self.id, tab, kind, {"cards": cards})
 
