@@ -26,6 +26,7 @@ from .errors import DataError, ProjectError, ProjectNotFound, ProjectTooBig
 from .images import UnreadableImage, read_checked
 from .project_photos import SPLITS, clean_class, clean_name, collect
 from .project_runs import RUN_STATUSES, Run, RunsMixin  # noqa: F401 (Run: part of the API)
+from .project_undo import LabelUndoMixin
 from .project_store import SQL, Database, default_data_dir, log as _log, now, write_file_atomic
 
 VAL_FRACTION = 0.2
@@ -169,7 +170,7 @@ def _owner(owner: str) -> str:
     return owner
 
 
-class Project(RunsMixin):
+class Project(RunsMixin, LabelUndoMixin):
     """One project, opened for its owner. Methods re-check ownership in every transaction."""
 
     def __init__(self, store: ProjectStore, owner: str, project_id: str) -> None:
@@ -187,6 +188,12 @@ class Project(RunsMixin):
 
     def photo_file(self, sha1: str, ext: str) -> Path:
         return self.photos_dir / sha1[:2] / f"{sha1}{ext}"
+
+    def _labels_in(self, db: sqlite3.Connection, clean: Mapping[str, str | None]) -> None:
+        _write_labels(db, self.id, clean)  # (for LabelUndoMixin: labels inside its own transaction)
+
+    def _rename_in(self, db: sqlite3.Connection, old: str, new_name: str) -> bool:
+        return _rename_class(db, self.id, old, new_name)
 
     # ---- about -------------------------------------------------------------------------------------
     @property
@@ -262,14 +269,7 @@ class Project(RunsMixin):
         if new_name is None:
             raise ProjectError("A class name cannot be empty.")
         with self._tx() as db:
-            if db.execute(SQL["class_exists"], (self.id, old)).fetchone() is None:
-                raise ProjectError(f"There is no class '{old}' in this project.")
-            if db.execute(SQL["class_exists"], (self.id, new_name)).fetchone():
-                db.execute(SQL["relabel_class"], (new_name, self.id, old))
-                db.execute(SQL["delete_class"], (self.id, old))
-            else:  # ON UPDATE CASCADE relabels its photos
-                db.execute(SQL["rename_class"], (new_name, self.id, old))
-            _log(db, self.id, f"renamed class '{old}' to '{new_name}'")
+            _rename_class(db, self.id, old, new_name)
 
     def remove_class(self, name: str) -> None:
         """The class goes; its photos stay, unlabelled."""
@@ -360,20 +360,7 @@ class Project(RunsMixin):
             if s not in SPLITS:
                 raise ProjectError(f"A split is 'train' or 'val', not '{s}'.")
         with self._tx() as db:
-            known = {r[0] for r in db.execute(SQL["photo_ids"], (self.id,))}
-            unknown = [k for k in list(clean) + list(splits or {}) if k not in known]
-            if unknown:
-                raise ProjectError(f"{len(unknown)} of these photos are not in this project (e.g. {unknown[0]}); "
-                                   f"nothing was changed.")
-            for cls in set(clean.values()) - {None}:
-                db.execute(SQL["add_class"], (self.id, cls))
-            db.executemany(SQL["set_photo_label"],
-                           [(v, self.id, k) for k, v in clean.items()])
-            db.executemany(SQL["set_photo_split"],
-                           [(v, self.id, k) for k, v in (splits or {}).items()])
-            if not splits:
-                _balance_splits(db, self.id)
-            _log(db, self.id, f"labelled {len(clean)} photos" + (f", split {len(splits)}" if splits else ""))
+            _write_labels(db, self.id, clean, splits)
         return len(clean)
 
     def set_label(self, sha1: str, label: str | None) -> None:
@@ -431,6 +418,37 @@ def _size(db: sqlite3.Connection, pid: str) -> int:
     photos = db.execute(SQL["photos_bytes"], (pid,)).fetchone()[0]
     runs = db.execute(SQL["bundles_bytes"], (pid,)).fetchone()[0]
     return int(photos) + int(runs)
+
+
+def _write_labels(db: sqlite3.Connection, pid: str, clean: Mapping[str, str | None],
+                  splits: Mapping[str, str] | None = None) -> None:
+    """Labels (already clean) and splits written inside a transaction; unknown photos refuse the whole change."""
+    known = {r[0] for r in db.execute(SQL["photo_ids"], (pid,))}
+    unknown = [k for k in list(clean) + list(splits or {}) if k not in known]
+    if unknown:
+        raise ProjectError(f"{len(unknown)} of these photos are not in this project (e.g. {unknown[0]}); "
+                           f"nothing was changed.")
+    for cls in set(clean.values()) - {None}:
+        db.execute(SQL["add_class"], (pid, cls))
+    db.executemany(SQL["set_photo_label"], [(v, pid, k) for k, v in clean.items()])
+    db.executemany(SQL["set_photo_split"], [(v, pid, k) for k, v in (splits or {}).items()])
+    if not splits:
+        _balance_splits(db, pid)
+    _log(db, pid, f"labelled {len(clean)} photos" + (f", split {len(splits)}" if splits else ""))
+
+
+def _rename_class(db: sqlite3.Connection, pid: str, old: str, new_name: str) -> bool:
+    """Rename a class inside a transaction; True when `new_name` was a class already (the two merged)."""
+    if db.execute(SQL["class_exists"], (pid, old)).fetchone() is None:
+        raise ProjectError(f"There is no class '{old}' in this project.")
+    merged = db.execute(SQL["class_exists"], (pid, new_name)).fetchone() is not None
+    if merged:
+        db.execute(SQL["relabel_class"], (new_name, pid, old))
+        db.execute(SQL["delete_class"], (pid, old))
+    else:  # ON UPDATE CASCADE relabels its photos
+        db.execute(SQL["rename_class"], (new_name, pid, old))
+    _log(db, pid, f"renamed class '{old}' to '{new_name}'")
+    return merged
 
 
 def _balance_splits(db: sqlite3.Connection, pid: str) -> None:

@@ -84,6 +84,27 @@ UPDATE runs SET number = (SELECT COUNT(*) FROM runs r WHERE r.project_id = runs.
 UPDATE projects SET runs_made = (SELECT COALESCE(MAX(number), 0) FROM runs WHERE runs.project_id = projects.id);
 CREATE UNIQUE INDEX runs_by_number ON runs(project_id, number);
 
+-- migration: 4
+-- The Label step's undo history and the suggestion cards a user hid (issue 15). Self-contained: two new
+-- tables only, so this block can be renumbered at a merge.
+CREATE TABLE label_undo (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,  -- the newest action has the highest id
+    project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+    tab TEXT NOT NULL DEFAULT '',        -- the page tab (Desk) that did it, to say so when another undoes it
+    at REAL NOT NULL,
+    what TEXT NOT NULL CHECK (what IN ('labels', 'rename', 'merge', 'reject', 'keep')),
+    body TEXT NOT NULL                   -- JSON: what taking it back needs (labels and hints before, names, cards)
+);
+CREATE INDEX label_undo_by_project ON label_undo(project_id, id);
+CREATE TABLE label_hidden (
+    project_id TEXT NOT NULL,
+    sha1 TEXT NOT NULL,
+    class TEXT NOT NULL,                 -- the suggested class rejected, or the given class kept
+    kind TEXT NOT NULL CHECK (kind IN ('reject', 'keep')),
+    PRIMARY KEY (project_id, kind, sha1, class),
+    FOREIGN KEY (project_id, sha1) REFERENCES photos(project_id, sha1) ON DELETE CASCADE
+);
+
 -- name: labelled_photo_splits
 SELECT label, sha1, split FROM photos WHERE project_id=? AND label IS NOT NULL;
 
@@ -320,3 +341,30 @@ UPDATE demo_links SET feedback=? WHERE id=? AND project_id=? AND revoked IS NULL
 
 -- name: count_demo_feedback
 UPDATE demo_links SET feedback_count=feedback_count+1 WHERE id=? AND project_id=?;
+
+-- name: insert_label_undo
+INSERT INTO label_undo(project_id, tab, at, what, body) VALUES (?,?,?,?,?);
+
+-- name: trim_label_undo
+DELETE FROM label_undo WHERE project_id=? AND id <= (SELECT id FROM label_undo WHERE project_id=? ORDER BY id DESC LIMIT 1 OFFSET ?);
+
+-- name: last_label_undo
+SELECT id, tab, what, body FROM label_undo WHERE project_id=? ORDER BY id DESC LIMIT 1;
+
+-- name: delete_label_undo
+DELETE FROM label_undo WHERE id=? AND project_id=?;
+
+-- name: count_label_undo
+SELECT COUNT(*) FROM label_undo WHERE project_id=?;
+
+-- name: photo_label_hint
+SELECT label, hint FROM photos WHERE project_id=? AND sha1=?;
+
+-- name: hide_card
+INSERT OR IGNORE INTO label_hidden(project_id, sha1, class, kind) VALUES (?,?,?,?);
+
+-- name: unhide_card
+DELETE FROM label_hidden WHERE project_id=? AND sha1=? AND class=? AND kind=?;
+
+-- name: hidden_cards
+SELECT sha1, class FROM label_hidden WHERE project_id=? AND kind=?;

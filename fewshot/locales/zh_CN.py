@@ -743,6 +743,10 @@ MESSAGES.update({
     "removed {} photos": "删除了 {0} 张照片",
     "renamed '{}' to '{}'": "将“{0}”改名为“{1}”",
     "labelled {} photos": "为 {0} 张照片指定了类别",
+    "undid the labelling of {} photos": "撤销了 {0} 张照片的标注",
+    "undid renaming class '{}' to '{}'": "撤销了将类别“{0}”改名为“{1}”",
+    "undid hiding a card": "撤销了隐藏一张卡片",
+    "Cards are hidden as 'reject' or 'keep', not '{}'.": "卡片只能以“reject”或“keep”方式隐藏，不能是“{0}”。",
     "exported as {}": "导出为 {0}",
     "imported from {}": "从 {0} 导入",
     "run {} started": "第 {0} 次训练开始",
@@ -1066,6 +1070,12 @@ MESSAGES.update({
         "这 {0} 个标注可能是错的（或照片放错了文件夹）：逐个修正或保留。",
     "These {} photos cover your pool best: label them first.": "这 {0} 张照片最能代表你的照片集：请先标注它们。",
     "These {} photos would teach the model most: label them next.": "标注这 {0} 张照片对模型帮助最大：请接着标注它们。",
+    "(That was done in another tab, or before this page was reloaded.)": "（那是在另一个标签页里、或在本页重新加载之前做的。）",
+    "{} photos changed since were left as they are.": "之后又改过的 {0} 张照片保持不变。",
+    "Undone, but the class '{}' is no longer there, so no class was renamed.":
+        "已撤销，但类别“{0}”已不存在，所以没有类别被改名。",
+    "Undone, but the class '{}' is no longer there, so no class was split.":
+        "已撤销，但类别“{0}”已不存在，所以没有类别被拆开。",
     "Undone: '{}' is a class of its own again.": "已撤销：“{0}”又是一个独立的类别了。",
     "Undone: the card is back.": "已撤销：卡片回来了。",
     "Undone: the class '{}' is called '{}' again.": "已撤销：类别“{0}”又叫“{1}”了。",

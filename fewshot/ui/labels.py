@@ -2,18 +2,21 @@
 undo, classes made, renamed and merged, and the engine's help (fewshot/labelling.py): the photos to ask
 about, a suggested class for every unlabelled photo, and labels that are probably wrong.
 
-A `Desk` belongs to one tab's open project. Features of the pool are computed once, in a background thread
+A `Desk` belongs to one tab's open project. Its undo history and the cards it hid are the project's
+(fewshot/project_undo.py): Undo after a reload or a server restart takes back the project's newest action,
+whichever tab made it. Features of the pool are computed once, in a background thread
 (`start_features`), from the same disk cache training uses; after every labelling batch `refresh` retrains
 the engine's head on them (well under a second for a thousand photos) so suggestions follow the labels.
 """
 from __future__ import annotations
 
+import atexit
 import io
 import os
 import secrets
 import threading
 import time
-from dataclasses import dataclass, field
+import weakref
 from pathlib import Path, PurePosixPath
 from typing import Callable, Sequence
 
@@ -30,7 +33,6 @@ ASK = 12
 THUMB_PX = 96
 THUMB_QUALITY = 72  # JPEG quality: about 3 kB a thumbnail
 THUMB_ROUTE = "thumb"  # where the page fetches thumbnails, relative to the page (fewshot/ui/thumbs.py serves it)
-UNDO_KEPT = 50
 MODEL = "model:"  # a photo's hint when its class is an accepted suggestion ("model:daisy")
 
 
@@ -39,15 +41,22 @@ def sha_of(name: str) -> str:
     return name.split(".", 1)[0]
 
 
-@dataclass
-class Action:
-    """One undoable step: the labels photos had before it, or a class renamed/merged, or hidden cards."""
+_COMPUTING: "weakref.WeakSet[Desk]" = weakref.WeakSet()  # desks that started a features thread
 
-    what: str  # "labels", "rename", "reject", "keep"
-    before: dict = field(default_factory=dict)  # sha1 -> label or None
-    names: tuple = ()  # (old, new) for a rename; (old,) re-made when a merge is undone
-    hidden: set = field(default_factory=set)  # (sha1, class) pairs hidden by a reject or keep
-    hints: dict = field(default_factory=dict)  # sha1 -> hint before a labelling (marks of accepted suggestions)
+
+@atexit.register
+def _stop_computing(timeout_s: float = 10.0) -> None:
+    """Ask running features threads to stop, and wait a little, before the interpreter goes: a daemon thread
+    still inside torch while the interpreter tears down aborts the process ("terminate called without an
+    active exception", exit status 134), which a test run or a server's exit would report as a crash."""
+    desks = list(_COMPUTING)
+    for desk in desks:
+        desk._stopping = True
+    deadline = time.monotonic() + timeout_s
+    for desk in desks:
+        thread = desk._thread
+        if thread is not None and thread.is_alive():
+            thread.join(max(0.0, deadline - time.monotonic()))
 
 
 class Desk:
@@ -60,21 +69,21 @@ class Desk:
         self.progress: tuple[int, int] = (0, 0)
         self.error: str | None = None
         self.skipped: list[tuple[str, str]] = []
-        self.undo_stack: list[Action] = []
-        self.rejected: set[tuple[str, str]] = set()  # (sha1, suggested class) the user said no to
-        self.kept: set[tuple[str, str]] = set()  # (sha1, given class) the user said is right
+        self.tab = secrets.token_hex(8)  # this tab, in the project's undo history
         self.view, self.page, self.filter = "ask", 0, "unlabelled"
         self.last_refresh_s: float | None = None
         self.last_note: str | None = None  # what the last grid action did, shown in the status line
         self.asked: list[str] = []  # the photos "Ask me" shows, kept until each is labelled
         self.asked_cold = True  # they were picked to cover the pool (no model yet), not to teach it most
         self._thread: threading.Thread | None = None
+        self._stopping = False  # set when the process exits (_stop_computing)
         self._again = False
         self._lock = threading.Lock()
         # the key in this desk's thumbnail links (128 random bits); fewshot/ui/thumbs.py says who may use it
         self.thumb_token = secrets.token_urlsafe(16)
         self._files: tuple[list | None, dict[str, Path]] = (None, {})
         self._cache: list | None = None
+        self._hidden: dict[str, set] = {}
 
     # ------------------------------------------------------------------------------------------ photos in
     def add_uploaded(self, items: Sequence[tuple[Path, str]], limits: Limits,
@@ -128,6 +137,7 @@ class Desk:
                 return False
             self._thread = threading.Thread(target=self._compute, daemon=True, name="fewshot-pool")
             self._thread.start()
+            _COMPUTING.add(self)
         return True
 
     def wait(self, timeout: float | None = None) -> None:
@@ -145,11 +155,10 @@ class Desk:
             try:
                 if photos:
                     pool = self._features([str(p.file) for p in photos], arch=self.arch,
-                                          progress=lambda d, t: setattr(self, "progress", (d, t)))
+                                          progress=lambda d, t: setattr(self, "progress", (d, t)),
+                                          stop=lambda: self._stopping)
                     self.pool = pool
-                    have = {p.sha1 for p in photos}
                     self.skipped += [(n, r) for n, r in pool.skipped if n not in {s for s, _ in self.skipped}]
-                    self.rejected = {x for x in self.rejected if x[0] in have}
                     self.refresh()
             except Exception as exc:  # shown on the page; the labels are safe in the project anyway
                 self.error = str(exc) or type(exc).__name__
@@ -169,6 +178,23 @@ class Desk:
 
     def invalidate(self) -> None:
         self._cache = None
+        self._hidden = {}
+
+    def _cards(self, kind: str) -> set[tuple[str, str]]:
+        hidden = self._hidden.get(kind)
+        if hidden is None:
+            hidden = self._hidden[kind] = self.project.hidden_cards(kind)
+        return hidden
+
+    @property
+    def rejected(self) -> set[tuple[str, str]]:
+        """(sha1, suggested class) the user said no to (kept in the project)."""
+        return self._cards("reject")
+
+    @property
+    def kept(self) -> set[tuple[str, str]]:
+        """(sha1, given class) the user said is right (kept in the project)."""
+        return self._cards("keep")
 
     def photos(self) -> dict:
         """{sha1: Photo} of the project, in the order it lists them."""
@@ -180,21 +206,21 @@ class Desk:
     def classes(self) -> list[str]:
         return self.project.classes()
 
-    def assign(self, sha1s: Sequence[str], label: str | None, by_model: bool = False) -> int:
-        """Give photos a class (None: take it away), written to the project at once; undoable. `by_model`: the
-        class is an accepted suggestion (marked so in the photo's hint; a label given by hand clears it)."""
+    def assign(self, sha1s: Sequence[str], label: str | None, by_model: bool = False, keep: bool = False) -> int:
+        """Give photos a class (None: take it away), written to the project at once with its undo entry (one
+        transaction). `by_model`: the class is an accepted suggestion (marked so in the photo's hint; a label
+        given by hand clears it). `keep`: the user decided while reviewing: not listed as suspect again."""
         sha1s = list(dict.fromkeys(sha1s))
         if not sha1s:
             raise ProjectError("Select one or more photos first (click, shift-click, or Select all).")
         known = self.photos()
-        before = {s: known[s].label for s in sha1s if s in known}
-        hints = {s: known[s].hint for s in before}
-        self.project.set_labels({s: label for s in before})
-        marked = {s: (MODEL + label) if by_model and label else None for s in before}
-        self.project.set_hints({s: h for s, h in marked.items() if h or (hints[s] or "").startswith(MODEL)})
+        chosen = [s for s in sha1s if s in known]
+        marked = {s: (MODEL + label) if by_model and label else None for s in chosen}
+        hints = {s: h for s, h in marked.items() if h or (known[s].hint or "").startswith(MODEL)}
+        kept = [(s, label) for s in chosen] if keep and label else []
+        n = self.project.label_photos({s: label for s in chosen}, hints, tab=self.tab, keep=kept)
         self.invalidate()
-        self._push(Action("labels", before, hints=hints))
-        return len(before)
+        return n
 
     def taught(self) -> dict[str, str]:
         """{sha1: class} the live head learns from: labels a person gave (by hand, kept, fixed, or from class
@@ -214,35 +240,31 @@ class Desk:
             raise ProjectError("A class name cannot be empty.")
         if old == new_name:
             return new_name
-        merging = new_name in self.classes()
-        before = {s: old for s, lab in self.labels().items() if lab == old}
-        self.project.rename_class(old, new_name)
+        self.project.rename_class_undoably(old, new_name, tab=self.tab)
         self.invalidate()
-        self._push(Action("merge" if merging else "rename", before, (old, new_name)))
         return new_name
 
     def undo(self) -> str:
-        """Take back the last action; says what was undone."""
-        if not self.undo_stack:
-            raise ProjectError("There is nothing to undo.")
-        a = self.undo_stack.pop()
+        """Take back the project's newest action, whichever tab made it, also after a reload or a restart
+        (fewshot/project_undo.py says why not this tab's own); says what was undone."""
+        done = self.project.undo_last(self.tab)
         self.invalidate()
-        if a.what == "rename":
-            self.project.rename_class(a.names[1], a.names[0])
-            return f"Undone: the class '{a.names[1]}' is called '{a.names[0]}' again."
-        if a.what == "merge":
-            self.project.add_class(a.names[0])
-            self.project.set_labels(a.before)
-            return f"Undone: '{a.names[0]}' is a class of its own again."
-        if a.what in ("reject", "keep"):
-            (self.rejected if a.what == "reject" else self.kept).difference_update(a.hidden)
-            return "Undone: the card is back."
-        self.project.set_labels(a.before)
-        self.project.set_hints(a.hints)
-        return f"Undone: {len(a.before)} photos have the labels they had before."
-
-    def _push(self, action: Action) -> None:
-        self.undo_stack = (self.undo_stack + [action])[-UNDO_KEPT:]
+        what, n, old, new = done["what"], done["count"], done["old"], done["new"]
+        if what == "rename":
+            said = (f"Undone: the class '{new}' is called '{old}' again." if not done["gone"] else
+                    f"Undone, but the class '{new}' is no longer there, so no class was renamed.")
+        elif what == "merge":
+            said = (f"Undone: '{old}' is a class of its own again." if not done["gone"] else
+                    f"Undone, but the class '{new}' is no longer there, so no class was split.")
+        elif what in ("reject", "keep"):
+            said = "Undone: the card is back."
+        else:
+            said = f"Undone: {n} photos have the labels they had before."
+        if done["left"]:  # (one line each: the page translates line by line)
+            said += f"\n{done['left']} photos changed since were left as they are."
+        if done["other_tab"]:
+            said += "\n(That was done in another tab, or before this page was reloaded.)"
+        return said
 
     # ------------------------------------------------------------------------------------------ the engine
     def refresh(self) -> LB.Suggestions | None:
@@ -309,9 +331,8 @@ class Desk:
 
     def reject(self, sha1s: Sequence[str], label: str) -> None:
         """These photos are not `label`: their suggestion goes (they stay unlabelled)."""
-        hidden = {(s, label) for s in sha1s}
-        self.rejected |= hidden
-        self._push(Action("reject", hidden=hidden))
+        self.project.hide_cards("reject", [(s, label) for s in sha1s], tab=self.tab)
+        self.invalidate()
 
     def risk(self) -> tuple[float, float | None]:
         """(the default accept threshold, the share of wrong labels expected above it, or None: unknown)."""
@@ -344,9 +365,8 @@ class Desk:
 
     def keep(self, sha1: str, given: str) -> None:
         """The user says this label is right: it leaves the suspects' list."""
-        hidden = {(sha1, given)}
-        self.kept |= hidden
-        self._push(Action("keep", hidden=hidden))
+        self.project.hide_cards("keep", [(sha1, given)], tab=self.tab)
+        self.invalidate()
 
     def hints(self) -> dict[str, list[str]]:
         """{hint: [sha1]} of unlabelled photos whose folder name (or an import) hints at a class."""

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..bundle import load_bundle
 from ..data import Dataset
-from ..errors import ProjectError, ProjectNotFound
+from ..errors import DataError, ProjectError, ProjectNotFound
 from ..project import Project, ProjectStore
 from ..project_store import default_data_dir
 from .state import Session
@@ -113,8 +113,13 @@ def attach(sess: Session, p: Project) -> None:
     training if one is running (fewshot/ui/jobs.py: it outlives the tab that started it)."""
     sess.project = p
     summary = p.summary()
+    ds = None
     if summary["labelled"]:
-        ds = p.dataset()
+        try:
+            ds = p.dataset()
+        except DataError:  # labelling has only begun (one class so far): it opens, with no training set yet
+            ds = None
+    if ds is not None:
         sess.set_dataset(ds, f"project “{summary['name']}”")
     elif not sess.training:
         with sess._lock:

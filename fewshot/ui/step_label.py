@@ -168,9 +168,7 @@ def act(desk: Desk, data: dict) -> str | None:
         desk.page = int(data.get("page") or 0)
         return None
     if what == "label":
-        n = desk.assign(ids, cls)
-        if desk.view == "suspects":  # decided while reviewing: not asked about again
-            desk.kept |= {(i, cls) for i in ids}
+        n = desk.assign(ids, cls, keep=desk.view == "suspects")  # decided while reviewing: not asked again
         note = f"{n} photos are now '{cls}'."
     elif what == "unlabel":
         note = f"{desk.assign(ids, None)} photos have no class now."
@@ -186,8 +184,7 @@ def act(desk: Desk, data: dict) -> str | None:
         return None
     elif what == "fix":
         one = (ids[:1] or [str(data.get("id"))])[0]
-        desk.assign([one], cls)
-        desk.kept.add((one, cls))  # the user chose this class: the photo leaves the review for good
+        desk.assign([one], cls, keep=True)  # the user chose this class: the photo leaves the review for good
         note = None
     elif what == "keep":
         desk.keep(str(data.get("id") or (ids[0] if ids else "")), cls)
