@@ -81,6 +81,16 @@ def launch_app(base: Path, *args: str, port: int | None = None, **env_extra: str
             proc.kill()
 
 
+def restartable_app(base: Path, port: int, **env_extra: str):
+    """`launch_app` on `base`'s folders at a fixed `port`, to be stopped (`.close()` on the first value: SIGTERM,
+    then wait) and started again on the same data folder and address, as a restart is (the browser's memory
+    of its project is per address); returns (that generator, an object with the page's `url`)."""
+    from types import SimpleNamespace
+    gen = launch_app(base, port=port, **env_extra)
+    url, _log = next(gen)
+    return gen, SimpleNamespace(url=url)
+
+
 @pytest.fixture(scope="session")
 def app_server(tmp_path_factory, pretrained_home) -> AppServer:
     """The real app, started the way users start it (python app.py --port N), with two training slots

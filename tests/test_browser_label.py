@@ -155,18 +155,19 @@ def fix_suspects(u, lab: Labeller) -> tuple[int, int, int]:
     return fixed, kept, relabelled
 
 
-def project_labels(app_server) -> tuple[dict[str, str], Path | None]:
-    """{photo name: label} of the one project whose photos are the pile, and its active run's model file."""
+def project_labels(app_server, truth: dict[str, str]) -> tuple[dict[str, str], Path | None]:
+    """{photo name: label} of the project whose photos are this pile (other tests on the same server drop
+    piles of their own), and its active run's model file."""
     db = sqlite3.connect(app_server.sessions.parent / "projects" / "projects.db")
     try:
         rows = db.execute("SELECT path, label, project_id FROM photos WHERE path LIKE 'pile/%'").fetchall()
-        pid = rows[0][2]
+        pid = next(pid for _, _, pid in rows if {Path(p).name for p, _, q in rows if q == pid} == set(truth))
         run = db.execute("SELECT r.bundle FROM projects p JOIN runs r ON r.id = p.active_run WHERE p.id = ?",
                          (pid,)).fetchone()
     finally:
         db.close()
     runs = app_server.sessions.parent / "projects" / "projects" / pid / "runs"
-    return {Path(p).name: lab for p, lab, _ in rows}, (runs / run[0] if run and run[0] else None)
+    return {Path(p).name: lab for p, lab, q in rows if q == pid}, (runs / run[0] if run and run[0] else None)
 
 
 def test_an_unsorted_pile_becomes_a_labelled_project_and_a_model_with_the_models_help(ui, app_server, tmp_path,
@@ -199,7 +200,7 @@ def test_an_unsorted_pile_becomes_a_labelled_project_and_a_model_with_the_models
     assert re.search(risk, u.text("#label-grid")), u.text("#label-grid")[:400]  # what accepting risks is said
     snap(u, "suggestions")
     accepted = accept_all(u, lab)
-    labels, _ = project_labels(app_server)
+    labels, _ = project_labels(app_server, truth)
     wrong = sum(1 for n, lab_ in labels.items() if lab_ is not None and lab_ != truth[n])
     snap(u, "after-accepting")
 
@@ -208,7 +209,7 @@ def test_an_unsorted_pile_becomes_a_labelled_project_and_a_model_with_the_models
     listed = len(lab.tiles())
     fixed, kept, relabelled = fix_suspects(u, lab)
     snap(u, "after-suspects")
-    labels, _ = project_labels(app_server)
+    labels, _ = project_labels(app_server, truth)
     wrong_after = sum(1 for n, lab_ in labels.items() if lab_ is not None and lab_ != truth[n])
 
     u.click("#label-use")
@@ -217,7 +218,7 @@ def test_an_unsorted_pile_becomes_a_labelled_project_and_a_model_with_the_models
     u.click("#train-btn")
     u.wait_text("#train-progress", "Done in", 900)
     u.shot("trained")
-    _, bundle = project_labels(app_server)
+    _, bundle = project_labels(app_server, truth)
     assert bundle is not None and bundle.is_file()
 
     from fewshot.bundle import load_bundle

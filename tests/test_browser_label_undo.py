@@ -5,18 +5,10 @@ the labels back (the history is the project's, fewshot/project_undo.py), instead
 from __future__ import annotations
 
 import shutil
-import socket
-from types import SimpleNamespace
 
 from conftest import make_class_folders
-from conftest_app import LAPTOP, Ui, launch_app
+from conftest_app import LAPTOP, Ui, _free_port, restartable_app
 from test_browser_label import Labeller, snap
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_undo_after_a_server_restart_and_a_reload_takes_back_the_labels_just_given(browser, pretrained_home,
@@ -30,10 +22,8 @@ def test_undo_after_a_server_restart_and_a_reload_takes_back_the_labels_just_giv
         shutil.copyfile(f, pile / f"p{i:02d}.png")
         truth[f"p{i:02d}.png"] = f.parent.name
 
-    def start():  # the same data folder and port (the browser's memory of its project is per address)
-        gen = launch_app(base, port=port, TORCH_HOME=str(pretrained_home))
-        url, _log = next(gen)
-        return gen, SimpleNamespace(url=url)
+    def start():
+        return restartable_app(base, port, TORCH_HOME=str(pretrained_home))
 
     first, server = start()
     u = Ui(browser, server, tmp_path / "screens", LAPTOP)

@@ -6,17 +6,9 @@ active model, and a prediction works.
 from __future__ import annotations
 
 import re
-import socket
-from types import SimpleNamespace
 
 from conftest import make_class_folders
-from conftest_app import LAPTOP, Ui, launch_app
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from conftest_app import LAPTOP, Ui, _free_port, restartable_app
 
 
 def test_a_restarted_server_brings_back_the_project_its_runs_and_model(browser, pretrained_home, tmp_path):
@@ -24,10 +16,8 @@ def test_a_restarted_server_brings_back_the_project_its_runs_and_model(browser, 
     base.mkdir()
     owls = make_class_folders(tmp_path / "owls", {"barn": 10, "snowy": 10})
 
-    def start():  # the same data folder and port (the browser's memory of its project is per address)
-        gen = launch_app(base, port=port, TORCH_HOME=str(pretrained_home))
-        url, _log = next(gen)
-        return gen, SimpleNamespace(url=url)
+    def start():
+        return restartable_app(base, port, TORCH_HOME=str(pretrained_home))
 
     first, server = start()
     u = Ui(browser, server, tmp_path / "screens", LAPTOP)
