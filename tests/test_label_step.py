@@ -159,13 +159,19 @@ def test_accept_above_n_labels_only_that_groups_confident_suggestions_and_undo_t
     assert desk.labels() == before
 
 
-def test_a_rejected_suggestion_leaves_its_group_and_comes_back_with_undo(desk, tmp_path):
+def reject_the_surest_green(desk, tmp_path) -> str:
+    """A red-and-green pile labelled as asked; the surest 'green' suggestion rejected in the grid; its sha1."""
     items, truth = pile(tmp_path, {"red": 10, "green": 10})
     desk.add_uploaded(items, LIMITS)
     ready(desk)
     label_truthfully(desk, truth, desk.ask())
     first, _ = desk.groups()["green"][0]
     step_label.act(desk, {"act": "reject", "ids": [first], "cls": "green"})
+    return first
+
+
+def test_a_rejected_suggestion_leaves_its_group_and_comes_back_with_undo(desk, tmp_path):
+    first = reject_the_surest_green(desk, tmp_path)
     assert first not in [s for s, _ in desk.groups()["green"]]
     assert first not in desk.labels()
     desk.undo()

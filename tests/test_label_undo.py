@@ -15,7 +15,8 @@ import textwrap
 
 import pytest
 from conftest import ROOT
-from test_label_step import LIMITS, by_truth, colour_features, label_truthfully, pile, ready
+from test_label_step import (LIMITS, by_truth, colour_features, label_truthfully, pile, ready,
+                             reject_the_surest_green)
 
 from fewshot import project_store as PS
 from fewshot import project_undo
@@ -214,12 +215,7 @@ def test_every_undoable_action_is_taken_back_after_a_reload_as_it_was_before(des
 
 
 def test_a_rejected_suggestion_stays_rejected_after_a_reload(desk, tmp_path):
-    items, truth = pile(tmp_path, {"red": 10, "green": 10})
-    desk.add_uploaded(items, LIMITS)
-    ready(desk)
-    label_truthfully(desk, truth, desk.ask())
-    first, _ = desk.groups()["green"][0]
-    step_label.act(desk, {"act": "reject", "ids": [first], "cls": "green"})
+    first = reject_the_surest_green(desk, tmp_path)
     again = reopened(desk)
     again.start_features()
     ready(again)
