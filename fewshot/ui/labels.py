@@ -26,13 +26,13 @@ from ..errors import DataError, ProjectError
 from ..images import UnreadableImage, is_image_name, thumbnail
 from ..project import AddResult, Project
 from ..project_photos import clean_class, collect
+from .thumbs import ROUTE as THUMB_ROUTE  # where the page fetches thumbnails, relative to the page
 
 ARCH = os.environ.get("FEWSHOT_LABEL_ARCH", "mobilenet_v2")  # small and fast on a laptop CPU
 PAGE_SIZE = 60
 ASK = 12
 THUMB_PX = 96
 THUMB_QUALITY = 72  # JPEG quality: about 3 kB a thumbnail
-THUMB_ROUTE = "thumb"  # where the page fetches thumbnails, relative to the page (fewshot/ui/thumbs.py serves it)
 MODEL = "model:"  # a photo's hint when its class is an accepted suggestion ("model:daisy")
 
 
