@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
+import itertools
 import os
 import re
 import shutil
@@ -105,6 +106,99 @@ def give_memory_back() -> None:
         _LIBC = False
 
 
+# Which live sessions hold each file of Gradio's folders (see Uploads): path -> the sessions' ids
+_HELD: dict[Path, set[str]] = {}
+_HELD_LOCK = threading.Lock()
+
+
+class Uploads:
+    """The files the web server holds for one session: uploads it received and Gradio's copies of files it sent;
+    deleted when the session closes, unless another session still needs the same file.
+
+    Gradio's upload folder is addressed by content (<sha256>/<name>): two sessions sending the same bytes under
+    the same name get one path, and each upload is renamed onto it (a new file, replacing the one there). So a
+    file goes only with the last live session holding it, and only while it is still the very file that session
+    noted: one replaced since is a newer upload, maybe of a session whose event has not run yet (Gradio's own
+    sweep, delete_cache, takes it if nobody does). A hard link in the session's folder pins the noted file, so
+    that its inode number cannot be handed to a newer upload and pass for it."""
+
+    def __init__(self, owner: str, pins: Path) -> None:
+        self._owner, self._pins = owner, pins
+        self._noted: dict[Path, tuple[int, int] | None] = {}  # path -> (device, inode) when noted; None: not yet made
+        self._count = itertools.count()
+
+    def add(self, path: Path | str) -> None:
+        """Note `path` (an upload, or where Gradio puts its copy of a file sent) as one of this session's."""
+        path = Path(path).resolve()  # one key per file, however a caller spells its path
+        with _HELD_LOCK:
+            _HELD.setdefault(path, set()).add(self._owner)
+            self._noted[path] = self._pin(path)  # noted again: the file there now is the one it uses
+
+    def _pin(self, path: Path) -> tuple[int, int] | None:
+        """(device, inode) of the file at `path` now, hard-linked into the session's folder; None if none is there."""
+        pin = self._pins / str(next(self._count))
+        try:
+            self._pins.mkdir(exist_ok=True)  # never the session's folder again once cleanup removed it
+            os.link(path, pin)
+            st = pin.stat()
+        except OSError:  # not made yet (a copy Gradio makes after the handler), or on another disk: not pinned
+            try:
+                st = path.stat()
+            except OSError:
+                return None
+            return (st.st_dev, st.st_ino)
+        if self._noted.get(path) == (st.st_dev, st.st_ino):
+            pin.unlink(missing_ok=True)  # pinned already (the same file noted again, e.g. sent twice)
+        return (st.st_dev, st.st_ino)
+
+    def __iter__(self) -> Iterator[Path]:
+        return iter(list(self._noted))
+
+    def __len__(self) -> int:
+        return len(self._noted)
+
+    def __contains__(self, path: object) -> bool:
+        return isinstance(path, (str, Path)) and Path(path).resolve() in self._noted
+
+    def _let_go(self) -> list[tuple[Path, tuple[int, int] | None]]:
+        """Drop this session's holds (lock held); returns the noted files no other live session holds."""
+        alone = []
+        for path, noted in self._noted.items():
+            holders = _HELD.get(path, set())
+            holders.discard(self._owner)
+            if not holders:
+                _HELD.pop(path, None)
+                alone.append((path, noted))
+        self._noted.clear()
+        return alone
+
+    def forget(self) -> None:
+        """Let go of every file without deleting any (a session garbage-collected without cleanup)."""
+        with _HELD_LOCK:
+            self._let_go()
+
+    def delete(self) -> None:
+        """Delete the noted files no other live session holds and that were not replaced since they were noted,
+        with the per-file folder Gradio made when it is left empty."""
+        with _HELD_LOCK:
+            for path, noted in self._let_go():
+                if noted is not None and _identity(path) != noted:
+                    continue  # a newer upload of the same bytes: not this session's file
+                path.unlink(missing_ok=True)
+                try:
+                    path.parent.rmdir()
+                except OSError:
+                    pass
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
 @dataclass
 class Card:
     """A class card (Teachable-Machine style): a name and the photos dropped into it."""
@@ -142,7 +236,8 @@ class Session:
         self.cards = [Card(1, "Class 1"), Card(2, "Class 2")]
         self.next_card = 3
         # files the web server holds for this session: uploads it received and copies of files it sent
-        self.uploads: set[Path] = set()
+        self.uploads = Uploads(self.id, self.dir / "held")
+        weakref.finalize(self, self.uploads.forget)  # forgotten without cleanup: holds nothing any more
         self._predictor: Predictor | None = None
         self._lock = threading.Lock()
         # predicting and exporting share one model (export moves it to the CPU): one at a time
@@ -237,16 +332,12 @@ class Session:
         self.stop.set()
         if self.dataset is not None:
             self.dataset.cleanup()
+        # the uploads no other session shares (Gradio's folder is addressed by content); before the folder, whose
+        # hard links pin the files they noted while they are compared
+        self.uploads.delete()
         shutil.rmtree(self.dir, ignore_errors=True)
         if not self._training:  # a training in its callback still reads them; it lets go when it ends (release)
             self.release()  # (a project's training reads its own copy of the photos, and goes on: Session.job)
-        for p in list(self.uploads):  # the session made its own links/copies as soon as they arrived
-            p.unlink(missing_ok=True)
-            try:
-                p.parent.rmdir()  # the per-file folder the web server made, when now empty
-            except OSError:
-                pass
-        self.uploads.clear()
 
     def release(self) -> None:
         """Drop what a closed session holds in memory; its photos stay readable for a training still ending."""
