@@ -12,11 +12,13 @@ import stat
 import zipfile
 from dataclasses import dataclass, fields
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 from .errors import DataError, FewshotError, LimitExceeded
 from .images import is_image_name
 
 JUNK_NAMES = {"__MACOSX", ".DS_Store", "Thumbs.db", "desktop.ini"}
+CHUNK = 1 << 20  # bytes copied at a time out of a zip
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
 
 
@@ -31,6 +33,10 @@ class Limits:
     max_extract_bytes: int = 4 * 1024**3
     max_zip_ratio: int = 200  # uncompressed/compressed per member and overall
     max_depth: int = 12
+    max_photo_bytes: int = 256 * 1024**2  # one picture in a zip: a 64-megapixel photo even uncompressed
+    max_classes: int = 5_000  # classes in one imported project
+    max_runs: int = 5_000  # training runs in one imported project archive
+    max_model_bytes: int = 1024**3  # one model file in a project archive (VGG16's is about 530 MB)
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -150,7 +156,8 @@ def _check_member(m: zipfile.ZipInfo, name: str, limits: Limits) -> tuple[tuple[
     return parts, None
 
 
-def _open_zip(path: Path, limits: Limits) -> zipfile.ZipFile:
+def open_zip(path: Path, limits: Limits) -> zipfile.ZipFile:
+    """The zip at `path`, refused whole when it is over the upload limit or not a readable zip."""
     size = path.stat().st_size
     if size > limits.max_upload_bytes:
         raise LimitExceeded(f"{path.name} is {human_size(size)}, over the upload limit of "
@@ -162,17 +169,50 @@ def _open_zip(path: Path, limits: Limits) -> zipfile.ZipFile:
                         f"(it could not be opened as one)") from None
 
 
+class _PastLimit(ValueError):
+    """A member that unpacks past its own limit although its header said it would not: it is skipped."""
+
+
 def _unpack(zf: zipfile.ZipFile, m: zipfile.ZipInfo, target: Path, budget: list[int], zip_name: str,
             limits: Limits) -> None:
     """Copy one member in bounded chunks, so a lying header cannot blow past the extraction limit."""
     target.parent.mkdir(parents=True, exist_ok=True)
     with zf.open(m) as src, open(target, "xb") as out:
-        while chunk := src.read(1 << 20):
+        while chunk := src.read(CHUNK):
             budget[0] += len(chunk)
             if budget[0] > limits.max_extract_bytes:
                 raise LimitExceeded(f"{zip_name} unpacks past {human_size(limits.max_extract_bytes)} "
                                     f"(limit: max extraction size)")
+            if out.tell() + len(chunk) > limits.max_photo_bytes:
+                raise _PastLimit(f"it unpacks past {human_size(limits.max_photo_bytes)} (limit: max photo size)")
             out.write(chunk)
+
+
+def member_over_limit(m: zipfile.ZipInfo, limit: int, limit_name: str, limits: Limits) -> str | None:
+    """Why one member is over a limit by what its header says (more than `limit` bytes, or a bomb), or None:
+    judged before a byte of it is unpacked (copy_member enforces the same while copying, for a lying header)."""
+    if m.file_size > limit:
+        return (f"it would unpack to {human_size(m.file_size)}, over the limit of {human_size(limit)} "
+                f"(limit: {limit_name})")
+    if m.file_size > 10 * 1024**2 and m.file_size / max(m.compress_size, 1) > limits.max_zip_ratio:
+        return (f"it would grow {m.file_size // max(m.compress_size, 1):,} times when unpacked "
+                f"(limit: max compression ratio {limits.max_zip_ratio})")
+    return None
+
+
+def copy_member(zf: zipfile.ZipFile, m: zipfile.ZipInfo, dst: BinaryIO, limit: int, what: str,
+                limit_name: str) -> int:
+    """Stream one member into `dst` a chunk at a time and return its size; LimitExceeded as soon as it goes
+    past `limit` bytes, so a header that understates the size is caught while copying, before the bytes
+    pile up in memory or on disk. zipfile's own errors (a damaged member, a bad CRC) pass through."""
+    n = 0
+    with zf.open(m) as src:
+        while chunk := src.read(CHUNK):
+            n += len(chunk)
+            if n > limit:
+                raise LimitExceeded(f"{what} unpacks past {human_size(limit)} (limit: {limit_name})")
+            dst.write(chunk)
+    return n
 
 
 def _remove_partial(target: Path) -> None:
@@ -183,6 +223,8 @@ def _remove_partial(target: Path) -> None:
 
 
 def _unpack_reason(exc: BaseException) -> str:
+    if isinstance(exc, _PastLimit):
+        return str(exc)
     if isinstance(exc, OSError) and exc.errno == errno.ENAMETOOLONG:
         return "its name is too long to be stored on disk"
     if isinstance(exc, RuntimeError) and "encrypted" in str(exc):
@@ -207,7 +249,7 @@ def extract_zip(path: str | os.PathLike, dest: str | os.PathLike, limits: Limits
     path, dest = Path(path), Path(dest)
     size = path.stat().st_size
     skipped: list[tuple[str, str]] = []
-    with _open_zip(path, limits) as zf:
+    with open_zip(path, limits) as zf:
         members = [m for m in zf.infolist() if not m.is_dir()]
         if len(members) > limits.max_zip_files:
             raise LimitExceeded(f"{path.name} holds {len(members):,} files, over the limit of "
@@ -232,6 +274,10 @@ def extract_zip(path: str | os.PathLike, dest: str | os.PathLike, limits: Limits
                                 f"(limit: max compression ratio {limits.max_zip_ratio})")
         names, budget = _Names(), [0]
         for m, name, parts in chosen:
+            if m.file_size > limits.max_photo_bytes:  # after the totals: a zip far too big says so as a whole
+                skipped.append((name, f"it would unpack to {human_size(m.file_size)}, over the limit of "
+                                      f"{human_size(limits.max_photo_bytes)} per photo (limit: max photo size)"))
+                continue
             placed, note = names.place(parts)
             target = dest.joinpath(*placed)
             try:
