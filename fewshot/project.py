@@ -27,7 +27,7 @@ from .images import UnreadableImage, read_checked
 from .project_photos import SPLITS, clean_class, clean_name, collect
 from .project_runs import RUN_STATUSES, Run, RunsMixin  # noqa: F401 (Run: part of the API)
 from .project_undo import LabelUndoMixin
-from .project_store import SQL, Database, default_data_dir, log as _log, now, write_file_atomic
+from .project_store import SQL, Database, default_data_dir, log as _log, now, settle_imports, write_file_atomic
 
 VAL_FRACTION = 0.2
 
@@ -82,6 +82,7 @@ class ProjectStore:
         self.db = Database(self.root)
         self.projects_dir = self.root / "projects"
         self.projects_dir.mkdir(exist_ok=True)
+        settle_imports(self.db, self.projects_dir)  # what an import killed part-way left (project_store.py)
         self._remove_orphans()
 
     def _remove_orphans(self) -> None:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import secrets
+import shutil
 import sqlite3
 import sys
 import tempfile
@@ -28,6 +30,11 @@ ACTIVITY_KEEP = 200  # log entries kept per project
 BUSY_TIMEOUT_MS = 30_000  # a writer waits this long for another's short transaction before giving up
 
 SQL_FILE = Path(__file__).with_name("project.sql")
+IMPORT_PREFIX = ".import-"  # <data dir>/.import-<pid>-<process start>-<random>: one import's files until they move in
+IMPORT_COMMITTED_AS = "committed-as"  # in an import's folder: the project id its rows are committed under
+OLD_STAGING_AGE_S = 3600  # an older fewshot's .import-* folder (no process in its name): left over after this
+_STAGING_NAME = re.compile(r"\.import-(\d+)-(\d+)-[0-9a-f]+")
+_PROJECT_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 def _load_sql(path: Path) -> tuple[list[str], dict[str, str]]:
@@ -206,3 +213,81 @@ def now() -> float:
 def log(db: sqlite3.Connection, pid: str, what: str) -> None:
     db.execute(SQL["insert_activity"], (pid, now(), what))
     db.execute(SQL["trim_activity"], (pid, pid, ACTIVITY_KEEP))
+
+
+# ---- imports: staged whole, then committed in one transaction -------------------------------------------------
+@contextlib.contextmanager
+def import_staging(root: Path) -> Iterator[Path]:
+    """A private folder under the data folder (the same disk: its files move into place by one rename) for one
+    import's files, removed when the import ends however it ends. Its name says which process made it, so that
+    `settle_imports` at another start-up tells a dead import's leftovers from a live one's."""
+    pid = os.getpid()
+    folder = root / f"{IMPORT_PREFIX}{pid}-{process_start(pid) or 0}-{secrets.token_hex(6)}"
+    folder.mkdir(parents=True)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def sync_to_disk(folder: Path) -> None:
+    """Everything written under `folder` on disk before the rows that name it are committed: one os.sync for
+    thousands of files (an fsync each takes minutes on a slow disk); an fsync per file where there is none."""
+    if hasattr(os, "sync"):
+        os.sync()
+        return
+    for f in folder.rglob("*"):
+        if f.is_file():
+            with open(f, "rb+") as fh:
+                os.fsync(fh.fileno())
+
+
+def fsync_dir(folder: Path) -> None:
+    """The names in `folder` (files renamed into it) on disk; nothing to do where folders cannot be opened."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # Windows
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def settle_imports(db: Database, projects_dir: Path) -> list[str]:
+    """At start-up, what imports killed part-way left in the data folder; returns the ids of projects whose
+    files it moved into place. An import writes its rows in one transaction, so before its commit the database
+    holds nothing of it and its folder just goes; after it, the project exists and its files move in (the one
+    rename the import did not live to do). Folders of imports still running (another process) are left alone."""
+    settled = []
+    for folder in db.root.glob(IMPORT_PREFIX + "*"):
+        if not folder.is_dir() or _staging_alive(folder):
+            continue
+        try:
+            pid = (folder / IMPORT_COMMITTED_AS).read_text(encoding="utf-8").strip()
+        except OSError:
+            pid = ""
+        files, target = folder / "project", projects_dir / pid
+        if _PROJECT_ID.fullmatch(pid) and files.is_dir() and not target.exists():
+            with db.reading() as con:
+                committed = con.execute(SQL["project_name"], (pid,)).fetchone() is not None
+            if committed:
+                try:
+                    os.replace(files, target)
+                    settled.append(pid)
+                except OSError:  # another process settling the same folder got there first
+                    pass
+        shutil.rmtree(folder, ignore_errors=True)
+    return settled
+
+
+def _staging_alive(folder: Path) -> bool:
+    """Whether the import that made `folder` may still be running."""
+    found = _STAGING_NAME.fullmatch(folder.name)
+    if found is None:  # an older fewshot's temp folder: its process is unknown, so only its age tells
+        try:
+            return time.time() - folder.stat().st_mtime < OLD_STAGING_AGE_S
+        except OSError:
+            return False
+    started = found.group(2)
+    return process_alive(int(found.group(1)), None if started == "0" else started)
