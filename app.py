@@ -25,8 +25,9 @@ import gradio as gr
 from fewshot import gpu_jobs as J
 from fewshot.ui import Backends, build_app, launch_kwargs
 from fewshot.ui.demo import demo_app_kwargs
-from fewshot.ui.guard import guard_app_kwargs, max_upload_bytes
+from fewshot.ui.guard import guard_app_kwargs, max_upload_bytes, trust_proxies
 from fewshot.ui.state import remove_stale_sessions
+from fewshot.ui.uploads import UploadLedger
 
 
 def zero_gpu():
@@ -114,16 +115,18 @@ def main(argv: list[str] | None = None) -> None:
     users = [tuple(a.split(":", 1)) for a in _users(args.auth)]
     auth = (users[0] if len(users) == 1 else users) if users else None  # each user's projects are their own
     _stop_on_sigterm()
+    trust_proxies()  # X-Forwarded-For counts only from FEWSHOT_TRUSTED_PROXIES (a Space's own proxy on a Space)
+    uploads = UploadLedger()  # who uploaded what: every event takes only its own visitor's files
     try:
         # max_file_size: one upload (FEWSHOT_MAX_UPLOAD_MB); the Guard: uploads per client per minute, the
         # brake on wrong passwords, heartbeats and the API description behind --auth (fewshot/ui/guard.py); the
         # demo links' predict-only page at /m/<id>, open without a login (fewshot/ui/demo.py); the Label step's
-        # thumbnails at thumb/<token>/<sha1>.jpg (fewshot/ui/thumbs.py)
-        links = demo_app_kwargs((BACKENDS or Backends()).predictor)
+        # thumbnails at thumb/<token>/<sha1>.jpg (fewshot/ui/thumbs.py); files only from their own uploader
+        links = demo_app_kwargs((BACKENDS or Backends()).predictor, uploads)
         links["routes"] = list(getattr(demo, "fewshot_routes", [])) + links.get("routes", [])
         demo.launch(server_name=args.host, server_port=args.port, share=args.share, auth=auth,
                     max_file_size=max_upload_bytes(),
-                    app_kwargs={**guard_app_kwargs(getattr(demo, "fewshot_file_owner", None)), **links},
+                    app_kwargs={**guard_app_kwargs(getattr(demo, "fewshot_file_owner", None), uploads), **links},
                     **launch_kwargs())
     finally:
         registry = getattr(demo, "fewshot_registry", None)

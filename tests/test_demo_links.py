@@ -126,7 +126,7 @@ def test_a_visitor_sends_at_most_ten_photos_a_minute(store, pets, tmp_path):
     assert source.model(_Request("not-a-link")) is None and source.model(_Request(link.id)).tm.classes == ["cat", "dog"]
 
 
-def _asgi_get(gate, path: str) -> tuple[int, dict, bytes, dict]:
+def _asgi_get(gate, path: str, visitor: str = "me") -> tuple[int, dict, bytes, dict]:
     """One GET through an ASGI app; returns status, headers, body and the scope the inner app saw."""
     seen: dict = {}
 
@@ -144,29 +144,35 @@ def _asgi_get(gate, path: str) -> tuple[int, dict, bytes, dict]:
     async def send(msg):
         out.append(msg)
     scope = {"type": "http", "method": "GET", "path": path, "root_path": "/m",
-             "headers": [(b"x-fewshot-demo", b"forged")]}
+             "headers": [(b"x-fewshot-demo", b"forged"), (b"x-fewshot-visitor", visitor.encode())]}
     # in a thread of its own: a browser test earlier in the same run keeps an event loop running in this one
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         pool.submit(asyncio.run, gate(scope, receive, send)).result()
     return out[0]["status"], dict(out[0]["headers"]), out[1]["body"], seen
 
 
-def test_the_gate_404s_unknown_and_revoked_links_and_serves_only_uploads(store, pets, tmp_path):
+def test_the_gate_404s_unknown_and_revoked_links_and_serves_visitors_only_their_uploads(store, pets, tmp_path):
     from fewshot.ui.demo import LinkGate
+    from fewshot.ui.uploads import UploadLedger
     p, run = pets
     links = DemoLinks(store)
     link = links.create(p, run.id)
     uploads = tmp_path / "uploads"
     (uploads / "abc").mkdir(parents=True)
     upload = make_image(uploads / "abc" / "x.png", (1, 2, 3), 1, 20)
-    gate = LinkGate(None, lambda k: links.resolve(k) is not None, uploads=lambda: uploads)
+    other = make_image(uploads / "abc" / "y.png", (3, 2, 1), 1, 20)
+    ledger = UploadLedger()
+    ledger.add("me", [str(upload)])
+    ledger.add("someone else", [str(other)])
+    gate = LinkGate(None, lambda k: links.resolve(k) is not None, ledger)
     status, _, body, seen = _asgi_get(gate, f"/m/{link.id}/config")
     assert status == 200 and body == b"page" and seen["root_path"] == f"/m/{link.id}"
     assert dict(seen["headers"])[b"x-fewshot-demo"] == link.id.encode()  # the gate's word, never the visitor's
     status, headers, _, _ = _asgi_get(gate, f"/m/{link.id}")  # the link as sent: on to the page's folder
     assert status == 307 and headers[b"location"] == f"{link.id}/".encode()
-    assert _asgi_get(gate, f"/m/{link.id}/gradio_api/file={upload}")[0] == 200
-    for target in ("/etc/passwd", str(p.dir / "photos"), f"{uploads}/../outside.png", str(run.bundle)):
+    assert _asgi_get(gate, f"/m/{link.id}/gradio_api/file={upload}", visitor="me")[0] == 200
+    assert _asgi_get(gate, f"/m/{link.id}/gradio_api/file={upload}", visitor="someone else")[0] == 404
+    for target in ("/etc/passwd", str(p.dir / "photos"), f"{uploads}/../outside.png", str(run.bundle), str(other)):
         for prefix in ("/file=", "/gradio_api/file=", "/gradio_api/file/"):
             assert _asgi_get(gate, f"/m/{link.id}{prefix}{target}")[0] == 404, (prefix, target)
     assert _asgi_get(gate, "/m/" + "A" * 32 + "/")[0] == 404

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Callable, Protocol
 
 import gradio as gr
-from gradio.utils import get_upload_folder
 
 from .. import i18n as L
 from ..bundle import TrainedModel, load_bundle
@@ -30,6 +29,7 @@ from ..demo_links import DemoLinks, LinkTarget, feedback_max_bytes, valid_link_i
 from ..errors import DataError, FewshotError
 from .guard import DEMO_PREFIX, Budget, max_upload_bytes
 from .page import I18N, friendly, lang_of, localize, localized
+from .uploads import VISITOR_HEADER, UploadLedger
 
 LINK_HEADER = b"x-fewshot-demo"
 FILE_ROUTES = ("/file=", "/gradio_api/file=", "/gradio_api/file/")
@@ -170,7 +170,8 @@ def _head(m: DemoModel, lang: str) -> str:
 def build_demo(source: DemoSource) -> gr.Blocks:
     """The predict-only page; its API: /predict (a picture in, the top 3 classes out) and /feedback (a picture and
     the right class in, a thank-you out)."""
-    with gr.Blocks(title="fewshot demo") as page:
+    # visitors' pictures leave Gradio's upload folder an hour after they came, and all of them at shutdown
+    with gr.Blocks(title="fewshot demo", delete_cache=(600, 3600)) as page:
         head = gr.HTML("", elem_id="demo-head")
         image = gr.Image(sources=["upload", "clipboard", "webcam"], type="filepath", image_mode=None, label="A picture",
                          webcam_options=REAR_CAMERA, height=320, elem_id="demo-image")
@@ -231,11 +232,12 @@ def serve(bundle: str | os.PathLike, host: str = "127.0.0.1", port: int = 7860, 
           auth: tuple[str, str] | None = None) -> None:
     """`python -m fewshot serve`: the demo page of one saved model at / of a server of its own (no feedback)."""
     from ..predict import Predictor
-    from .guard import guard_app_kwargs
+    from .guard import guard_app_kwargs, trust_proxies
     page = build_demo(FileSource(bundle, Predictor))
     page.queue(default_concurrency_limit=4)
-    page.launch(server_name=host, server_port=port, share=share, auth=auth, app_kwargs=guard_app_kwargs(),
-                **mount_kwargs())
+    trust_proxies()
+    page.launch(server_name=host, server_port=port, share=share, auth=auth,
+                app_kwargs=guard_app_kwargs(uploads=UploadLedger()), **mount_kwargs())
 
 
 # ---------------------------------------------------------------- /m/<id> on the main app's server
@@ -247,18 +249,12 @@ def _send_plain(status: int, text: str, headers: list | None = None) -> list[dic
             {"type": "http.response.body", "body": body}]
 
 
-def _inside(path: str, folder: Path) -> bool:
-    try:
-        return Path(os.path.realpath(path)).is_relative_to(Path(os.path.realpath(folder)))
-    except (OSError, ValueError):
-        return False
-
-
 class LinkGate:
-    """ASGI app mounted at /m: /m/<id>/... goes to the demo page when link <id> is live, else 404."""
+    """ASGI app mounted at /m: /m/<id>/... goes to the demo page when link <id> is live, else 404. Behind the
+    Guard (fewshot/ui/guard.py), which says who the visitor is; its file routes serve a visitor only what that
+    visitor uploaded to this link's page, never a session's, a project's or any other file."""
 
-    def __init__(self, app, is_live: Callable[[str], bool], uploads: Callable[[], Path] = lambda: Path(
-            get_upload_folder())) -> None:
+    def __init__(self, app, is_live: Callable[[str], bool], uploads: UploadLedger) -> None:
         self.app, self.is_live, self.uploads = app, is_live, uploads
 
     async def __call__(self, scope, receive, send) -> None:
@@ -273,9 +269,10 @@ class LinkGate:
         if not slash:  # /m/<id> -> /m/<id>/ (relative, so it holds behind proxies and share links)
             return await self._refuse(scope, send, 307, "", [(b"location", f"{link}/".encode())])
         rest = "/" + rest
-        for prefix in FILE_ROUTES:  # only what visitors uploaded; never a session's, a project's or any file
-            if rest.startswith(prefix) and not _inside(rest[len(prefix):] if prefix.endswith("=")
-                                                         else "/" + rest[len(prefix):], self.uploads()):
+        visitor = dict(scope.get("headers", [])).get(VISITOR_HEADER, b"").decode("utf-8", "replace")
+        for prefix in FILE_ROUTES:
+            if rest.startswith(prefix) and not self.uploads.owns(
+                    visitor, rest[len(prefix):] if prefix.endswith("=") else "/" + rest[len(prefix):]):
                 return await self._refuse(scope, send, 404, "Not found.")
         headers = [(k, v) for k, v in scope.get("headers", []) if k.lower() != LINK_HEADER]
         child = dict(scope, root_path=scope.get("root_path", "") + "/" + link,
@@ -291,8 +288,9 @@ class LinkGate:
             await send(msg)
 
 
-def demo_app_kwargs(make_predictor: Callable, links: DemoLinks | None = None) -> dict:
-    """launch(app_kwargs=...) for the main app: the demo page at /m/<id>, started and stopped with the server."""
+def demo_app_kwargs(make_predictor: Callable, uploads: UploadLedger, links: DemoLinks | None = None) -> dict:
+    """launch(app_kwargs=...) for the main app: the demo page at /m/<id>, started and stopped with the server;
+    `uploads` is the Guard's ledger (guard_app_kwargs), by which the gate serves visitors their own pictures."""
     from fastapi import FastAPI
     from starlette.routing import Mount
 
@@ -303,7 +301,7 @@ def demo_app_kwargs(make_predictor: Callable, links: DemoLinks | None = None) ->
     source = LinkSource(server_links, make_predictor)
     holder = FastAPI()
     gr.mount_gradio_app(holder, build_demo(source), path="/", **mount_kwargs())
-    gate = LinkGate(holder, source.is_live)
+    gate = LinkGate(holder, source.is_live, uploads)
 
     @contextlib.asynccontextmanager
     async def lifespan(app):  # the demo page's queue starts and stops with the main server

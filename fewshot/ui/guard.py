@@ -25,13 +25,17 @@ No gradio import: the middleware reads Gradio's App from the ASGI scope (its `au
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
 import secrets
 import time
+import urllib.parse
 from collections import defaultdict, deque
 from typing import Any, Callable
+
+from .uploads import VISITOR_HEADER, UploadLedger, visitor_key
 
 MB = 1024 * 1024
 LOGIN_FREE_TRIES = 5
@@ -43,6 +47,10 @@ _API_INFO = re.compile(rb"window\.gradio_api_info\s*=\s*.*?;\s*</script>", re.DO
 _FILE_ROUTE = re.compile(r"/file[=/](.+)$")
 BROWSER_COOKIE = "fewshot-browser"
 _EMPTY_API_INFO = b'window.gradio_api_info = {"named_endpoints": {}, "unnamed_endpoints": {}};</script>'
+_DEMO_PAGE = re.compile(re.escape(DEMO_PREFIX) + r"/[A-Za-z0-9_-]{32}/$")
+MAX_EVENT_BODY = 64 * MB  # a request naming files (an event's inputs) is read whole before it goes on: cap it
+_FILE_NOT_YOURS = ("{} was not uploaded by you to this page. Upload the file itself: no file on the server is "
+                   "read by its path.")
 
 
 def _env_number(name: str, default: float) -> float:
@@ -96,7 +104,7 @@ class Budget:
 
 
 class LoginBrake:
-    """Wrong passwords per client address, and how long the next try from there must wait."""
+    """Wrong passwords per client address and per user name, and how long the next try must wait."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
@@ -118,6 +126,13 @@ class LoginBrake:
             self.last_failure[who] = self.clock()
 
 
+async def _send_json(send, status: int, text: str) -> None:
+    body = text.encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
 def _plain(status: int, text: str, headers: dict[str, str] | None = None):
     body = text.encode()
     hdrs = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]
@@ -131,13 +146,15 @@ class Guard:
 
     def __init__(self, app, upload_mb_per_min: float | None = None, uploads_per_min: int | None = None,
                  clock: Callable[[], float] = time.monotonic,
-                 file_owner: Callable[[str], tuple[bool, str | None]] | None = None) -> None:
+                 file_owner: Callable[[str], tuple[bool, str | None]] | None = None,
+                 uploads: UploadLedger | None = None) -> None:
         self.app = app
         self.file_owner = file_owner  # path -> (in a session's folder, that session's user): see Page.file_owner
         mb = upload_mb_per_min or _env_number("FEWSHOT_UPLOAD_MB_PER_MIN", 1000)
         calls = uploads_per_min or int(_env_number("FEWSHOT_UPLOADS_PER_MIN", 3000))
         self.uploads = Budget(int(mb * MB), int(calls), clock)
         self.logins = LoginBrake(clock)
+        self.ledger = uploads if uploads is not None else UploadLedger()
 
     @staticmethod
     def cookies(scope) -> dict[str, str]:
@@ -166,6 +183,12 @@ class Guard:
         app = scope.get("app")
         return getattr(app, "auth", None) is not None or getattr(app, "auth_dependency", None) is not None
 
+    def visitor(self, scope, path: str) -> str:
+        """Who this request is, for the upload ledger: the app it is for (its mount prefix), the user, the browser."""
+        app = path.split("/gradio_api/", 1)[0] if "/gradio_api/" in path else ""
+        return visitor_key(app, self._user(scope), self.cookies(scope).get(BROWSER_COOKIE),
+                           (scope.get("client") or ("?", 0))[0])
+
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
@@ -173,11 +196,17 @@ class Guard:
         root = scope.get("root_path", "") or ""
         if root and path.startswith(root):
             path = path[len(root):] or "/"
+        # the client address is the peer's, or what a proxy the operator trusts forwarded (app.py: trust_proxies)
         who = (scope.get("client") or ("?", 0))[0]
+        visitor = self.visitor(scope, path)
+        scope = {**scope, "headers": [(k, v) for k, v in scope.get("headers", []) if k.lower() != VISITOR_HEADER]
+                 + [(VISITOR_HEADER, visitor.encode("utf-8", "replace"))]}
         if method == "POST" and path.rstrip("/").endswith("/gradio_api/upload"):
-            return await self._upload(scope, receive, send, who)
+            return await self._upload(scope, receive, send, who, visitor)
         if method == "POST" and path.rstrip("/") == "/login" and self._auth_on(scope):
             return await self._login(scope, receive, send, who)
+        if method == "POST":  # an event, or any call that could name a file by its server path
+            return await self._only_own_files(scope, receive, send, visitor)
         if ("/gradio_api/heartbeat/" in path and not path.startswith(DEMO_PREFIX + "/") and self._auth_on(scope)
                 and self._user(scope) is None):  # a demo link's page (fewshot/ui/demo.py) needs no login
             for msg in _plain(401, "Not logged in."):
@@ -187,9 +216,9 @@ class Guard:
             for msg in _plain(404, "Not found."):
                 await send(msg)
             return
-        if method in ("GET", "HEAD") and path == "/":
+        if method in ("GET", "HEAD") and (path == "/" or _DEMO_PAGE.match(path)):
             send = self._with_browser_cookie(scope, send)
-            if self._auth_on(scope) and self._user(scope) is None:
+            if path == "/" and self._auth_on(scope) and self._user(scope) is None:
                 return await self._page_without_api(scope, receive, send)
         return await self.app(scope, receive, send)
 
@@ -217,7 +246,7 @@ class Guard:
         in_session, owner = self.file_owner(found.group(1))
         return in_session and (owner is None or owner != self._user(scope))
 
-    async def _upload(self, scope, receive, send, who: str) -> None:
+    async def _upload(self, scope, receive, send, who: str, visitor: str) -> None:
         length = 0
         for k, v in scope.get("headers", []):
             if k == b"content-length":
@@ -230,6 +259,7 @@ class Guard:
             for msg in _plain(429, why, {"retry-after": str(int(WINDOW_S))}):
                 await send(msg)
             return
+        send = self._noting_uploads(send, visitor)
         if length:
             return await self.app(scope, receive, send)
         counted = [0]  # no length given (chunked): count as it arrives, and cut it off past the budget
@@ -243,18 +273,85 @@ class Guard:
             return msg
         return await self.app(scope, counting_receive, send)
 
+    def _noting_uploads(self, send, visitor: str):
+        """`send`, noting in the ledger the paths Gradio's upload route answers (a JSON list) as `visitor`'s."""
+        status, chunks = [0], []
+
+        async def noting(msg):
+            if msg["type"] == "http.response.start":
+                status[0] = msg["status"]
+            elif msg["type"] == "http.response.body" and status[0] == 200:
+                chunks.append(msg.get("body", b""))
+                if not msg.get("more_body"):
+                    try:
+                        paths = json.loads(b"".join(chunks))
+                    except ValueError:
+                        paths = []
+                    if isinstance(paths, list):  # noted before the browser can name them in an event
+                        self.ledger.add(visitor, [p for p in paths if isinstance(p, str)])
+            await send(msg)
+        return noting
+
+    async def _only_own_files(self, scope, receive, send, visitor: str) -> None:
+        """A POST goes on only if every file it names is one this visitor uploaded to this app: checked on the
+        whole body before Gradio reads it, so a server path is never opened, copied or served back."""
+        body, more = bytearray(), True
+        while more:
+            msg = await receive()
+            if msg["type"] == "http.disconnect":
+                return
+            body += msg.get("body", b"")
+            more = msg.get("more_body", False)
+            if len(body) > MAX_EVENT_BODY:
+                for out in _plain(413, f"This request is over {MAX_EVENT_BODY // MB} MB."):
+                    await send(out)
+                return
+        try:
+            parsed = json.loads(body) if body.strip()[:1] in (b"{", b"[") else None
+        except ValueError:
+            parsed = None  # not JSON: no file can be named in it (Gradio refuses it as it is)
+        foreign = self.ledger.foreign(visitor, parsed) if parsed is not None else []
+        if foreign:
+            name = os.path.basename(foreign[0].rstrip("/")) or "a file"
+            text = json.dumps({"detail": _FILE_NOT_YOURS.format(f"“{name}”"), "error": "file not uploaded"})
+            await _send_json(send, 403, text)
+            return
+        replayed = [False]
+
+        async def replay():
+            if not replayed[0]:
+                replayed[0] = True
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
+            return await receive()
+        return await self.app(scope, replay, send)
+
     async def _login(self, scope, receive, send, who: str) -> None:
+        """One try at a time per address and per user name, each after the wait their wrong passwords earned."""
+        body = bytearray()
+        while True:
+            msg = await receive()
+            if msg["type"] == "http.disconnect":
+                return
+            body += msg.get("body", b"")
+            if not msg.get("more_body") or len(body) > 64 * 1024:
+                break
+        name = urllib.parse.parse_qs(body.decode("utf-8", "replace")).get("username", [""])[0]
+        keys = sorted({who, "user:" + name[:200]} if name else {who})
         b = self.logins
-        if b.wait_s(who) > 0 and b.waiting[who] >= LOGIN_MAX_WAITING:
-            for msg in _plain(429, f"Too many wrong passwords from your address. Wait {b.wait_s(who):.0f} s "
-                                   "and try again.", {"retry-after": str(int(b.wait_s(who)) + 1)}):
+        wait = max(b.wait_s(k) for k in keys)
+        if wait > 0 and any(b.waiting[k] >= LOGIN_MAX_WAITING for k in keys):
+            for msg in _plain(429, f"Too many wrong passwords. Wait {wait:.0f} s and try again.",
+                              {"retry-after": str(int(wait) + 1)}):
                 await send(msg)
             return
-        lock = b.locks.setdefault(who, asyncio.Lock())
-        b.waiting[who] += 1
+        locks = [b.locks.setdefault(k, asyncio.Lock()) for k in keys]  # sorted keys: one order, no deadlock
+        for k in keys:
+            b.waiting[k] += 1
         try:
-            async with lock:  # one try at a time per address, each after its wait
-                wait = b.wait_s(who)
+            async with contextlib.AsyncExitStack() as stack:
+                for lock in locks:
+                    await stack.enter_async_context(lock)
+                wait = max(b.wait_s(k) for k in keys)
                 if wait > 0:
                     await asyncio.sleep(wait)
                 status: list[int] = []
@@ -263,16 +360,21 @@ class Guard:
                     if msg["type"] == "http.response.start":
                         status.append(msg["status"])
                     await send(msg)
-                await self.app(scope, receive, watch)
-                if status and status[0] < 300:
-                    b.record(who, True)
-                elif status and status[0] == 400:  # Gradio's answer to wrong credentials
-                    b.record(who, False)
+
+                async def replay():
+                    return {"type": "http.request", "body": bytes(body), "more_body": False}
+                await self.app(scope, replay, watch)
+                for k in keys:
+                    if status and status[0] < 300:
+                        b.record(k, True)
+                    elif status and status[0] == 400:  # Gradio's answer to wrong credentials
+                        b.record(k, False)
         finally:
-            b.waiting[who] -= 1
-            if not b.waiting[who] and not lock.locked() and who not in b.failures:
-                b.waiting.pop(who, None)
-                b.locks.pop(who, None)
+            for k, lock in zip(keys, locks):
+                b.waiting[k] -= 1
+                if not b.waiting[k] and not lock.locked() and k not in b.failures:
+                    b.waiting.pop(k, None)
+                    b.locks.pop(k, None)
 
     async def _page_without_api(self, scope, receive, send) -> None:
         start: dict[str, Any] = {}
@@ -299,11 +401,36 @@ class Guard:
         await self.app(scope, receive, hold)
 
 
-def guard_app_kwargs(file_owner: Callable[[str], tuple[bool, str | None]] | None = None) -> dict:
+def guard_app_kwargs(file_owner: Callable[[str], tuple[bool, str | None]] | None = None,
+                     uploads: UploadLedger | None = None) -> dict:
     """launch(app_kwargs=...) that puts the Guard in front of every route; `file_owner` (the page's
-    Page.file_owner) lets it refuse one user's session files to another."""
+    Page.file_owner) lets it refuse one user's session files to another; `uploads` is the ledger of who uploaded
+    what, shared with what else checks it (the demo gate)."""
     from starlette.middleware import Middleware
-    return {"middleware": [Middleware(Guard, file_owner=file_owner)]}
+    return {"middleware": [Middleware(Guard, file_owner=file_owner, uploads=uploads)]}
+
+
+SPACE_PROXIES = "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"  # a Space's own proxy, inside its network
+
+
+def trusted_proxies() -> str:
+    """The proxies whose X-Forwarded-For counts (FEWSHOT_TRUSTED_PROXIES: addresses or networks, comma-separated).
+    None by default: a header any client can write must not choose the address that budgets and the password
+    brake count by. On a Hugging Face Space every request comes through the Space's proxy on its private
+    network, so its private ranges are trusted there unless the variable says otherwise."""
+    given = os.environ.get("FEWSHOT_TRUSTED_PROXIES")
+    if given is not None:
+        return ",".join(p.strip() for p in given.split(",") if p.strip())
+    return SPACE_PROXIES if os.environ.get("SPACE_ID") else ""
+
+
+def trust_proxies() -> str:
+    """Before launch: the web server (uvicorn, started by Gradio) takes the client's address from
+    X-Forwarded-For only when the peer is one of `trusted_proxies()`, walking the header from the right past
+    trusted proxies. Its own default trusts any loopback peer, which would let a client behind a same-host proxy
+    or tunnel pick its address; FORWARDED_ALLOW_IPS is the setting it reads, and "" trusts none."""
+    os.environ["FORWARDED_ALLOW_IPS"] = trusted_proxies()
+    return os.environ["FORWARDED_ALLOW_IPS"]
 
 
 def _self_check() -> None:  # pragma: no cover - python -m fewshot.ui.guard
