@@ -105,6 +105,31 @@ CREATE TABLE label_hidden (
     FOREIGN KEY (project_id, sha1) REFERENCES photos(project_id, sha1) ON DELETE CASCADE
 );
 
+-- migration: 5
+-- Feedback caps and where feedback came from (security issue 3: feedback had no cap per link or project).
+-- demo_feedback_days counts the photos each link took per day (UTC), in the database so that a restart or a
+-- second process does not reset the daily caps. It names its link without a foreign key: a link deleted with
+-- its run still counts towards its project's day. A project's rows of other days go when it counts a new one.
+-- demo_feedback_photos says which link each photo a visitor added came through (a photo the project had
+-- already is not the visitor's), so that the owner can delete exactly those. A row goes with its photo or link.
+CREATE TABLE demo_feedback_days (
+    project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+    link_id TEXT NOT NULL,
+    day TEXT NOT NULL,                   -- YYYY-MM-DD, UTC
+    photos INTEGER NOT NULL DEFAULT 0,   -- taken (or being taken) that day through the link
+    PRIMARY KEY (link_id, day)
+);
+CREATE INDEX demo_feedback_days_by_project ON demo_feedback_days(project_id, day);
+CREATE TABLE demo_feedback_photos (
+    project_id TEXT NOT NULL,
+    sha1 TEXT NOT NULL,
+    link_id TEXT NOT NULL REFERENCES demo_links(id) ON DELETE CASCADE,
+    at REAL NOT NULL,
+    PRIMARY KEY (project_id, sha1),
+    FOREIGN KEY (project_id, sha1) REFERENCES photos(project_id, sha1) ON DELETE CASCADE
+);
+CREATE INDEX demo_feedback_photos_by_link ON demo_feedback_photos(link_id);
+
 -- name: labelled_photo_splits
 SELECT label, sha1, split FROM photos WHERE project_id=? AND label IS NOT NULL;
 
@@ -368,3 +393,36 @@ DELETE FROM label_hidden WHERE project_id=? AND sha1=? AND class=? AND kind=?;
 
 -- name: hidden_cards
 SELECT sha1, class FROM label_hidden WHERE project_id=? AND kind=?;
+
+-- name: demo_link_takes_feedback
+SELECT 1 FROM demo_links WHERE id=? AND project_id=? AND feedback=1 AND revoked IS NULL;
+
+-- name: forget_other_feedback_days
+DELETE FROM demo_feedback_days WHERE project_id=? AND day<>?;
+
+-- name: feedback_today_of_link
+SELECT COALESCE(SUM(photos), 0) FROM demo_feedback_days WHERE link_id=? AND day=?;
+
+-- name: feedback_today_of_project
+SELECT COALESCE(SUM(photos), 0) FROM demo_feedback_days WHERE project_id=? AND day=?;
+
+-- name: count_feedback_day
+INSERT INTO demo_feedback_days(project_id, link_id, day, photos) VALUES (?,?,?,1) ON CONFLICT(link_id, day) DO UPDATE SET photos=photos+1;
+
+-- name: uncount_feedback_day
+UPDATE demo_feedback_days SET photos=photos-1 WHERE link_id=? AND day=? AND photos>0;
+
+-- name: set_unlabelled_hint
+UPDATE photos SET hint=? WHERE project_id=? AND sha1=? AND label IS NULL;
+
+-- name: insert_demo_feedback_photo
+INSERT OR IGNORE INTO demo_feedback_photos(project_id, sha1, link_id, at) VALUES (?,?,?,?);
+
+-- name: delete_unlabelled_photo
+DELETE FROM photos WHERE project_id=? AND sha1=? AND label IS NULL;
+
+-- name: stop_demo_feedback
+UPDATE demo_links SET feedback=0 WHERE id=? AND project_id=?;
+
+-- name: demo_feedback_photos_of_link
+SELECT f.sha1, p.ext, p.label FROM demo_feedback_photos f JOIN photos p ON p.project_id=f.project_id AND p.sha1=f.sha1 WHERE f.link_id=? AND f.project_id=? ORDER BY f.at, f.sha1;
