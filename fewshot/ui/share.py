@@ -1,6 +1,6 @@
 """Step 5's "Share" block: make a demo link for the model shown (the open project's active run), see the links
-made, turn a link's feedback on or off, revoke it. The page behind a link is fewshot/ui/demo.py; the links are
-fewshot/demo_links.py, kept in the projects database.
+made, turn a link's feedback on or off, stop it and delete what its visitors sent (asked first), revoke it. The
+page behind a link is fewshot/ui/demo.py; the links are fewshot/demo_links.py, kept in the projects database.
 """
 from __future__ import annotations
 
@@ -14,14 +14,16 @@ from ..demo_links import DemoLink, DemoLinks
 from ..errors import FewshotError
 from . import projects as P
 from .demo import DEMO_PREFIX
-from .page import LANG, PRIVATE, Page, friendly, md_hint
+from .page import LANG, PRIVATE, Page, friendly, inform, md_hint
 from .state import Session
 
 NO_LINKS = "No demo links yet."
+HIDDEN = dict(visible=False)
 
 
 def build(page: Page) -> SimpleNamespace:
-    """The Share accordion: make a link, the list of links, revoke or switch feedback for one."""
+    """The Share accordion: make a link, the list of links, switch feedback for one, stop it and delete what its
+    visitors sent, revoke it."""
     v = SimpleNamespace(page=page)
     with gr.Accordion("Share a demo link", open=False, elem_id="share-box") as v.box:
         md_hint("A page where anyone with the link can try this model on a phone or a computer: upload a photo or "
@@ -33,9 +35,16 @@ def build(page: Page) -> SimpleNamespace:
                                      elem_id="share-feedback", scale=3)
             v.make = gr.Button("Share", variant="primary", elem_id="share-make", scale=1)
         v.links = gr.Markdown(NO_LINKS, elem_id="share-links")
+        # the list is read when the box opens; a visitor's photo sent since shows after a refresh
+        v.refresh = gr.Button("Refresh the list", size="sm", elem_id="share-refresh")
         with gr.Row():
             v.pick = gr.Dropdown([], label="A link", elem_id="share-pick", scale=2)
             v.pick_feedback = gr.Checkbox(False, label="Takes feedback", elem_id="share-pick-feedback", scale=1)
+            # a flood of photos through one link is undone in one action, asked first (as deleting a project)
+            v.stop = gr.Button("Stop feedback and delete what visitors sent", variant="stop", elem_id="share-stop",
+                               scale=1)
+            v.stop_yes = gr.Button("Yes, stop it and delete the photos its visitors sent that you have not labelled",
+                                   variant="stop", elem_id="share-stop-yes", scale=1, **HIDDEN)
             v.revoke = gr.Button("Revoke this link", variant="stop", elem_id="share-revoke", scale=1)
     return v
 
@@ -85,19 +94,26 @@ def _links() -> DemoLinks:
 
 def shown(v: SimpleNamespace, sess: Session | None, request: gr.Request | None, pick: str | None = None) -> dict:
     """The list and the link picker for the session's open project."""
+    asked = {v.stop: gr.Button(visible=True), v.stop_yes: gr.Button(visible=False)}  # any question asked is off
     if sess is None or sess.project is None:
-        return {v.links: NO_LINKS, v.pick: gr.Dropdown(choices=[], value=None)}
+        return {v.links: NO_LINKS, v.pick: gr.Dropdown(choices=[], value=None), **asked}
     links = _links().of(sess.project)
     choices = _choices(links)
     keep = pick if pick in {c[1] for c in choices} else (choices[0][1] if choices else None)
     fb = next((k.feedback for k in links if k.id == keep), False)
     return {v.links: link_table(links, roots(request)), v.pick: gr.Dropdown(choices=choices, value=keep),
-            v.pick_feedback: fb}
+            v.pick_feedback: fb, **asked}
+
+
+def stopped_words(deleted: int, kept: int) -> str:
+    """What stopping a link's feedback did, for its owner."""
+    return (f"This link takes no more photos. Deleted {deleted} photos its visitors sent; kept {kept} that you "
+            f"had labelled.")
 
 
 def wire(v: SimpleNamespace, page: Page) -> None:
-    """Make, list, switch feedback, revoke."""
-    outs = [v.links, v.pick, v.pick_feedback]
+    """Make, list, switch feedback, stop feedback and delete what visitors sent (asked first), revoke."""
+    outs = [v.links, v.pick, v.pick_feedback, v.stop, v.stop_yes]
 
     @friendly
     def refresh(st, request: gr.Request):
@@ -129,16 +145,35 @@ def wire(v: SimpleNamespace, page: Page) -> None:
         _links().set_feedback(sess.project, pick, bool(on))
         return shown(v, sess, request, pick)
 
+    def ask_stop(pick: str | None, st):
+        ok = isinstance(st, Session) and st.project is not None and bool(pick)
+        return {v.stop: gr.Button(visible=not ok), v.stop_yes: gr.Button(visible=ok)}
+
+    @friendly
+    def stop_sent(pick: str | None, st=None, request: gr.Request = None):
+        sess = page.session(st, request)
+        if not pick or sess.project is None:
+            raise FewshotError("Choose a link first.")
+        deleted, kept = _links().stop_feedback(sess.project, pick, delete_sent=True)
+        inform(stopped_words(deleted, kept))
+        return shown(v, sess, request, pick)
+
     def chosen(pick: str | None, st):
         sess = st if isinstance(st, Session) else None
         links = _links().of(sess.project) if sess is not None and sess.project is not None else []
-        return {v.pick_feedback: next((k.feedback for k in links if k.id == pick), False)}
+        return {v.pick_feedback: next((k.feedback for k in links if k.id == pick), False),
+                v.stop: gr.Button(visible=True), v.stop_yes: gr.Button(visible=False)}  # asked about another link
 
     # one queue, one at a time (each takes milliseconds): a list read when the box opened cannot arrive after,
     # and overwrite, the list of a Share clicked right away
     one = dict(concurrency_id="fewshot-share", concurrency_limit=1)
     v.box.expand(refresh, [page.state], outs, **PRIVATE, **one, show_progress="hidden")
+    v.refresh.click(refresh, [page.state], outs, **PRIVATE, **one, show_progress="hidden")
     v.make.click(make, [v.feedback, page.state], [page.state] + outs, api_name="share", **one)
     v.revoke.click(revoke, [v.pick, page.state], outs, api_name="revoke_link", **one)
     v.pick_feedback.input(switch, [v.pick, v.pick_feedback, page.state], outs, **PRIVATE, **one)
-    v.pick.input(chosen, [v.pick, page.state], [v.pick_feedback], **PRIVATE, **one, show_progress="hidden")
+    v.pick.input(chosen, [v.pick, page.state], [v.pick_feedback, v.stop, v.stop_yes], **PRIVATE, **one,
+                 show_progress="hidden")
+    v.stop.click(ask_stop, [v.pick, page.state], [v.stop, v.stop_yes], queue=False, **PRIVATE)
+    # photos deleted: the project bar's counts follow
+    page.follow(v.stop_yes.click(stop_sent, [v.pick, page.state], outs, api_name="stop_link_feedback", **one))
