@@ -11,6 +11,7 @@ pool and the labels and puts these together in `suggest`).
 from __future__ import annotations
 
 import hashlib
+import threading
 import warnings
 from typing import Sequence
 
@@ -37,6 +38,14 @@ MINIBATCH_FROM = 5000  # photos past which k-means runs in mini-batches
 MAX_CLUSTERS = 256  # and the cold start's clusters are at most this many
 BIG_POOL_DIMS = 64
 TYPICAL_SAMPLE = 1000  # photos of a cluster its typicality is judged on
+
+# cleanlab.filter.find_label_issues puts each call's arrays in module globals (pred_probs_by_class,
+# prune_count_matrix_cols, meant for its worker processes) even with n_jobs=1, so two threads in it at once read
+# each other's: two tabs refreshing suggestions together failed 9 calls in 300 (ValueError, KeyError), or could
+# answer with another pool's rows. One call at a time; it takes milliseconds. The rest of suggest is thread-safe
+# (each call fits its own sklearn estimators and folds; _SPACE is swapped in one assignment) and runs unlocked.
+_CLEANLAB_LOCK = threading.Lock()
+
 
 class Head:
     """A multinomial logistic regression (sklearn) on unit-length features, fitted in the span of its
@@ -298,7 +307,7 @@ def find_suspects(oof: np.ndarray, y: np.ndarray) -> list[tuple[int, int, float]
     sub = oof[np.ix_(judged, present)]
     sub = sub / np.maximum(sub.sum(1, keepdims=True), 1e-12)
     ys = np.array([remap[c] for c in y[judged]])
-    with warnings.catch_warnings():
+    with _CLEANLAB_LOCK, warnings.catch_warnings():  # (the warning filters are process-wide too)
         warnings.simplefilter("ignore")
         # n_jobs=1: cleanlab otherwise forks worker processes, and a fork of a server (or test) process that
         # runs threads (torch, gradio, the browser driver) can deadlock; for a few thousand photos one is enough

@@ -25,9 +25,11 @@ from __future__ import annotations
 import csv
 import io
 import os
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -293,9 +295,32 @@ def suggest(pool: Pool, labels: Mapping[str, str], ask: int = DEFAULT_ASK, seed:
 
     The maths runs on one BLAS thread: these matrices are small, and OpenBLAS's threads spinning beside other
     work made it 10-15x slower on a busy 2-core machine (bench/README.md)."""
-    from threadpoolctl import threadpool_limits
-    with threadpool_limits(1):
+    with _one_blas_thread():
         return _suggest(pool, labels, ask, seed)
+
+
+_BLAS = {"lock": threading.Lock(), "users": 0, "limiter": None}
+
+
+@contextmanager
+def _one_blas_thread() -> Iterator[None]:
+    """threadpool_limits(1) while any suggest runs, set by the first in and undone by the last out. The limits
+    are process-wide (torch's OpenMP too): two overlapping threadpool_limits blocks undo in the wrong order, the
+    second having saved the first's 1 as the original, and four tabs refreshing at once left the whole server
+    on one thread for good (torch.get_num_threads() 2 -> 1: CPU training after it on one core)."""
+    from threadpoolctl import threadpool_limits
+    with _BLAS["lock"]:
+        if _BLAS["users"] == 0:
+            _BLAS["limiter"] = threadpool_limits(1)
+        _BLAS["users"] += 1
+    try:
+        yield
+    finally:
+        with _BLAS["lock"]:
+            _BLAS["users"] -= 1
+            if _BLAS["users"] == 0:
+                _BLAS["limiter"].restore_original_limits()
+                _BLAS["limiter"] = None
 
 
 def _suggest(pool: Pool, labels: Mapping[str, str], ask: int, seed: int) -> Suggestions:
