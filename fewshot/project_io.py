@@ -349,7 +349,7 @@ def _archive_plan(store, owner: str, path: Path, name: str | None, limits: Limit
                                 f"(limit: max files per zip); nothing was imported.")
         doc = _check_doc(_read_doc(zf, zip_name, limits), zip_name, limits)
         plan = _Plan(clean_name(name if name is not None else doc["name"], "project name"), zip_name, exact=True,
-                     runs=doc["runs"], active_run=doc["active_run"], active_pinned=bool(doc["active_pinned"]),
+                     runs=doc["runs"], active_run=doc.get("active_run"), active_pinned=bool(doc.get("active_pinned")),
                      runs_made=doc.get("runs_made") or 0)
         _name_free(store, owner, plan.name)
         for c in doc["classes"]:
