@@ -5,6 +5,7 @@ deleted (asked first). After a reload the page reopens the tab's last project (g
 """
 from __future__ import annotations
 
+import re
 import secrets
 from pathlib import Path
 import time
@@ -15,6 +16,7 @@ import gradio as gr
 import pandas as pd
 
 from ..errors import ProjectError, ProjectNotFound
+from ..project_runs import GONE
 from . import projects as PJ
 from .page import PRIVATE, Page, friendly, inform
 from .state import Session, is_upload
@@ -42,7 +44,10 @@ def build(page: Page) -> SimpleNamespace:
         v.runs = gr.Dataframe(interactive=False, elem_id="runs-table", label="runs", show_label=False, wrap=True,
                               column_widths=["6%", "7%", "10%", "10%", "8%", "35%", "14%", "10%"])
         with gr.Row(equal_height=True):
-            v.run_pick = gr.Dropdown([], value=None, label="Run", elem_id="run-pick", scale=2)
+            # any value: Gradio checks a Dropdown's input against the choices this session was shown, and an API
+            # client calling /run_use with an id from /runs was shown none; the handlers check it (_run_id)
+            v.run_pick = gr.Dropdown([], value=None, label="Run", elem_id="run-pick", scale=2,
+                                     allow_custom_value=True)
             v.run_use = gr.Button("Use this run's model", elem_id="run-use", scale=1)
             v.run_delete = gr.Button("Delete this run", variant="stop", elem_id="run-delete", scale=1)
             v.run_delete_yes = gr.Button("Yes, delete this run", variant="stop", elem_id="run-delete-yes", scale=1,
@@ -141,6 +146,19 @@ def compare(a, b) -> tuple:
     acc = lambda r: f"{r.val_accuracy:.0%}" if r.val_accuracy is not None else "–"  # noqa: E731
     rows.append(f"| accuracy | {acc(a)} | {acc(b)} |")
     return fig, "\n".join(rows)
+
+
+def _run_id(sess: Session, value) -> int:
+    """The database id the runs list's value (or an API client's, from /runs) names, for the engine, which then
+    checks that it is a run of the open project; anything that is not a whole number is no run of it either."""
+    if sess.project is None or value in (None, ""):
+        raise ProjectError("Choose a run first.")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).strip()
+    if isinstance(value, bool) or not re.fullmatch(r"[0-9]{1,18}", text):  # SQLite's integers stop at 2**63
+        raise ProjectError(GONE)
+    return int(text)
 
 
 def remembered(sess: Session) -> dict:
@@ -283,9 +301,7 @@ def _wire_runs(c: SimpleNamespace) -> None:
     @friendly
     def run_use(run_id, st=None, request: gr.Request = None):
         sess = session(st, request)
-        if sess.project is None or run_id in (None, ""):
-            raise ProjectError("Choose a run first.")
-        sess.project.pick_active(int(run_id))
+        sess.project.pick_active(_run_id(sess, run_id))
         sess.run_note = ""
         PJ.show_active(sess)
         return whole(sess)
@@ -297,11 +313,10 @@ def _wire_runs(c: SimpleNamespace) -> None:
     @friendly
     def run_delete(run_id, st=None, request: gr.Request = None):
         sess = session(st, request)
-        if sess.project is None or run_id in (None, ""):
-            raise ProjectError("Choose a run first.")
+        run = _run_id(sess, run_id)
         if sess.training:
             raise ProjectError("A training is running. Wait for it or press Stop, then delete a run.")
-        sess.project.delete_run(int(run_id))
+        sess.project.delete_run(run)
         sess.run_note = ""
         PJ.show_active(sess)
         return whole(sess)
