@@ -147,3 +147,35 @@ def test_a_copy_gradio_made_of_a_file_sent_to_two_sessions_stays_until_both_clos
     finally:
         a.cleanup()
         b.cleanup()
+
+
+def test_through_the_server_a_closed_tab_leaves_the_same_zip_another_tab_just_uploaded(app_server, tmp_path):
+    """The soak's failure end to end, through Gradio's own upload route: A loads small.zip and closes after B
+    uploaded the same file but before B's /load_zip ran."""
+    import time
+
+    import httpx
+    from gradio_client import Client, handle_file
+    src = make_class_folders(tmp_path / "shared", {"cat": 4, "dog": 4}, size=24, seed=7)
+    small = tmp_path / "small.zip"
+    with zipfile.ZipFile(small, "w") as zf:
+        for p in sorted(src.rglob("*")):
+            zf.write(p, p.relative_to(tmp_path))
+    sessions = lambda: set(app_server.sessions.glob("session-*"))  # noqa: E731
+    before = sessions()
+    a = Client(app_server.url, verbose=False)
+    assert "cat, dog" in a.predict(handle_file(str(small)), api_name="/load_zip")[0]
+    mine = sessions() - before
+    up = httpx.post(app_server.url + "gradio_api/upload", files={"files": ("small.zip", small.read_bytes())})
+    (path,) = up.json()
+    assert [str(p) for p in app_server.uploads.rglob("small.zip")] == [path]  # one file for both tabs
+    a.close()
+    deadline = time.time() + 30
+    while any(d.exists() for d in mine) and time.time() < deadline:
+        time.sleep(0.2)
+    assert mine and not any(d.exists() for d in mine), "A's session was not closed"
+
+    file = {"path": path, "orig_name": "small.zip", "meta": {"_type": "gradio.FileData"}}
+    event = httpx.post(app_server.url + "gradio_api/call/load_zip", json={"data": [file]}).json()["event_id"]
+    stream = httpx.get(f"{app_server.url}gradio_api/call/load_zip/{event}", timeout=60).text
+    assert "event: complete" in stream and "cat, dog" in stream, stream[:500]
