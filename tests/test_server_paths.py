@@ -148,6 +148,19 @@ def test_a_file_one_visitor_uploaded_is_not_anothers_to_name_nor_the_pages_on_a_
     assert _request(page + "gradio_api/queue/join", body, cookie=ana)[0] == 403
 
 
+def test_a_demo_visitor_who_sends_a_broken_picture_reads_no_server_path(served, tmp_path):
+    from gradio_client import Client, handle_file
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"not really a picture" * 50)
+    client = Client(f"{served['url']}m/{served['link'].id}/", verbose=False)
+    for api, args in (("/predict", ()), ("/feedback", ("dog",))):
+        with pytest.raises(Exception) as caught:
+            client.predict(handle_file(str(broken)), *args, api_name=api)
+        said = str(caught.value)
+        assert str(served["server"].uploads) not in said and "/tmp" not in said and "Traceback" not in said, said
+    client.close()
+
+
 def test_serve_refuses_a_server_path_to_predict(served, tmp_path):
     port = _free_port()
     log = tmp_path / "serve.log"

@@ -1136,3 +1136,24 @@ UI.update({
     "Reject selected": "拒绝选中的",
     "Accept the hint": "接受提示",
 })
+
+UI.update({  # a demo link's feedback, stopped by its owner (fewshot/ui/share.py)
+    "Refresh the list": "刷新列表",
+    "Stop feedback and delete what visitors sent": "停止反馈并删除访问者发来的照片",
+    "Yes, stop it and delete the photos its visitors sent that you have not labelled":
+        "是的，停止反馈，并删除访问者发来、你还没标注的照片",
+})
+MESSAGES.update({  # the daily caps on a demo link's feedback (fewshot/demo_links.py)
+    "This link has had as many photos as it takes today; try again tomorrow.": "这个链接今天能收的照片已经收满了，请明天再试。",
+    "This link takes no more photos. Deleted {} photos its visitors sent; kept {} that you had labelled.":
+        "这个链接不再接收照片。已删除访问者发来的 {0} 张照片；保留了你已标注的 {1} 张。",
+    "This project has no such link.": "本项目没有这个链接。",
+    "feedback stopped on a demo link: {} photos its visitors sent deleted, {} kept":
+        "停止了一个演示链接的反馈：删除了访问者发来的 {0} 张照片，保留 {1} 张",
+})
+MESSAGES.update({  # the Guard (fewshot/ui/guard.py): files only from their own uploader, the password brake
+    "This request is over {} MB.": "这个请求超过了 {} MB。",
+    "Too many wrong passwords. Wait {} s and try again.": "密码错误次数太多。请等 {} 秒后再试。",
+    "{} was not uploaded by you to this page. Upload the file itself: no file on the server is read by its path.":
+        "{} 不是你上传到这个页面的。请上传文件本身：服务器上的文件不会按路径读取。",
+})

@@ -222,10 +222,13 @@ def _wire(source: DemoSource, head, image, label, wrong, right, send, sent, card
 
 
 def mount_kwargs() -> dict:
-    """What gr.mount_gradio_app (or launch) needs for the demo page: its languages, look and limits."""
+    """What gr.mount_gradio_app (or launch) needs for the demo page: its languages, look and limits. Visitors see
+    the page's own plain words (`friendly`), never Gradio's text of an unexpected error (it names server paths);
+    mount_gradio_app would show that text by default."""
     theme = gr.themes.Soft(primary_hue="indigo", secondary_hue="orange",
                            font=["system-ui", "-apple-system", "Segoe UI", "Roboto", "sans-serif"])
-    return dict(i18n=I18N, theme=theme, css=CSS.read_text(), footer_links=["api"], max_file_size=max_upload_bytes())
+    return dict(i18n=I18N, theme=theme, css=CSS.read_text(), footer_links=["api"], max_file_size=max_upload_bytes(),
+                show_error=False)
 
 
 def serve(bundle: str | os.PathLike, host: str = "127.0.0.1", port: int = 7860, share: bool = False,
