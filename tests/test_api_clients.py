@@ -103,3 +103,22 @@ def test_run_use_by_a_raw_post(app_server, pets_zip):
             client.predict(None, api_name="/run_use")
     finally:
         client.close()
+
+
+def test_revoke_link_from_an_api_client_takes_its_own_links_and_refuses_others_in_plain_words(app_server, pets_zip):
+    """/revoke_link and /stop_link_feedback take a link id in any session; one the open project does not have gets
+    the engine's plain words, not Gradio's 'not in the list of choices'."""
+    from gradio_client import Client
+    client = Client(app_server.url, verbose=False)
+    try:
+        _project_with_runs(client, "api links", pets_zip, 1)
+        table, picker, _ = client.predict(False, api_name="/share")
+        link = picker["value"]
+        for api in ("/revoke_link", "/stop_link_feedback"):
+            with pytest.raises(Exception) as caught:
+                client.predict("A" * 32, api_name=api)
+            assert "no such" in str(caught.value) and "list of choices" not in str(caught.value)
+        table, _, _ = client.predict(link, api_name="/revoke_link")
+        assert "revoked" in table
+    finally:
+        client.close()

@@ -38,7 +38,9 @@ def build(page: Page) -> SimpleNamespace:
         # the list is read when the box opens; a visitor's photo sent since shows after a refresh
         v.refresh = gr.Button("Refresh the list", size="sm", elem_id="share-refresh")
         with gr.Row():
-            v.pick = gr.Dropdown([], label="A link", elem_id="share-pick", scale=2)
+            # any value passes Gradio: an API client's session may never have been shown the list, and the engine
+            # takes only a link of the open project (DemoLinks.revoke, stop_feedback, set_feedback)
+            v.pick = gr.Dropdown([], label="A link", elem_id="share-pick", scale=2, allow_custom_value=True)
             v.pick_feedback = gr.Checkbox(False, label="Takes feedback", elem_id="share-pick-feedback", scale=1)
             # a flood of photos through one link is undone in one action, asked first (as deleting a project)
             v.stop = gr.Button("Stop feedback and delete what visitors sent", variant="stop", elem_id="share-stop",
