@@ -348,13 +348,13 @@ def _archive_plan(store, owner: str, path: Path, name: str | None, limits: Limit
             raise LimitExceeded(f"{zip_name} holds more than {limits.max_zip_files:,} files "
                                 f"(limit: max files per zip); nothing was imported.")
         doc = _check_doc(_read_doc(zf, zip_name, limits), zip_name, limits)
-        plan = _Plan(clean_name(name if name is not None else doc["name"], "project name"), zip_name, exact=True,
+        plan = _Plan(clean_name(name or doc["name"], "project name"), zip_name, exact=True,
                      runs=doc["runs"], active_run=doc.get("active_run"), active_pinned=bool(doc.get("active_pinned")),
                      runs_made=doc.get("runs_made") or 0)
         _name_free(store, owner, plan.name)
         for c in doc["classes"]:
             plan.classes.append(_clean_class(c, f"{zip_name}: project.json class '{c}'"))
-        members = _archive_members(zf, doc, plan, stage, zip_name)
+        members = _archive_members(zf, doc, plan, stage, zip_name, limits)
         _check_members(path, members, limits)
         for m, target, limit, limit_name, what in members:
             _unpack_member(zf, m, target, limit, limit_name, f"{zip_name}: {what}")
@@ -378,16 +378,18 @@ def _read_doc(zf: zipfile.ZipFile, zip_name: str, limits: Limits) -> bytes:
     return out.getvalue()
 
 
-def _archive_members(zf: zipfile.ZipFile, doc: dict, plan: _Plan, stage: Path, zip_name: str) -> list:
+def _archive_members(zf: zipfile.ZipFile, doc: dict, plan: _Plan, stage: Path, zip_name: str,
+                     limits: Limits) -> list:
     """(member, staged target, per-file limit, its name, what it is) for every file project.json names; each
     photo is staged where the project keeps it (by the content hash it claims, checked once it is unpacked)."""
     files, out, seen = stage / "project", [], {}
+    photo, model = (limits.max_photo_bytes, "max photo size"), (limits.max_model_bytes, "max model size")
     for ph in doc["photos"]:
         where = f"photo {ph['path']}"
         sha1, label = ph["sha1"], _clean_class(ph["label"], f"{zip_name}: project.json {where}")
         if sha1 not in seen:  # the same content listed twice is one file
             seen[sha1] = files / "photos" / sha1[:2] / f"{sha1}{Path(ph['path']).suffix.lower()}"
-            out.append((_member(zf, f"photos/{sha1}{ph['ext']}", zip_name, where), seen[sha1], "photo", where))
+            out.append((_member(zf, f"photos/{sha1}{ph['ext']}", zip_name, where), seen[sha1], *photo, where))
         plan.items.append((seen[sha1], ph["path"], label, ph["split"]))
         if ph.get("hint") is not None:
             plan.hints[sha1] = ph["hint"]
@@ -398,7 +400,7 @@ def _archive_members(zf: zipfile.ZipFile, doc: dict, plan: _Plan, stage: Path, z
         if r["bundle"] != f"runs/run-{r['id']}.safetensors":
             raise DataError(f"{zip_name}: {what} is missing.")
         plan.bundles[r["id"]] = stage / "bundles" / f"run-{r['id']}.safetensors"
-        out.append((_member(zf, r["bundle"], zip_name, what), plan.bundles[r["id"]], "model", what))
+        out.append((_member(zf, r["bundle"], zip_name, what), plan.bundles[r["id"]], *model, what))
     return out
 
 
@@ -412,19 +414,15 @@ def _member(zf: zipfile.ZipFile, name: str, zip_name: str, what: str) -> zipfile
     return m
 
 
-def _check_members(path: Path, members: list, limits: Limits) -> list:
+def _check_members(path: Path, members: list, limits: Limits) -> None:
     """Every member's header against its own cap, and all of them together against the extraction and ratio
-    limits: a zip that says it is too big is refused before a byte is unpacked. Replaces each member's kind by
-    its (limit, limit name)."""
+    limits: a zip that says it is too big is refused before a byte is unpacked."""
     total = 0
-    for i, (m, target, kind, what) in enumerate(members):
-        limit, limit_name = ((limits.max_photo_bytes, "max photo size") if kind == "photo"
-                             else (limits.max_model_bytes, "max model size"))
+    for m, _, limit, limit_name, what in members:
         why = member_over_limit(m, limit, limit_name, limits)
         if why:
             raise LimitExceeded(f"{path.name}: {what}: {why}; nothing was imported.")
         total += m.file_size
-        members[i] = (m, target, limit, limit_name, what)
     if total > limits.max_extract_bytes:
         raise LimitExceeded(f"{path.name} would unpack to {human_size(total)}, over the limit of "
                             f"{human_size(limits.max_extract_bytes)} (limit: max extraction size); nothing was "
@@ -433,7 +431,6 @@ def _check_members(path: Path, members: list, limits: Limits) -> list:
     if size and total > 50 * 1024**2 and total / size > limits.max_zip_ratio:
         raise LimitExceeded(f"{path.name} is a zip bomb: it would grow {total / size:,.0f} times "
                             f"(limit: max compression ratio {limits.max_zip_ratio}); nothing was imported.")
-    return members
 
 
 def _copy(zf: zipfile.ZipFile, m: zipfile.ZipInfo, dst, limit: int, limit_name: str, what: str) -> int:

@@ -330,3 +330,14 @@ def test_symlinks_in_a_folder_are_named_not_followed(tmp_path):
     ds2 = load_dataset({"red": good["red"] + [tmp_path / "data" / "red" / "link.png"], "blue": good["blue"]})
     assert "symbolic link" in dict(ds2.skipped)["link.png"]
     assert len(ds2.train) + len(ds2.val) == 8
+
+
+def test_a_photo_over_the_per_photo_limit_is_skipped_by_its_header_and_the_rest_loads(tmp_path):
+    members = _good_members()
+    limit = max(len(v) for v in members.values()) - 1
+    big = {n for n, v in members.items() if len(v) > limit}
+    zpath = make_zip(tmp_path / "big.zip", members)
+    dest = tmp_path / "dest"
+    skipped = extract_zip(zpath, dest, Limits(max_photo_bytes=limit))
+    assert {n for n, _ in skipped} == big and all("(limit: max photo size)" in why for _, why in skipped)
+    assert files_under(dest) >= set(members) - big and not any((dest / n).exists() for n in big)

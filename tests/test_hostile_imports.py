@@ -201,8 +201,9 @@ from fewshot.project import ProjectStore
 from fewshot.project_io import import_project
 import fewshot.bundle, fewshot.models  # all an import may load, loaded before the peak is read
 store = ProjectStore(sys.argv[1])
-with open("/proc/self/status") as f:  # resident now, in KB (ru_maxrss is the peak so far, maybe higher)
-    before = int(next(line for line in f if line.startswith("VmRSS:")).split()[1])
+with open("/proc/self/clear_refs", "w") as f:  # the peak so far (loading torch) set back to what is resident now
+    f.write("5")
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 try:
     import_project(store, "local", sys.argv[2])
     print("IMPORTED")
