@@ -6,7 +6,8 @@ Why one database and not one per project: listing a person's projects, most rece
 expiring idle ones are one query; foreign keys tie photos, runs and the log to their project so that a
 delete is one transaction; and WAL mode with short transactions lets many readers and one writer at a
 time share it (a web server's threads, a CLI in another terminal). A damaged database is refused as a
-whole, with a message, and never overwritten.
+whole, with a message, and never overwritten. An import stages its files in `<data dir>/.import-*/` and
+writes its rows in one transaction; what a killed one leaves is settled at the next start (settle_imports).
 """
 from __future__ import annotations
 
