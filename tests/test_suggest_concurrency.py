@@ -42,7 +42,8 @@ def _hammer(work, threads: int = THREADS, switch_often: bool = True) -> list[Bas
             errors.append(exc)
 
     old = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6 if switch_often else old)  # switch threads as often as possible: the race shows in a few calls, not 1,000s
+    # switching threads as often as possible, the race shows in a few calls rather than in thousands
+    sys.setswitchinterval(1e-6 if switch_often else old)
     try:
         pool = [threading.Thread(target=run, args=(t,)) for t in range(threads)]
         for th in pool:
