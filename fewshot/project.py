@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
-from .archive import Limits, human_size
+from .archive import Limits
 from .errors import DataError, ProjectError, ProjectNotFound, ProjectTooBig
 from .images import UnreadableImage, read_checked
-from .project_photos import SPLITS, clean_class, clean_name, collect
+from .project_photos import SPLITS, clean_class, clean_name, collect, max_project_bytes, stored_bytes, cap_sizes
 from .project_runs import RUN_STATUSES, Run, RunsMixin  # noqa: F401 (Run: part of the API)
 from .project_undo import LabelUndoMixin
 from .project_store import SQL, Database, default_data_dir, log as _log, now, settle_imports, write_file_atomic
@@ -39,17 +39,6 @@ def split_score(sha1: str) -> float:
 
 def default_split(sha1: str) -> str:
     return "val" if split_score(sha1) < VAL_FRACTION else "train"
-
-
-def max_project_bytes() -> int | None:
-    raw = os.environ.get("FEWSHOT_PROJECT_MAX_GB", "").strip()
-    if not raw:
-        return None
-    try:
-        gb = float(raw)
-    except ValueError:
-        raise ProjectError(f"FEWSHOT_PROJECT_MAX_GB={raw!r} is not a number of gigabytes.") from None
-    return int(gb * 1024**3) if gb > 0 else None
 
 
 @dataclass(frozen=True)
@@ -306,14 +295,35 @@ class Project(RunsMixin, LabelUndoMixin):
 
     def add_items(self, items: Sequence[tuple[Path, str, str | None, str | None]], limits: Limits,
                   skipped: list | None = None, note: str = "added photos") -> AddResult:
-        """(file, relative path, class or None, split or None) each: read, checked, stored once, one transaction."""
+        """(file, relative path, class or None, split or None) each: read, checked, stored once, one transaction.
+
+        Under FEWSHOT_PROJECT_MAX_GB the whole batch is read and measured before its first file is written, and
+        measured again inside the transaction (another add may have landed meanwhile); a refused batch leaves
+        no file behind (files written for it and not recorded are removed), so a retry never grows the folder."""
         skipped = [] if skipped is None else skipped
         if len(items) > limits.max_images:
             raise DataError(f"{len(items):,} images is over the limit of {limits.max_images:,} (limit: max images)")
-        ready: list[tuple[str, str, str, str | None, str | None, int]] = []  # sha1, ext, path, label, split, bytes
+        ready, new = self._read_items(items, limits, skipped)
         cap = max_project_bytes()
-        incoming, seen = 0, set()
-        base = self.size_bytes() if cap else 0
+        if cap and new:
+            size = self.size_bytes() + sum(n[2] for n in new.values())
+            if size > cap:
+                raise _too_big(size, cap)
+        try:
+            self._write_new(new)
+            return self._record(ready, new, skipped, note, cap)
+        except BaseException:
+            self._remove_unrecorded(new)
+            raise
+
+    def _read_items(self, items, limits: Limits, skipped: list
+                    ) -> tuple[list[tuple[str, str, str, str | None, str | None, int]], dict[str, tuple]]:
+        """Every photo of a batch read and checked, nothing written: the rows to record (sha1, ext, path, class,
+        split, bytes) and the photos the project does not hold yet, {sha1: (file, ext, bytes)}. Their bytes are
+        not kept (a batch may be gigabytes); _write_new reads them again."""
+        with self._read() as db:
+            known = {r[0] for r in db.execute(SQL["photo_ids"], (self.id,))}
+        ready, new = [], {}
         for file, rel, cls, split in items:
             try:
                 data, sha1 = read_checked(file, limits.max_pixels)
@@ -321,18 +331,31 @@ class Project(RunsMixin, LabelUndoMixin):
                 skipped.append((rel, str(exc)))
                 continue
             ext = Path(rel).suffix.lower()
-            target = self.photo_file(sha1, ext)
-            if sha1 not in seen:
-                seen.add(sha1)
-                if not target.exists():
-                    incoming += len(data)
-                    if cap and base + incoming > cap:
-                        raise ProjectTooBig(f"This project would grow to {human_size(base + incoming)}, over the "
-                                            f"limit of {human_size(cap)} per project (limit: FEWSHOT_PROJECT_MAX_GB).")
-                    write_file_atomic(target, data)
+            if sha1 not in known and sha1 not in new:  # counted by the database, not by the files on disk
+                new[sha1] = (Path(file), ext, len(data))
             ready.append((sha1, ext, rel, clean_class(cls), split, len(data)))
-        result = AddResult(skipped=skipped)
+        return ready, new
+
+    def _write_new(self, new: Mapping[str, tuple[Path, str, int]]) -> None:
+        """The new photos' files, each atomically, before the rows that name them."""
+        for sha1, (file, ext, _) in new.items():
+            target = self.photo_file(sha1, ext)
+            if target.exists():  # the same bytes (content-addressed), e.g. a file a crashed add left
+                continue
+            data, again = read_checked(file, decode=False)
+            if again != sha1:
+                raise DataError(f"{file.name} changed while it was being added; nothing was added.")
+            write_file_atomic(target, data)
+
+    def _record(self, ready: list, new: Mapping[str, tuple[Path, str, int]], skipped: list, note: str,
+                cap: int | None) -> AddResult:
+        """The rows of a batch whose files are on disk, in one transaction; refused whole (ProjectTooBig) when
+        the new photos take the project past `cap` as it is at commit time."""
+        result, added_bytes = AddResult(skipped=skipped), 0
         with self._tx() as db:
+            # a file this add found on disk may have been removed since by another add of the same photo that
+            # was refused (_remove_unrecorded, under the write lock this transaction now holds): written again
+            self._write_new(new)
             for sha1, ext, rel, cls, split, size in ready:
                 if cls is not None:
                     db.execute(SQL["add_class"], (self.id, cls))
@@ -342,6 +365,7 @@ class Project(RunsMixin, LabelUndoMixin):
                                                             size, now()))
                     result.added += 1
                     result.labelled += cls is not None
+                    added_bytes += size
                 else:
                     result.already += 1
                     if row[0] is None and cls is not None:  # a label for a photo that had none; never a relabel
@@ -349,10 +373,28 @@ class Project(RunsMixin, LabelUndoMixin):
                         result.labelled += 1
                     if split is not None:
                         db.execute(SQL["set_photo_split"], (split, self.id, sha1))
+            if cap and added_bytes and _size(db, self.id) > cap:  # rolled back whole
+                raise _too_big(_size(db, self.id), cap)
             _balance_splits(db, self.id)
             _log(db, self.id, f"{note}: {result.added} new, {result.already} already there, "
                               f"{len(skipped)} skipped")
         return result
+
+    def _remove_unrecorded(self, new: Mapping[str, tuple[Path, str, int]]) -> None:
+        """After a refused or failed add: the files of its new photos that no row names (the database's word,
+        read now: a photo that another add recorded meanwhile keeps its file)."""
+        # under the write lock (not _read(): a project deleted meanwhile must not hide the first error), so an
+        # add of the same photos either recorded them before (they stay) or writes them again in its own
+        with self.store.db.transaction() as db:
+            known = {r[0] for r in db.execute(SQL["photo_ids"], (self.id,))}
+            for sha1, (_, ext, _) in new.items():
+                if sha1 not in known:
+                    target = self.photo_file(sha1, ext)
+                    target.unlink(missing_ok=True)
+                    try:
+                        target.parent.rmdir()  # its two-letter folder, when it was the only one there
+                    except OSError:
+                        pass
 
     def set_labels(self, labels: Mapping[str, str | None], splits: Mapping[str, str] | None = None) -> int:
         """{sha1: class or None (unlabelled)}, all in one transaction; unknown photos refuse the whole change."""
@@ -416,9 +458,13 @@ class _OwnedRead(_OwnedTx):
 
 
 def _size(db: sqlite3.Connection, pid: str) -> int:
-    photos = db.execute(SQL["photos_bytes"], (pid,)).fetchone()[0]
-    runs = db.execute(SQL["bundles_bytes"], (pid,)).fetchone()[0]
-    return int(photos) + int(runs)
+    return stored_bytes(db, pid)
+
+
+def _too_big(size: int, cap: int) -> ProjectTooBig:
+    size_text, cap_text = cap_sizes(size, cap)
+    return ProjectTooBig(f"This project would hold {size_text}; the cap on this server is {cap_text} "
+                         f"(FEWSHOT_PROJECT_MAX_GB). Nothing was added.")
 
 
 def _write_labels(db: sqlite3.Connection, pid: str, clean: Mapping[str, str | None],

@@ -1,16 +1,20 @@
-"""What a project's photos are called and where they come from: names and class names as stored, and the
-photos a folder, a .zip or a list of files holds (class folders label them; train/ and val/ set the split).
+"""What a project's photos are called and where they come from: names and class names as stored, the photos a
+folder, a .zip or a list of files holds (class folders label them; train/ and val/ set the split), and how big
+a project may grow (FEWSHOT_PROJECT_MAX_GB: its photos and its runs' model files together).
 
-Shared by fewshot/project.py (adding photos) and fewshot/project_io.py (imports), below both of them."""
+Shared by fewshot/project.py (adding photos), fewshot/project_runs.py (training) and fewshot/project_io.py
+(imports), below all of them."""
 from __future__ import annotations
 
 import os
+import sqlite3
 import unicodedata
 from pathlib import Path
 
-from .archive import Limits, extract_zip, is_junk
+from .archive import Limits, extract_zip, human_size, is_junk
 from .errors import DataError, ProjectError
 from .images import is_image_name
+from .project_store import SQL
 
 SPLITS = ("train", "val")
 MAX_NAME = 200
@@ -37,6 +41,33 @@ def clean_class(text: str | None) -> str | None:
     if name in (".", ".."):
         raise ProjectError(f"'{name}' cannot be a class name (it means a folder, not a thing).")
     return name
+
+
+# ---- how big a project may grow ------------------------------------------------------------------------
+def max_project_bytes() -> int | None:
+    """FEWSHOT_PROJECT_MAX_GB in bytes; None when unset or 0 (no cap)."""
+    raw = os.environ.get("FEWSHOT_PROJECT_MAX_GB", "").strip()
+    if not raw:
+        return None
+    try:
+        gb = float(raw)
+    except ValueError:
+        raise ProjectError(f"FEWSHOT_PROJECT_MAX_GB={raw!r} is not a number of gigabytes.") from None
+    return int(gb * 1024**3) if gb > 0 else None
+
+
+def stored_bytes(db: sqlite3.Connection, pid: str) -> int:
+    """What counts against the cap: the project's photos and its runs' model files, as recorded."""
+    photos = db.execute(SQL["photos_bytes"], (pid,)).fetchone()[0]
+    runs = db.execute(SQL["bundles_bytes"], (pid,)).fetchone()[0]
+    return int(photos) + int(runs)
+
+
+def cap_sizes(size: int, cap: int) -> tuple[str, str]:
+    """A project's size and the cap, as a refusal names them: "7.2 MB", "6.1 MB"; in bytes where the two
+    would read alike ("would hold 6.1 MB; the cap is 6.1 MB" reads as no reason at all)."""
+    a, b = human_size(size), human_size(cap)
+    return (a, b) if a != b else (f"{size:,} bytes", f"{cap:,} bytes")
 
 
 # ---- what a folder, zip or list of files holds ---------------------------------------------------------
