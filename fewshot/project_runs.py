@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from .archive import Limits
-from .errors import DataError, ProjectError
+from .archive import Limits, human_size
+from .errors import DataError, ProjectError, ProjectTooBig
+from .project_photos import cap_sizes, max_project_bytes, stored_bytes
 from .project_store import SQL, log as _log, now, process_alive, process_start, write_file_atomic
 
 RUN_STATUSES = ("running", "finished", "stopped", "failed", "interrupted")
@@ -91,23 +92,39 @@ class RunsMixin:
     def finish_run(self, run_id: int, status: str, *, model=None, history: list | None = None,
                    metrics: dict | None = None, val_accuracy: float | None = None, message: str = "") -> None:
         """Write the model bundle (atomically, to its final name) first, then mark the row; then re-pick the
-        active run (a stopped or worse run never replaces a better one)."""
+        active run (a stopped or worse run never replaces a better one).
+
+        A model file that would take the project past FEWSHOT_PROJECT_MAX_GB (measured in the transaction,
+        so two runs finishing together cannot both squeeze in) is not kept: the file is removed, the run
+        marked failed with the reason, the active run left as it was, and ProjectTooBig raised after."""
         if status not in RUN_STATUSES[1:]:
             raise ValueError(status)
-        bundle, size = None, 0
+        bundle, size, refused = None, 0, None
         if model is not None:
             from .bundle import save_bundle
             bundle = f"run-{int(run_id)}.safetensors"
             save_bundle(model, self.runs_dir / bundle)
             size = (self.runs_dir / bundle).stat().st_size
+        cap = max_project_bytes()
         with self._tx() as db:
+            if cap and size and stored_bytes(db, self.id) + size > cap:
+                total, cap_text = cap_sizes(stored_bytes(db, self.id) + size, cap)
+                refused = ProjectTooBig(f"Run {_number(db, self.id, run_id)}'s model ({human_size(size)}) was not "
+                                        f"kept: with it this project would hold {total}; the cap on this server is "
+                                        f"{cap_text} (FEWSHOT_PROJECT_MAX_GB). The active model is unchanged.")
+                # removed before the commit: a crash in between leaves a run still 'running' without a file
+                # (interrupted at the next open), never a failed run beside a model nobody counts
+                (self.runs_dir / bundle).unlink(missing_ok=True)
+                status, message, bundle, size = "failed", str(refused), None, 0
             db.execute(SQL["finish_run"],
                        (status, json.dumps(history or [], default=_jsonable), json.dumps(metrics or {}, default=_jsonable),
                         val_accuracy, bundle, size, message, now(), int(run_id), self.id))
             _pick_active(db, self.id)
             number = _number(db, self.id, run_id)
             _log(db, self.id, f"run {number} {status}" + (f" (validation accuracy {val_accuracy:.1%})"
-                                                          if val_accuracy is not None else ""))
+                                                          if val_accuracy is not None and not refused else ""))
+        if refused is not None:
+            raise refused
 
     def delete_run(self, run_id: int) -> None:
         with self._tx() as db:
@@ -225,6 +242,7 @@ class RunsMixin:
         from .train import Done, train
 
         cfg = config or TrainConfig()
+        self._room_to_train(cfg.arch)
         ds = self.dataset(seed=cfg.seed)
         run_id = self.start_run(cfg.to_dict())
         ended = False
@@ -241,10 +259,14 @@ class RunsMixin:
                     if ev.evaluation is not None:
                         metrics.update({"accuracy": ev.evaluation.accuracy, "loss": ev.evaluation.loss,
                                         "per_class": ev.evaluation.per_class.to_dict(orient="records")})
-                    self.finish_run(run_id, status if ev.model is not None else "stopped", model=ev.model,
-                                    history=ev.history, metrics=metrics,
-                                    val_accuracy=ev.evaluation.accuracy if ev.evaluation is not None else None,
-                                    message="" if ev.model is not None else "stopped before the first epoch ended")
+                    try:
+                        self.finish_run(run_id, status if ev.model is not None else "stopped", model=ev.model,
+                                        history=ev.history, metrics=metrics,
+                                        val_accuracy=ev.evaluation.accuracy if ev.evaluation is not None else None,
+                                        message="" if ev.model is not None else "stopped before the first epoch ended")
+                    except ProjectTooBig:
+                        ended = True  # its model over the cap: finish_run marked the run failed, with the reason
+                        raise
                     ended = True
                 yield ev
         except GeneratorExit:
@@ -262,6 +284,30 @@ class RunsMixin:
             if not ended:
                 self.finish_run(run_id, "interrupted", message="training ended without a result")
 
+    def _room_to_train(self, arch: str) -> None:
+        """ProjectTooBig before a training starts whose model could not be kept under FEWSHOT_PROJECT_MAX_GB:
+        the project is at its cap already, or an earlier model of the same backbone (whose size depends on
+        little else: the class count changes only its last layer) would not fit beside what it holds."""
+        cap = max_project_bytes()
+        if not cap:
+            return
+        size = self.size_bytes()
+        if size >= cap:
+            size_text, cap_text = cap_sizes(size, cap)
+            raise ProjectTooBig(f"Training was not started: this project already holds {size_text}; the cap on "
+                                f"this server is {cap_text} (FEWSHOT_PROJECT_MAX_GB). Delete a run or some photos "
+                                f"to make room.")
+        sizes = [(_file_size(r.bundle), r.number) for r in self.runs()
+                 if r.bundle is not None and r.settings.get("arch") == arch]
+        sizes = [(n, number) for n, number in sizes if n]
+        if sizes:
+            model, number = min(sizes)
+            if size + int(model * 0.95) > cap:  # 5% of slack: refused only when it surely would not fit
+                total, cap_text = cap_sizes(size + model, cap)
+                raise ProjectTooBig(f"Training was not started: a {arch} model takes {human_size(model)} here "
+                                    f"(run {number}'s), and with one more this project would hold {total}; the cap "
+                                    f"on this server is {cap_text} (FEWSHOT_PROJECT_MAX_GB). Delete a run or some "
+                                    f"photos to make room.")
 
 
 def _next_number(db: sqlite3.Connection, pid: str) -> int:
@@ -284,6 +330,14 @@ def _pick_active(db: sqlite3.Connection, pid: str) -> None:
     best = db.execute(SQL["best_run"],
                       (pid,)).fetchone()
     db.execute(SQL["set_active_run"], (best[0] if best else None, pid))
+
+
+def _file_size(path: Path) -> int:
+    """0 for a file gone (a run deleted in another tab meanwhile)."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _jsonable(x: Any) -> Any:
