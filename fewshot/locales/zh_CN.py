@@ -725,6 +725,20 @@ MESSAGES.update({
         "其中 {0} 张照片不在此项目中（例如 {1}），没有做任何更改。",
     "This project would grow to {}, over the limit of {} per project (limit: FEWSHOT_PROJECT_MAX_GB).":
         "此项目将增长到 {0}，超过每个项目 {1} 的上限（限制：FEWSHOT_PROJECT_MAX_GB）。",
+    "This project would hold {}; the cap on this server is {} (FEWSHOT_PROJECT_MAX_GB). Nothing was added.":
+        "此项目将达到 {0}，本服务器的上限是 {1}（FEWSHOT_PROJECT_MAX_GB）。没有添加任何照片。",
+    "{} changed while it was being added; nothing was added.": "{0} 在添加过程中发生了变化，没有添加任何照片。",
+    "Run {}'s model ({}) was not kept: with it this project would hold {}; the cap on this server is {} "
+    "(FEWSHOT_PROJECT_MAX_GB). The active model is unchanged.":
+        "第 {0} 次训练的模型（{1}）没有保留：加上它，此项目将达到 {2}，本服务器的上限是 {3}"
+        "（FEWSHOT_PROJECT_MAX_GB）。当前模型不变。",
+    "Training was not started: this project already holds {}; the cap on this server is {} "
+    "(FEWSHOT_PROJECT_MAX_GB). Delete a run or some photos to make room.":
+        "训练未开始：此项目已占用 {0}，本服务器的上限是 {1}（FEWSHOT_PROJECT_MAX_GB）。请删除一次训练或一些照片以腾出空间。",
+    "Training was not started: a {} model takes {} here (run {}'s), and with one more this project would hold {}; "
+    "the cap on this server is {} (FEWSHOT_PROJECT_MAX_GB). Delete a run or some photos to make room.":
+        "训练未开始：这里一个 {0} 模型占 {1}（第 {2} 次训练的），再加一个，此项目将达到 {3}，本服务器的上限是 {4}"
+        "（FEWSHOT_PROJECT_MAX_GB）。请删除一次训练或一些照片以腾出空间。",
     "This project has no run {}.": "此项目没有第 {0} 次训练。",
     "That run is no longer in this project (it may have been deleted in another tab).":
         "此项目中已没有该次训练（可能已在另一个标签页中删除）。",
