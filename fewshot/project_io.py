@@ -21,8 +21,8 @@ from .archive import Limits, copy_member, human_size, member_over_limit, open_zi
 from .errors import BundleError, DataError, LimitExceeded, ProjectError, ProjectTooBig
 from .images import IMAGE_EXTS, UnreadableImage, read_checked
 # the same steps `project add` and a run's end take, here inside the import's one transaction
-from .project import _balance_splits, _owner, default_split, max_project_bytes
-from .project_photos import SPLITS, clean_class, clean_name, collect
+from .project import _balance_splits, _owner, default_split
+from .project_photos import SPLITS, cap_sizes, clean_class, clean_name, collect, max_project_bytes
 from .project_runs import RUN_STATUSES, _next_number, _pick_active
 from .project_store import (IMPORT_COMMITTED_AS, SQL, fsync_dir, import_staging, log as _log, now,
                             sync_to_disk)
@@ -289,7 +289,8 @@ def import_project(store, owner: str, path: str | os.PathLike, name: str | None 
             plan = _files_plan(store, owner, path, fmt, name, photos, limits, stage)
         rows = _stage_photos(plan, limits, stage / "project")
         _check_classes(plan, rows, limits)
-        _check_project_size(sum(r[4] for r in rows.values()) + sum(f.stat().st_size for f in plan.bundles.values()))
+        _check_project_size(plan, sum(r[4] for r in rows.values())
+                            + sum(f.stat().st_size for f in plan.bundles.values()))
         return _commit(store, owner, plan, rows, stage)
 
 
@@ -530,11 +531,13 @@ def _check_classes(plan: _Plan, rows: dict[str, list], limits: Limits) -> None:
                             f"{limits.max_classes:,} (limit: max classes); nothing was imported.")
 
 
-def _check_project_size(total: int) -> None:
+def _check_project_size(plan: _Plan, total: int) -> None:
+    """Its photos and model files within FEWSHOT_PROJECT_MAX_GB, as `project add` and training count them."""
     cap = max_project_bytes()
     if cap and total > cap:
-        raise ProjectTooBig(f"This project would grow to {human_size(total)}, over the limit of {human_size(cap)} "
-                            f"per project (limit: FEWSHOT_PROJECT_MAX_GB).")
+        size_text, cap_text = cap_sizes(total, cap)
+        raise ProjectTooBig(f"{plan.source}: this project would hold {size_text}; the cap on this server is "
+                            f"{cap_text} (FEWSHOT_PROJECT_MAX_GB). Nothing was imported.")
 
 
 def _commit(store, owner: str, plan: _Plan, rows: dict[str, list], stage: Path):

@@ -26,7 +26,7 @@ from tests.conftest import ROOT
 
 from fewshot import TrainedModel, save_bundle
 from fewshot.archive import Limits
-from fewshot.errors import DataError, LimitExceeded, ProjectNotFound
+from fewshot.errors import DataError, LimitExceeded, ProjectNotFound, ProjectTooBig
 from fewshot.models import build_model
 from fewshot.project import ProjectStore
 from fewshot.project_store import process_start
@@ -195,6 +195,19 @@ def test_import_limits_are_set_by_the_environment(store, tmp_path, monkeypatch):
 
 
 # ---- too big ---------------------------------------------------------------------------------------------------
+def test_an_archive_past_the_project_size_cap_is_refused_whole(store, tmp_path, bundle, monkeypatch):
+    photos, members = photo_members(4)
+    archive = write_archive(tmp_path / "heavy.zip", ["red", "blue"], photos, [run_entry(1, bundle=True)],
+                            {**members, "runs/run-1.safetensors": bundle})
+    monkeypatch.setenv("FEWSHOT_PROJECT_MAX_GB", str(5 / 1024))  # 5 MB: the photos fit, the 9 MB model does not
+    with pytest.raises(ProjectTooBig, match=r"heavy.zip: this project would hold [\d.]+ MB; the cap on this server "
+                                            r"is 5.0 MB \(FEWSHOT_PROJECT_MAX_GB\). Nothing was imported."):
+        project_io.import_project(store, "ana", archive)
+    assert leftovers(store) == NOTHING
+    monkeypatch.setenv("FEWSHOT_PROJECT_MAX_GB", str(20 / 1024))
+    assert project_io.import_project(store, "ana", archive).size_bytes() > 5 * 1024**2
+
+
 MEASURE = """
 import resource, sys
 from fewshot.project import ProjectStore
