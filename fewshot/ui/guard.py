@@ -16,9 +16,15 @@
   a session that is gone, gets 404. Without --auth such a link is the only key (its folder name is random).
 - **The page before login** (`GET /`, with --auth): Gradio writes the full API description into the page
   even when it only shows the login form; that description is left out until the visitor is logged in.
-- **The browser's cookie** (`GET /`): the page comes with a random `fewshot-browser` cookie (HttpOnly, kept while
-  the browser runs) when the browser has none; a session remembers the one its events carried, so what only that
-  session may fetch (the Label step's thumbnails, fewshot/ui/thumbs.py) is refused to another browser.
+- **The browser's cookie** (`GET /`, and a demo link's page): the page comes with a random `fewshot-browser` cookie
+  (HttpOnly, kept while the browser runs) when the browser has none; a session remembers the one its events
+  carried, so what only that session may fetch (the Label step's thumbnails, fewshot/ui/thumbs.py) is refused to
+  another browser.
+- **Files only from their own uploader** (every other `POST`): the paths the upload route gives each visitor are
+  noted (fewshot/ui/uploads.py), and a request naming any other file (a server path, another visitor's upload, an
+  upload to another app of this server) is refused with 403 before Gradio reads, copies or serves it.
+- **Client addresses**: the peer's, or what X-Forwarded-For says when the peer is a proxy the operator names
+  (FEWSHOT_TRUSTED_PROXIES; `trust_proxies` sets it up before launch). Passwords are also braked per user name.
 
 No gradio import: the middleware reads Gradio's App from the ASGI scope (its `auth`, `tokens`, `cookie_id`).
 """
@@ -142,7 +148,8 @@ def _plain(status: int, text: str, headers: dict[str, str] | None = None):
 
 
 class Guard:
-    """ASGI middleware: upload budgets, the login brake, heartbeats and the page's API description behind --auth."""
+    """ASGI middleware: upload budgets, files only from their own uploader, the login brake, heartbeats and the
+    page's API description behind --auth."""
 
     def __init__(self, app, upload_mb_per_min: float | None = None, uploads_per_min: int | None = None,
                  clock: Callable[[], float] = time.monotonic,
