@@ -113,13 +113,17 @@ def _api_refused(b, pid: str) -> None:
     assert _j(b.predict(api_name="/project_list")) == []  # the failed open made nothing
 
 
-def _call(opener, base: str, api: str, *data) -> str:
-    """A raw API call (as any script could send it) naming files by their server paths; the event's stream."""
+def _call(opener, base: str, api: str, *data) -> tuple[int, str]:
+    """A raw API call (as any script could send it) naming files by their server paths: (status, the event's
+    stream), or the refusal at the door (the Guard's 403, before the event starts)."""
     body = json.dumps({"data": list(data)}).encode()
     req = urllib.request.Request(f"{base}/gradio_api/call/{api}", data=body, method="POST",
                                  headers={"Content-Type": "application/json"})
-    event = json.loads(opener.open(req, timeout=30).read())["event_id"]
-    return opener.open(f"{base}/gradio_api/call/{api}/{event}", timeout=120).read().decode()
+    try:
+        event = json.loads(opener.open(req, timeout=30).read())["event_id"]
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+    return 200, opener.open(f"{base}/gradio_api/call/{api}/{event}", timeout=120).read().decode()
 
 
 def _no_server_paths(opener, base: str, files: dict[str, Path]) -> None:
@@ -130,8 +134,9 @@ def _no_server_paths(opener, base: str, files: dict[str, Path]) -> None:
     for api, data in (("load_model", [file(files["bundle"])]), ("load_model", [file(files["model"])]),
                       ("project_import", [file(files["archive"])]), ("load_zip", [file(files["archive"])]),
                       ("evaluate", [file(files["archive"])]), ("predict", [file(files["photo"]), False])):
-        stream = _call(opener, base, api, *data)
-        assert "event: error" in stream and "quokka" not in stream, (api, stream[:300])
+        status, stream = _call(opener, base, api, *data)
+        refused = (status == 403 and "was not uploaded by you" in stream) or "event: error" in stream
+        assert refused and "quokka" not in stream, (api, status, stream[:300])
 
 
 def test_another_browser_can_neither_list_open_nor_fetch_a_project_or_its_files(app_server, tmp_path):

@@ -1168,6 +1168,6 @@ MESSAGES.update({  # the daily caps on a demo link's feedback (fewshot/demo_link
 MESSAGES.update({  # the Guard (fewshot/ui/guard.py): files only from their own uploader, the password brake
     "This request is over {} MB.": "这个请求超过了 {} MB。",
     "Too many wrong passwords. Wait {} s and try again.": "密码错误次数太多。请等 {} 秒后再试。",
-    "{} was not uploaded by you to this page. Upload the file itself: no file on the server is read by its path.":
-        "{} 不是你上传到这个页面的。请上传文件本身：服务器上的文件不会按路径读取。",
+    "A file this request names was not uploaded by you to this page. Upload the file itself: no file on the server "
+    "is read by its path.": "这个请求所指的文件不是你上传到这个页面的。请上传文件本身：服务器上的文件不会按路径读取。",
 })

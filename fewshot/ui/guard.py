@@ -55,8 +55,9 @@ BROWSER_COOKIE = "fewshot-browser"
 _EMPTY_API_INFO = b'window.gradio_api_info = {"named_endpoints": {}, "unnamed_endpoints": {}};</script>'
 _DEMO_PAGE = re.compile(re.escape(DEMO_PREFIX) + r"/[A-Za-z0-9_-]{32}/$")
 MAX_EVENT_BODY = 64 * MB  # a request naming files (an event's inputs) is read whole before it goes on: cap it
-_FILE_NOT_YOURS = ("{} was not uploaded by you to this page. Upload the file itself: no file on the server is "
-                   "read by its path.")
+# the path is the requester's own words: not echoed (it may name what the requester should not learn exists)
+_FILE_NOT_YOURS = ("A file this request names was not uploaded by you to this page. Upload the file itself: no file "
+                   "on the server is read by its path.")
 
 
 def _env_number(name: str, default: float) -> float:
@@ -317,10 +318,8 @@ class Guard:
             parsed = json.loads(body) if body.strip()[:1] in (b"{", b"[") else None
         except ValueError:
             parsed = None  # not JSON: no file can be named in it (Gradio refuses it as it is)
-        foreign = self.ledger.foreign(visitor, parsed) if parsed is not None else []
-        if foreign:
-            name = os.path.basename(foreign[0].rstrip("/")) or "a file"
-            text = json.dumps({"detail": _FILE_NOT_YOURS.format(f"“{name}”"), "error": "file not uploaded"})
+        if parsed is not None and self.ledger.foreign(visitor, parsed):
+            text = json.dumps({"detail": _FILE_NOT_YOURS, "error": "file not uploaded"})
             await _send_json(send, 403, text)
             return
         replayed = [False]
