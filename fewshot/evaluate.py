@@ -131,6 +131,40 @@ def wilson_interval(right: int, n: int, z: float = 1.96) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+MARGIN = 0.10  # "within ±10 points": how narrow an interval the page asks people to label for
+
+
+def interval_half_width(accuracy: float, n: int, z: float = 1.96) -> float:
+    """Half the width of the Wilson interval of `accuracy` measured on `n` photos (0.5 without photos)."""
+    if n <= 0:
+        return 0.5
+    low, high = wilson_interval(min(max(accuracy, 0.0), 1.0) * n, n, z)
+    return (high - low) / 2
+
+
+def photos_for_margin(accuracy: float, margin: float = MARGIN, most: int = 100_000) -> int:
+    """The fewest photos whose 95% interval at `accuracy` is within ±`margin`: 54 at 83% and ±10 points,
+    16 at 100%, 93 at 50% (the widest). Found by doubling, then halving: the width only shrinks with n."""
+    if margin <= 0:
+        return most
+    high = 1
+    while interval_half_width(accuracy, high) > margin and high < most:
+        high *= 2
+    low = high // 2
+    while low + 1 < high:
+        mid = (low + high) // 2
+        low, high = (low, mid) if interval_half_width(accuracy, mid) <= margin else (mid, high)
+    return min(high, most)
+
+
+def more_photos_for_margin(right: int, n: int, margin: float = MARGIN) -> int:
+    """How many more photos, beyond the `n` (`right` of them right) measured, would make the interval
+    within ±`margin` if the accuracy stayed as measured: 10 right of 12 need 41 more for ±10 points.
+    Without photos, the worst case (50%)."""
+    accuracy = right / n if n > 0 else 0.5
+    return max(0, photos_for_margin(accuracy, margin) - max(n, 0))
+
+
 def noise_photos(n: int, accuracy: float, z: float = 1.645) -> float:
     """How many of `n` validation photos can come out differently between two epochs by chance alone: `z`
     binomial standard errors in photos, z * sqrt(n * p * (1 - p)) at accuracy p, and never less than one.
