@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from .check_set import CHECK, Measured, of_metrics
 from .config import TrainConfig
 
 
@@ -32,6 +33,7 @@ def model_card(tm: CardSource) -> str:
               "## Metrics", ""]
     if m.get("val_accuracy") is not None:
         lines.append(f"- validation accuracy: {m['val_accuracy']:.1%} (best epoch {m.get('best_epoch')})")
+        lines.append(_interval_line(of_metrics(m, tm.data_summary)))
         for row in m.get("per_class", []):
             lines.append(f"  - {row['class']}: precision {row['precision']:.2f}, recall {row['recall']:.2f}, "
                          f"f1 {row['f1']:.2f} ({row['support']} images)")
@@ -44,3 +46,11 @@ def model_card(tm: CardSource) -> str:
               "- Intended for prototypes, sorting and teaching; not for decisions about people, health or safety "
               "without further testing.", ""]
     return "\n".join(lines)
+
+
+def _interval_line(v: Measured) -> str:
+    """How sure the validation accuracy is: its 95% interval, on how many photos, and which photos they were."""
+    if v.validation == CHECK:
+        return (f"- likely between {v.low:.0%} and {v.high:.0%} (95% interval), measured on {v.photos} photos "
+                f"picked at random and labelled by a person: no suggestion the model helped make graded it")
+    return f"- likely between {v.low:.0%} and {v.high:.0%} (95% interval), measured on {v.photos} validation photos"

@@ -15,7 +15,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from .data import Dataset
-from .evaluate import Diagnostic, wilson_interval
+from .check_set import CHECK, CHECK_FIRST, Measured
+from .evaluate import MARGIN, Diagnostic, more_photos_for_margin, wilson_interval
 from .images import UnreadableImage, thumbnail
 
 TRAIN_COLOUR, VAL_COLOUR = "#4f46e5", "#f97316"
@@ -215,26 +216,51 @@ def history_frame(history: Sequence[dict]) -> pd.DataFrame:
 FEW_VAL = 30  # fewer validation photos than this: the page says the figure is rough
 
 
-def sureness_md(right: int, n: int, chance: float, validation: bool = True) -> str:
+def more_photos_md(right: int, n: int, check: bool = False, validation: bool = True) -> str:
+    """How many more photos would bring the 95% interval within ±10 points (evaluate.MARGIN), in words that
+    say what to do: in a project that validates on its check set, label them at random; "" when the
+    interval is that narrow already."""
+    more, points = more_photos_for_margin(right, n, MARGIN), round(MARGIN * 100)
+    if more <= 0:
+        return ""
+    if check:
+        return f"Label {more} more photos at random to know it within ±{points} points (the Label step asks for them)."
+    if validation:
+        return f"With about {more} more validation photos it would be known within ±{points} points."
+    return f"With about {more} more photos it would be known within ±{points} points."
+
+
+def sureness_md(right: int, n: int, chance: float, validation: bool = True, check: bool = False) -> str:
     """How sure a measured accuracy is, in plain words: the 95% Wilson interval, whether it could still be
-    guessing, and a warning under FEW_VAL photos (`validation`: they are the validation photos)."""
+    guessing, a warning under FEW_VAL photos (`validation`: they are the validation photos) and how many
+    more photos would know it within ±10 points (`check`: they are the project's check set)."""
     low, high = wilson_interval(right, n)
     lines = [f"How sure is this? With {n} photos, the true figure is likely between {low:.0%} and {high:.0%} "
              f"(95% interval)."]
     if low <= chance < high:
         lines.append(f"That range includes {chance:.0%}, what random guessing gets: these photos cannot yet "
                      f"show that the model does better than guessing.")
-    if n < FEW_VAL and validation:
+    more = more_photos_md(right, n, check, validation)
+    if n < FEW_VAL and check:  # what to do (the line after) says more than "with 30 or more"
+        lines.append(f"⚠️ Only {n} check photos: each one moves the figure by {1 / n:.0%}.")
+    elif n < FEW_VAL and validation:
         lines.append(f"⚠️ Only {n} validation photos: each one moves the figure by {1 / n:.0%}. "
                      f"With {FEW_VAL} or more the figure is steadier.")
     elif n < FEW_VAL:
         lines.append(f"⚠️ Only {n} photos: each one moves the figure by {1 / n:.0%}. "
                      f"With {FEW_VAL} or more the figure is steadier.")
+    if more:
+        lines.append(more)
     return "  \n".join(lines)
 
 
-def accuracy_md(accuracy: float | None, n_val: int, num_classes: int, source: str = "") -> str:
-    """The validation accuracy, what guessing would get with this many classes, and how sure the figure is."""
+def accuracy_md(accuracy: float | None, n_val: int, num_classes: int, source: str = "", check: bool = False) -> str:
+    """The validation accuracy, what guessing would get with this many classes, and how sure the figure is.
+    `check`: the validation photos are the project's check set (drawn at random, labelled by the person)."""
+    if (accuracy is None or n_val <= 0) and check:
+        return (f"Not measured yet. The model helped label this project, so only photos picked at random and "
+                f"labelled by you can tell how good it is: label the {CHECK_FIRST} check photos the Label "
+                f"step asks for, then train again.")
     if accuracy is None or n_val <= 0:
         return "No validation photos, so accuracy could not be measured."
     right = round(accuracy * n_val)
@@ -243,6 +269,22 @@ def accuracy_md(accuracy: float | None, n_val: int, num_classes: int, source: st
                "poor: only a little better than guessing" if accuracy < chance + 0.2 else
                "fair: more varied photos would help" if accuracy < 0.85 else
                "good" if accuracy < 0.95 else "excellent")
-    return (f"### {accuracy:.0%} right\n{right} of {n_val} validation photos were named correctly ({verdict}). "
-            f"Random guessing would get {chance:.0%} with {num_classes} classes.{' ' + source if source else ''}"
-            f"  \n{sureness_md(right, n_val, chance)}")
+    more = " " + source if source else ""
+    said = (f"{right} of {n_val} check photos were named correctly ({verdict}). Random guessing would get "
+            f"{chance:.0%} with {num_classes} classes. They were picked at random and labelled by you: no accepted "
+            f"suggestion grades the model.{more}" if check else
+            f"{right} of {n_val} validation photos were named correctly ({verdict}). Random guessing would get "
+            f"{chance:.0%} with {num_classes} classes.{more}")
+    return f"### {accuracy:.0%} right\n{said}  \n{sureness_md(right, n_val, chance, check=check)}"
+
+
+def checked_line(m: Measured) -> str:
+    """One line for a run or a model: "Checked on 12 photos picked at random: 83%, likely between 55% and
+    95%.", and how many more photos would know it within ±10 points."""
+    if m.accuracy is None:
+        return ("Not measured yet: label the check photos the Label step asks for." if m.validation == CHECK
+                else "Not measured: no validation photos.")
+    where = "photos picked at random" if m.validation == CHECK else "validation photos"
+    line = (f"Checked on {m.photos} {where}: {m.accuracy:.0%}, likely between {m.low:.0%} and {m.high:.0%}.")
+    more = more_photos_md(m.right, m.photos, m.validation == CHECK)
+    return line + ("  \n" + more if more else "")  # a line each: the page translates line by line

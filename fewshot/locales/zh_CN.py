@@ -1171,3 +1171,44 @@ MESSAGES.update({  # the Guard (fewshot/ui/guard.py): files only from their own 
     "A file this request names was not uploaded by you to this page. Upload the file itself: no file on the server "
     "is read by its path.": "这个请求所指的文件不是你上传到这个页面的。请上传文件本身：服务器上的文件不会按路径读取。",
 })
+
+# Numbers a person can trust when the model helped label: the check set, the 95% interval and the photos behind
+# it (fewshot/check_set.py, fewshot/views.py, fewshot/card.py, fewshot/ui/demo.py, fewshot/ui/step_project.py).
+MESSAGES.update({
+    "Label {} more photos at random to know it within ±{} points (the Label step asks for them).":
+        "再随机标注 {0} 张照片，就能把这个数字确定在 ±{1} 个百分点以内（“标注”步骤会请你标注它们）。",
+    "With about {} more validation photos it would be known within ±{} points.":
+        "再多大约 {0} 张验证照片，就能把这个数字确定在 ±{1} 个百分点以内。",
+    "With about {} more photos it would be known within ±{} points.":
+        "再多大约 {0} 张照片，就能把这个数字确定在 ±{1} 个百分点以内。",
+    "⚠️ Only {} check photos: each one moves the figure by {}.":
+        "⚠️ 只有 {0} 张检查照片：每一张都会让这个数字变动 {1}。",
+    "Not measured yet. The model helped label this project, so only photos picked at random and labelled by you "
+    "can tell how good it is: label the {} check photos the Label step asks for, then train again.":
+        "还没有测量。这个项目有模型帮忙标注，所以只有随机抽出、由你亲手标注的照片才能说明它有多好："
+        "请标注“标注”步骤请你标注的 {0} 张检查照片，然后再训练一次。",
+    "{} of {} check photos were named correctly ({}). Random guessing would get {} with {} classes. They were "
+    "picked at random and labelled by you: no accepted suggestion grades the model.{}":
+        "{1} 张检查照片中有 {0} 张认对了（{2!t}）。在 {4} 个类别之间随机猜测只能答对 {3}。"
+        "这些照片是随机抽出、由你亲手标注的：被采纳的建议不会用来给模型打分。{5!t}",
+    "Not measured yet: label the check photos the Label step asks for.":
+        "还没有测量：请标注“标注”步骤请你标注的检查照片。",
+    "Not measured: no validation photos.": "未测量：没有验证照片。",
+    "photos picked at random": "随机抽出的照片",
+    "Checked on {} {}: {}, likely between {} and {}.": "在 {0} 张{1!t}上检查：{2}，很可能在 {3} 到 {4} 之间。",
+    "Right on {} of {} photos picked at random that it did not train on (likely between {} and {}).":
+        "在 {1} 张随机抽出、它没训练过的照片上，答对了 {0}（很可能在 {2} 到 {3} 之间）。",
+    "Right on {} of {} photos it did not train on (likely between {} and {}).":
+        "在 {1} 张它没训练过的照片上，答对了 {0}（很可能在 {2} 到 {3} 之间）。",
+})
+UI.update({
+    "- likely between {} and {} (95% interval), measured on {} photos picked at random and labelled by a person: "
+    "no suggestion the model helped make graded it":
+        "- 很可能在 {0} 到 {1} 之间（95% 区间），测量用的是 {2} 张随机抽出、由人亲手标注的照片："
+        "模型帮忙给出的建议没有用来打分",
+    "- likely between {} and {} (95% interval), measured on {} validation photos":
+        "- 很可能在 {0} 到 {1} 之间（95% 区间），测量用的是 {2} 张验证照片",
+    "likely between": "可能范围",
+    "checked on": "检查照片数",
+})
+COLUMNS.update({"likely between": "可能范围", "checked on": "检查照片数"})

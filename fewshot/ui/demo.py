@@ -25,6 +25,7 @@ import gradio as gr
 
 from .. import i18n as L
 from ..bundle import TrainedModel, load_bundle
+from ..check_set import CHECK, of_metrics
 from ..demo_links import DemoLinks, LinkTarget, feedback_max_bytes, valid_link_id
 from ..errors import DataError, FewshotError
 from .guard import DEMO_PREFIX, Budget, max_upload_bytes
@@ -150,13 +151,18 @@ class FileSource:
 
 
 def short_card(tm: TrainedModel) -> str:
-    """A few lines about the model for a visitor: what it is, how right it was, what it cannot do."""
-    c, acc = tm.config, tm.metrics.get("val_accuracy")
+    """A few lines about the model for a visitor: what it is, how right it was (with its 95% interval and the
+    photos behind it: in a project where the model helped label, its check set), what it cannot do."""
+    c = tm.config
     photos = sum(int(r.get("train", 0)) + int(r.get("val", 0)) for r in tm.data_summary)
-    nval = sum(int(r.get("val", 0)) for r in tm.data_summary)
+    m = of_metrics(tm.metrics, tm.data_summary)
     lines = [f"Made with fewshot from {photos} photos, by transfer learning from an ImageNet-pretrained {c.arch}."]
-    if acc is not None:
-        lines.append(f"Right on {acc:.0%} of {nval} photos it did not train on.")
+    if m.accuracy is not None and m.validation == CHECK:
+        lines.append(f"Right on {m.accuracy:.0%} of {m.photos} photos picked at random that it did not train on "
+                     f"(likely between {m.low:.0%} and {m.high:.0%}).")
+    elif m.accuracy is not None:
+        lines.append(f"Right on {m.accuracy:.0%} of {m.photos} photos it did not train on "
+                     f"(likely between {m.low:.0%} and {m.high:.0%}).")
     lines.append("It only knows the classes above: any other picture still gets one of them.")
     return "\n".join("- " + line for line in lines)
 

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 import gradio as gr
 
 from .. import views as V
+from ..check_set import CHECK
 from . import results as R
 from .page import Page, friendly, md_hint, step_header
 from .state import Session
@@ -55,7 +56,10 @@ def render(v: SimpleNamespace, sess: Session | None) -> dict:
                                       "training here.)")
     mistakes = [(R.servable(sess, p), caption) for p, caption in R.misclassified_items(ev)]
     v.page.served(sess, *(p for p, _ in mistakes))
-    return {v.accuracy: V.accuracy_md(acc, n_val, len(tm.classes), note), v.box: gr.Column(visible=True),
+    # in a project where the model helped label, the photos are its check set: the words say so, and how many
+    # more photos to label for a narrower interval (fewshot/check_set.py)
+    check = tm.metrics.get("validation") == CHECK
+    return {v.accuracy: V.accuracy_md(acc, n_val, len(tm.classes), note, check=check), v.box: gr.Column(visible=True),
             v.eval_result: other_md,
             v.per_class: shown, v.confusion: V.confusion_figure(cm) if cm is not None else None,
             v.mistakes: gr.Gallery(value=mistakes, visible=bool(mistakes),

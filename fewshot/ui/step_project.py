@@ -15,6 +15,8 @@ from typing import Callable
 import gradio as gr
 import pandas as pd
 
+from .. import views as V
+from ..check_set import CHECK, Measured, of_metrics
 from ..errors import ProjectError, ProjectNotFound
 from ..project_runs import GONE
 from . import projects as PJ
@@ -81,16 +83,28 @@ def _when(start: float | None, end: float | None) -> str:
 _SHOWN = ("arch", "pretrained", "stage", "epochs", "lr", "augmentation", "batch_size", "seed")
 
 
+def _measured(r) -> Measured:
+    """A run's validation figure with its interval (check_set.of_metrics)."""
+    return of_metrics({**r.metrics, "val_accuracy": r.val_accuracy})
+
+
 def runs_frame(sess: Session | None) -> pd.DataFrame:
+    """The open project's runs, one row each: accuracy with its 95% interval and the photos behind it."""
     rows = []
     p = sess.project if sess is not None else None
     for r in (p.runs() if p is not None else []):
         settings = ", ".join(f"{k}={r.settings[k]}" for k in _SHOWN if r.settings.get(k) is not None)
+        m = _measured(r)
         rows.append({"run": r.number, "active": "✓" if r.active else "", "status": r.status,
                      "accuracy": f"{r.val_accuracy:.0%}" if r.val_accuracy is not None else "",
+                     # the 95% interval and the photos behind it (🎲: the check set, drawn at random)
+                     "likely between": f"{m.low:.0%}–{m.high:.0%}" if m.accuracy is not None else "",
+                     "checked on": (f"{m.photos}{' 🎲' if m.validation == CHECK else ''}"
+                                    if m.accuracy is not None else ""),
                      "epochs": len(r.history), "settings": settings, "when": _when(r.started, r.ended),
                      "note": r.message})
-    cols = ["run", "active", "status", "accuracy", "epochs", "settings", "when", "note"]
+    cols = ["run", "active", "status", "accuracy", "likely between", "checked on", "epochs", "settings", "when",
+            "note"]
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -114,6 +128,8 @@ def render(v: SimpleNamespace, sess: Session | None) -> dict:
                  if active is not None and active.val_accuracy is not None else "no model yet")
         status = (f"Project “{s['name']}”: {s['photos']} photos ({s['labelled']} labelled), {_runs(len(runs))}; "
                   f"{model}. Kept on this server until you delete it.")
+        if active is not None:  # how sure its figure is, and how to make it surer
+            status += "\n\n" + V.checked_line(_measured(active))
         if sess.run_note:
             status += "\n\n" + sess.run_note
     run_choices = [(f"run {r.number} · {r.status}" + (f" · {r.val_accuracy:.0%}" if r.val_accuracy is not None else ""),
