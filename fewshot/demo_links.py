@@ -6,7 +6,7 @@ visitors send back. No gradio (the page is fewshot/ui/demo.py).
     links.of(project)                              # the owner's links, newest last
     links.revoke(project, link.id)                 # from then on the address answers 404
     target = links.resolve(link_id)                # what a visitor's link opens (None: unknown or revoked)
-    links.add_feedback(target, "photo.jpg", "cat") # an unlabelled photo in the owner's project, hint "cat"
+    links.add_feedback(target, "photo.jpg", "cat") # an unlabelled photo of the owner's project, a visitor's hint
     links.stop_feedback(project, link.id)          # feedback off, and its visitors' unlabelled photos deleted
 
 The link id is the visitor's only credential: whoever has it may predict (and, when the owner allows it, send
@@ -27,6 +27,10 @@ Each photo a visitor added is recorded with its link (demo_feedback_photos), so 
 stop_feedback, deletes what that link's visitors sent and nothing else: the photos the owner has not labelled
 yet; those the owner labelled are the owner's work now and are kept. (Photos sent before these records, schema
 version 5, say nothing of their link: they stay, under feedback/ in the project, for the owner to review.)
+
+What a visitor says is never a label: the photo stays unlabelled with the visitor's class as its hint, of the
+kind "visitor" (fewshot/project_labels.py), which the Label step shows as "visitors say ..." until the owner
+confirms it (then it is the owner's label, a person's) or rejects it (the hint goes).
 """
 from __future__ import annotations
 
@@ -172,10 +176,10 @@ class DemoLinks:
 
     def add_feedback(self, target: LinkTarget, image: str | os.PathLike, label: str, classes: list[str],
                      limits: Limits | None = None) -> str:
-        """A visitor's photo into the owner's project, unlabelled, with `label` as its hint (a suggestion the
-        owner reviews); returns its sha1. Refused: feedback off, a class the model does not know, a file too
-        big or not a picture, the link's or the project's photos for today all taken (DataError /
-        UnreadableImage with the reason)."""
+        """A visitor's photo into the owner's project, unlabelled, with `label` as its hint of the kind "visitor"
+        (what the owner confirms or rejects in the Label step, never a label by itself); returns its sha1.
+        Refused: feedback off, a class the model does not know, a file too big or not a picture, the link's or
+        the project's photos for today all taken (DataError / UnreadableImage with the reason)."""
         live = self.resolve(target.id)
         if live is None or not live.feedback:
             raise DataError(NO_FEEDBACK)
@@ -233,8 +237,8 @@ class DemoLinks:
         removed = False
         with self.store.db.transaction() as db:
             if db.execute(SQL["demo_link_takes_feedback"], (live.id, live.project_id)).fetchone() is not None:
-                # a photo the owner labelled keeps the owner's hint (e.g. the model's suggestion they accepted)
-                db.execute(SQL["set_unlabelled_hint"], (label, live.project_id, sha1))
+                # a photo the owner labelled keeps its label and hint: a visitor's word changes neither
+                db.execute(SQL["set_unlabelled_hint"], (label, "visitor", live.project_id, sha1))
                 if added:  # a photo the project had already is not the visitor's to delete later
                     db.execute(SQL["insert_demo_feedback_photo"], (live.project_id, sha1, live.id, now()))
                 db.execute(SQL["count_demo_feedback"], (live.id, live.project_id))

@@ -3,12 +3,13 @@
     store = ProjectStore()                      # FEWSHOT_DATA_DIR or the per-user data folder
     p = store.create(owner, "birds")            # every call names its owner; nobody sees another's projects
     p.add_photos("photos/")                     # class folders label their photos; loose photos stay unlabelled
-    p.set_labels({sha1: "robin"})
+    p.set_labels({sha1: "robin"})               # a person's label (source="suggestion": an accepted one)
     for ev in p.train(TrainConfig(...)): ...    # fewshot.train.train's events; the run is recorded
     p.active_bundle()                           # the best finished-or-stopped run's model file
 
 A photo is stored once per project by its content (sha1), whatever it was called; its split is decided by
-its hash, so adding photos never moves old ones. Import and export: fewshot/project_io.py.
+its hash, so adding photos never moves old ones. Every label records who gave it (fewshot/project_labels.py).
+Import and export: fewshot/project_io.py.
 """
 from __future__ import annotations
 
@@ -17,50 +18,20 @@ import secrets
 import shutil
 import sqlite3
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 from .archive import Limits
 from .errors import DataError, ProjectError, ProjectNotFound, ProjectTooBig
 from .images import UnreadableImage, read_checked
-from .project_photos import SPLITS, clean_class, clean_name, collect, max_project_bytes, stored_bytes, cap_sizes
+from .project_labels import (HINT_SOURCES, LABEL_SOURCES, PERSON, VAL_FRACTION, Origin, Photo,  # noqa: F401
+                             balance_splits as _balance_splits, count_sources, default_split, move_labels, origins,
+                             rename_class as _rename_class, split_score, write_hints, write_labels)
+from .project_photos import (SPLITS, AddResult, cap_sizes, clean_class, clean_name, collect,  # noqa: F401
+                             max_project_bytes, stored_bytes)
 from .project_runs import RUN_STATUSES, Run, RunsMixin  # noqa: F401 (Run: part of the API)
 from .project_undo import LabelUndoMixin
 from .project_store import SQL, Database, default_data_dir, log as _log, now, settle_imports, write_file_atomic
-
-VAL_FRACTION = 0.2
-
-
-def split_score(sha1: str) -> float:
-    """Where a photo falls in [0, 1) by its content: below VAL_FRACTION it validates."""
-    return int(sha1[:8], 16) / 2**32
-
-
-def default_split(sha1: str) -> str:
-    return "val" if split_score(sha1) < VAL_FRACTION else "train"
-
-
-@dataclass(frozen=True)
-class Photo:
-    sha1: str
-    path: str  # relative path it was added under
-    label: str | None
-    split: str
-    hint: str | None
-    file: Path  # where its bytes are
-
-
-@dataclass
-class AddResult:
-    added: int = 0  # new photos stored
-    already: int = 0  # photos the project already had (stored once)
-    labelled: int = 0  # photos that got a class from their folder
-    skipped: list = None  # (file, reason)
-
-    def to_dict(self) -> dict:
-        return {"added": self.added, "already": self.already, "labelled": self.labelled,
-                "skipped": [{"file": f, "reason": r} for f, r in self.skipped or []]}
 
 
 class ProjectStore:
@@ -179,8 +150,13 @@ class Project(RunsMixin, LabelUndoMixin):
     def photo_file(self, sha1: str, ext: str) -> Path:
         return self.photos_dir / sha1[:2] / f"{sha1}{ext}"
 
-    def _labels_in(self, db: sqlite3.Connection, clean: Mapping[str, str | None]) -> None:
-        _write_labels(db, self.id, clean)  # (for LabelUndoMixin: labels inside its own transaction)
+    def _labels_in(self, db: sqlite3.Connection, clean: Mapping[str, str | None],
+                   given: Mapping[str, Origin] | None = None) -> None:
+        # (for LabelUndoMixin: labels and their origins inside its own transaction; a person's by default)
+        write_labels(db, self.id, clean, given if given is not None else {})
+
+    def _move_in(self, db: sqlite3.Connection, labels: Mapping[str, str]) -> None:
+        move_labels(db, self.id, labels)
 
     def _rename_in(self, db: sqlite3.Connection, old: str, new_name: str) -> bool:
         return _rename_class(db, self.id, old, new_name)
@@ -205,7 +181,8 @@ class Project(RunsMixin, LabelUndoMixin):
         self.store.delete(self.owner, self.id)
 
     def summary(self) -> dict:
-        """{"id", "name", "photos", "labelled", "unlabelled", "classes": {class: count}, "splits", "runs", "active_run"}."""
+        """{"id", "name", "photos", "labelled", "unlabelled", "classes": {class: count}, "splits", "runs", "active_run",
+        "sources": {"person": n, "suggestion": m} (who gave the labels)}."""
         with self._read() as db:
             name, active = db.execute(SQL["project_name_active"], (self.id,)).fetchone()
             classes = {r[0]: 0 for r in db.execute(SQL["class_names"],
@@ -214,10 +191,11 @@ class Project(RunsMixin, LabelUndoMixin):
                 classes[label] = n
             total = db.execute(SQL["count_photos"], (self.id,)).fetchone()[0]
             splits = {s: n for s, n in db.execute(SQL["count_by_split"], (self.id,))}
+            sources = count_sources(db, self.id)
         labelled = sum(classes.values())
         return {"id": self.id, "name": name, "photos": total, "labelled": labelled, "unlabelled": total - labelled,
                 "classes": classes, "splits": {s: splits.get(s, 0) for s in SPLITS},
-                "runs": [r.to_dict() for r in self.runs()], "active_run": active}
+                "runs": [r.to_dict() for r in self.runs()], "active_run": active, "sources": sources}
 
     def size_bytes(self) -> int:
         with self._read() as db:
@@ -279,14 +257,16 @@ class Project(RunsMixin, LabelUndoMixin):
             q, args = q + [SQL["and_split"]], args + [split]
         with self._read() as db:
             rows = db.execute(" ".join(q + [SQL["order_by_path"]]), args).fetchall()
-        return [Photo(r[0], r[2], r[3], r[4], r[5], self.photo_file(r[0], r[1])) for r in rows]
+        return [Photo(r[0], r[2], r[3], r[4], r[5], self.photo_file(r[0], r[1]), r[6], r[7], r[8], r[9], r[10],
+                      bool(r[11])) for r in rows]
 
     def add_photos(self, source: str | os.PathLike | Sequence, label: str | None = None,
                    limits: Limits | None = None) -> AddResult:
         """Photos from a folder, a .zip, or a list of files (paths, or (path, class) pairs).
 
         In a folder or zip, class folders label their photos (train/ and val/ folders also set the split);
-        loose photos stay unlabelled unless `label` is given. The same photo is stored once."""
+        loose photos stay unlabelled unless `label` is given. The same photo is stored once. A class from a
+        folder or from `label` is a person's label (a person sorted the photos or named the class)."""
         limits = limits or Limits.from_env()
         skipped: list[tuple[str, str]] = []
         with tempfile.TemporaryDirectory(prefix=".unpack-", dir=self.store.root) as tmp:
@@ -360,16 +340,17 @@ class Project(RunsMixin, LabelUndoMixin):
                 if cls is not None:
                     db.execute(SQL["add_class"], (self.id, cls))
                 row = db.execute(SQL["photo_label"], (self.id, sha1)).fetchone()
+                origin = PERSON if cls is not None else Origin(None)
                 if row is None:
-                    db.execute(SQL["insert_photo"], (self.id, sha1, ext, rel, cls, split or default_split(sha1),
-                                                            size, now()))
+                    db.execute(SQL["insert_photo"], (self.id, sha1, ext, rel, cls, *origin,
+                                                     split or default_split(sha1), size, now()))
                     result.added += 1
                     result.labelled += cls is not None
                     added_bytes += size
                 else:
                     result.already += 1
                     if row[0] is None and cls is not None:  # a label for a photo that had none; never a relabel
-                        db.execute(SQL["set_photo_label"], (cls, self.id, sha1))
+                        db.execute(SQL["set_photo_label"], (cls, *origin, self.id, sha1))
                         result.labelled += 1
                     if split is not None:
                         db.execute(SQL["set_photo_split"], (split, self.id, sha1))
@@ -396,14 +377,21 @@ class Project(RunsMixin, LabelUndoMixin):
                     except OSError:
                         pass
 
-    def set_labels(self, labels: Mapping[str, str | None], splits: Mapping[str, str] | None = None) -> int:
-        """{sha1: class or None (unlabelled)}, all in one transaction; unknown photos refuse the whole change."""
+    def set_labels(self, labels: Mapping[str, str | None], splits: Mapping[str, str] | None = None, *,
+                   source: str | Mapping[str, str] = "person", confidence: float | Mapping[str, float] | None = None,
+                   run: int | Mapping[str, int] | None = None, model: str | Mapping[str, str] | None = None) -> int:
+        """{sha1: class or None (unlabelled)}, each with who gave it, all in one transaction; unknown photos refuse
+        the whole change. `source`: "person" (the default) or "suggestion" (an accepted one); a suggestion may
+        keep its `confidence` ({sha1: 0-1}), the number of the project's `run` that suggested it, or the
+        `model` that did (each one value for all, or {sha1: value}). A label written again takes the origin
+        given now: a person relabelling, or giving again, an accepted suggestion makes it a person's."""
         clean = {str(k): clean_class(v) for k, v in labels.items()}
+        given = origins(clean, source, confidence, run, model)
         for s in (splits or {}).values():
             if s not in SPLITS:
                 raise ProjectError(f"A split is 'train' or 'val', not '{s}'.")
         with self._tx() as db:
-            _write_labels(db, self.id, clean, splits)
+            write_labels(db, self.id, clean, given, splits)
         return len(clean)
 
     def set_label(self, sha1: str, label: str | None) -> None:
@@ -413,10 +401,24 @@ class Project(RunsMixin, LabelUndoMixin):
         """{sha1: 'train' | 'val'}: the user's choice, kept as given."""
         return self.set_labels({}, splits)
 
-    def set_hints(self, hints: Mapping[str, str | None]) -> None:
+    def set_hints(self, hints: Mapping[str, str | None], source: str | Mapping[str, str] = "folder") -> None:
+        """{sha1: hint or None}: a class proposed for a photo, never a label. `source`: the hint's kind, "folder"
+        (the folder it sat in, the default) or "visitor" (a demo link's visitor said so)."""
         with self._tx() as db:
-            db.executemany(SQL["set_photo_hint"],
-                           [(None if v is None else str(v), self.id, k) for k, v in hints.items()])
+            write_hints(db, self.id, hints, source)
+
+    def mark_check_set(self, sha1s: Iterable[str], on: bool = True) -> int:
+        """Mark photos as drawn for the project's check set (`on`=False: no longer); unknown photos refuse the
+        whole change. What the check set is for is decided elsewhere; this only records it."""
+        sha1s = list(dict.fromkeys(str(s) for s in sha1s))
+        with self._tx() as db:
+            known = {r[0] for r in db.execute(SQL["photo_ids"], (self.id,))}
+            unknown = [s for s in sha1s if s not in known]
+            if unknown:
+                raise ProjectError(f"{len(unknown)} of these photos are not in this project (e.g. {unknown[0]}); "
+                                   f"nothing was changed.")
+            db.executemany(SQL["mark_check_set"], [(int(bool(on)), self.id, s) for s in sha1s])
+        return len(sha1s)
 
     def remove_photos(self, sha1s: Iterable[str]) -> int:
         sha1s = list(sha1s)
@@ -465,58 +467,6 @@ def _too_big(size: int, cap: int) -> ProjectTooBig:
     size_text, cap_text = cap_sizes(size, cap)
     return ProjectTooBig(f"This project would hold {size_text}; the cap on this server is {cap_text} "
                          f"(FEWSHOT_PROJECT_MAX_GB). Nothing was added.")
-
-
-def _write_labels(db: sqlite3.Connection, pid: str, clean: Mapping[str, str | None],
-                  splits: Mapping[str, str] | None = None) -> None:
-    """Labels (already clean) and splits written inside a transaction; unknown photos refuse the whole change."""
-    known = {r[0] for r in db.execute(SQL["photo_ids"], (pid,))}
-    unknown = [k for k in list(clean) + list(splits or {}) if k not in known]
-    if unknown:
-        raise ProjectError(f"{len(unknown)} of these photos are not in this project (e.g. {unknown[0]}); "
-                           f"nothing was changed.")
-    for cls in set(clean.values()) - {None}:
-        db.execute(SQL["add_class"], (pid, cls))
-    db.executemany(SQL["set_photo_label"], [(v, pid, k) for k, v in clean.items()])
-    db.executemany(SQL["set_photo_split"], [(v, pid, k) for k, v in (splits or {}).items()])
-    if not splits:
-        _balance_splits(db, pid)
-    _log(db, pid, f"labelled {len(clean)} photos" + (f", split {len(splits)}" if splits else ""))
-
-
-def _rename_class(db: sqlite3.Connection, pid: str, old: str, new_name: str) -> bool:
-    """Rename a class inside a transaction; True when `new_name` was a class already (the two merged)."""
-    if db.execute(SQL["class_exists"], (pid, old)).fetchone() is None:
-        raise ProjectError(f"There is no class '{old}' in this project.")
-    merged = db.execute(SQL["class_exists"], (pid, new_name)).fetchone() is not None
-    if merged:
-        db.execute(SQL["relabel_class"], (new_name, pid, old))
-        db.execute(SQL["delete_class"], (pid, old))
-    else:  # ON UPDATE CASCADE relabels its photos
-        db.execute(SQL["rename_class"], (new_name, pid, old))
-    _log(db, pid, f"renamed class '{old}' to '{new_name}'")
-    return merged
-
-
-def _balance_splits(db: sqlite3.Connection, pid: str) -> None:
-    """Each class with two or more photos keeps at least one on each side: only when a side is empty does the
-    photo nearest the line move (so adding photos leaves old ones where they were)."""
-    rows = db.execute(SQL["labelled_photo_splits"], (pid,))
-    by_class: dict[str, list[tuple[str, str]]] = {}
-    for label, sha1, split in rows:
-        by_class.setdefault(label, []).append((sha1, split))
-    for items in by_class.values():
-        if len(items) < 2:
-            continue
-        val = [s for s, sp in items if sp == "val"]
-        train = [s for s, sp in items if sp == "train"]
-        if not val:
-            move, to = min(train, key=split_score), "val"
-        elif not train:
-            move, to = max(val, key=split_score), "train"
-        else:
-            continue
-        db.execute(SQL["set_photo_split"], (to, pid, move))
 
 
 def _source_name(source) -> str:

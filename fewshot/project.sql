@@ -130,6 +130,39 @@ CREATE TABLE demo_feedback_photos (
 );
 CREATE INDEX demo_feedback_photos_by_link ON demo_feedback_photos(link_id);
 
+-- migration: 6
+-- Who gave each label (the issue "Numbers a person can trust when the model helped label", item 1): once the
+-- model's own suggestions are labels, a validation drawn from them grades the model on its own guesses.
+-- label_source: 'person' (a click in the Label step, class folders, an import unless it says otherwise) or
+-- 'suggestion' (a suggestion accepted in bulk), NULL while unlabelled. A suggestion keeps its confidence (0-1),
+-- the number of the project's run that suggested it (label_run, never reused in a project), or else what
+-- suggested it (label_model: the Label step's live head, a Label Studio prediction's model_version).
+-- hint_source: what kind of hint a photo has. A hint is never a label: 'visitor' (a demo link's visitor said
+-- so: a label only once the owner confirms it) or 'folder' (the folder a photo sat in).
+-- checkset: 1 when the photo was drawn at random for the project's check set.
+-- Old labels are a person's, except those the Label step marked as accepted suggestions in their hint (the
+-- hint 'model:' and the class): those are suggestions of unknown confidence, and the marks go. Old hints of
+-- photos under feedback/ (where a visitor's photo is added) or recorded as a visitor's are a visitor's, the
+-- others a folder's.
+-- SQLite checks an added column's CHECK against the rows already there, so the row rule (a label has its
+-- source, a hint its kind, only a suggestion has a confidence, run or model) sits on the last column, added
+-- once the UPDATEs have made every row keep it.
+ALTER TABLE photos ADD COLUMN label_source TEXT CHECK (label_source IN ('person', 'suggestion'));
+ALTER TABLE photos ADD COLUMN label_confidence REAL CHECK (label_confidence BETWEEN 0 AND 1);
+ALTER TABLE photos ADD COLUMN label_run INTEGER CHECK (label_run > 0);
+ALTER TABLE photos ADD COLUMN label_model TEXT;
+ALTER TABLE photos ADD COLUMN hint_source TEXT CHECK (hint_source IN ('visitor', 'folder'));
+UPDATE photos SET label_source = CASE WHEN hint = 'model:' || label THEN 'suggestion' ELSE 'person' END
+    WHERE label IS NOT NULL;
+UPDATE photos SET hint = NULL WHERE substr(hint, 1, 6) = 'model:';
+UPDATE photos SET hint_source = CASE WHEN substr(path, 1, 9) = 'feedback/' OR EXISTS (SELECT 1 FROM
+    demo_feedback_photos f WHERE f.project_id = photos.project_id AND f.sha1 = photos.sha1) THEN 'visitor'
+    ELSE 'folder' END WHERE hint IS NOT NULL;
+ALTER TABLE photos ADD COLUMN checkset INTEGER NOT NULL DEFAULT 0 CHECK (checkset IN (0, 1)
+    AND (label IS NULL) = (label_source IS NULL) AND (hint IS NULL) = (hint_source IS NULL)
+    AND (label_source = 'suggestion' OR (label_confidence IS NULL AND label_run IS NULL AND label_model IS NULL)));
+CREATE INDEX photos_by_label_source ON photos(project_id, label_source);
+
 -- name: labelled_photo_splits
 SELECT label, sha1, split FROM photos WHERE project_id=? AND label IS NOT NULL;
 
@@ -143,16 +176,28 @@ SELECT label, COUNT(*) FROM photos WHERE project_id=? AND label IS NOT NULL GROU
 INSERT OR IGNORE INTO classes(project_id, name) VALUES (?,?);
 
 -- name: unlabel_class
-UPDATE photos SET label=NULL WHERE project_id=? AND label=?;
+UPDATE photos SET label=NULL, label_source=NULL, label_confidence=NULL, label_run=NULL, label_model=NULL WHERE project_id=? AND label=?;
 
 -- name: delete_class
 DELETE FROM classes WHERE project_id=? AND name=?;
 
 -- name: set_photo_label
-UPDATE photos SET label=? WHERE project_id=? AND sha1=?;
+UPDATE photos SET label=?, label_source=?, label_confidence=?, label_run=?, label_model=? WHERE project_id=? AND sha1=?;
+
+-- name: move_photo_label
+UPDATE photos SET label=? WHERE project_id=? AND sha1=? AND label IS NOT NULL;
+
+-- name: set_label_origin
+UPDATE photos SET label_source=?, label_confidence=?, label_run=?, label_model=? WHERE project_id=? AND sha1=? AND label=?;
+
+-- name: count_by_source
+SELECT label_source, COUNT(*) FROM photos WHERE project_id=? AND label IS NOT NULL GROUP BY label_source;
+
+-- name: mark_check_set
+UPDATE photos SET checkset=? WHERE project_id=? AND sha1=?;
 
 -- name: set_photo_hint
-UPDATE photos SET hint=? WHERE project_id=? AND sha1=?;
+UPDATE photos SET hint=?, hint_source=? WHERE project_id=? AND sha1=?;
 
 -- name: delete_photo
 DELETE FROM photos WHERE project_id=? AND sha1=?;
@@ -215,7 +260,7 @@ SELECT at, what FROM activity WHERE project_id=? ORDER BY id DESC LIMIT ?;
 SELECT 1 FROM classes WHERE project_id=? AND name=?;
 
 -- name: insert_photo
-INSERT INTO photos(project_id, sha1, ext, path, label, split, bytes, added) VALUES (?,?,?,?,?,?,?,?);
+INSERT INTO photos(project_id, sha1, ext, path, label, label_source, label_confidence, label_run, label_model, split, bytes, added) VALUES (?,?,?,?,?,?,?,?,?,?,?,?);
 
 -- name: photo_ids
 SELECT sha1 FROM photos WHERE project_id=?;
@@ -332,7 +377,7 @@ PRAGMA user_version = {};
 PRAGMA busy_timeout = {};
 
 -- name: photos_where
-SELECT sha1, ext, path, label, split, hint FROM photos WHERE project_id=?;
+SELECT sha1, ext, path, label, split, hint, label_source, label_confidence, label_run, label_model, hint_source, checkset FROM photos WHERE project_id=?;
 
 -- name: and_unlabelled
 AND label IS NULL;
@@ -383,7 +428,7 @@ DELETE FROM label_undo WHERE id=? AND project_id=?;
 SELECT COUNT(*) FROM label_undo WHERE project_id=?;
 
 -- name: photo_label_hint
-SELECT label, hint FROM photos WHERE project_id=? AND sha1=?;
+SELECT label, hint, label_source, label_confidence, label_run, label_model, hint_source FROM photos WHERE project_id=? AND sha1=?;
 
 -- name: hide_card
 INSERT OR IGNORE INTO label_hidden(project_id, sha1, class, kind) VALUES (?,?,?,?);
@@ -413,7 +458,7 @@ INSERT INTO demo_feedback_days(project_id, link_id, day, photos) VALUES (?,?,?,1
 UPDATE demo_feedback_days SET photos=photos-1 WHERE link_id=? AND day=? AND photos>0;
 
 -- name: set_unlabelled_hint
-UPDATE photos SET hint=? WHERE project_id=? AND sha1=? AND label IS NULL;
+UPDATE photos SET hint=?, hint_source=? WHERE project_id=? AND sha1=? AND label IS NULL;
 
 -- name: insert_demo_feedback_photo
 INSERT OR IGNORE INTO demo_feedback_photos(project_id, sha1, link_id, at) VALUES (?,?,?,?);

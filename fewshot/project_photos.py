@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 
 from .archive import Limits, extract_zip, human_size, is_junk
@@ -20,6 +21,18 @@ SPLITS = ("train", "val")
 MAX_NAME = 200
 TRAIN_DIRS = {"train", "training"}
 VAL_DIRS = {"val", "valid", "validation", "test", "testing"}
+
+
+@dataclass
+class AddResult:
+    added: int = 0  # new photos stored
+    already: int = 0  # photos the project already had (stored once)
+    labelled: int = 0  # photos that got a class from their folder
+    skipped: list = None  # (file, reason)
+
+    def to_dict(self) -> dict:
+        return {"added": self.added, "already": self.already, "labelled": self.labelled,
+                "skipped": [{"file": f, "reason": r} for f, r in self.skipped or []]}
 
 
 def clean_name(text: str, what: str = "name") -> str:

@@ -9,6 +9,10 @@ which server process before a restart) made it. A reloaded tab is a new tab, and
 regrets is the project's newest one; two tabs pressing Undo at once take back two actions, never one twice
 (the entry is read and removed inside one write transaction). An undo restores only the photos still as
 that action left them: a label changed since by something outside this history (an import, step 1) stays.
+An undo restores who gave each label too (fewshot/project_labels.py): undoing a person's relabelling of an
+accepted suggestion gives back the suggestion, with its confidence. Entries written before sources were
+recorded (schema version 5) restore a person's label, or an accepted suggestion where the Label step's hint
+marked one.
 """
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ import sqlite3
 from typing import Iterable, Mapping
 
 from .errors import ProjectError
+from .project_labels import NO_ORIGIN, Origin, legacy_origin, origins
 from .project_photos import clean_class
 from .project_store import SQL, log as _log, now
 
@@ -25,28 +30,39 @@ HIDE_KINDS = ("reject", "keep")
 
 
 class LabelUndoMixin:
-    """Undoable labelling for Project (which provides _tx, _read, _labels_in and _rename_in)."""
+    """Undoable labelling for Project (which provides _tx, _read, _labels_in, _move_in and _rename_in)."""
 
     # ---- actions that can be taken back --------------------------------------------------------------
     def label_photos(self, labels: Mapping[str, str | None], hints: Mapping[str, str | None] | None = None,
-                     tab: str = "", keep: Iterable[tuple[str, str]] = ()) -> int:
-        """{sha1: class or None} and {sha1: hint or None} written with the undo entry that restores the labels
-        and hints they had, in one transaction; `keep`: (sha1, class) suspect cards hidden as well (not undone
-        with it: the user reviewed them). Unknown photos refuse the whole change."""
+                     tab: str = "", keep: Iterable[tuple[str, str]] = (), *, source: str = "person",
+                     confidence: Mapping[str, float] | None = None, run: int | None = None,
+                     model: str | None = None) -> int:
+        """{sha1: class or None} and {sha1: hint or None} written with the undo entry that restores the labels,
+        who gave them, and the hints they had, in one transaction; `keep`: (sha1, class) suspect cards hidden
+        as well (not undone with it: the user reviewed them). `source`, `confidence`, `run`, `model`: who gave
+        the labels, as Project.set_labels takes them (a person, by default). A hint given here is a folder's
+        unless the photo's hint was a visitor's. Unknown photos refuse the whole change."""
         clean = {str(k): clean_class(v) for k, v in labels.items()}
+        given = origins(clean, source, confidence, run, model)
         hints = dict(hints or {})
         with self._tx() as db:
-            before, old_hints = {}, {}
+            before, old = {}, {}
             for s in dict.fromkeys(list(clean) + list(hints)):
                 row = db.execute(SQL["photo_label_hint"], (self.id, s)).fetchone()
                 if row is not None:
-                    before[s], old_hints[s] = row[0], row[1]
-            self._labels_in(db, clean)  # refuses unknown photos (and so rolls back everything)
-            db.executemany(SQL["set_photo_hint"], [(None if v is None else str(v), self.id, k)
-                                                   for k, v in hints.items() if k in before])
+                    before[s], old[s] = row[0], row
+            self._labels_in(db, clean, given)  # refuses unknown photos (and so rolls back everything)
+            db.executemany(SQL["set_photo_hint"], [
+                (None if v is None else str(v), None if v is None else old[k][6] or "folder", self.id, k)
+                for k, v in hints.items() if k in before])
             db.executemany(SQL["hide_card"], [(self.id, s, c, "keep") for s, c in keep])
             after = {s: clean.get(s, before[s]) for s in before}
-            _record(db, self.id, tab, "labels", {"before": before, "hints": old_hints, "after": after})
+            _record(db, self.id, tab, "labels", {
+                "before": before, "hints": {s: r[1] for s, r in old.items()},
+                "sources": {s: list(r[2:6]) for s, r in old.items()},
+                "hint_sources": {s: r[6] for s, r in old.items()},
+                "after_sources": {s: (given[s].source if s in clean else old[s][2]) for s in before},
+                "after": after})
         return len(clean)
 
     def rename_class_undoably(self, old: str, new: str, tab: str = "") -> bool:
@@ -62,7 +78,8 @@ class LabelUndoMixin:
         return merged
 
     def hide_cards(self, kind: str, cards: Iterable[tuple[str, str]], tab: str = "") -> None:
-        """(sha1, class) cards hidden: a suggestion rejected ("reject") or a suspect label kept ("keep")."""
+        """(sha1, class) cards hidden: a suggestion rejected ("reject") or a suspect label kept ("keep"). A kept
+        label that was an accepted suggestion becomes a person's: the person looked and said it is right."""
         if kind not in HIDE_KINDS:
             raise ProjectError(f"Cards are hidden as 'reject' or 'keep', not '{kind}'.")
         cards = sorted({(str(s), str(c)) for s, c in cards})
@@ -72,7 +89,13 @@ class LabelUndoMixin:
             if not cards:  # (photos gone meanwhile: nothing to hide, nothing to undo)
                 return
             db.executemany(SQL["hide_card"], [(self.id, s, c, kind) for s, c in cards])
-            _record(db, self.id, tab, kind, {"cards": cards})
+            confirmed = {}
+            for s, c in cards if kind == "keep" else ():
+                row = db.execute(SQL["photo_label_hint"], (self.id, s)).fetchone()
+                if row[0] == c and row[2] == "suggestion":
+                    confirmed[s] = list(row[2:6])
+                    db.execute(SQL["set_label_origin"], ("person", None, None, None, self.id, s, c))
+            _record(db, self.id, tab, kind, {"cards": cards, "confirmed": confirmed})
 
     def hidden_cards(self, kind: str) -> set[tuple[str, str]]:
         """The (sha1, class) cards hidden as `kind` ("reject" or "keep")."""
@@ -103,6 +126,7 @@ class LabelUndoMixin:
                 done.update(self._undo_rename(db, what, body))
             else:
                 db.executemany(SQL["unhide_card"], [(self.id, s, c, what) for s, c in body["cards"]])
+                self._unconfirm(db, body)
                 done["count"] = len(body["cards"])
             db.execute(SQL["delete_label_undo"], (entry_id, self.id))
             _log(db, self.id, f"undid the labelling of {done['count']} photos" if what == "labels" else
@@ -111,17 +135,33 @@ class LabelUndoMixin:
         return done
 
     def _undo_labels(self, db: sqlite3.Connection, body: dict) -> dict:
-        """The labels and hints back on the photos that are still as the action left them."""
+        """The labels, who gave them, and the hints back on the photos that are still as the action left them."""
         before, after, hints = body["before"], body["after"], body["hints"]
-        back = {}
+        wrote = body.get("after_sources", {})
+        back, given, hint_back = {}, {}, {}
         for s, label in before.items():
             row = db.execute(SQL["photo_label_hint"], (self.id, s)).fetchone()
-            if row is not None and row[0] == after.get(s):
-                back[s] = label
+            if row is None or row[0] != after.get(s) or (s in wrote and row[2] != wrote[s]):
+                continue
+            back[s] = label
+            if "sources" in body:
+                given[s] = Origin(*body["sources"][s]) if label is not None else NO_ORIGIN
+                hint_back[s] = (hints.get(s), body["hint_sources"].get(s))
+            else:  # an entry from before sources were recorded (schema version 5)
+                given[s], hint = legacy_origin(label, hints.get(s))
+                hint_back[s] = (hint, None if hint is None else row[6] or "folder")
         if back:
-            self._labels_in(db, back)
-            db.executemany(SQL["set_photo_hint"], [(hints.get(s), self.id, s) for s in back])
+            self._labels_in(db, back, given)
+            db.executemany(SQL["set_photo_hint"], [(h, k, self.id, s) for s, (h, k) in hint_back.items()])
         return {"count": len(back), "left": len(before) - len(back)}
+
+    def _unconfirm(self, db: sqlite3.Connection, body: dict) -> None:
+        """Kept labels that were accepted suggestions are suggestions again, where no one changed them since."""
+        cards = dict(body["cards"])
+        for s, origin in body.get("confirmed", {}).items():
+            row = db.execute(SQL["photo_label_hint"], (self.id, s)).fetchone()
+            if row is not None and row[0] == cards.get(s) and row[2] == "person":
+                db.execute(SQL["set_label_origin"], (*origin, self.id, s, row[0]))
 
     def _undo_rename(self, db: sqlite3.Connection, what: str, body: dict) -> dict:
         """A renamed class gets its old name; a merged one is a class of its own again, with its photos."""
@@ -134,8 +174,8 @@ class LabelUndoMixin:
         db.execute(SQL["add_class"], (self.id, old))
         back = [s for s in body["members"]
                 if (db.execute(SQL["photo_label"], (self.id, s)).fetchone() or [None])[0] == new]
-        if back:
-            self._labels_in(db, {s: old for s in back})
+        if back:  # each label keeps who gave it (a merge kept it too)
+            self._move_in(db, {s: old for s in back})
         return {"count": len(back), "left": len(body["members"]) - len(back)}
 
 
