@@ -1,249 +1,34 @@
 """Photos in and projects out: what a folder, zip or list of files holds, and a project's import and export
-(a whole-project archive, ImageFolder, CSV, Label Studio JSON-MIN), each refusing hostile input whole.
+(a whole-project archive, ImageFolder, CSV, Label Studio), each refusing hostile input whole. Every label
+travels with who gave it (a person, or an accepted suggestion with its confidence and run): the archive
+(version 2; version 1 is still read) keeps it, CSV and Label Studio files as fewshot/label_files.py says.
 """
 from __future__ import annotations
 
-import csv
 import io
 import json
 import os
 import secrets
 import sqlite3
-import tempfile
-import urllib.parse
 import zipfile
 import zlib
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from .archive import Limits, copy_member, human_size, member_over_limit, open_zip
 from .errors import BundleError, DataError, LimitExceeded, ProjectError, ProjectTooBig
 from .images import IMAGE_EXTS, UnreadableImage, read_checked
+from .label_files import (LS_META_KEYS, MAX_LABEL_FILE_BYTES, archive_origin, label_from_file,  # noqa: F401
+                          read_label_rows, read_labels, safe_relative)
 # the same steps `project add` and a run's end take, here inside the import's one transaction
-from .project import _balance_splits, _owner, default_split
+from .project import _owner
+from .project_export import ARCHIVE_FORMAT, ARCHIVE_VERSION, EXPORT_FORMATS, export_project  # noqa: F401
+from .project_labels import NO_ORIGIN, PERSON, Origin, balance_splits as _balance_splits, default_split, write_hints
 from .project_photos import SPLITS, cap_sizes, clean_class, clean_name, collect, max_project_bytes
 from .project_runs import RUN_STATUSES, _next_number, _pick_active
 from .project_store import (IMPORT_COMMITTED_AS, SQL, fsync_dir, import_staging, log as _log, now,
                             sync_to_disk)
-
-# ---- export ----------------------------------------------------------------------------------------------
-EXPORT_FORMATS = ("archive", "csv", "imagefolder", "labelstudio")
-ARCHIVE_FORMAT = "fewshot-project"
-ARCHIVE_VERSION = 1
-MAX_LABEL_FILE_BYTES = 64 * 1024**2  # a labels file or project.json: far more than 20,000 rows need
-LS_META_KEYS = {"id", "image", "annotator", "annotation_id", "created_at", "updated_at", "lead_time", "split",
-                "data", "annotations", "predictions"}
-
-
-def export_project(project, fmt: str, out: str | os.PathLike) -> Path:
-    """The project as `fmt`: archive (.zip: everything), csv, imagefolder (.zip of class folders), labelstudio."""
-    out = Path(out)
-    if fmt not in EXPORT_FORMATS:
-        raise ProjectError(f"Unknown export format '{fmt}'; choose one of {', '.join(EXPORT_FORMATS)}.")
-    writer = {"archive": _export_archive, "csv": _export_csv, "imagefolder": _export_imagefolder,
-              "labelstudio": _export_labelstudio}[fmt]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
-    os.close(fd)
-    try:
-        writer(project, Path(tmp))
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    project.log(f"exported as {fmt}")
-    return out
-
-
-def _export_csv(project, out: Path) -> None:
-    with open(out, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["path", "label", "split"])
-        for p in project.photos():
-            w.writerow([p.path, p.label or "", p.split])
-
-
-def _export_labelstudio(project, out: Path) -> None:
-    rows = []
-    for i, p in enumerate(project.photos(), 1):
-        row = {"id": i, "image": p.path, "split": p.split}
-        if p.label is not None:
-            row["choice"] = p.label
-        rows.append(row)
-    out.write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
-
-
-def _export_imagefolder(project, out: Path) -> None:
-    """train/<class>/<file> and val/<class>/<file> (what fewshot's data loader and `project add` read back)."""
-    used: set[str] = set()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as zf:
-        for p in project.photos():
-            if p.label is None:
-                continue
-            name = PurePosixPath(p.path).name
-            arc = f"{p.split}/{_safe_folder(p.label)}/{name}"
-            if arc.casefold() in used:
-                stem, ext = os.path.splitext(name)
-                arc = f"{p.split}/{_safe_folder(p.label)}/{stem}-{p.sha1[:10]}{ext}"
-            used.add(arc.casefold())
-            zf.write(p.file, arc)
-
-
-def _safe_folder(label: str) -> str:
-    """A class name as one folder name ('a/b' cannot be a folder)."""
-    return label.replace("/", "\u2215").replace("\\", "\u29f5")
-
-
-def _export_archive(project, out: Path) -> None:
-    photos = project.photos()
-    runs = project.runs()
-    meta = project.meta()
-    # runs are named in the archive by their number in the project ("run 2"), as the person knows them
-    number = {r.id: r.number for r in runs}
-    doc = {"format": ARCHIVE_FORMAT, "version": ARCHIVE_VERSION, "name": meta["name"], "classes": project.classes(),
-           "photos": [{"sha1": p.sha1, "ext": p.file.suffix, "path": p.path, "label": p.label, "split": p.split,
-                       "hint": p.hint} for p in photos],
-           "runs": [{"id": r.number, "number": r.number, "status": r.status, "settings": r.settings,
-                     "history": r.history, "metrics": r.metrics, "val_accuracy": r.val_accuracy, "message": r.message,
-                     "started": r.started, "ended": r.ended,
-                     "bundle": f"runs/run-{r.number}.safetensors" if r.bundle else None} for r in runs],
-           "active_run": number.get(meta["active_run"]), "active_pinned": meta["active_pinned"],
-           "runs_made": meta["runs_made"],
-           "activity": project.activity(limit=1000)}
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("project.json", json.dumps(doc, ensure_ascii=False, indent=1))
-        for p in photos:
-            zf.write(p.file, f"photos/{p.sha1}{p.file.suffix}", compress_type=zipfile.ZIP_STORED)
-        for r in runs:
-            if r.bundle:
-                zf.write(r.bundle, f"runs/run-{r.number}.safetensors")
-
-
-# ---- labels files in ----------------------------------------------------------------------------------------
-def safe_relative(text: str, where: str) -> str:
-    """A photo's path as written in a labels file, refused when absolute or climbing out of its folder."""
-    raw = str(text).strip().replace("\\", "/")
-    if not raw:
-        raise DataError(f"{where}: the photo path is empty.")
-    if raw.startswith("/") or (len(raw) > 1 and raw[1] == ":") or "\x00" in raw:
-        raise DataError(f"{where}: '{text}' is an absolute path; write paths relative to the photos folder.")
-    parts = [p for p in PurePosixPath(raw).parts if p != "."]
-    if any(p == ".." for p in parts) or not parts:
-        raise DataError(f"{where}: '{text}' points outside the photos folder.")
-    return "/".join(parts)
-
-
-def _label_studio_image(value: Any) -> str:
-    """Label Studio's image field: our relative path, or its local-files / upload URL forms."""
-    text = str(value)
-    if "?d=" in text:  # /data/local-files/?d=folder/photo.jpg
-        return urllib.parse.unquote(text.split("?d=", 1)[1])
-    if text.startswith(("http://", "https://")):
-        return urllib.parse.unquote(urllib.parse.urlparse(text).path).rsplit("/", 1)[-1]
-    return text
-
-
-def _read_text(path: Path) -> str:
-    if not path.is_file():
-        raise DataError(f"{path} does not exist or is not a file.")
-    size = path.stat().st_size
-    if size > MAX_LABEL_FILE_BYTES:
-        raise LimitExceeded(f"{path.name} is {human_size(size)}, over the limit of "
-                            f"{human_size(MAX_LABEL_FILE_BYTES)} for a labels file.")
-    data = path.read_bytes()
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path.name} is not UTF-8 text (byte {exc.start} cannot be read); save it as UTF-8 "
-                        f"and try again.") from None
-
-
-def read_labels(path: str | os.PathLike, fmt: str | None = None, limits: Limits | None = None
-                ) -> list[tuple[str, str, str | None, str | None]]:
-    """(where, relative path, class or None, split or None) per row of a CSV (path,label[,split]) or a Label
-    Studio JSON-MIN file; every row checked before anything is used."""
-    path, limits = Path(path), limits or Limits.from_env()
-    fmt = fmt or ("labelstudio" if path.suffix.lower() == ".json" else "csv")
-    text = _read_text(path)
-    rows: list[tuple[str, str, str | None, str | None]] = []
-    if fmt == "csv":
-        reader = csv.reader(io.StringIO(text, newline=""))
-        try:
-            for n, row in enumerate(reader, 1):
-                if n == 1 and row and row[0].strip().lower() == "path":
-                    continue
-                if not row or not any(c.strip() for c in row):
-                    continue
-                if len(rows) >= limits.max_images:
-                    raise LimitExceeded(f"{path.name} has more than {limits.max_images:,} rows "
-                                        f"(limit: max images).")
-                where = f"{path.name} row {n}"
-                if len(row) > 3:
-                    raise DataError(f"{where}: expected path,label[,split] but found {len(row)} columns.")
-                rows.append((where, row[0], row[1] if len(row) > 1 else "", row[2] if len(row) > 2 else ""))
-        except csv.Error as exc:
-            raise DataError(f"{path.name} is not a readable CSV file ({exc}).") from None
-    elif fmt == "labelstudio":
-        try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path.name} is not JSON (line {exc.lineno}: {exc.msg}).") from None
-        if not isinstance(doc, list):
-            raise DataError(f"{path.name} is not a Label Studio JSON-MIN export (a list of tasks).")
-        if len(doc) > limits.max_images:
-            raise LimitExceeded(f"{path.name} has {len(doc):,} tasks, over the limit of {limits.max_images:,} "
-                                f"(limit: max images).")
-        for n, task in enumerate(doc, 1):
-            where = f"{path.name} task {n}"
-            if not isinstance(task, dict) or not isinstance(task.get("image"), str):
-                raise DataError(f"{where}: a task needs an \"image\" field.")
-            choices = [v for k, v in task.items() if k not in LS_META_KEYS]
-            label: Any = choices[0] if choices else ""
-            if isinstance(label, dict):
-                label = (label.get("choices") or [""])[0]
-            if not isinstance(label, str):
-                raise DataError(f"{where}: the choice is not a class name.")
-            split = task.get("split", "")
-            rows.append((where, _label_studio_image(task["image"]), label, split if isinstance(split, str) else ""))
-    else:
-        raise ProjectError(f"Unknown labels format '{fmt}'; use csv or labelstudio.")
-    out, seen = [], {}
-    for where, rel, label, split in rows:
-        rel = safe_relative(rel, where)
-        split = (split or "").strip().lower() or None
-        if split not in (None, *SPLITS):
-            raise DataError(f"{where}: the split is 'train' or 'val', not '{split}'.")
-        try:
-            label = clean_class(label)
-        except ProjectError as exc:
-            raise DataError(f"{where}: {exc}") from None
-        if rel in seen and seen[rel][0] != (label, split):
-            raise DataError(f"{where}: '{rel}' is already labelled differently in {seen[rel][1]}.")
-        seen[rel] = ((label, split), where)
-        out.append((where, rel, label, split))
-    return out
-
-
-def label_from_file(project, path: str | os.PathLike, fmt: str | None = None, limits: Limits | None = None) -> int:
-    """Labels (and splits) from a CSV or Label Studio file for photos already in the project, found by the path
-    they were added under; one unknown photo refuses the whole file."""
-    rows = read_labels(path, fmt, limits)
-    by_path: dict[str, list[str]] = {}
-    for p in project.photos():
-        by_path.setdefault(p.path, []).append(p.sha1)
-    labels, splits = {}, {}
-    for where, rel, label, split in rows:
-        found = by_path.get(rel)
-        if not found:
-            raise DataError(f"{where}: there is no photo '{rel}' in this project; nothing was changed.")
-        for sha1 in found:
-            labels[sha1] = label
-            if split:
-                splits[sha1] = split
-    project.set_labels(labels, splits or None)
-    return len(labels)
-
 
 # ---- import ----------------------------------------------------------------------------------------------------
 # An import is read, checked and staged whole in a private folder under the data folder, then written in ONE
@@ -260,7 +45,10 @@ class _Plan:
     classes: list[str] = field(default_factory=list)  # clean; the photos' classes are added to these
     items: list[tuple[Path, str, str | None, str | None]] = field(default_factory=list)  # file, path, class, split
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why): an ImageFolder's unreadable files
+    origins: dict[int, Origin] = field(default_factory=dict)  # index in items -> who gave its label (else a person)
     hints: dict[str, str] = field(default_factory=dict)  # sha1 -> hint
+    hint_sources: dict[str, str] = field(default_factory=dict)  # sha1 -> its hint's kind
+    checkset: set[str] = field(default_factory=set)  # sha1s in the check set
     runs: list[dict] = field(default_factory=list)  # project.json's, checked
     bundles: dict[int, Path] = field(default_factory=dict)  # a run's id in project.json -> its staged model file
     active_run: int | None = None
@@ -330,12 +118,13 @@ def _files_plan(store, owner: str, path: Path, fmt: str, name: str | None, photo
         plan.items = collect(path, None, limits, plan.skipped, unpacked)
         return plan
     base = Path(photos).resolve()
-    for where, rel, label, split in read_labels(path, fmt, limits):
+    for where, rel, label, split, origin in read_label_rows(path, fmt, limits):
         file = (base / rel).resolve()
         if not file.is_relative_to(base):
             raise DataError(f"{where}: '{rel}' points outside the photos folder.")
         if not file.is_file():
             raise DataError(f"{where}: there is no photo '{rel}' in {Path(photos)}.")
+        plan.origins[len(plan.items)] = origin
         plan.items.append((file, rel, label, split))
     return plan
 
@@ -391,9 +180,13 @@ def _archive_members(zf: zipfile.ZipFile, doc: dict, plan: _Plan, stage: Path, z
         if sha1 not in seen:  # the same content listed twice is one file
             seen[sha1] = files / "photos" / sha1[:2] / f"{sha1}{Path(ph['path']).suffix.lower()}"
             out.append((_member(zf, f"photos/{sha1}{ph['ext']}", zip_name, where), seen[sha1], *photo, where))
+        origin, hint, kind, check = archive_origin(ph, doc["version"])  # (checked by _check_doc)
+        plan.origins[len(plan.items)] = origin if label is not None else NO_ORIGIN
         plan.items.append((seen[sha1], ph["path"], label, ph["split"]))
-        if ph.get("hint") is not None:
-            plan.hints[sha1] = ph["hint"]
+        if hint is not None:
+            plan.hints[sha1], plan.hint_sources[sha1] = hint, kind
+        if check:
+            plan.checkset.add(sha1)
     for r in doc["runs"]:
         if r["bundle"] is None:
             continue
@@ -488,7 +281,7 @@ def _read_photo(file: Path, limits: Limits) -> tuple[bytes, str]:
 
 def _stage_photos(plan: _Plan, limits: Limits, files: Path) -> dict[str, list]:
     """Every photo read and checked (a full decode at small scale) and stored once by its content under
-    files/photos/, as the project keeps them; returns {sha1: [ext, path, class, split or None, bytes]}.
+    files/photos/, as the project keeps them; returns {sha1: [ext, path, class, split or None, bytes, origin]}.
 
     The first photo with a content decides its path. An ImageFolder's later copy may label a photo that had no
     class and set its split (as `project add` does); in an exact import the first row decides its class too."""
@@ -496,7 +289,8 @@ def _stage_photos(plan: _Plan, limits: Limits, files: Path) -> dict[str, list]:
         raise LimitExceeded(f"{plan.source}: {len(plan.items):,} photos is over the limit of {limits.max_images:,} "
                             f"(limit: max images); nothing was imported.")
     rows: dict[str, list] = {}
-    for file, rel, cls, split in plan.items:
+    for i, (file, rel, cls, split) in enumerate(plan.items):
+        origin = plan.origins.get(i, PERSON) if cls is not None else NO_ORIGIN
         try:
             data, sha1 = _read_photo(file, limits)
         except UnreadableImage as exc:
@@ -507,7 +301,7 @@ def _stage_photos(plan: _Plan, limits: Limits, files: Path) -> dict[str, list]:
         row = rows.get(sha1)
         if row is not None:
             if row[2] is None and cls is not None and not plan.exact:
-                row[2] = cls
+                row[2], row[5] = cls, origin
             if split is not None and (row[3] is None or not plan.exact):
                 row[3] = split
             continue
@@ -519,7 +313,7 @@ def _stage_photos(plan: _Plan, limits: Limits, files: Path) -> dict[str, list]:
                                 f"imported.")
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)  # (made durable all at once before the commit: sync_to_disk)
-        rows[sha1] = [ext, rel, cls, split, len(data)]
+        rows[sha1] = [ext, rel, cls, split, len(data), origin]
     return rows
 
 
@@ -567,9 +361,10 @@ def _commit(store, owner: str, plan: _Plan, rows: dict[str, list], stage: Path):
 
 def _write_photos(db, pid: str, plan: _Plan, rows: dict[str, list], t: float) -> None:
     db.executemany(SQL["add_class"], [(pid, c) for c in plan.classes])
-    db.executemany(SQL["insert_photo"], [(pid, sha1, ext, rel, cls, split or default_split(sha1), size, t)
-                                         for sha1, (ext, rel, cls, split, size) in rows.items()])
-    db.executemany(SQL["set_photo_hint"], [(str(h), pid, sha1) for sha1, h in plan.hints.items() if sha1 in rows])
+    db.executemany(SQL["insert_photo"], [(pid, sha1, ext, rel, cls, *origin, split or default_split(sha1), size, t)
+                                         for sha1, (ext, rel, cls, split, size, origin) in rows.items()])
+    write_hints(db, pid, {sha1: h for sha1, h in plan.hints.items() if sha1 in rows}, plan.hint_sources)
+    db.executemany(SQL["mark_check_set"], [(1, pid, sha1) for sha1 in plan.checkset if sha1 in rows])
     _balance_splits(db, pid)  # (as `project add`: each class on both sides)
     if plan.exact:  # ... but a split written in the file stays as written
         db.executemany(SQL["set_photo_split"], [(r[3], pid, sha1) for sha1, r in rows.items() if r[3] is not None])
@@ -634,7 +429,7 @@ def _check_doc(raw: bytes, zip_name: str, limits: Limits) -> dict:
             and all(c in "0123456789abcdef" for c in ph["sha1"]) and ph.get("ext") in IMAGE_EXTS \
             and isinstance(ph.get("path"), str) and ph.get("split") in SPLITS \
             and (ph.get("label") is None or isinstance(ph["label"], str)) \
-            and (ph.get("hint") is None or isinstance(ph["hint"], str))
+            and (ph.get("hint") is None or isinstance(ph["hint"], str)) and archive_origin(ph, doc["version"])
         if not ok:
             raise bad(f"photo {i} is malformed")
         safe_relative(ph["path"], f"{zip_name}: project.json photo {i}")

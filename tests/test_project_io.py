@@ -70,10 +70,14 @@ def test_labels_files_round_trip_labels_and_splits_with_the_photos_folder(store,
     assert state(p2) == state(project)
 
 
-def test_label_studio_min_export_is_a_list_of_image_and_choice(project, tmp_path):
+def test_label_studio_export_is_tasks_and_its_json_min_export_reads_back(project, tmp_path):
+    # tasks as Label Studio imports them: a person's labels (these came from class folders) as annotations
     rows = json.loads(export_project(project, "labelstudio", tmp_path / "ls.json").read_text())
-    assert isinstance(rows, list) and all("image" in r for r in rows)
-    assert {r.get("choice") for r in rows} == {"cat", "dog", None}
+    assert isinstance(rows, list) and all("image" in r["data"] for r in rows)
+    assert {r["annotations"][0]["result"][0]["value"]["choices"][0] for r in rows if "annotations" in r} \
+        == {"cat", "dog"}
+    assert sum("annotations" not in r for r in rows) == len(project.photos(label=None)) > 0
+    assert not any("predictions" in r for r in rows)
     # what Label Studio itself writes: local-files URLs, a choices dict, its own meta keys
     ls = tmp_path / "from_ls.json"
     ls.write_text(json.dumps([{"id": 1, "image": "/data/local-files/?d=cat/000.png", "annotator": 1,
