@@ -23,7 +23,7 @@ from fewshot import project_undo
 from fewshot.errors import ProjectError
 from fewshot.project import ProjectStore
 from fewshot.ui import step_label
-from fewshot.ui.labels import MODEL, Desk
+from fewshot.ui.labels import Desk
 
 
 def reopened(desk: Desk) -> Desk:
@@ -33,9 +33,10 @@ def reopened(desk: Desk) -> Desk:
 
 
 def state(desk: Desk) -> dict:
-    """What the user sees of the labelling: labels, the marks of accepted suggestions, classes, hidden cards."""
+    """What the user sees of the labelling: labels and who gave them, hints, classes, hidden cards."""
     photos = desk.project.photos()
     return {"labels": {p.sha1: p.label for p in photos}, "hints": {p.sha1: p.hint for p in photos},
+            "origins": {p.sha1: p.origin for p in photos},
             "classes": desk.project.classes(), "rejected": desk.project.hidden_cards("reject"),
             "kept": desk.project.hidden_cards("keep")}
 
@@ -170,7 +171,7 @@ def test_an_undo_that_fails_half_way_keeps_its_entry_and_the_labels(desk, tmp_pa
     shas = [p.sha1 for p in desk.project.photos()]
     desk.assign(shas, "red")
     monkeypatch.setattr(project_undo.LabelUndoMixin, "_undo_labels",
-                        lambda self, db, body: (db.execute("UPDATE photos SET label=NULL"), 1 / 0))
+                        lambda self, db, body: (db.execute("UPDATE photos SET label=NULL, label_source=NULL"), 1 / 0))
     with pytest.raises(ZeroDivisionError):
         desk.undo()
     monkeypatch.undo()
@@ -196,7 +197,7 @@ def test_every_undoable_action_is_taken_back_after_a_reload_as_it_was_before(des
 
     reds = desk.groups()["red"]
     do(lambda: desk.accept("red", reds[-1][1]))
-    assert any((h or "").startswith(MODEL) for h in state(desk)["hints"].values())
+    assert any(o.source == "suggestion" and o.confidence for o in state(desk)["origins"].values())
     green = desk.groups()["green"][0][0]
     do(lambda: desk.reject([green], "green"))
     labelled_red = [s for s, lab in desk.labels().items() if lab == "red"]

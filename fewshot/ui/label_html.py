@@ -100,7 +100,8 @@ def _all(desk: Desk, tr: Tr) -> str:
     bar = "".join(_btn(t, "filter", "fl-on" if k == desk.filter else "", cls=k) for k, t in filters)
     nav = (_btn("‹", "page", page=desk.page - 1) + f'<span>{esc(tr(f"Page {desk.page + 1} of {pages}"))} · '
            f'{esc(tr(f"{len(shown)} photos"))}</span>' + _btn("›", "page", page=desk.page + 1))
-    tiles = "".join(_tile(desk, p, p.label or (f"({p.hint}?)" if p.hint else "—"), "page") for p in part)
+    tiles = "".join(_tile(desk, p, p.label or (f"({_said(p.hint, p.hint_source, tr)})" if p.hint else "—"), "page")
+                    for p in part)
     return f'<div class="fl-filters">{bar}</div><div class="fl-nav">{nav}</div><div class="fl-tiles">{tiles}</div>'
 
 
@@ -123,6 +124,34 @@ def left_out_note(desk: Desk, tr: Tr) -> str:
               f"review them under Suspicious labels.")
 
 
+def _said(hint: str, kind: str | None, tr: Tr) -> str:
+    """A hint as a tile's caption: what visitors said, or a folder's name with a question mark."""
+    return tr(f"visitors say “{hint}”") if kind == "visitor" else f"{hint}?"
+
+
+def _visitors(desk: Desk, tr: Tr, photos: dict) -> str:
+    """The photos visitors of a demo link sent, by the class they said: Confirm or Reject, one by one or selected."""
+    groups = desk.visitors()
+    if not groups:
+        return ""
+    out = [_note(tr("Photos sent by visitors of your demo links, with the class they said. They are not labels "
+                    "until you confirm them: Confirm makes the class your label, Reject drops what the visitor "
+                    "said (the photo stays, without a class)."))]
+    for cls, sha1s in sorted(groups.items()):
+        g, said = "visitor:" + cls, _said(cls, "visitor", tr)
+        out.append(f'<div class="fl-group"><b>{esc(said)}</b> <span>{esc(tr(f"{len(sha1s)} photos"))}</span>'
+                   f'{_btn(tr("Confirm selected"), "confirm-visitor", "fl-primary")}'
+                   f'{_btn(tr("Reject selected"), "reject-visitor")}'
+                   f'{_btn(tr("Select group"), "select-group", group=g)}</div>')
+        tiles = [_tile(desk, photos[s], said, g, _btn(tr("Confirm"), "confirm-visitor", "fl-fix", id=s) +
+                       _btn(tr("Reject"), "reject-visitor", "fl-keep", id=s))
+                 for s in sha1s[:PER_GROUP] if s in photos]
+        more = len(sha1s) - PER_GROUP
+        out.append(f'<div class="fl-tiles fl-review">{"".join(tiles)}</div>' +
+                   (_note(tr(f"and {more} more, shown once you have gone through these")) if more > 0 else ""))
+    return "".join(out)
+
+
 def _hints(desk: Desk, tr: Tr, photos: dict) -> str:
     groups = desk.hints()
     if not groups:
@@ -143,7 +172,7 @@ def _suggest(desk: Desk, tr: Tr) -> str:
     if wait:
         return wait
     photos = desk.photos()
-    out = [_hints(desk, tr, photos)]
+    out = [_visitors(desk, tr, photos), _hints(desk, tr, photos)]
     why = desk.why_no_suggestions()
     if why:
         return "".join(out) + _note(tr(why))

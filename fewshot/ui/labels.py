@@ -7,6 +7,11 @@ A `Desk` belongs to one tab's open project. Its undo history and the cards it hi
 whichever tab made it. Features of the pool are computed once, in a background thread
 (`start_features`), from the same disk cache training uses; after every labelling batch `refresh` retrains
 the engine's head on them (well under a second for a thousand photos) so suggestions follow the labels.
+
+Every label records who gave it (fewshot/project_labels.py): a click, a folder hint accepted, a visitor's class
+confirmed are a person's; suggestions accepted in bulk are suggestions, with their confidence and the model that
+suggested them (the head here, on ARCH features: it is no run of the project). A demo link's visitors' photos
+are not labels until the owner confirms them ("visitors say ...", Confirm or Reject).
 """
 from __future__ import annotations
 
@@ -25,6 +30,7 @@ from ..archive import Limits, is_junk
 from ..errors import DataError, ProjectError
 from ..images import UnreadableImage, is_image_name, thumbnail
 from ..project import AddResult, Project
+from ..project_labels import LEGACY_MODEL_HINT
 from ..project_photos import clean_class, collect
 from .thumbs import ROUTE as THUMB_ROUTE  # where the page fetches thumbnails, relative to the page
 
@@ -33,7 +39,8 @@ PAGE_SIZE = 60
 ASK = 12
 THUMB_PX = 96
 THUMB_QUALITY = 72  # JPEG quality: about 3 kB a thumbnail
-MODEL = "model:"  # a photo's hint when its class is an accepted suggestion ("model:daisy")
+MODEL = LEGACY_MODEL_HINT  # before schema 6, an accepted suggestion's mark in its hint; now its label_source
+SUGGESTER = "label-step"  # what suggests labels here, in a label's origin: f"label-step/{arch}"
 
 
 def sha_of(name: str) -> str:
@@ -117,7 +124,7 @@ class Desk:
         self.invalidate()
         if hints:
             found = {p.path: p for p in self.project.photos(label=None)}
-            self.project.set_hints({found[rel].sha1: h for rel, h in hints.items() if rel in found})
+            self.project.set_hints({found[rel].sha1: h for rel, h in hints.items() if rel in found}, "folder")
             self.invalidate()
         self.skipped += list(result.skipped or [])
         self.start_features()
@@ -206,19 +213,28 @@ class Desk:
     def classes(self) -> list[str]:
         return self.project.classes()
 
-    def assign(self, sha1s: Sequence[str], label: str | None, by_model: bool = False, keep: bool = False) -> int:
-        """Give photos a class (None: take it away), written to the project at once with its undo entry (one
-        transaction). `by_model`: the class is an accepted suggestion (marked so in the photo's hint; a label
-        given by hand clears it). `keep`: the user decided while reviewing: not listed as suspect again."""
+    @property
+    def suggester(self) -> str:
+        """What suggests labels here, as an accepted suggestion's origin names it: the head on ARCH features."""
+        return f"{SUGGESTER}/{self.arch}"
+
+    def assign(self, sha1s: Sequence[str], label: str | None, by_model: bool = False, keep: bool = False,
+               confidence: dict[str, float] | None = None) -> int:
+        """Give photos a class (None: take it away), written to the project at once, with who gave it and its
+        undo entry (one transaction): a person's, or with `by_model` an accepted suggestion (with its
+        `confidence` per photo, when known). A person giving the class again makes it a person's. `keep`: the
+        user decided while reviewing: not listed as suspect again."""
         sha1s = list(dict.fromkeys(sha1s))
         if not sha1s:
             raise ProjectError("Select one or more photos first (click, shift-click, or Select all).")
         known = self.photos()
         chosen = [s for s in sha1s if s in known]
-        marked = {s: (MODEL + label) if by_model and label else None for s in chosen}
-        hints = {s: h for s, h in marked.items() if h or (known[s].hint or "").startswith(MODEL)}
         kept = [(s, label) for s in chosen] if keep and label else []
-        n = self.project.label_photos({s: label for s in chosen}, hints, tab=self.tab, keep=kept)
+        model = by_model and label is not None
+        n = self.project.label_photos({s: label for s in chosen}, tab=self.tab, keep=kept,
+                                      source="suggestion" if model else "person",
+                                      confidence=confidence if model else None,
+                                      model=self.suggester if model else None)
         self.invalidate()
         return n
 
@@ -226,8 +242,11 @@ class Desk:
         """{sha1: class} the live head learns from: labels a person gave (by hand, kept, fixed, or from class
         folders), not accepted suggestions: a head retrained on its own guesses grows surer of its mistakes
         (in a browser run, accepting group after group turned 23 sunflowers, roses and others into daisies)."""
-        model = {p.sha1 for p in self._listed() if (p.hint or "").startswith(MODEL)}
-        return {s: lab for s, lab in self.labels().items() if s not in model}
+        return {p.sha1: p.label for p in self._listed() if p.label is not None and p.label_source == "person"}
+
+    def accepted(self) -> int:
+        """How many labels are accepted suggestions."""
+        return sum(1 for p in self._listed() if p.label is not None and p.label_source == "suggestion")
 
     def create_class(self, name: str) -> str:
         self.invalidate()
@@ -324,10 +343,10 @@ class Desk:
 
     def accept(self, label: str, threshold: float) -> int:
         """Every suggestion of `label` at or above `threshold` (0-1) becomes a label; one undo takes it back."""
-        chosen = [s for s, c in self.groups().get(label, []) if c >= threshold]
+        chosen = {s: c for s, c in self.groups().get(label, []) if c >= threshold}
         if not chosen:
             raise ProjectError(f"No suggestion for '{label}' is at {threshold:.0%} or above.")
-        return self.assign(chosen, label, by_model=True)
+        return self.assign(list(chosen), label, by_model=True, confidence=chosen)
 
     def reject(self, sha1s: Sequence[str], label: str) -> None:
         """These photos are not `label`: their suggestion goes (they stay unlabelled)."""
@@ -372,9 +391,40 @@ class Desk:
         """{hint: [sha1]} of unlabelled photos whose folder name (or an import) hints at a class."""
         out: dict[str, list[str]] = {}
         for p in self._listed():
-            if p.label is None and p.hint and not p.hint.startswith(MODEL):
+            if p.label is None and p.hint and p.hint_source != "visitor":
                 out.setdefault(p.hint, []).append(p.sha1)
         return out
+
+    def visitors(self) -> dict[str, list[str]]:
+        """{class: [sha1]} of unlabelled photos that visitors of a demo link sent, by the class they said:
+        not labels until the owner confirms them."""
+        out: dict[str, list[str]] = {}
+        for p in self._listed():
+            if p.label is None and p.hint and p.hint_source == "visitor":
+                out.setdefault(p.hint, []).append(p.sha1)
+        return out
+
+    def confirm_visitors(self, sha1s: Sequence[str]) -> int:
+        """The class each photo's visitor said becomes the owner's label (a person's: the owner looked and
+        agreed); one undo takes it back. Photos without a visitor's word, or labelled since, are left alone."""
+        said = {s: c for c, group in self.visitors().items() for s in group}
+        chosen = {s: said[s] for s in dict.fromkeys(sha1s) if s in said}
+        if not chosen:
+            raise ProjectError("Select one or more of the visitors' photos first.")
+        n = self.project.label_photos(chosen, tab=self.tab)
+        self.invalidate()
+        return n
+
+    def reject_visitors(self, sha1s: Sequence[str]) -> int:
+        """What the visitors said of these photos goes (the photos stay, without a class); one undo brings it
+        back."""
+        said = {s for group in self.visitors().values() for s in group}
+        chosen = [s for s in dict.fromkeys(sha1s) if s in said]
+        if not chosen:
+            raise ProjectError("Select one or more of the visitors' photos first.")
+        self.project.label_photos({}, {s: None for s in chosen}, tab=self.tab)
+        self.invalidate()
+        return len(chosen)
 
     # ------------------------------------------------------------------------------------------ thumbnails
     def thumb_url(self, sha1: str) -> str:

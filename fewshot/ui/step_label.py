@@ -3,8 +3,9 @@
 Drop a folder (any layout) or a .zip: its photos join the open project unlabelled (a new project is made when
 none is open) and their features are computed in the background with a progress bar. The grid
 (fewshot/ui/label_html.py, assets/label_grid.js) shows the photos to label first, every photo page by page,
-the suggestions per class with "accept all above N%", and the labels that look wrong. Every label is written
-to the project at once; the logic is fewshot/ui/labels.py.
+the suggestions per class with "accept all above N%", the photos visitors of a demo link sent ("visitors say
+...": Confirm or Reject, never a label by themselves), and the labels that look wrong. Every label is written
+to the project at once, with who gave it; the logic is fewshot/ui/labels.py.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from ..archive import Limits
 from ..errors import ProjectError
 from . import label_html as H
 from . import projects as PJ
-from .labels import MODEL, Desk, uploaded_items
+from .labels import Desk, uploaded_items
 from .page import LANG, PRIVATE, Page, friendly, inform, localized, md_hint
 from .state import Session, is_upload
 from .thumbs import TOKENS
@@ -100,11 +101,14 @@ def status_text(desk: Desk) -> str:
     """How many photos are labelled, why there are no suggestions yet, what was skipped."""
     photos = desk.photos()
     labels = [p.label for p in photos.values() if p.label is not None]
-    accepted = sum(1 for p in photos.values() if p.label is not None and (p.hint or "").startswith(MODEL))
+    accepted, visitors = desk.accepted(), sum(len(g) for g in desk.visitors().values())
     lines = [f"**{len(photos)} photos**: {len(labels)} labelled in {len(set(labels))} classes, "
              f"{len(photos) - len(labels)} without a class."]
     if accepted:
         lines[0] += f" {accepted} of the labels are accepted suggestions (the suggestions learn only from yours)."
+    if visitors:
+        lines.append(f"{visitors} photos from visitors of your demo links wait for you: they are not labels until "
+                     f"you confirm them (Show: Suggestions).")
     if desk.last_note:
         lines.append(desk.last_note)
     why = desk.why_no_suggestions() if desk.pool is not None else None
@@ -177,6 +181,11 @@ def act(desk: Desk, data: dict) -> str | None:
         note = f"{desk.accept(cls, threshold)} suggestions accepted as '{cls}'. " + _accept_risk(desk, threshold)
     elif what == "accept-hint":
         note = f"{desk.assign(desk.hints().get(cls, []), cls)} photos are now '{cls}'."
+    elif what == "confirm-visitor":
+        note = f"{desk.confirm_visitors(ids)} photos from visitors are now labelled as the visitors said."
+    elif what == "reject-visitor":
+        n = desk.reject_visitors(ids)
+        note = f"What the visitors said of {n} photos is gone; the photos stay, without a class."
     elif what == "reject":
         if not ids:
             raise ProjectError("Select one or more photos first (click, shift-click, or Select all).")
