@@ -82,10 +82,12 @@ def cmd_show(a: argparse.Namespace) -> int:
     p = _open(a.name)
     s = p.summary()
     out = {"name": s["name"], "id": s["id"], "photos": s["photos"], "labelled": s["labelled"],
-           "unlabelled": s["unlabelled"], "classes": s["classes"], "splits": s["splits"],
+           "unlabelled": s["unlabelled"], "classes": s["classes"], "splits": s["splits"], "sources": s["sources"],
            "runs": [_run_row(r) for r in p.runs()], "active_run": _active_number(p), "activity": p.activity(10)}
     lines = [f"{s['name']}: {s['photos']} photos, {s['labelled']} labelled ({s['splits']['train']} train, "
-             f"{s['splits']['val']} validation)"]
+             f"{s['splits']['val']} validation)",
+             f"  labels given by a person: {s['sources']['person']}, accepted suggestions: "
+             f"{s['sources']['suggestion']}"]
     lines += [f"  {c}: {n}" for c, n in s["classes"].items()]
     for r in out["runs"]:
         acc = f"{r['val_accuracy']:.4f}" if r["val_accuracy"] is not None else "n/a"
@@ -180,7 +182,8 @@ def add_project_parser(sub) -> None:
     cmd("new", cmd_new, "create an empty project", name)
     cmd("add", cmd_add, "add photos from a folder or zip (class folders label their photos)", name,
         ("source", {"metavar": "FOLDER_OR_ZIP"}), ("--label", {"help": "class for loose photos"}))
-    cmd("label", cmd_label, "set labels (and splits) from a CSV or Label Studio JSON-MIN file", name,
+    cmd("label", cmd_label, "set labels (and splits) from a CSV or Label Studio file: a person's, unless a row "
+        "says it is an accepted suggestion (a CSV's source column, a Label Studio prediction)", name,
         ("--csv", {"metavar": "FILE"}), ("--labelstudio", {"metavar": "FILE"}))
     cmd("show", cmd_show, "photos, classes and runs of a project", name)
     cmd("list", cmd_list, "your projects, most recently used first")
