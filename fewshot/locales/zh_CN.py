@@ -1212,3 +1212,43 @@ UI.update({
     "checked on": "检查照片数",
 })
 COLUMNS.update({"likely between": "可能范围", "checked on": "检查照片数"})
+
+# Who gave each label (fewshot/project_labels.py, fewshot/label_files.py, fewshot/cli_project.py) and a demo
+# link's visitors' photos in the Label step, to confirm or reject (fewshot/ui/label_html.py, step_label.py).
+MESSAGES.update({
+    "A label's source is 'person' or 'suggestion', not '{}'.": "标注的来源只能是 'person'（人）或 'suggestion'（建议），不能是“{0}”。",
+    "Only a suggestion has a confidence, a run or a model; a person's label has none.":
+        "只有建议才有置信度、训练编号或模型；人给的标注没有这些。",
+    "A suggestion's confidence is a number from 0 to 1, not {}.": "建议的置信度是 0 到 1 之间的数，不能是 {0}。",
+    "A suggestion's run is the run's number in the project, not {}.": "建议对应的训练是它在项目中的编号，不能是 {0}。",
+    "What suggested a label is named in 1 to {} characters.": "给出建议的模型名称须为 1 到 {0} 个字符。",
+    "This project has no run {}; a suggestion names a run it made.": "本项目没有第 {0} 次训练；建议只能指向本项目做过的训练。",
+    "A hint comes from a 'visitor' or a 'folder', not '{}'.":
+        "提示只能来自 'visitor'（访问者）或 'folder'（文件夹），不能是“{0}”。",
+    "{}: expected path,label[,split[,source]] but found {} columns.": "{0}：应为 path,label[,split[,source]]，但有 {1} 列。",
+    "{}: the source is 'person' or 'suggestion', not '{}'.": "{0}：来源只能是 'person' 或 'suggestion'，不能是“{1}”。",
+    "{} is not a Label Studio export (a list of tasks).": "{0} 不是 Label Studio 导出文件（任务列表）。",
+    "{}: annotations and predictions are lists of objects.": "{0}：annotations 和 predictions 必须是对象列表。",
+    "Select one or more of the visitors' photos first.": "请先选择一张或多张访问者发来的照片。",
+    "{} photos from visitors of your demo links wait for you: they are not labels until you confirm them "
+    "(Show: Suggestions).": "演示链接的访问者发来的 {0} 张照片在等你处理：在你确认之前，它们不算标注（显示：建议）。",
+    "{} photos from visitors are now labelled as the visitors said.": "访问者发来的 {0} 张照片已按访问者说的类别标注。",
+    "What the visitors said of {} photos is gone; the photos stay, without a class.":
+        "已去掉访问者对 {0} 张照片所说的类别；照片保留，没有类别。",
+    "Photos sent by visitors of your demo links, with the class they said. They are not labels until you confirm "
+    "them: Confirm makes the class your label, Reject drops what the visitor said (the photo stays, without a "
+    "class).": "演示链接的访问者发来的照片，以及他们说的类别。在你确认之前它们不算标注：“确认”把这个类别作为你的标注，"
+               "“拒绝”去掉访问者说的类别（照片保留，没有类别）。",
+    "visitors say “{}”": "访问者说是“{0}”",
+    "and {} more, shown once you have gone through these": "还有 {0} 张，处理完这些后显示",
+    "labels given by a person: {}, accepted suggestions: {}": "人给的标注：{0} 个，接受的建议：{1} 个",
+    "set labels (and splits) from a CSV or Label Studio file: a person's, unless a row says it is an accepted "
+    "suggestion (a CSV's source column, a Label Studio prediction)":
+        "从 CSV 或 Label Studio 文件设置类别（和划分）：都算人给的标注，除非某一行说明它是接受的建议"
+        "（CSV 的 source 列、Label Studio 的 prediction）",
+})
+UI.update({
+    "Confirm": "确认",
+    "Reject": "拒绝",
+    "Confirm selected": "确认选中的",
+})
