@@ -202,3 +202,21 @@ def test_an_exported_space_refuses_a_server_path_to_predict(space_folder, tmp_pa
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_demo_visitors_pictures_leave_the_upload_folder_when_the_server_stops(tmp_path):
+    """~300 visitors' pictures (42 MB) had stayed in Gradio's upload folder after SIGTERM."""
+    base = tmp_path / "app"
+    store = ProjectStore(base / "projects")
+    pets, run = trained_project(store, base / "photos")
+    link = DemoLinks(store).create(pets, run.id)
+    photo = make_image(tmp_path / "visitor.png", (20, 200, 20), 5, 40).read_bytes()
+    for url, _log in launch_app(base, TORCH_HOME=str(base / "torch")):
+        sent = []
+        for i in range(3):
+            status, text, _ = _request(f"{url}m/{link.id}/gradio_api/upload",
+                                       files={f"v{i}.png": photo + bytes([i])})
+            assert status == 200
+            sent += json.loads(text)
+        assert all(Path(p).is_file() for p in sent)
+    assert not [p for p in sent if Path(p).exists()], "visitors' pictures outlived the server"
