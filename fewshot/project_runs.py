@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .archive import Limits, human_size
+from .check_set import RunScore, measured, of_metrics, pick_run, validation_split
 from .errors import DataError, ProjectError, ProjectTooBig
 from .project_photos import cap_sizes, max_project_bytes, stored_bytes
 from .project_store import SQL, log as _log, now, process_alive, process_start, write_file_atomic
@@ -144,7 +145,7 @@ class RunsMixin:
         with self._tx() as db:
             if run_id is None:
                 db.execute(SQL["unpin_active_run"], (self.id,))
-                _pick_active(db, self.id)
+                _pick_active(db, self.id, sticky=False)
                 _log(db, self.id, "active run: the best one")
                 return
             row = db.execute(SQL["run_status_bundle"],
@@ -213,20 +214,27 @@ class RunsMixin:
         return dead
 
     def dataset(self, seed: int = 0):
-        """The labelled photos as a checked fewshot Dataset, split as the project says."""
+        """The labelled photos as a checked fewshot Dataset, split as the project says: on the check set when it
+        validates on one (fewshot/check_set.py: validation only from photos drawn at random and labelled by
+        a person), else on each photo's split."""
+        return self._dataset(seed)[0]
+
+    def _dataset(self, seed: int = 0) -> tuple[Any, str]:
+        """(the Dataset, check_set.CHECK or check_set.SPLIT: what its validation photos are)."""
         from .data import load_dataset
-        photos = [p for p in self.photos() if p.label is not None]
+        every_photo = self.photos()
+        photos = [p for p in every_photo if p.label is not None]
         groups: dict[str, list[str]] = {}
         for p in photos:
             groups.setdefault(p.label, []).append(str(p.file))
         if not photos:
             raise DataError("This project has no labelled photos yet: give some photos a class first.")
         ds = load_dataset(groups, seed=seed, limits=Limits(max_upload_bytes=2**62, max_images=10**7))
-        split = {p.sha1: p.split for p in photos}
+        split, kind = validation_split(every_photo)
         every = ds.train + ds.val
         ds.train = [s for s in every if split.get(s.digest) != "val"]
         ds.val = [s for s in every if split.get(s.digest) == "val"]
-        return ds
+        return ds, kind
 
     def train(self, config=None, *, stop=None, device: str | None = None, feature_cache: bool = True,
               limits: Limits | None = None, trainer=None) -> Iterator:
@@ -243,7 +251,7 @@ class RunsMixin:
 
         cfg = config or TrainConfig()
         self._room_to_train(cfg.arch)
-        ds = self.dataset(seed=cfg.seed)
+        ds, kind = self._dataset(seed=cfg.seed)
         run_id = self.start_run(cfg.to_dict())
         ended = False
         self.last_run_id = run_id  # the page says which run this was
@@ -259,6 +267,7 @@ class RunsMixin:
                     if ev.evaluation is not None:
                         metrics.update({"accuracy": ev.evaluation.accuracy, "loss": ev.evaluation.loss,
                                         "per_class": ev.evaluation.per_class.to_dict(orient="records")})
+                    metrics.update(_measured(ev, len(ds.val), kind, ev.model))
                     try:
                         self.finish_run(run_id, status if ev.model is not None else "stopped", model=ev.model,
                                         history=ev.history, metrics=metrics,
@@ -321,15 +330,30 @@ def _number(db: sqlite3.Connection, pid: str, run_id: int) -> int | str:
     return row[0] if row else "?"
 
 
-def _pick_active(db: sqlite3.Connection, pid: str) -> None:
-    """Unless the user picked one: the finished-or-stopped run with a model and the best validation accuracy
-    (finished before stopped, then the older one: an equal newer run does not take over)."""
+def _pick_active(db: sqlite3.Connection, pid: str, sticky: bool = True) -> None:
+    """Unless the user picked one: the finished-or-stopped run with a model that check_set.pick_run chooses,
+    the most accurate, but never one whose lead over the active run is within noise (`sticky`; False when
+    the user asks for the best again). Runs graded on the check set come first."""
     active, pinned = db.execute(SQL["active_run_and_pin"], (pid,)).fetchone()
     if pinned and active is not None:
         return
-    best = db.execute(SQL["best_run"],
-                      (pid,)).fetchone()
-    db.execute(SQL["set_active_run"], (best[0] if best else None, pid))
+    rows = db.execute(SQL["runs"], (pid,)).fetchall()
+    runs = [RunScore(r[0], r[2] == "finished", of_metrics({**json.loads(r[5] or "{}"), "val_accuracy": r[6]}))
+            for r in rows if r[2] in ("finished", "stopped") and r[7]]
+    db.execute(SQL["set_active_run"], (pick_run(runs, active if sticky else None), pid))
+
+
+def _measured(ev, n_val: int, kind: str, model) -> dict:
+    """What a run's metrics (and its model's, which the card and the demo page read) say about its validation:
+    what the photos were (check_set.CHECK or SPLIT), how many, the 95% interval, and how many more would
+    narrow it to ±10 points."""
+    accuracy = ev.evaluation.accuracy if ev.evaluation is not None else None
+    if ev.evaluation is not None and len(ev.evaluation.per_class):
+        n_val = int(ev.evaluation.per_class["support"].sum())
+    found = measured(accuracy, n_val, kind).to_dict()
+    if model is not None:
+        model.metrics.update({k: found[k] for k in ("validation", "val_photos", "val_interval")})
+    return found
 
 
 def _file_size(path: Path) -> int:
