@@ -29,6 +29,7 @@ from typing import Iterable, Sequence
 from .evaluate import MARGIN, more_photos_for_margin, wilson_interval
 
 CHECK_FIRST = 20  # the first draw: enough for a first honest figure (±15 points), few enough to label at once
+CHECK_SHARE = 0.25  # never more than this share of a project's photos: a small pool keeps most to learn from
 SUGGESTION = "suggestion"  # a label that is an accepted suggestion (photos.label_source)
 CHECK = "checkset"  # a run's metrics["validation"] when it was graded on the check set
 SPLIT = "split"  # ... on the hash split of a person's labels
@@ -112,10 +113,11 @@ def top_up(project, wanted: int | None = None, seed: int | None = None) -> list[
     what to label next (the Label step, `project suggest`). Returns the new sha1s: none for a project whose
     every photo has a label, such as one made from class folders. The first draw waits for a pool of at least
     CHECK_FIRST unlabelled photos: a stray loose photo beside class folders does not turn their project's
-    hash split into a check set of one."""
+    hash split into a check set of one. It never grows past CHECK_SHARE of the project's photos."""
     photos = project.photos()
     free = sum(p.label is None and not p.checkset for p in photos)
-    status = check_status(photos, check_goal(project) if wanted is None else wanted)
+    goal = min(check_goal(project) if wanted is None else wanted, int(CHECK_SHARE * len(photos)))
+    status = check_status(photos, goal)
     if not free or (not status.drawn and free < CHECK_FIRST):
         return []
     return draw_check_set(project, status.missing - len(status.waiting), seed)
@@ -124,11 +126,13 @@ def top_up(project, wanted: int | None = None, seed: int | None = None) -> list[
 def with_check_photos(picks: Sequence[str], check: Sequence[str], ask: int) -> list[tuple[str, bool]]:
     """The photos to ask about next, as (sha1, for the check set): the check photos still to label take up
     to half of the `ask` places (all of them while the model cannot guess yet would leave it nothing to learn
-    from), one after each other photo; the rest are `picks` (ask_next's), without the check photos."""
+    from), one after each other photo; the rest are `picks` (ask_next's), without the check photos, and more
+    check photos where the picks run short."""
     check_ids = set(check)
     others = [s for s in picks if s not in check_ids]
     due = list(check)[:max(0, (ask + 1) // 2)]
     rest = others[:max(0, ask - len(due))]
+    due = list(check)[:max(len(due), ask - len(rest))]
     out: list[tuple[str, bool]] = []
     for i in range(max(len(due), len(rest))):
         if i < len(rest):

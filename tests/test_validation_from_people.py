@@ -27,8 +27,8 @@ def trained(project, cfg: TrainConfig = FAST) -> Done:
 
 @pytest.fixture
 def pool(store, tmp_path):
-    """A labelling project: 60 loose photos (cat, dog, fox: 20 each, the truth kept apart as a person knows it)."""
-    root = make_class_folders(tmp_path / "pile", {"cat": 20, "dog": 20, "fox": 20}, size=24)
+    """A labelling project: 90 loose photos (cat, dog, fox: 30 each, the truth kept apart as a person knows it)."""
+    root = make_class_folders(tmp_path / "pile", {"cat": 30, "dog": 30, "fox": 30}, size=24)
     files = sorted(root.glob("*/*.png"))
     truth = {}
     p = store.create("ana", "pile")
@@ -131,6 +131,19 @@ def test_the_check_photos_take_up_to_half_of_what_is_asked_marked():
     assert CS.with_check_photos(picks, check[:2], 12) == [
         ("a0", False), ("c0", True), ("a1", False), ("c1", True)] + [(s, False) for s in picks[2:10]]
     assert CS.with_check_photos(picks, [], 5) == [(s, False) for s in picks[:5]]
+    few = CS.with_check_photos(picks[:2] + check[:8], check, 12)  # ask_next's picks were mostly check photos
+    assert len(few) == 12 and [s for s, c in few if not c] == picks[:2]
+
+
+def test_a_small_pool_keeps_most_of_its_photos_to_learn_from_and_a_stray_photo_makes_no_check_set(store, tmp_path,
+                                                                                                   photos):
+    p = store.create("ana", "small")
+    p.add_photos(make_class_folders(tmp_path / "s", {"a": 15, "b": 15}, size=24) / "a")  # loose: unlabelled
+    p.add_photos(tmp_path / "s" / "b")
+    assert len(CS.top_up(p, seed=1)) == int(CS.CHECK_SHARE * 30) == 7  # a quarter of the pool, not 20 of 30
+    pets = store.create("ana", "pets")
+    pets.add_photos(photos)  # class folders and one loose photo
+    assert CS.top_up(pets) == [] and CS.validation_split(pets.photos())[1] == CS.SPLIT
 
 
 def test_a_draw_is_random_from_the_unlabelled_photos_and_repeatable_with_a_seed(pool):
