@@ -1252,3 +1252,10 @@ UI.update({
     "Reject": "拒绝",
     "Confirm selected": "确认选中的",
 })
+
+# The Label step asks for the check set (fewshot/ui/label_html.py, fewshot/check_set.py).
+MESSAGES.update({
+    "To tell you honestly how good the model is, {} of them (🎲) were picked at random: label them too, and don't "
+    "skip the hard ones.":
+        "为了如实告诉你模型有多好，其中 {0} 张（🎲）是随机抽出的：也请标注它们，难认的也不要跳过。",
+})

@@ -25,6 +25,7 @@ import weakref
 from pathlib import Path, PurePosixPath
 from typing import Callable, Sequence
 
+from .. import check_set as CS
 from .. import labelling as LB
 from ..archive import Limits, is_junk
 from ..errors import DataError, ProjectError
@@ -82,6 +83,7 @@ class Desk:
         self.last_note: str | None = None  # what the last grid action did, shown in the status line
         self.asked: list[str] = []  # the photos "Ask me" shows, kept until each is labelled
         self.asked_cold = True  # they were picked to cover the pool (no model yet), not to teach it most
+        self.asked_check: set[str] = set()  # those of them drawn at random for the check set (check_set.py)
         self._thread: threading.Thread | None = None
         self._stopping = False  # set when the process exits (_stop_computing)
         self._again = False
@@ -306,13 +308,19 @@ class Desk:
 
     def ask(self) -> list[str]:
         """The photos to label next: before any label those that cover the pool (cold start), then those whose
-        labels would teach the model most; only photos still unlabelled."""
+        labels would teach the model most; only photos still unlabelled. While the check set (photos drawn at
+        random: the only ones that grade a model once suggestions are accepted) waits, up to half are its."""
         if self.result is None:
             return []
         labelled = self.labels()
         left = [s for s in self.asked if s not in labelled]
         if not left:  # all answered: the next ones, from the labels so far (the list stays put until then)
-            self.asked = left = [s for s in (sha_of(n) for n in self.result.ask_next) if s not in labelled]
+            if CS.top_up(self.project):
+                self.invalidate()
+            picks = [s for s in (sha_of(n) for n in self.result.ask_next) if s not in labelled]
+            mixed = CS.with_check_photos(picks, CS.check_status(self._listed()).waiting, ASK)
+            self.asked = left = [s for s, _ in mixed]
+            self.asked_check = {s for s, check in mixed if check}
             self.asked_cold = self.why_no_suggestions() is not None or len(labelled) < LB.COLD_LABELS
         return left
 
@@ -335,9 +343,10 @@ class Desk:
         if self.result is None or self.why_no_suggestions():
             return out
         labelled = self.labels()
+        check = {p.sha1 for p in self._listed() if p.checkset}  # a person labels those: no suggestion to accept
         for s in self.result.suggestions:
             sha1 = sha_of(s["path"])
-            if sha1 not in labelled and (sha1, s["label"]) not in self.rejected:
+            if sha1 not in labelled and sha1 not in check and (sha1, s["label"]) not in self.rejected:
                 out.setdefault(s["label"], []).append((sha1, float(s["confidence"])))
         return out
 
