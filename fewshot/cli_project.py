@@ -29,10 +29,17 @@ def _json(obj: dict) -> str:
 
 
 def _run_row(r) -> dict:
-    """A run for the CLI: "run" is its number in the project (what `use` takes), "id" the database's."""
-    return {"run": r.number, "id": r.id, "status": r.status, "val_accuracy": r.val_accuracy, "epochs": len(r.history),
+    """A run for the CLI: "run" is its number in the project (what `use` takes), "id" the database's; its
+    validation accuracy with the 95% interval and the photos behind it (cli.val_fields)."""
+    return {"run": r.number, "id": r.id, "status": r.status, **_val(r), "epochs": len(r.history),
             "active": r.active, "arch": r.settings.get("arch"), "started": r.started, "ended": r.ended,
             "bundle": str(r.bundle) if r.bundle else None, "message": r.message}
+
+
+def _val(r) -> dict:
+    from .check_set import of_metrics
+    from .cli import val_fields
+    return val_fields(of_metrics({**r.metrics, "val_accuracy": r.val_accuracy}))
 
 
 def _active_number(p) -> int | None:
@@ -155,13 +162,55 @@ def cmd_train_project(a: argparse.Namespace, config) -> int:
         return 1
     if a.out:
         shutil.copyfile(run.bundle, a.out)
-    out = {"project": a.project, "run": run.number, "status": run.status, "val_accuracy": run.val_accuracy,
+    from .check_set import of_metrics
+    from .cli import val_text
+    out = {"project": a.project, "run": run.number, "status": run.status, **_val(run),
            "active_run": active.number if active else None, "bundle": str(run.bundle), "out": a.out,
            "classes": done.model.classes, "best_epoch": done.best_epoch, "reason": done.reason,
            "seconds": round(done.seconds, 3), "history": done.history}
-    acc = f"{run.val_accuracy:.4f}" if run.val_accuracy is not None else "n/a"
-    print(_json(out) if a.json else f"run {run.number} of '{a.project}' {run.status}: val accuracy {acc} "
+    said = val_text(of_metrics({**run.metrics, "val_accuracy": run.val_accuracy}))
+    print(_json(out) if a.json else f"run {run.number} of '{a.project}' {run.status}: {said} "
           f"({done.kept_note or f'kept epoch {done.best_epoch}'}); active run: {out['active_run']}")
+    return 0
+
+
+def cmd_suggest(a: argparse.Namespace) -> int:
+    """`project suggest NAME`: the photos to label next (the check set's marked: drawn at random, the only ones
+    that grade a model once suggestions are accepted), a class suggested for every unlabelled photo, labels
+    that look wrong, and with --accept the suggestions at or above the threshold (--at, else the one chosen for
+    95% precision) recorded as accepted suggestions, never as a person's. Photos are named by their path."""
+    from . import check_set as CS
+    from . import labelling as LB
+    if a.ask < 0 or (a.at is not None and not 0 <= a.at <= 1):
+        raise ProjectError("--ask is 0 or more, and --at a confidence from 0 to 1.")
+    p = _open(a.name)
+    CS.top_up(p)  # the check set, drawn when due
+    photos = p.photos()
+    pool = LB.pool_features([str(ph.file) for ph in photos], arch=a.arch)
+    of = {ph.file.name: ph for ph in photos}  # the pool names each photo by its stored file's name
+    people = {n: of[n].label for n in pool.names if CS.person_labelled(of[n])}
+    found = LB.suggest(pool, people, ask=a.ask)
+    free = [dict(s, path=of[s["path"]].path, sha1=of[s["path"]].sha1) for s in found.suggestions
+            if of[s["path"]].label is None]
+    picks = [of[n].sha1 for n in found.ask_next if of[n].label is None]
+    asked = CS.with_check_photos(picks, CS.check_status(photos).waiting, a.ask)
+    at = found.accept_threshold if a.at is None else a.at
+    check = {ph.sha1 for ph in photos if ph.checkset}  # a person labels those
+    chosen = {s["sha1"]: s for s in free if a.accept and s["confidence"] >= at and s["sha1"] not in check}
+    if chosen:
+        p.set_labels({k: s["label"] for k, s in chosen.items()}, source="suggestion",
+                     confidence={k: s["confidence"] for k, s in chosen.items()}, model=f"project-suggest/{a.arch}")
+    paths = {ph.sha1: ph.path for ph in photos}
+    out = {"ask_next": [{"path": paths[k], "check_set": c} for k, c in asked],
+           "suggestions": [{k: s[k] for k in ("path", "label", "confidence")} for s in free],
+           "accept_threshold": found.accept_threshold, "accept_precision": found.accept_precision,
+           "suspects": [dict(s, path=of[s["path"]].path) for s in found.suspects], "accepted": len(chosen),
+           "check_set": CS.check_status(p.photos()).to_dict(),
+           "skipped": [dict(s, path=of[s["path"]].path if s["path"] in of else s["path"]) for s in found.skipped]}
+    lines = [f"label next: {paths[k]}{' (check set: picked at random, label it too)' if c else ''}" for k, c in asked]
+    lines.append(f"{len(free)} suggestions, {sum(s['confidence'] >= at for s in free)} at or above {at:.2f}; "
+                 f"{len(chosen)} accepted; {len(found.suspects)} labels look wrong")
+    print(_json(out) if a.json else "\n".join(lines))
     return 0
 
 
@@ -186,6 +235,12 @@ def add_project_parser(sub) -> None:
         "says it is an accepted suggestion (a CSV's source column, a Label Studio prediction)", name,
         ("--csv", {"metavar": "FILE"}), ("--labelstudio", {"metavar": "FILE"}))
     cmd("show", cmd_show, "photos, classes and runs of a project", name)
+    cmd("suggest", cmd_suggest, "what to label next (the check set's photos marked), a class suggested for every "
+        "unlabelled photo, labels that look wrong; --accept records those at or above the threshold as suggestions",
+        name, ("--ask", {"type": int, "default": 12, "metavar": "N", "help": "photos to ask about (default 12)"}),
+        ("--accept", {"action": "store_true", "help": "accept the suggestions at or above the threshold"}),
+        ("--at", {"type": float, "metavar": "T", "help": "the threshold (0-1; default: the one for 95%% precision)"}),
+        ("--arch", {"default": "mobilenet_v2", "metavar": "A", "help": "the backbone whose features suggest"}))
     cmd("list", cmd_list, "your projects, most recently used first")
     cmd("delete", cmd_delete, "delete a project and every file it has", name)
     cmd("rename", cmd_rename, "give a project another name", name, ("new_name", {"metavar": "NEW_NAME"}))

@@ -234,3 +234,48 @@ def test_a_project_keeps_its_active_run_when_a_new_one_is_only_noise_better(pool
                                                            first.id))
         _pick_active(db, p.id)
     assert p.active_run().id == second.id
+
+
+# ---------------------------------------------------------------- the command line
+
+def test_the_cli_asks_for_the_check_set_accepts_suggestions_as_suggestions_and_states_the_interval(
+        tmp_path, with_weights, monkeypatch):
+    from test_cli import last_json, run
+    monkeypatch.setenv("FEWSHOT_DATA_DIR", str(tmp_path / "data"))
+    root = make_class_folders(tmp_path / "pile", {"cat": 30, "dog": 30, "fox": 30}, size=24)
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for f in sorted(root.glob("*/*.png")):
+        (flat / f"{f.parent.name}-{f.name}").write_bytes(f.read_bytes())
+    assert run("project", "new", "pile").returncode == 0
+    assert run("project", "add", "pile", flat).returncode == 0
+    given = 0
+    for _ in range(3):  # a person answers what is asked, three rounds of 12
+        r = run("project", "suggest", "pile", "--json")
+        assert r.returncode == 0, r.stderr
+        out = last_json(r.stdout)
+        asked = out["ask_next"]
+        assert len(asked) == 12 and sum(a["check_set"] for a in asked) == 6  # half of them the check set
+        rows = "path,label\n" + "".join(f"{a['path']},{a['path'].split('-')[0]}\n" for a in asked)
+        (tmp_path / "answers.csv").write_text(rows)
+        assert run("project", "label", "pile", "--csv", tmp_path / "answers.csv").returncode == 0
+        given += len(asked)
+    assert out["check_set"]["drawn"] == 20 and {"suggestions", "accept_threshold", "accept_precision",
+                                                 "suspects", "accepted"} <= set(out)
+    r = run("project", "suggest", "pile", "--accept", "--at", "0", "--ask", "4", "--json")
+    assert r.returncode == 0, r.stderr
+    out = last_json(r.stdout)
+    assert out["accepted"] == 90 - given - 2  # every unlabelled photo but the 2 check photos still to label
+    assert all(a["check_set"] for a in out["ask_next"][1::2])
+    from fewshot.project import ProjectStore
+    p = ProjectStore().open_by_name("local", "pile")
+    assert sum(ph.label_source == "suggestion" for ph in p.photos()) == out["accepted"]
+    assert not any(ph.checkset and ph.label_source == "suggestion" for ph in p.photos())
+    r = run("train", "--project", "pile", "--arch", "mobilenet_v2", "--epochs", "2", "--batch-size", "8", "--json")
+    assert r.returncode == 0, r.stderr
+    trained = last_json(r.stdout)
+    assert trained["validation"] == "checkset" and trained["val_photos"] == 18  # the check photos labelled so far
+    low, high = wilson_interval(round(trained["val_accuracy"] * 18), 18)
+    assert trained["val_interval"] == [round(low, 4), round(high, 4)]
+    shown = last_json(run("project", "show", "pile", "--json").stdout)
+    assert shown["runs"][0]["val_interval"] == trained["val_interval"] and shown["runs"][0]["val_photos"] == 18
