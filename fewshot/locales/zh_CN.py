@@ -1259,3 +1259,50 @@ MESSAGES.update({
     "skip the hard ones.":
         "为了如实告诉你模型有多好，其中 {0} 张（🎲）是随机抽出的：也请标注它们，难认的也不要跳过。",
 })
+MESSAGES.update({  # hostile project imports refused before anything is written (fewshot/project_io.py, archive.py)
+    ", {} files skipped": "，跳过了 {} 个文件",
+    "imported from {}: {} photos, {} classes, {} runs": "从 {} 导入：{} 张照片，{} 个类别，{} 次训练",
+    "it is {}, over the limit of {} per photo (limit: max photo size)": "它有 {}，超过了每张照片 {} 的上限（限制：照片最大大小）",
+    "it unpacks past {} (limit: max photo size)": "它解压后超过 {}（限制：照片最大大小）",
+    "it would unpack to {}, over the limit of {} (limit: {})": "它解压后会有 {}，超过了 {} 的上限（限制：{}）",
+    "it would unpack to {}, over the limit of {} per photo (limit: max photo size)":
+        "它解压后会有 {}，超过了每张照片 {} 的上限（限制：照片最大大小）",
+    "max classes": "类别数上限",
+    "max images": "照片数上限",
+    "max labels file size": "标注文件最大大小",
+    "max model size": "模型文件最大大小",
+    "max photo size": "照片最大大小",
+    "max runs": "训练次数上限",
+    "run {}'s model file": "第 {} 次训练的模型文件",
+    "{} does not fit together ({}); nothing was imported.": "{} 的内容前后不一致（{}）；什么都没有导入。",
+    "{} has no project.json: it is not a fewshot project archive.": "{} 里没有 project.json：它不是 fewshot 项目存档。",
+    "{} has {} classes, over the limit of {} (limit: max classes); nothing was imported.":
+        "{} 有 {} 个类别，超过了 {} 的上限（限制：类别数上限）；什么都没有导入。",
+    "{} holds more than {} files (limit: max files per zip); nothing was imported.":
+        "{} 里的文件超过 {} 个（限制：每个 zip 的文件数上限）；什么都没有导入。",
+    "{} is a zip bomb: it would grow {} times (limit: max compression ratio {}); nothing was imported.":
+        "{} 是一个 zip 炸弹：它会膨胀 {} 倍（限制：最大压缩比 {}）；什么都没有导入。",
+    "{} is damaged in the archive ({}); nothing was imported.": "存档里的 {} 已损坏（{}）；什么都没有导入。",
+    "{} is not a fewshot model (a .safetensors file saved by fewshot); nothing was imported.":
+        "{} 不是 fewshot 模型（fewshot 保存的 .safetensors 文件）；什么都没有导入。",
+    "{} unpacks past {} (limit: {})": "{} 解压后超过 {}（限制：{}）",
+    "{} would unpack to {}, over the limit of {} (limit: max extraction size); nothing was imported.":
+        "{} 解压后会有 {}，超过了 {} 的上限（限制：最大解压大小）；什么都没有导入。",
+    "{}: photo {} is missing or damaged in the archive; nothing was imported.":
+        "{}：存档里的照片 {} 缺失或已损坏；什么都没有导入。",
+    "{}: project.json": "{}：project.json",
+    "{}: project.json class '{}'": "{}：project.json 中的类别“{}”",
+    "{}: project.json declares {} {}, over the limit of {} (limit: {}); nothing was imported.":
+        "{}：project.json 声明了 {} 个{}，超过了 {} 的上限（限制：{}）；什么都没有导入。",
+    "{}: project.json {}": "{}：project.json 中的{}",
+    "{}: project.json: {}; nothing was imported.": "{}：project.json：{}；什么都没有导入。",
+    "{}: run {}'s model file": "{}：第 {} 次训练的模型文件",
+    "{}: this project would hold {}; the cap on this server is {} (FEWSHOT_PROJECT_MAX_GB). Nothing was imported.":
+        "{}：这个项目会占用 {}；本服务器的上限是 {}（FEWSHOT_PROJECT_MAX_GB）。什么都没有导入。",
+    "{}: {} is encrypted (password-protected); nothing was imported.": "{}：{} 已加密（有密码保护）；什么都没有导入。",
+    "{}: {} is missing or damaged in the archive; nothing was imported.": "{}：存档里的 {} 缺失或已损坏；什么都没有导入。",
+    "{}: {} is missing.": "{}：缺少 {}。",
+    "{}: {} photos is over the limit of {} (limit: max images); nothing was imported.":
+        "{}：{} 张照片超过了 {} 的上限（限制：照片数上限）；什么都没有导入。",
+    "{}: {}; nothing was imported.": "{}：{}；什么都没有导入。",
+})

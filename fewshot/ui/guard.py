@@ -319,7 +319,7 @@ class Guard:
         except ValueError:
             parsed = None  # not JSON: no file can be named in it (Gradio refuses it as it is)
         if parsed is not None and self.ledger.foreign(visitor, parsed):
-            text = json.dumps({"detail": _FILE_NOT_YOURS, "error": "file not uploaded"})
+            text = json.dumps({"detail": _FILE_NOT_YOURS})
             await _send_json(send, 403, text)
             return
         replayed = [False]
