@@ -1255,9 +1255,9 @@ UI.update({
 
 # The Label step asks for the check set (fewshot/ui/label_html.py, fewshot/check_set.py).
 MESSAGES.update({
-    "To tell you honestly how good the model is, {} of them (🎲) were picked at random: label them too, and don't "
+    "To tell you honestly how good the model is, label the {} marked 🎲 too: they were picked at random, so don't "
     "skip the hard ones.":
-        "为了如实告诉你模型有多好，其中 {0} 张（🎲）是随机抽出的：也请标注它们，难认的也不要跳过。",
+        "为了如实告诉你模型有多好，也请标注标有 🎲 的 {0} 张：它们是随机抽出的，所以难认的也不要跳过。",
 })
 MESSAGES.update({  # hostile project imports refused before anything is written (fewshot/project_io.py, archive.py)
     ", {} files skipped": "，跳过了 {} 个文件",
@@ -1305,4 +1305,21 @@ MESSAGES.update({  # hostile project imports refused before anything is written 
     "{}: {} photos is over the limit of {} (limit: max images); nothing was imported.":
         "{}：{} 张照片超过了 {} 的上限（限制：照片数上限）；什么都没有导入。",
     "{}: {}; nothing was imported.": "{}：{}；什么都没有导入。",
+})
+
+# project suggest (fewshot/cli_project.py): what to label next, the check set's photos marked.
+MESSAGES.update({
+    "label next: {}{}": "接下来标注：{0}{1!t}",
+    " (check set: picked at random, label it too)": "（检查集：随机抽出的，也请标注）",
+    "{} suggestions, {} at or above {}; {} accepted; {} labels look wrong":
+        "{0} 条建议，{1} 条达到或高于 {2}；接受了 {3} 条；{4} 个标注看起来有误",
+    "what to label next (the check set's photos marked), a class suggested for every unlabelled photo, labels that "
+    "look wrong; --accept records those at or above the threshold as suggestions":
+        "接下来该标注哪些照片（标出检查集的照片）、为每张未标注照片建议的类别、看起来有误的标注；"
+        "--accept 把达到或高于阈值的建议记为接受的建议",
+    "--ask is 0 or more, and --at a confidence from 0 to 1.": "--ask 必须是 0 或更大，--at 必须是 0 到 1 之间的置信度。",
+    "photos to ask about (default 12)": "要询问的照片数（默认 12）",
+    "accept the suggestions at or above the threshold": "接受达到或高于阈值的建议",
+    "the threshold (0-1; default: the one for 95%% precision)": "阈值（0 到 1；默认：达到 95%% 精确率的那个）",
+    "the backbone whose features suggest": "用哪个骨干网络的特征来给出建议",
 })

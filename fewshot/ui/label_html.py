@@ -78,19 +78,20 @@ def _ask(desk: Desk, tr: Tr) -> str:
     photos, picks, guess = desk.photos(), desk.ask(), _suggested(desk)
     if not picks:
         return _note(tr("Every photo has a class. Train in step 2."))
-    head = (tr(f"These {len(picks)} photos cover your pool best: label them first.") if desk.asked_cold else
-            tr(f"These {len(picks)} photos would teach the model most: label them next."))
     check = [s for s in picks if s in desk.asked_check]
+    n = len(picks) - len(check)
+    head = (tr(f"These {n} photos cover your pool best: label them first.") if desk.asked_cold else
+            tr(f"These {n} photos would teach the model most: label them next.")) if n else ""
     if check:  # the check set, in words a non-expert understands (fewshot/check_set.py)
-        head += "\n" + tr(f"To tell you honestly how good the model is, {len(check)} of them (🎲) were picked at "
-                          f"random: label them too, and don't skip the hard ones.")
+        head += "\n" + tr(f"To tell you honestly how good the model is, label the {len(check)} marked 🎲 too: "
+                          f"they were picked at random, so don't skip the hard ones.")
     tiles = []
     for s in picks:
         label, conf = guess.get(s, ("", 0))
         # a check photo shows no guess: the person's own eye decides its label
         caption = "🎲" if s in check else f"{label} {pct(conf)}" if label else ""
         tiles.append(_tile(desk, photos[s], caption, "ask"))
-    return "".join(_note(line) for line in head.split("\n")) + f'<div class="fl-tiles">{"".join(tiles)}</div>'
+    return "".join(_note(line) for line in head.split("\n") if line) + f'<div class="fl-tiles">{"".join(tiles)}</div>'
 
 
 def _all(desk: Desk, tr: Tr) -> str:
