@@ -24,9 +24,13 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from .evaluate import MARGIN, more_photos_for_margin, wilson_interval
+
+if TYPE_CHECKING:  # (project.py imports project_runs, which imports this module)
+    from .project import Project
+    from .project_labels import Photo
 
 CHECK_FIRST = 20  # the first draw: enough for a first honest figure (±15 points), few enough to label at once
 CHECK_SHARE = 0.25  # never more than this share of a project's photos: a small pool keeps most to learn from
@@ -35,18 +39,18 @@ CHECK = "checkset"  # a run's metrics["validation"] when it was graded on the ch
 SPLIT = "split"  # ... on the hash split of a person's labels
 
 
-def person_labelled(photo) -> bool:
+def person_labelled(photo: "Photo") -> bool:
     """The photo has a label a person gave (by hand, from a class folder or an import), not a suggestion."""
     return photo.label is not None and photo.label_source != SUGGESTION
 
 
-def uses_check_set(photos: Iterable) -> bool:
+def uses_check_set(photos: Iterable["Photo"]) -> bool:
     """Whether a project with these photos validates on its check set: it has a check set or an accepted
     suggestion (see the module's docstring)."""
     return any(p.checkset or (p.label is not None and p.label_source == SUGGESTION) for p in photos)
 
 
-def validation_split(photos: Sequence) -> tuple[dict[str, str], str]:
+def validation_split(photos: Sequence["Photo"]) -> tuple[dict[str, str], str]:
     """({sha1: 'train' | 'val'} for every labelled photo, CHECK or SPLIT): on the check set, validation is
     its photos labelled by a person and training every other labelled photo; else the photos' own split."""
     labelled = [p for p in photos if p.label is not None]
@@ -74,7 +78,7 @@ class CheckStatus:
                 "wanted": self.wanted, "missing": self.missing}
 
 
-def check_status(photos: Sequence, wanted: int = CHECK_FIRST) -> CheckStatus:
+def check_status(photos: Sequence["Photo"], wanted: int = CHECK_FIRST) -> CheckStatus:
     """The check set of a project with these photos (`wanted`: how many labelled check photos it aims at)."""
     check = [p for p in photos if p.checkset]
     # a check photo whose label is an accepted suggestion is neither: it grades nothing, and top_up draws
@@ -83,7 +87,7 @@ def check_status(photos: Sequence, wanted: int = CHECK_FIRST) -> CheckStatus:
                        [p.sha1 for p in check if p.label is None], max(wanted, 0))
 
 
-def draw_check_set(project, n: int = CHECK_FIRST, seed: int | None = None) -> list[str]:
+def draw_check_set(project: "Project", n: int = CHECK_FIRST, seed: int | None = None) -> list[str]:
     """Flag `n` more photos, drawn at random from those nobody has labelled yet and not in the check set, for
     the project's check set (fewer when fewer are left); returns their sha1s. `seed`: the same draw again
     (None: a fresh one)."""
@@ -94,7 +98,7 @@ def draw_check_set(project, n: int = CHECK_FIRST, seed: int | None = None) -> li
     return picked
 
 
-def check_goal(project) -> int:
+def check_goal(project: "Project") -> int:
     """How many person-labelled check photos the project aims at: CHECK_FIRST, or more once its active model,
     graded on the check set, has a 95% interval wider than ±10 points: the photos that would narrow it so
     (what the Check step tells the person to label)."""
@@ -107,7 +111,7 @@ def check_goal(project) -> int:
     return max(CHECK_FIRST, m.photos + m.more)
 
 
-def top_up(project, wanted: int | None = None, seed: int | None = None) -> list[str]:
+def top_up(project: "Project", wanted: int | None = None, seed: int | None = None) -> list[str]:
     """Draw what the check set lacks to reach `wanted` (None: check_goal) person-labelled photos, counting
     those still waiting to be labelled, when the project has photos nobody labelled: called when it is asked
     what to label next (the Label step, `project suggest`). Returns the new sha1s: none for a project whose

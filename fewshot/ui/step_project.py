@@ -44,7 +44,7 @@ def build(page: Page) -> SimpleNamespace:
     with gr.Accordion("Runs of this project", open=False, elem_id="runs-box"):
         # every column on a laptop's width, no sideways scroll: long settings wrap in the widest column
         v.runs = gr.Dataframe(interactive=False, elem_id="runs-table", label="runs", show_label=False, wrap=True,
-                              column_widths=["6%", "7%", "10%", "10%", "8%", "35%", "14%", "10%"])
+                              column_widths=["5%", "6%", "9%", "8%", "9%", "7%", "6%", "30%", "12%", "8%"])
         with gr.Row(equal_height=True):
             # any value: Gradio checks a Dropdown's input against the choices this session was shown, and an API
             # client calling /run_use with an id from /runs was shown none; the handlers check it (_run_id)
