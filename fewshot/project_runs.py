@@ -234,6 +234,7 @@ class RunsMixin:
         every = ds.train + ds.val
         ds.train = [s for s in every if split.get(s.digest) != "val"]
         ds.val = [s for s in every if split.get(s.digest) == "val"]
+        ds.validation = kind  # what the page says its validation photos are (views.split_text)
         return ds, kind
 
     def train(self, config=None, *, stop=None, device: str | None = None, feature_cache: bool = True,

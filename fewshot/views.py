@@ -155,6 +155,9 @@ def split_text(ds: Dataset) -> str:
     aside (a class of 3 gives 1 of 3, not "20%")."""
     if ds.val_given:
         return "your own validation folder"
+    if getattr(ds, "validation", None) == CHECK:  # a project's check set (fewshot/check_set.py)
+        return ("the check set: photos picked at random from your pool and labelled by you; accepted "
+                "suggestions never check the model")
     counts = ds.counts()
     if not len(counts) or not counts["val"].sum():
         return "none could be kept aside"

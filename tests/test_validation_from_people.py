@@ -62,6 +62,7 @@ def test_accepted_suggestions_never_grade_the_model_and_validation_is_the_check_
     assert val == set(drawn[:12])  # the check photos a person labelled, and nothing else
     assert not val & set(accepted) and drawn[12] not in val  # no accepted suggestion grades, not even a check photo
     assert train == set(by_hand) | set(accepted) | {drawn[12]}  # every other labelled photo trains
+    assert "validation: the check set: photos picked at random from your pool" in V.data_summary(ds, "pile")
     status = CS.check_status(p.photos())
     assert (status.labelled, len(status.waiting)) == (12, 7)  # the suggested check photo counts for neither
     assert len(CS.top_up(p, seed=3)) == 1  # so another is drawn in its place
@@ -76,6 +77,7 @@ def test_a_project_of_class_folders_keeps_its_hash_split(store, photos):
     assert sum(ph.split == default_split(ph.sha1) for ph in labelled) >= len(labelled) - 2  # by hash
     ds = p.dataset()
     assert {s.digest for s in ds.val} == {ph.sha1 for ph in labelled if ph.split == "val"}
+    assert "check set" not in V.data_summary(ds, "pets")
     whole = store.create("ana", "whole")
     whole.add_photos(photos / "cat")
     whole.add_photos(photos / "dog")

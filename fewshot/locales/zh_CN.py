@@ -1323,3 +1323,9 @@ MESSAGES.update({
     "the threshold (0-1; default: the one for 95%% precision)": "阈值（0 到 1；默认：达到 95%% 精确率的那个）",
     "the backbone whose features suggest": "用哪个骨干网络的特征来给出建议",
 })
+
+# step 1's summary of a project that validates on its check set (fewshot/views.py).
+MESSAGES.update({
+    "the check set: photos picked at random from your pool and labelled by you; accepted suggestions never check "
+    "the model": "检查集：从你的照片集中随机抽出、由你亲手标注的照片；接受的建议从不用来检查模型",
+})
