@@ -1201,13 +1201,15 @@ MESSAGES.update({
     "Right on {} of {} photos it did not train on (likely between {} and {}).":
         "在 {1} 张它没训练过的照片上，答对了 {0}（很可能在 {2} 到 {3} 之间）。",
 })
-UI.update({
+MESSAGES.update({  # the model card's interval line (fewshot/card.py): a message, so translate() finds it
     "- likely between {} and {} (95% interval), measured on {} photos picked at random and labelled by a person: "
     "no suggestion the model helped make graded it":
         "- 很可能在 {0} 到 {1} 之间（95% 区间），测量用的是 {2} 张随机抽出、由人亲手标注的照片："
         "模型帮忙给出的建议没有用来打分",
     "- likely between {} and {} (95% interval), measured on {} validation photos":
         "- 很可能在 {0} 到 {1} 之间（95% 区间），测量用的是 {2} 张验证照片",
+})
+UI.update({
     "likely between": "可能范围",
     "checked on": "检查照片数",
 })
