@@ -1292,7 +1292,7 @@ MESSAGES.update({  # hostile project imports refused before anything is written 
         "{} 解压后会有 {}，超过了 {} 的上限（限制：最大解压大小）；什么都没有导入。",
     "{}: photo {} is missing or damaged in the archive; nothing was imported.":
         "{}：存档里的照片 {} 缺失或已损坏；什么都没有导入。",
-    "{}: project.json": "{}：project.json",
+    "{}: project.json": "{}：project.json 文件",
     "{}: project.json class '{}'": "{}：project.json 中的类别“{}”",
     "{}: project.json declares {} {}, over the limit of {} (limit: {}); nothing was imported.":
         "{}：project.json 声明了 {} 个{}，超过了 {} 的上限（限制：{}）；什么都没有导入。",
