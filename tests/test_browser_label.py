@@ -20,7 +20,10 @@ import time
 from pathlib import Path
 
 
-RANDOM_50_LABELS = 0.77
+# What random labels give when trained with the defaults (bench/README.md: 20 -> 0.652, 50 -> 0.793). Of the 48
+# labels given here, the 20 the check set asks for grade the model and do not train it (issue 22: accepted
+# suggestions never grade it), so the floor is what the 28 others would give if random: about 0.69.
+RANDOM_28_LABELS = 0.69
 HAND_LABELS = 48  # four rounds of the 12 photos "Ask me" shows
 
 
@@ -233,6 +236,6 @@ def test_an_unsorted_pile_becomes_a_labelled_project_and_a_model_with_the_models
           f"{n} labelled photos trained on")
     print(f"labelling batch -> refreshed suggestions in the browser: median {statistics.median(lab.times):.2f} s, "
           f"max {max(lab.times):.2f} s over {len(lab.times)} batches (target 2 s)")
-    print(f"accuracy on flowers/val: {acc:.3f} (50 random labels: about {RANDOM_50_LABELS})")
+    print(f"accuracy on flowers/val: {acc:.3f} (28 random labels: about {RANDOM_28_LABELS})")
     assert listed > 0 and wrong_after < wrong  # the review found and fixed wrong labels
-    assert acc >= RANDOM_50_LABELS
+    assert acc >= RANDOM_28_LABELS
