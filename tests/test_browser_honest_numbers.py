@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import sqlite3
 
-from test_browser_label import HAND_LABELS, Labeller, make_pile, project_labels, show, snap
+from test_browser_label import HAND_LABELS, Labeller, make_pile, project_labels, show, snap, train_the_labelled
 
 INTERVAL = re.compile(r"likely between (\d+)% and (\d+)%")
 ACCEPT_AT = 55  # the trial accepted most of the pool (212 of 252): a threshold set here, not the page's default
@@ -150,12 +150,7 @@ def test_after_the_model_helped_label_the_check_step_and_the_demo_page_state_an_
     u.wait_text("#label-progress", r"features of 300 photos are ready", 900)
     given, accepted, rows, check = label_the_pile(u, app_server, truth)
     wrong = sum(1 for name, lab, src, _ in rows if src == "suggestion" and lab != truth[name])
-    u.click("#label-use")
-    u.wait_text("#data-summary", "5 classes", 120)
-    u.choose_backbone("MobileNetV2")
-    u.click("#train-btn")
-    u.wait_text("#train-progress", "Done in", 900)
-    u.shot("trained")
+    train_the_labelled(u)
     checked, low, high = check_step(u, len(check))
     tm = load_bundle(project_labels(app_server, truth)[1])
     assert tm.metrics["validation"] == "checkset" and tm.metrics["val_photos"] == len(check)

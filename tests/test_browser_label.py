@@ -27,6 +27,16 @@ RANDOM_28_LABELS = 0.69
 HAND_LABELS = 48  # four rounds of the 12 photos "Ask me" shows
 
 
+
+def train_the_labelled(u) -> None:
+    """Use the labelled photos for training and train MobileNetV2 with the defaults, as a person would."""
+    u.click("#label-use")
+    u.wait_text("#data-summary", "5 classes", 120)
+    u.choose_backbone("MobileNetV2")
+    u.click("#train-btn")
+    u.wait_text("#train-progress", "Done in", 900)
+    u.shot("trained")
+
 def make_pile(flowers: Path, out: Path) -> dict[str, str]:
     """flowers/train copied into one folder under opaque names; returns {name: class}."""
     files = sorted(flowers.glob("train/*/*.jpg"))
@@ -215,12 +225,7 @@ def test_an_unsorted_pile_becomes_a_labelled_project_and_a_model_with_the_models
     labels, _ = project_labels(app_server, truth)
     wrong_after = sum(1 for n, lab_ in labels.items() if lab_ is not None and lab_ != truth[n])
 
-    u.click("#label-use")
-    u.wait_text("#data-summary", "5 classes", 120)
-    u.choose_backbone("MobileNetV2")
-    u.click("#train-btn")
-    u.wait_text("#train-progress", "Done in", 900)
-    u.shot("trained")
+    train_the_labelled(u)
     _, bundle = project_labels(app_server, truth)
     assert bundle is not None and bundle.is_file()
 
