@@ -11,8 +11,8 @@ grade itself (a whole pile labelled that way ended with 26% of its labels wrong,
   none, with a reason: nothing is accepted by default.
 - `judge_labels`: each label's chance of being wrong, from a two-part model of the labels: the out-of-fold
   probabilities (temperature-calibrated) and a share of slips, both fitted to the labels by maximum likelihood.
-  On clean labels the fitted share is about zero and nothing is flagged; the hard photos of a clean set are
-  explained by the temperature, not by slips.
+  Labels are listed only where the fit shows slips at all (a likelihood-ratio test against none): on clean
+  labels the hard photos are explained by the temperature, not by slips, and nothing is flagged.
 """
 from __future__ import annotations
 
@@ -28,7 +28,12 @@ MIN_ABOVE = 5  # out-of-fold predictions a threshold's precision must rest on at
 NO_THRESHOLD = 1.0  # the threshold shown where none is supported: suggestions' confidences stay below it
 FALLBACK_THRESHOLD = NO_THRESHOLD  # the old name, for callers that read it before any suggestion exists
 LIKELY = 0.5  # chance of being wrong from which a label is a "likely" slip (else "possible")
-POSSIBLE = 0.2  # and from which it is listed at all
+POSSIBLE = 0.3  # and from which it is listed at all
+SLIP_EVIDENCE = 3.84  # the labels show slips at all: likelihood ratio against none (chi-squared, 1 df, 5%). On 50
+# clean labels asked by ask_next a few extreme ones fitted a small share of slips: 0.7 flags on flowers, up to 7
+# on cifar10; with the test, none on 6 seeds of flowers and cifar10, at most 1 on hymenoptera (bench/README.md)
+SURE_ALONE = 0.9  # without that evidence, a label is still listed from this chance: one plain slip among 45 labels
+# (the model 99% sure of another class) made a ratio of only 1.6, a softer temperature explaining it nearly as well
 MIN_CLASS_LABELS = 5  # a class needs this many labels before any of them is doubted: a head that saw 3 of
 # them says little about the 4th (cifar10, 50 clean labels, a class with 1 and one with 2 labels: 5 flags)
 
@@ -116,40 +121,54 @@ def _calibrated(probs: np.ndarray, temperature: float) -> np.ndarray:
 SLIP_GRID = np.linspace(0.0, 0.5, 51)  # shares of slips tried (the likelihood is flat near 0: no local search)
 
 
-def _slip_model(probs: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """(temperature, share of slips) making the given labels likeliest: a label is the photo's class (with the
-    calibrated probability) with chance 1 - slips, else any other class alike. For each share on SLIP_GRID the
-    best temperature (bounded 1-D search), then the best pair: a local search from a few starts found different
-    optima with the threads' rounding (5 or 28 suspects for the same labels)."""
+def _slip_fit(probs: np.ndarray, y: np.ndarray, slips: float) -> tuple[float, float]:
+    """(negative log-likelihood, temperature) of the labels under the slip model with this share of slips, at
+    the best temperature (bounded 1-D search)."""
     from scipy.optimize import minimize_scalar
     k, rows = probs.shape[1], np.arange(len(y))
 
-    def loss(log_t: float, slips: float) -> float:
+    def loss(log_t: float) -> float:
         given = _calibrated(probs, float(np.exp(log_t)))[rows, y]
         return -float(np.log(given * (1 - slips) + (1 - given) * slips / (k - 1) + 1e-12).sum())
 
-    best = (np.inf, 1.0, 0.0)
-    for slips in SLIP_GRID:
-        fit = minimize_scalar(loss, bounds=(np.log(0.05), np.log(20.0)), args=(slips,), method="bounded",
-                              options={"xatol": 1e-3})
-        if fit.fun < best[0] - 1e-9:
-            best = (fit.fun, float(np.exp(fit.x)), float(slips))
-    return best[1], best[2]
+    fit = minimize_scalar(loss, bounds=(np.log(0.05), np.log(20.0)), method="bounded", options={"xatol": 1e-3})
+    return float(fit.fun), float(np.exp(fit.x))
 
 
-def wrong_chance(probs: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(each label's chance of being wrong, the calibrated probability of its given class) under the slip model
-    fitted to these labels (`probs`: out-of-fold probabilities, `y`: the given classes)."""
-    temperature, slips = _slip_model(probs, y)
+def _slip_model(probs: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
+    """(temperature, share of slips, likelihood-ratio statistic against no slips at all) making the given labels
+    likeliest: a label is the photo's class (with the calibrated probability) with chance 1 - slips, else any
+    other class alike. Each share on SLIP_GRID gets its best temperature, then the best pair wins: a local
+    search from a few starts found different optima with the threads' rounding (5 or 28 suspects, same labels)."""
+    none, _ = _slip_fit(probs, y, 0.0)
+    best = (none, 1.0, 0.0)
+    for slips in SLIP_GRID[1:]:
+        loss, temperature = _slip_fit(probs, y, float(slips))
+        if loss < best[0] - 1e-9:
+            best = (loss, temperature, float(slips))
+    if best[2] == 0.0:
+        best = (none, _slip_fit(probs, y, 0.0)[1], 0.0)
+    return best[1], best[2], 2 * (none - best[0])
+
+
+def wrong_chance(probs: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
+    """(each label's chance of being wrong, the likelihood-ratio statistic of any slips at all) under the slip
+    model fitted to these labels (`probs`: out-of-fold probabilities, `y`: the given classes)."""
+    temperature, slips, evidence = _slip_model(probs, y)
     given = _calibrated(probs, temperature)[np.arange(len(y)), y]
     other = (1 - given) * slips / (probs.shape[1] - 1)
-    return other / (given * (1 - slips) + other + 1e-12), given
+    return other / (given * (1 - slips) + other + 1e-12), evidence
 
 
-def judge_labels(probs: np.ndarray | None, y: np.ndarray) -> list[tuple[int, int, float, float, str]]:
-    """(row, suggested class, calibrated probability of the given class, chance the label is wrong, "likely" or
-    "possible") for the labels whose chance of being wrong is POSSIBLE or more, most doubtful first. Only labels
-    of classes with MIN_CLASS_LABELS labels are judged (and fitted on); none when fewer than two such classes."""
+def judge_labels(probs: np.ndarray | None, y: np.ndarray,
+                 rank_probs: np.ndarray | None = None) -> list[tuple[int, int, float, float, str]]:
+    """(row, suggested class, score, chance the label is wrong, "likely" or "possible") for the labels whose
+    chance of being wrong (under the slip model on `probs`) is POSSIBLE or more where the labels show slips at all
+    (likelihood ratio against none of at least SLIP_EVIDENCE), SURE_ALONE or more where they do not. Most doubtful
+    first by `score`:
+    the probability `rank_probs` (a more regularised head's, if given; else `probs`) gives the given class over
+    the likeliest class. Only labels of classes with MIN_CLASS_LABELS labels are judged (and fitted on); none
+    when fewer than two such classes."""
     if probs is None:
         return []
     counts = np.bincount(y, minlength=probs.shape[1])
@@ -159,14 +178,16 @@ def judge_labels(probs: np.ndarray | None, y: np.ndarray) -> list[tuple[int, int
         return []
     sub = probs[np.ix_(judged, present)]
     sub = sub / np.maximum(sub.sum(1, keepdims=True), 1e-12)
-    ys = np.searchsorted(present, y[judged])
-    chance, given = wrong_chance(sub, ys)
+    chance, evidence = wrong_chance(sub, np.searchsorted(present, y[judged]))
+    # one blatant slip among clean labels is weak evidence of slips overall, but strong evidence about itself
+    floor = POSSIBLE if evidence >= SLIP_EVIDENCE else SURE_ALONE
+    ranker = probs if rank_probs is None else rank_probs
     out = []
-    for j in np.argsort(-chance, kind="stable"):
-        if chance[j] < POSSIBLE:
-            break
-        others = probs[judged[j]].copy()
-        others[y[judged[j]]] = -1
-        out.append((int(judged[j]), int(others.argmax()), float(given[j]), float(chance[j]),
-                    "likely" if chance[j] >= LIKELY else "possible"))
-    return out
+    for j in np.flatnonzero(chance >= floor):
+        row = int(judged[j])
+        others = probs[row].copy()
+        others[y[row]] = -1
+        score = float(ranker[row, y[row]] / max(ranker[row].max(), 1e-12))
+        strength = "likely" if chance[j] >= LIKELY else "possible"
+        out.append((row, int(others.argmax()), score, float(chance[j]), strength))
+    return sorted(out, key=lambda o: (o[2], -o[3]))

@@ -268,8 +268,8 @@ class Suggestions:
 
     ask_next: list[str]
     suggestions: list[dict]  # {"path", "label", "confidence"} for every photo without a label, most confident first
-    # the person's labels that look wrong, most doubtful first: {"path", "given", "suggested", "score" (the
-    # calibrated probability of the given class), "wrong_chance", "strength": "likely" or "possible"}
+    # the person's labels that look wrong, most doubtful first: {"path", "given", "suggested", "score" (how well
+    # the given class fits, 0-1, the order), "wrong_chance", "strength": "likely" or "possible"}
     suspects: list[dict]
     # the default threshold; NO_THRESHOLD (1.0, above every confidence: nothing is accepted) when the labels
     # cannot support one, and then threshold_reason says why (to_dict() gives null)
@@ -409,7 +409,8 @@ def _judge(out: Suggestions, pool: Pool, rows: np.ndarray, y: np.ndarray, free: 
         oof, heads = runs[0]
         score = lambda Z: heads_probs(heads, Z, k)  # noqa: E731
         out.oof_confidence, out.oof_right = oof.max(1), oof.argmax(1) == y
-        for i, s, q, chance, strength in judge_labels(sum(r[0] for r in runs) / repeats, y):
+        rank = suspect_probs(X[rows], y, k, seed=seed)  # a more regularised head ranks the doubtful ones better
+        for i, s, q, chance, strength in judge_labels(sum(r[0] for r in runs) / repeats, y, rank):
             out.suspects.append({"path": pool.names[rows[i]], "given": out.classes[y[i]], "suggested": out.classes[s],
                                  "score": round(q, 4), "wrong_chance": round(chance, 4), "strength": strength})
     probs = score(X[free])
