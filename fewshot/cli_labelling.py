@@ -1,8 +1,12 @@
-"""The `suggest` command: python -m fewshot suggest POOL --labels labels.csv [--ask N] [--arch A] [--json].
+"""The `suggest` command: python -m fewshot suggest POOL --labels labels.csv [--accepted accepted.csv] [--ask N]
+[--arch A] [--json].
 
 POOL is a folder of photos in any layout; labels.csv has the header path,label with paths relative to POOL
-(a missing or empty file means no labels yet). With --json the last line printed is one JSON object
-(fewshot.labelling.Suggestions.to_dict).
+(a missing or empty file means no labels yet): the labels a person gave, the only evidence the threshold and the
+suspects rest on. accepted.csv (same form) holds labels that came from accepted suggestions: not suggested or
+asked again, never evidence. With --json the last line printed is one JSON object
+(fewshot.labelling.Suggestions.to_dict): accept_threshold is null, with threshold_reason and threshold_note,
+where the labels cannot support one, and each suspect says how sure it is ("strength": "likely" or "possible").
 """
 from __future__ import annotations
 
@@ -13,32 +17,47 @@ from .config import ARCHS, TrainConfig
 
 
 def cmd_suggest(a: argparse.Namespace) -> int:
+    """Run `suggest` on a folder and print what it found (text, or one JSON line with --json)."""
     from .labelling import pool_features, read_labels, suggest
 
     pool = pool_features(a.pool, arch=a.arch, weights_file=a.weights, device=a.device)
-    res = suggest(pool, read_labels(a.labels, pool), ask=a.ask, seed=a.seed)
+    res = suggest(pool, read_labels(a.labels, pool), ask=a.ask, seed=a.seed,
+                  accepted=read_labels(a.accepted, pool) if a.accepted else None)
     if a.json:
         print(json.dumps(res.to_dict(), ensure_ascii=False))
         return 0
-    lines = [f"ask next: {p}" for p in res.ask_next]
-    accepted = res.accepted()
-    if res.suggestions:
-        estimate = "not known yet" if res.accept_precision is None else f"{res.accept_precision:.0%}"
-        lines.append(f"{len(accepted)} of {len(res.suggestions)} suggestions at or above {res.accept_threshold:.2f} "
-                     f"(estimated right {estimate}):")
-        lines += [f"  {s['path']}: {s['label']} {s['confidence']:.2f}" for s in accepted]
-    lines += [f"suspect: {s['path']} is labelled {s['given']}, looks like {s['suggested']} ({s['score']:.2f})"
-              for s in res.suspects]
-    lines += [f"skipped {s['path']}: {s['reason']}" for s in res.skipped]
-    print("\n".join(lines))
+    print("\n".join(describe(res)))
     return 0
 
 
+def describe(res) -> list[str]:
+    """The text lines for a Suggestions: what to ask, what would be accepted and how sure, what looks wrong."""
+    lines = [f"ask next: {p}" for p in res.ask_next]
+    if res.suggestions and res.threshold_or_none() is None:
+        lines.append(f"No suggestion is accepted by default. {res.threshold_note}")
+    elif res.suggestions:
+        accepted = res.accepted()
+        lines.append(f"{len(accepted)} of {len(res.suggestions)} suggestions at or above {res.accept_threshold:.2f} "
+                     f"(at least {res.accept_precision:.0%} right, {res.level:.0%} sure, from your "
+                     f"{res.evidence} labels):")
+        lines += [f"  {s['path']}: {s['label']} {s['confidence']:.2f}" for s in accepted]
+    lines += [f"suspect ({s['strength']}): {s['path']} is labelled {s['given']}, looks like {s['suggested']} "
+              f"(chance it is wrong {s['wrong_chance']:.0%})" for s in res.suspects]
+    lines += [f"accepted suggestion in doubt ({s['strength']}): {s['path']} was accepted as {s['given']}, now "
+              f"looks like {s['suggested']}" for s in res.doubted_accepted]
+    lines += [f"skipped {s['path']}: {s['reason']}" for s in res.skipped]
+    return lines
+
+
 def add_suggest_parser(sub) -> None:
+    """The `suggest` subcommand's arguments."""
     s = sub.add_parser("suggest", help="label with the model's help: what to label next, suggested classes, "
                                         "labels that look wrong")
     s.add_argument("pool", help="a folder of photos, in any layout")
-    s.add_argument("--labels", help="CSV with the header path,label (paths relative to POOL); missing = none yet")
+    s.add_argument("--labels", help="CSV with the header path,label (paths relative to POOL): the labels a person "
+                                    "gave; missing = none yet")
+    s.add_argument("--accepted", help="CSV like --labels: labels that came from accepted suggestions (not "
+                                      "evidence for the threshold or the suspects)")
     s.add_argument("--ask", type=int, default=10, help="how many photos to ask for next (0 allowed)")
     s.add_argument("--arch", default=TrainConfig().arch, choices=ARCHS)
     s.add_argument("--weights", help="a local torchvision weights file for the backbone")

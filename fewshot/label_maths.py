@@ -1,12 +1,14 @@
 """The maths of labelling with the model's help, on L2-normalised pooled features (labelling.py reads the
-pool and the labels and puts these together in `suggest`).
+pool and the labels and puts these together in `suggest`; label_trust.py holds the threshold and the suspects).
 
 - `fit_head` / `head_probs`: a logistic regression on the labelled photos (sklearn);
-- `out_of_fold_probs` and `accept_threshold`: StratifiedKFold out-of-fold probabilities, and the lowest
-  confidence whose out-of-fold precision stays at TARGET_PRECISION or more;
+- `fold_heads` / `out_of_fold_probs`: StratifiedKFold heads, each labelled photo's probabilities from the
+  heads that did not see it, and the same heads' average for the photos nobody labelled;
 - `cold_start`: TypiClust (Hacohen et al. 2022), the most typical photo of each cluster nobody labelled;
-- `ask_next_picks`: half typical photos of unlabelled clusters, half the least sure (margin), spread out;
-- `find_suspects`: cleanlab's confident learning on out-of-fold probabilities (of a more regularised head).
+- `ask_next_picks`: a few random photos among the confident suggestions (to check them), then half typical
+  photos of unlabelled clusters, half the least sure (margin), spread out;
+- `find_suspects`: cleanlab's confident learning (what `suggest` used before label_trust.judge_labels; kept for
+  the benchmarks' comparison).
 """
 from __future__ import annotations
 
@@ -18,10 +20,8 @@ from typing import Sequence
 import numpy as np
 
 COLD_LABELS = 10  # with fewer labels than this (or fewer than two classes) ask_next covers the pool
-TARGET_PRECISION = 0.95  # what the default accept threshold aims at, from out-of-fold predictions
-THRESHOLDS = tuple(round(0.5 + 0.01 * i, 2) for i in range(50))  # 0.50 ... 0.99
-FALLBACK_THRESHOLD = 0.99  # when no threshold is shown to reach TARGET_PRECISION yet
-MIN_ABOVE = 5  # out-of-fold predictions a threshold's precision must rest on
+TYPICAL_AFTER_COLD = False  # see ask_next_picks
+AUDIT_SHARE = 0.3  # of each ask_next batch: random photos among the confident suggestions (see ask_next_picks)
 FOLDS = 10
 MANY_LABELS = 200  # from this many labels, 5 folds (each fold's head still sees 160 or more)
 HEAD_C = 30.0  # inverse regularisation of the logistic regression on unit-length features
@@ -87,59 +87,59 @@ def head_probs(clf, X: np.ndarray, n_classes: int) -> np.ndarray:
     return out
 
 
-def out_of_fold_probs(X: np.ndarray, y: np.ndarray, n_classes: int, folds: int = FOLDS,
-                      seed: int = 0, c: float = HEAD_C, repeats: int = 1) -> np.ndarray | None:
-    """Each labelled photo's probabilities from heads (inverse regularisation `c`) that did not see it
-    (StratifiedKFold, averaged over `repeats` shufflings); None when there are too few labels (under four,
-    or fewer than two classes)."""
+class OneClass:
+    """What a fold whose training labels are all one class predicts: that class, sure of it."""
+
+    def __init__(self, cls: int) -> None:
+        self.classes_ = np.array([cls])
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Probability 1 for the one class, for every row."""
+        return np.ones((len(X), 1))
+
+
+def fold_heads(X: np.ndarray, y: np.ndarray, n_classes: int, folds: int = FOLDS, seed: int = 0,
+               c: float = HEAD_C, extra: tuple[np.ndarray, np.ndarray] | None = None
+               ) -> tuple[np.ndarray, list] | None:
+    """(each labelled row's probabilities from the head that did not see it, the fold heads), or None when
+    there are too few labels (under four, or fewer than two classes). StratifiedKFold, shuffled by `seed`;
+    `extra` (rows, classes) joins every head's training and is never scored: labels that are not evidence."""
     from sklearn.model_selection import StratifiedKFold
     counts = np.bincount(y, minlength=n_classes)
     if len(y) < 4 or (counts > 0).sum() < 2:
         return None
     # 5 folds from MANY_LABELS labels: 10 fits on 450 labels took 4.7 s of a 20,000-photo suggest
     k = int(min(folds if len(y) < MANY_LABELS else min(folds, 5), max(2, counts.max())))
-    out = np.zeros((len(y), n_classes))
+    out, heads = np.zeros((len(y), n_classes)), []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "the least populated class has only 1 member": expected early on
-        for r in range(repeats):
-            for tr, te in StratifiedKFold(k, shuffle=True, random_state=seed + 1000 * r).split(X, y):
-                if len(np.unique(y[tr])) < 2:
-                    out[te, y[tr][0]] += 1.0
-                else:
-                    out[te] += head_probs(fit_head(X[tr], y[tr], c), X[te], n_classes)
-    return out / repeats
+        for tr, te in StratifiedKFold(k, shuffle=True, random_state=seed).split(X, y):
+            Xt, yt = (X[tr], y[tr]) if extra is None else (np.r_[X[tr], extra[0]], np.r_[y[tr], extra[1]])
+            head = OneClass(int(yt[0])) if len(np.unique(yt)) < 2 else fit_head(Xt, yt, c)
+            out[te] = head_probs(head, X[te], n_classes)
+            heads.append(head)
+    return out, heads
+
+
+def heads_probs(heads: Sequence, X: np.ndarray, n_classes: int) -> np.ndarray:
+    """[N, n_classes]: the average of the heads' probabilities (the fold heads scoring unlabelled photos, so that
+    their confidences mean what the out-of-fold ones mean: heads trained on the same share of the labels)."""
+    return sum(head_probs(h, X, n_classes) for h in heads) / len(heads)
+
+
+def out_of_fold_probs(X: np.ndarray, y: np.ndarray, n_classes: int, folds: int = FOLDS,
+                      seed: int = 0, c: float = HEAD_C, repeats: int = 1) -> np.ndarray | None:
+    """Each labelled photo's probabilities from heads (inverse regularisation `c`) that did not see it
+    (StratifiedKFold, averaged over `repeats` shufflings); None when there are too few labels (under four,
+    or fewer than two classes)."""
+    runs = [fold_heads(X, y, n_classes, folds, seed + 1000 * r, c) for r in range(repeats)]
+    return None if runs[0] is None else sum(r[0] for r in runs) / repeats
 
 
 def suspect_probs(X: np.ndarray, y: np.ndarray, n_classes: int, seed: int = 0) -> np.ndarray | None:
     """The out-of-fold probabilities suspects are judged on (SUSPECT_C; see out_of_fold_probs)."""
     return out_of_fold_probs(X, y, n_classes, seed=seed, c=SUSPECT_C,
                              repeats=SUSPECT_REPEATS if len(y) < REPEATS_UNDER else 1)
-
-
-def accept_threshold(oof: np.ndarray | None, y: np.ndarray,
-                     target: float = TARGET_PRECISION) -> tuple[float, float | None]:
-    """(threshold, its estimated precision): the lowest confidence such that, at it and at every higher
-    threshold with at least MIN_ABOVE out-of-fold predictions above it, those predictions are right
-    `target` of the time. FALLBACK_THRESHOLD (with its estimate, or None) when none qualifies."""
-    if oof is None:
-        return FALLBACK_THRESHOLD, None
-    conf, right = oof.max(1), oof.argmax(1) == y
-
-    def precision(t: float) -> tuple[int, float | None]:
-        above = conf >= t
-        return int(above.sum()), (float(right[above].mean()) if above.any() else None)
-
-    chosen = None
-    for t in reversed(THRESHOLDS):  # from the top down, while precision holds
-        n, p = precision(t)
-        if n < MIN_ABOVE:  # too few to judge: one confident mistake alone says little
-            continue
-        if p < target:
-            break
-        chosen = t
-    if chosen is None:
-        return FALLBACK_THRESHOLD, precision(FALLBACK_THRESHOLD)[1]
-    return chosen, precision(chosen)[1]
 
 
 def _kmeans(X: np.ndarray, k: int, seed: int) -> np.ndarray:
@@ -204,9 +204,11 @@ def _typical_first(features: np.ndarray, members: np.ndarray, rng: np.random.Gen
     return members[np.argsort(-typicality(features[members]), kind="stable")]
 
 
-def cold_start(features: np.ndarray, n: int, labelled: Sequence[int] = (), seed: int = 0) -> list[int]:
+def cold_start(features: np.ndarray, n: int, labelled: Sequence[int] = (), seed: int = 0,
+               typical: bool = True) -> list[int]:
     """`n` photos that cover the pool (TypiClust): cluster everything into len(labelled) + n clusters and take
-    the most typical unlabelled photo of each cluster no labelled photo is in, largest clusters first."""
+    the most typical unlabelled photo of each cluster no labelled photo is in, largest clusters first; with
+    `typical` False a random member of each instead (see ask_next_picks)."""
     labelled = set(int(i) for i in labelled)
     n = min(n, len(features) - len(labelled))
     if n <= 0:
@@ -223,7 +225,8 @@ def cold_start(features: np.ndarray, n: int, labelled: Sequence[int] = (), seed:
     rng = np.random.default_rng(seed)
     by_cluster = np.split(np.argsort(assign, kind="stable"), np.cumsum(sizes)[:-1])
     for c in order:
-        ranked[c] = [int(i) for i in _typical_first(features, by_cluster[c], rng) if int(i) not in labelled]
+        members = _typical_first(features, by_cluster[c], rng) if typical else rng.permutation(by_cluster[c])
+        ranked[c] = [int(i) for i in members if int(i) not in labelled]
     picks: list[int] = []
     while len(picks) < n:  # one per cluster, uncovered and large first; again round if clusters run out
         before = len(picks)
@@ -275,21 +278,42 @@ def uncertain_picks(features: np.ndarray, probs: np.ndarray, candidates: Sequenc
     return [int(candidates[j]) for j in picks[:n]]
 
 
+def audit_picks(probs: np.ndarray, free: np.ndarray, n: int, level: float, seed: int, done: int) -> list[int]:
+    """`n` photos of `free` picked at random among those whose suggestion (`probs`, same order) is at least as
+    sure as `level` (or as the median suggestion, if that is lower): a person's answers on them are what tells
+    how often such suggestions are right. Random, because the other picks are chosen for being typical or
+    hard, and a threshold judged only on those was 3-7 points off on the photos left (bench/README.md)."""
+    if n <= 0 or len(free) == 0:
+        return []
+    conf = probs.max(1)
+    region = np.flatnonzero(conf >= min(level, float(np.median(conf))))
+    n = min(n, len(region))
+    rng = np.random.default_rng([seed, done])  # the same labels, the same picks
+    return [int(free[j]) for j in rng.choice(region, n, replace=False)]
+
+
 def ask_next_picks(features: np.ndarray, labelled: Sequence[int], free: Sequence[int], probs: np.ndarray | None,
-                   n: int, seed: int = 0) -> list[int]:
+                   n: int, seed: int = 0, audit_level: float | None = None) -> list[int]:
     """The `n` photos to label next (rows of `features`; `probs` the head's probabilities for `free`, or None).
 
-    Before COLD_LABELS labels, or while the head cannot guess, all cover the pool (cold_start). After that, half
-    still do: the most typical photos of clusters no label is in yet, because a model that has only seen some
-    kinds of photo is confidently wrong about the others, which no uncertainty measures; the other half are the
-    photos the head is least sure of (uncertain_picks). Measured on flowers, 50 labels: all uncertain 0.794,
-    all typical 0.795, half and half 0.822 (bench/README.md)."""
+    Before COLD_LABELS labels, or while the head cannot guess, all cover the pool (cold_start). After that, with
+    `audit_level`, AUDIT_SHARE of them are random photos among the suggestions at least that sure (audit_picks);
+    half the rest still cover the pool: the most typical photos of clusters no label is in yet, because a model
+    that has only seen some kinds of photo is confidently wrong about the others, which no uncertainty measures;
+    the other half are the photos the head is least sure of (uncertain_picks). Measured on flowers, 50 labels:
+    all uncertain 0.794, all typical 0.795, half and half 0.822 (bench/README.md)."""
     free = np.asarray(free, int)
     if probs is None or len(labelled) < COLD_LABELS:
         return cold_start(features, n, labelled, seed)
-    typical = cold_start(features, n // 2, labelled, seed)
+    audited = [] if audit_level is None else audit_picks(probs, free, round(n * AUDIT_SHARE), audit_level,
+                                                         seed, len(labelled))
+    keep = ~np.isin(free, audited)
+    free, probs = free[keep], probs[keep]
+    covered = list(labelled) + audited
+    typical = cold_start(features, (n - len(audited)) // 2, covered, seed, typical=TYPICAL_AFTER_COLD)
     keep = ~np.isin(free, typical)
-    return typical + uncertain_picks(features, probs[keep], free[keep], n - len(typical), seed)
+    return audited + typical + uncertain_picks(features, probs[keep], free[keep], n - len(audited) - len(typical),
+                                               seed)
 
 
 def find_suspects(oof: np.ndarray, y: np.ndarray) -> list[tuple[int, int, float]]:

@@ -7,14 +7,18 @@ running the network. On those features (L2-normalised), with the maths in `label
 - `cold_start` / ask_next before the model can guess: the most typical photo of each cluster nobody has
   labelled yet (TypiClust, Hacohen et al. 2022: with few labels, covering the data beats asking about
   what the model is unsure of);
-- suggestions: a logistic regression trained on the labelled photos gives every other photo a class and a
-  confidence; the accept threshold is the lowest confidence whose out-of-fold precision on the labelled
-  photos stays at TARGET_PRECISION or more (StratifiedKFold out-of-fold probabilities);
-- ask_next after that: half still the typical photos of clusters nobody has labelled, half the photos the
-  model is least sure of (margin), spread over the suggested classes and, within each, one per cluster so
-  that they are not near-copies of each other;
-- suspects: cleanlab's confident learning on the same out-of-fold probabilities ranks labels that are
-  probably wrong.
+- suggestions: logistic regressions trained on the labelled photos (the folds of a StratifiedKFold, so that
+  an unlabelled photo's confidence means what a labelled photo's out-of-fold confidence means) give every other
+  photo a class and a confidence;
+- the accept threshold (label_trust.py): the lowest confidence whose suggestions are, with BOUND_LEVEL
+  confidence, TARGET_PRECISION right on the photos nobody labelled, judged on the labels a person gave only;
+  None, with a reason, when they cannot show one (nothing is accepted by default);
+- ask_next after that: a few random photos among the confident suggestions (checking them is what the threshold
+  is judged on), then half the typical photos of clusters nobody has labelled, half the photos the model is
+  least sure of (margin), spread over the suggested classes and, within each, one per cluster so that they are
+  not near-copies of each other;
+- suspects (label_trust.py): each label's chance of being wrong under a model of the labels fitted to them
+  (calibrated out-of-fold probabilities and a share of slips); "likely" and "possible" ones are listed.
 
 Everything after the features takes well under a second for a thousand photos and a few seconds for
 20,000 (bench/README.md): the frozen pass streams in chunks, and past BIG_POOL photos the clustering runs
@@ -39,9 +43,11 @@ from .data import Dataset, Sample, images_in
 from .errors import DataError
 from .images import UnreadableImage, read_checked, thumbnail
 # the maths, used here by `suggest` and by its callers through this module (the page, the CLI, the benches)
-from .label_maths import (BIG_POOL, COLD_LABELS, FALLBACK_THRESHOLD, MIN_ABOVE, TARGET_PRECISION,  # noqa: F401
-                          accept_threshold, ask_next_picks, cluster_space, cold_start, find_suspects, fit_head,
-                          head_probs, out_of_fold_probs, suspect_probs, typicality, uncertain_picks)
+from .label_maths import (BIG_POOL, COLD_LABELS, REPEATS_UNDER, SUSPECT_REPEATS, ask_next_picks,  # noqa: F401
+                          cluster_space, cold_start, find_suspects, fit_head, fold_heads, head_probs, heads_probs,
+                          out_of_fold_probs, suspect_probs, typicality, uncertain_picks)
+from .label_trust import (BOUND_LEVEL, FALLBACK_THRESHOLD, MIN_ABOVE, NO_THRESHOLD, TARGET_PRECISION,  # noqa: F401
+                          ThresholdChoice, candidate_threshold, choose_threshold, judge_labels, precision_bound)
 
 DEFAULT_ASK = 10
 POOL_CHUNK = 512  # photos per streamed frozen pass: their maps (about 128 MB at 320 px) are pooled, then dropped
@@ -257,46 +263,72 @@ def labelled_groups(pool_dir: str | os.PathLike, csv_path: str | os.PathLike) ->
 
 @dataclass
 class Suggestions:
-    """What `suggest` found; `to_dict()` is the CLI's JSON."""
+    """What `suggest` found; `to_dict()` is the CLI's JSON. Every estimate rests on the labels a person gave
+    (`evidence` of them), never on accepted suggestions."""
 
     ask_next: list[str]
-    suggestions: list[dict]  # {"path", "label", "confidence"} for every unlabelled photo, most confident first
-    suspects: list[dict]  # {"path", "given", "suggested", "score"}: score is cleanlab's label quality, lowest first
+    suggestions: list[dict]  # {"path", "label", "confidence"} for every photo without a label, most confident first
+    # the person's labels that look wrong, most doubtful first: {"path", "given", "suggested", "score" (how well
+    # the given class fits, 0-1, the order), "wrong_chance", "strength": "likely" or "possible"}
+    suspects: list[dict]
+    # the default threshold; NO_THRESHOLD (1.0, above every confidence: nothing is accepted) when the labels
+    # cannot support one, and then threshold_reason says why (to_dict() gives null)
     accept_threshold: float
-    accept_precision: float | None
+    accept_precision: float | None  # a lower bound, at `level`, of the share right at or above the threshold
     skipped: list[dict]
     classes: list[str] = field(default_factory=list)
-    # the labelled photos' out-of-fold (confidence, right) pairs, which every estimate rests on
+    # the person's labels' out-of-fold (confidence, right) pairs, which every estimate rests on
     oof_confidence: np.ndarray | None = None
     oof_right: np.ndarray | None = None
-    left_out: int = 0  # labels cleanlab doubts, left out of the estimates (only when all of them held it back)
+    left_out: int = 0  # labels left out of the estimates: always 0 now (none is; kept for the page)
+    threshold_reason: str | None = None  # "two-classes", "few-labels", "not-shown", "nothing-left"; None: supported
+    threshold_note: str | None = None  # the reason in plain words
+    evidence: int = 0  # labels a person gave
+    doubted_accepted: list[dict] = field(default_factory=list)  # accepted suggestions now doubted (as suspects)
+    pool_confidence: np.ndarray | None = None  # the confidences of the photos without a label (for precision_at)
+    level: float = BOUND_LEVEL
 
     def precision_at(self, threshold: float) -> float | None:
-        """The share of suggestions at or above `threshold` expected right (out-of-fold on the labelled
-        photos), or None when fewer than MIN_ABOVE of them reach it: too few to say."""
+        """A lower bound (at `level`) of the share right among the suggestions at or above `threshold`, or None
+        when fewer than MIN_ABOVE of the person's labels reach it: too few to say."""
         if self.oof_confidence is None:
             return None
-        above = self.oof_confidence >= threshold
-        return float(self.oof_right[above].mean()) if above.sum() >= MIN_ABOVE else None
+        waiting = self.oof_confidence if self.pool_confidence is None else self.pool_confidence
+        return precision_bound(self.oof_confidence, self.oof_right, waiting, threshold, self.level)
 
     def to_dict(self) -> dict:
+        """The JSON `python -m fewshot suggest --json` prints."""
         return {"ask_next": self.ask_next, "suggestions": self.suggestions, "suspects": self.suspects,
-                "accept_threshold": self.accept_threshold, "accept_precision": self.accept_precision,
-                "skipped": self.skipped}
+                "accept_threshold": self.threshold_or_none(), "accept_precision": self.accept_precision,
+                "precision_level": self.level, "threshold_reason": self.threshold_reason,
+                "threshold_note": self.threshold_note, "evidence_labels": self.evidence,
+                "doubted_accepted": self.doubted_accepted, "skipped": self.skipped}
+
+    def threshold_or_none(self) -> float | None:
+        """The default threshold, or None where the labels cannot support one."""
+        return None if self.threshold_reason else self.accept_threshold
 
     def accepted(self) -> list[dict]:
-        """The suggestions at or above the accept threshold."""
-        return [s for s in self.suggestions if s["confidence"] >= self.accept_threshold]
+        """The suggestions at or above the default threshold: none where there is no threshold."""
+        t = self.threshold_or_none()
+        return [] if t is None else [s for s in self.suggestions if s["confidence"] >= t]
 
 
-def suggest(pool: Pool, labels: Mapping[str, str], ask: int = DEFAULT_ASK, seed: int = 0) -> Suggestions:
-    """Ask-next photos, a suggested class for every unlabelled photo, suspicious labels and the accept
+def suggest(pool: Pool, labels: Mapping[str, str], ask: int = DEFAULT_ASK, seed: int = 0,
+            accepted: Mapping[str, str] | None = None, learn_from_accepted: bool = False) -> Suggestions:
+    """Ask-next photos, a suggested class for every photo without a label, suspicious labels and the accept
     threshold, from the pool's features and the labels so far ({photo name: class}).
+
+    `labels` are the labels a person gave: the only evidence for the threshold, its precision and the suspects.
+    `accepted` are labels that came from accepted suggestions: they are not suggested or asked again and count as
+    covered for ask_next, but are never evidence (judged on them, the model grades itself); with
+    `learn_from_accepted` the heads also train on them (measured in bench/whole_pile.py: off by default).
+    A photo in both counts as the person's.
 
     The maths runs on one BLAS thread: these matrices are small, and OpenBLAS's threads spinning beside other
     work made it 10-15x slower on a busy 2-core machine (bench/README.md)."""
     with _one_blas_thread():
-        return _suggest(pool, labels, ask, seed)
+        return _suggest(pool, labels, ask, seed, accepted or {}, learn_from_accepted)
 
 
 _BLAS = {"lock": threading.Lock(), "users": 0, "limiter": None}
@@ -323,43 +355,105 @@ def _one_blas_thread() -> Iterator[None]:
                 _BLAS["limiter"] = None
 
 
-def _suggest(pool: Pool, labels: Mapping[str, str], ask: int, seed: int) -> Suggestions:
+def _rows_of(pool: Pool, index: dict[str, int], named: Mapping[str, str]) -> np.ndarray:
+    """The pool rows of the named photos; a name the pool does not have is an error naming it."""
+    unknown = [n for n in named if n not in index]
+    if unknown:
+        raise DataError(f"{unknown[0]} is not a photo in {pool.root or 'the pool'}")
+    return np.array([index[n] for n in named], int)
+
+
+def _suggest(pool: Pool, labels: Mapping[str, str], ask: int, seed: int, accepted: Mapping[str, str],
+             learn_from_accepted: bool) -> Suggestions:
     if ask < 0:
         raise DataError(f"the number of photos to ask for must be 0 or more, not {ask}")
     index = pool.index()
-    unknown = [n for n in labels if n not in index]
-    if unknown:
-        raise DataError(f"{unknown[0]} is not a photo in {pool.root or 'the pool'}")
-    X = pool.features
+    rows = _rows_of(pool, index, labels)
     classes = sorted(set(labels.values()))
-    rows = np.array([index[n] for n in labels], int)
-    y = np.array([classes.index(labels[n]) for n in labels], int)
-    is_labelled = np.zeros(len(X), bool)
-    is_labelled[rows] = True
-    free = np.flatnonzero(~is_labelled)
-    skipped = [{"path": n, "reason": r} for n, r in pool.skipped]
-    suggestions, suspects, probs, oof, left_out = [], [], None, None, 0
-    threshold, precision = FALLBACK_THRESHOLD, None
+    accepted = {n: c for n, c in accepted.items() if n not in labels}
+    acc_rows = _rows_of(pool, index, accepted)
+    taken = np.zeros(len(pool.features), bool)
+    taken[rows], taken[acc_rows] = True, True
+    free = np.flatnonzero(~taken)
+    out = Suggestions([], [], [], NO_THRESHOLD, None, [{"path": n, "reason": r} for n, r in pool.skipped],
+                      classes, evidence=len(rows))
+    probs = None
     if len(classes) >= 2:
-        clf = fit_head(X[rows], y)
-        probs = head_probs(clf, X[free], len(classes))
-        for j in np.argsort(-probs.max(1), kind="stable"):
-            suggestions.append({"path": pool.names[free[j]], "label": classes[int(probs[j].argmax())],
-                                "confidence": round(float(probs[j].max()), 4)})
-        oof = out_of_fold_probs(X[rows], y, len(classes), seed=seed)
-        found = find_suspects(suspect_probs(X[rows], y, len(classes), seed=seed), y) if oof is not None else []
-        suspects = [{"path": pool.names[rows[i]], "given": classes[y[i]], "suggested": classes[s],
-                     "score": round(q, 4)} for i, s, q in found]
-        threshold, precision = accept_threshold(oof, y)
-        if threshold == FALLBACK_THRESHOLD and found:
-            # no threshold reached the target on all labels: judged again on the labels cleanlab does not doubt.
-            # Where the head disagrees with a label that is itself probably wrong, counting that a mistake of the
-            # head holds every suggestion back until the labels are clean (3 slips among 50 labels: nothing
-            # accepted on some seeds). Only then: on clean labels it would flatter (bench/README.md)
-            trusted = np.setdiff1d(np.arange(len(y)), [i for i, _, _ in found])
-            oof, y, left_out = oof[trusted], y[trusted], len(found)
-            threshold, precision = accept_threshold(oof, y)
-    picks = ask_next_picks(X, rows, free, probs, ask, seed)
-    return Suggestions([pool.names[i] for i in picks], suggestions, suspects, threshold,
-                       None if precision is None else round(precision, 4), skipped, classes,
-                       None if oof is None else oof.max(1), None if oof is None else oof.argmax(1) == y, left_out)
+        y = np.array([classes.index(c) for c in labels.values()], int)
+        known = [i for i, c in enumerate(accepted.values()) if c in classes]  # the head can judge only these
+        acc_y = np.array([classes.index(c) for c in accepted.values() if c in classes], int)
+        extra = (pool.features[acc_rows[known]], acc_y) if learn_from_accepted and known else None
+        probs = _judge(out, pool, rows, y, free, acc_rows[known], acc_y, extra, seed)
+    else:
+        out.threshold_reason = "two-classes"
+        out.threshold_note = "Suggestions start once two classes have labels."
+    audit = out.threshold_or_none() or candidate_threshold(out.oof_confidence, out.oof_right)
+    picks = ask_next_picks(pool.features, np.r_[rows, acc_rows], free, probs, ask, seed, audit_level=audit)
+    out.ask_next = [pool.names[i] for i in picks]
+    return out
+
+
+def _judge(out: Suggestions, pool: Pool, rows: np.ndarray, y: np.ndarray, free: np.ndarray, acc_rows: np.ndarray,
+           acc_y: np.ndarray, extra, seed: int) -> np.ndarray:
+    """Fill `out` from the person's labels (rows, y): suggestions for the `free` photos, the threshold, the
+    suspects, the doubted accepted ones; returns the free photos' probabilities (for ask_next)."""
+    X, k = pool.features, len(out.classes)
+    repeats = SUSPECT_REPEATS if len(y) < REPEATS_UNDER else 1
+    runs = [fold_heads(X[rows], y, k, seed=seed + 1000 * r, extra=extra) for r in range(repeats)]
+    if runs[0] is None:  # too few labels for folds: the one head suggests, nothing is promised
+        Xt, yt = (X[rows], y) if extra is None else (np.r_[X[rows], extra[0]], np.r_[y, extra[1]])
+        head = fit_head(Xt, yt)
+        score = lambda Z: head_probs(head, Z, k)  # noqa: E731
+        choice = choose_threshold(None, None, np.zeros(0))
+    else:
+        oof, heads = runs[0]
+        score = lambda Z: heads_probs(heads, Z, k)  # noqa: E731
+        out.oof_confidence, out.oof_right = oof.max(1), oof.argmax(1) == y
+        rank = suspect_probs(X[rows], y, k, seed=seed)  # a more regularised head ranks the doubtful ones better
+        for i, s, q, chance, strength in judge_labels(sum(r[0] for r in runs) / repeats, y, rank):
+            out.suspects.append({"path": pool.names[rows[i]], "given": out.classes[y[i]], "suggested": out.classes[s],
+                                 "score": round(q, 4), "wrong_chance": round(chance, 4), "strength": strength})
+    probs = score(X[free])
+    conf = np.minimum(probs.max(1), 0.9999)  # below NO_THRESHOLD, whatever the rounding
+    out.pool_confidence = conf
+    for j in np.argsort(-conf, kind="stable"):
+        out.suggestions.append({"path": pool.names[free[j]], "label": out.classes[int(probs[j].argmax())],
+                                "confidence": round(float(conf[j]), 4)})
+    if out.oof_confidence is not None:
+        choice = choose_threshold(out.oof_confidence, out.oof_right, conf) if len(free) else \
+            ThresholdChoice(None, None, "nothing-left")
+    _state_threshold(out, choice)
+    out.doubted_accepted = _doubts(pool, acc_rows, acc_y, score(X[acc_rows]), out)
+    return probs
+
+
+def _state_threshold(out: Suggestions, choice: ThresholdChoice) -> None:
+    """The threshold and its bound into `out`, or the reason there is none, in plain words."""
+    if choice.threshold is not None:
+        out.accept_threshold, out.accept_precision = choice.threshold, round(choice.precision, 4)
+        return
+    out.threshold_reason = choice.reason
+    if choice.reason == "nothing-left":
+        out.threshold_note = "Every photo has a label."
+    elif choice.reason == "few-labels":
+        out.threshold_note = ("Too few labels to check suggestions against yet: that takes labels you gave, at "
+                              "least 4 in two classes. Nothing is accepted by default.")
+    else:
+        best = "" if choice.best is None else (f"; the best so far, {choice.best[0]:.0%} and above, is at least "
+                                               f"{choice.best[1]:.0%} right")
+        out.threshold_note = (f"Your {out.evidence} labels do not show yet that any threshold gives "
+                              f"{TARGET_PRECISION:.0%} right suggestions ({out.level:.0%} sure){best}. Nothing is "
+                              f"accepted by default: label the photos asked next.")
+
+
+def _doubts(pool: Pool, acc_rows: np.ndarray, acc_y: np.ndarray, probs: np.ndarray, out: Suggestions) -> list[dict]:
+    """Accepted suggestions the person's labels now put in another class, least likely first; "likely" where
+    that class is as sure as the accept threshold, "possible" otherwise."""
+    doubts = []
+    for j in np.flatnonzero(probs.argmax(1) != acc_y) if len(acc_y) else []:
+        other = int(probs[j].argmax())
+        sure = out.threshold_or_none() is not None and probs[j, other] >= out.accept_threshold
+        doubts.append({"path": pool.names[acc_rows[j]], "given": out.classes[acc_y[j]],
+                       "suggested": out.classes[other], "score": round(float(probs[j, acc_y[j]]), 4),
+                       "strength": "likely" if sure else "possible"})
+    return sorted(doubts, key=lambda d: d["score"])

@@ -1,0 +1,142 @@
+"""Numbers a person can trust when the model helped label (fewshot/labelling.suggest, fewshot/label_trust.py).
+
+Synthetic pools with known structure: classes as overlapping clusters of unit vectors (numpy), so the truth on
+the photos nobody labelled is known and every test runs in seconds. The labels are the ones the Label step asks
+for (ask_next, 10 at a time), answered from the truth.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fewshot.labelling import Pool, suggest, unit_rows
+
+CLASSES = ["ant", "bee", "cat", "dog", "eel"]
+
+
+def overlapping_pool(seed: int, per_class: int = 120, spread: float = 1.3, dim: int = 24) -> tuple[Pool, dict]:
+    """Five classes whose clusters overlap (a head trained on all of them gets about 90% right; at spread 1.6,
+    79%; at 1.0, 96%) and the truth."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(len(CLASSES), dim)) * 0.9
+    X = np.concatenate([c + spread * rng.normal(size=(per_class, dim)) for c in centres])
+    names = [f"p{i:04d}.jpg" for i in range(len(X))]
+    truth = {n: CLASSES[i // per_class] for i, n in enumerate(names)}
+    order = rng.permutation(len(X))  # the pile is unsorted
+    names = [names[i] for i in order]
+    return Pool("pile", names, names, ["0" * 40] * len(X), unit_rows(X[order]), [], "synthetic"), truth
+
+
+def asked_labels(pool: Pool, truth: dict, count: int, seed: int) -> dict[str, str]:
+    """`count` labels, 10 at a time, on the photos ask_next picks, answered from the truth."""
+    labels: dict[str, str] = {}
+    while len(labels) < count:
+        labels.update({n: truth[n] for n in suggest(pool, labels, ask=10, seed=seed).ask_next})
+    return labels
+
+
+def precision_of(accepted: list[dict], truth: dict) -> float:
+    return sum(truth[s["path"]] == s["label"] for s in accepted) / len(accepted)
+
+
+def test_the_stated_precision_is_not_above_the_truth_on_the_photos_nobody_labelled():
+    # before: stated 0.985 where 0.929 were right, 0.971 for 0.922, 0.957 for 0.900 (these pools, 60-120 labels)
+    stated = []
+    for seed in range(5):
+        pool, truth = overlapping_pool(seed)
+        for count in (60, 120):
+            res = suggest(pool, asked_labels(pool, truth, count, seed), ask=0, seed=seed)
+            if res.threshold_or_none() is None:
+                assert res.accepted() == [] and res.accept_precision is None and res.threshold_note
+                continue
+            true = precision_of(res.accepted(), truth)
+            assert res.accept_precision <= true + 0.03, (seed, count, res.accept_threshold, res.accept_precision, true)
+            assert true >= 0.95, (seed, count, true)
+            # the figure the page shows for a threshold the person picks is a bound too
+            for t in (0.6, 0.8, 0.9):
+                said, above = res.precision_at(t), [s for s in res.suggestions if s["confidence"] >= t]
+                if said is not None and len(above) >= 20:
+                    assert said <= precision_of(above, truth) + 0.03, (seed, count, t)
+            stated.append(res.accept_precision)
+    assert len(stated) >= 2 and all(0.95 <= p <= 1 for p in stated)  # it does promise, where it can
+
+
+def test_when_the_labels_cannot_support_a_threshold_nothing_is_accepted_and_the_reason_is_given():
+    pool, truth = overlapping_pool(7, spread=1.6)  # more overlap: 50 labels cannot show 95% anywhere
+    res = suggest(pool, asked_labels(pool, truth, 50, 7), ask=0, seed=7)
+    assert res.threshold_or_none() is None and res.threshold_reason == "not-shown"
+    assert res.accepted() == [] and res.accept_precision is None
+    assert "50 labels" in res.threshold_note and "Nothing is accepted by default" in res.threshold_note
+    out = res.to_dict()
+    assert out["accept_threshold"] is None and out["threshold_reason"] == "not-shown"
+    from fewshot.cli_labelling import describe  # what `python -m fewshot suggest` prints
+    assert any(line.startswith("No suggestion is accepted by default.") for line in describe(res))
+    assert res.suggestions and all(s["confidence"] < res.accept_threshold for s in res.suggestions)
+
+
+def test_slips_among_the_labels_are_never_left_out_of_the_estimate():
+    # 3 of 50 labels wrong: before, no threshold qualified on all labels and the estimate was made again on the
+    # labels cleanlab did not doubt, which on clean labels are simply the easy ones (stated 1.0, true 0.92)
+    for seed in range(3):
+        pool, truth = overlapping_pool(seed)
+        labels = asked_labels(pool, truth, 50, seed)
+        for n in sorted(labels)[:3]:
+            labels[n] = CLASSES[(CLASSES.index(labels[n]) + 1) % len(CLASSES)]
+        res = suggest(pool, labels, ask=0, seed=seed)
+        assert res.left_out == 0 and res.evidence == 50
+        if res.accepted():
+            assert res.accept_precision <= precision_of(res.accepted(), truth) + 0.03
+
+
+def test_accepted_suggestions_change_neither_the_threshold_evidence_nor_the_suspects():
+    pool, truth = overlapping_pool(3, spread=1.0)
+    labels = asked_labels(pool, truth, 80, 3)
+    alone = suggest(pool, labels, ask=10, seed=3)
+    taken = {s["path"]: s["label"] for s in alone.suggestions[:150]}
+    wrongly = {n: CLASSES[(CLASSES.index(c) + 1) % len(CLASSES)] for n, c in taken.items()}  # all of them wrong
+    both = [suggest(pool, labels, ask=10, seed=3, accepted=a) for a in (taken, wrongly)]
+    for res in both:
+        assert res.evidence == 80
+        assert np.array_equal(res.oof_confidence, alone.oof_confidence)
+        assert np.array_equal(res.oof_right, alone.oof_right)
+        assert res.suspects == alone.suspects
+        assert not {s["path"] for s in res.suggestions} & set(taken)  # not suggested again
+        assert not set(res.ask_next) & set(taken) and len(res.ask_next) == 10
+    # their labels, right or wrong, move nothing: only which photos are left to accept
+    assert (both[0].accept_threshold, both[0].accept_precision) == (both[1].accept_threshold, both[1].accept_precision)
+    assert both[0].suggestions == both[1].suggestions
+    # the model's doubts about accepted labels are listed apart, never among the person's suspects
+    assert both[0].doubted_accepted == [] and len(both[1].doubted_accepted) >= 140
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_fifty_clean_labels_give_at_most_one_suspect(seed):
+    pool, truth = overlapping_pool(seed)
+    res = suggest(pool, asked_labels(pool, truth, 50, seed), ask=0, seed=seed)
+    assert len(res.suspects) <= 1, res.suspects
+    assert all(s["strength"] in ("likely", "possible") for s in res.suspects)
+
+
+def test_a_plain_slip_is_a_likely_suspect_and_says_how_sure():
+    pool, truth = overlapping_pool(1, spread=0.6)
+    labels = asked_labels(pool, truth, 60, 1)
+    clear = sorted(labels)[0]  # the clusters barely overlap here: any photo is a clear one
+    labels[clear] = CLASSES[(CLASSES.index(truth[clear]) + 2) % len(CLASSES)]
+    res = suggest(pool, labels, ask=0, seed=1)
+    assert res.suspects[0]["path"] == clear and res.suspects[0]["strength"] == "likely"
+    assert res.suspects[0]["suggested"] == truth[clear] and res.suspects[0]["wrong_chance"] >= 0.5
+
+
+def test_among_200_labels_with_20_wrong_the_top_20_suspects_are_mostly_the_wrong_ones():
+    found = []
+    for seed in range(3):
+        pool, truth = overlapping_pool(seed, spread=1.0)
+        rng = np.random.default_rng(seed)
+        names = list(rng.choice(pool.names, 200, replace=False))
+        labels = {n: truth[n] for n in names}
+        flipped = set(names[:20])
+        for n in flipped:
+            labels[n] = CLASSES[(CLASSES.index(truth[n]) + int(rng.integers(1, 5))) % len(CLASSES)]
+        top = [s["path"] for s in suggest(pool, labels, ask=0, seed=seed).suspects[:20]]
+        found.append(sum(n in flipped for n in top) / 20)
+    assert np.mean(found) >= 0.7, found
