@@ -52,7 +52,7 @@ element.addEventListener('click', (e) => {
     }
     const box = btn.dataset.group ? element.querySelector(`input[data-thr="${btn.dataset.group}"]`) : null;
     const extra = {cls: btn.dataset.cls || '', id: btn.dataset.id || '', page: Number(btn.dataset.page || 0)};
-    if (box) extra.threshold = Number(box.value);
+    if (box && box.value.trim() !== "") extra.threshold = Number(box.value);  // empty: no threshold chosen
     if (btn.dataset.id && !sel.has(btn.dataset.id)) sel = new Set([btn.dataset.id]);  // a card's own button
     return send(act, extra);
   }

@@ -189,12 +189,13 @@ def cmd_suggest(a: argparse.Namespace) -> int:
     pool = LB.pool_features([str(ph.file) for ph in photos], arch=a.arch)
     of = {ph.file.name: ph for ph in photos}  # the pool names each photo by its stored file's name
     people = {n: of[n].label for n in pool.names if CS.person_labelled(of[n])}
-    found = LB.suggest(pool, people, ask=a.ask)
+    accepted = {n: of[n].label for n in pool.names if of[n].label is not None and n not in people}
+    found = LB.suggest(pool, people, ask=a.ask, accepted=accepted)
     free = [dict(s, path=of[s["path"]].path, sha1=of[s["path"]].sha1) for s in found.suggestions
             if of[s["path"]].label is None]
     picks = [of[n].sha1 for n in found.ask_next if of[n].label is None]
     asked = CS.with_check_photos(picks, CS.check_status(photos).waiting, a.ask)
-    at = found.accept_threshold if a.at is None else a.at
+    at = found.accept_threshold if a.at is None else a.at  # no default threshold: NO_THRESHOLD, none reach it
     check = {ph.sha1 for ph in photos if ph.checkset}  # a person labels those
     chosen = {s["sha1"]: s for s in free if a.accept and s["confidence"] >= at and s["sha1"] not in check}
     if chosen:
@@ -203,13 +204,17 @@ def cmd_suggest(a: argparse.Namespace) -> int:
     paths = {ph.sha1: ph.path for ph in photos}
     out = {"ask_next": [{"path": paths[k], "check_set": c} for k, c in asked],
            "suggestions": [{k: s[k] for k in ("path", "label", "confidence")} for s in free],
-           "accept_threshold": found.accept_threshold, "accept_precision": found.accept_precision,
+           "accept_threshold": found.threshold_or_none(), "accept_precision": found.accept_precision,
+           "threshold_note": found.threshold_note, "evidence_labels": found.evidence,
+           "doubted_accepted": [dict(s, path=of[s["path"]].path) for s in found.doubted_accepted],
            "suspects": [dict(s, path=of[s["path"]].path) for s in found.suspects], "accepted": len(chosen),
            "check_set": CS.check_status(p.photos()).to_dict(),
            "skipped": [dict(s, path=of[s["path"]].path if s["path"] in of else s["path"]) for s in found.skipped]}
     lines = [f"label next: {paths[k]}{' (check set: picked at random, label it too)' if c else ''}" for k, c in asked]
     lines.append(f"{len(free)} suggestions, {sum(s['confidence'] >= at for s in free)} at or above {at:.2f}; "
                  f"{len(chosen)} accepted; {len(found.suspects)} labels look wrong")
+    if a.at is None and found.threshold_note:
+        lines.append(found.threshold_note)
     print(_json(out) if a.json else "\n".join(lines))
     return 0
 

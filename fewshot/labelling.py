@@ -438,11 +438,14 @@ def _state_threshold(out: Suggestions, choice: ThresholdChoice) -> None:
     elif choice.reason == "few-labels":
         out.threshold_note = ("Too few labels to check suggestions against yet: that takes labels you gave, at "
                               "least 4 in two classes. Nothing is accepted by default.")
-    else:
-        best = "" if choice.best is None else (f"; the best so far, {choice.best[0]:.0%} and above, is at least "
-                                               f"{choice.best[1]:.0%} right")
+    elif choice.best is None:
         out.threshold_note = (f"Your {out.evidence} labels do not show yet that any threshold gives "
-                              f"{TARGET_PRECISION:.0%} right suggestions ({out.level:.0%} sure){best}. Nothing is "
+                              f"{TARGET_PRECISION:.0%} right suggestions ({out.level:.0%} sure). Nothing is accepted "
+                              f"by default: label the photos asked next.")
+    else:
+        out.threshold_note = (f"Your {out.evidence} labels do not show yet that any threshold gives "
+                              f"{TARGET_PRECISION:.0%} right suggestions ({out.level:.0%} sure); the best so far, "
+                              f"{choice.best[0]:.0%} and above, is at least {choice.best[1]:.0%} right. Nothing is "
                               f"accepted by default: label the photos asked next.")
 
 

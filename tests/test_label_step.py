@@ -197,13 +197,19 @@ def test_what_accepting_did_stays_in_the_status_line_instead_of_a_pile_of_toasts
     assert toasts == []
 
 
+def enough_labels_for_a_threshold(desk: Desk, tmp_path) -> dict[str, str]:
+    """60 of 120 clearly coloured photos labelled by a person: enough for the page to promise a threshold."""
+    items, truth = pile(tmp_path, {"red": 40, "green": 40, "blue": 40})
+    desk.add_uploaded(items, LIMITS)
+    ready(desk)
+    label_truthfully(desk, truth, list(by_truth(desk, truth))[::2])
+    return truth
+
+
 def test_the_tiles_reading_n_percent_or_more_are_the_ones_accept_at_n_counts_and_takes(desk, tmp_path):
     # a 0.556 suggestion read "56%" while "0 at or above 56%" stood beside it
     import re
-    items, truth = pile(tmp_path, {"red": 12, "green": 12, "blue": 12})
-    desk.add_uploaded(items, LIMITS)
-    ready(desk)
-    label_truthfully(desk, truth, desk.ask())
+    enough_labels_for_a_threshold(desk, tmp_path)
     desk.view = "suggest"
     t = round(desk.risk()[0] * 100)
     page = H.grid(desk, str)
@@ -211,23 +217,42 @@ def test_the_tiles_reading_n_percent_or_more_are_the_ones_accept_at_n_counts_and
         block = page.split(f"<b>{label}</b>")[1].split('<div class="fl-group">')[0]
         said = int(re.search(r"(\d+) at or above", block).group(1))
         shown = [int(p) for p in re.findall(r'<div class="fl-cap">(\d+)%</div>', block)]
-        assert len(shown) == len(items_) and sum(p >= t for p in shown) == said, (label, shown, said)
+        assert len(shown) == min(len(items_), H.PER_GROUP) and said == sum(c >= t / 100 for _, c in items_)
+        assert sum(p >= t for p in shown) == min(said, H.PER_GROUP), (label, shown, said)
     assert H.pct(0.5599) == "55%" and H.pct(0.56) == "56%" and H.pct(1.0) == "100%"
 
 
-def test_risk_of_accepting_is_shown_from_the_engines_estimate(desk, tmp_path):
+def test_with_few_labels_the_page_promises_no_threshold_and_accepts_nothing_by_default(desk, tmp_path):
     items, truth = pile(tmp_path, {"red": 15, "green": 15})
     desk.add_uploaded(items, LIMITS)
     ready(desk)
     label_truthfully(desk, truth, desk.ask())
-    t, wrong = desk.risk()
-    assert t == desk.result.accept_threshold
+    assert desk.risk() == (None, None) and desk.groups()
+    desk.view = "suggest"
+    page = H.grid(desk, str)
+    assert desk.threshold_note() and H.esc(desk.threshold_note()) in page and "Nothing is accepted by default" in page
+    assert 'data-act="accept"' in page and "fl-primary" not in page.split('data-act="accept"')[0].rsplit("<", 1)[1]
+    assert 'data-thr="s:red">' in page  # the threshold box starts empty
+    before = dict(desk.labels())
+    with pytest.raises(ProjectError, match="Nothing is accepted by default"):
+        step_label.act(desk, {"act": "accept", "cls": "red"})
+    assert desk.labels() == before
+    said = step_label.act(desk, {"act": "accept", "cls": "red", "threshold": 60})  # the person chose one
+    assert "accepted as 'red'" in said and len(desk.labels()) > len(before)
+
+
+def test_the_default_threshold_states_how_many_accepted_suggestions_are_at_least_right(desk, tmp_path):
+    truth = enough_labels_for_a_threshold(desk, tmp_path)
+    t, right = desk.risk()
+    assert t is not None and right >= 0.95 and desk.evidence() == 60
     line = H.risk_line(desk, str)
-    assert f"{t:.0%}" in line
-    if wrong is None:
-        assert "too few labels" in line
-    else:
-        assert f"about {wrong:.0%}" in line if wrong >= 0.005 else "found none of them wrong" in line
+    assert f"Accepting at or above {t:.0%}: at least {right:.0%}" in line and "60 labels you gave" in line
+    t_ = by_truth(desk, truth)
+    for cls in ("red", "green", "blue"):
+        step_label.act(desk, {"act": "accept", "cls": cls})
+    accepted = {s: c for s, c in desk.labels().items() if s not in desk.taught()}
+    assert accepted and all(t_[s] == c for s, c in accepted.items())
+    assert desk.evidence() == 60  # accepted suggestions never become the evidence of the next threshold
 
 
 def test_suspect_labels_are_listed_and_fixed_or_kept_in_one_click(desk, tmp_path):
@@ -442,12 +467,20 @@ def test_step_1s_report_lists_photos_that_may_be_in_the_wrong_folder(tmp_path, m
     sess.cleanup()
 
 
-def test_an_estimate_that_left_out_doubtful_labels_says_it_is_too_hopeful():
-    from types import SimpleNamespace
-    trusting = SimpleNamespace(risk=lambda: (0.5, 0.0), left_out=lambda: 0)
-    doubting = SimpleNamespace(risk=lambda: (0.5, 0.0), left_out=lambda: 3)
-    assert "leaves out" not in H.risk_line(trusting, str)
-    assert "leaves out the 3 labels that look wrong" in H.risk_line(doubting, str)
+def test_a_weak_suspect_says_so_and_does_not_make_fix_the_button_to_press(desk, tmp_path, monkeypatch):
+    reds, greens = red_and_green(desk, tmp_path)
+    desk.assign(reds, "red")
+    desk.assign(greens, "green")
+    doubts = [{"sha1": reds[0], "path": "", "given": "red", "suggested": "green", "score": 0.1, "strength": "likely"},
+              {"sha1": reds[1], "path": "", "given": "red", "suggested": "green", "score": 0.4,
+               "strength": "possible"}]
+    monkeypatch.setattr(desk, "suspects", lambda: doubts)
+    desk.view = "suspects"
+    page = H.grid(desk, str)
+    likely, possible = page.split(f'data-id="{reds[0]}"')[1], page.split(f'data-id="{reds[1]}"')[1]
+    assert "likely wrong" in likely.split("fl-tile")[0] and "maybe wrong" in possible.split("fl-tile")[0]
+    assert 'fl-btn fl-fix"' in likely.split("fl-tile")[0] and 'fl-btn fl-fix"' not in possible.split("fl-tile")[0]
+    assert "1 of them are likely wrong" in page
 
 
 def test_a_grid_page_of_60_photos_is_a_few_kb_of_links_not_inline_pictures(desk, tmp_path):

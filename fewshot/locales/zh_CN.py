@@ -1039,12 +1039,6 @@ UI.update({
 MESSAGES.update({
     "**{} photos**: {} labelled in {} classes, {} without a class.":
         "**{0} 张照片**：{1} 张已标注，共 {2} 个类别；{3} 张还没有类别。",
-    "Accepting at or above {}: cross-validation on your labels expects about {} of them to be wrong.":
-        "接受置信度不低于 {0} 的建议：根据你已有标注的交叉验证，其中约 {1} 会是错的。",
-    "Accepting at or above {}: cross-validation on your labels found none of them wrong (an estimate from few "
-    "photos, not a promise).": "接受置信度不低于 {0} 的建议：对你已有标注的交叉验证没有发现错误（这是基于少量照片的估计，不是保证）。",
-    "Accepting at or above {}: too few labels yet to estimate how many would be wrong.":
-        "接受置信度不低于 {0} 的建议：标注还太少，无法估计会有多少是错的。",
     "Any layout: the photos join this project without a class, and you label them below.":
         "任何文件夹结构都可以：照片以“无类别”加入本项目，然后在下面标注。",
     "Choose a .zip of photos first.": "请先选择一个照片 .zip 文件。",
@@ -1103,17 +1097,6 @@ MESSAGES.update({
     "{} photos are now '{}'.": "{0} 张照片现在属于“{1}”。",
     "{} photos have no class now.": "{0} 张照片现在没有类别。",
     "{} suggestions accepted as '{}'.": "已接受 {0} 条建议，标为“{1}”。",
-    "At {} and above, cross-validation on your labels expects about {} of such suggestions to be wrong: the "
-    "Suspicious labels view lists the likely ones.":
-        "在 {0} 及以上，根据你的标注做的交叉验证估计这类建议约有 {1} 是错的：“可疑标注”视图会列出可能错的那些。",
-    "At {} and above, cross-validation on your labels found none of such suggestions wrong (an estimate from "
-    "few photos, not a promise).":
-        "在 {0} 及以上，根据你的标注做的交叉验证没有发现这类建议出错（这是基于少量照片的估计，不是保证）。",
-    "This leaves out the {} labels that look wrong, so it is too hopeful until you review them under Suspicious "
-    "labels.":
-        "这个估计没有算上 {0} 个看起来有错的标注，所以在你到“可疑标注”里检查它们之前，它偏乐观。",
-    "Too few of your labels reach {} to estimate how many of these are wrong.":
-        "你的标注中达到 {0} 的太少，无法估计其中有多少是错的。",
     "Make a class first (its name, then Add class).": "请先建一个类别（输入名称，再点“添加类别”）。",
     "Give the selected photos a class (or press its number):": "给选中的照片指定类别（或按它的数字键）：",
     "Page {} of {}": "第 {0} 页，共 {1} 页",
@@ -1330,4 +1313,47 @@ MESSAGES.update({
 MESSAGES.update({
     "the check set: photos picked at random from your pool and labelled by you; accepted suggestions never check "
     "the model": "检查集：从你的照片集中随机抽出、由你亲手标注的照片；接受的建议从不用来检查模型",
+})
+
+# an honest accept threshold (fewshot/label_trust.py, labelling.py, ui/label_html.py, ui/step_label.py): judged on the
+# labels a person gave only, a lower bound, and nothing accepted by default where the labels show no safe one
+MESSAGES.update({
+    "Accepting at or above {}: at least {} of those suggestions should be right (90% sure, judged on the {} labels "
+    "you gave).": "接受置信度不低于 {0} 的建议：其中至少 {1} 应该是对的（有 90% 的把握，依据是你亲手给的 {2} 个标注）。",
+    "At {} and above, at least {} of such suggestions should be right (90% sure, judged on the {} labels you gave); "
+    "Suspicious labels lists the ones now in doubt.":
+        "在 {0} 及以上，这类建议至少 {1} 应该是对的（有 90% 的把握，依据是你亲手给的 {2} 个标注）；“可疑标注”会列出现在有疑问的那些。",
+    "Too few of your labels reach {} to say how many of these are right.":
+        "你的标注中达到 {0} 的太少，无法说出其中有多少是对的。",
+    "Nothing is accepted by default yet.": "目前不会默认接受任何建议。",
+    "Nothing is accepted by default yet: your labels do not show a safe threshold. Label the photos asked next, or "
+    "type the lowest confidence you accept beside Accept.":
+        "目前不会默认接受任何建议：你的标注还不能说明哪个阈值是安全的。请标注接下来询问的照片，或在“接受”旁边填入你愿意接受的最低置信度。",
+    "Every photo has a label.": "每张照片都有标注了。",
+    "Suggestions start once two classes have labels.": "至少两个类别有了标注之后，才会给出建议。",
+    "Too few labels to check suggestions against yet: that takes labels you gave, at least 4 in two classes. "
+    "Nothing is accepted by default.":
+        "用来检验建议的标注还太少：这需要你亲手给的标注，两个类别里至少 4 个。目前不会默认接受任何建议。",
+    "Your {} labels do not show yet that any threshold gives {} right suggestions ({} sure). Nothing is accepted "
+    "by default: label the photos asked next.":
+        "你的 {0} 个标注还不能说明哪个阈值能让建议 {1} 正确（{2} 的把握）。目前不会默认接受任何建议：请标注接下来询问的照片。",
+    "Your {} labels do not show yet that any threshold gives {} right suggestions ({} sure); the best so far, {} and "
+    "above, is at least {} right. Nothing is accepted by default: label the photos asked next.":
+        "你的 {0} 个标注还不能说明哪个阈值能让建议 {1} 正确（{2} 的把握）；目前最好的是 {3} 及以上，至少 {4} 正确。"
+        "目前不会默认接受任何建议：请标注接下来询问的照片。",
+    "These {} labels may be wrong (or the photos may be in the wrong folder): fix or keep each one. {} of them are "
+    "likely wrong; for the others the model is only unsure, so look before you fix.":
+        "这 {0} 个标注可能有错（或者照片放错了文件夹）：请逐个修正或保留。其中 {1} 个很可能错了；其余的只是模型拿不准，修正前请先看一看。",
+    "No suggestion is accepted by default. {}": "默认不接受任何建议。{0}",
+    "{} suggested": "建议 {0} 张",
+    "{} of {} suggestions at or above {} (at least {} right, {} sure, from your {} labels):":
+        "{1} 条建议中有 {0} 条达到或高于 {2}（至少 {3} 正确，{4} 的把握，依据你的 {5} 个标注）：",
+    "suspect ({}): {} is labelled {}, looks like {} (chance it is wrong {})":
+        "可疑（{0}）：{1} 标为 {2}，看起来像 {3}（出错的可能 {4}）",
+    "accepted suggestion in doubt ({}): {} was accepted as {}, now looks like {}":
+        "有疑问的已接受建议（{0}）：{1} 被接受为 {2}，现在看起来像 {3}",
+})
+UI.update({
+    "likely wrong": "很可能错了",
+    "maybe wrong": "也许错了",
 })

@@ -113,22 +113,13 @@ def _all(desk: Desk, tr: Tr) -> str:
 
 
 def risk_line(desk: Desk, tr: Tr) -> str:
-    t, wrong = desk.risk()
-    if wrong is None:
-        return tr(f"Accepting at or above {t:.0%}: too few labels yet to estimate how many would be wrong.")
-    if wrong < 0.005:  # "about 0%" would read as a promise
-        line = tr(f"Accepting at or above {t:.0%}: cross-validation on your labels found none of them wrong "
-                  f"(an estimate from few photos, not a promise).")
-    else:
-        line = tr(f"Accepting at or above {t:.0%}: cross-validation on your labels expects about {wrong:.0%} of "
-                  f"them to be wrong.")
-    return line + (" " + left_out_note(desk, tr) if desk.left_out() else "")
-
-
-def left_out_note(desk: Desk, tr: Tr) -> str:
-    """Said with every estimate that left out the labels that look wrong: it counts only the others."""
-    return tr(f"This leaves out the {desk.left_out()} labels that look wrong, so it is too hopeful until you "
-              f"review them under Suspicious labels.")
+    """What accepting at the default threshold promises, or why there is no default: judged on the labels a
+    person gave only, as a lower bound, never as the model's opinion of its own suggestions."""
+    t, right = desk.risk()
+    if t is None:
+        return tr(desk.threshold_note() or "Nothing is accepted by default yet.")
+    return tr(f"Accepting at or above {t:.0%}: at least {right:.0%} of those suggestions should be right "
+              f"(90% sure, judged on the {desk.evidence()} labels you gave).")
 
 
 def _said(hint: str, kind: str | None, tr: Tr) -> str:
@@ -186,12 +177,14 @@ def _suggest(desk: Desk, tr: Tr) -> str:
     t, _ = desk.risk()
     out.append(_note(risk_line(desk, tr)))
     for label, items in sorted(desk.groups().items()):
-        above = sum(c >= t for _, c in items)
         g = "s:" + label
-        counts = esc(tr(f"{len(items)} suggested, {above} at or above {t:.0%}"))
+        # without a default threshold the box starts empty and Accept is no primary button: nothing by default
+        counts = esc(tr(f"{len(items)} suggested") if t is None else
+                     tr(f"{len(items)} suggested, {sum(c >= t for _, c in items)} at or above {t:.0%}"))
+        value = "" if t is None else f' value="{round(t * 100)}"'
         out.append(f'<div class="fl-group"><b>{esc(label)}</b> <span>{counts}</span><label>{esc(tr("accept all at or above"))} <input type="number" min="50" max="100" step="1" '
-                   f'data-thr="{esc(g)}" value="{round(t * 100)}">%</label>'
-                   f'{_btn(tr("Accept"), "accept", "fl-primary", cls=label, group=g)}'
+                   f'data-thr="{esc(g)}"{value}>%</label>'
+                   f'{_btn(tr("Accept"), "accept", "fl-primary" if t is not None else "", cls=label, group=g)}'
                    f'{_btn(tr("Select group"), "select-group", group=g)}'
                    f'{_btn(tr("Reject selected"), "reject", cls=label)}</div>')
         tiles = [_tile(desk, photos[s], pct(c), g, _btn("✕", "reject", "fl-x", cls=label, id=s))
@@ -209,13 +202,17 @@ def _suspects(desk: Desk, tr: Tr) -> str:
     photos, found = desk.photos(), desk.suspects()
     if not found:
         return _note(tr("No label looks wrong to the model right now."))
+    likely = sum(s.get("strength") == "likely" for s in found)
     out = [_note(tr(f"These {len(found)} labels may be wrong (or the photos may be in the wrong folder): "
-                    f"fix or keep each one."))]
+                    f"fix or keep each one. {likely} of them are likely wrong; for the others the model is "
+                    f"only unsure, so look before you fix."))]
     tiles = []
     for s in found:
         if s["sha1"] not in photos:
             continue
-        buttons = (_btn(tr(f"Fix: {s['suggested']}"), "fix", "fl-fix", cls=s["suggested"], id=s["sha1"]) +
-                   _btn(tr("Keep"), "keep", "fl-keep", cls=s["given"], id=s["sha1"]))
-        tiles.append(_tile(desk, photos[s["sha1"]], f"{s['given']} → {s['suggested']}", "suspects", buttons))
+        sure = s.get("strength") == "likely"  # a weak case does not make Fix the button to press
+        buttons = (_btn(tr(f"Fix: {s['suggested']}"), "fix", "fl-fix" if sure else "fl-keep", cls=s["suggested"],
+                        id=s["sha1"]) + _btn(tr("Keep"), "keep", "fl-keep", cls=s["given"], id=s["sha1"]))
+        how = f'<div class="fl-how fl-{"likely" if sure else "maybe"}">{esc(tr("likely wrong") if sure else tr("maybe wrong"))}</div>'
+        tiles.append(_tile(desk, photos[s["sha1"]], f"{s['given']} → {s['suggested']}", "suspects", how + buttons))
     return "".join(out) + f'<div class="fl-tiles fl-review">{"".join(tiles)}</div>'

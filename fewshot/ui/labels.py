@@ -289,19 +289,18 @@ class Desk:
 
     # ------------------------------------------------------------------------------------------ the engine
     def refresh(self) -> LB.Suggestions | None:
-        """Retrain the head on the labels now and suggest again (None until the features are ready)."""
+        """Retrain the head on the labels now and suggest again (None until the features are ready). Only the
+        labels a person gave are evidence; accepted suggestions are neither asked again nor suggested, and the
+        ones the person's labels now doubt come back as suspects (`doubted_accepted`)."""
         pool = self.pool
         if pool is None:
             return None
         t0 = time.perf_counter()
         named = {sha_of(n): n for n in pool.names}  # the pool knows each photo by its stored file name
-        labels = {named[s]: lab for s, lab in self.taught().items() if s in named}
-        result = LB.suggest(pool, labels, ask=ASK)
-        every = {named[s]: lab for s, lab in self.labels().items() if s in named}
-        if len(every) > len(labels):  # accepted suggestions are reviewed too: suspects among all the labels
-            seen = {s["path"] for s in result.suspects}
-            more = [s for s in LB.suggest(pool, every, ask=0).suspects if s["path"] not in seen]
-            result.suspects = sorted(result.suspects + more, key=lambda s: s["score"])
+        people = self.taught()
+        labels = {named[s]: lab for s, lab in people.items() if s in named}
+        accepted = {named[s]: lab for s, lab in self.labels().items() if s in named and s not in people}
+        result = LB.suggest(pool, labels, ask=ASK, accepted=accepted)
         self.result = result
         self.last_refresh_s = time.perf_counter() - t0
         return self.result
@@ -362,30 +361,37 @@ class Desk:
         self.project.hide_cards("reject", [(s, label) for s in sha1s], tab=self.tab)
         self.invalidate()
 
-    def risk(self) -> tuple[float, float | None]:
-        """(the default accept threshold, the share of wrong labels expected above it, or None: unknown)."""
-        if self.result is None:
-            return LB.FALLBACK_THRESHOLD, None
-        p = self.result.accept_precision
-        return self.result.accept_threshold, (None if p is None else 1 - p)
+    def risk(self) -> tuple[float | None, float | None]:
+        """(the default accept threshold, a lower bound of the share right at or above it), or (None, None)
+        where the person's labels cannot support one: then nothing is accepted by default, and
+        `threshold_note` says why in words."""
+        if self.result is None or self.result.threshold_or_none() is None:
+            return None, None
+        return self.result.accept_threshold, self.result.accept_precision
 
-    def left_out(self) -> int:
-        """Labels that look wrong and were left out of the estimates (0: every label counted)."""
-        return self.result.left_out if self.result is not None else 0
+    def threshold_note(self) -> str | None:
+        """Why there is no default threshold, in plain words (None: there is one, or no suggestions yet)."""
+        return self.result.threshold_note if self.result is not None else None
 
-    def wrong_at(self, threshold: float) -> float | None:
-        """The share of wrong labels expected among suggestions at or above `threshold` (None: unknown)."""
-        p = self.result.precision_at(threshold) if self.result is not None else None
-        return None if p is None else 1 - p
+    def evidence(self) -> int:
+        """How many labels a person gave that the estimates rest on."""
+        return self.result.evidence if self.result is not None else 0
+
+    def right_at(self, threshold: float) -> float | None:
+        """A lower bound (90% sure) of the share right among suggestions at or above `threshold`, judged on the
+        labels a person gave (None: too few of them reach it to say)."""
+        return self.result.precision_at(threshold) if self.result is not None else None
 
     def suspects(self) -> list[dict]:
-        """{"sha1", "given", "suggested", "score"} of labels the engine finds probably wrong, still as given
-        and not kept by the user, most suspicious first."""
+        """{"sha1", "given", "suggested", "score", "strength"} of labels the engine doubts, still as given and not
+        kept by the user: the person's labels it finds wrong, then the accepted suggestions its person-taught
+        head now puts in another class; "likely" ones before "possible" ones, most doubtful first."""
         if self.result is None:
             return []
         labelled = self.labels()
         out = []
-        for s in self.result.suspects:
+        found = self.result.suspects + self.result.doubted_accepted
+        for s in sorted(found, key=lambda s: (s.get("strength") != "likely", s["score"])):
             sha1 = sha_of(s["path"])
             if labelled.get(sha1) == s["given"] and (sha1, s["given"]) not in self.kept:
                 out.append({**s, "sha1": sha1})

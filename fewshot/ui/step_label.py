@@ -177,7 +177,7 @@ def act(desk: Desk, data: dict) -> str | None:
     elif what == "unlabel":
         note = f"{desk.assign(ids, None)} photos have no class now."
     elif what == "accept":
-        threshold = float(data.get("threshold") or round(desk.risk()[0] * 100)) / 100
+        threshold = _chosen_threshold(desk, data.get("threshold"))
         note = f"{desk.accept(cls, threshold)} suggestions accepted as '{cls}'. " + _accept_risk(desk, threshold)
     elif what == "accept-hint":
         note = f"{desk.assign(desk.hints().get(cls, []), cls)} photos are now '{cls}'."
@@ -353,14 +353,23 @@ def _wire_classes(v: SimpleNamespace, page: Page, show_report: Callable[[Session
     page.follow(v.use.click(on_use, [page.state], report_outputs + [page.state], **PRIVATE))
 
 
+def _chosen_threshold(desk, typed) -> float:
+    """The threshold an Accept uses (0-1): the one typed beside it, else the default; where the labels support
+    no default and none is typed, nothing is accepted."""
+    if typed not in (None, ""):
+        return float(typed) / 100
+    default, _ = desk.risk()
+    if default is None:
+        raise ProjectError("Nothing is accepted by default yet: your labels do not show a safe threshold. Label the "
+                           "photos asked next, or type the lowest confidence you accept beside Accept.")
+    return default
+
+
 def _accept_risk(desk, threshold: float) -> str:
-    """What accepting at `threshold` (the user's, maybe not the default) risks, in words."""
-    wrong = desk.wrong_at(threshold)
-    if wrong is None:
-        return f"Too few of your labels reach {threshold:.0%} to estimate how many of these are wrong."
-    said = (f"At {threshold:.0%} and above, cross-validation on your labels found none of such suggestions wrong "
-            f"(an estimate from few photos, not a promise)." if wrong < 0.005 else
-            f"At {threshold:.0%} and above, cross-validation on your labels expects about {wrong:.0%} of such "
-            f"suggestions to be wrong: the Suspicious labels view lists the likely ones.")
-    return said + (f" This leaves out the {desk.left_out()} labels that look wrong, so it is too hopeful until you "
-                   f"review them under Suspicious labels." if desk.left_out() else "")
+    """What accepting at `threshold` (the user's, maybe not the default) promises, in words: a lower bound
+    judged on the labels a person gave."""
+    right = desk.right_at(threshold)
+    if right is None:
+        return f"Too few of your labels reach {threshold:.0%} to say how many of these are right."
+    return (f"At {threshold:.0%} and above, at least {right:.0%} of such suggestions should be right (90% sure, "
+            f"judged on the {desk.evidence()} labels you gave); Suspicious labels lists the ones now in doubt.")
