@@ -156,6 +156,15 @@ class Ui:
         self.shot("timeout")
         raise AssertionError(f"{selector} never showed /{pattern}/; it shows: {self.text(selector)[:500]}")
 
+    def table(self, selector: str) -> list[dict[str, str]]:
+        """The rows of a table on the page, each keyed by its column's header, as a user reads them."""
+        return self.page.evaluate("""(sel) => {
+            const t = document.querySelector(sel + ' table'); if (!t) return [];
+            const heads = [...t.querySelectorAll('thead th')].map(h => h.innerText.trim());
+            return [...t.querySelectorAll('tbody tr')].map(r => Object.fromEntries(
+                [...r.querySelectorAll('td')].map((c, i) => [heads[i], c.innerText.trim()])));
+        }""", selector)
+
     def points(self) -> int:
         """Epochs drawn on the live accuracy curve."""
         return self.page.evaluate("""() => { const p = document.querySelector('#acc-plot .js-plotly-plot');

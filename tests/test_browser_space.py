@@ -86,6 +86,8 @@ def test_the_space_page_on_a_phone_answers_a_photo_without_sideways_scroll(brows
         page = context.new_page()
         page.goto(url)
         page.get_by_text("给它一张图片").wait_for(timeout=60_000)
+        # the page fills in part by part (a busy machine shows "加载中..." a while): wait for the rest, then read it
+        page.wait_for_function("() => !document.body.innerText.includes('加载中')", timeout=60_000)
         assert "模型看到的是" in page.inner_text("body") and "关于这个模型" in page.inner_text("body")
         page.screenshot(path=shots / "space-on-a-chinese-phone.png")
         context.close()
