@@ -1,10 +1,12 @@
-"""The Label step in Chromium (issue 15's acceptance): an unsorted pile made from flowers/train (copied flat
-under opaque names; the test answers from a dict built from the folder names, as a person would from the
-photo, and slips once a round on purpose) becomes a labelled project and a model: label the cold-start and
-ask-next photos, accept the suggestions in bulk, fix the suspects, train with the default settings
-(MobileNetV2: the weights the test server has), and the model on flowers/val reaches what 50 random labels give.
+"""The Label step in Chromium (issues 15 and 22): an unsorted pile made from flowers/train (copied flat under
+opaque names; the test answers from a dict built from the folder names, as a person would from the photo, and
+slips once a round on purpose) becomes a labelled project and a model: label the cold-start and ask-next photos;
+at 48 labels the page promises no threshold and Accept takes nothing by default; label what is asked until it
+promises one, accept the suggestions in bulk at it (they are as right as promised, within 3 points), fix the
+suspects, train with the default settings (MobileNetV2: the weights the test server has), and the model on
+flowers/val reaches what 50 random labels give.
 
-The bound, 0.77, is the issue's figure for 50 random labels with fewshot's default training on flowers
+The bound, 0.77, is issue 15's figure for 50 random labels with fewshot's default training on flowers
 (bench/README.md measures 0.746 ± 0.043 for the engine's own head on 50 random labels, so 0.77 is the
 stricter of the two). The time from a labelling batch to refreshed suggestions is printed, not asserted
 (target 2 s; a shared machine's load is not this code's doing).
@@ -20,11 +22,12 @@ import time
 from pathlib import Path
 
 
-# What random labels give when trained with the defaults (bench/README.md: 20 -> 0.652, 50 -> 0.793). Of the 48
-# labels given here, the 20 the check set asks for grade the model and do not train it (issue 22: accepted
-# suggestions never grade it), so the floor is what the 28 others would give if random: about 0.69.
-RANDOM_28_LABELS = 0.69
+# What random labels give when trained with the defaults (bench/README.md: 20 -> 0.652, 50 -> 0.793; issue 15
+# asked for 0.77 at 50). Of the 90 or more labels given here before a threshold is promised, the 20 the check set
+# asks for grade the model and do not train it (issue 22), so more than 50 others train it: 0.77 is the floor.
+RANDOM_50_LABELS = 0.77
 HAND_LABELS = 48  # four rounds of the 12 photos "Ask me" shows
+MAX_HAND_LABELS = 180  # bench/whole_pile.py: on this pile a threshold is promised after 90-150 labels by hand
 
 
 
@@ -208,14 +211,40 @@ def test_an_unsorted_pile_becomes_a_labelled_project_and_a_model_with_the_models
         given += lab.answer_shown()
     snap(u, "ask-next")
 
+    show(u, "Suggestions")  # 48 labels, 20 of them the random check set: too few to promise a threshold
+    grid = u.text("#label-grid")
+    assert "Nothing is accepted by default" in grid and "at or above" not in grid.split("accept all")[0], grid[:400]
+    snap(u, "suggestions-no-threshold")
+    first = u.page.locator('#label-grid button[data-act="accept"]').first
+    assert "fl-primary" not in (first.get_attribute("class") or "")  # Accept is no button to press without one
+    before = lab.labelled()
+    first.click()  # a click on Accept with the box empty accepts nothing, and says why
+    u.page.get_by_text(re.compile("your labels do not show a safe threshold")).first.wait_for(timeout=30_000)
+    assert lab.labelled() == before
+
+    show(u, "Ask me")  # so the person labels what is asked, until the page can promise a threshold
+    promised = None
+    while given < MAX_HAND_LABELS and promised is None:
+        given += lab.answer_shown()
+        show(u, "Suggestions")
+        promised = re.search(r"Accepting at or above (\d+)%: at least (\d+)% of those suggestions should be right",
+                             u.text("#label-grid"))
+        show(u, "Ask me")
+    assert promised, f"no threshold after {given} labels by hand: {u.text('#label-grid')[:300]}"
     show(u, "Suggestions")
-    risk = r"(cross-validation on your labels (expects about \d+%|found none of them wrong)|too few labels yet to)"
-    assert re.search(risk, u.text("#label-grid")), u.text("#label-grid")[:400]  # what accepting risks is said
     snap(u, "suggestions")
+    labels, _ = project_labels(app_server, truth)
+    by_hand = {n for n, lab_ in labels.items() if lab_ is not None}
     accepted = accept_all(u, lab)
     labels, _ = project_labels(app_server, truth)
+    taken = {n: lab_ for n, lab_ in labels.items() if lab_ is not None and n not in by_hand}
+    right = sum(lab_ == truth[n] for n, lab_ in taken.items()) / max(1, len(taken))
+    stated = int(promised.group(2)) / 100
     wrong = sum(1 for n, lab_ in labels.items() if lab_ is not None and lab_ != truth[n])
     snap(u, "after-accepting")
+    print(f"\nthreshold promised after {given} labels by hand: {promised.group(1)}%, at least {stated:.0%} right; "
+          f"{len(taken)} accepted, {right:.3f} of them right")
+    assert taken and right >= stated - 0.03  # the promise holds on photos nobody labelled (issue 22: within 3 points)
 
     show(u, "Suspicious labels")
     snap(u, "suspects")
@@ -241,6 +270,7 @@ def test_an_unsorted_pile_becomes_a_labelled_project_and_a_model_with_the_models
           f"{n} labelled photos trained on")
     print(f"labelling batch -> refreshed suggestions in the browser: median {statistics.median(lab.times):.2f} s, "
           f"max {max(lab.times):.2f} s over {len(lab.times)} batches (target 2 s)")
-    print(f"accuracy on flowers/val: {acc:.3f} (28 random labels: about {RANDOM_28_LABELS})")
+    print(f"accuracy on flowers/val: {acc:.3f} (50 random labels: about {RANDOM_50_LABELS})")
     assert listed > 0 and wrong_after < wrong  # the review found and fixed wrong labels
-    assert acc >= RANDOM_28_LABELS
+    assert slips_left <= len(lab.slips) // 3, (slips_left, lab.slips)  # and most of the person's slips
+    assert acc >= RANDOM_50_LABELS
