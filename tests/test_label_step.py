@@ -467,6 +467,23 @@ def test_step_1s_report_lists_photos_that_may_be_in_the_wrong_folder(tmp_path, m
     sess.cleanup()
 
 
+def test_the_random_check_photos_say_how_often_suggestions_that_sure_were_right(desk, tmp_path):
+    from fewshot import check_set as CS
+    items, truth = pile(tmp_path, {"red": 40, "green": 40, "blue": 40})
+    desk.add_uploaded(items, LIMITS)
+    ready(desk)
+    check = CS.top_up(desk.project, seed=0)  # drawn at random, as the first "Ask me" does
+    t_ = by_truth(desk, truth)
+    others = [s for s in t_ if s not in check][:40]
+    desk.invalidate()
+    label_truthfully(desk, truth, check + others)
+    t, _ = desk.risk()
+    right, of = desk.check_record(t)
+    sure = [s for s, c in zip(desk._evidence, desk.result.oof_confidence) if s in check and c >= t]
+    assert of == len(sure) > 0 and right == of  # clear colours: every such suggestion was right
+    assert f"suggestions this sure were right {right} times of {of}" in H.risk_line(desk, str)
+
+
 def test_a_weak_suspect_says_so_and_does_not_make_fix_the_button_to_press(desk, tmp_path, monkeypatch):
     reds, greens = red_and_green(desk, tmp_path)
     desk.assign(reds, "red")

@@ -1345,6 +1345,8 @@ MESSAGES.update({
     "likely wrong; for the others the model is only unsure, so look before you fix.":
         "这 {0} 个标注可能有错（或者照片放错了文件夹）：请逐个修正或保留。其中 {1} 个很可能错了；其余的只是模型拿不准，修正前请先看一看。",
     "No suggestion is accepted by default. {}": "默认不接受任何建议。{0}",
+    "On your check photos, picked at random, suggestions this sure were right {} times of {}.":
+        "在你随机抽出的检查照片上，这么有把握的建议 {1} 次中对了 {0} 次。",
     "{} suggested": "建议 {0} 张",
     "{} of {} suggestions at or above {} (at least {} right, {} sure, from your {} labels):":
         "{1} 条建议中有 {0} 条达到或高于 {2}（至少 {3} 正确，{4} 的把握，依据你的 {5} 个标注）：",

@@ -118,8 +118,13 @@ def risk_line(desk: Desk, tr: Tr) -> str:
     t, right = desk.risk()
     if t is None:
         return tr(desk.threshold_note() or "Nothing is accepted by default yet.")
-    return tr(f"Accepting at or above {t:.0%}: at least {right:.0%} of those suggestions should be right "
+    line = tr(f"Accepting at or above {t:.0%}: at least {right:.0%} of those suggestions should be right "
               f"(90% sure, judged on the {desk.evidence()} labels you gave).")
+    record = desk.check_record(t)
+    if record and record[1]:  # the random check photos: the fairest sample the person has labelled
+        line += " " + tr(f"On your check photos, picked at random, suggestions this sure were right {record[0]} "
+                         f"times of {record[1]}.")
+    return line
 
 
 def _said(hint: str, kind: str | None, tr: Tr) -> str:

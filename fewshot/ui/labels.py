@@ -93,6 +93,7 @@ class Desk:
         self._files: tuple[list | None, dict[str, Path]] = (None, {})
         self._cache: list | None = None
         self._hidden: dict[str, set] = {}
+        self._evidence: list[str] = []  # sha1s of the person's labels the last refresh judged on, in its order
 
     # ------------------------------------------------------------------------------------------ photos in
     def add_uploaded(self, items: Sequence[tuple[Path, str]], limits: Limits,
@@ -301,6 +302,7 @@ class Desk:
         labels = {named[s]: lab for s, lab in people.items() if s in named}
         accepted = {named[s]: lab for s, lab in self.labels().items() if s in named and s not in people}
         result = LB.suggest(pool, labels, ask=ASK, accepted=accepted)
+        self._evidence = [sha_of(n) for n in labels]  # the order of result.oof_confidence and oof_right
         self.result = result
         self.last_refresh_s = time.perf_counter() - t0
         return self.result
@@ -376,6 +378,17 @@ class Desk:
     def evidence(self) -> int:
         """How many labels a person gave that the estimates rest on."""
         return self.result.evidence if self.result is not None else 0
+
+    def check_record(self, threshold: float) -> tuple[int, int] | None:
+        """(right, of) for the check set's photos (drawn at random, labelled by the person) whose suggestion,
+        made without their own label, was at least `threshold` sure: how such suggestions fare on a fair sample,
+        with no model grading itself. None before there are such suggestions."""
+        result = self.result
+        if result is None or result.oof_confidence is None or len(self._evidence) != len(result.oof_confidence):
+            return None
+        check = {p.sha1 for p in self._listed() if p.checkset}
+        rows = [i for i, s in enumerate(self._evidence) if s in check and result.oof_confidence[i] >= threshold]
+        return int(sum(bool(result.oof_right[i]) for i in rows)), len(rows)
 
     def right_at(self, threshold: float) -> float | None:
         """A lower bound (90% sure) of the share right among suggestions at or above `threshold`, judged on the
