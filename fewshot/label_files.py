@@ -1,31 +1,30 @@
-"""Labels files in and out, each label with who gave it: CSV (path,label,split,source) and Label Studio (a
-person's labels as `annotations`, accepted suggestions as `predictions` with their score), and who gave an
-archive's labels (fewshot/project_io.py writes and reads the archive itself).
+"""Labels files in and out, each label with who gave it: CSV (path,label,split,source) and Label Studio's exports
+(JSON, JSON-MIN, CSV: fewshot/labelstudio_read.py reads them, fewshot/labelstudio_match.py finds their photos), and
+who gave an archive's labels (fewshot/project_io.py writes and reads the archive itself).
 
-Reading: a CSV's `source` column is optional (a person's by default); a Label Studio task's annotation is a
-person's label, its prediction an accepted suggestion (never a person's), and the JSON-MIN form Label Studio
-exports (a choice under the control's name) is a person's. Every row is checked before anything is used.
+Reading: what a file is comes from its content (a JSON list, or a CSV with an `image` column, is Label Studio's).
+A CSV's `source` column is optional (a person's by default); a Label Studio annotation is a person's label, a
+prediction an accepted suggestion, never a person's. Every row is checked before anything is used.
 """
 from __future__ import annotations
 
 import csv
 import io
-import json
-import math
 import os
-import urllib.parse
 from pathlib import Path, PurePosixPath
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from .archive import Limits, human_size
 from .errors import DataError, LimitExceeded, ProjectError
-from .project_labels import (HINT_SOURCES, LABEL_SOURCES, NO_ORIGIN, PERSON, Origin, legacy_hint_source,
-                             legacy_origin)
+from .labelstudio_match import LabelReport, PhotoIndex, match_tasks, parse_ref
+from .labelstudio_read import LS_META_KEYS, LabelStudioFile, Task, is_labelstudio_csv, read_labelstudio
+from .project_labels import HINT_SOURCES, LABEL_SOURCES, NO_ORIGIN, Origin, legacy_hint_source, legacy_origin
 from .project_photos import MAX_NAME, SPLITS, clean_class
 
+__all__ = ["LS_META_KEYS", "LabelReport", "LabelRow", "archive_origin", "label_from_file", "load_labels",
+           "read_label_rows", "read_labels", "safe_relative"]
+
 MAX_LABEL_FILE_BYTES = 64 * 1024**2  # a labels file or project.json: far more than 20,000 rows need
-LS_META_KEYS = {"id", "image", "annotator", "annotation_id", "created_at", "updated_at", "lead_time", "split",
-                "data", "annotations", "predictions", "meta"}
 
 
 class LabelRow(NamedTuple):
@@ -73,16 +72,6 @@ def safe_relative(text: str, where: str) -> str:
     return "/".join(parts)
 
 
-def _label_studio_image(value: Any) -> str:
-    """Label Studio's image field: our relative path, or its local-files / upload URL forms."""
-    text = str(value)
-    if "?d=" in text:  # /data/local-files/?d=folder/photo.jpg
-        return urllib.parse.unquote(text.split("?d=", 1)[1])
-    if text.startswith(("http://", "https://")):
-        return urllib.parse.unquote(urllib.parse.urlparse(text).path).rsplit("/", 1)[-1]
-    return text
-
-
 def _read_text(path: Path) -> str:
     if not path.is_file():
         raise DataError(f"{path} does not exist or is not a file.")
@@ -105,35 +94,49 @@ def read_labels(path: str | os.PathLike, fmt: str | None = None, limits: Limits 
     return [tuple(r[:4]) for r in read_label_rows(path, fmt, limits)]
 
 
-def read_label_rows(path: str | os.PathLike, fmt: str | None = None, limits: Limits | None = None
-                    ) -> list[LabelRow]:
-    """Every row of a CSV (path,label[,split[,source]]) or a Label Studio file, with who gave its label;
-    every row checked before anything is used."""
+def load_labels(path: str | os.PathLike, fmt: str | None = None, limits: Limits | None = None
+                ) -> LabelStudioFile | list[LabelRow]:
+    """A labels file, every row checked: Label Studio's export (a JSON list, or a CSV with an `image` column) as
+    a LabelStudioFile, else fewshot's CSV as rows. What it is comes from its content; `fmt` ("csv" or
+    "labelstudio", as the user named it) is checked but decides nothing."""
     path, limits = Path(path), limits or Limits.from_env()
-    fmt = fmt or ("labelstudio" if path.suffix.lower() == ".json" else "csv")
-    text = _read_text(path)
-    if fmt == "csv":
-        rows = _csv_rows(path.name, text, limits)
-    elif fmt == "labelstudio":
-        rows = _label_studio_rows(path.name, text, limits)
-    else:
+    if fmt not in (None, "csv", "labelstudio"):
         raise ProjectError(f"Unknown labels format '{fmt}'; use csv or labelstudio.")
+    text = _read_text(path)
+    if text.lstrip("\ufeff \t\r\n")[:1] in ("[", "{") or is_labelstudio_csv(text):
+        file = read_labelstudio(path.name, text, limits)
+        return file._replace(tasks=[_checked(t) for t in file.tasks])
+    rows = [_checked(Task(*r)) for r in _csv_rows(path.name, text, limits)]
     out, seen = [], {}
     for where, rel, label, split, origin in rows:
         rel = safe_relative(rel, where)
-        split = (split or "").strip().lower() or None
-        if split not in (None, *SPLITS):
-            raise DataError(f"{where}: the split is 'train' or 'val', not '{split}'.")
-        try:
-            label = clean_class(label)
-        except ProjectError as exc:
-            raise DataError(f"{where}: {exc}") from None
-        origin = origin if label is not None else NO_ORIGIN
         if rel in seen and seen[rel][0] != (label, split, origin.source):
             raise DataError(f"{where}: '{rel}' is already labelled differently in {seen[rel][1]}.")
         seen[rel] = ((label, split, origin.source), where)
         out.append(LabelRow(where, rel, label, split, origin))
     return out
+
+
+def _checked(task: Task) -> Task:
+    """A row's split and class checked and cleaned; an unlabelled row has no origin."""
+    split = (task.split or "").strip().lower() or None
+    if split not in (None, *SPLITS):
+        raise DataError(f"{task.where}: the split is 'train' or 'val', not '{split}'.")
+    try:
+        label = clean_class(task.label)
+    except ProjectError as exc:
+        raise DataError(f"{task.where}: {exc}") from None
+    return task._replace(label=label, split=split, origin=task.origin if label is not None else NO_ORIGIN)
+
+
+def read_label_rows(path: str | os.PathLike, fmt: str | None = None, limits: Limits | None = None
+                    ) -> list[LabelRow]:
+    """Every row of a CSV (path,label[,split[,source]]) or a Label Studio export, with who gave its label; a
+    Label Studio task's path is the one its image reference names (fewshot/labelstudio_match.py)."""
+    loaded = load_labels(path, fmt, limits)
+    if isinstance(loaded, LabelStudioFile):
+        return [LabelRow(t.where, parse_ref(t.ref, t.where).path, t.label, t.split, t.origin) for t in loaded.tasks]
+    return loaded
 
 
 def _csv_rows(name: str, text: str, limits: Limits) -> list[tuple]:
@@ -159,93 +162,35 @@ def _csv_rows(name: str, text: str, limits: Limits) -> list[tuple]:
     return rows
 
 
-def _label_studio_rows(name: str, text: str, limits: Limits) -> list[tuple]:
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{name} is not JSON (line {exc.lineno}: {exc.msg}).") from None
-    if not isinstance(doc, list):
-        raise DataError(f"{name} is not a Label Studio export (a list of tasks).")
-    if len(doc) > limits.max_images:
-        raise LimitExceeded(f"{name} has {len(doc):,} tasks, over the limit of {limits.max_images:,} "
-                            f"(limit: max images).")
-    rows = []
-    for n, task in enumerate(doc, 1):
-        where = f"{name} task {n}"
-        data = task.get("data") if isinstance(task, dict) and isinstance(task.get("data"), dict) else {}
-        image = task.get("image", data.get("image")) if isinstance(task, dict) else None
-        if not isinstance(image, str):
-            raise DataError(f"{where}: a task needs an \"image\" field.")
-        split = task.get("split", data.get("split", ""))
-        label, origin = _task_label(task, where)
-        rows.append((where, _label_studio_image(image), label, split if isinstance(split, str) else "", origin))
-    return rows
-
-
-def _task_label(task: dict, where: str) -> tuple[str, Origin]:
-    """A task's class and who gave it. In Label Studio's task form ({"data": ...}) an annotation is a person's
-    label and a prediction (a model's) an accepted suggestion, never a person's; in JSON-MIN (the choice under
-    the control's name) the choice is a person's and a prediction, which JSON-MIN never holds, is left out."""
-    if not isinstance(task.get("data"), dict):
-        choices = [v for k, v in task.items() if k not in LS_META_KEYS]
-        label: Any = choices[0] if choices else ""
-        if isinstance(label, dict):
-            label = (label.get("choices") or [""])[0]
-        if not isinstance(label, str):
-            raise DataError(f"{where}: the choice is not a class name.")
-        return label, PERSON
-    for annotation in _entries(task.get("annotations"), where):
-        label = "" if annotation.get("was_cancelled") else _choice(annotation.get("result"), where)
-        if label:
-            return label, PERSON
-    for guess in _entries(task.get("predictions"), where):
-        label = _choice(guess.get("result"), where)
-        if label:
-            score, version = guess.get("score"), guess.get("model_version")
-            conf = float(score) if type(score) in (int, float) and math.isfinite(score) and 0 <= score <= 1 else None
-            model = (str(version).strip()[:MAX_NAME] or None) if version is not None else None
-            return label, Origin("suggestion", conf, None, model)
-    return "", NO_ORIGIN
-
-
-def _entries(value: Any, where: str) -> list[dict]:
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        raise DataError(f"{where}: annotations and predictions are lists of objects.")
-    return value
-
-
-def _choice(result: Any, where: str) -> str:
-    """The first class a Label Studio result chose ("" when it chose none)."""
-    for r in result if isinstance(result, list) else []:
-        value = r.get("value") if isinstance(r, dict) else None
-        choices = value.get("choices") if isinstance(value, dict) else None
-        if choices:
-            if not isinstance(choices, list) or not isinstance(choices[0], str):
-                raise DataError(f"{where}: the choice is not a class name.")
-            return choices[0]
-    return ""
-
-
-def label_from_file(project, path: str | os.PathLike, fmt: str | None = None, limits: Limits | None = None) -> int:
-    """Labels (and splits) from a CSV or Label Studio file for photos already in the project, found by the path
-    they were added under, each with who gave it (a person's unless the file says a suggestion); one unknown
-    photo refuses the whole file."""
-    rows = read_label_rows(path, fmt, limits)
-    by_path: dict[str, list[str]] = {}
-    for p in project.photos():
-        by_path.setdefault(p.path, []).append(p.sha1)
-    labels, splits, given = {}, {}, {}
-    for where, rel, label, split, origin in rows:
-        found = by_path.get(rel)
-        if not found:
-            raise DataError(f"{where}: there is no photo '{rel}' in this project; nothing was changed.")
-        for sha1 in found:
-            labels[sha1], given[sha1] = label, origin
-            if split:
-                splits[sha1] = split
-    project.set_labels(labels, splits or None, source={s: o.source or "person" for s, o in given.items()},
-                       confidence={s: o.confidence for s, o in given.items() if o.confidence is not None},
-                       model={s: o.model for s, o in given.items() if o.model is not None})
-    return len(labels)
+def label_from_file(project, path: str | os.PathLike, fmt: str | None = None, limits: Limits | None = None,
+                    images: str | os.PathLike | None = None, report: LabelReport | None = None) -> int:
+    """Labels (and splits) from a CSV or Label Studio export for photos already in the project, each with who
+    gave it; returns how many labels were set. A CSV names photos by the path they were added under and one
+    unknown photo refuses the whole file. A Label Studio task names its photo as fewshot/labelstudio_match.py
+    says (`images`: the folder of Label Studio's images, to match by content); tasks that name no photo are left
+    out and listed in `report`, a task without a label changes nothing."""
+    loaded = load_labels(path, fmt, limits)
+    if isinstance(loaded, LabelStudioFile):
+        photos = project.photos()
+        index = PhotoIndex([(p.path, p.sha1) for p in photos], sha1_of=lambda sha1: sha1)
+        chosen = match_tasks(loaded, index, Path(path).name, images, report)
+        given = {k: (t.label, t.origin) for k, t in chosen.items() if t.label is not None}
+        splits = {k: t.split for k, t in chosen.items() if t.split}
+    else:
+        by_path: dict[str, list[str]] = {}
+        for p in project.photos():
+            by_path.setdefault(p.path, []).append(p.sha1)
+        given, splits = {}, {}
+        for where, rel, label, split, origin in loaded:
+            found = by_path.get(rel)
+            if not found:
+                raise DataError(f"{where}: there is no photo '{rel}' in this project; nothing was changed.")
+            for sha1 in found:
+                given[sha1] = (label, origin)
+                if split:
+                    splits[sha1] = split
+    project.set_labels({s: g[0] for s, g in given.items()}, splits or None,
+                       source={s: o.source or "person" for s, (_, o) in given.items()},
+                       confidence={s: o.confidence for s, (_, o) in given.items() if o.confidence is not None},
+                       model={s: o.model for s, (_, o) in given.items() if o.model is not None})
+    return len(given)

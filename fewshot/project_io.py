@@ -19,8 +19,10 @@ from typing import Any
 from .archive import Limits, copy_member, human_size, member_over_limit, open_zip
 from .errors import BundleError, DataError, LimitExceeded, ProjectError, ProjectTooBig
 from .images import IMAGE_EXTS, UnreadableImage, read_checked
-from .label_files import (LS_META_KEYS, MAX_LABEL_FILE_BYTES, archive_origin, label_from_file,  # noqa: F401
-                          read_label_rows, read_labels, safe_relative)
+from .label_files import (LS_META_KEYS, MAX_LABEL_FILE_BYTES, LabelReport, archive_origin,  # noqa: F401
+                          label_from_file, load_labels, read_label_rows, read_labels, safe_relative)
+from .labelstudio_match import folder_index, match_tasks
+from .labelstudio_read import LabelStudioFile
 # the same steps `project add` and a run's end take, here inside the import's one transaction
 from .project import _owner
 from .project_export import ARCHIVE_FORMAT, ARCHIVE_VERSION, EXPORT_FORMATS, export_project  # noqa: F401
@@ -57,10 +59,13 @@ class _Plan:
 
 
 def import_project(store, owner: str, path: str | os.PathLike, name: str | None = None,
-                   photos: str | os.PathLike | None = None, fmt: str | None = None, limits: Limits | None = None):
-    """A new project from a project archive, an ImageFolder (folder or .zip), or a CSV / Label Studio file with
-    `photos` (the folder its paths are relative to). Refused whole (DataError, LimitExceeded naming the file and
-    the limit) before anything is written; the project shows in its owner's list only once it is complete."""
+                   photos: str | os.PathLike | None = None, fmt: str | None = None, limits: Limits | None = None,
+                   images: str | os.PathLike | None = None, report: LabelReport | None = None):
+    """A new project from a project archive, an ImageFolder (folder or .zip), or a CSV / Label Studio export with
+    `photos` (the folder its paths are relative to; a Label Studio task's photo is found in it as
+    fewshot/labelstudio_match.py says, `images` the folder of Label Studio's images to match by content, and
+    `report` says what matched). Refused whole (DataError, LimitExceeded naming the file and the limit) before
+    anything is written; the project shows in its owner's list only once it is complete."""
     path, limits = Path(path), limits or Limits.from_env()
     owner = _owner(owner)
     if not path.exists():
@@ -74,7 +79,7 @@ def import_project(store, owner: str, path: str | os.PathLike, name: str | None 
         if fmt == "archive":
             plan = _archive_plan(store, owner, path, name, limits, stage)
         else:
-            plan = _files_plan(store, owner, path, fmt, name, photos, limits, stage)
+            plan = _files_plan(store, owner, path, fmt, name, photos, limits, stage, images, report)
         rows = _stage_photos(plan, limits, stage / "project")
         _check_classes(plan, rows, limits)
         _check_project_size(plan, sum(r[4] for r in rows.values())
@@ -84,7 +89,7 @@ def import_project(store, owner: str, path: str | os.PathLike, name: str | None 
 
 def _guess_format(path: Path) -> str:
     suffix = path.suffix.lower()
-    if suffix == ".csv":
+    if suffix in (".csv", ".tsv"):
         return "csv"
     if suffix == ".json":
         return "labelstudio"
@@ -106,7 +111,7 @@ def _name_free(store, owner: str, name: str) -> None:
 
 
 def _files_plan(store, owner: str, path: Path, fmt: str, name: str | None, photos, limits: Limits,
-                stage: Path) -> _Plan:
+                stage: Path, images=None, report: LabelReport | None = None) -> _Plan:
     """An ImageFolder (class folders label their photos, as `project add` reads them) or a labels file with the
     folder its paths are relative to."""
     plan = _Plan(clean_name(name if name is not None else path.stem, "project name"), path.name,
@@ -118,7 +123,16 @@ def _files_plan(store, owner: str, path: Path, fmt: str, name: str | None, photo
         plan.items = collect(path, None, limits, plan.skipped, unpacked)
         return plan
     base = Path(photos).resolve()
-    for where, rel, label, split, origin in read_label_rows(path, fmt, limits):
+    loaded = load_labels(path, fmt, limits)
+    if isinstance(loaded, LabelStudioFile):
+        if not base.is_dir():
+            raise DataError(f"{photos} is not a folder (the folder of the photos the tasks name).")
+        index = folder_index(base, 10 * limits.max_images)
+        for rel, task in match_tasks(loaded, index, path.name, images, report).items():
+            plan.origins[len(plan.items)] = task.origin
+            plan.items.append((base / rel, rel, task.label, task.split))
+        return plan
+    for where, rel, label, split, origin in loaded:
         file = (base / rel).resolve()
         if not file.is_relative_to(base):
             raise DataError(f"{where}: '{rel}' points outside the photos folder.")
