@@ -1,7 +1,7 @@
 """A project out: a whole-project archive (.zip: photos, labels, runs, models), ImageFolder (.zip of class
-folders), CSV (path,label,split,source) or Label Studio tasks; each label with who gave it. Written to a temporary
-name and renamed, so a failed export leaves no half file. Read back by fewshot/project_io.py (imports) and
-fewshot/label_files.py (labels files).
+folders), CSV (path,label,split,source) or a folder Label Studio opens (fewshot/labelstudio_export.py); each label
+with who gave it. Written to a temporary name and renamed, so a failed export leaves no half file. Read back by
+fewshot/project_io.py (imports) and fewshot/label_files.py (labels files).
 """
 from __future__ import annotations
 
@@ -11,22 +11,27 @@ import os
 import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
-from typing import Any
 
 from .errors import ProjectError
+from .labelstudio_export import LS_CONTROL, export_labelstudio  # noqa: F401 (LS_CONTROL: was defined here)
 
 EXPORT_FORMATS = ("archive", "csv", "imagefolder", "labelstudio")
 ARCHIVE_FORMAT = "fewshot-project"
 ARCHIVE_VERSION = 2  # 2: each photo says who gave its label, its hint's kind and whether it is in the check set
-LS_CONTROL = {"from_name": "choice", "to_name": "image", "type": "choices"}  # <Choices name="choice" toName="image">
 
-def export_project(project, fmt: str, out: str | os.PathLike) -> Path:
-    """The project as `fmt`: archive (.zip: everything), csv, imagefolder (.zip of class folders), labelstudio."""
+def export_project(project, fmt: str, out: str | os.PathLike, document_root: str | os.PathLike | None = None
+                   ) -> Path:
+    """The project as `fmt`: archive (.zip: everything), csv, imagefolder (.zip of class folders), labelstudio (a
+    folder: tasks.json, label_config.xml, photos/ and README.txt, the steps to open it; `document_root`: the
+    folder Label Studio serves local files from, `out` itself by default)."""
     out = Path(out)
     if fmt not in EXPORT_FORMATS:
         raise ProjectError(f"Unknown export format '{fmt}'; choose one of {', '.join(EXPORT_FORMATS)}.")
-    writer = {"archive": _export_archive, "csv": _export_csv, "imagefolder": _export_imagefolder,
-              "labelstudio": _export_labelstudio}[fmt]
+    if fmt == "labelstudio":
+        export_labelstudio(project, out, document_root)
+        project.log(f"exported as {fmt}")
+        return out
+    writer = {"archive": _export_archive, "csv": _export_csv, "imagefolder": _export_imagefolder}[fmt]
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
     os.close(fd)
@@ -93,28 +98,6 @@ def _export_csv(project, out: Path) -> None:
         w.writerow(["path", "label", "split", "source"])
         for p in project.photos():
             w.writerow([p.path, p.label or "", p.split, p.label_source or ""])
-
-
-def _export_labelstudio(project, out: Path) -> None:
-    """Label Studio tasks: {"data": {"image", "split"}}, a person's label as an annotation, an accepted
-    suggestion as a prediction (with its score and what suggested it), so that Label Studio shows them apart."""
-    tasks = []
-    for i, p in enumerate(project.photos(), 1):
-        task: dict[str, Any] = {"id": i, "data": {"image": p.path, "split": p.split}}
-        if p.label is not None:
-            result = [{**LS_CONTROL, "value": {"choices": [p.label]}}]
-            if p.label_source == "suggestion":
-                guess: dict[str, Any] = {"result": result}
-                if p.label_confidence is not None:
-                    guess["score"] = p.label_confidence
-                version = p.label_model or (f"run-{p.label_run}" if p.label_run is not None else None)
-                if version:
-                    guess["model_version"] = version
-                task["predictions"] = [guess]
-            else:
-                task["annotations"] = [{"result": result}]
-        tasks.append(task)
-    out.write_text(json.dumps(tasks, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
 def _archive_photo(p) -> dict:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import sqlite3
+import urllib.parse
 import zipfile
 
 import pytest
@@ -252,8 +253,9 @@ def test_a_csv_export_has_a_source_column_and_reads_back_with_it(store, mixed, p
 
 
 def test_label_studio_export_writes_a_persons_labels_as_annotations_and_suggestions_as_predictions(mixed, tmp_path):
-    tasks = json.loads(export_project(mixed, "labelstudio", tmp_path / "ls.json").read_text(encoding="utf-8"))
-    by_path = {t["data"]["image"]: t for t in tasks}
+    out = export_project(mixed, "labelstudio", tmp_path / "ls")
+    tasks = json.loads((out / "tasks.json").read_text(encoding="utf-8"))
+    by_path = {_photo_of(t): t for t in tasks}  # the photo each task's local-files URL names
     stored = {ph.path: ph for ph in mixed.photos()}
     guesses = {path: t["predictions"][0] for path, t in by_path.items() if "predictions" in t}
     assert {path: (stored[path].label_source, g["score"]) for path, g in guesses.items()} == \
@@ -263,7 +265,12 @@ def test_label_studio_export_writes_a_persons_labels_as_annotations_and_suggesti
     assert len(people) == 14 and not any("predictions" in t for t in people)
     assert people[0]["annotations"][0]["result"][0] == {
         "from_name": "choice", "to_name": "image", "type": "choices",
-        "value": {"choices": [stored[people[0]["data"]["image"]].label]}}
+        "value": {"choices": [stored[_photo_of(people[0])].label]}}
+
+
+def _photo_of(task: dict) -> str:
+    """The project path of the photo a task of our Label Studio export shows (its image is photos/<path>)."""
+    return urllib.parse.unquote(task["data"]["image"].removeprefix("/data/local-files/?d=photos/"))
 
 
 def test_a_label_studio_prediction_never_becomes_a_persons_label_on_import(store, mixed, photos, tmp_path):

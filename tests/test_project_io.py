@@ -56,10 +56,11 @@ def test_project_archive_round_trips_labels_splits_runs_and_identical_prediction
     assert torch.allclose(pa, pb, atol=1e-6, rtol=0)
 
 
-@pytest.mark.parametrize("fmt,suffix", [("csv", ".csv"), ("labelstudio", ".json")])
+@pytest.mark.parametrize("fmt,out_name", [("csv", "labels.csv"), ("labelstudio", "for-ls/tasks.json")])
 def test_labels_files_round_trip_labels_and_splits_with_the_photos_folder(store, project, photos, tmp_path, fmt,
-                                                                          suffix):
-    out = export_project(project, fmt, tmp_path / f"labels{suffix}")
+                                                                          out_name):
+    export_project(project, fmt, tmp_path / out_name.replace("/tasks.json", ""))
+    out = tmp_path / out_name  # a Label Studio export is a folder: its tasks.json names photos/<path>
     copy = import_project(store, "ana", out, name="copy", photos=photos)
     assert [(p, lab, s) for _, p, lab, s in state(copy)] == [(p, lab, s) for _, p, lab, s in state(project)]
     # and onto an existing project: relabel by path
@@ -72,7 +73,7 @@ def test_labels_files_round_trip_labels_and_splits_with_the_photos_folder(store,
 
 def test_label_studio_export_is_tasks_and_its_json_min_export_reads_back(project, tmp_path):
     # tasks as Label Studio imports them: a person's labels (these came from class folders) as annotations
-    rows = json.loads(export_project(project, "labelstudio", tmp_path / "ls.json").read_text())
+    rows = json.loads((export_project(project, "labelstudio", tmp_path / "ls") / "tasks.json").read_text())
     assert isinstance(rows, list) and all("image" in r["data"] for r in rows)
     assert {r["annotations"][0]["result"][0]["value"]["choices"][0] for r in rows if "annotations" in r} \
         == {"cat", "dog"}
