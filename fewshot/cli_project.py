@@ -73,16 +73,26 @@ def cmd_add(a: argparse.Namespace) -> int:
 
 
 def cmd_label(a: argparse.Namespace) -> int:
-    from .project_io import label_from_file
+    from .project_io import LabelReport, label_from_file
     if bool(a.csv) == bool(a.labelstudio):
         print("error: give one labels file: --csv FILE or --labelstudio FILE", file=sys.stderr)
         return 2
-    p = _open(a.name)
-    n = label_from_file(p, a.csv or a.labelstudio, "csv" if a.csv else "labelstudio")
+    p, report = _open(a.name), LabelReport()
+    n = label_from_file(p, a.csv or a.labelstudio, "csv" if a.csv else "labelstudio", images=a.images,
+                        report=report)
     s = p.summary()
-    print(_json({"labelled_now": n, "labelled": s["labelled"], "classes": s["classes"]}) if a.json
-          else f"set {n} labels; {s['labelled']} of {s['photos']} photos are labelled")
+    lines = [f"set {n} labels; {s['labelled']} of {s['photos']} photos are labelled", *_ls_lines(report)]
+    print(_json({"labelled_now": n, "labelled": s["labelled"], "classes": s["classes"],
+                 "labelstudio": report.to_dict() if report.form else None}) if a.json else "\n".join(lines))
     return 0
+
+
+def _ls_lines(report) -> list[str]:
+    """What a Label Studio export brought, for the console (nothing for a CSV)."""
+    if not report.form:
+        return []
+    return [f"Label Studio {report.form} export: {report.tasks} tasks; {report.people} photos labelled by a person, "
+            f"{report.suggestions} by an accepted suggestion", *report.lines()]
 
 
 def cmd_show(a: argparse.Namespace) -> int:
@@ -132,19 +142,28 @@ def cmd_use(a: argparse.Namespace) -> int:
 
 def cmd_export(a: argparse.Namespace) -> int:
     from .project_io import export_project
-    out = export_project(_open(a.name), a.format, a.out)
-    print(_json({"out": str(out), "format": a.format}) if a.json else f"wrote {out}")
+    if a.document_root and a.format != "labelstudio":
+        print("error: --document-root is for --format labelstudio", file=sys.stderr)
+        return 2
+    out = export_project(_open(a.name), a.format, a.out, document_root=a.document_root)
+    steps = (out / "README.txt").read_text(encoding="utf-8").rstrip("\n") if a.format == "labelstudio" else ""
+    print(_json({"out": str(out), "format": a.format, "steps": steps or None}) if a.json
+          else steps or f"wrote {out}")
     return 0
 
 
 def cmd_import(a: argparse.Namespace) -> int:
-    from .project_io import import_project
-    p = import_project(_store(), OWNER, a.path, name=a.name, photos=a.photos, fmt=a.format)
+    from .project_io import LabelReport, import_project
+    report = LabelReport()
+    p = import_project(_store(), OWNER, a.path, name=a.name, photos=a.photos, fmt=a.format, images=a.images,
+                       report=report)
     s = p.summary()
     out = {"name": s["name"], "id": s["id"], "photos": s["photos"], "labelled": s["labelled"],
-           "classes": s["classes"], "splits": s["splits"], "runs": len(s["runs"]), "active_run": _active_number(p)}
-    print(_json(out) if a.json else f"imported '{s['name']}': {s['photos']} photos, {s['labelled']} labelled, "
-          f"{len(s['runs'])} runs")
+           "classes": s["classes"], "splits": s["splits"], "runs": len(s["runs"]), "active_run": _active_number(p),
+           "labelstudio": report.to_dict() if report.form else None}
+    lines = [f"imported '{s['name']}': {s['photos']} photos, {s['labelled']} labelled, {len(s['runs'])} runs",
+             *_ls_lines(report)]
+    print(_json(out) if a.json else "\n".join(lines))
     return 0
 
 
@@ -236,9 +255,12 @@ def add_project_parser(sub) -> None:
     cmd("new", cmd_new, "create an empty project", name)
     cmd("add", cmd_add, "add photos from a folder or zip (class folders label their photos)", name,
         ("source", {"metavar": "FOLDER_OR_ZIP"}), ("--label", {"help": "class for loose photos"}))
+    images = ("--images", {"metavar": "DIR", "help": "the folder of Label Studio's images (its media/upload folder "
+                           "or local-files root), to match tasks to photos by content"})
     cmd("label", cmd_label, "set labels (and splits) from a CSV or Label Studio file: a person's, unless a row "
         "says it is an accepted suggestion (a CSV's source column, a Label Studio prediction)", name,
-        ("--csv", {"metavar": "FILE"}), ("--labelstudio", {"metavar": "FILE"}))
+        ("--csv", {"metavar": "FILE"}), ("--labelstudio", {"metavar": "FILE", "help": "Label Studio's JSON, "
+                                                           "JSON-MIN or CSV export"}), images)
     cmd("show", cmd_show, "photos, classes and runs of a project", name)
     cmd("suggest", cmd_suggest, "what to label next (the check set's photos marked), a class suggested for every "
         "unlabelled photo, labels that look wrong; --accept records those at or above the threshold as suggestions",
@@ -251,10 +273,13 @@ def add_project_parser(sub) -> None:
     cmd("rename", cmd_rename, "give a project another name", name, ("new_name", {"metavar": "NEW_NAME"}))
     cmd("use", cmd_use, "pick the active run by its number, as `show` lists it (or 'best')", name,
         ("run", {"metavar": "RUN"}))
-    cmd("export", cmd_export, "write the project, or its labels, to a file", name,
+    cmd("export", cmd_export, "write the project, or its labels, to a file (labelstudio: a folder Label Studio "
+        "opens, with the steps)", name,
         ("--format", {"required": True, "choices": ("archive", "csv", "imagefolder", "labelstudio")}),
-        ("--out", {"required": True}))
+        ("--out", {"required": True}),
+        ("--document-root", {"metavar": "DIR", "help": "labelstudio: the folder Label Studio serves local files "
+                             "from, if not the export folder itself"}))
     cmd("import", cmd_import, "a new project from a project archive, ImageFolder, CSV or Label Studio file",
         ("path", {"metavar": "PATH"}), ("--name", {"help": "the new project's name"}),
         ("--photos", {"metavar": "DIR", "help": "the folder CSV / Label Studio paths are relative to"}),
-        ("--format", {"choices": ("archive", "csv", "imagefolder", "labelstudio")}))
+        ("--format", {"choices": ("archive", "csv", "imagefolder", "labelstudio")}), images)

@@ -1359,3 +1359,57 @@ UI.update({
     "likely wrong": "很可能错了",
     "maybe wrong": "也许错了",
 })
+MESSAGES.update({  # Label Studio both ways (fewshot/labelstudio_*.py, label_files.py, project_io.py, cli_project.py)
+    "A Label Studio export is a folder (tasks.json, label_config.xml and photos/): give --out a folder name, not {}.":
+        "Label Studio 导出是一个文件夹（tasks.json、label_config.xml 和 photos/）：--out 请给一个文件夹名，而不是 {0}。",
+    "{} is a file; give --out a new folder for the Label Studio export.":
+        "{0} 是一个文件；请给 --out 一个新文件夹来放 Label Studio 导出。",
+    "{} already holds other files; give --out a new folder for the Label Studio export (an earlier export is "
+    "replaced).": "{0} 里已有其他文件；请给 --out 一个新文件夹来放 Label Studio 导出（之前的导出会被替换）。",
+    "{} is not inside {}: Label Studio serves local files only from under its document root.":
+        "{0} 不在 {1} 里面：Label Studio 只提供其根目录（document root）下的本地文件。",
+    "Label Studio tasks of project '{}' in {}: {} tasks, {} with a person's label (annotations), {} with an accepted "
+    "suggestion (predictions), {} unlabelled.":
+        "项目“{0}”的 Label Studio 任务在 {1}：共 {2} 个任务，{3} 个带有人给的标注（annotations），{4} 个带有已接受的建议"
+        "（predictions），{5} 个未标注。",
+    "To open them in Label Studio:": "在 Label Studio 中打开它们：",
+    "1. Start Label Studio so that it serves the photos from this folder:":
+        "1. 启动 Label Studio，让它从这个文件夹提供照片：",
+    "2. Create a project; in Settings, Labeling Interface, Code, paste label_config.xml.":
+        "2. 创建一个项目；在 Settings（设置）、Labeling Interface、Code 中粘贴 label_config.xml 的内容。",
+    "3. In Settings, Cloud Storage, Add Source Storage: Local files, absolute local path {}. Add it but do not sync "
+    "it: syncing would add every photo again, as tasks without labels.":
+        "3. 在 Settings、Cloud Storage、Add Source Storage 中选择 Local files，绝对本地路径填 {0}。添加它，但不要同步"
+        "（Sync）：同步会把每张照片再添加一次，成为没有标注的任务。",
+    "4. Import tasks.json (Import, Upload Files).": "4. 导入 tasks.json（Import，Upload Files）。",
+    "Back to fewshot: export from Label Studio as JSON, JSON-MIN or CSV, then:":
+        "回到 fewshot：在 Label Studio 中导出为 JSON、JSON-MIN 或 CSV，然后运行：",
+    "{} task {}: a task is an object with an \"image\" field.": "{0} 任务 {1}：任务应是带有“image”字段的对象。",
+    "{} row {}: it has more values than the header has columns.": "{0} 第 {1} 行：值的个数多于表头的列数。",
+    "{}: {} is not a list of objects.": "{0}：{1} 不是对象列表。",
+    "{}: more than one column could hold the class ({}); keep only the one of the Choices.":
+        "{0}：不止一列可能是类别（{1}）；请只保留 Choices 那一列。",
+    "{}: '{}' matches two photos, '{}' and '{}'; give the folder of Label Studio's images (--images) to match them "
+    "by content.": "{0}：“{1}”同时对应两张照片，“{2}”和“{3}”；请给出 Label Studio 图片所在的文件夹（--images），按内容来对应。",
+    "{}: none of its {} tasks names a photo here (the first: '{}'); nothing was changed.":
+        "{0}：它的 {1} 个任务没有一个对应到这里的照片（第一个：“{2}”）；没有做任何更改。",
+    "{} tasks named no photo here and were left out: {}": "{0} 个任务没有对应到这里的任何照片，已略过：{1}",
+    "{} predictions were listed by id only; export a snapshot with full predictions to bring them":
+        "{0} 条预测只列出了编号；要带上它们，请导出包含完整预测的快照（snapshot）",
+    "{} is not a folder (the folder of Label Studio's images).": "{0} 不是文件夹（应为 Label Studio 图片所在的文件夹）。",
+    "{} is not a folder (the folder of the photos the tasks name).": "{0} 不是文件夹（应为任务所指照片所在的文件夹）。",
+    "{} holds more than {} images; point --photos at the folder of the photos the tasks name.":
+        "{0} 里有超过 {1} 张图片；请让 --photos 指向任务所指照片所在的文件夹。",
+    "set {} labels; {} of {} photos are labelled": "设置了 {0} 个标注；{2} 张照片中有 {1} 张已标注",
+    "imported '{}': {} photos, {} labelled, {} runs": "已导入“{0}”：{1} 张照片，{2} 张已标注，{3} 次训练",
+    "Label Studio {} export: {} tasks; {} photos labelled by a person, {} by an accepted suggestion":
+        "Label Studio {0} 导出：{1} 个任务；{2} 张照片由人标注，{3} 张来自已接受的建议",
+    "Label Studio's JSON, JSON-MIN or CSV export": "Label Studio 导出的 JSON、JSON-MIN 或 CSV 文件",
+    "the folder of Label Studio's images (its media/upload folder or local-files root), to match tasks to photos by "
+    "content": "Label Studio 图片所在的文件夹（它的 media/upload 文件夹或本地文件根目录），用于按内容把任务对应到照片",
+    "write the project, or its labels, to a file (labelstudio: a folder Label Studio opens, with the steps)":
+        "把项目或它的标注写入文件（labelstudio：一个 Label Studio 能打开的文件夹，附带步骤说明）",
+    "labelstudio: the folder Label Studio serves local files from, if not the export folder itself":
+        "labelstudio：Label Studio 提供本地文件的根文件夹（如果不是导出文件夹本身）",
+    "error: --document-root is for --format labelstudio": "错误：--document-root 只用于 --format labelstudio",
+})
