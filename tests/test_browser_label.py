@@ -127,12 +127,19 @@ def show(u, view: str) -> None:
                              f"{ {'Ask me': 'ask', 'Suggestions': 'suggest', 'Suspicious labels': 'suspects'}[view]!r}")
 
 
+def at_or_above(group_head: str) -> int:
+    """How many suggestions a group's head counts at or above the default threshold; 0 where it names none (once
+    everything above it is accepted, the page offers no threshold any more: a group then says "N suggested")."""
+    found = re.search(r"(\d+) at or above", group_head)
+    return int(found.group(1)) if found else 0
+
+
 def accept_all(u, lab: Labeller) -> int:
     """Accept every class's suggestions at or above the page's default threshold; returns how many."""
     accepted = 0
     for _ in range(10):
         heads = u.page.eval_on_selector_all("#label-grid .fl-group", "gs => gs.map(g => g.innerText)")
-        ready = [h for h in heads if int(re.search(r"(\d+) at or above", h).group(1)) > 0]
+        ready = [h for h in heads if at_or_above(h) > 0]
         if not ready:
             break
         cls = ready[0].split()[0]
