@@ -134,9 +134,8 @@ def _task(p, url: str) -> dict[str, Any]:
     guess: dict[str, Any] = {"result": result}
     if p.label_confidence is not None:
         guess["score"] = p.label_confidence
-    version = p.label_model or (f"run-{p.label_run}" if p.label_run is not None else None)
-    if version:
-        guess["model_version"] = version
+    # always named: Label Studio stores a prediction without one as "undefined"
+    guess["model_version"] = p.label_model or (f"run-{p.label_run}" if p.label_run is not None else "fewshot")
     task["predictions"] = [guess]
     return task
 

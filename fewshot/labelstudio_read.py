@@ -159,7 +159,8 @@ def _full_task(task: dict, where: str) -> tuple[Task, int]:
     latest = max(enumerate(guesses), key=lambda ig: _when(ig[1], ig[0]))[1]
     score, version = latest.get("score"), latest.get("model_version")
     conf = float(score) if type(score) in (int, float) and math.isfinite(score) and 0 <= score <= 1 else None
-    model = (str(version).strip()[:MAX_NAME] or None) if version not in (None, "") else None
+    # Label Studio writes "undefined" for a prediction made without a model_version
+    model = (str(version).strip()[:MAX_NAME] or None) if version not in (None, "", "undefined") else None
     label = _choice(latest.get("result"), where)
     return Task(where, image, label, split, Origin("suggestion", conf, None, model)), ids
 
