@@ -209,7 +209,8 @@ def cmd_suggest(a: argparse.Namespace) -> int:
     of = {ph.file.name: ph for ph in photos}  # the pool names each photo by its stored file's name
     people = {n: of[n].label for n in pool.names if CS.person_labelled(of[n])}
     accepted = {n: of[n].label for n in pool.names if of[n].label is not None and n not in people}
-    found = LB.suggest(pool, people, ask=a.ask, accepted=accepted)
+    check = {n for n in people if of[n].checkset}  # evidence only: they grade what the suggestions train
+    found = LB.suggest(pool, people, ask=a.ask, accepted=accepted, held_out=check)
     free = [dict(s, path=of[s["path"]].path, sha1=of[s["path"]].sha1) for s in found.suggestions
             if of[s["path"]].label is None]
     picks = [of[n].sha1 for n in found.ask_next if of[n].label is None]

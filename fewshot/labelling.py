@@ -33,7 +33,7 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Callable, Iterator, Mapping, Sequence
+from typing import Callable, Collection, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -315,7 +315,8 @@ class Suggestions:
 
 
 def suggest(pool: Pool, labels: Mapping[str, str], ask: int = DEFAULT_ASK, seed: int = 0,
-            accepted: Mapping[str, str] | None = None, learn_from_accepted: bool = False) -> Suggestions:
+            accepted: Mapping[str, str] | None = None, learn_from_accepted: bool = False,
+            held_out: Collection[str] = ()) -> Suggestions:
     """Ask-next photos, a suggested class for every photo without a label, suspicious labels and the accept
     threshold, from the pool's features and the labels so far ({photo name: class}).
 
@@ -323,12 +324,14 @@ def suggest(pool: Pool, labels: Mapping[str, str], ask: int = DEFAULT_ASK, seed:
     `accepted` are labels that came from accepted suggestions: they are not suggested or asked again and count as
     covered for ask_next, but are never evidence (judged on them, the model grades itself); with
     `learn_from_accepted` the heads also train on them (measured in bench/whole_pile.py: off by default).
-    A photo in both counts as the person's.
+    A photo in both counts as the person's. `held_out` names labels (among `labels`) that are evidence only, the
+    project's check set: no head that suggests learns them, so that the photos that grade a model never shaped
+    the suggestions it trained on (bench/check_interval.py).
 
     The maths runs on one BLAS thread: these matrices are small, and OpenBLAS's threads spinning beside other
     work made it 10-15x slower on a busy 2-core machine (bench/README.md)."""
     with _one_blas_thread():
-        return _suggest(pool, labels, ask, seed, accepted or {}, learn_from_accepted)
+        return _suggest(pool, labels, ask, seed, accepted or {}, learn_from_accepted, set(held_out))
 
 
 _BLAS = {"lock": threading.Lock(), "users": 0, "limiter": None}
@@ -364,7 +367,7 @@ def _rows_of(pool: Pool, index: dict[str, int], named: Mapping[str, str]) -> np.
 
 
 def _suggest(pool: Pool, labels: Mapping[str, str], ask: int, seed: int, accepted: Mapping[str, str],
-             learn_from_accepted: bool) -> Suggestions:
+             learn_from_accepted: bool, held_out: set[str]) -> Suggestions:
     if ask < 0:
         raise DataError(f"the number of photos to ask for must be 0 or more, not {ask}")
     index = pool.index()
@@ -383,7 +386,8 @@ def _suggest(pool: Pool, labels: Mapping[str, str], ask: int, seed: int, accepte
         known = [i for i, c in enumerate(accepted.values()) if c in classes]  # the head can judge only these
         acc_y = np.array([classes.index(c) for c in accepted.values() if c in classes], int)
         extra = (pool.features[acc_rows[known]], acc_y) if learn_from_accepted and known else None
-        probs = _judge(out, pool, rows, y, free, acc_rows[known], acc_y, extra, seed)
+        held = np.array([n in held_out for n in labels], bool)
+        probs = _judge(out, pool, rows, y, held, free, acc_rows[known], acc_y, extra, seed)
     else:
         out.threshold_reason = "two-classes"
         out.threshold_note = "Suggestions start once two classes have labels."
@@ -393,15 +397,18 @@ def _suggest(pool: Pool, labels: Mapping[str, str], ask: int, seed: int, accepte
     return out
 
 
-def _judge(out: Suggestions, pool: Pool, rows: np.ndarray, y: np.ndarray, free: np.ndarray, acc_rows: np.ndarray,
-           acc_y: np.ndarray, extra, seed: int) -> np.ndarray:
-    """Fill `out` from the person's labels (rows, y): suggestions for the `free` photos, the threshold, the
-    suspects, the doubted accepted ones; returns the free photos' probabilities (for ask_next)."""
+def _judge(out: Suggestions, pool: Pool, rows: np.ndarray, y: np.ndarray, held: np.ndarray, free: np.ndarray,
+           acc_rows: np.ndarray, acc_y: np.ndarray, extra, seed: int) -> np.ndarray:
+    """Fill `out` from the person's labels (rows, y; `held` marks those that are evidence only): suggestions for
+    the `free` photos, the threshold, the suspects, the doubted accepted ones; returns the free photos'
+    probabilities (for ask_next)."""
     X, k = pool.features, len(out.classes)
     repeats = SUSPECT_REPEATS if len(y) < REPEATS_UNDER else 1
-    runs = [fold_heads(X[rows], y, k, seed=seed + 1000 * r, extra=extra) for r in range(repeats)]
+    runs = [fold_heads(X[rows], y, k, seed=seed + 1000 * r, extra=extra, held=held) for r in range(repeats)]
     if runs[0] is None:  # too few labels for folds: the one head suggests, nothing is promised
-        Xt, yt = (X[rows], y) if extra is None else (np.r_[X[rows], extra[0]], np.r_[y, extra[1]])
+        learn = ~held if len(np.unique(y[~held])) >= 2 else np.ones(len(y), bool)  # held out too, where it can
+        Xt, yt = (X[rows[learn]], y[learn]) if extra is None else (np.r_[X[rows[learn]], extra[0]],
+                                                                     np.r_[y[learn], extra[1]])
         head = fit_head(Xt, yt)
         score = lambda Z: head_probs(head, Z, k)  # noqa: E731
         choice = choose_threshold(None, None, np.zeros(0))

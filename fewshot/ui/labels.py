@@ -291,8 +291,9 @@ class Desk:
     # ------------------------------------------------------------------------------------------ the engine
     def refresh(self) -> LB.Suggestions | None:
         """Retrain the head on the labels now and suggest again (None until the features are ready). Only the
-        labels a person gave are evidence; accepted suggestions are neither asked again nor suggested, and the
-        ones the person's labels now doubt come back as suspects (`doubted_accepted`)."""
+        labels a person gave are evidence; the check set's are evidence only (no head that suggests learns them:
+        they grade the model trained on the suggestions); accepted suggestions are neither asked again nor
+        suggested, and the ones the person's labels now doubt come back as suspects (`doubted_accepted`)."""
         pool = self.pool
         if pool is None:
             return None
@@ -301,7 +302,8 @@ class Desk:
         people = self.taught()
         labels = {named[s]: lab for s, lab in people.items() if s in named}
         accepted = {named[s]: lab for s, lab in self.labels().items() if s in named and s not in people}
-        result = LB.suggest(pool, labels, ask=ASK, accepted=accepted)
+        check = {named[p.sha1] for p in self._listed() if p.checkset and p.sha1 in named}
+        result = LB.suggest(pool, labels, ask=ASK, accepted=accepted, held_out=check)
         self._evidence = [sha_of(n) for n in labels]  # the order of result.oof_confidence and oof_right
         self.result = result
         self.last_refresh_s = time.perf_counter() - t0
