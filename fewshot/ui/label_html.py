@@ -218,6 +218,7 @@ def _suspects(desk: Desk, tr: Tr) -> str:
         sure = s.get("strength") == "likely"  # a weak case does not make Fix the button to press
         buttons = (_btn(tr(f"Fix: {s['suggested']}"), "fix", "fl-fix" if sure else "fl-keep", cls=s["suggested"],
                         id=s["sha1"]) + _btn(tr("Keep"), "keep", "fl-keep", cls=s["given"], id=s["sha1"]))
-        how = f'<div class="fl-how fl-{"likely" if sure else "maybe"}">{esc(tr("likely wrong") if sure else tr("maybe wrong"))}</div>'
+        kind, words = ("likely", tr("likely wrong")) if sure else ("maybe", tr("maybe wrong"))
+        how = f'<div class="fl-how fl-{kind}">{esc(words)}</div>'
         tiles.append(_tile(desk, photos[s["sha1"]], f"{s['given']} → {s['suggested']}", "suspects", how + buttons))
     return "".join(out) + f'<div class="fl-tiles fl-review">{"".join(tiles)}</div>'
