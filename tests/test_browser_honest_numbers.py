@@ -17,7 +17,8 @@ from __future__ import annotations
 import re
 import sqlite3
 
-from test_browser_label import HAND_LABELS, Labeller, make_pile, project_labels, show, snap, train_the_labelled
+from test_browser_label import (HAND_LABELS, Labeller, make_pile, pile_project, project_labels, show, snap,
+                                train_the_labelled)
 
 INTERVAL = re.compile(r"likely between (\d+)% and (\d+)%")
 ACCEPT_AT = 55  # the trial accepted most of the pool (212 of 252): a threshold set here, not the page's default
@@ -67,16 +68,15 @@ def stated(text: str) -> tuple[float, float]:
 
 
 def check_set_rows(app_server, truth: dict[str, str]) -> list[tuple]:
-    """(name, label, label_source, checkset) of the pile's photos, from the server's projects database."""
+    """(name, label, label_source, checkset) of the pile's photos in the project this test made."""
     db = sqlite3.connect(app_server.sessions.parent / "projects" / "projects.db")
     try:
-        rows = db.execute("SELECT path, label, label_source, checkset, project_id FROM photos "
-                          "WHERE path LIKE 'pile/%'").fetchall()
+        pid = pile_project(db, truth)
+        rows = db.execute("SELECT path, label, label_source, checkset FROM photos WHERE project_id = ?",
+                          (pid,)).fetchall()
     finally:
         db.close()
-    pids = {r[4] for r in rows if {q[0].split("/")[-1] for q in rows if q[4] == r[4]} == set(truth)}
-    assert len(pids) == 1
-    return [(p.split("/")[-1], lab, src, chk) for p, lab, src, chk, pid in rows if pid in pids]
+    return [(p.split("/")[-1], lab, src, chk) for p, lab, src, chk in rows]
 
 
 def demo_card(u, browser) -> str:

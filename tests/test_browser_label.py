@@ -179,19 +179,29 @@ def fix_suspects(u, lab: Labeller) -> tuple[int, int, int]:
     return fixed, kept, relabelled
 
 
+def pile_project(db: sqlite3.Connection, truth: dict[str, str]) -> str:
+    """The id of the newest project whose photos are this pile: the one this test made (the two Label-step
+    trials drop the same pile on the same server)."""
+    rows = db.execute("SELECT ph.path, ph.project_id FROM photos ph JOIN projects p ON p.id = ph.project_id "
+                      "WHERE ph.path LIKE 'pile/%' ORDER BY p.created DESC, p.rowid DESC").fetchall()
+    names: dict[str, set] = {}
+    for path, pid in rows:
+        names.setdefault(pid, set()).add(Path(path).name)
+    return next(pid for pid in dict.fromkeys(pid for _, pid in rows) if names[pid] == set(truth))
+
+
 def project_labels(app_server, truth: dict[str, str]) -> tuple[dict[str, str], Path | None]:
-    """{photo name: label} of the project whose photos are this pile (other tests on the same server drop
-    piles of their own), and its active run's model file."""
+    """{photo name: label} of the project this test made from the pile, and its active run's model file."""
     db = sqlite3.connect(app_server.sessions.parent / "projects" / "projects.db")
     try:
-        rows = db.execute("SELECT path, label, project_id FROM photos WHERE path LIKE 'pile/%'").fetchall()
-        pid = next(pid for _, _, pid in rows if {Path(p).name for p, _, q in rows if q == pid} == set(truth))
+        pid = pile_project(db, truth)
+        rows = db.execute("SELECT path, label FROM photos WHERE project_id = ?", (pid,)).fetchall()
         run = db.execute("SELECT r.bundle FROM projects p JOIN runs r ON r.id = p.active_run WHERE p.id = ?",
                          (pid,)).fetchone()
     finally:
         db.close()
     runs = app_server.sessions.parent / "projects" / "projects" / pid / "runs"
-    return {Path(p).name: lab for p, lab, q in rows if q == pid}, (runs / run[0] if run and run[0] else None)
+    return {Path(p).name: lab for p, lab in rows}, (runs / run[0] if run and run[0] else None)
 
 
 def test_an_unsorted_pile_becomes_a_labelled_project_and_a_model_with_the_models_help(ui, app_server, tmp_path,
