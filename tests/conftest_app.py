@@ -159,10 +159,12 @@ class Ui:
     def table(self, selector: str) -> list[dict[str, str]]:
         """The rows of a table on the page, each keyed by its column's header, as a user reads them."""
         return self.page.evaluate("""(sel) => {
-            const t = document.querySelector(sel + ' table'); if (!t) return [];
-            const heads = [...t.querySelectorAll('thead th')].map(h => h.innerText.trim());
-            return [...t.querySelectorAll('tbody tr')].map(r => Object.fromEntries(
-                [...r.querySelectorAll('td')].map((c, i) => [heads[i], c.innerText.trim()])));
+            // Gradio 6 draws a table's header as a <table> and its rows as [role=row] of [role=gridcell]
+            const root = document.querySelector(sel); if (!root) return [];
+            const heads = [...root.querySelectorAll('th[role=columnheader]')].map(h => (h.title || h.innerText).trim());
+            return [...root.querySelectorAll('[role=row]')].filter(r => r.querySelector('[role=gridcell]')).map(
+                r => Object.fromEntries([...r.querySelectorAll('[role=gridcell]')].map(
+                    (c, i) => [heads[i], c.innerText.trim()])));
         }""", selector)
 
     def points(self) -> int:
