@@ -163,7 +163,9 @@ def wrong_chance(probs: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
 def judge_labels(probs: np.ndarray | None, y: np.ndarray,
                  rank_probs: np.ndarray | None = None) -> list[tuple[int, int, float, float, str]]:
     """(row, suggested class, score, chance the label is wrong, "likely" or "possible") for the labels whose
-    chance of being wrong (under the slip model on `probs`) is POSSIBLE or more where the labels show slips at all
+    chance of being wrong (under the slip model on `rank_probs`, the more regularised heads', if given: fitted on
+    `probs`, heads that had learned the other folds' slips let a softer temperature explain 20 wrong labels of
+    200 and listed none of them; else on `probs`) is POSSIBLE or more where the labels show slips at all
     (likelihood ratio against none of at least SLIP_EVIDENCE), SURE_ALONE or more where they do not. Most doubtful
     first by `score`:
     the probability `rank_probs` (a more regularised head's, if given; else `probs`) gives the given class over
@@ -176,7 +178,8 @@ def judge_labels(probs: np.ndarray | None, y: np.ndarray,
     present = np.unique(y[judged])
     if len(present) < 2:
         return []
-    sub = probs[np.ix_(judged, present)]
+    fitted = probs if rank_probs is None else rank_probs
+    sub = fitted[np.ix_(judged, present)]
     sub = sub / np.maximum(sub.sum(1, keepdims=True), 1e-12)
     chance, evidence = wrong_chance(sub, np.searchsorted(present, y[judged]))
     # one blatant slip among clean labels is weak evidence of slips overall, but strong evidence about itself
