@@ -35,6 +35,15 @@ def asked_labels(pool: Pool, truth: dict, count: int, seed: int) -> dict[str, st
     return labels
 
 
+def with_check_set(pool: Pool, truth: dict, labels: dict[str, str], count: int, seed: int) -> tuple[dict, set]:
+    """`labels` and `count` more on photos drawn at random from the rest of the pile (a check set), and the
+    check photos' names: the only labels a threshold may rest on."""
+    rng = np.random.default_rng(1000 + seed)
+    rest = [n for n in pool.names if n not in labels]
+    check = set(rng.choice(rest, count, replace=False).tolist())
+    return {**labels, **{n: truth[n] for n in check}}, check
+
+
 def precision_of(accepted: list[dict], truth: dict) -> float:
     return sum(truth[s["path"]] == s["label"] for s in accepted) / len(accepted)
 
@@ -45,7 +54,8 @@ def test_the_stated_precision_is_not_above_the_truth_on_the_photos_nobody_labell
     for seed in range(5):
         pool, truth = overlapping_pool(seed)
         for count in (60, 120):
-            res = suggest(pool, asked_labels(pool, truth, count, seed), ask=0, seed=seed)
+            labels, check = with_check_set(pool, truth, asked_labels(pool, truth, count, seed), 80, seed)
+            res = suggest(pool, labels, ask=0, seed=seed, held_out=check)
             if res.threshold_or_none() is None:
                 assert res.accepted() == [] and res.accept_precision is None and res.threshold_note
                 continue
@@ -62,16 +72,27 @@ def test_the_stated_precision_is_not_above_the_truth_on_the_photos_nobody_labell
 
 
 def test_when_the_labels_cannot_support_a_threshold_nothing_is_accepted_and_the_reason_is_given():
-    pool, truth = overlapping_pool(7, spread=1.6)  # more overlap: 50 labels cannot show 95% anywhere
-    res = suggest(pool, asked_labels(pool, truth, 50, 7), ask=0, seed=7)
+    pool, truth = overlapping_pool(7, spread=1.6)  # more overlap: 20 check photos cannot show 95% anywhere
+    labels, check = with_check_set(pool, truth, asked_labels(pool, truth, 50, 7), 20, 7)
+    res = suggest(pool, labels, ask=0, seed=7, held_out=check)
     assert res.threshold_or_none() is None and res.threshold_reason == "not-shown"
     assert res.accepted() == [] and res.accept_precision is None
-    assert "50 labels" in res.threshold_note and "Nothing is accepted by default" in res.threshold_note
+    assert "20 check photos" in res.threshold_note and "Nothing is accepted by default" in res.threshold_note
     out = res.to_dict()
     assert out["accept_threshold"] is None and out["threshold_reason"] == "not-shown"
     from fewshot.cli_labelling import describe  # what `python -m fewshot suggest` prints
     assert any(line.startswith("No suggestion is accepted by default.") for line in describe(res))
     assert res.suggestions and all(s["confidence"] < res.accept_threshold for s in res.suggestions)
+
+
+def test_without_photos_picked_at_random_nothing_is_promised_however_many_labels():
+    # the photos a person chose or was asked about flatter the model: on flowers, a threshold judged on them
+    # promised 95% where 91% of the 118 suggestions it accepted were right (tests/test_browser_label.py)
+    pool, truth = overlapping_pool(2, spread=1.0)  # clean clusters: 200 chosen labels would have shown one
+    res = suggest(pool, asked_labels(pool, truth, 200, 2), ask=0, seed=2)
+    assert res.threshold_or_none() is None and res.threshold_reason == "no-random" and res.evidence == 0
+    assert res.accepted() == [] and res.precision_at(0.5) is None
+    assert "picked at random" in res.threshold_note and "Nothing is accepted by default" in res.threshold_note
 
 
 def test_slips_among_the_labels_are_never_left_out_of_the_estimate():
@@ -82,21 +103,22 @@ def test_slips_among_the_labels_are_never_left_out_of_the_estimate():
         labels = asked_labels(pool, truth, 50, seed)
         for n in sorted(labels)[:3]:
             labels[n] = CLASSES[(CLASSES.index(labels[n]) + 1) % len(CLASSES)]
-        res = suggest(pool, labels, ask=0, seed=seed)
-        assert res.left_out == 0 and res.evidence == 50
+        labels, check = with_check_set(pool, truth, labels, 30, seed)
+        res = suggest(pool, labels, ask=0, seed=seed, held_out=check)
+        assert res.left_out == 0 and res.evidence == 30
         if res.accepted():
             assert res.accept_precision <= precision_of(res.accepted(), truth) + 0.03
 
 
 def test_accepted_suggestions_change_neither_the_threshold_evidence_nor_the_suspects():
     pool, truth = overlapping_pool(3, spread=1.0)
-    labels = asked_labels(pool, truth, 80, 3)
-    alone = suggest(pool, labels, ask=10, seed=3)
+    labels, check = with_check_set(pool, truth, asked_labels(pool, truth, 80, 3), 60, 3)
+    alone = suggest(pool, labels, ask=10, seed=3, held_out=check)
     taken = {s["path"]: s["label"] for s in alone.suggestions[:150]}
     wrongly = {n: CLASSES[(CLASSES.index(c) + 1) % len(CLASSES)] for n, c in taken.items()}  # all of them wrong
-    both = [suggest(pool, labels, ask=10, seed=3, accepted=a) for a in (taken, wrongly)]
+    both = [suggest(pool, labels, ask=10, seed=3, accepted=a, held_out=check) for a in (taken, wrongly)]
     for res in both:
-        assert res.evidence == 80
+        assert res.evidence == 60
         assert np.array_equal(res.oof_confidence, alone.oof_confidence)
         assert np.array_equal(res.oof_right, alone.oof_right)
         assert res.suspects == alone.suspects
@@ -134,11 +156,12 @@ def test_among_200_labels_with_20_wrong_the_top_20_suspects_are_mostly_the_wrong
         rng = np.random.default_rng(seed)
         names = list(rng.choice(pool.names, 200, replace=False))
         labels = {n: truth[n] for n in names}
-        flipped = set(names[:20])
+        flipped = names[:20]  # a list: a set's order (string hashing) drew other wrong classes in each process
         for n in flipped:
             labels[n] = CLASSES[(CLASSES.index(truth[n]) + int(rng.integers(1, 5))) % len(CLASSES)]
-        top = [s["path"] for s in suggest(pool, labels, ask=0, seed=seed).suspects[:20]]
-        found.append(sum(n in flipped for n in top) / 20)
+        suspects = suggest(pool, labels, ask=0, seed=seed).suspects
+        found.append(sum(s["path"] in flipped for s in suspects[:20]) / 20)
+        print(f"seed {seed}: {len(suspects)} suspects, {found[-1]:.0%} of the top 20 wrong")
     assert np.mean(found) >= 0.7, found
 
 
@@ -154,7 +177,7 @@ def test_a_check_photos_label_never_shapes_a_suggestion_but_still_counts_as_evid
     again = suggest(pool, flipped, ask=0, seed=3, held_out=check)
     assert [(s["path"], s["label"], s["confidence"]) for s in res.suggestions] == \
         [(s["path"], s["label"], s["confidence"]) for s in again.suggestions]  # the check labels taught nothing
-    assert res.evidence == again.evidence == 60  # and every one of them is still evidence
+    assert res.evidence == again.evidence == 20  # and they are the evidence the threshold rests on
     right = {n: r for n, r in zip(labels, res.oof_right)}
     assert sum(not right[n] for n in check) < sum(not r for n, r in zip(flipped, again.oof_right) if n in check)
     learnt = suggest(pool, flipped, ask=0, seed=3)  # without held_out they would have
