@@ -11,10 +11,12 @@ running the network. On those features (L2-normalised), with the maths in `label
   an unlabelled photo's confidence means what a labelled photo's out-of-fold confidence means) give every other
   photo a class and a confidence;
 - the accept threshold (label_trust.py): the lowest confidence whose suggestions are, with BOUND_LEVEL
-  confidence, TARGET_PRECISION right on the photos nobody labelled, judged on the labels a person gave only;
-  None, with a reason, when they cannot show one (nothing is accepted by default);
-- ask_next after that: a few random photos among the confident suggestions (checking them is what the threshold
-  is judged on), then half the typical photos of clusters nobody has labelled, half the photos the model is
+  confidence, TARGET_PRECISION right on the photos nobody labelled, judged only on the labels a person gave to
+  photos drawn at random (the check set): the photos "Ask me" picks are typical or uncertain ones, and judged
+  on them a flowers trial promised 95% where 91% of the accepted suggestions were right. None, with a reason,
+  when they cannot show one (nothing is accepted by default);
+- ask_next after that: a few random photos among the confident suggestions (they teach the heads where the
+  threshold would be), then half the typical photos of clusters nobody has labelled, half the photos the model is
   least sure of (margin), spread over the suggested classes and, within each, one per cluster so that they are
   not near-copies of each other;
 - suspects (label_trust.py): each label's chance of being wrong under a model of the labels fitted to them
@@ -277,24 +279,29 @@ class Suggestions:
     accept_precision: float | None  # a lower bound, at `level`, of the share right at or above the threshold
     skipped: list[dict]
     classes: list[str] = field(default_factory=list)
-    # the person's labels' out-of-fold (confidence, right) pairs, which every estimate rests on
+    # the person's labels' out-of-fold (confidence, right) pairs, in the order of `labels`
     oof_confidence: np.ndarray | None = None
     oof_right: np.ndarray | None = None
+    # which of them are photos drawn at random (the check set, `held_out`): the only evidence for the threshold
+    # and every precision stated, since the others were picked (typical, uncertain) and flatter the model
+    at_random: np.ndarray | None = None
     left_out: int = 0  # labels left out of the estimates: always 0 now (none is; kept for the page)
-    threshold_reason: str | None = None  # "two-classes", "few-labels", "not-shown", "nothing-left"; None: supported
+    # "two-classes", "few-labels", "no-random", "not-shown", "nothing-left"; None: supported
+    threshold_reason: str | None = None
     threshold_note: str | None = None  # the reason in plain words
-    evidence: int = 0  # labels a person gave
+    evidence: int = 0  # labels a person gave on photos drawn at random (the check set): what the bounds rest on
     doubted_accepted: list[dict] = field(default_factory=list)  # accepted suggestions now doubted (as suspects)
     pool_confidence: np.ndarray | None = None  # the confidences of the photos without a label (for precision_at)
     level: float = BOUND_LEVEL
 
     def precision_at(self, threshold: float) -> float | None:
-        """A lower bound (at `level`) of the share right among the suggestions at or above `threshold`, or None
-        when fewer than MIN_ABOVE of the person's labels reach it: too few to say."""
-        if self.oof_confidence is None:
+        """A lower bound (at `level`) of the share right among the suggestions at or above `threshold`, judged on
+        the person's labels of photos drawn at random; None when fewer than MIN_ABOVE of them reach it."""
+        if self.oof_confidence is None or self.at_random is None:
             return None
         waiting = self.oof_confidence if self.pool_confidence is None else self.pool_confidence
-        return precision_bound(self.oof_confidence, self.oof_right, waiting, threshold, self.level)
+        return precision_bound(self.oof_confidence[self.at_random], self.oof_right[self.at_random], waiting,
+                               threshold, self.level)
 
     def to_dict(self) -> dict:
         """The JSON `python -m fewshot suggest --json` prints."""
@@ -320,7 +327,8 @@ def suggest(pool: Pool, labels: Mapping[str, str], ask: int = DEFAULT_ASK, seed:
     """Ask-next photos, a suggested class for every photo without a label, suspicious labels and the accept
     threshold, from the pool's features and the labels so far ({photo name: class}).
 
-    `labels` are the labels a person gave: the only evidence for the threshold, its precision and the suspects.
+    `labels` are the labels a person gave: the only evidence for the suspects; and among them, those of
+    `held_out` (photos drawn at random) the only evidence for the threshold and its precision.
     `accepted` are labels that came from accepted suggestions: they are not suggested or asked again and count as
     covered for ask_next, but are never evidence (judged on them, the model grades itself); with
     `learn_from_accepted` the heads also train on them (measured in bench/whole_pile.py: off by default).
@@ -379,7 +387,7 @@ def _suggest(pool: Pool, labels: Mapping[str, str], ask: int, seed: int, accepte
     taken[rows], taken[acc_rows] = True, True
     free = np.flatnonzero(~taken)
     out = Suggestions([], [], [], NO_THRESHOLD, None, [{"path": n, "reason": r} for n, r in pool.skipped],
-                      classes, evidence=len(rows))
+                      classes, evidence=sum(n in held_out for n in labels))
     probs = None
     if len(classes) >= 2:
         y = np.array([classes.index(c) for c in labels.values()], int)
@@ -415,7 +423,7 @@ def _judge(out: Suggestions, pool: Pool, rows: np.ndarray, y: np.ndarray, held: 
     else:
         oof, heads = runs[0]
         score = lambda Z: heads_probs(heads, Z, k)  # noqa: E731
-        out.oof_confidence, out.oof_right = oof.max(1), oof.argmax(1) == y
+        out.oof_confidence, out.oof_right, out.at_random = oof.max(1), oof.argmax(1) == y, held.copy()
         rank = suspect_probs(X[rows], y, k, seed=seed)  # a more regularised head ranks the doubtful ones better
         for i, s, q, chance, strength in judge_labels(sum(r[0] for r in runs) / repeats, y, rank):
             out.suspects.append({"path": pool.names[rows[i]], "given": out.classes[y[i]], "suggested": out.classes[s],
@@ -427,8 +435,9 @@ def _judge(out: Suggestions, pool: Pool, rows: np.ndarray, y: np.ndarray, held: 
         out.suggestions.append({"path": pool.names[free[j]], "label": out.classes[int(probs[j].argmax())],
                                 "confidence": round(float(conf[j]), 4)})
     if out.oof_confidence is not None:
-        choice = choose_threshold(out.oof_confidence, out.oof_right, conf) if len(free) else \
-            ThresholdChoice(None, None, "nothing-left")
+        choice = ThresholdChoice(None, None, "nothing-left") if not len(free) else \
+            ThresholdChoice(None, None, "no-random") if not held.any() else \
+            choose_threshold(out.oof_confidence[held], out.oof_right[held], conf)
     _state_threshold(out, choice)
     out.doubted_accepted = _doubts(pool, acc_rows, acc_y, score(X[acc_rows]), out)
     return probs
@@ -445,15 +454,19 @@ def _state_threshold(out: Suggestions, choice: ThresholdChoice) -> None:
     elif choice.reason == "few-labels":
         out.threshold_note = ("Too few labels to check suggestions against yet: that takes labels you gave, at "
                               "least 4 in two classes. Nothing is accepted by default.")
+    elif choice.reason == "no-random":
+        out.threshold_note = ("None of your labels is on a photo picked at random (the check set), and only those "
+                              "show how often suggestions are right on the photos nobody labelled. Nothing is "
+                              "accepted by default.")
     elif choice.best is None:
-        out.threshold_note = (f"Your {out.evidence} labels do not show yet that any threshold gives "
-                              f"{TARGET_PRECISION:.0%} right suggestions ({out.level:.0%} sure). Nothing is accepted "
-                              f"by default: label the photos asked next.")
+        out.threshold_note = (f"Your {out.evidence} check photos, picked at random, do not show yet that any "
+                              f"threshold gives {TARGET_PRECISION:.0%} right suggestions ({out.level:.0%} sure). "
+                              f"Nothing is accepted by default: type the lowest confidence you accept beside Accept.")
     else:
-        out.threshold_note = (f"Your {out.evidence} labels do not show yet that any threshold gives "
-                              f"{TARGET_PRECISION:.0%} right suggestions ({out.level:.0%} sure); the best so far, "
-                              f"{choice.best[0]:.0%} and above, is at least {choice.best[1]:.0%} right. Nothing is "
-                              f"accepted by default: label the photos asked next.")
+        out.threshold_note = (f"Your {out.evidence} check photos, picked at random, do not show yet that any "
+                              f"threshold gives {TARGET_PRECISION:.0%} right suggestions ({out.level:.0%} sure); "
+                              f"the best so far, {choice.best[0]:.0%} and above, is at least {choice.best[1]:.0%} "
+                              f"right. Nothing is accepted by default: type the lowest confidence you accept beside Accept.")
 
 
 def _doubts(pool: Pool, acc_rows: np.ndarray, acc_y: np.ndarray, probs: np.ndarray, out: Suggestions) -> list[dict]:

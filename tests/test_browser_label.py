@@ -4,7 +4,8 @@ slips once a round on purpose) becomes a labelled project and a model: label the
 at 48 labels the page promises no threshold and Accept takes nothing by default; review the suspects (the slips
 so far, where they show); label what is asked, without slips now, until it promises one; accept the suggestions in bulk at it
 (they are as right as promised, within 3 points; where none is promised by MAX_HAND_LABELS, the person types
-TYPED_AT and the bound the page then states must hold); review the suspects again; train with the default settings (MobileNetV2: the
+TYPED_AT and the bound the page then states must hold: the bounds rest on the 20 check photos only, drawn at
+random, which can show at most 89%, so the page promises no 95% default here); review the suspects again; train with the default settings (MobileNetV2: the
 weights the test server has), and the model on flowers/val reaches what 50 random labels give.
 
 The bound, 0.77, is issue 15's figure for 50 random labels with fewshot's default training on flowers
@@ -28,7 +29,9 @@ from pathlib import Path
 # asks for grade the model and do not train it (issue 22), so more than 50 others train it: 0.77 is the floor.
 RANDOM_50_LABELS = 0.77
 HAND_LABELS = 48  # four rounds of the 12 photos "Ask me" shows
-MAX_HAND_LABELS = 156  # a threshold comes after 90-180 labels by hand on this pile (bench/whole_pile.py, runs here)
+# judged on the labels "Ask me" picked, a 95% threshold came after 90-180 labels and once promised 95% where 91%
+# were right; judged on the 20 random check photos alone (at most 89%, 90% sure) none comes: the person types one
+MAX_HAND_LABELS = 96
 TYPED_AT = 90  # what the person types when the page still promises none
 
 
@@ -285,7 +288,7 @@ def test_an_unsorted_pile_becomes_a_labelled_project_and_a_model_with_the_models
     if promised:  # accept at the page's default
         accepted = accept_all(u, lab)
         stated, said = int(promised.group(2)) / 100, f"threshold {promised.group(1)}% promised"
-    else:  # the labels still show no safe threshold (it comes after 90-180 labels on this pile): the person types one
+    else:  # the check photos show no safe threshold: the person types one
         assert "Nothing is accepted by default" in u.text("#label-grid")
         accepted = accept_typed(u, lab, TYPED_AT)
         note = re.search(r"At \d+% and above, at least (\d+)% of such suggestions should be right",

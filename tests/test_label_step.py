@@ -197,12 +197,20 @@ def test_what_accepting_did_stays_in_the_status_line_instead_of_a_pile_of_toasts
     assert toasts == []
 
 
+CHECKED = 50  # photos drawn at random and labelled: 50 of 50 right shows 95% (90% sure), 20 of 20 only 89%
+
+
 def enough_labels_for_a_threshold(desk: Desk, tmp_path) -> dict[str, str]:
-    """60 of 120 clearly coloured photos labelled by a person: enough for the page to promise a threshold."""
-    items, truth = pile(tmp_path, {"red": 40, "green": 40, "blue": 40})
+    """90 of 240 clearly coloured photos labelled by a person, CHECKED of them drawn at random for the check
+    set: enough for the page to promise a threshold."""
+    from fewshot import check_set as CS
+    items, truth = pile(tmp_path, {"red": 80, "green": 80, "blue": 80})
     desk.add_uploaded(items, LIMITS)
     ready(desk)
-    label_truthfully(desk, truth, list(by_truth(desk, truth))[::2])
+    check = CS.top_up(desk.project, wanted=CHECKED, seed=0)  # as "Ask me" draws them, more of them
+    others = [s for s in by_truth(desk, truth) if s not in check][::4][:40]  # of every class
+    desk.invalidate()
+    label_truthfully(desk, truth, check + others)
     return truth
 
 
@@ -244,15 +252,15 @@ def test_with_few_labels_the_page_promises_no_threshold_and_accepts_nothing_by_d
 def test_the_default_threshold_states_how_many_accepted_suggestions_are_at_least_right(desk, tmp_path):
     truth = enough_labels_for_a_threshold(desk, tmp_path)
     t, right = desk.risk()
-    assert t is not None and right >= 0.95 and desk.evidence() == 60
+    assert t is not None and right >= 0.95 and desk.evidence() == CHECKED
     line = H.risk_line(desk, str)
-    assert f"Accepting at or above {t:.0%}: at least {right:.0%}" in line and "60 labels you gave" in line
+    assert f"Accepting at or above {t:.0%}: at least {right:.0%}" in line and f"your {CHECKED} check photos" in line
     t_ = by_truth(desk, truth)
     for cls in ("red", "green", "blue"):
         step_label.act(desk, {"act": "accept", "cls": cls})
     accepted = {s: c for s, c in desk.labels().items() if s not in desk.taught()}
     assert accepted and all(t_[s] == c for s, c in accepted.items())
-    assert desk.evidence() == 60  # accepted suggestions never become the evidence of the next threshold
+    assert desk.evidence() == CHECKED  # accepted suggestions never become the evidence of the next threshold
 
 
 def test_suspect_labels_are_listed_and_fixed_or_kept_in_one_click(desk, tmp_path):
@@ -468,15 +476,8 @@ def test_step_1s_report_lists_photos_that_may_be_in_the_wrong_folder(tmp_path, m
 
 
 def test_the_random_check_photos_say_how_often_suggestions_that_sure_were_right(desk, tmp_path):
-    from fewshot import check_set as CS
-    items, truth = pile(tmp_path, {"red": 40, "green": 40, "blue": 40})
-    desk.add_uploaded(items, LIMITS)
-    ready(desk)
-    check = CS.top_up(desk.project, seed=0)  # drawn at random, as the first "Ask me" does
-    t_ = by_truth(desk, truth)
-    others = [s for s in t_ if s not in check][:40]
-    desk.invalidate()
-    label_truthfully(desk, truth, check + others)
+    enough_labels_for_a_threshold(desk, tmp_path)
+    check = {p.sha1 for p in desk.project.photos() if p.checkset}
     t, _ = desk.risk()
     right, of = desk.check_record(t)
     sure = [s for s, c in zip(desk._evidence, desk.result.oof_confidence) if s in check and c >= t]

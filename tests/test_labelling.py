@@ -109,19 +109,23 @@ def test_suggestions_above_the_threshold_on_easy_data_are_right_and_ask_next_spr
     pool = synthetic_pool(X)
     names = ["cat", "dog", "fox"]
     truth = dict(zip(pool.names, (names[c] for c in cluster)))
-    labels = {pool.names[i]: names[cluster[i]] for c in range(3) for i in np.flatnonzero(cluster == c)[:20]}
-    res = suggest(pool, labels, ask=6)
-    assert len(res.suggestions) == len(X) - len(labels)
+    labels = {pool.names[i]: names[cluster[i]] for c in range(3) for i in np.flatnonzero(cluster == c)[:10]}
+    rest = [n for n in pool.names if n not in labels]
+    check = {n: truth[n] for n in np.random.default_rng(2).choice(rest, 50, replace=False)}  # drawn at random
+    labels.update(check)
+    res = suggest(pool, labels, ask=6, held_out=check)
+    assert len(res.suggestions) == len(X) - len(labels) and res.evidence == 50
     assert 0.5 <= res.accept_threshold <= 0.99 and res.threshold_reason is None
     assert res.accepted() and all(s["label"] == truth[s["path"]] for s in res.accepted())
     assert 0.95 <= res.accept_precision <= 1
     assert len(res.ask_next) == 6 and not set(res.ask_next) & set(labels)
-    # 5 labels a class, all right, cannot show 95% (15 of 15 right is compatible with 86%, 90% sure): no
-    # threshold, and nothing accepted by default (before, the threshold was claimed from these 15 labels)
+    # 15 check photos, all right, cannot show 95% (15 of 15 right is compatible with 86%, 90% sure): no
+    # threshold, and nothing accepted by default (before, the threshold was claimed from 15 labels)
     few = {pool.names[i]: names[cluster[i]] for c in range(3) for i in np.flatnonzero(cluster == c)[:5]}
-    res = suggest(pool, few, ask=6)
+    check = dict(list(check.items())[:15])
+    res = suggest(pool, {**few, **check}, ask=6, held_out=check)
     assert res.threshold_reason == "not-shown" and res.threshold_or_none() is None and res.accepted() == []
-    assert "15 labels" in res.threshold_note and len(res.suggestions) == len(X) - 15
+    assert "15 check photos" in res.threshold_note and len(res.suggestions) == len(X) - 30
 
 
 # ------------------------------------------------------------------------------------ photos and the CLI
@@ -206,12 +210,13 @@ def test_suggest_json_shape_from_the_command_line(pretrained_home, pool_dir, tmp
     assert len(first["ask_next"]) == 10 and first["suggestions"] == [] and first["suspects"] == []
     assert first["skipped"] == [{"path": "broken.png", "reason": first["skipped"][0]["reason"]}]
     assert any(cache.rglob("*.npy"))  # the features are cached for the next call, as training caches them
-    out = run("--labels", str(csv), "--ask", "3")
-    assert len(out["ask_next"]) == 3 and len(out["suggestions"]) == 24 - 4
+    check = write_labels(tmp_path / "check.csv", [("red/002.png", "red"), ("green/002.png", "green")])
+    out = run("--labels", str(csv), "--check", str(check), "--ask", "3")
+    assert len(out["ask_next"]) == 3 and len(out["suggestions"]) == 24 - 6
     assert set(out["suggestions"][0]) == {"path", "label", "confidence"}
-    # 4 labels cannot support a threshold: none, with the reason in words
+    # 2 photos picked at random cannot support a threshold: none, with the reason in words
     assert out["accept_threshold"] is None and out["accept_precision"] is None and out["threshold_note"]
-    assert out["evidence_labels"] == 4 and out["precision_level"] == 0.9
+    assert out["evidence_labels"] == 2 and out["precision_level"] == 0.9
     assert all(set(s) == {"path", "given", "suggested", "score", "wrong_chance", "strength"} for s in out["suspects"])
 
 
@@ -230,8 +235,10 @@ def test_the_risk_of_accepting_is_estimated_at_whatever_threshold_the_user_picks
     from fewshot.labelling import MIN_ABOVE, Suggestions
     conf = np.array([0.55, 0.6, 0.65, 0.7, 0.8, 0.85, 0.9, 0.92, 0.95, 0.99])
     right = np.array([False, False, True, True, True, True, False, True, True, True])
-    s = Suggestions([], [], [], 0.6, None, [], ["a", "b"], conf, right)
+    s = Suggestions([], [], [], 0.6, None, [], ["a", "b"], conf, right, at_random=np.ones(len(conf), bool))
     # a lower bound at 90%, never the point estimate (7 of 10 right at 0.5, 6 of 7 at 0.7): 10 labels say little
     assert 0.4 < s.precision_at(0.5) < 0.7 and 0.5 < s.precision_at(0.7) < 6 / 7
     assert (conf >= 0.91).sum() < MIN_ABOVE and s.precision_at(0.91) is None  # 3 above it: too few to say
     assert Suggestions([], [], [], 0.6, None, []).precision_at(0.7) is None  # nothing labelled: no estimate
+    chosen = Suggestions([], [], [], 0.6, None, [], ["a", "b"], conf, right, at_random=np.zeros(len(conf), bool))
+    assert chosen.precision_at(0.5) is None  # none of them picked at random: no estimate either

@@ -1318,13 +1318,13 @@ MESSAGES.update({
 # an honest accept threshold (fewshot/label_trust.py, labelling.py, ui/label_html.py, ui/step_label.py): judged on the
 # labels a person gave only, a lower bound, and nothing accepted by default where the labels show no safe one
 MESSAGES.update({
-    "Accepting at or above {}: at least {} of those suggestions should be right (90% sure, judged on the {} labels "
-    "you gave).": "接受置信度不低于 {0} 的建议：其中至少 {1} 应该是对的（有 90% 的把握，依据是你亲手给的 {2} 个标注）。",
-    "At {} and above, at least {} of such suggestions should be right (90% sure, judged on the {} labels you gave); "
-    "Suspicious labels lists the ones now in doubt.":
-        "在 {0} 及以上，这类建议至少 {1} 应该是对的（有 90% 的把握，依据是你亲手给的 {2} 个标注）；“可疑标注”会列出现在有疑问的那些。",
-    "Too few of your labels reach {} to say how many of these are right.":
-        "你的标注中达到 {0} 的太少，无法说出其中有多少是对的。",
+    "Accepting at or above {}: at least {} of those suggestions should be right (90% sure, judged on your {} check "
+    "photos).": "接受置信度不低于 {0} 的建议：其中至少 {1} 应该是对的（有 90% 的把握，依据是你的 {2} 张检查照片）。",
+    "At {} and above, at least {} of such suggestions should be right (90% sure, judged on your {} check photos, "
+    "picked at random); Suspicious labels lists the ones now in doubt.":
+        "在 {0} 及以上，这类建议至少 {1} 应该是对的（有 90% 的把握，依据是你随机抽出的 {2} 张检查照片）；“可疑标注”会列出现在有疑问的那些。",
+    "Too few of your check photos, picked at random, reach {} to say how many of these are right.":
+        "你随机抽出的检查照片中达到 {0} 的太少，无法说出其中有多少是对的。",
     "Nothing is accepted by default yet.": "目前不会默认接受任何建议。",
     "Nothing is accepted by default yet: your labels do not show a safe threshold. Label the photos asked next, or "
     "type the lowest confidence you accept beside Accept.":
@@ -1334,13 +1334,17 @@ MESSAGES.update({
     "Too few labels to check suggestions against yet: that takes labels you gave, at least 4 in two classes. "
     "Nothing is accepted by default.":
         "用来检验建议的标注还太少：这需要你亲手给的标注，两个类别里至少 4 个。目前不会默认接受任何建议。",
-    "Your {} labels do not show yet that any threshold gives {} right suggestions ({} sure). Nothing is accepted "
-    "by default: label the photos asked next.":
-        "你的 {0} 个标注还不能说明哪个阈值能让建议 {1} 正确（{2} 的把握）。目前不会默认接受任何建议：请标注接下来询问的照片。",
-    "Your {} labels do not show yet that any threshold gives {} right suggestions ({} sure); the best so far, {} and "
-    "above, is at least {} right. Nothing is accepted by default: label the photos asked next.":
-        "你的 {0} 个标注还不能说明哪个阈值能让建议 {1} 正确（{2} 的把握）；目前最好的是 {3} 及以上，至少 {4} 正确。"
-        "目前不会默认接受任何建议：请标注接下来询问的照片。",
+    "None of your labels is on a photo picked at random (the check set), and only those show how often suggestions "
+    "are right on the photos nobody labelled. Nothing is accepted by default.":
+        "你的标注里没有一张是随机抽出的照片（检查集），而只有这些照片能说明建议在没人标注的照片上有多常是对的。目前不会默认接受任何建议。",
+    "Your {} check photos, picked at random, do not show yet that any threshold gives {} right suggestions ({} "
+    "sure). Nothing is accepted by default: type the lowest confidence you accept beside Accept.":
+        "你随机抽出的 {0} 张检查照片还不能说明哪个阈值能让建议 {1} 正确（{2} 的把握）。目前不会默认接受任何建议：请在“接受”旁边填入你愿意接受的最低置信度。",
+    "Your {} check photos, picked at random, do not show yet that any threshold gives {} right suggestions ({} "
+    "sure); the best so far, {} and above, is at least {} right. Nothing is accepted by default: type the lowest "
+    "confidence you accept beside Accept.":
+        "你随机抽出的 {0} 张检查照片还不能说明哪个阈值能让建议 {1} 正确（{2} 的把握）；目前最好的是 {3} 及以上，至少 {4} 正确。"
+        "目前不会默认接受任何建议：请在“接受”旁边填入你愿意接受的最低置信度。",
     "These {} labels may be wrong (or the photos may be in the wrong folder): fix or keep each one. {} of them are "
     "likely wrong; for the others the model is only unsure, so look before you fix.":
         "这 {0} 个标注可能有错（或者照片放错了文件夹）：请逐个修正或保留。其中 {1} 个很可能错了；其余的只是模型拿不准，修正前请先看一看。",
@@ -1348,8 +1352,8 @@ MESSAGES.update({
     "On your check photos, picked at random, suggestions this sure were right {} times of {}.":
         "在你随机抽出的检查照片上，这么有把握的建议 {1} 次中对了 {0} 次。",
     "{} suggested": "建议 {0} 张",
-    "{} of {} suggestions at or above {} (at least {} right, {} sure, from your {} labels):":
-        "{1} 条建议中有 {0} 条达到或高于 {2}（至少 {3} 正确，{4} 的把握，依据你的 {5} 个标注）：",
+    "{} of {} suggestions at or above {} (at least {} right, {} sure, from your {} check photos):":
+        "{1} 条建议中有 {0} 条达到或高于 {2}（至少 {3} 正确，{4} 的把握，依据你的 {5} 张检查照片）：",
     "suspect ({}): {} is labelled {}, looks like {} (chance it is wrong {})":
         "可疑（{0}）：{1} 标为 {2}，看起来像 {3}（出错的可能 {4}）",
     "accepted suggestion in doubt ({}): {} was accepted as {}, now looks like {}":

@@ -114,12 +114,13 @@ def _all(desk: Desk, tr: Tr) -> str:
 
 def risk_line(desk: Desk, tr: Tr) -> str:
     """What accepting at the default threshold promises, or why there is no default: judged on the labels a
-    person gave only, as a lower bound, never as the model's opinion of its own suggestions."""
+    person gave to the check photos (drawn at random) only, as a lower bound, never as the model's opinion of
+    its own suggestions."""
     t, right = desk.risk()
     if t is None:
         return tr(desk.threshold_note() or "Nothing is accepted by default yet.")
     line = tr(f"Accepting at or above {t:.0%}: at least {right:.0%} of those suggestions should be right "
-              f"(90% sure, judged on the {desk.evidence()} labels you gave).")
+              f"(90% sure, judged on your {desk.evidence()} check photos).")
     record = desk.check_record(t)
     if record and record[1]:  # the random check photos: the fairest sample the person has labelled
         line += " " + tr(f"On your check photos, picked at random, suggestions this sure were right {record[0]} "

@@ -378,7 +378,7 @@ class Desk:
         return self.result.threshold_note if self.result is not None else None
 
     def evidence(self) -> int:
-        """How many labels a person gave that the estimates rest on."""
+        """How many check photos (drawn at random, labelled by the person) the estimates rest on."""
         return self.result.evidence if self.result is not None else 0
 
     def check_record(self, threshold: float) -> tuple[int, int] | None:
@@ -394,7 +394,7 @@ class Desk:
 
     def right_at(self, threshold: float) -> float | None:
         """A lower bound (90% sure) of the share right among suggestions at or above `threshold`, judged on the
-        labels a person gave (None: too few of them reach it to say)."""
+        check photos a person labelled (None: too few of them reach it to say)."""
         return self.result.precision_at(threshold) if self.result is not None else None
 
     def suspects(self) -> list[dict]:

@@ -367,9 +367,11 @@ def _chosen_threshold(desk, typed) -> float:
 
 def _accept_risk(desk, threshold: float) -> str:
     """What accepting at `threshold` (the user's, maybe not the default) promises, in words: a lower bound
-    judged on the labels a person gave."""
+    judged on the labels a person gave to the check photos, drawn at random."""
     right = desk.right_at(threshold)
     if right is None:
-        return f"Too few of your labels reach {threshold:.0%} to say how many of these are right."
+        return (f"Too few of your check photos, picked at random, reach {threshold:.0%} to say how many of these "
+                f"are right.")
     return (f"At {threshold:.0%} and above, at least {right:.0%} of such suggestions should be right (90% sure, "
-            f"judged on the {desk.evidence()} labels you gave); Suspicious labels lists the ones now in doubt.")
+            f"judged on your {desk.evidence()} check photos, picked at random); Suspicious labels lists the ones "
+            f"now in doubt.")
