@@ -24,8 +24,9 @@ from .config import TrainConfig
 from .data import Dataset, Sample
 from .errors import TrainingError
 from .runtime import Runtime, cpu_count, pick_runtime, seed_everything
-from .train import (Done, EpochSums, Event, OneProcess, StopFlag, finish, resolve_config, run_epochs, set_up,
-                    stop_checker, tail_forward)
+from .train import EpochSums, OneProcess, finish, run_epochs, set_up
+from .train_events import Done, Event, StopFlag, stop_checker
+from .trunk_inputs import resolve_config, tail_forward
 
 
 def world_size() -> int:
@@ -175,8 +176,8 @@ def _train(dataset: Dataset, cfg: TrainConfig, should_stop, rt: Runtime, feature
     """fewshot.train's set_up, run_epochs and finish, with the steps through DistributedDataParallel."""
     t0 = time.perf_counter()
     seed_everything(cfg.seed)  # the same initial weights on every rank (DDP also broadcasts rank 0's)
-    g = torch.Generator().manual_seed(cfg.seed * 1009 + rank())  # each rank its own order and augmentations
-    run = yield from set_up(dataset, cfg, rt, g, DataParallel(rt.device), should_stop, feature_cache, limits)
+    generator = torch.Generator().manual_seed(cfg.seed * 1009 + rank())  # each rank its own order and augmentations
+    run = yield from set_up(dataset, cfg, rt, generator, DataParallel(rt.device), should_stop, feature_cache, limits)
     if run is None:
         raise TrainingError("training was stopped while the photos were being read")
     # buffers (BatchNorm statistics) are averaged once per epoch by _sync_buffers, not sent every step

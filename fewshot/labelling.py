@@ -112,7 +112,7 @@ def pool_features(source: str | os.PathLike | Sequence[str | os.PathLike], *, ar
                   progress: Callable[[int, int], None] | None = None) -> Pool:
     """Every photo under a folder (any layout) or in a list, read once, with its pooled frozen features.
 
-    The input size is the one training would choose for these photos (train.resolve_config) and the features
+    The input size is the one training would choose for these photos (trunk_inputs.resolve_config) and the features
     are the head stage's, from the same disk cache: photos seen before (by content) cost one small file read.
     The frozen pass streams: POOL_CHUNK photos at a time, their maps pooled and written to the disk caches
     before the next chunk, so memory stays at one chunk's maps plus the [N, D] pooled rows however large the
@@ -120,7 +120,7 @@ def pool_features(source: str | os.PathLike | Sequence[str | os.PathLike], *, ar
     """
     from .features import DiskCache, trunk_shape
     from .runtime import pick_runtime
-    from .train import build_for_stage, feature_cache_for, resolve_config
+    from .trunk_inputs import build_for_stage, feature_cache_for, resolve_config
 
     limits = limits or Limits()
     root, files = _pool_files(source, limits)

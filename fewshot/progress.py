@@ -6,7 +6,7 @@ import sys
 from typing import Iterable
 
 from .evaluate import Diagnostic
-from .train import Done, EpochEnd, Event, Progress
+from .train_events import Done, EpochEnd, Event, Progress
 
 
 class PhaseBar:

@@ -248,7 +248,8 @@ class RunsMixin:
         The bundle is on disk before the row says finished; an error marks the run failed, a generator closed
         early marks it stopped (or interrupted when nothing was kept)."""
         from .config import TrainConfig
-        from .train import Done, train
+        from .train import train
+        from .train_events import Done
 
         cfg = config or TrainConfig()
         self._room_to_train(cfg.arch)

@@ -65,6 +65,19 @@ def seed_everything(seed: int) -> torch.Generator:
     return g
 
 
+def is_out_of_memory(exc: BaseException) -> bool:
+    """Whether `exc` says the device ran out of memory: CUDA, MPS and the CPU allocator each say it their own way."""
+    text = str(exc).lower()
+    return (isinstance(exc, (torch.cuda.OutOfMemoryError, MemoryError))
+            or "out of memory" in text or "can't allocate memory" in text)
+
+
+def free_memory(runtime: Runtime) -> None:
+    """Give the memory of freed tensors back to the device, before retrying with a smaller batch."""
+    if runtime.device.type == "cuda":
+        torch.cuda.empty_cache()
+
+
 def cpu_count() -> int:
     """Cores this process may use: a container's limit, not the host's, shared with the other
     processes torchrun started on this machine."""
