@@ -65,6 +65,14 @@ BACKBONES: dict[str, Backbone] = {b.name: b for b in (
 )}
 
 
+# What training starts from unless told otherwise (TrainConfig, the CLI, budget estimates, `suggest`): first in
+# the table above, so the page lists it first.
+DEFAULT_ARCH = "resnet18"
+# What labelling's features start from where a person waits on them (`project suggest`): small and fast on a
+# laptop CPU.
+LABELLING_ARCH = "mobilenet_v2"
+
+
 def backbone(arch: str) -> Backbone:
     """The table's row for `arch`; UnknownBackbone (a TrainingError) naming the choices otherwise."""
     try:

@@ -16,7 +16,7 @@ import os
 from dataclasses import dataclass
 from typing import Sequence
 
-from .backbones import BACKBONES
+from .backbones import BACKBONES, DEFAULT_ARCH
 from .config import STAGES
 
 # Seconds per image for one inference forward pass of the whole backbone at its input size (224 px),
@@ -96,7 +96,7 @@ def mean_photo_mb(paths: Sequence[str | os.PathLike], sample: int = 200) -> floa
     return sum(sizes) / len(sizes) / 1e6
 
 
-def estimate_training(n_train: int, n_val: int, arch: str = "resnet18", stage: str = "head", epochs: int = 10,
+def estimate_training(n_train: int, n_val: int, arch: str = DEFAULT_ARCH, stage: str = "head", epochs: int = 10,
                       batch_size: int = 32, photo_mb: float = 0.15, input_px: int = 224) -> Estimate:
     """GPU seconds for `fewshot.train`: the frozen part runs once per photo, then each epoch trains the rest.
 
@@ -119,7 +119,7 @@ def estimate_training(n_train: int, n_val: int, arch: str = "resnet18", stage: s
                     epochs=epochs)
 
 
-def estimate_predict(n_images: int = 1, arch: str = "resnet18", tta: bool = False, photo_mb: float = 0.15) -> float:
+def estimate_predict(n_images: int = 1, arch: str = DEFAULT_ARCH, tta: bool = False, photo_mb: float = 0.15) -> float:
     """GPU seconds for predicting `n_images` pictures (one or a batch); a few seconds for one."""
     views = TTA_VIEWS if tta else 1
     # an unknown name (a model from a newer fewshot) is charged like the costliest backbone: asking for

@@ -13,7 +13,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from .config import ARCHS, TrainConfig
+from .backbones import DEFAULT_ARCH
+from .config import ARCHS
 
 
 def cmd_suggest(a: argparse.Namespace) -> int:
@@ -59,7 +60,7 @@ def add_suggest_parser(sub) -> None:
     s.add_argument("--accepted", help="CSV like --labels: labels that came from accepted suggestions (not "
                                       "evidence for the threshold or the suspects)")
     s.add_argument("--ask", type=int, default=10, help="how many photos to ask for next (0 allowed)")
-    s.add_argument("--arch", default=TrainConfig().arch, choices=ARCHS)
+    s.add_argument("--arch", default=DEFAULT_ARCH, choices=ARCHS)
     s.add_argument("--weights", help="a local torchvision weights file for the backbone")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--device", help="cuda, mps or cpu (default: the best available)")

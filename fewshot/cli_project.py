@@ -10,6 +10,7 @@ import json
 import shutil
 import sys
 
+from .backbones import LABELLING_ARCH
 from .errors import ProjectError
 
 OWNER = "local"
@@ -245,7 +246,7 @@ def add_project_parser(sub) -> None:
         name, ("--ask", {"type": int, "default": 12, "metavar": "N", "help": "photos to ask about (default 12)"}),
         ("--accept", {"action": "store_true", "help": "accept the suggestions at or above the threshold"}),
         ("--at", {"type": float, "metavar": "T", "help": "the threshold (0-1; default: the one for 95%% precision)"}),
-        ("--arch", {"default": "mobilenet_v2", "metavar": "A", "help": "the backbone whose features suggest"}))
+        ("--arch", {"default": LABELLING_ARCH, "metavar": "A", "help": "the backbone whose features suggest"}))
     cmd("list", cmd_list, "your projects, most recently used first")
     cmd("delete", cmd_delete, "delete a project and every file it has", name)
     cmd("rename", cmd_rename, "give a project another name", name, ("new_name", {"metavar": "NEW_NAME"}))

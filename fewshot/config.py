@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-from .backbones import BACKBONES
+from .backbones import BACKBONES, DEFAULT_ARCH
 
 STAGES = ("head", "top", "top2", "all")
 AUTO = "auto"  # a stage and an input size chosen from the photos when training starts (resolve_config)
@@ -77,7 +77,7 @@ def auto_stage(per_class: float, short_sides: list[int]) -> str:
 class TrainConfig:
     """Every knob of a training run, with defaults that work for a few hundred photos."""
 
-    arch: str = "resnet18"
+    arch: str = DEFAULT_ARCH
     pretrained: bool = True
     stage: str = AUTO
     epochs: int = 10

@@ -38,6 +38,7 @@ from typing import Callable, Iterator, Mapping, Sequence
 import numpy as np
 
 from .archive import Limits
+from .backbones import DEFAULT_ARCH
 from .config import TrainConfig
 from .data import Dataset, Sample, images_in
 from .errors import DataError
@@ -106,7 +107,7 @@ def _pool_files(source, limits: Limits) -> tuple[Path | None, list[Path]]:
     return root, files
 
 
-def pool_features(source: str | os.PathLike | Sequence[str | os.PathLike], *, arch: str = "resnet18",
+def pool_features(source: str | os.PathLike | Sequence[str | os.PathLike], *, arch: str = DEFAULT_ARCH,
                   weights_file: str | None = None, device: str | None = None, feature_cache: bool = True,
                   limits: Limits | None = None, stop: Callable[[], bool] | None = None,
                   progress: Callable[[int, int], None] | None = None) -> Pool:
