@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from .errors import TrainingError
 
+__all__ = ["BACKBONES", "Backbone", "DEFAULT_ARCH", "LABELLING_ARCH", "backbone", "fallback_order"]
+
 
 class UnknownBackbone(TrainingError, ValueError):
     """A name that is not in BACKBONES. A TrainingError for the page and the CLI; also a ValueError,

@@ -12,7 +12,7 @@ import torch
 
 from .evaluate import clearly_better, kept_epoch, kept_note
 
-__all__ = ["RING_BYTES", "RING_EPOCHS", "BestEpoch", "trained_prefixes"]
+__all__ = ["BestEpoch", "trained_prefixes"]
 
 # Weights of recent epochs are held so that a Stop can go back to the epoch the page showed when it was pressed
 # (the page draws a few times a second; at 20 epochs a second the engine is several epochs ahead of it): as

@@ -19,6 +19,9 @@ from typing import Sequence
 from .backbones import BACKBONES, DEFAULT_ARCH
 from .config import STAGES
 
+__all__ = ["DEFAULT_GPU_MAX_S", "Estimate", "Fit", "TRAIN_STARTUP_S", "estimate_predict", "estimate_training",
+           "gpu_limit_s", "mean_photo_mb", "request_s", "training_fit"]
+
 # Seconds per image for one inference forward pass of the whole backbone at its input size (224 px),
 # batch >= 32, under AMP: each row's `forward_s` in fewshot/backbones.py, where the sources are noted.
 # Reading one photo (JPEG draft-mode decode + resize, on CPU threads that run inside the GPU window)

@@ -26,6 +26,8 @@ from .models import Classifier, build_model
 if TYPE_CHECKING:
     from .data import Dataset
 
+__all__ = ["TrainedModel", "atomic_write", "load_bundle", "save_bundle"]
+
 FORMAT = "fewshot-bundle"
 FORMAT_VERSION = 1
 MAX_BUNDLE_BYTES = 2 * 1024**3

@@ -32,6 +32,10 @@ if TYPE_CHECKING:  # (project.py imports project_runs, which imports this module
     from .project import Project
     from .project_labels import Photo
 
+__all__ = ["CHECK", "CHECK_FIRST", "CHECK_SHARE", "CheckStatus", "Measured", "RunScore", "SPLIT", "check_goal",
+           "check_status", "draw_check_set", "measured", "of_metrics", "person_labelled", "pick_run", "top_up",
+           "validation_split", "with_check_photos"]
+
 CHECK_FIRST = 20  # the first draw: enough for a first honest figure (±15 points), few enough to label at once
 CHECK_SHARE = 0.25  # never more than this share of a project's photos: a small pool keeps most to learn from
 SUGGESTION = "suggestion"  # a label that is an accepted suggestion (photos.label_source)

@@ -16,8 +16,10 @@ import json
 from .backbones import DEFAULT_ARCH
 from .config import ARCHS
 
+__all__ = ["add_suggest_parser", "describe"]
 
-def cmd_suggest(a: argparse.Namespace) -> int:
+
+def _cmd_suggest(a: argparse.Namespace) -> int:
     """Run `suggest` on a folder and print what it found (text, or one JSON line with --json)."""
     from .labelling import pool_features, read_labels, suggest
 
@@ -65,4 +67,4 @@ def add_suggest_parser(sub) -> None:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
     s.add_argument("--json", action="store_true")
-    s.set_defaults(fn=cmd_suggest)
+    s.set_defaults(fn=_cmd_suggest)

@@ -14,6 +14,8 @@ import sys
 
 from .space import space_files
 
+__all__ = ["add_publish_parser", "cmd_export_space"]
+
 
 def _emit(obj: dict, as_json: bool, text: str) -> None:
     print(json.dumps(obj, ensure_ascii=False) if as_json else text)
@@ -33,7 +35,7 @@ def cmd_export_space(a: argparse.Namespace) -> int:
     return 0
 
 
-def hub_token() -> str:
+def _hub_token() -> str:
     """HF_TOKEN, else the token `hf auth login` saved, else asked for (no echo) when someone is at a terminal."""
     token = os.environ.get("HF_TOKEN", "").strip()
     if not token:
@@ -47,7 +49,7 @@ def hub_token() -> str:
     return token
 
 
-def cmd_publish(a: argparse.Namespace) -> int:
+def _cmd_publish(a: argparse.Namespace) -> int:
     """Create the Space (or reuse it) and upload the model's Space folder."""
     from .bundle import load_bundle
     from .hub import publish_space
@@ -55,7 +57,7 @@ def cmd_publish(a: argparse.Namespace) -> int:
     from .errors import FewshotError
 
     tm = load_bundle(a.model)
-    token = hub_token()
+    token = _hub_token()
     if not token:
         raise FewshotError("publishing needs a Hugging Face token with write access: set HF_TOKEN, or run "
                            "`hf auth login` once (https://huggingface.co/settings/tokens)")
@@ -73,4 +75,4 @@ def add_publish_parser(sub) -> None:
     s.add_argument("--space", required=True, metavar="USER/NAME", help="the Space to create or update")
     s.add_argument("--private", action="store_true", help="only you (and your organisation) can see it")
     s.add_argument("--json", action="store_true")
-    s.set_defaults(fn=cmd_publish)
+    s.set_defaults(fn=_cmd_publish)

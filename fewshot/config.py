@@ -9,6 +9,9 @@ from typing import Any
 
 from .backbones import BACKBONES, DEFAULT_ARCH
 
+__all__ = ["ARCHS", "AUGMENTATIONS", "AUTO", "AUTO_INPUT", "Preprocessing", "SCRATCH_INPUT", "STAGES",
+           "STAGE_CHOICES", "STAGE_HINTS", "TrainConfig", "auto_stage"]
+
 STAGES = ("head", "top", "top2", "all")
 AUTO = "auto"  # a stage and an input size chosen from the photos when training starts (resolve_config)
 STAGE_CHOICES = (AUTO, *STAGES)

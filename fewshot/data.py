@@ -20,6 +20,9 @@ from .archive import Limits, extract_zip, human_size, is_junk
 from .errors import DataError, LimitExceeded
 from .images import UnreadableImage, is_image_name, read_checked
 
+__all__ = ["Dataset", "Notice", "Sample", "fingerprint", "fingerprints", "images_in", "load_dataset", "load_eval_set",
+           "skipped_frame"]
+
 TRAIN_NAMES = {"train", "training"}
 VAL_NAMES = {"val", "valid", "validation", "test", "testing"}
 MIN_PER_CLASS = 20  # the seed article's floor: fewer and the model cannot learn the difference

@@ -28,8 +28,10 @@ from .train import EpochSums, OneProcess, finish, run_epochs, set_up
 from .train_events import Done, Event, StopFlag, stop_checker
 from .trunk_inputs import resolve_config, tail_forward
 
+__all__ = ["is_distributed", "rank", "train"]
 
-def world_size() -> int:
+
+def _world_size() -> int:
     return int(os.environ.get("WORLD_SIZE", "1"))
 
 
@@ -39,7 +41,7 @@ def rank() -> int:
 
 def is_distributed() -> bool:
     """True when started by torchrun (or any launcher setting WORLD_SIZE) with more than one process."""
-    return world_size() > 1
+    return _world_size() > 1
 
 
 class _Tail(nn.Module):
@@ -84,11 +86,11 @@ def _all_sum(values: list[float], device: torch.device) -> list[float]:
 
 def _gather_probs(local: torch.Tensor, n: int, device: torch.device) -> torch.Tensor:
     """Every rank's validation probabilities, back in dataset order (padding dropped)."""
-    parts = [torch.empty_like(local, device=device) for _ in range(world_size())]
+    parts = [torch.empty_like(local, device=device) for _ in range(_world_size())]
     dist.all_gather(parts, local.to(device))
     out = torch.empty(n, local.shape[1])
     for r, part in enumerate(parts):
-        out[torch.tensor(_shard(list(range(n)), r, world_size()))] = part.cpu()  # type: ignore[arg-type]
+        out[torch.tensor(_shard(list(range(n)), r, _world_size()))] = part.cpu()  # type: ignore[arg-type]
     return out
 
 
@@ -98,7 +100,7 @@ def _sync_buffers(model: nn.Module) -> None:
     for b in model.buffers():
         if b.is_floating_point():
             dist.all_reduce(b)
-            b.div_(world_size())
+            b.div_(_world_size())
         else:
             dist.broadcast(b, src=0)
 
@@ -121,7 +123,7 @@ class DataParallel(OneProcess):
     retries_out_of_memory = False  # one rank alone halving its batch would leave the others waiting
 
     def __init__(self, device: torch.device) -> None:
-        self.device, self.world = device, world_size()
+        self.device, self.world = device, _world_size()
 
     def shard(self, samples: list) -> list:
         return [samples[i] for i in _shard(samples, rank(), self.world)]

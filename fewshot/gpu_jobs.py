@@ -27,6 +27,9 @@ from .train import train
 from .train_events import Done, Event, StopFlag, shown_epochs
 from .trunk_inputs import resolve_config
 
+__all__ = ["FileStop", "RemotePredictor", "across_processes", "portable", "predict_job", "predict_seconds",
+           "train_job", "train_seconds", "training_fit"]
+
 
 def portable(ds: Dataset) -> Dataset:
     """A shallow copy without the temporary-folder handle (it cannot be pickled, and a worker must

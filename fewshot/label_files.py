@@ -23,6 +23,9 @@ from .project_labels import (HINT_SOURCES, LABEL_SOURCES, NO_ORIGIN, PERSON, Ori
                              legacy_origin)
 from .project_photos import MAX_NAME, SPLITS, clean_class
 
+__all__ = ["LS_META_KEYS", "LabelRow", "MAX_LABEL_FILE_BYTES", "archive_origin", "label_from_file", "read_label_rows",
+           "read_labels", "safe_relative"]
+
 MAX_LABEL_FILE_BYTES = 64 * 1024**2  # a labels file or project.json: far more than 20,000 rows need
 LS_META_KEYS = {"id", "image", "annotator", "annotation_id", "created_at", "updated_at", "lead_time", "split",
                 "data", "annotations", "predictions", "meta"}

@@ -50,6 +50,10 @@ from .label_maths import (BIG_POOL, COLD_LABELS, REPEATS_UNDER, SUSPECT_REPEATS,
 from .label_trust import (BOUND_LEVEL, FALLBACK_THRESHOLD, MIN_ABOVE, NO_THRESHOLD, TARGET_PRECISION,  # noqa: F401
                           ThresholdChoice, candidate_threshold, choose_threshold, judge_labels, precision_bound)
 
+__all__ = ["BIG_POOL", "COLD_LABELS", "MIN_ABOVE", "POOL_CHUNK", "Pool", "Suggestions", "ask_next_picks",
+           "cold_start", "find_suspects", "fit_head", "head_probs", "labelled_groups", "out_of_fold_probs",
+           "pool_features", "read_labels", "suggest", "suspect_probs", "unit_rows"]
+
 DEFAULT_ASK = 10
 POOL_CHUNK = 512  # photos per streamed frozen pass: their maps (about 128 MB at 320 px) are pooled, then dropped
 POOLED_SUFFIX = "-pooled"  # beside the maps cache: one [D] float32 row per photo, what a pool's next call reads

@@ -16,6 +16,8 @@ from .evaluate import EvalReport, report_from_probs
 from .images import Source, UnreadableImage, decode_canvas
 from .runtime import model_forward, pick_runtime
 
+__all__ = ["Prediction", "Predictor", "evaluate_photos"]
+
 BATCH = 32
 
 
@@ -26,7 +28,7 @@ class Prediction:
     error: str | None = None
 
 
-def tta_views(canvas: np.ndarray, crop: int) -> list[np.ndarray]:
+def _tta_views(canvas: np.ndarray, crop: int) -> list[np.ndarray]:
     """Centre, mirrored centre and the four corner crops of a canvas."""
     s = canvas.shape[0]
     o, e = (s - crop) // 2, s - crop
@@ -48,7 +50,7 @@ class Predictor:
         self._forward = model_forward(self.model, self.rt, self.pre.crop)
 
     def _views(self, canvas: np.ndarray, tta: bool) -> list[np.ndarray]:
-        return tta_views(canvas, self.pre.crop) if tta else tta_views(canvas, self.pre.crop)[:1]
+        return _tta_views(canvas, self.pre.crop) if tta else _tta_views(canvas, self.pre.crop)[:1]
 
     @torch.inference_mode()
     def probabilities_from_canvases(self, canvases: Sequence[np.ndarray], tta: bool = False) -> torch.Tensor:

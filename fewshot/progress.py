@@ -8,8 +8,10 @@ from typing import Iterable
 from .evaluate import Diagnostic
 from .train_events import Done, EpochEnd, Event, Progress
 
+__all__ = ["print_events"]
 
-class PhaseBar:
+
+class _PhaseBar:
     """One progress bar per phase, updated in place on a terminal; into a log (not a terminal) a few lines per
     phase (0, 25, 50, 75 and 100 %), each said once, instead of a line per update."""
 
@@ -60,7 +62,7 @@ class PhaseBar:
 def print_events(events: Iterable[Event], quiet: bool = False) -> Done | None:
     """Show a training's events on stderr (bars, one line per epoch, diagnostics); returns its Done."""
     done: Done | None = None
-    bar = PhaseBar(quiet=quiet)
+    bar = _PhaseBar(quiet=quiet)
     try:
         for ev in events:
             if isinstance(ev, Progress) and ev.phase in ("features", "train"):

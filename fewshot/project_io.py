@@ -30,6 +30,8 @@ from .project_runs import RUN_STATUSES, _next_number, _pick_active
 from .project_store import (IMPORT_COMMITTED_AS, SQL, fsync_dir, import_staging, log as _log, now,
                             sync_to_disk)
 
+__all__ = ["export_project", "import_project", "label_from_file", "read_labels"]
+
 # ---- import ----------------------------------------------------------------------------------------------------
 # An import is read, checked and staged whole in a private folder under the data folder, then written in ONE
 # transaction, its files moved in by one rename after the commit: the project appears in its owner's list whole

@@ -18,6 +18,8 @@ from .errors import DataError, ProjectError, ProjectTooBig
 from .project_photos import cap_sizes, max_project_bytes, stored_bytes
 from .project_store import SQL, log as _log, now, process_alive, process_start, write_file_atomic
 
+__all__ = ["GONE", "RUN_STATUSES", "Run", "RunsMixin"]
+
 RUN_STATUSES = ("running", "finished", "stopped", "failed", "interrupted")
 
 

@@ -23,6 +23,10 @@ import numpy as np
 import torch
 from torch import nn
 
+__all__ = ["CanvasInput", "OnnxForward", "Runtime", "TorchForward", "cpu_count", "decode_workers", "fold_batchnorm",
+           "free_memory", "gpu_batch", "inference_forward", "is_out_of_memory", "model_forward", "onnx_dir",
+           "pick_runtime", "seed_everything"]
+
 ENGINES = ("auto", "onnx", "torch")
 ONNX_MIN_IMAGES = 96  # below this a first-time export costs more than it saves
 
@@ -151,7 +155,7 @@ def fold_batchnorm(module: nn.Module) -> nn.Module:
     return module
 
 
-def onnx_available() -> bool:
+def _onnx_available() -> bool:
     return importlib.util.find_spec("onnxruntime") is not None
 
 
@@ -259,7 +263,7 @@ def inference_forward(module: CanvasInput, rt: Runtime, crop: int, images: int =
     choice = os.environ.get("FEWSHOT_ENGINE", "auto")
     if choice not in ENGINES:
         choice = "auto"
-    if rt.device.type == "cpu" and choice != "torch" and onnx_available():
+    if rt.device.type == "cpu" and choice != "torch" and _onnx_available():
         path = onnx_dir() / f"{module.digest(str(crop))}.onnx"
         if choice == "onnx" or path.is_file() or images >= ONNX_MIN_IMAGES:
             try:
@@ -289,7 +293,7 @@ def model_forward(model: nn.Module, rt: Runtime, crop: int) -> Callable[[np.ndar
     batch norm folded and channels-last.
     """
     model = model.eval()
-    if (rt.device.type == "cpu" and os.environ.get("FEWSHOT_ENGINE", "auto") != "torch" and onnx_available()
+    if (rt.device.type == "cpu" and os.environ.get("FEWSHOT_ENGINE", "auto") != "torch" and _onnx_available()
             and hasattr(model, "stages")):
         for cut in range(len(model.stages), 0, -1):
             module = CanvasInput(model, cut)

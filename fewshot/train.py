@@ -32,9 +32,8 @@ from .train_events import Done, Event, Progress, StopFlag, epoch_end, shown_epoc
 from .trunk_inputs import (build_for_stage, feature_cache_for, load_inputs, out_of_memory_notice, predict_probs,
                            resolve_config, step_inputs, tail_forward)
 
-__all__ = ["HEAD_MIN_STEPS", "HEAD_WARMUP", "EpochSums", "OneProcess", "Run", "Schedule", "class_weights",
-           "epoch_order", "epoch_record", "evaluate", "finish", "fresh_diagnostics", "passes_per_epoch",
-           "run_epochs", "run_to_end", "set_up", "steps_per_epoch", "train", "train_one_epoch", "weights_finite"]
+__all__ = ["HEAD_MIN_STEPS", "EpochSums", "OneProcess", "Run", "Schedule", "evaluate", "finish", "run_epochs",
+           "run_to_end", "set_up", "train", "train_one_epoch"]
 
 HEAD_WARMUP = 0.2  # fraction of steps the new head trains alone before unfrozen layers join
 # The head stage trains on cached features, where a step costs next to nothing; with few photos an epoch
@@ -44,24 +43,24 @@ HEAD_WARMUP = 0.2  # fraction of steps the new head trains alone before unfrozen
 HEAD_MIN_STEPS = 20
 
 
-def steps_per_epoch(n: int, batch_size: int) -> int:
+def _steps_per_epoch(n: int, batch_size: int) -> int:
     """Optimizer steps per epoch. A batch of one photo breaks batch norm in training, so a lone
     last photo joins the batch before it."""
     return max(1, math.ceil(n / batch_size) - (1 if n > batch_size and n % batch_size == 1 else 0))
 
 
-def passes_per_epoch(n: int, batch_size: int, pooled: bool) -> int:
+def _passes_per_epoch(n: int, batch_size: int, pooled: bool) -> int:
     """How many times an epoch shows each training photo: once, or enough for HEAD_MIN_STEPS steps when
     only the head trains (on cached features)."""
     return max(1, math.ceil(HEAD_MIN_STEPS * batch_size / max(n, 1))) if pooled else 1
 
 
-def epoch_order(n: int, passes: int, generator: torch.Generator) -> torch.Tensor:
+def _epoch_order(n: int, passes: int, generator: torch.Generator) -> torch.Tensor:
     """The photos in the order one epoch shows them: `passes` shuffles, one after the other."""
     return torch.cat([torch.randperm(n, generator=generator) for _ in range(passes)])
 
 
-def epoch_record(epoch: int, loss_sum: float, right: int, seen: int, probs: torch.Tensor | None,
+def _epoch_record(epoch: int, loss_sum: float, right: int, seen: int, probs: torch.Tensor | None,
                  val_labels: torch.Tensor, lr: float, started: float) -> dict:
     """One row of the history; the validation figures come from the validation probabilities (None without)."""
     val_loss = val_acc = None
@@ -72,7 +71,7 @@ def epoch_record(epoch: int, loss_sum: float, right: int, seen: int, probs: torc
             "val_loss": val_loss, "val_acc": val_acc, "lr": lr, "seconds": time.perf_counter() - started}
 
 
-def fresh_diagnostics(history: list[dict], num_classes: int, batch_losses: list[float],
+def _fresh_diagnostics(history: list[dict], num_classes: int, batch_losses: list[float],
                       seen: set[str]) -> list[Diagnostic]:
     """What diagnose() finds after this epoch that the run has not reported yet (each code once a run)."""
     out = []
@@ -83,7 +82,7 @@ def fresh_diagnostics(history: list[dict], num_classes: int, batch_losses: list[
     return out
 
 
-def class_weights(labels: torch.Tensor, num_classes: int, device: torch.device) -> torch.Tensor:
+def _class_weights(labels: torch.Tensor, num_classes: int, device: torch.device) -> torch.Tensor:
     """Loss weights inversely proportional to each class's share of the training photos (balanced loss)."""
     freq = torch.bincount(labels, minlength=num_classes).float().clamp_min(1)
     return (freq.sum() / (num_classes * freq)).to(device)
@@ -244,7 +243,7 @@ def set_up(dataset: Dataset, cfg: TrainConfig, runtime: Runtime, generator: torc
     n_all = len(dataset.train)
     batch_size = max(1, min(cfg.batch_size // process.world, len(train_share)))  # the global batch stays batch_size
     # the number of passes comes from the whole set and the global batch, so every process agrees on it
-    passes = passes_per_epoch(n_all, min(cfg.batch_size, max(n_all, 1)), pooled)
+    passes = _passes_per_epoch(n_all, min(cfg.batch_size, max(n_all, 1)), pooled)
     optimizer = torch.optim.AdamW(param_groups(model, cfg.stage, cfg.lr, cfg.backbone_lr_mult, cfg.weight_decay))
     all_labels = torch.tensor([s.label for s in dataset.train])
     return Run(
@@ -252,9 +251,9 @@ def set_up(dataset: Dataset, cfg: TrainConfig, runtime: Runtime, generator: torc
         forward=lambda x: tail_forward(model, x, cut), train_batch=train_batch,
         train_labels=torch.tensor([s.label for s in train_share]), val_inputs=val_inputs,
         val_labels=torch.tensor([s.label for s in dataset.val]),
-        loss_weights=class_weights(all_labels, len(classes), runtime.device) if cfg.balanced_loss else None,
+        loss_weights=_class_weights(all_labels, len(classes), runtime.device) if cfg.balanced_loss else None,
         optimizer=optimizer,
-        schedule=Schedule(optimizer, cfg.epochs * steps_per_epoch(len(train_share) * passes, batch_size)),
+        schedule=Schedule(optimizer, cfg.epochs * _steps_per_epoch(len(train_share) * passes, batch_size)),
         scaler=torch.amp.GradScaler(runtime.device.type, enabled=runtime.amp and runtime.amp_dtype == torch.float16),
         batch_size=batch_size, passes=passes, best=BestEpoch(trained_prefixes(model, cfg.stage, cut), len(dataset.val)))
 
@@ -264,13 +263,13 @@ def train_one_epoch(run: Run, epoch: int, should_stop: Callable[[], bool]) -> It
     A generator of Progress (and out-of-memory notices) returning the epoch's EpochSums."""
     cfg, runtime, sums = run.config, run.runtime, EpochSums()
     set_train_mode(run.model, cfg.stage)
-    order = epoch_order(run.n_train, run.passes, run.generator)
+    order = _epoch_order(run.n_train, run.passes, run.generator)
     n_epoch, done = run.n_train * run.passes, 0  # photos this epoch, photos done
     while done < n_epoch:
         if run.process.stops_before_step(should_stop):
             sums.reason = "stopped"
             break
-        # a lone last photo joins this batch (steps_per_epoch)
+        # a lone last photo joins this batch (_steps_per_epoch)
         idx = order[done:n_epoch if n_epoch - done <= run.batch_size + 1 else done + run.batch_size]
         try:
             xb = run.train_batch(idx, run.generator).to(runtime.device, non_blocking=True)
@@ -296,7 +295,7 @@ def train_one_epoch(run: Run, epoch: int, should_stop: Callable[[], bool]) -> It
                 sums.reason = "out_of_memory"
                 break
             run.batch_size //= 2  # the same photos again in smaller batches; the schedule stretches to match
-            run.schedule.total = run.steps_done + (cfg.epochs - epoch + 1) * steps_per_epoch(n_epoch, run.batch_size)
+            run.schedule.total = run.steps_done + (cfg.epochs - epoch + 1) * _steps_per_epoch(n_epoch, run.batch_size)
             yield out_of_memory_notice(runtime, run.batch_size * 2, run.batch_size, f"in epoch {epoch}")
             continue
         done += len(idx)
@@ -320,7 +319,7 @@ def evaluate(run: Run, should_stop: Callable[[], bool]) -> torch.Tensor | None:
     return None if probs is None else run.process.gather(probs, run.n_val)
 
 
-def weights_finite(model: torch.nn.Module) -> bool:
+def _weights_finite(model: torch.nn.Module) -> bool:
     """Whether every trainable weight is a finite number (a last step can overflow them)."""
     return all(torch.isfinite(p).all() for p in model.parameters() if p.requires_grad)
 
@@ -334,7 +333,7 @@ def run_epochs(run: Run, should_stop: Callable[[], bool]) -> Iterator[Event]:
         epoch_started = time.perf_counter()
         sums = yield from train_one_epoch(run, epoch, should_stop)
         reason = sums.reason
-        if reason == "finished" and not weights_finite(run.model):
+        if reason == "finished" and not _weights_finite(run.model):
             reason = "non_finite"  # the last step overflowed the weights: this epoch must not become "best"
         if reason != "finished":
             break
@@ -343,11 +342,11 @@ def run_epochs(run: Run, should_stop: Callable[[], bool]) -> Iterator[Event]:
         if run.n_val and probs is None:
             reason = "stopped"
             break
-        rec = epoch_record(epoch, sums.loss, sums.right, sums.seen, probs, run.val_labels,
+        rec = _epoch_record(epoch, sums.loss, sums.right, sums.seen, probs, run.val_labels,
                            run.optimizer.param_groups[0]["lr"], epoch_started)
         run.history.append(rec)
         yield epoch_end(rec, cfg.epochs, run.best.update(run.model, rec))
-        yield from fresh_diagnostics(run.history, len(run.classes), sums.batch_losses, seen_codes)
+        yield from _fresh_diagnostics(run.history, len(run.classes), sums.batch_losses, seen_codes)
         if cfg.early_stop and run.best.since >= cfg.early_stop:
             reason = "early_stop"
             break

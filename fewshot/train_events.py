@@ -67,7 +67,7 @@ StopFlag = Union[threading.Event, Callable[[], bool], None]
 
 
 def epoch_end(record: dict, epochs: int, is_best: bool) -> EpochEnd:
-    """The EpochEnd event of one history row (train.epoch_record)."""
+    """The EpochEnd event of one history row (train._epoch_record)."""
     return EpochEnd(record["epoch"], epochs, record["train_loss"], record["train_acc"], record["val_loss"],
                     record["val_acc"], record["lr"], record["seconds"], is_best)
 

@@ -2,8 +2,8 @@
 
 Training (fewshot.train) and labelling (fewshot.labelling) share this: the settings "auto" stands for made
 concrete for the photos (`resolve_config`), the model frozen for its stage (`build_for_stage`), the disk cache
-of trunk activations (`feature_cache_for`), the inputs read once (`load_inputs`), then batches as the model
-sees them (`view_batch`, `step_inputs`) and probabilities from them (`predict_probs`).
+of trunk activations (`feature_cache_for`), the inputs read once (`load_inputs`), then the batches training
+steps take (`step_inputs`) and probabilities (`predict_probs`).
 """
 from __future__ import annotations
 
@@ -26,8 +26,8 @@ from .models import build_model, cut_for_stage, freeze_for_stage, weights_filena
 from .runtime import Runtime, free_memory, is_out_of_memory
 from .train_events import Progress
 
-__all__ = ["EVAL_BATCH", "WINDOW_SUMS_MAX_BYTES", "build_for_stage", "feature_cache_for", "load_inputs",
-           "out_of_memory_notice", "predict_probs", "resolve_config", "step_inputs", "tail_forward", "view_batch"]
+__all__ = ["build_for_stage", "feature_cache_for", "load_inputs", "out_of_memory_notice", "predict_probs",
+           "resolve_config", "step_inputs", "tail_forward"]
 
 EVAL_BATCH = 128
 # Head-stage training steps read window sums (augment.WindowSums) instead of whole maps when these fit in
@@ -138,7 +138,7 @@ def _canvases(samples, pre: Preprocessing, should_stop, limits: Limits, phase_ba
     return torch.cat(canvases) if canvases else torch.empty(0, pre.resize, pre.resize, 3, dtype=torch.uint8)
 
 
-def view_batch(x: torch.Tensor, cut: int, cfg: TrainConfig, generator: torch.Generator | None,
+def _view_batch(x: torch.Tensor, cut: int, cfg: TrainConfig, generator: torch.Generator | None,
                pooled: bool = False) -> torch.Tensor:
     """Batch as the model sees it: augmented when `generator` is given, the plain centre view otherwise."""
     if cut > 0:
@@ -167,7 +167,7 @@ def step_inputs(train_inputs, val_inputs, cut: int, cfg: TrainConfig, pooled: bo
         if len(train_inputs) and WindowSums.nbytes(tuple(train_inputs.shape)) <= WINDOW_SUMS_MAX_BYTES:
             sums = WindowSums(train_inputs)  # the maps themselves are then no longer held for training
             return (lambda idx, generator: sums.batch(idx, cfg.augmentation, generator)), val_inputs
-    return (lambda idx, generator: view_batch(train_inputs[idx], cut, cfg, generator, pooled)), val_inputs
+    return (lambda idx, generator: _view_batch(train_inputs[idx], cut, cfg, generator, pooled)), val_inputs
 
 
 def tail_forward(model, x: torch.Tensor, cut: int) -> torch.Tensor:
@@ -187,7 +187,7 @@ def predict_probs(model, inputs, cut: int, cfg: TrainConfig, runtime: Runtime,
             if should_stop():
                 return None
             try:
-                xb = view_batch(inputs[i:i + batch], cut, cfg, None).to(runtime.device)
+                xb = _view_batch(inputs[i:i + batch], cut, cfg, None).to(runtime.device)
                 with runtime.autocast():
                     outs.append(tail_forward(model, xb, cut).float().softmax(1).cpu())
             except (RuntimeError, MemoryError) as exc:
