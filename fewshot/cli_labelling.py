@@ -21,7 +21,7 @@ __all__ = ["add_suggest_parser", "describe"]
 
 def _cmd_suggest(a: argparse.Namespace) -> int:
     """Run `suggest` on a folder and print what it found (text, or one JSON line with --json)."""
-    from .labelling import pool_features, read_labels, suggest
+    from .labelling import pool_features, read_labels, suggest  # pandas (through data): loaded by the command
 
     pool = pool_features(a.pool, arch=a.arch, weights_file=a.weights, device=a.device)
     res = suggest(pool, read_labels(a.labels, pool), ask=a.ask, seed=a.seed,

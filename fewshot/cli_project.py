@@ -15,6 +15,9 @@ from .errors import ProjectError
 
 __all__ = ["OWNER", "add_project_parser", "cmd_train_project"]
 
+# The commands import the project modules (torch, through check_set) when they run, not when the parser is
+# built; `.cli` is imported inside functions because cli imports this module.
+
 OWNER = "local"
 
 

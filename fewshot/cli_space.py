@@ -12,7 +12,7 @@ import json
 import os
 import sys
 
-from .space import space_files
+from .errors import FewshotError
 
 __all__ = ["add_publish_parser", "cmd_export_space"]
 
@@ -23,8 +23,9 @@ def _emit(obj: dict, as_json: bool, text: str) -> None:
 
 def cmd_export_space(a: argparse.Namespace) -> int:
     """The Space folder for a saved model (called by `export --format space`)."""
+    # torch (through bundle and space): loaded by the command, not by the parser
     from .bundle import load_bundle
-    from .space import build_space
+    from .space import build_space, space_files
 
     folder = build_space(load_bundle(a.model), a.out)
     files = space_files(folder)
@@ -40,7 +41,7 @@ def _hub_token() -> str:
     token = os.environ.get("HF_TOKEN", "").strip()
     if not token:
         try:
-            from huggingface_hub import get_token
+            from huggingface_hub import get_token  # loads its HTTP stack (0.2 s): only to publish
             token = (get_token() or "").strip()
         except Exception:  # noqa: BLE001 - an unreadable saved token is the same as none
             token = ""
@@ -51,10 +52,9 @@ def _hub_token() -> str:
 
 def _cmd_publish(a: argparse.Namespace) -> int:
     """Create the Space (or reuse it) and upload the model's Space folder."""
+    # torch (through bundle and hub): loaded by the command, not by the parser
     from .bundle import load_bundle
     from .hub import publish_space
-
-    from .errors import FewshotError
 
     tm = load_bundle(a.model)
     token = _hub_token()

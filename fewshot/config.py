@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from .backbones import BACKBONES, DEFAULT_ARCH
+from .errors import TrainingError
 
 __all__ = ["ARCHS", "AUGMENTATIONS", "AUTO", "AUTO_INPUT", "Preprocessing", "SCRATCH_INPUT", "STAGES",
            "STAGE_CHOICES", "STAGE_HINTS", "TrainConfig", "auto_stage"]
@@ -105,8 +106,6 @@ class TrainConfig:
     preprocessing: Preprocessing | None = None
 
     def __post_init__(self) -> None:
-        from .errors import TrainingError
-
         checks = [
             (self.arch in ARCHS, f"unknown backbone {self.arch!r}; choose one of {', '.join(ARCHS)}"),
             (self.stage in STAGE_CHOICES, f"unknown stage {self.stage!r}; choose one of {', '.join(STAGE_CHOICES)}"),

@@ -123,7 +123,7 @@ def publish_space(tm: TrainedModel, space_id: str, token: str, *, private: bool 
     if _offline_env():
         raise HubError(_offline_message(space_id, "HF_HUB_OFFLINE is set; unset it to publish"))
     if api is None:
-        from huggingface_hub import HfApi
+        from huggingface_hub import HfApi  # its HTTP stack: loaded to publish, not by the page or the CLI
         api = HfApi()
     endpoint = str(getattr(api, "endpoint", None) or ENDPOINT)
     try:

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from .locales.zh_CN import COLUMNS, MESSAGES, UI
+
 __all__ = ["EN", "LANGS", "ZH", "lang_from_header", "normalize_lang", "numbered", "translate", "translate_figure",
            "translate_frame"]
 
@@ -94,7 +96,6 @@ def _compile(*sources: dict[str, str]) -> _Tables:
 @lru_cache(maxsize=1)
 def _tables() -> tuple[_Tables, _Tables]:
     """(for messages, for labels)."""
-    from .locales.zh_CN import MESSAGES, UI
     return _compile(MESSAGES), _compile(MESSAGES, UI)
 
 
@@ -102,7 +103,6 @@ def numbered(template: str, lang: str) -> str:
     """A catalog template for code that fills values itself (JavaScript): `{}` numbered `{0}`, `{1}` … in
     English, the Chinese template as it is (values by number, without the `!t` marks) in Chinese."""
     if normalize_lang(lang) == ZH:
-        from .locales.zh_CN import MESSAGES
         if template in MESSAGES:
             return MESSAGES[template].replace("!t}", "}")
     count = iter(range(template.count("{}")))
@@ -230,7 +230,6 @@ def translate_frame(df: Any, lang: str | None, text_columns: tuple[str, ...] = (
     (skipped-file reasons, prediction problems); names of classes and files stay as they are."""
     if normalize_lang(lang) != ZH or df is None or not hasattr(df, "columns"):
         return df
-    from .locales.zh_CN import COLUMNS
     out = df.copy()
     for col in text_columns:
         if col in out.columns:

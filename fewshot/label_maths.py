@@ -19,6 +19,9 @@ from typing import Sequence
 
 import numpy as np
 
+# scikit-learn and cleanlab take seconds to import, so each function below imports what it uses: importing
+# this module (the CLI and the page do, through labelling) stays quick.
+
 __all__ = ["BIG_POOL", "COLD_LABELS", "REPEATS_UNDER", "SUSPECT_REPEATS", "ask_next_picks", "cluster_space",
            "cold_start", "find_suspects", "fit_head", "fold_heads", "head_probs", "heads_probs", "out_of_fold_probs",
            "suspect_probs", "typicality", "uncertain_picks"]

@@ -21,6 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+# scipy takes a second to import, so the two functions that use it import it: importing this module (the CLI and
+# the page do, through labelling) stays quick.
+
 __all__ = ["BOUND_LEVEL", "FALLBACK_THRESHOLD", "MIN_ABOVE", "NO_THRESHOLD", "TARGET_PRECISION", "ThresholdChoice",
            "candidate_threshold", "choose_threshold", "judge_labels", "precision_bound"]
 

@@ -36,6 +36,7 @@ from pathlib import Path, PurePosixPath
 from typing import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from .archive import Limits
 from .backbones import DEFAULT_ARCH
@@ -123,6 +124,7 @@ def pool_features(source: str | os.PathLike | Sequence[str | os.PathLike], *, ar
     before the next chunk, so memory stays at one chunk's maps plus the [N, D] pooled rows however large the
     pool. `progress(done, total)` is called after each chunk. Unreadable photos are listed in `skipped`.
     """
+    # torch: loaded when photos are read, so importing labelling (the CLI's train --labels, the page) stays light
     from .features import DiskCache, trunk_shape
     from .runtime import pick_runtime
     from .trunk_inputs import build_for_stage, feature_cache_for, resolve_config
@@ -166,7 +168,7 @@ def pool_features(source: str | os.PathLike | Sequence[str | os.PathLike], *, ar
 def _stream_pass(model, cut, cfg, rt, samples, maps, small, out: np.ndarray, where: list[int], limits: Limits,
                  stop: Callable[[], bool], progress, total: int) -> None:
     """The frozen pass over `samples`, POOL_CHUNK at a time: each chunk's pooled rows land in out[where]."""
-    from .features import trunk_pass
+    from .features import trunk_pass  # torch: see pool_features
     done = total - len(samples)
     if progress:
         progress(done, total)
@@ -345,7 +347,6 @@ def _one_blas_thread() -> Iterator[None]:
     are process-wide (torch's OpenMP too): two overlapping threadpool_limits blocks undo in the wrong order, the
     second having saved the first's 1 as the original, and four tabs refreshing at once left the whole server
     on one thread for good (torch.get_num_threads() 2 -> 1: CPU training after it on one core)."""
-    from threadpoolctl import threadpool_limits
     with _BLAS["lock"]:
         if _BLAS["users"] == 0:
             _BLAS["limiter"] = threadpool_limits(1)

@@ -11,6 +11,7 @@ import torch
 
 from .archive import Limits
 from .bundle import TrainedModel
+from .data import fingerprint, load_eval_set
 from .errors import FewshotError
 from .evaluate import EvalReport, report_from_probs
 from .images import Source, UnreadableImage, decode_canvas
@@ -165,7 +166,6 @@ def evaluate_photos(tm: TrainedModel, source: str | os.PathLike, device: str | N
     the accuracy on the photos it never saw is reported apart. A model saved before fingerprints were kept
     still evaluates: `seen_in_training` is then None (it cannot tell).
     """
-    from .data import fingerprint, load_eval_set
 
     ds = load_eval_set(source, limits)
     try:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from typing import Iterable
 
+from tqdm import tqdm
+
 from .evaluate import Diagnostic
 from .train_events import Done, EpochEnd, Event, Progress
 
@@ -32,7 +34,6 @@ class _PhaseBar:
             self.close()
             self.phase, self.said = phase, -1
             if self.tty:
-                from tqdm import tqdm
                 desc, unit = self.LABELS[phase]
                 self.bar = tqdm(total=total, desc=desc, unit=unit, file=self.stream, leave=False, position=0)
         if self.bar is not None:
@@ -48,7 +49,6 @@ class _PhaseBar:
 
     def write(self, line: str) -> None:
         if self.bar is not None:
-            from tqdm import tqdm
             tqdm.write(line, file=self.stream)
         else:
             print(line, file=self.stream, flush=True)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .archive import Limits, copy_member, human_size, member_over_limit, open_zip
+from .bundle import load_bundle
 from .errors import BundleError, DataError, LimitExceeded, ProjectError, ProjectTooBig
 from .images import IMAGE_EXTS, UnreadableImage, read_checked
 from .label_files import (LS_META_KEYS, MAX_LABEL_FILE_BYTES, archive_origin, label_from_file,  # noqa: F401
@@ -247,8 +248,6 @@ def _unpack_member(zf: zipfile.ZipFile, m: zipfile.ZipInfo, target: Path, limit:
 def _check_bundle(path: Path, what: str) -> None:
     """A model file that is not a sound fewshot bundle refuses the archive. Its first bytes are looked at before
     load_bundle, which reads a file whole: a file of junk costs no memory to refuse."""
-    from .bundle import load_bundle
-
     size = path.stat().st_size
     with open(path, "rb") as f:
         head = f.read(9)

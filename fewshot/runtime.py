@@ -22,6 +22,8 @@ from typing import Callable
 import numpy as np
 import torch
 from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
+from torchvision.models.resnet import BasicBlock, Bottleneck
 
 __all__ = ["CanvasInput", "OnnxForward", "Runtime", "TorchForward", "cpu_count", "decode_workers", "fold_batchnorm",
            "free_memory", "gpu_batch", "inference_forward", "is_out_of_memory", "model_forward", "onnx_dir",
@@ -128,7 +130,6 @@ def _bn_pairs(parent: nn.Module) -> list[tuple[str, str]]:
 
     Holds for nn.Sequential, and for torchvision's ResNet blocks (conv1/bn1, conv2/bn2, conv3/bn3).
     """
-    from torchvision.models.resnet import BasicBlock, Bottleneck
     if isinstance(parent, nn.Sequential):
         names = [n for n, _ in parent.named_children()]
         return [(a, b) for a, b in zip(names, names[1:])]
@@ -144,7 +145,6 @@ def fold_batchnorm(module: nn.Module) -> nn.Module:
     for the whole process, which breaks any other thread running a model at that moment
     (two sessions of the app training at once, or predicting while another trains).
     """
-    from torch.nn.utils.fusion import fuse_conv_bn_eval
     module = copy.deepcopy(module).eval()
     for parent in list(module.modules()):
         for conv_name, bn_name in _bn_pairs(parent):
@@ -178,7 +178,7 @@ class OnnxForward:
     """A frozen module run by onnxruntime on the CPU; the .onnx file is kept by weight content."""
 
     def __init__(self, module: CanvasInput, crop: int, path: Path, threads: int) -> None:
-        import onnxruntime as ort
+        import onnxruntime as ort  # optional (_onnx_available), and a third of a second: only when it runs
         if not path.is_file():
             _export_onnx(module.eval(), torch.zeros(2, crop, crop, 3, dtype=torch.uint8), path)
         so = ort.SessionOptions()
