@@ -18,7 +18,8 @@ from .export import export
 from .images import UnreadableImage
 from .models import weights_cache_path, weights_present
 from .predict import Prediction, Predictor
-from .train import Done, EpochEnd, Progress, run_to_end, train
+from .train import run_to_end, train
+from .train_events import Done, EpochEnd, Progress
 
 __all__ = [
     "ARCHS", "AUGMENTATIONS", "STAGES", "STAGE_HINTS", "BundleError", "DataError", "Dataset", "Diagnostic", "Done",

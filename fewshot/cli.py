@@ -2,6 +2,9 @@
 
 Exit codes: 0 ok, 2 bad input (the message names the problem), 1 anything else.
 With --json, the last line printed is one JSON object.
+
+Each command imports the engine modules it runs inside its function, so that torch and pandas load when a
+command needs them, not to build the parser (--help, a usage error).
 """
 from __future__ import annotations
 
@@ -13,9 +16,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
+from .cli_labelling import add_suggest_parser
+from .cli_project import add_project_parser, cmd_train_project
+from .cli_serve import add_serve_parser
+from .cli_space import add_publish_parser, cmd_export_space
 from .config import ARCHS, AUGMENTATIONS, STAGE_CHOICES, TrainConfig
 from .errors import FewshotError
 from .images import UnreadableImage
+
+__all__ = ["build_parser", "main", "val_fields", "val_text"]
 
 if TYPE_CHECKING:  # check_set imports torch (through evaluate): loaded when a command needs it
     from .check_set import Measured
@@ -42,8 +51,8 @@ def _emit(obj: dict, as_json: bool, text: str) -> None:
     print(json.dumps(obj, ensure_ascii=False, default=str) if as_json else text)
 
 
-def cmd_inspect(a: argparse.Namespace) -> int:
-    from .data import load_dataset
+def _cmd_inspect(a: argparse.Namespace) -> int:
+    from .data import load_dataset  # pandas: loaded by the command, not the parser
     ds = load_dataset(a.data, a.val, seed=a.seed)
     rep = ds.report()
     lines = [ds.counts().to_string(index=False)]
@@ -60,23 +69,24 @@ def _config(a: argparse.Namespace) -> TrainConfig:
                        early_stop=a.early_stop, pretrained=not a.scratch, weights_file=a.weights)
 
 
-def cmd_train(a: argparse.Namespace) -> int:
+def _cmd_train(a: argparse.Namespace) -> int:
+    # torch and pandas: loaded by the command, not the parser
     from .bundle import save_bundle
+    from .check_set import measured
     from .data import load_dataset
     from .distributed import is_distributed, rank
     from .distributed import train as train_parallel
+    from .labelling import labelled_groups
     from .progress import print_events
     from .train import train
 
     cfg = _config(a)
     if a.project is not None:  # a saved project's labelled photos; the run is recorded in it
-        from .cli_project import cmd_train_project
         return cmd_train_project(a, cfg)
     if a.data is None or a.out is None:
         print("error: train needs DATA and --out (or --project NAME)", file=sys.stderr)
         return 2
-    from .labelling import labelled_groups  # --labels: a path,label CSV naming photos in DATA
-    source = labelled_groups(a.data, a.labels) if a.labels else a.data
+    source = labelled_groups(a.data, a.labels) if a.labels else a.data  # --labels: a path,label CSV of photos in DATA
     ds = load_dataset(source, a.val, val_fraction=cfg.val_fraction, seed=cfg.seed)
     for f, r in ds.skipped:
         print(f"skipped {f}: {r}", file=sys.stderr)
@@ -94,7 +104,6 @@ def cmd_train(a: argparse.Namespace) -> int:
     if rank() != 0:
         return 0  # every rank holds the same model; rank 0 saves and reports
     save_bundle(done.model, a.out)
-    from .check_set import measured
     m = measured(done.evaluation.accuracy if done.evaluation else None, len(ds.val))
     out = {"out": str(a.out), "classes": done.model.classes, "best_epoch": done.best_epoch, "reason": done.reason,
            "kept": done.kept_note, "seconds": round(done.seconds, 3), **val_fields(m), "history": done.history}
@@ -103,7 +112,8 @@ def cmd_train(a: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_evaluate(a: argparse.Namespace) -> int:
+def _cmd_evaluate(a: argparse.Namespace) -> int:
+    # torch: loaded by the command, not the parser
     from .bundle import load_bundle
     from .predict import evaluate_photos
 
@@ -116,7 +126,8 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_predict(a: argparse.Namespace) -> int:
+def _cmd_predict(a: argparse.Namespace) -> int:
+    # torch: loaded by the command, not the parser
     from .bundle import load_bundle
     from .data import images_in
     from .predict import Predictor
@@ -141,10 +152,10 @@ def cmd_predict(a: argparse.Namespace) -> int:
     return 2 if rows and all(r["error"] for r in rows) else 0
 
 
-def cmd_export(a: argparse.Namespace) -> int:
+def _cmd_export(a: argparse.Namespace) -> int:
     if a.format == "space":  # a folder, not a file: fewshot/cli_space.py
-        from .cli_space import cmd_export_space
         return cmd_export_space(a)
+    # torch: loaded by the command, not the parser
     from .bundle import load_bundle
     from .export import export_files
 
@@ -156,8 +167,8 @@ def cmd_export(a: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_weights(a: argparse.Namespace) -> int:
-    from .weights import install_from_file, download, status
+def _cmd_weights(a: argparse.Namespace) -> int:
+    from .weights import download, install_from_file, status  # torch: loaded by the command, not the parser
 
     if a.from_file:
         path = install_from_file(a.from_file, a.arch)
@@ -173,18 +184,28 @@ def cmd_weights(a: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The whole command line: one subcommand per job, in the order --help lists them."""
     p = argparse.ArgumentParser(prog="python -m fewshot", description="Few-shot image classifiers from a few photos.")
     p.add_argument("--version", action="version", version=f"fewshot {__version__}")
     sub = p.add_subparsers(dest="cmd", required=True)
+    for add_parser in (_add_inspect_parser, _add_train_parser, _add_evaluate_parser, _add_predict_parser,
+                       _add_export_parser, _add_weights_parser, add_project_parser, add_suggest_parser,
+                       add_serve_parser, add_publish_parser):
+        add_parser(sub)
+    return p
 
+
+def _add_inspect_parser(sub) -> None:
     s = sub.add_parser("inspect", help="check a dataset and print its report")
     s.add_argument("data")
     s.add_argument("--val")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--json", action="store_true")
-    s.set_defaults(fn=cmd_inspect)
+    s.set_defaults(fn=_cmd_inspect)
 
-    d = TrainConfig()
+
+def _add_train_parser(sub) -> None:
+    d = TrainConfig()  # the defaults, written once (fewshot/config.py)
     s = sub.add_parser("train", help="train a classifier and save it as a bundle")
     s.add_argument("data", nargs="?", help="folder of class folders, folder with train/ and val/, or a .zip")
     s.add_argument("--project", metavar="NAME", help="train on a saved project's labelled photos (see: project)")
@@ -207,16 +228,20 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-cache", action="store_true", help="do not reuse or store cached features")
     s.add_argument("--out", help="where to save the model (required without --project)")
     s.add_argument("--json", action="store_true")
-    s.set_defaults(fn=cmd_train)
+    s.set_defaults(fn=_cmd_train)
 
+
+def _add_evaluate_parser(sub) -> None:
     s = sub.add_parser("evaluate", help="accuracy, per-class scores and confusion on labelled images")
     s.add_argument("model")
     s.add_argument("data")
     s.add_argument("--tta", action="store_true")
     s.add_argument("--device")
     s.add_argument("--json", action="store_true")
-    s.set_defaults(fn=cmd_evaluate)
+    s.set_defaults(fn=_cmd_evaluate)
 
+
+def _add_predict_parser(sub) -> None:
     s = sub.add_parser("predict", help="top-k labels for images (files or folders)")
     s.add_argument("model")
     s.add_argument("images", nargs="+")
@@ -225,32 +250,26 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--csv")
     s.add_argument("--device")
     s.add_argument("--json", action="store_true")
-    s.set_defaults(fn=cmd_predict)
+    s.set_defaults(fn=_cmd_predict)
 
+
+def _add_export_parser(sub) -> None:
     s = sub.add_parser("export", help="TorchScript or ONNX with softmax included, or a Hugging Face Space folder")
     s.add_argument("model")
     s.add_argument("--format", required=True, choices=("torchscript", "onnx", "space"))
     s.add_argument("--out", required=True, help="the file; for space, a new (or empty) folder")
     s.add_argument("--json", action="store_true")
-    s.set_defaults(fn=cmd_export)
+    s.set_defaults(fn=_cmd_export)
 
+
+def _add_weights_parser(sub) -> None:
     s = sub.add_parser("weights", help="list, download or install pretrained backbone weights")
     g = s.add_mutually_exclusive_group()
     g.add_argument("--download", choices=ARCHS, metavar="ARCH")
     g.add_argument("--from", dest="from_file", metavar="FILE")
     s.add_argument("--arch", choices=ARCHS, help="with --from: which backbone the file is for")
     s.add_argument("--json", action="store_true")
-    s.set_defaults(fn=cmd_weights)
-
-    from .cli_project import add_project_parser
-    add_project_parser(sub)
-    from .cli_labelling import add_suggest_parser
-    add_suggest_parser(sub)
-    from .cli_serve import add_serve_parser
-    add_serve_parser(sub)
-    from .cli_space import add_publish_parser
-    add_publish_parser(sub)
-    return p
+    s.set_defaults(fn=_cmd_weights)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,8 +11,10 @@ import argparse
 import os
 import sys
 
+__all__ = ["add_serve_parser"]
 
-def cmd_serve(a: argparse.Namespace) -> int:
+
+def _cmd_serve(a: argparse.Namespace) -> int:
     if a.auth and ":" not in a.auth:
         print("error: --auth must look like user:password", file=sys.stderr)
         return 2
@@ -35,4 +37,4 @@ def add_serve_parser(sub) -> None:
     s.add_argument("--share", action="store_true", help="also make a temporary public link (gradio.live)")
     s.add_argument("--auth", metavar="USER:PASS", default=env.get("FEWSHOT_AUTH"),
                    help="ask for this user name and password")
-    s.set_defaults(fn=cmd_serve)
+    s.set_defaults(fn=_cmd_serve)

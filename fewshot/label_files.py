@@ -21,8 +21,8 @@ from .labelstudio_read import LS_META_KEYS, LabelStudioFile, Task, is_labelstudi
 from .project_labels import HINT_SOURCES, LABEL_SOURCES, NO_ORIGIN, Origin, legacy_hint_source, legacy_origin
 from .project_photos import MAX_NAME, SPLITS, clean_class
 
-__all__ = ["LS_META_KEYS", "LabelReport", "LabelRow", "archive_origin", "label_from_file", "load_labels",
-           "read_label_rows", "read_labels", "safe_relative"]
+__all__ = ["LS_META_KEYS", "LabelReport", "LabelRow", "MAX_LABEL_FILE_BYTES", "archive_origin", "label_from_file",
+           "load_labels", "read_label_rows", "read_labels", "safe_relative"]
 
 MAX_LABEL_FILE_BYTES = 64 * 1024**2  # a labels file or project.json: far more than 20,000 rows need
 

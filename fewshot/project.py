@@ -33,6 +33,8 @@ from .project_runs import RUN_STATUSES, Run, RunsMixin  # noqa: F401 (Run: part 
 from .project_undo import LabelUndoMixin
 from .project_store import SQL, Database, default_data_dir, log as _log, now, settle_imports, write_file_atomic
 
+__all__ = ["AddResult", "Project", "ProjectStore", "default_split", "max_project_bytes", "write_file_atomic"]
+
 
 class ProjectStore:
     """Every project under one data folder. Thread-safe; other processes may use the same folder at once."""

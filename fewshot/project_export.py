@@ -15,6 +15,8 @@ from pathlib import Path, PurePosixPath
 from .errors import ProjectError
 from .labelstudio_export import LS_CONTROL, export_labelstudio  # noqa: F401 (LS_CONTROL: was defined here)
 
+__all__ = ["ARCHIVE_FORMAT", "ARCHIVE_VERSION", "EXPORT_FORMATS", "export_project"]
+
 EXPORT_FORMATS = ("archive", "csv", "imagefolder", "labelstudio")
 ARCHIVE_FORMAT = "fewshot-project"
 ARCHIVE_VERSION = 2  # 2: each photo says who gave its label, its hint's kind and whether it is in the check set

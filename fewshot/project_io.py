@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .archive import Limits, copy_member, human_size, member_over_limit, open_zip
+from .bundle import load_bundle
 from .errors import BundleError, DataError, LimitExceeded, ProjectError, ProjectTooBig
 from .images import IMAGE_EXTS, UnreadableImage, read_checked
 from .label_files import (LS_META_KEYS, MAX_LABEL_FILE_BYTES, LabelReport, archive_origin,  # noqa: F401
@@ -31,6 +32,8 @@ from .project_photos import SPLITS, cap_sizes, clean_class, clean_name, collect,
 from .project_runs import RUN_STATUSES, _next_number, _pick_active
 from .project_store import (IMPORT_COMMITTED_AS, SQL, fsync_dir, import_staging, log as _log, now,
                             sync_to_disk)
+
+__all__ = ["LabelReport", "export_project", "import_project", "label_from_file", "read_labels"]
 
 # ---- import ----------------------------------------------------------------------------------------------------
 # An import is read, checked and staged whole in a private folder under the data folder, then written in ONE
@@ -259,8 +262,6 @@ def _unpack_member(zf: zipfile.ZipFile, m: zipfile.ZipInfo, target: Path, limit:
 def _check_bundle(path: Path, what: str) -> None:
     """A model file that is not a sound fewshot bundle refuses the archive. Its first bytes are looked at before
     load_bundle, which reads a file whole: a file of junk costs no memory to refuse."""
-    from .bundle import load_bundle
-
     size = path.stat().st_size
     with open(path, "rb") as f:
         head = f.read(9)

@@ -23,6 +23,10 @@ from .errors import ProjectError
 from .project_photos import MAX_NAME
 from .project_store import SQL, log as _log
 
+__all__ = ["HINT_SOURCES", "LABEL_SOURCES", "LEGACY_MODEL_HINT", "NO_ORIGIN", "Origin", "PERSON", "Photo",
+           "VAL_FRACTION", "balance_splits", "count_sources", "default_split", "legacy_hint_source", "legacy_origin",
+           "move_labels", "origins", "rename_class", "split_score", "write_hints", "write_labels"]
+
 LABEL_SOURCES = ("person", "suggestion")
 HINT_SOURCES = ("visitor", "folder")
 LEGACY_MODEL_HINT = "model:"  # how the Label step marked an accepted suggestion before migration 6 ("model:daisy")
@@ -146,7 +150,7 @@ def _model(value) -> str | None:
     return text
 
 
-def check_runs(db: sqlite3.Connection, pid: str, given: Mapping[str, Origin]) -> None:
+def _check_runs(db: sqlite3.Connection, pid: str, given: Mapping[str, Origin]) -> None:
     """A suggestion names a run this project has made (run numbers are never given again, so a deleted run's
     number still says which run it was)."""
     numbers = {o.run for o in given.values() if o.run is not None}
@@ -165,7 +169,7 @@ def write_labels(db: sqlite3.Connection, pid: str, clean: Mapping[str, str | Non
     if unknown:
         raise ProjectError(f"{len(unknown)} of these photos are not in this project (e.g. {unknown[0]}); "
                            f"nothing was changed.")
-    check_runs(db, pid, given)
+    _check_runs(db, pid, given)
     for cls in set(clean.values()) - {None}:
         db.execute(SQL["add_class"], (pid, cls))
     db.executemany(SQL["set_photo_label"], [(v, *(given.get(k, PERSON) if v is not None else NO_ORIGIN), pid, k)

@@ -17,6 +17,9 @@ from .errors import DataError, ProjectError
 from .images import is_image_name
 from .project_store import SQL
 
+__all__ = ["AddResult", "MAX_NAME", "SPLITS", "cap_sizes", "clean_class", "clean_name", "collect",
+           "max_project_bytes", "stored_bytes"]
+
 SPLITS = ("train", "val")
 MAX_NAME = 200
 TRAIN_DIRS = {"train", "training"}

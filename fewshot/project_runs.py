@@ -13,10 +13,17 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .archive import Limits, human_size
+from .bundle import save_bundle
 from .check_set import RunScore, measured, of_metrics, pick_run, validation_split
+from .config import TrainConfig
+from .data import load_dataset
 from .errors import DataError, ProjectError, ProjectTooBig
 from .project_photos import cap_sizes, max_project_bytes, stored_bytes
 from .project_store import SQL, log as _log, now, process_alive, process_start, write_file_atomic
+from .train import train as train_model
+from .train_events import Done
+
+__all__ = ["GONE", "RUN_STATUSES", "Run", "RunsMixin"]
 
 RUN_STATUSES = ("running", "finished", "stopped", "failed", "interrupted")
 
@@ -102,7 +109,6 @@ class RunsMixin:
             raise ValueError(status)
         bundle, size, refused = None, 0, None
         if model is not None:
-            from .bundle import save_bundle
             bundle = f"run-{int(run_id)}.safetensors"
             save_bundle(model, self.runs_dir / bundle)
             size = (self.runs_dir / bundle).stat().st_size
@@ -221,7 +227,6 @@ class RunsMixin:
 
     def _dataset(self, seed: int = 0) -> tuple[Any, str]:
         """(the Dataset, check_set.CHECK or check_set.SPLIT: what its validation photos are)."""
-        from .data import load_dataset
         every_photo = self.photos()
         photos = [p for p in every_photo if p.label is not None]
         groups: dict[str, list[str]] = {}
@@ -247,9 +252,6 @@ class RunsMixin:
 
         The bundle is on disk before the row says finished; an error marks the run failed, a generator closed
         early marks it stopped (or interrupted when nothing was kept)."""
-        from .config import TrainConfig
-        from .train import Done, train
-
         cfg = config or TrainConfig()
         self._room_to_train(cfg.arch)
         ds, kind = self._dataset(seed=cfg.seed)
@@ -257,7 +259,7 @@ class RunsMixin:
         ended = False
         self.last_run_id = run_id  # the page says which run this was
         try:
-            events = (train(ds, cfg, stop=stop, device=device, feature_cache=feature_cache, limits=limits)
+            events = (train_model(ds, cfg, stop=stop, device=device, feature_cache=feature_cache, limits=limits)
                       if trainer is None else trainer(ds, cfg, stop=stop, limits=limits))
             for ev in events:
                 if isinstance(ev, Done):

@@ -25,6 +25,10 @@ from typing import Iterator
 
 from .errors import ProjectStoreError
 
+__all__ = ["DB_NAME", "Database", "IMPORT_COMMITTED_AS", "MIGRATIONS", "SCHEMA_VERSION", "SQL", "default_data_dir",
+           "fsync_dir", "import_staging", "log", "now", "process_alive", "process_start", "settle_imports",
+           "sync_to_disk", "write_file_atomic"]
+
 DB_NAME = "projects.db"
 SQLITE_MAGIC = b"SQLite format 3\x00"
 ACTIVITY_KEEP = 200  # log entries kept per project

@@ -25,6 +25,8 @@ from .project_labels import NO_ORIGIN, Origin, legacy_origin, origins
 from .project_photos import clean_class
 from .project_store import SQL, log as _log, now
 
+__all__ = ["LabelUndoMixin", "UNDO_KEEP"]
+
 UNDO_KEEP = 50  # actions kept per project
 HIDE_KINDS = ("reject", "keep")
 

@@ -17,7 +17,7 @@ from fewshot.config import TrainConfig
 from fewshot.errors import FewshotError, ProjectError, ProjectNotFound, ProjectStoreError, ProjectTooBig
 from fewshot.project import ProjectStore, default_split
 from fewshot.project_store import default_data_dir
-from fewshot.train import Done
+from fewshot.train_events import Done
 
 FAST = TrainConfig(arch="mobilenet_v2", pretrained=False, epochs=2, batch_size=8)
 

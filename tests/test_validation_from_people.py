@@ -16,7 +16,7 @@ from fewshot.card import model_card
 from fewshot.config import TrainConfig
 from fewshot.evaluate import more_photos_for_margin, photos_for_margin, wilson_interval
 from fewshot.project import default_split
-from fewshot.train import Done
+from fewshot.train_events import Done
 
 FAST = TrainConfig(arch="mobilenet_v2", pretrained=False, epochs=2, batch_size=8)
 
