@@ -60,6 +60,8 @@ def _top_level_names(tree: ast.Module) -> set[str]:
             names.add(node.target.id)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING":
+            names |= _top_level_names(ast.Module(body=node.body, type_ignores=[]))  # loaded late (fewshot/__init__)
     return names
 
 
