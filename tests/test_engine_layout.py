@@ -74,8 +74,10 @@ def _declared_all(tree: ast.Module) -> list[str] | None:
 
 
 def _public_engine_modules() -> list[Path]:
-    """fewshot/*.py whose name has no leading underscore (fewshot/__init__.py too: the package's own API)."""
-    return [p for p in sorted(PACKAGE.glob("*.py")) if not p.name.startswith("_") or p.name == "__init__.py"]
+    """The engine's modules (fewshot/ and its packages, outside the page and the translations) whose name has no
+    leading underscore, and every package's __init__.py (its own API)."""
+    return [p for p in _engine_files() if not _inside(p, PACKAGE / "locales")
+            and (not p.name.startswith("_") or p.name == "__init__.py")]
 
 
 def _long_files(folder: Path, skip: tuple[Path, ...] = ()) -> list[str]:
@@ -131,7 +133,7 @@ def test_only_the_page_imports_gradio():
 
 
 def test_every_public_engine_module_lists_its_public_names_in___all__():
-    missing = [p.name for p in _public_engine_modules()
+    missing = [str(p.relative_to(PACKAGE)) for p in _public_engine_modules()
                if _declared_all(ast.parse(p.read_text(encoding="utf-8"))) is None]
     assert not missing, f"add __all__ (the names other modules may use) to: {missing}"
 
@@ -142,5 +144,5 @@ def test_every_name_in___all___exists_in_its_module():
         tree = ast.parse(path.read_text(encoding="utf-8"))
         names = set(_declared_all(tree) or ()) - _top_level_names(tree)
         if names:
-            unknown[path.name] = sorted(names)
+            unknown[str(path.relative_to(PACKAGE))] = sorted(names)
     assert not unknown, f"__all__ names what the module does not define: {unknown}"

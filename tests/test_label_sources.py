@@ -315,7 +315,7 @@ def test_a_label_and_who_gave_it_are_checked_together(store, photos):
 def test_the_command_line_labels_as_a_person_and_shows_and_exports_who_gave_the_labels(store, photos, tmp_path,
                                                                                        monkeypatch, capsys):
     from fewshot.cli import main
-    from fewshot.cli_project import OWNER
+    from fewshot.cli.project import OWNER
     mixed = make_mixed(store, photos, OWNER)
     monkeypatch.setenv("FEWSHOT_DATA_DIR", str(store.root))
     loose = mixed.photos(label=None)[0].path

@@ -21,7 +21,7 @@ def _cmd_serve(a: argparse.Namespace) -> int:
     if a.share and not a.auth:
         print("note: --share makes a PUBLIC link: anyone who has it can use this model (only predict).",
               file=sys.stderr)
-    from .ui.demo import serve  # gradio is imported only here
+    from ..ui.demo import serve  # gradio is imported only here
     serve(a.model, host=a.host, port=a.port, share=a.share,
           auth=tuple(a.auth.split(":", 1)) if a.auth else None)
     return 0

@@ -1,7 +1,5 @@
-"""Command line: python -m fewshot inspect|train|evaluate|predict|export|publish|weights|project|serve ...
-
-Exit codes: 0 ok, 2 bad input (the message names the problem), 1 anything else.
-With --json, the last line printed is one JSON object.
+"""The commands that work on photo folders and model files: inspect, train, evaluate, predict, export and weights,
+each with its parser (`add_model_parsers` adds them, in the order --help lists them).
 
 Each command imports the engine modules it runs inside its function, so that torch and pandas load when a
 command needs them, not to build the parser (--help, a usage error).
@@ -10,49 +8,19 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from . import __version__
-from .cli_labelling import add_suggest_parser
-from .cli_project import add_project_parser, cmd_train_project
-from .cli_serve import add_serve_parser
-from .cli_space import add_publish_parser, cmd_export_space
-from .config import ARCHS, AUGMENTATIONS, STAGE_CHOICES, TrainConfig
-from .errors import FewshotError
-from .images import UnreadableImage
+from ..config import ARCHS, AUGMENTATIONS, STAGE_CHOICES, TrainConfig
+from .console import emit as _emit, val_fields, val_text
+from .project import cmd_train_project
+from .space import cmd_export_space
 
-__all__ = ["build_parser", "main", "val_fields", "val_text"]
-
-if TYPE_CHECKING:  # check_set imports torch (through evaluate): loaded when a command needs it
-    from .check_set import Measured
-
-
-def val_fields(m: Measured) -> dict:
-    """train --json's validation fields: val_accuracy, val_interval ([low, high], the 95% Wilson interval),
-    val_photos (how many photos it rests on) and validation ("checkset" or "split": which photos)."""
-    return {"val_accuracy": m.accuracy, "val_interval": [round(m.low, 4), round(m.high, 4)] if m.photos else None,
-            "val_photos": m.photos, "validation": m.validation}
-
-
-def val_text(m: Measured) -> str:
-    """The same for a person: "val accuracy 0.8500 on 20 photos (95% interval 0.64-0.95)", and how many more
-    photos would know it within ±10 points."""
-    if m.accuracy is None:
-        return "val accuracy n/a (no validation photos)"
-    where = "photos picked at random" if m.validation == "checkset" else "photos"
-    more = f"; {m.more} more would know it within ±10 points" if m.more else ""
-    return f"val accuracy {m.accuracy:.4f} on {m.photos} {where} (95% interval {m.low:.2f}-{m.high:.2f}{more})"
-
-
-def _emit(obj: dict, as_json: bool, text: str) -> None:
-    print(json.dumps(obj, ensure_ascii=False, default=str) if as_json else text)
+__all__ = ["add_model_parsers"]
 
 
 def _cmd_inspect(a: argparse.Namespace) -> int:
-    from .data import load_dataset  # pandas: loaded by the command, not the parser
+    from ..data import load_dataset  # pandas: loaded by the command, not the parser
     ds = load_dataset(a.data, a.val, seed=a.seed)
     rep = ds.report()
     lines = [ds.counts().to_string(index=False)]
@@ -71,14 +39,14 @@ def _config(a: argparse.Namespace) -> TrainConfig:
 
 def _cmd_train(a: argparse.Namespace) -> int:
     # torch and pandas: loaded by the command, not the parser
-    from .bundle import save_bundle
-    from .check_set import measured
-    from .data import load_dataset
-    from .distributed import is_distributed, rank
-    from .distributed import train as train_parallel
-    from .labelling import labelled_groups
-    from .progress import print_events
-    from .train import train
+    from ..bundle import save_bundle
+    from ..check_set import measured
+    from ..data import load_dataset
+    from ..distributed import is_distributed, rank
+    from ..distributed import train as train_parallel
+    from ..labelling import labelled_groups
+    from ..progress import print_events
+    from ..train import train
 
     cfg = _config(a)
     if a.project is not None:  # a saved project's labelled photos; the run is recorded in it
@@ -114,8 +82,8 @@ def _cmd_train(a: argparse.Namespace) -> int:
 
 def _cmd_evaluate(a: argparse.Namespace) -> int:
     # torch: loaded by the command, not the parser
-    from .bundle import load_bundle
-    from .predict import evaluate_photos
+    from ..bundle import load_bundle
+    from ..predict import evaluate_photos
 
     ev = evaluate_photos(load_bundle(a.model), a.data, a.device, a.tta)
     rep = ev.report
@@ -128,9 +96,9 @@ def _cmd_evaluate(a: argparse.Namespace) -> int:
 
 def _cmd_predict(a: argparse.Namespace) -> int:
     # torch: loaded by the command, not the parser
-    from .bundle import load_bundle
-    from .data import images_in
-    from .predict import Predictor
+    from ..bundle import load_bundle
+    from ..data import images_in
+    from ..predict import Predictor
 
     tm = load_bundle(a.model)
     paths: list[str] = []
@@ -153,11 +121,11 @@ def _cmd_predict(a: argparse.Namespace) -> int:
 
 
 def _cmd_export(a: argparse.Namespace) -> int:
-    if a.format == "space":  # a folder, not a file: fewshot/cli_space.py
+    if a.format == "space":  # a folder, not a file: fewshot/cli/space.py
         return cmd_export_space(a)
     # torch: loaded by the command, not the parser
-    from .bundle import load_bundle
-    from .export import export_files
+    from ..bundle import load_bundle
+    from ..export import export_files
 
     files = export_files(load_bundle(a.model), a.format, a.out)
     out, extras = files[0], files[1:]
@@ -168,7 +136,7 @@ def _cmd_export(a: argparse.Namespace) -> int:
 
 
 def _cmd_weights(a: argparse.Namespace) -> int:
-    from .weights import download, install_from_file, status  # torch: loaded by the command, not the parser
+    from ..weights import download, install_from_file, status  # torch: loaded by the command, not the parser
 
     if a.from_file:
         path = install_from_file(a.from_file, a.arch)
@@ -183,16 +151,11 @@ def _cmd_weights(a: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The whole command line: one subcommand per job, in the order --help lists them."""
-    p = argparse.ArgumentParser(prog="python -m fewshot", description="Few-shot image classifiers from a few photos.")
-    p.add_argument("--version", action="version", version=f"fewshot {__version__}")
-    sub = p.add_subparsers(dest="cmd", required=True)
+def add_model_parsers(sub) -> None:
+    """inspect, train, evaluate, predict, export and weights, in that order."""
     for add_parser in (_add_inspect_parser, _add_train_parser, _add_evaluate_parser, _add_predict_parser,
-                       _add_export_parser, _add_weights_parser, add_project_parser, add_suggest_parser,
-                       add_serve_parser, add_publish_parser):
+                       _add_export_parser, _add_weights_parser):
         add_parser(sub)
-    return p
 
 
 def _add_inspect_parser(sub) -> None:
@@ -270,18 +233,3 @@ def _add_weights_parser(sub) -> None:
     s.add_argument("--arch", choices=ARCHS, help="with --from: which backbone the file is for")
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=_cmd_weights)
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        return args.fn(args)
-    except (FewshotError, UnreadableImage, FileNotFoundError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 1
-    except Exception as exc:  # anything unexpected: still one clear line, exit 1
-        print(f"error: unexpected {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1

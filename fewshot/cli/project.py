@@ -10,19 +10,20 @@ import json
 import shutil
 import sys
 
-from .backbones import LABELLING_ARCH
-from .errors import ProjectError
+from ..backbones import LABELLING_ARCH
+from ..errors import ProjectError
+from .console import val_fields, val_text
 
 __all__ = ["OWNER", "add_project_parser", "cmd_train_project"]
 
 # The commands import the project modules (torch, through check_set) when they run, not when the parser is
-# built; `.cli` is imported inside functions because cli imports this module.
+# built.
 
 OWNER = "local"
 
 
 def _store():
-    from .project import ProjectStore
+    from ..project import ProjectStore
     return ProjectStore()
 
 
@@ -43,8 +44,7 @@ def _run_row(r) -> dict:
 
 
 def _val(r) -> dict:
-    from .check_set import of_metrics
-    from .cli import val_fields
+    from ..check_set import of_metrics
     return val_fields(of_metrics({**r.metrics, "val_accuracy": r.val_accuracy}))
 
 
@@ -79,7 +79,7 @@ def _cmd_add(a: argparse.Namespace) -> int:
 
 
 def _cmd_label(a: argparse.Namespace) -> int:
-    from .project_io import LabelReport, label_from_file
+    from ..project_io import LabelReport, label_from_file
     if bool(a.csv) == bool(a.labelstudio):
         print("error: give one labels file: --csv FILE or --labelstudio FILE", file=sys.stderr)
         return 2
@@ -147,7 +147,7 @@ def _cmd_use(a: argparse.Namespace) -> int:
 
 
 def _cmd_export(a: argparse.Namespace) -> int:
-    from .project_io import export_project
+    from ..project_io import export_project
     if a.document_root and a.format != "labelstudio":
         print("error: --document-root is for --format labelstudio", file=sys.stderr)
         return 2
@@ -159,7 +159,7 @@ def _cmd_export(a: argparse.Namespace) -> int:
 
 
 def _cmd_import(a: argparse.Namespace) -> int:
-    from .project_io import LabelReport, import_project
+    from ..project_io import LabelReport, import_project
     report = LabelReport()
     p = import_project(_store(), OWNER, a.path, name=a.name, photos=a.photos, fmt=a.format, images=a.images,
                        report=report)
@@ -175,7 +175,7 @@ def _cmd_import(a: argparse.Namespace) -> int:
 
 def cmd_train_project(a: argparse.Namespace, config) -> int:
     """`train --project NAME`: the project's labelled photos, its splits; the run is recorded in the project."""
-    from .progress import print_events
+    from ..progress import print_events
 
     p = _open(a.project)
     done = print_events(p.train(config, device=a.device, feature_cache=not a.no_cache),
@@ -187,8 +187,7 @@ def cmd_train_project(a: argparse.Namespace, config) -> int:
         return 1
     if a.out:
         shutil.copyfile(run.bundle, a.out)
-    from .check_set import of_metrics
-    from .cli import val_text
+    from ..check_set import of_metrics
     out = {"project": a.project, "run": run.number, "status": run.status, **_val(run),
            "active_run": active.number if active else None, "bundle": str(run.bundle), "out": a.out,
            "classes": done.model.classes, "best_epoch": done.best_epoch, "reason": done.reason,
@@ -204,8 +203,8 @@ def _cmd_suggest(a: argparse.Namespace) -> int:
     that grade a model once suggestions are accepted), a class suggested for every unlabelled photo, labels
     that look wrong, and with --accept the suggestions at or above the threshold (--at, else the one chosen for
     95% precision) recorded as accepted suggestions, never as a person's. Photos are named by their path."""
-    from . import check_set as CS
-    from . import labelling as LB
+    from .. import check_set as CS
+    from .. import labelling as LB
     if a.ask < 0 or (a.at is not None and not 0 <= a.at <= 1):
         raise ProjectError("--ask is 0 or more, and --at a confidence from 0 to 1.")
     p = _open(a.name)

@@ -12,7 +12,7 @@ import json
 import os
 import sys
 
-from .errors import FewshotError
+from ..errors import FewshotError
 
 __all__ = ["add_publish_parser", "cmd_export_space"]
 
@@ -24,8 +24,8 @@ def _emit(obj: dict, as_json: bool, text: str) -> None:
 def cmd_export_space(a: argparse.Namespace) -> int:
     """The Space folder for a saved model (called by `export --format space`)."""
     # torch (through bundle and space): loaded by the command, not by the parser
-    from .bundle import load_bundle
-    from .space import build_space, space_files
+    from ..bundle import load_bundle
+    from ..space import build_space, space_files
 
     folder = build_space(load_bundle(a.model), a.out)
     files = space_files(folder)
@@ -53,8 +53,8 @@ def _hub_token() -> str:
 def _cmd_publish(a: argparse.Namespace) -> int:
     """Create the Space (or reuse it) and upload the model's Space folder."""
     # torch (through bundle and hub): loaded by the command, not by the parser
-    from .bundle import load_bundle
-    from .hub import publish_space
+    from ..bundle import load_bundle
+    from ..hub import publish_space
 
     tm = load_bundle(a.model)
     token = _hub_token()

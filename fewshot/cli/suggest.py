@@ -13,15 +13,15 @@ from __future__ import annotations
 import argparse
 import json
 
-from .backbones import DEFAULT_ARCH
-from .config import ARCHS
+from ..backbones import DEFAULT_ARCH
+from ..config import ARCHS
 
 __all__ = ["add_suggest_parser", "describe"]
 
 
 def _cmd_suggest(a: argparse.Namespace) -> int:
     """Run `suggest` on a folder and print what it found (text, or one JSON line with --json)."""
-    from .labelling import pool_features, read_labels, suggest  # pandas (through data): loaded by the command
+    from ..labelling import pool_features, read_labels, suggest  # pandas (through data): loaded by the command
 
     pool = pool_features(a.pool, arch=a.arch, weights_file=a.weights, device=a.device)
     res = suggest(pool, read_labels(a.labels, pool), ask=a.ask, seed=a.seed,
