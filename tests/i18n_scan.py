@@ -17,7 +17,7 @@ SKIP_MODULES = {"cli/__init__.py", "cli/commands.py", "cli/console.py", "progres
 # says nothing to the page (hub.py, which the page uses, is checked); cli/space.py is console-only.
 SKIP_MODULES |= {"space.py", "cli/space.py"}
 # Exceptions that are programming errors, never meant for a user (the app shows them as "unexpected").
-INTERNAL_ERRORS = {"ValueError", "OSError", "RuntimeError", "KeyError", "TypeError", "AssertionError",
+INTERNAL_ERRORS = {"ValueError", "OSError", "RuntimeError", "KeyError", "TypeError", "AssertionError", "AttributeError",
                    "NotImplementedError", "SystemExit"}
 # Calls whose string arguments are code, not text for a person.
 CODE_CALLS = {"compile", "sub", "match", "search", "fullmatch", "split", "startswith", "endswith", "getenv",
