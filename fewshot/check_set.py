@@ -30,7 +30,7 @@ from .evaluate import MARGIN, clearly_better, more_photos_for_margin, wilson_int
 
 if TYPE_CHECKING:  # (project.py imports project_runs, which imports this module)
     from .project import Project
-    from .project_labels import Photo
+    from .project.labels import Photo
 
 __all__ = ["CHECK", "CHECK_FIRST", "CHECK_SHARE", "CheckStatus", "Measured", "RunScore", "SPLIT", "check_goal",
            "check_status", "draw_check_set", "measured", "of_metrics", "person_labelled", "pick_run", "top_up",

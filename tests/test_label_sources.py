@@ -20,11 +20,11 @@ from test_demo_links import trained_project
 from test_label_step import LIMITS, by_truth, colour_features, label_truthfully, pile, ready
 
 from fewshot import i18n as L
-from fewshot import project_store as PS
+from fewshot.project import database as PS
 from fewshot.demo_links import DemoLinks
 from fewshot.errors import ProjectError
 from fewshot.project import ProjectStore
-from fewshot.project_io import export_project, import_project, label_from_file
+from fewshot.project.io import export_project, import_project, label_from_file
 from fewshot.ui import label_html as H
 from fewshot.ui import step_label
 from fewshot.ui.labels import Desk

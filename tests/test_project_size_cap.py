@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import make_class_folders
 
-from fewshot import project as project_module
+from fewshot.project import project as project_module
 from fewshot.config import TrainConfig
 from fewshot.errors import ProjectTooBig
 from fewshot.project import max_project_bytes

@@ -216,7 +216,7 @@ def test_the_best_run_does_not_change_for_a_lead_within_noise():
 
 
 def test_a_project_keeps_its_active_run_when_a_new_one_is_only_noise_better(pool):
-    from fewshot.project_runs import _pick_active
+    from fewshot.project.runs import _pick_active
     p, truth = pool
     drawn = CS.top_up(p, seed=6)
     p.set_labels({s: truth[s] for s in truth})

@@ -79,7 +79,7 @@ def _cmd_add(a: argparse.Namespace) -> int:
 
 
 def _cmd_label(a: argparse.Namespace) -> int:
-    from ..project_io import LabelReport, label_from_file
+    from ..project.io import LabelReport, label_from_file
     if bool(a.csv) == bool(a.labelstudio):
         print("error: give one labels file: --csv FILE or --labelstudio FILE", file=sys.stderr)
         return 2
@@ -147,7 +147,7 @@ def _cmd_use(a: argparse.Namespace) -> int:
 
 
 def _cmd_export(a: argparse.Namespace) -> int:
-    from ..project_io import export_project
+    from ..project.io import export_project
     if a.document_root and a.format != "labelstudio":
         print("error: --document-root is for --format labelstudio", file=sys.stderr)
         return 2
@@ -159,7 +159,7 @@ def _cmd_export(a: argparse.Namespace) -> int:
 
 
 def _cmd_import(a: argparse.Namespace) -> int:
-    from ..project_io import LabelReport, import_project
+    from ..project.io import LabelReport, import_project
     report = LabelReport()
     p = import_project(_store(), OWNER, a.path, name=a.name, photos=a.photos, fmt=a.format, images=a.images,
                        report=report)

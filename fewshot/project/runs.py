@@ -12,16 +12,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from .archive import Limits, human_size
-from .bundle import save_bundle
-from .check_set import RunScore, measured, of_metrics, pick_run, validation_split
-from .config import TrainConfig
-from .data import load_dataset
-from .errors import DataError, ProjectError, ProjectTooBig
-from .project_photos import cap_sizes, max_project_bytes, stored_bytes
-from .project_store import SQL, log as _log, now, process_alive, process_start, write_file_atomic
-from .train import train as train_model
-from .train_events import Done
+from ..archive import Limits, human_size
+from ..bundle import save_bundle
+from ..check_set import RunScore, measured, of_metrics, pick_run, validation_split
+from ..config import TrainConfig
+from ..data import load_dataset
+from ..errors import DataError, ProjectError, ProjectTooBig
+from ..train import train as train_model
+from ..train_events import Done
+from .database import SQL, log as _log, now, process_alive, process_start, write_file_atomic
+from .photos import cap_sizes, max_project_bytes, stored_bytes
 
 __all__ = ["GONE", "RUN_STATUSES", "Run", "RunsMixin"]
 

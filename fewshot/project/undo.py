@@ -9,7 +9,7 @@ which server process before a restart) made it. A reloaded tab is a new tab, and
 regrets is the project's newest one; two tabs pressing Undo at once take back two actions, never one twice
 (the entry is read and removed inside one write transaction). An undo restores only the photos still as
 that action left them: a label changed since by something outside this history (an import, step 1) stays.
-An undo restores who gave each label too (fewshot/project_labels.py): undoing a person's relabelling of an
+An undo restores who gave each label too (fewshot/project/labels.py): undoing a person's relabelling of an
 accepted suggestion gives back the suggestion, with its confidence. Entries written before sources were
 recorded (schema version 5) restore a person's label, or an accepted suggestion where the Label step's hint
 marked one.
@@ -20,10 +20,10 @@ import json
 import sqlite3
 from typing import Iterable, Mapping
 
-from .errors import ProjectError
-from .project_labels import NO_ORIGIN, Origin, legacy_origin, origins
-from .project_photos import clean_class
-from .project_store import SQL, log as _log, now
+from ..errors import ProjectError
+from .database import SQL, log as _log, now
+from .labels import NO_ORIGIN, Origin, legacy_origin, origins
+from .photos import clean_class
 
 __all__ = ["LabelUndoMixin", "UNDO_KEEP"]
 
