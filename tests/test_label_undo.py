@@ -170,7 +170,7 @@ def test_an_undo_that_fails_half_way_keeps_its_entry_and_the_labels(desk, tmp_pa
     ready(desk)
     shas = [p.sha1 for p in desk.project.photos()]
     desk.assign(shas, "red")
-    monkeypatch.setattr(project_undo.LabelUndoMixin, "_undo_labels",
+    monkeypatch.setattr(project_undo.LabelHistory, "_undo_labels",
                         lambda self, db, body: (db.execute("UPDATE photos SET label=NULL, label_source=NULL"), 1 / 0))
     with pytest.raises(ZeroDivisionError):
         desk.undo()

@@ -1,5 +1,6 @@
-"""One project, opened for its owner: its photos, classes, labels and splits (runs: runs.py; the Label step's
-undo history: undo.py, both mixed in). Every method re-checks ownership in its own transaction.
+"""One project, opened for its owner: its photos, classes, labels and splits, and (handed to runs.py's ProjectRuns
+and undo.py's LabelHistory) its runs and the Label step's undo. Every method re-checks ownership in its own
+transaction.
 """
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import os
 import sqlite3
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Iterable, Iterator, Mapping, Sequence
 
 from ..archive import Limits
 from ..errors import DataError, ProjectError, ProjectNotFound, ProjectTooBig
@@ -18,8 +19,8 @@ from .labels import (HINT_SOURCES, LABEL_SOURCES, PERSON, VAL_FRACTION, Origin, 
                      rename_class as _rename_class, split_score, write_hints, write_labels)
 from .photos import (SPLITS, AddResult, cap_sizes, clean_class, clean_name, collect,  # noqa: F401
                      max_project_bytes, stored_bytes)
-from .runs import RUN_STATUSES, Run, RunsMixin  # noqa: F401 (Run: part of the API)
-from .undo import LabelUndoMixin
+from .runs import RUN_STATUSES, ProjectRuns, Run  # noqa: F401 (RUN_STATUSES: part of the API)
+from .undo import LabelHistory
 
 if TYPE_CHECKING:  # store.py makes projects, so it imports this module
     from .store import ProjectStore
@@ -27,14 +28,16 @@ if TYPE_CHECKING:  # store.py makes projects, so it imports this module
 __all__ = ["Project"]
 
 
-class Project(RunsMixin, LabelUndoMixin):
-    """One project, opened for its owner. Methods re-check ownership in every transaction."""
+class Project:
+    """One project, opened for its owner. Methods re-check ownership in every transaction. Its runs and its undo
+    history are collaborators (`ProjectRuns`, `LabelHistory`) its methods of the same names hand the work to."""
 
     def __init__(self, store: ProjectStore, owner: str, project_id: str) -> None:
         self.store, self.owner, self.id = store, owner, project_id
         self.dir = store.projects_dir / project_id
         self.photos_dir = self.dir / "photos"
         self.runs_dir = self.dir / "runs"
+        self._runs, self._undo = ProjectRuns(self), LabelHistory(self)
 
     # ---- plumbing ----------------------------------------------------------------------------------
     def _tx(self):
@@ -48,7 +51,7 @@ class Project(RunsMixin, LabelUndoMixin):
 
     def _labels_in(self, db: sqlite3.Connection, clean: Mapping[str, str | None],
                    given: Mapping[str, Origin] | None = None) -> None:
-        # (for LabelUndoMixin: labels and their origins inside its own transaction; a person's by default)
+        # (for LabelHistory: labels and their origins inside its own transaction; a person's by default)
         write_labels(db, self.id, clean, given if given is not None else {})
 
     def _move_in(self, db: sqlite3.Connection, labels: Mapping[str, str]) -> None:
@@ -56,6 +59,78 @@ class Project(RunsMixin, LabelUndoMixin):
 
     def _rename_in(self, db: sqlite3.Connection, old: str, new_name: str) -> bool:
         return _rename_class(db, self.id, old, new_name)
+
+    # ---- runs (runs.py: ProjectRuns) and the Label step's undo (undo.py: LabelHistory) do the work -------
+    def runs(self) -> list[Run]:
+        return self._runs.runs()
+
+    def run(self, run_id: int) -> Run:
+        return self._runs.run(run_id)
+
+    def run_numbered(self, number: int) -> Run:
+        return self._runs.run_numbered(number)
+
+    def active_run(self) -> Run | None:
+        return self._runs.active_run()
+
+    def active_bundle(self) -> Path | None:
+        return self._runs.active_bundle()
+
+    def start_run(self, settings: dict) -> int:
+        return self._runs.start_run(settings)
+
+    def finish_run(self, run_id: int, status: str, *, model=None, history: list | None = None,
+                   metrics: dict | None = None, val_accuracy: float | None = None, message: str = "") -> None:
+        return self._runs.finish_run(run_id, status, model=model, history=history, metrics=metrics,
+                                     val_accuracy=val_accuracy, message=message)
+
+    def delete_run(self, run_id: int) -> None:
+        return self._runs.delete_run(run_id)
+
+    def pick_active(self, run_id: int | None) -> None:
+        return self._runs.pick_active(run_id)
+
+    def insert_run(self, r: dict, bundle: Path | None) -> int:
+        return self._runs.insert_run(r, bundle)
+
+    def count_runs_made(self, at_least: int) -> None:
+        return self._runs.count_runs_made(at_least)
+
+    def restore_active(self, run_id: int | None, pinned: bool) -> None:
+        return self._runs.restore_active(run_id, pinned)
+
+    def recover(self) -> list[int]:
+        return self._runs.recover()
+
+    def dataset(self, seed: int = 0):
+        return self._runs.dataset(seed)
+
+    def train(self, config=None, *, stop=None, device: str | None = None, feature_cache: bool = True,
+              limits: Limits | None = None, trainer=None) -> Iterator:
+        return self._runs.train(config, stop=stop, device=device, feature_cache=feature_cache, limits=limits,
+                                trainer=trainer)
+
+    def label_photos(self, labels: Mapping[str, str | None], hints: Mapping[str, str | None] | None = None,
+                     tab: str = "", keep: Iterable[tuple[str, str]] = (), *, source: str = "person",
+                     confidence: Mapping[str, float] | None = None, run: int | None = None,
+                     model: str | None = None) -> int:
+        return self._undo.label_photos(labels, hints, tab, keep, source=source, confidence=confidence, run=run,
+                                       model=model)
+
+    def rename_class_undoably(self, old: str, new: str, tab: str = "") -> bool:
+        return self._undo.rename_class_undoably(old, new, tab)
+
+    def hide_cards(self, kind: str, cards: Iterable[tuple[str, str]], tab: str = "") -> None:
+        return self._undo.hide_cards(kind, cards, tab)
+
+    def hidden_cards(self, kind: str) -> set[tuple[str, str]]:
+        return self._undo.hidden_cards(kind)
+
+    def undo_count(self) -> int:
+        return self._undo.undo_count()
+
+    def undo_last(self, tab: str = "") -> dict:
+        return self._undo.undo_last(tab)
 
     # ---- about -------------------------------------------------------------------------------------
     @property
