@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 
 from .evaluate import MARGIN, clearly_better, more_photos_for_margin, wilson_interval
 
-if TYPE_CHECKING:  # (project.py imports project_runs, which imports this module)
+if TYPE_CHECKING:  # (fewshot/project/runs.py imports this module)
     from .project import Project
     from .project.labels import Photo
 

@@ -39,7 +39,7 @@ __all__ = ["LabelReport", "export_project", "import_project", "label_from_file",
 # An import is read, checked and staged whole in a private folder under the data folder, then written in ONE
 # transaction, its files moved in by one rename after the commit: the project appears in its owner's list whole
 # or not at all, a refusal writes nothing, and a crash leaves nothing that the next start does not clear away
-# (fewshot.project_store.settle_imports). Counts are checked against the limits before anything is unpacked.
+# (fewshot.project.database.settle_imports). Counts are checked against the limits before anything is unpacked.
 @dataclass
 class _Plan:
     """One import as it will be written, built and checked before the database is touched."""

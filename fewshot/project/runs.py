@@ -173,7 +173,7 @@ class ProjectRuns:
             _log(db, self.id, f"active run: {row[2]} (picked)")
 
     def insert_run(self, r: dict, bundle: Path | None) -> int:
-        """A run as an export described it (project_io's import), its bundle copied in atomically first; it keeps
+        """A run as an export described it (io.py's import), its bundle copied in atomically first; it keeps
         its number when the export gave one (an older export's runs are numbered in the order given)."""
         with self.project._tx() as db:
             number = r.get("number")
