@@ -17,6 +17,8 @@ from typing import BinaryIO
 from .errors import DataError, FewshotError, LimitExceeded
 from .images import is_image_name
 
+__all__ = ["Limits", "copy_member", "extract_zip", "human_size", "is_junk", "member_over_limit", "open_zip"]
+
 JUNK_NAMES = {"__MACOSX", ".DS_Store", "Thumbs.db", "desktop.ini"}
 CHUNK = 1 << 20  # bytes copied at a time out of a zip
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)

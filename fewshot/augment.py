@@ -10,6 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+__all__ = ["WindowSums", "augment_maps", "augment_pixels", "pools_globally"]
+
 # (smallest crop side as a fraction of the map side, flip probability)
 PRESETS = {"none": (1.0, 0.0), "light": (0.7, 0.5), "strong": (0.5, 0.5)}
 

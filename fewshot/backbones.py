@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from .errors import TrainingError
 
+__all__ = ["BACKBONES", "Backbone", "DEFAULT_ARCH", "LABELLING_ARCH", "backbone", "fallback_order"]
+
 
 class UnknownBackbone(TrainingError, ValueError):
     """A name that is not in BACKBONES. A TrainingError for the page and the CLI; also a ValueError,
@@ -63,6 +65,14 @@ BACKBONES: dict[str, Backbone] = {b.name: b for b in (
     Backbone("vgg16", "VGG16", "large and slow, a classic", 528, 5, 0.0020, ("features",), (17, 24),
              neck=True, pool_px=7),
 )}
+
+
+# What training starts from unless told otherwise (TrainConfig, the CLI, budget estimates, `suggest`): first in
+# the table above, so the page lists it first.
+DEFAULT_ARCH = "resnet18"
+# What labelling's features start from where a person waits on them (`project suggest`): small and fast on a
+# laptop CPU.
+LABELLING_ARCH = "mobilenet_v2"
 
 
 def backbone(arch: str) -> Backbone:

@@ -16,8 +16,11 @@ import os
 from dataclasses import dataclass
 from typing import Sequence
 
-from .backbones import BACKBONES
+from .backbones import BACKBONES, DEFAULT_ARCH
 from .config import STAGES
+
+__all__ = ["DEFAULT_GPU_MAX_S", "Estimate", "Fit", "TRAIN_STARTUP_S", "estimate_predict", "estimate_training",
+           "gpu_limit_s", "mean_photo_mb", "request_s", "training_fit"]
 
 # Seconds per image for one inference forward pass of the whole backbone at its input size (224 px),
 # batch >= 32, under AMP: each row's `forward_s` in fewshot/backbones.py, where the sources are noted.
@@ -96,7 +99,7 @@ def mean_photo_mb(paths: Sequence[str | os.PathLike], sample: int = 200) -> floa
     return sum(sizes) / len(sizes) / 1e6
 
 
-def estimate_training(n_train: int, n_val: int, arch: str = "resnet18", stage: str = "head", epochs: int = 10,
+def estimate_training(n_train: int, n_val: int, arch: str = DEFAULT_ARCH, stage: str = "head", epochs: int = 10,
                       batch_size: int = 32, photo_mb: float = 0.15, input_px: int = 224) -> Estimate:
     """GPU seconds for `fewshot.train`: the frozen part runs once per photo, then each epoch trains the rest.
 
@@ -119,7 +122,7 @@ def estimate_training(n_train: int, n_val: int, arch: str = "resnet18", stage: s
                     epochs=epochs)
 
 
-def estimate_predict(n_images: int = 1, arch: str = "resnet18", tta: bool = False, photo_mb: float = 0.15) -> float:
+def estimate_predict(n_images: int = 1, arch: str = DEFAULT_ARCH, tta: bool = False, photo_mb: float = 0.15) -> float:
     """GPU seconds for predicting `n_images` pictures (one or a batch); a few seconds for one."""
     views = TTA_VIEWS if tta else 1
     # an unknown name (a model from a newer fewshot) is charged like the costliest backbone: asking for

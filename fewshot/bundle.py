@@ -12,7 +12,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from safetensors import SafetensorError
 from safetensors.torch import load as st_load
@@ -20,11 +20,11 @@ from safetensors.torch import save as st_save
 
 from .card import model_card as write_card
 from .config import Preprocessing, TrainConfig
+from .data import Dataset, fingerprints
 from .errors import BundleError, FewshotError
 from .models import Classifier, build_model
 
-if TYPE_CHECKING:
-    from .data import Dataset
+__all__ = ["TrainedModel", "atomic_write", "load_bundle", "save_bundle"]
 
 FORMAT = "fewshot-bundle"
 FORMAT_VERSION = 1
@@ -68,7 +68,6 @@ class TrainedModel:
             metrics["confusion"] = evaluation.confusion.values.tolist()
         prints = None
         if photos is not None:
-            from .data import fingerprints
             prints = {"train": fingerprints(photos.train), "val": fingerprints(photos.val)}
         return cls(model.eval(), list(classes), cfg, metrics, history, data_summary,
                    time.strftime("%Y-%m-%d %H:%M:%S"), prints)

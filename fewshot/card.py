@@ -6,6 +6,8 @@ from typing import Any, Protocol
 from .check_set import CHECK, Measured, of_metrics
 from .config import TrainConfig
 
+__all__ = ["CardSource", "model_card"]
+
 
 class CardSource(Protocol):
     """What a card is written from (a bundle.TrainedModel); named here so that card.py needs no bundle."""

@@ -26,11 +26,15 @@ import random
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Sequence
 
-from .evaluate import MARGIN, more_photos_for_margin, wilson_interval
+from .evaluate import MARGIN, clearly_better, more_photos_for_margin, wilson_interval
 
-if TYPE_CHECKING:  # (project.py imports project_runs, which imports this module)
+if TYPE_CHECKING:  # (fewshot/project/runs.py imports this module)
     from .project import Project
-    from .project_labels import Photo
+    from .project.labels import Photo
+
+__all__ = ["CHECK", "CHECK_FIRST", "CHECK_SHARE", "CheckStatus", "Measured", "RunScore", "SPLIT", "check_goal",
+           "check_status", "draw_check_set", "measured", "of_metrics", "person_labelled", "pick_run", "top_up",
+           "validation_split", "with_check_photos"]
 
 CHECK_FIRST = 20  # the first draw: enough for a first honest figure (±15 points), few enough to label at once
 CHECK_SHARE = 0.25  # never more than this share of a project's photos: a small pool keeps most to learn from
@@ -202,8 +206,6 @@ def pick_run(runs: Sequence[RunScore], current: int | None = None) -> int | None
     run that is right on one or two more check photos does not take over. Runs graded on the check set come
     before runs graded otherwise (their figure may rest on the model's own suggestions, or on photos chosen
     for being typical) once one of them has a figure. Ties: finished before stopped, then the older."""
-    from .evaluate import clearly_better
-
     honest = [r for r in runs if r.measured.validation == CHECK and r.measured.accuracy is not None]
     pool = honest or list(runs)
     if not pool:

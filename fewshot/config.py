@@ -7,7 +7,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-from .backbones import BACKBONES
+from .backbones import BACKBONES, DEFAULT_ARCH
+from .errors import TrainingError
+
+__all__ = ["ARCHS", "AUGMENTATIONS", "AUTO", "AUTO_INPUT", "Preprocessing", "SCRATCH_INPUT", "STAGES",
+           "STAGE_CHOICES", "STAGE_HINTS", "TrainConfig", "auto_stage"]
 
 STAGES = ("head", "top", "top2", "all")
 AUTO = "auto"  # a stage and an input size chosen from the photos when training starts (resolve_config)
@@ -77,7 +81,7 @@ def auto_stage(per_class: float, short_sides: list[int]) -> str:
 class TrainConfig:
     """Every knob of a training run, with defaults that work for a few hundred photos."""
 
-    arch: str = "resnet18"
+    arch: str = DEFAULT_ARCH
     pretrained: bool = True
     stage: str = AUTO
     epochs: int = 10
@@ -102,8 +106,6 @@ class TrainConfig:
     preprocessing: Preprocessing | None = None
 
     def __post_init__(self) -> None:
-        from .errors import TrainingError
-
         checks = [
             (self.arch in ARCHS, f"unknown backbone {self.arch!r}; choose one of {', '.join(ARCHS)}"),
             (self.stage in STAGE_CHOICES, f"unknown stage {self.stage!r}; choose one of {', '.join(STAGE_CHOICES)}"),

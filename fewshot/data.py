@@ -20,6 +20,9 @@ from .archive import Limits, extract_zip, human_size, is_junk
 from .errors import DataError, LimitExceeded
 from .images import UnreadableImage, is_image_name, read_checked
 
+__all__ = ["Dataset", "Notice", "Sample", "fingerprint", "fingerprints", "images_in", "load_dataset", "load_eval_set",
+           "skipped_frame"]
+
 TRAIN_NAMES = {"train", "training"}
 VAL_NAMES = {"val", "valid", "validation", "test", "testing"}
 MIN_PER_CLASS = 20  # the seed article's floor: fewer and the model cannot learn the difference
@@ -322,68 +325,101 @@ def load_dataset(source: DataSource, val_source: str | os.PathLike | None = None
     """
     limits = limits or Limits()
     skipped: list[tuple[str, str]] = []
-    tmp = None
-    notes: list[tuple[str, str]] = []
-    merged: dict[str, set[str]] = {}
+    notes: list[tuple[str, str]] = []  # a zip's members kept under another name (extract_zip)
+    merged: dict[str, set[str]] = {}  # a zip's folders that differ only in case, merged into one (extract_zip)
+    tmp, root, val_raw = None, None, None
     if isinstance(source, Mapping):
-        raw = {}
-        for k, v in source.items():
-            name = _clean_class_name(str(k))
-            if _bad_class_name(name):
-                skipped.append((repr(str(k)), _bad_class_name(name)))
-                continue
-            raw.setdefault(name, []).extend(Path(p) for p in v)  # ' cat' and 'cat' are one class
-        root = None
-        val_raw = None
+        raw = _mapping_files(source, skipped)
     else:
         src = Path(source)
         if not src.exists():
             raise DataError(f"{src} does not exist")
         if src.is_file():
-            if unpack_dir is not None:
-                Path(unpack_dir).mkdir(parents=True, exist_ok=True)
-            tmp = tempfile.TemporaryDirectory(prefix="fewshot-zip-", dir=unpack_dir)
-            try:
-                skipped += extract_zip(src, tmp.name, limits, notes, merged)
-            except Exception:
-                tmp.cleanup()
-                raise
+            tmp = _unpack_zip(src, unpack_dir, limits, skipped, notes, merged)
             src = Path(tmp.name)
         root = _descend(src)
-        train_dir = _find_child(root, TRAIN_NAMES)
-        val_dir = _find_child(root, VAL_NAMES)
-        if train_dir is not None:
-            raw = _class_folders(train_dir, limits, skipped)
-            val_raw = _class_folders(val_dir, limits, skipped) if val_dir is not None else None
-        else:
-            raw, val_raw = _class_folders(root, limits, skipped), None
+        raw, val_raw = _folder_files(root, limits, skipped)
     if val_source is not None:
-        vroot = _descend(Path(val_source))
-        val_raw = _class_folders(vroot, limits, skipped)
+        val_raw = _class_folders(_descend(Path(val_source)), limits, skipped)
     try:
-        n_images = sum(len(v) for g in (raw, val_raw) if g for v in g.values())
-        if n_images > limits.max_images:  # train/ and val/ together, before anything is read
-            raise LimitExceeded(f"{n_images:,} images is over the limit of {limits.max_images:,} (limit: max images)")
-        if tmp is None:  # a zip was already held to the upload and extraction limits
-            _check_upload_bytes([raw, val_raw], limits)
-        groups = _read_groups(raw, limits, root, skipped)
-        val_groups = _read_groups(val_raw, limits, root, skipped) if val_raw is not None else None
-        ds = _build(groups, val_groups, skipped, val_fraction, seed)
+        ds = _read_and_build(raw, val_raw, root, tmp is None, limits, skipped, val_fraction, seed)
     except Exception:
         if tmp is not None:
             tmp.cleanup()
         raise
     ds.root, ds._tmp = (str(root) if root else None), tmp
+    ds.notices += _zip_notices(ds.classes, merged, notes)
+    return ds
+
+
+def _mapping_files(source: Mapping[str, Sequence[str | os.PathLike]], skipped: list) -> dict[str, list[Path]]:
+    """A {class name: files} mapping's files under cleaned class names (' cat' and 'cat' are one class);
+    unusable names go to `skipped`."""
+    raw: dict[str, list[Path]] = {}
+    for k, v in source.items():
+        name = _clean_class_name(str(k))
+        if _bad_class_name(name):
+            skipped.append((repr(str(k)), _bad_class_name(name)))
+            continue
+        raw.setdefault(name, []).extend(Path(p) for p in v)
+    return raw
+
+
+def _unpack_zip(src: Path, unpack_dir: str | os.PathLike | None, limits: Limits, skipped: list,
+                notes: list[tuple[str, str]], merged: dict[str, set[str]]) -> tempfile.TemporaryDirectory:
+    """A zip unpacked into a new folder inside `unpack_dir` (default: the system temp folder), held to the
+    extraction limits; the members it left out go to `skipped` (extract_zip)."""
+    if unpack_dir is not None:
+        Path(unpack_dir).mkdir(parents=True, exist_ok=True)
+    tmp = tempfile.TemporaryDirectory(prefix="fewshot-zip-", dir=unpack_dir)
+    try:
+        skipped.extend(extract_zip(src, tmp.name, limits, notes, merged))
+    except Exception:
+        tmp.cleanup()
+        raise
+    return tmp
+
+
+def _folder_files(root: Path, limits: Limits,
+                  skipped: list) -> tuple[dict[str, list[Path]], dict[str, list[Path]] | None]:
+    """(training files, validation files or None) by class: from train/ and val/ when `root` has a train/,
+    else every class folder of `root` trains."""
+    train_dir = _find_child(root, TRAIN_NAMES)
+    val_dir = _find_child(root, VAL_NAMES)
+    if train_dir is None:
+        return _class_folders(root, limits, skipped), None
+    raw = _class_folders(train_dir, limits, skipped)
+    return raw, _class_folders(val_dir, limits, skipped) if val_dir is not None else None
+
+
+def _read_and_build(raw: Mapping[str, list[Path]], val_raw: Mapping[str, list[Path]] | None, root: Path | None,
+                    check_upload: bool, limits: Limits, skipped: list, val_fraction: float, seed: int) -> Dataset:
+    """Every listed photo read and checked, then the Dataset; `check_upload`: hold the files to the upload
+    limit (a zip's were already held to the upload and extraction limits)."""
+    n_images = sum(len(v) for g in (raw, val_raw) if g for v in g.values())
+    if n_images > limits.max_images:  # train/ and val/ together, before anything is read
+        raise LimitExceeded(f"{n_images:,} images is over the limit of {limits.max_images:,} (limit: max images)")
+    if check_upload:
+        _check_upload_bytes([raw, val_raw], limits)
+    groups = _read_groups(raw, limits, root, skipped)
+    val_groups = _read_groups(val_raw, limits, root, skipped) if val_raw is not None else None
+    return _build(groups, val_groups, skipped, val_fraction, seed)
+
+
+def _zip_notices(classes: list[str], merged: dict[str, set[str]], notes: list[tuple[str, str]]) -> list[Notice]:
+    """The notices about a zip's names: folders merged as they differ only in case, members kept under another
+    name."""
+    out = []
     for folder, others in sorted(merged.items()):
         kept = folder.rsplit("/", 1)[-1]
-        if _clean_class_name(kept) in ds.classes:
+        if _clean_class_name(kept) in classes:
             spellings = ", ".join(f"'{o}'" for o in sorted(others))
-            ds.notices.append(Notice("classes_merged", f"The folders '{kept}' and {spellings} differ only in "
-                                                       f"upper/lower case, so they became one class, '{kept}'. "
-                                                       f"If they are different things, rename one and load again."))
+            out.append(Notice("classes_merged", f"The folders '{kept}' and {spellings} differ only in "
+                                                f"upper/lower case, so they became one class, '{kept}'. "
+                                                f"If they are different things, rename one and load again."))
     for name, note in notes:
-        ds.notices.append(Notice("zip_name_clash", f"{name}: {note}."))
-    return ds
+        out.append(Notice("zip_name_clash", f"{name}: {note}."))
+    return out
 
 
 def images_in(source: str | os.PathLike, limits: Limits | None = None) -> list[str]:

@@ -11,7 +11,7 @@ visitors send back. No gradio (the page is fewshot/ui/demo.py).
 
 The link id is the visitor's only credential: whoever has it may predict (and, when the owner allows it, send
 photos back); nothing else of the project is reachable through it. Links live in the `demo_links` table of
-fewshot/project.sql, so they survive a restart, and go with their run or project when those are deleted.
+fewshot/project/schema.sql, so they survive a restart, and go with their run or project when those are deleted.
 
 How much feedback a project takes: the page's per-address budget (fewshot/ui/demo.py) is no limit against a
 sender who changes address, so the photos are also capped per day (UTC), in the database (a restart does not
@@ -29,7 +29,7 @@ yet; those the owner labelled are the owner's work now and are kept. (Photos sen
 version 5, say nothing of their link: they stay, under feedback/ in the project, for the owner to review.)
 
 What a visitor says is never a label: the photo stays unlabelled with the visitor's class as its hint, of the
-kind "visitor" (fewshot/project_labels.py), which the Label step shows as "visitors say ..." until the owner
+kind "visitor" (fewshot/project/labels.py), which the Label step shows as "visitors say ..." until the owner
 confirms it (then it is the owner's label, a person's) or rejects it (the hint goes).
 """
 from __future__ import annotations
@@ -46,7 +46,7 @@ from .archive import Limits
 from .errors import DataError, ProjectError, ProjectNotFound
 from .images import UnreadableImage, read_checked
 from .project import Project, ProjectStore
-from .project_store import SQL, log, now
+from .project.database import SQL, log, now
 
 LINK_ID = re.compile(r"^[A-Za-z0-9_-]{32}$")  # what secrets.token_urlsafe(24) gives
 MB = 1024 * 1024

@@ -24,11 +24,14 @@ from .config import TrainConfig
 from .data import Dataset, Sample
 from .errors import TrainingError
 from .runtime import Runtime, cpu_count, pick_runtime, seed_everything
-from .train import (Done, EpochSums, Event, OneProcess, StopFlag, finish, resolve_config, run_epochs, set_up,
-                    stop_checker, tail_forward)
+from .train import EpochSums, OneProcess, finish, run_epochs, set_up
+from .train_events import Done, Event, StopFlag, stop_checker
+from .trunk_inputs import resolve_config, tail_forward
+
+__all__ = ["is_distributed", "rank", "train"]
 
 
-def world_size() -> int:
+def _world_size() -> int:
     return int(os.environ.get("WORLD_SIZE", "1"))
 
 
@@ -38,7 +41,7 @@ def rank() -> int:
 
 def is_distributed() -> bool:
     """True when started by torchrun (or any launcher setting WORLD_SIZE) with more than one process."""
-    return world_size() > 1
+    return _world_size() > 1
 
 
 class _Tail(nn.Module):
@@ -83,11 +86,11 @@ def _all_sum(values: list[float], device: torch.device) -> list[float]:
 
 def _gather_probs(local: torch.Tensor, n: int, device: torch.device) -> torch.Tensor:
     """Every rank's validation probabilities, back in dataset order (padding dropped)."""
-    parts = [torch.empty_like(local, device=device) for _ in range(world_size())]
+    parts = [torch.empty_like(local, device=device) for _ in range(_world_size())]
     dist.all_gather(parts, local.to(device))
     out = torch.empty(n, local.shape[1])
     for r, part in enumerate(parts):
-        out[torch.tensor(_shard(list(range(n)), r, world_size()))] = part.cpu()  # type: ignore[arg-type]
+        out[torch.tensor(_shard(list(range(n)), r, _world_size()))] = part.cpu()  # type: ignore[arg-type]
     return out
 
 
@@ -97,7 +100,7 @@ def _sync_buffers(model: nn.Module) -> None:
     for b in model.buffers():
         if b.is_floating_point():
             dist.all_reduce(b)
-            b.div_(world_size())
+            b.div_(_world_size())
         else:
             dist.broadcast(b, src=0)
 
@@ -120,7 +123,7 @@ class DataParallel(OneProcess):
     retries_out_of_memory = False  # one rank alone halving its batch would leave the others waiting
 
     def __init__(self, device: torch.device) -> None:
-        self.device, self.world = device, world_size()
+        self.device, self.world = device, _world_size()
 
     def shard(self, samples: list) -> list:
         return [samples[i] for i in _shard(samples, rank(), self.world)]
@@ -175,8 +178,8 @@ def _train(dataset: Dataset, cfg: TrainConfig, should_stop, rt: Runtime, feature
     """fewshot.train's set_up, run_epochs and finish, with the steps through DistributedDataParallel."""
     t0 = time.perf_counter()
     seed_everything(cfg.seed)  # the same initial weights on every rank (DDP also broadcasts rank 0's)
-    g = torch.Generator().manual_seed(cfg.seed * 1009 + rank())  # each rank its own order and augmentations
-    run = yield from set_up(dataset, cfg, rt, g, DataParallel(rt.device), should_stop, feature_cache, limits)
+    generator = torch.Generator().manual_seed(cfg.seed * 1009 + rank())  # each rank its own order and augmentations
+    run = yield from set_up(dataset, cfg, rt, generator, DataParallel(rt.device), should_stop, feature_cache, limits)
     if run is None:
         raise TrainingError("training was stopped while the photos were being read")
     # buffers (BatchNorm statistics) are averaged once per epoch by _sync_buffers, not sent every step

@@ -1,6 +1,9 @@
 """Specific exceptions raised by the engine; the UI and CLI turn them into plain words."""
 from __future__ import annotations
 
+__all__ = ["BundleError", "DataError", "FewshotError", "LimitExceeded", "ProjectError", "ProjectNotFound",
+           "ProjectStoreError", "ProjectTooBig", "TrainingError", "WeightsUnavailable"]
+
 
 class FewshotError(Exception):
     """Base class: every error the engine raises on purpose."""

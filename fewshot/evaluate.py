@@ -9,6 +9,10 @@ from typing import Sequence
 import pandas as pd
 import torch
 
+__all__ = ["Diagnostic", "EvalReport", "MARGIN", "clearly_better", "data_diagnostics", "diagnose", "end_diagnostics",
+           "kept_epoch", "kept_note", "more_photos_for_margin", "noise_photos", "photos_for_margin",
+           "report_from_probs", "wilson_interval"]
+
 
 @dataclass
 class EvalReport:
@@ -134,7 +138,7 @@ def wilson_interval(right: int, n: int, z: float = 1.96) -> tuple[float, float]:
 MARGIN = 0.10  # "within ±10 points": how narrow an interval the page asks people to label for
 
 
-def interval_half_width(accuracy: float, n: int, z: float = 1.96) -> float:
+def _interval_half_width(accuracy: float, n: int, z: float = 1.96) -> float:
     """Half the width of the Wilson interval of `accuracy` measured on `n` photos (0.5 without photos)."""
     if n <= 0:
         return 0.5
@@ -148,12 +152,12 @@ def photos_for_margin(accuracy: float, margin: float = MARGIN, most: int = 100_0
     if margin <= 0:
         return most
     high = 1
-    while interval_half_width(accuracy, high) > margin and high < most:
+    while _interval_half_width(accuracy, high) > margin and high < most:
         high *= 2
     low = high // 2
     while low + 1 < high:
         mid = (low + high) // 2
-        low, high = (low, mid) if interval_half_width(accuracy, mid) <= margin else (mid, high)
+        low, high = (low, mid) if _interval_half_width(accuracy, mid) <= margin else (mid, high)
     return min(high, most)
 
 
@@ -256,5 +260,5 @@ def data_diagnostics(counts: dict[str, int], minimum: int = 20) -> list[Diagnost
                        "Add photos until every class has at least 20, taken in different places, angles and light.")]
 
 
-def short_name(path: str) -> str:
+def _short_name(path: str) -> str:
     return Path(path).name

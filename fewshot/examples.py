@@ -25,6 +25,8 @@ from PIL import Image, ImageDraw, ImageFilter
 from .archive import Limits, extract_zip
 from .errors import DataError
 
+__all__ = ["EXAMPLE_CLASSES", "PHOTO_SETS", "PhotoSet", "download_photo_set", "generate_example"]
+
 EXAMPLE_CLASSES = ("circles", "squares", "triangles")
 # Each shape is usually (not always) drawn in its own colour family, as real objects tend to be:
 # a network trained from scratch can pick colour up quickly, a pretrained one also sees the shape.
@@ -128,7 +130,7 @@ def _texture(rng: np.random.Generator, size: int, colour: tuple[int, int, int]) 
     return img
 
 
-def draw_example(kind: str, rng: np.random.Generator, size: int = 128) -> Image.Image:
+def _draw_example(kind: str, rng: np.random.Generator, size: int = 128) -> Image.Image:
     """One picture of a `kind` shape on a random background, with blur and sensor noise."""
     img, avg = _background(rng, size)
     r = size * rng.uniform(0.2, 0.38)
@@ -154,7 +156,7 @@ def generate_example(dest: str | Path, per_class: int = 40, seed: int = 0, size:
         folder.mkdir(parents=True, exist_ok=True)
         rng = np.random.default_rng([seed, k])
         for i in range(per_class):
-            draw_example(kind, rng, size).save(folder / f"{kind[:-1]}_{i:02d}.jpg", quality=90)
+            _draw_example(kind, rng, size).save(folder / f"{kind[:-1]}_{i:02d}.jpg", quality=90)
     return dest
 
 

@@ -12,6 +12,8 @@ from torch import nn
 from .bundle import TrainedModel, atomic_write
 from .errors import FewshotError
 
+__all__ = ["export", "export_files", "exported_files"]
+
 FORMATS = ("torchscript", "onnx")
 # Weights over this go to a separate file: one protobuf file cannot hold more than 2 GB (torch splits at 1.5 GiB).
 ONNX_SINGLE_FILE_BYTES = 1536 * 1024**2

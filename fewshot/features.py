@@ -29,6 +29,9 @@ from .images import UnreadableImage, center_view, decode_canvas
 from .models import Classifier
 from .runtime import CanvasInput, Runtime, decode_workers, gpu_batch, inference_forward
 
+__all__ = ["DiskCache", "FeatureStore", "PassProgress", "RAM_BUDGET", "cache_key", "decode_many", "trunk_pass",
+           "trunk_shape"]
+
 DEFAULT_RAM_MB = 1024  # activations kept in memory by all runs of this process together
 
 
@@ -39,7 +42,7 @@ class PassProgress:
     cached: int
 
 
-def cache_root() -> Path:
+def _cache_root() -> Path:
     return Path(os.environ.get("FEWSHOT_CACHE_DIR") or Path.home() / ".cache" / "fewshot" / "features")
 
 
@@ -52,7 +55,7 @@ class DiskCache:
     """One .npy of float16 activations per (model key, image content), in the store's physical layout."""
 
     def __init__(self, key: str, root: Path | None = None) -> None:
-        self.dir = (root or cache_root()) / key
+        self.dir = (root or _cache_root()) / key
 
     def get(self, digest: str) -> np.ndarray | None:
         try:
@@ -103,8 +106,8 @@ class _RamBudget:
 RAM_BUDGET = _RamBudget()
 
 
-def spill_dir() -> Path:
-    d = Path(os.environ.get("FEWSHOT_SPILL_DIR") or cache_root().parent / "spill")
+def _spill_dir() -> Path:
+    d = Path(os.environ.get("FEWSHOT_SPILL_DIR") or _cache_root().parent / "spill")
     d.mkdir(parents=True, exist_ok=True)
     return d
 
@@ -138,7 +141,7 @@ class FeatureStore:
         if self._phys_ram is not None:
             self._ram = self._logical(self._phys_ram)
         else:
-            self._file = tempfile.TemporaryFile(dir=spill_dir(), prefix="features.")
+            self._file = tempfile.TemporaryFile(dir=_spill_dir(), prefix="features.")
             self._file.truncate(nbytes)
             weakref.finalize(self, self._file.close)
 
@@ -221,7 +224,7 @@ class FeatureStore:
         return self[:]
 
 
-def to_batch(canvases: Sequence[np.ndarray], pre: Preprocessing, center: bool = True) -> torch.Tensor:
+def _to_batch(canvases: Sequence[np.ndarray], pre: Preprocessing, center: bool = True) -> torch.Tensor:
     """uint8 HWC canvases -> float NCHW in [0, 1] (the centre crop when `center`)."""
     arr = np.stack([center_view(c, pre) if center else c for c in canvases])
     return torch.from_numpy(arr).permute(0, 3, 1, 2).float().div_(255.0)
@@ -234,7 +237,7 @@ def _decode_job(path: str, pre: Preprocessing, max_pixels: int) -> np.ndarray | 
         return exc
 
 
-def prefetch(fn: Callable, items: Iterable, pool: ThreadPoolExecutor, ahead: int) -> Iterator:
+def _prefetch(fn: Callable, items: Iterable, pool: ThreadPoolExecutor, ahead: int) -> Iterator:
     """fn(item) for each item, in order, computed by `pool` at most `ahead` items early."""
     pending: deque[Future] = deque()
     for item in items:
@@ -249,7 +252,7 @@ def decode_many(paths: Sequence[str], pre: Preprocessing, batch: int, pool: Thre
                 max_pixels: int) -> Iterator[list[np.ndarray | UnreadableImage]]:
     """Decode in order, a batch ahead of the consumer, so memory stays at two batches."""
     out: list = []
-    for c in prefetch(lambda p: _decode_job(p, pre, max_pixels), paths, pool, batch):
+    for c in _prefetch(lambda p: _decode_job(p, pre, max_pixels), paths, pool, batch):
         out.append(c)
         if len(out) == batch:
             yield out
@@ -265,7 +268,7 @@ def trunk_shape(model: Classifier, cut: int, crop: int) -> tuple[int, ...]:
         return tuple(model.trunk(torch.zeros(1, 3, crop, crop, device=dev), cut).shape[1:])
 
 
-def cpu_batch(images: int) -> int:
+def _cpu_batch(images: int) -> int:
     """Small batches keep a CPU's caches warm (bench/README.md: 8-16 beat 32+ per image)."""
     return 16 if images >= 16 else max(1, images)
 
@@ -300,10 +303,10 @@ def trunk_pass(model: Classifier, cut: int, samples: Sequence[Sample], pre: Prep
     forward = inference_forward(CanvasInput(model, cut), rt, pre.crop, images=len(todo))
     # CPU: small batches stay in cache. GPU: as many as memory allows, up to 8x the batch asked
     # for (which training halves after running out of memory, so this shrinks with it)
-    batch = cpu_batch(len(todo)) if rt.device.type == "cpu" else gpu_batch(forward, rt, pre.crop, 8 * batch_size)
+    batch = _cpu_batch(len(todo)) if rt.device.type == "cpu" else gpu_batch(forward, rt, pre.crop, 8 * batch_size)
     done = cached
     with ThreadPoolExecutor(max_workers=decode_workers(rt)) as pool:
-        crops = prefetch(lambda i: (i, _decode_job(samples[i].path, pre, max_pixels)), todo, pool, 2 * batch)
+        crops = _prefetch(lambda i: (i, _decode_job(samples[i].path, pre, max_pixels)), todo, pool, 2 * batch)
         while True:
             if stop():
                 return

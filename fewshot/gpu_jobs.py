@@ -23,7 +23,12 @@ from .config import TrainConfig
 from .data import Dataset
 from .images import UnreadableImage
 from .predict import Prediction, Predictor
-from .train import Done, Event, StopFlag, resolve_config, shown_epochs, train
+from .train import train
+from .train_events import Done, Event, StopFlag, shown_epochs
+from .trunk_inputs import resolve_config
+
+__all__ = ["FileStop", "RemotePredictor", "across_processes", "portable", "predict_job", "predict_seconds",
+           "train_job", "train_seconds", "training_fit"]
 
 
 def portable(ds: Dataset) -> Dataset:
@@ -36,7 +41,7 @@ def portable(ds: Dataset) -> Dataset:
 
 class FileStop:
     """A stop flag another process sets by creating a file; the file may hold the epochs the user saw
-    (train.StopRequest's `shown_epochs`)."""
+    (train_events.StopRequest's `shown_epochs`)."""
 
     def __init__(self, path: str) -> None:
         self.path = Path(path)

@@ -23,6 +23,8 @@ from .bundle import TrainedModel
 from .errors import FewshotError
 from .space import build_space
 
+__all__ = ["HubClient", "HubError", "check_reachable", "publish_space"]
+
 ENDPOINT = "https://huggingface.co"
 REACH_TIMEOUT_S = 5.0  # huggingface_hub's own calls wait without limit: a quick look first fails fast offline
 SPACE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.-]{0,95}$")
@@ -41,7 +43,7 @@ class HubClient(Protocol):
     def upload_folder(self, **kwargs: Any) -> Any: ...
 
 
-def offline_message(space_id: str, why: str) -> str:
+def _offline_message(space_id: str, why: str) -> str:
     """What a user reads when the Hub cannot be reached: why, and what to do instead."""
     return (f"Could not reach the Hugging Face Hub ({why}), so {space_id} was not published. Connect to the "
             f"internet and try again, or make the Space folder now (step 5's Space folder, or python -m fewshot export "
@@ -98,7 +100,7 @@ def _plain(exc: BaseException, space_id: str, token: str) -> HubError:
     name = type(exc).__name__
     if isinstance(exc, (ConnectionError, TimeoutError, OSError)) or "Connect" in name or "Timeout" in name \
             or "Network" in name or "Transport" in name:
-        return HubError(offline_message(space_id, _masked(str(exc), token)[:200] or name))
+        return HubError(_offline_message(space_id, _masked(str(exc), token)[:200] or name))
     return HubError(f"Publishing {space_id} failed: {name}: {_masked(str(exc), token)[:300]}")
 
 
@@ -119,15 +121,15 @@ def publish_space(tm: TrainedModel, space_id: str, token: str, *, private: bool 
     if not token:
         raise HubError(f"A Hugging Face token with write access is needed to publish; make one at {TOKENS_PAGE}.")
     if _offline_env():
-        raise HubError(offline_message(space_id, "HF_HUB_OFFLINE is set; unset it to publish"))
+        raise HubError(_offline_message(space_id, "HF_HUB_OFFLINE is set; unset it to publish"))
     if api is None:
-        from huggingface_hub import HfApi
+        from huggingface_hub import HfApi  # its HTTP stack: loaded to publish, not by the page or the CLI
         api = HfApi()
     endpoint = str(getattr(api, "endpoint", None) or ENDPOINT)
     try:
         (reach or check_reachable)(endpoint)
     except HubError as exc:
-        raise HubError(offline_message(space_id, str(exc))) from None
+        raise HubError(_offline_message(space_id, str(exc))) from None
     with tempfile.TemporaryDirectory(prefix="fewshot-space-") as tmp:  # removed whatever happens
         with building or nullcontext():
             folder = build_space(tm, Path(tmp) / "space", space_id)

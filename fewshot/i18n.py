@@ -17,6 +17,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from .locales.zh_CN import COLUMNS, MESSAGES, UI
+
+__all__ = ["EN", "LANGS", "ZH", "lang_from_header", "normalize_lang", "numbered", "translate", "translate_figure",
+           "translate_frame"]
+
 EN, ZH = "en", "zh-CN"
 LANGS = (EN, ZH)
 MAX_DEPTH = 8
@@ -70,7 +75,7 @@ def _pattern(template: str) -> re.Pattern:
 
 
 @dataclass(frozen=True)
-class Tables:
+class _Tables:
     """One compiled catalog: literal messages (also by casefolded key) and [(pattern, Chinese)], most specific
     first. Messages use the engine's catalog; labels (the app's own words) the page's words too."""
 
@@ -79,19 +84,18 @@ class Tables:
     templates: list
 
 
-def _compile(*sources: dict[str, str]) -> Tables:
+def _compile(*sources: dict[str, str]) -> _Tables:
     merged = {k.strip(): v for src in sources for k, v in src.items()}
     literal = {k: v for k, v in merged.items() if "{" not in k}
     templates = [(k, v) for k, v in merged.items() if "{" in k]
     # the longer the fixed text, the more specific: "{} is not a zip archive…" before "{}: {}"
     templates.sort(key=lambda kv: -len(kv[0].replace("{}", "").replace("{#}", "")))
-    return Tables(literal, {k.casefold(): v for k, v in literal.items()}, [(_pattern(k), v) for k, v in templates])
+    return _Tables(literal, {k.casefold(): v for k, v in literal.items()}, [(_pattern(k), v) for k, v in templates])
 
 
 @lru_cache(maxsize=1)
-def _tables() -> tuple[Tables, Tables]:
+def _tables() -> tuple[_Tables, _Tables]:
     """(for messages, for labels)."""
-    from .locales.zh_CN import MESSAGES, UI
     return _compile(MESSAGES), _compile(MESSAGES, UI)
 
 
@@ -99,7 +103,6 @@ def numbered(template: str, lang: str) -> str:
     """A catalog template for code that fills values itself (JavaScript): `{}` numbered `{0}`, `{1}` … in
     English, the Chinese template as it is (values by number, without the `!t` marks) in Chinese."""
     if normalize_lang(lang) == ZH:
-        from .locales.zh_CN import MESSAGES
         if template in MESSAGES:
             return MESSAGES[template].replace("!t}", "}")
     count = iter(range(template.count("{}")))
@@ -120,7 +123,7 @@ def translate(text: Any, lang: str | None, label: bool = False) -> Any:
     return _text(text, 1, labels) if label else _text(text, 0, messages)
 
 
-def _text(text: str, depth: int, tb: Tables) -> str:
+def _text(text: str, depth: int, tb: _Tables) -> str:
     """`text` translated whole if it is one message, else split into the pieces it is made of."""
     if depth > MAX_DEPTH or not text.strip():
         return text
@@ -134,7 +137,7 @@ def _text(text: str, depth: int, tb: Tables) -> str:
     return text
 
 
-def _whole(text: str, depth: int, tb: Tables) -> str | None:
+def _whole(text: str, depth: int, tb: _Tables) -> str | None:
     """The translation when the whole text is one message of the catalog."""
     hit = tb.literal.get(text) or tb.folded.get(text.casefold())
     if hit and (depth > 0 or len(text.split()) > 1):  # one word alone may be a class name
@@ -151,14 +154,14 @@ def _structural(pattern: re.Pattern) -> bool:
     return not re.search(r"[A-Za-z]", re.sub(r"\(\(\?.*?\)\*\?\)|\(\[.*?\)", "", pattern.pattern))
 
 
-def _all_known(target: str, values: tuple[str, ...], depth: int, tb: Tables) -> bool:
+def _all_known(target: str, values: tuple[str, ...], depth: int, tb: _Tables) -> bool:
     """Whether every value the template translates has a translation: only then does a structural
     template fit ("file: reason" yes; "Class 'x' has …; something new" is a sentence, not a list)."""
     parts = [values[int(i)] for i, t in FILL.findall(target) if t and int(i) < len(values)]
     return all(_text(v, depth + 1, tb) != v for v in parts if v.strip())
 
 
-def _fill(target: str, values: tuple[str, ...], depth: int, tb: Tables) -> str:
+def _fill(target: str, values: tuple[str, ...], depth: int, tb: _Tables) -> str:
     def put(m: re.Match) -> str:
         i = int(m.group(1))
         value = values[i] if i < len(values) else ""
@@ -166,7 +169,7 @@ def _fill(target: str, values: tuple[str, ...], depth: int, tb: Tables) -> str:
     return FILL.sub(put, target)
 
 
-def _lines(text: str, depth: int, tb: Tables) -> str | None:
+def _lines(text: str, depth: int, tb: _Tables) -> str | None:
     """Line by line; lines inside ``` code fences stay as they are."""
     if "\n" not in text:
         return None
@@ -180,23 +183,23 @@ def _lines(text: str, depth: int, tb: Tables) -> str | None:
     return "\n".join(out)
 
 
-def _icon(text: str, depth: int, tb: Tables) -> str | None:
+def _icon(text: str, depth: int, tb: _Tables) -> str | None:
     m = ICON.match(text)
     return m.group(1) + _text(m.group(2), depth + 1, tb) if m and m.group(2) else None
 
 
-def _list_item(text: str, depth: int, tb: Tables) -> str | None:
+def _list_item(text: str, depth: int, tb: _Tables) -> str | None:
     m = LIST_ITEM.match(text)
     return m.group(1) + _text(m.group(2), depth + 1, tb) if m and m.group(2) else None
 
 
-def _dots(text: str, depth: int, tb: Tables) -> str | None:
+def _dots(text: str, depth: int, tb: _Tables) -> str | None:
     """'a · b · c' (progress lines, hints): each part on its own."""
     parts = text.split(" · ")
     return " · ".join(_text(p, depth + 1, tb) for p in parts) if len(parts) > 1 else None
 
 
-def _sentences(text: str, depth: int, tb: Tables) -> str | None:
+def _sentences(text: str, depth: int, tb: _Tables) -> str | None:
     """Several sentences: each one that has a translation is translated."""
     parts = SENTENCE_END.split(text)
     if len(parts) < 2:
@@ -208,7 +211,7 @@ def _sentences(text: str, depth: int, tb: Tables) -> str | None:
     return out
 
 
-def _html(text: str, depth: int, tb: Tables) -> str:
+def _html(text: str, depth: int, tb: _Tables) -> str:
     """Only the text between tags is translated; tags and attributes stay as they are."""
     out = []
     for piece in TAG.split(text):
@@ -227,7 +230,6 @@ def translate_frame(df: Any, lang: str | None, text_columns: tuple[str, ...] = (
     (skipped-file reasons, prediction problems); names of classes and files stay as they are."""
     if normalize_lang(lang) != ZH or df is None or not hasattr(df, "columns"):
         return df
-    from .locales.zh_CN import COLUMNS
     out = df.copy()
     for col in text_columns:
         if col in out.columns:

@@ -18,6 +18,9 @@ from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from .config import Preprocessing
 
+__all__ = ["DEFAULT_MAX_PIXELS", "IMAGE_EXTS", "Source", "UnreadableImage", "center_view", "decode_canvas",
+           "is_image_name", "load_rgb", "read_checked", "short_sides", "thumbnail"]
+
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 DEFAULT_MAX_PIXELS = 64_000_000  # about 8000x8000: bigger declared sizes are treated as decompression bombs
 MAX_ASPECT = 1000  # a 1x60000 strip is no photo, and resizing its short side to 256 would need gigabytes

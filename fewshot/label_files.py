@@ -1,6 +1,6 @@
 """Labels files in and out, each label with who gave it: CSV (path,label,split,source) and Label Studio's exports
 (JSON, JSON-MIN, CSV: fewshot/labelstudio_read.py reads them, fewshot/labelstudio_match.py finds their photos), and
-who gave an archive's labels (fewshot/project_io.py writes and reads the archive itself).
+who gave an archive's labels (fewshot/project/io.py writes and reads the archive itself).
 
 Reading: what a file is comes from its content (a JSON list, or a CSV with an `image` column, is Label Studio's).
 A CSV's `source` column is optional (a person's by default); a Label Studio annotation is a person's label, a
@@ -18,11 +18,11 @@ from .archive import Limits, human_size
 from .errors import DataError, LimitExceeded, ProjectError
 from .labelstudio_match import LabelReport, PhotoIndex, match_tasks, parse_ref
 from .labelstudio_read import LS_META_KEYS, LabelStudioFile, Task, is_labelstudio_csv, read_labelstudio
-from .project_labels import HINT_SOURCES, LABEL_SOURCES, NO_ORIGIN, Origin, legacy_hint_source, legacy_origin
-from .project_photos import MAX_NAME, SPLITS, clean_class
+from .project.labels import HINT_SOURCES, LABEL_SOURCES, NO_ORIGIN, Origin, legacy_hint_source, legacy_origin
+from .project.photos import MAX_NAME, SPLITS, clean_class
 
-__all__ = ["LS_META_KEYS", "LabelReport", "LabelRow", "archive_origin", "label_from_file", "load_labels",
-           "read_label_rows", "read_labels", "safe_relative"]
+__all__ = ["LS_META_KEYS", "LabelReport", "LabelRow", "MAX_LABEL_FILE_BYTES", "archive_origin", "label_from_file",
+           "load_labels", "read_label_rows", "read_labels", "safe_relative"]
 
 MAX_LABEL_FILE_BYTES = 64 * 1024**2  # a labels file or project.json: far more than 20,000 rows need
 

@@ -19,6 +19,13 @@ from typing import Sequence
 
 import numpy as np
 
+# scikit-learn and cleanlab take seconds to import, so each function below imports what it uses: importing
+# this module (the CLI and the page do, through labelling) stays quick.
+
+__all__ = ["BIG_POOL", "COLD_LABELS", "REPEATS_UNDER", "SUSPECT_REPEATS", "ask_next_picks", "cluster_space",
+           "cold_start", "find_suspects", "fit_head", "fold_heads", "head_probs", "heads_probs", "out_of_fold_probs",
+           "suspect_probs", "typicality", "uncertain_picks"]
+
 COLD_LABELS = 10  # with fewer labels than this (or fewer than two classes) ask_next covers the pool
 TYPICAL_AFTER_COLD = False  # see ask_next_picks
 AUDIT_SHARE = 0.3  # of each ask_next batch: random photos among the confident suggestions (see ask_next_picks)
@@ -285,7 +292,7 @@ def uncertain_picks(features: np.ndarray, probs: np.ndarray, candidates: Sequenc
     return [int(candidates[j]) for j in picks[:n]]
 
 
-def audit_picks(probs: np.ndarray, free: np.ndarray, n: int, level: float, seed: int, done: int) -> list[int]:
+def _audit_picks(probs: np.ndarray, free: np.ndarray, n: int, level: float, seed: int, done: int) -> list[int]:
     """`n` photos of `free` picked at random among those whose suggestion (`probs`, same order) is at least as
     sure as `level` (or as the median suggestion, if that is lower): a person's answers on them are what tells
     how often such suggestions are right. Random, because the other picks are chosen for being typical or
@@ -304,7 +311,7 @@ def ask_next_picks(features: np.ndarray, labelled: Sequence[int], free: Sequence
     """The `n` photos to label next (rows of `features`; `probs` the head's probabilities for `free`, or None).
 
     Before COLD_LABELS labels, or while the head cannot guess, all cover the pool (cold_start). After that, with
-    `audit_level`, AUDIT_SHARE of them are random photos among the suggestions at least that sure (audit_picks);
+    `audit_level`, AUDIT_SHARE of them are random photos among the suggestions at least that sure (_audit_picks);
     half the rest still cover the pool: the most typical photos of clusters no label is in yet, because a model
     that has only seen some kinds of photo is confidently wrong about the others, which no uncertainty measures;
     the other half are the photos the head is least sure of (uncertain_picks). Measured on flowers, 50 labels:
@@ -312,7 +319,7 @@ def ask_next_picks(features: np.ndarray, labelled: Sequence[int], free: Sequence
     free = np.asarray(free, int)
     if probs is None or len(labelled) < COLD_LABELS:
         return cold_start(features, n, labelled, seed)
-    audited = [] if audit_level is None else audit_picks(probs, free, round(n * AUDIT_SHARE), audit_level,
+    audited = [] if audit_level is None else _audit_picks(probs, free, round(n * AUDIT_SHARE), audit_level,
                                                          seed, len(labelled))
     keep = ~np.isin(free, audited)
     free, probs = free[keep], probs[keep]

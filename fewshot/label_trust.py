@@ -21,6 +21,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+# scipy takes a second to import, so the two functions that use it import it: importing this module (the CLI and
+# the page do, through labelling) stays quick.
+
+__all__ = ["BOUND_LEVEL", "FALLBACK_THRESHOLD", "MIN_ABOVE", "NO_THRESHOLD", "TARGET_PRECISION", "ThresholdChoice",
+           "candidate_threshold", "choose_threshold", "judge_labels", "precision_bound"]
+
 TARGET_PRECISION = 0.95  # what the default accept threshold promises on the photos nobody labelled
 BOUND_LEVEL = 0.9  # how sure that promise is: the stated precision is a lower bound at this level
 THRESHOLDS = tuple(round(0.5 + 0.01 * i, 2) for i in range(50))  # 0.50 ... 0.99
@@ -48,7 +54,7 @@ class ThresholdChoice:
     best: tuple[float, float] | None = None  # (threshold, bound) of the best one tried, when none qualified
 
 
-def clopper_pearson_lower(right: int, n: int, level: float = BOUND_LEVEL) -> float:
+def _clopper_pearson_lower(right: int, n: int, level: float = BOUND_LEVEL) -> float:
     """The one-sided Clopper-Pearson lower bound, at `level`, of a share seen as `right` of `n`."""
     from scipy.special import betaincinv
     return 0.0 if right == 0 else float(betaincinv(right, n - right + 1, 1 - level))
@@ -67,7 +73,7 @@ def precision_bound(conf: np.ndarray, right: np.ndarray, pool_conf: np.ndarray, 
     above = conf >= threshold
     if above.sum() < MIN_ABOVE or not (pool_conf >= threshold).any():
         return None
-    return clopper_pearson_lower(int(right[above].sum()), int(above.sum()), level)
+    return _clopper_pearson_lower(int(right[above].sum()), int(above.sum()), level)
 
 
 def choose_threshold(conf: np.ndarray | None, right: np.ndarray | None, pool_conf: np.ndarray,

@@ -38,8 +38,10 @@ from pathlib import Path, PurePosixPath
 from typing import Callable, Collection, Iterator, Mapping, Sequence
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from .archive import Limits
+from .backbones import DEFAULT_ARCH
 from .config import TrainConfig
 from .data import Dataset, Sample, images_in
 from .errors import DataError
@@ -50,6 +52,10 @@ from .label_maths import (BIG_POOL, COLD_LABELS, REPEATS_UNDER, SUSPECT_REPEATS,
                           out_of_fold_probs, suspect_probs, typicality, uncertain_picks)
 from .label_trust import (BOUND_LEVEL, FALLBACK_THRESHOLD, MIN_ABOVE, NO_THRESHOLD, TARGET_PRECISION,  # noqa: F401
                           ThresholdChoice, candidate_threshold, choose_threshold, judge_labels, precision_bound)
+
+__all__ = ["BIG_POOL", "COLD_LABELS", "MIN_ABOVE", "POOL_CHUNK", "Pool", "Suggestions", "ask_next_picks",
+           "cold_start", "find_suspects", "fit_head", "head_probs", "labelled_groups", "out_of_fold_probs",
+           "pool_features", "read_labels", "suggest", "suspect_probs", "unit_rows"]
 
 DEFAULT_ASK = 10
 POOL_CHUNK = 512  # photos per streamed frozen pass: their maps (about 128 MB at 320 px) are pooled, then dropped
@@ -108,21 +114,22 @@ def _pool_files(source, limits: Limits) -> tuple[Path | None, list[Path]]:
     return root, files
 
 
-def pool_features(source: str | os.PathLike | Sequence[str | os.PathLike], *, arch: str = "resnet18",
+def pool_features(source: str | os.PathLike | Sequence[str | os.PathLike], *, arch: str = DEFAULT_ARCH,
                   weights_file: str | None = None, device: str | None = None, feature_cache: bool = True,
                   limits: Limits | None = None, stop: Callable[[], bool] | None = None,
                   progress: Callable[[int, int], None] | None = None) -> Pool:
     """Every photo under a folder (any layout) or in a list, read once, with its pooled frozen features.
 
-    The input size is the one training would choose for these photos (train.resolve_config) and the features
+    The input size is the one training would choose for these photos (trunk_inputs.resolve_config) and the features
     are the head stage's, from the same disk cache: photos seen before (by content) cost one small file read.
     The frozen pass streams: POOL_CHUNK photos at a time, their maps pooled and written to the disk caches
     before the next chunk, so memory stays at one chunk's maps plus the [N, D] pooled rows however large the
     pool. `progress(done, total)` is called after each chunk. Unreadable photos are listed in `skipped`.
     """
+    # torch: loaded when photos are read, so importing labelling (the CLI's train --labels, the page) stays light
     from .features import DiskCache, trunk_shape
     from .runtime import pick_runtime
-    from .train import build_for_stage, feature_cache_for, resolve_config
+    from .trunk_inputs import build_for_stage, feature_cache_for, resolve_config
 
     limits = limits or Limits()
     root, files = _pool_files(source, limits)
@@ -163,7 +170,7 @@ def pool_features(source: str | os.PathLike | Sequence[str | os.PathLike], *, ar
 def _stream_pass(model, cut, cfg, rt, samples, maps, small, out: np.ndarray, where: list[int], limits: Limits,
                  stop: Callable[[], bool], progress, total: int) -> None:
     """The frozen pass over `samples`, POOL_CHUNK at a time: each chunk's pooled rows land in out[where]."""
-    from .features import trunk_pass
+    from .features import trunk_pass  # torch: see pool_features
     done = total - len(samples)
     if progress:
         progress(done, total)
@@ -351,7 +358,6 @@ def _one_blas_thread() -> Iterator[None]:
     are process-wide (torch's OpenMP too): two overlapping threadpool_limits blocks undo in the wrong order, the
     second having saved the first's 1 as the original, and four tabs refreshing at once left the whole server
     on one thread for good (torch.get_num_threads() 2 -> 1: CPU training after it on one core)."""
-    from threadpoolctl import threadpool_limits
     with _BLAS["lock"]:
         if _BLAS["users"] == 0:
             _BLAS["limiter"] = threadpool_limits(1)

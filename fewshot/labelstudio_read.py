@@ -23,8 +23,8 @@ from typing import Any, NamedTuple
 
 from .archive import Limits
 from .errors import DataError, LimitExceeded
-from .project_labels import NO_ORIGIN, PERSON, Origin
-from .project_photos import MAX_NAME
+from .project.labels import NO_ORIGIN, PERSON, Origin
+from .project.photos import MAX_NAME
 
 __all__ = ["LS_META_KEYS", "LabelStudioFile", "is_labelstudio_csv", "read_labelstudio"]
 

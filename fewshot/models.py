@@ -22,6 +22,10 @@ from .backbones import backbone
 from .config import STAGES, Preprocessing
 from .errors import WeightsUnavailable
 
+__all__ = ["Classifier", "MissingWeights", "build_model", "can_download", "cut_for_stage", "freeze_for_stage",
+           "load_pretrained_state", "param_groups", "set_train_mode", "split_backbone", "trainable_parameters",
+           "weights_cache_path", "weights_details_md", "weights_enum", "weights_filename", "weights_present"]
+
 HEAD_DROPOUT = 0.2
 
 

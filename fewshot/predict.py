@@ -11,10 +11,13 @@ import torch
 
 from .archive import Limits
 from .bundle import TrainedModel
+from .data import fingerprint, load_eval_set
 from .errors import FewshotError
 from .evaluate import EvalReport, report_from_probs
 from .images import Source, UnreadableImage, decode_canvas
 from .runtime import model_forward, pick_runtime
+
+__all__ = ["Prediction", "Predictor", "evaluate_photos"]
 
 BATCH = 32
 
@@ -26,7 +29,7 @@ class Prediction:
     error: str | None = None
 
 
-def tta_views(canvas: np.ndarray, crop: int) -> list[np.ndarray]:
+def _tta_views(canvas: np.ndarray, crop: int) -> list[np.ndarray]:
     """Centre, mirrored centre and the four corner crops of a canvas."""
     s = canvas.shape[0]
     o, e = (s - crop) // 2, s - crop
@@ -48,7 +51,7 @@ class Predictor:
         self._forward = model_forward(self.model, self.rt, self.pre.crop)
 
     def _views(self, canvas: np.ndarray, tta: bool) -> list[np.ndarray]:
-        return tta_views(canvas, self.pre.crop) if tta else tta_views(canvas, self.pre.crop)[:1]
+        return _tta_views(canvas, self.pre.crop) if tta else _tta_views(canvas, self.pre.crop)[:1]
 
     @torch.inference_mode()
     def probabilities_from_canvases(self, canvases: Sequence[np.ndarray], tta: bool = False) -> torch.Tensor:
@@ -163,7 +166,6 @@ def evaluate_photos(tm: TrainedModel, source: str | os.PathLike, device: str | N
     the accuracy on the photos it never saw is reported apart. A model saved before fingerprints were kept
     still evaluates: `seen_in_training` is then None (it cannot tell).
     """
-    from .data import fingerprint, load_eval_set
 
     ds = load_eval_set(source, limits)
     try:

@@ -5,11 +5,15 @@ from __future__ import annotations
 import sys
 from typing import Iterable
 
+from tqdm import tqdm
+
 from .evaluate import Diagnostic
-from .train import Done, EpochEnd, Event, Progress
+from .train_events import Done, EpochEnd, Event, Progress
+
+__all__ = ["print_events"]
 
 
-class PhaseBar:
+class _PhaseBar:
     """One progress bar per phase, updated in place on a terminal; into a log (not a terminal) a few lines per
     phase (0, 25, 50, 75 and 100 %), each said once, instead of a line per update."""
 
@@ -30,7 +34,6 @@ class PhaseBar:
             self.close()
             self.phase, self.said = phase, -1
             if self.tty:
-                from tqdm import tqdm
                 desc, unit = self.LABELS[phase]
                 self.bar = tqdm(total=total, desc=desc, unit=unit, file=self.stream, leave=False, position=0)
         if self.bar is not None:
@@ -46,7 +49,6 @@ class PhaseBar:
 
     def write(self, line: str) -> None:
         if self.bar is not None:
-            from tqdm import tqdm
             tqdm.write(line, file=self.stream)
         else:
             print(line, file=self.stream, flush=True)
@@ -60,7 +62,7 @@ class PhaseBar:
 def print_events(events: Iterable[Event], quiet: bool = False) -> Done | None:
     """Show a training's events on stderr (bars, one line per epoch, diagnostics); returns its Done."""
     done: Done | None = None
-    bar = PhaseBar(quiet=quiet)
+    bar = _PhaseBar(quiet=quiet)
     try:
         for ev in events:
             if isinstance(ev, Progress) and ev.phase in ("features", "train"):

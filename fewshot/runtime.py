@@ -22,6 +22,12 @@ from typing import Callable
 import numpy as np
 import torch
 from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
+from torchvision.models.resnet import BasicBlock, Bottleneck
+
+__all__ = ["CanvasInput", "OnnxForward", "Runtime", "TorchForward", "cpu_count", "decode_workers", "fold_batchnorm",
+           "free_memory", "gpu_batch", "inference_forward", "is_out_of_memory", "model_forward", "onnx_dir",
+           "pick_runtime", "seed_everything"]
 
 ENGINES = ("auto", "onnx", "torch")
 ONNX_MIN_IMAGES = 96  # below this a first-time export costs more than it saves
@@ -63,6 +69,19 @@ def seed_everything(seed: int) -> torch.Generator:
     g = torch.Generator()
     g.manual_seed(seed)
     return g
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """Whether `exc` says the device ran out of memory: CUDA, MPS and the CPU allocator each say it their own way."""
+    text = str(exc).lower()
+    return (isinstance(exc, (torch.cuda.OutOfMemoryError, MemoryError))
+            or "out of memory" in text or "can't allocate memory" in text)
+
+
+def free_memory(runtime: Runtime) -> None:
+    """Give the memory of freed tensors back to the device, before retrying with a smaller batch."""
+    if runtime.device.type == "cuda":
+        torch.cuda.empty_cache()
 
 
 def cpu_count() -> int:
@@ -111,7 +130,6 @@ def _bn_pairs(parent: nn.Module) -> list[tuple[str, str]]:
 
     Holds for nn.Sequential, and for torchvision's ResNet blocks (conv1/bn1, conv2/bn2, conv3/bn3).
     """
-    from torchvision.models.resnet import BasicBlock, Bottleneck
     if isinstance(parent, nn.Sequential):
         names = [n for n, _ in parent.named_children()]
         return [(a, b) for a, b in zip(names, names[1:])]
@@ -127,7 +145,6 @@ def fold_batchnorm(module: nn.Module) -> nn.Module:
     for the whole process, which breaks any other thread running a model at that moment
     (two sessions of the app training at once, or predicting while another trains).
     """
-    from torch.nn.utils.fusion import fuse_conv_bn_eval
     module = copy.deepcopy(module).eval()
     for parent in list(module.modules()):
         for conv_name, bn_name in _bn_pairs(parent):
@@ -138,7 +155,7 @@ def fold_batchnorm(module: nn.Module) -> nn.Module:
     return module
 
 
-def onnx_available() -> bool:
+def _onnx_available() -> bool:
     return importlib.util.find_spec("onnxruntime") is not None
 
 
@@ -161,7 +178,7 @@ class OnnxForward:
     """A frozen module run by onnxruntime on the CPU; the .onnx file is kept by weight content."""
 
     def __init__(self, module: CanvasInput, crop: int, path: Path, threads: int) -> None:
-        import onnxruntime as ort
+        import onnxruntime as ort  # optional (_onnx_available), and a third of a second: only when it runs
         if not path.is_file():
             _export_onnx(module.eval(), torch.zeros(2, crop, crop, 3, dtype=torch.uint8), path)
         so = ort.SessionOptions()
@@ -246,7 +263,7 @@ def inference_forward(module: CanvasInput, rt: Runtime, crop: int, images: int =
     choice = os.environ.get("FEWSHOT_ENGINE", "auto")
     if choice not in ENGINES:
         choice = "auto"
-    if rt.device.type == "cpu" and choice != "torch" and onnx_available():
+    if rt.device.type == "cpu" and choice != "torch" and _onnx_available():
         path = onnx_dir() / f"{module.digest(str(crop))}.onnx"
         if choice == "onnx" or path.is_file() or images >= ONNX_MIN_IMAGES:
             try:
@@ -276,7 +293,7 @@ def model_forward(model: nn.Module, rt: Runtime, crop: int) -> Callable[[np.ndar
     batch norm folded and channels-last.
     """
     model = model.eval()
-    if (rt.device.type == "cpu" and os.environ.get("FEWSHOT_ENGINE", "auto") != "torch" and onnx_available()
+    if (rt.device.type == "cpu" and os.environ.get("FEWSHOT_ENGINE", "auto") != "torch" and _onnx_available()
             and hasattr(model, "stages")):
         for cut in range(len(model.stages), 0, -1):
             module = CanvasInput(model, cut)

@@ -22,6 +22,8 @@ from .errors import FewshotError
 from .export import export
 from .images import DEFAULT_MAX_PIXELS
 
+__all__ = ["TEMPLATE", "build_space", "space_files", "space_slug", "zip_space"]
+
 TEMPLATE = Path(__file__).resolve().parents[1] / "assets" / "space" / "app.py"
 MODEL_FILE, INFO_FILE = "model.onnx", "model.json"
 GRADIO_PINNED = "6.31.0"  # used only where gradio's own metadata is missing; the front matter test checks it
@@ -32,7 +34,7 @@ TITLE_MAX, SHORT_MAX = 30, 60  # what the Hub accepts for a Space's title and sh
 EMOJI, TAGS = "📸", ("fewshot", "image-classification", "onnx")
 
 
-def gradio_version() -> str:
+def _gradio_version() -> str:
     """The Gradio this fewshot runs with (read from the package's metadata: gradio itself is not imported)."""
     try:
         return metadata.version("gradio")
@@ -44,38 +46,38 @@ def _shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit - 1].rstrip(" ,") + "…"
 
 
-def space_title(tm: TrainedModel) -> str:
+def _space_title(tm: TrainedModel) -> str:
     """`Classifier: ants, bees`, shortened to what the Hub accepts."""
     return _shorten("Classifier: " + ", ".join(tm.classes), TITLE_MAX)
 
 
-def front_matter(tm: TrainedModel) -> str:
+def _front_matter(tm: TrainedModel) -> str:
     """The Space's settings (YAML): every value on one line; free text as a JSON string, which YAML reads too."""
     acc = tm.metrics.get("val_accuracy")
     about = f"{len(tm.classes)} classes, {acc:.0%} validation accuracy" if acc is not None else \
         f"{len(tm.classes)} classes"
     short = _shorten(f"fewshot classifier: {about}", SHORT_MAX)
-    fields = {"title": json.dumps(space_title(tm), ensure_ascii=False), "emoji": EMOJI, "colorFrom": "indigo",
-              "colorTo": "green", "sdk": "gradio", "sdk_version": gradio_version(), "app_file": "app.py",
+    fields = {"title": json.dumps(_space_title(tm), ensure_ascii=False), "emoji": EMOJI, "colorFrom": "indigo",
+              "colorTo": "green", "sdk": "gradio", "sdk_version": _gradio_version(), "app_file": "app.py",
               "pinned": "false", "suggested_hardware": "cpu-basic",
               "short_description": json.dumps(short, ensure_ascii=False), "tags": "[" + ", ".join(TAGS) + "]"}
     return "---\n" + "".join(f"{k}: {v}\n" for k, v in fields.items()) + "---\n"
 
 
-def space_readme(tm: TrainedModel, space_id: str | None = None) -> str:
+def _space_readme(tm: TrainedModel, space_id: str | None = None) -> str:
     """README.md: the front matter, then the model card and how to call the Space (`space_id`, when known)."""
     usage = ("\n## Use it\n\nOpen the Space and give it a picture, or call it from Python:\n\n```python\n"
              "from gradio_client import Client, handle_file\n"
              f"print(Client({json.dumps(space_id or 'USER/NAME')}).predict(handle_file(\"photo.jpg\"), "
              "api_name=\"/predict\"))\n```\n\n"
              "Locally: `pip install -r requirements.txt && python app.py` (http://127.0.0.1:7860).\n")
-    return front_matter(tm) + "\n" + tm.model_card().rstrip() + "\n" + usage
+    return _front_matter(tm) + "\n" + tm.model_card().rstrip() + "\n" + usage
 
 
-def space_info(tm: TrainedModel) -> dict:
+def _space_info(tm: TrainedModel) -> dict:
     """model.json: the classes and exactly how a picture becomes the model's input."""
     pre, bb = tm.config.preprocessing, BACKBONES.get(tm.config.arch)
-    return {"title": space_title(tm), "classes": tm.classes, "model_file": MODEL_FILE,
+    return {"title": _space_title(tm), "classes": tm.classes, "model_file": MODEL_FILE,
             "input": "float32 RGB in [0,1], NCHW; output: class probabilities (softmax included)",
             "preprocessing": {**pre.to_dict(), "interpolation": "bilinear", "exif_transpose": True,
                               "jpeg_draft": "decode at a reduced scale when the shorter side is at least twice "
@@ -87,9 +89,9 @@ def space_info(tm: TrainedModel) -> dict:
             "metrics": {k: v for k, v in tm.metrics.items() if not isinstance(v, list)}}
 
 
-def space_requirements() -> str:
+def _space_requirements() -> str:
     """requirements.txt: gradio at the Space's sdk_version, and what app.py imports, capped."""
-    return "\n".join((f"gradio=={gradio_version()}", *SPACE_REQUIREMENTS)) + "\n"
+    return "\n".join((f"gradio=={_gradio_version()}", *SPACE_REQUIREMENTS)) + "\n"
 
 
 def _write_space(tm: TrainedModel, folder: Path, space_id: str | None) -> None:
@@ -99,9 +101,9 @@ def _write_space(tm: TrainedModel, folder: Path, space_id: str | None) -> None:
         extra.unlink(missing_ok=True)
     # a model over 2 GB keeps its weights in model.onnx.data beside it (export.weights_file): it stays in the
     # folder, where onnxruntime finds it
-    atomic_write(folder / INFO_FILE, json.dumps(space_info(tm), indent=2, ensure_ascii=False).encode())
-    atomic_write(folder / "README.md", space_readme(tm, space_id).encode())
-    atomic_write(folder / "requirements.txt", space_requirements().encode())
+    atomic_write(folder / INFO_FILE, json.dumps(_space_info(tm), indent=2, ensure_ascii=False).encode())
+    atomic_write(folder / "README.md", _space_readme(tm, space_id).encode())
+    atomic_write(folder / "requirements.txt", _space_requirements().encode())
     shutil.copyfile(TEMPLATE, folder / "app.py")
     for f in folder.iterdir():  # temp files and folders are private (0600/0700); a Space's files are for all
         f.chmod(0o644)

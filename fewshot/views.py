@@ -19,6 +19,10 @@ from .check_set import CHECK, CHECK_FIRST, Measured
 from .evaluate import MARGIN, Diagnostic, more_photos_for_margin, wilson_interval
 from .images import UnreadableImage, thumbnail
 
+__all__ = ["THUMBS_PER_CLASS", "accuracy_md", "checked_line", "confusion_figure", "confusion_layout", "curve_figures",
+           "data_summary", "data_warnings", "diagnostics_md", "eta_text", "history_frame", "progress_html",
+           "split_text", "sureness_md", "thumbnail_strips", "unlabelled_strip"]
+
 TRAIN_COLOUR, VAL_COLOUR = "#4f46e5", "#f97316"
 GRID = "#e5e7eb"
 THUMBS_PER_CLASS = 8
@@ -219,7 +223,7 @@ def history_frame(history: Sequence[dict]) -> pd.DataFrame:
 FEW_VAL = 30  # fewer validation photos than this: the page says the figure is rough
 
 
-def more_photos_md(right: int, n: int, check: bool = False, validation: bool = True) -> str:
+def _more_photos_md(right: int, n: int, check: bool = False, validation: bool = True) -> str:
     """How many more photos would bring the 95% interval within ±10 points (evaluate.MARGIN), in words that
     say what to do: in a project that validates on its check set, label them at random; "" when the
     interval is that narrow already."""
@@ -243,7 +247,7 @@ def sureness_md(right: int, n: int, chance: float, validation: bool = True, chec
     if low <= chance < high:
         lines.append(f"That range includes {chance:.0%}, what random guessing gets: these photos cannot yet "
                      f"show that the model does better than guessing.")
-    more = more_photos_md(right, n, check, validation)
+    more = _more_photos_md(right, n, check, validation)
     if n < FEW_VAL and check:  # what to do (the line after) says more than "with 30 or more"
         lines.append(f"⚠️ Only {n} check photos: each one moves the figure by {1 / n:.0%}.")
     elif n < FEW_VAL and validation:
@@ -289,5 +293,5 @@ def checked_line(m: Measured) -> str:
                 else "Not measured: no validation photos.")
     where = "photos picked at random" if m.validation == CHECK else "validation photos"
     line = (f"Checked on {m.photos} {where}: {m.accuracy:.0%}, likely between {m.low:.0%} and {m.high:.0%}.")
-    more = more_photos_md(m.right, m.photos, m.validation == CHECK)
+    more = _more_photos_md(m.right, m.photos, m.validation == CHECK)
     return line + ("  \n" + more if more else "")  # a line each: the page translates line by line

@@ -12,8 +12,10 @@ from .backbones import BACKBONES
 from .errors import WeightsUnavailable
 from .models import load_pretrained_state, weights_cache_path, weights_enum, weights_filename
 
+__all__ = ["download", "install_from_file", "status"]
 
-def expected_sha256_prefix(arch: str) -> str:
+
+def _expected_sha256_prefix(arch: str) -> str:
     """torchvision names its files <name>-<first hex digits of sha256>.pth."""
     return weights_filename(arch).rsplit("-", 1)[-1].split(".")[0]
 
@@ -47,7 +49,7 @@ def install_from_file(src: str | os.PathLike, arch: str | None = None) -> Path:
     if not src.is_file():
         raise WeightsUnavailable(f"{src} does not exist")
     arch = arch or _guess_arch(src)
-    want = expected_sha256_prefix(arch)
+    want = _expected_sha256_prefix(arch)
     got = sha256(src)
     if not got.startswith(want):
         raise WeightsUnavailable(f"{src.name} is not torchvision's {arch} ImageNet file: its sha256 starts "
@@ -65,5 +67,5 @@ def download(arch: str) -> Path:
     load_pretrained_state(arch)
     path = weights_cache_path(arch)
     if not path.is_file():  # loaded from elsewhere: make sure the cache has it
-        torch.hub.download_url_to_file(weights_enum(arch).url, str(path), hash_prefix=expected_sha256_prefix(arch))
+        torch.hub.download_url_to_file(weights_enum(arch).url, str(path), hash_prefix=_expected_sha256_prefix(arch))
     return path

@@ -11,12 +11,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 # The CLI stays English (its own users read its --help); the locales hold the translations themselves.
-SKIP_MODULES = {"cli.py", "progress.py", "__main__.py", "i18n.py"}  # console-only text: the CLI stays English
+SKIP_MODULES = {"cli/__init__.py", "cli/commands.py", "cli/console.py", "progress.py", "__main__.py",
+                "i18n.py"}  # console-only text: the CLI stays English (paths under fewshot/)
 # Files a model is exported as stay English (README): space.py writes the Space's README and model.json, and
-# says nothing to the page (hub.py, which the page uses, is checked); cli_space.py is console-only.
-SKIP_MODULES |= {"space.py", "cli_space.py"}
+# says nothing to the page (hub.py, which the page uses, is checked); cli/space.py is console-only.
+SKIP_MODULES |= {"space.py", "cli/space.py"}
 # Exceptions that are programming errors, never meant for a user (the app shows them as "unexpected").
-INTERNAL_ERRORS = {"ValueError", "OSError", "RuntimeError", "KeyError", "TypeError", "AssertionError",
+INTERNAL_ERRORS = {"ValueError", "OSError", "RuntimeError", "KeyError", "TypeError", "AssertionError", "AttributeError",
                    "NotImplementedError", "SystemExit"}
 # Calls whose string arguments are code, not text for a person.
 CODE_CALLS = {"compile", "sub", "match", "search", "fullmatch", "split", "startswith", "endswith", "getenv",
@@ -128,8 +129,9 @@ def engine_templates() -> dict[str, str]:
     """{template: "module.py:line"} over every engine module the app uses, and app.py."""
     found: dict[str, str] = {}
     for path in sorted((ROOT / "fewshot").rglob("*.py")) + [ROOT / "app.py"]:
-        if path.name in SKIP_MODULES or "locales" in path.parts:
+        where = path.relative_to(ROOT / "fewshot").as_posix() if path.parent != ROOT else path.name
+        if where in SKIP_MODULES or "locales" in path.parts:
             continue
         for text, line in module_templates(path).items():
-            found.setdefault(text, f"{path.name}:{line}")
+            found.setdefault(text, f"{where}:{line}")
     return found

@@ -1,6 +1,6 @@
 """Undo in the Label step after the server restarts, in Chromium: a pile dropped, photos labelled by mistake,
 the server stopped (SIGTERM) and a new one started on the same data folder, the page reloaded: "↶ Undo" takes
-the labels back (the history is the project's, fewshot/project_undo.py), instead of "nothing to undo".
+the labels back (the history is the project's, fewshot/project/undo.py), instead of "nothing to undo".
 """
 from __future__ import annotations
 

@@ -94,3 +94,14 @@ def test_offline_weights_message_and_weights_install(tmp_path, pretrained_home):
     wrong.write_bytes(b"x" * 100)
     r = run("weights", "--from", wrong, env={"TORCH_HOME": str(tmp_path / "home2")})
     assert r.returncode == 2 and "sha256" in r.stderr
+
+
+def test_help_and_the_parser_do_not_load_torch():
+    """`import fewshot` and the parser stay light: the package's names load with their modules, on first use."""
+    code = ("import runpy, sys\nsys.argv = ['fewshot', '--help']\ntry:\n    runpy.run_module('fewshot', "
+            "run_name='__main__')\nexcept SystemExit as e:\n    assert e.code == 0, e.code\n"
+            "assert 'torch' not in sys.modules and 'pandas' not in sys.modules, 'loaded by --help'\n"
+            "import fewshot\nassert fewshot.train.__module__ == 'fewshot.train' and callable(fewshot.export)\n"
+            "assert [n for n in fewshot.__all__ if getattr(fewshot, n, None) is None] == []\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert r.returncode == 0, r.stderr

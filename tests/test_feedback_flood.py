@@ -16,7 +16,7 @@ import gradio as gr
 import pytest
 from conftest import make_class_folders, make_image
 
-from fewshot import project_store as PS
+from fewshot.project import database as PS
 from fewshot.config import TrainConfig
 from fewshot.demo_links import FULL_TODAY, DemoLinks
 from fewshot.errors import DataError, ProjectError

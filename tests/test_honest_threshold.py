@@ -80,7 +80,7 @@ def test_when_the_labels_cannot_support_a_threshold_nothing_is_accepted_and_the_
     assert "20 check photos" in res.threshold_note and "Nothing is accepted by default" in res.threshold_note
     out = res.to_dict()
     assert out["accept_threshold"] is None and out["threshold_reason"] == "not-shown"
-    from fewshot.cli_labelling import describe  # what `python -m fewshot suggest` prints
+    from fewshot.cli.suggest import describe  # what `python -m fewshot suggest` prints
     assert any(line.startswith("No suggestion is accepted by default.") for line in describe(res))
     assert res.suggestions and all(s["confidence"] < res.accept_threshold for s in res.suggestions)
 

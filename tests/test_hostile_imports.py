@@ -29,11 +29,11 @@ from fewshot.archive import Limits
 from fewshot.errors import DataError, LimitExceeded, ProjectNotFound, ProjectTooBig
 from fewshot.models import build_model
 from fewshot.project import ProjectStore
-from fewshot.project_store import process_start
+from fewshot.project.database import process_start
 from hostile_util import COLORS, SMALL, good_pngs, patch_central_sizes, tiny_config
 from hostile_util import one_torch_thread  # noqa: F401 (autouse fixture)
 
-from fewshot import project_io
+from fewshot.project import io as project_io
 
 DB_FILES = {"projects.db", "projects.db-wal", "projects.db-shm", "projects"}
 TABLES = ("projects", "classes", "photos", "runs", "activity")
@@ -211,7 +211,7 @@ def test_an_archive_past_the_project_size_cap_is_refused_whole(store, tmp_path, 
 MEASURE = """
 import resource, sys
 from fewshot.project import ProjectStore
-from fewshot.project_io import import_project
+from fewshot.project.io import import_project
 import fewshot.bundle, fewshot.models  # all an import may load, loaded before the peak is read
 store = ProjectStore(sys.argv[1])
 try:  # the peak so far (loading torch) set back to what is resident now
@@ -311,7 +311,7 @@ def test_a_project_being_imported_is_not_listed_or_opened_until_it_is_whole(stor
 
 KILLED = """
 import contextlib, sys, time
-from fewshot import project_io
+from fewshot.project import io as project_io
 from fewshot.project import ProjectStore
 store = ProjectStore(sys.argv[1])
 point = sys.argv[3]

@@ -20,11 +20,11 @@ from test_demo_links import trained_project
 from test_label_step import LIMITS, by_truth, colour_features, label_truthfully, pile, ready
 
 from fewshot import i18n as L
-from fewshot import project_store as PS
+from fewshot.project import database as PS
 from fewshot.demo_links import DemoLinks
 from fewshot.errors import ProjectError
 from fewshot.project import ProjectStore
-from fewshot.project_io import export_project, import_project, label_from_file
+from fewshot.project.io import export_project, import_project, label_from_file
 from fewshot.ui import label_html as H
 from fewshot.ui import step_label
 from fewshot.ui.labels import Desk
@@ -315,7 +315,7 @@ def test_a_label_and_who_gave_it_are_checked_together(store, photos):
 def test_the_command_line_labels_as_a_person_and_shows_and_exports_who_gave_the_labels(store, photos, tmp_path,
                                                                                        monkeypatch, capsys):
     from fewshot.cli import main
-    from fewshot.cli_project import OWNER
+    from fewshot.cli.project import OWNER
     mixed = make_mixed(store, photos, OWNER)
     monkeypatch.setenv("FEWSHOT_DATA_DIR", str(store.root))
     loose = mixed.photos(label=None)[0].path

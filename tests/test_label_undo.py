@@ -1,4 +1,4 @@
-"""Undo in the Label step outlives the tab: its history is the project's (fewshot/project_undo.py), written in
+"""Undo in the Label step outlives the tab: its history is the project's (fewshot/project/undo.py), written in
 the same transaction as each label change, so a reload, a server restart or a kill -9 never leaves a label
 change without its undo entry; every undoable action (labels, accepted suggestions, rename, merge, hidden
 cards) is taken back after a reload exactly as it was before; two tabs share the project's history.
@@ -18,8 +18,8 @@ from conftest import ROOT
 from test_label_step import (LIMITS, by_truth, colour_features, label_truthfully, pile, ready,
                              reject_the_surest_green)
 
-from fewshot import project_store as PS
-from fewshot import project_undo
+from fewshot.project import database as PS
+from fewshot.project import undo as project_undo
 from fewshot.errors import ProjectError
 from fewshot.project import ProjectStore
 from fewshot.ui import step_label
@@ -170,7 +170,7 @@ def test_an_undo_that_fails_half_way_keeps_its_entry_and_the_labels(desk, tmp_pa
     ready(desk)
     shas = [p.sha1 for p in desk.project.photos()]
     desk.assign(shas, "red")
-    monkeypatch.setattr(project_undo.LabelUndoMixin, "_undo_labels",
+    monkeypatch.setattr(project_undo.LabelHistory, "_undo_labels",
                         lambda self, db, body: (db.execute("UPDATE photos SET label=NULL, label_source=NULL"), 1 / 0))
     with pytest.raises(ZeroDivisionError):
         desk.undo()

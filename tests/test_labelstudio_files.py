@@ -18,7 +18,7 @@ from PIL import Image
 
 from fewshot.cli import main
 from fewshot.errors import DataError, ProjectError
-from fewshot.project_io import LabelReport, export_project, import_project, label_from_file
+from fewshot.project.io import LabelReport, export_project, import_project, label_from_file
 
 FIXTURES = Path(__file__).parent / "fixtures" / "labelstudio"
 ANTS = ["36439863_0bec9f554f.jpg", "6240338_93729615ec.jpg", "7759525_1363d24e88.jpg", "Ant_1.jpg",

@@ -21,7 +21,7 @@ from labelstudio_server import CI_VENV, program, start, wait_for_ci_install
 from test_labelstudio_files import TRUTH, standins
 
 from fewshot.project import ProjectStore
-from fewshot.project_io import LabelReport, export_project, import_project
+from fewshot.project.io import LabelReport, export_project, import_project
 
 SUGGESTED = {"bees/17209602_fe5a5a746f.jpg": ("bees", 0.81, "label-step/mobilenet_v2"),
              "ants/kurokusa.jpg": ("ants", 0.93, None),  # no model recorded: exported as model_version "fewshot"

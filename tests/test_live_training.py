@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from fewshot.train import Done, EpochEnd, Progress
+from fewshot.train_events import Done, EpochEnd, Progress
 from fewshot.ui import state as ST
 from fewshot.ui import step_train as S
 from fewshot.ui import training as T
@@ -164,7 +164,8 @@ def _weights(done):
 
 def _train_stopping(ds, config, at_epoch: int, shown: int | None):
     """fewshot.train, asked to stop (naming `shown` epochs, or none) when epoch `at_epoch` ends."""
-    from fewshot.train import StopRequest, train
+    from fewshot.train import train
+    from fewshot.train_events import StopRequest
     stop = StopRequest()
     for ev in train(ds, config, stop=stop):
         if isinstance(ev, EpochEnd) and ev.epoch == at_epoch:
@@ -194,7 +195,7 @@ def test_a_stop_naming_epoch_n_gives_epoch_ns_model_and_n_epochs_of_history(tmp_
 
 
 def test_recent_epochs_are_held_within_a_byte_budget_and_a_stop_goes_back_to_any_of_them():
-    from fewshot.train import BestEpoch
+    from fewshot.best_epoch import BestEpoch
     model = torch.nn.Linear(4, 3)  # 15 floats: 60 bytes an epoch
     best = BestEpoch(("weight", "bias"), n_val=20, ring_bytes=60 * 5)
     for e in range(1, 31):  # a rising curve: each epoch the best so far
@@ -222,7 +223,7 @@ def test_a_job_goes_on_when_its_page_leaves_and_a_new_page_picks_it_up_where_it_
 
     from fewshot.errors import TrainingError
     from fewshot.ui.jobs import Jobs
-    from fewshot.train import StopRequest
+    from fewshot.train_events import StopRequest
     gate = threading.Event()
 
     def stream(stop):
@@ -257,7 +258,7 @@ def test_a_job_goes_on_when_its_page_leaves_and_a_new_page_picks_it_up_where_it_
 
 def test_on_zerogpu_the_stop_file_tells_the_worker_the_epochs_shown():
     from fewshot.gpu_jobs import FileStop, across_processes
-    from fewshot.train import StopRequest
+    from fewshot.train_events import StopRequest
     told = []
 
     def job(ds, config, stop_file, limits):  # what runs in the GPU worker: it sees only the file

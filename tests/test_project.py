@@ -1,4 +1,4 @@
-"""Projects that last (fewshot/project.py): what a user notices across sittings, owners and the command line."""
+"""Projects that last (fewshot/project/project.py): what a user notices across sittings, owners and the command line."""
 from __future__ import annotations
 
 import json
@@ -16,8 +16,8 @@ from tests.conftest import ROOT, make_class_folders
 from fewshot.config import TrainConfig
 from fewshot.errors import FewshotError, ProjectError, ProjectNotFound, ProjectStoreError, ProjectTooBig
 from fewshot.project import ProjectStore, default_split
-from fewshot.project_store import default_data_dir
-from fewshot.train import Done
+from fewshot.project.database import default_data_dir
+from fewshot.train_events import Done
 
 FAST = TrainConfig(arch="mobilenet_v2", pretrained=False, epochs=2, batch_size=8)
 
@@ -123,7 +123,7 @@ def test_training_records_the_run_and_a_worse_or_stopped_run_never_replaces_the_
     train_run(p)
     with p._tx() as db:
         db.execute("UPDATE runs SET val_accuracy=-1 WHERE id=?", (p.runs()[1].id,))
-        from fewshot.project_runs import _pick_active
+        from fewshot.project.runs import _pick_active
         _pick_active(db, p.id)
     stop = threading.Event()
     stop.set()

@@ -19,7 +19,7 @@ from tests.conftest import ROOT, make_class_folders
 from fewshot.bundle import load_bundle
 from fewshot.config import TrainConfig
 from fewshot.project import ProjectStore
-from fewshot.train import Done
+from fewshot.train_events import Done
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL (not on Windows)")
 FAST = TrainConfig(arch="mobilenet_v2", pretrained=False, epochs=2, batch_size=8)
@@ -88,7 +88,7 @@ def test_kill_9_during_training_marks_the_run_interrupted_and_keeps_the_active_m
     bundle_bytes = first.bundle.read_bytes()
     proc = child(f"""
         from fewshot.config import TrainConfig
-        from fewshot.train import EpochEnd
+        from fewshot.train_events import EpochEnd
         p = store.open("local", {p.id!r})
         cfg = TrainConfig(arch="mobilenet_v2", pretrained=False, epochs=500, batch_size=8)
         for ev in p.train(cfg):

@@ -13,7 +13,7 @@ from fewshot.config import TrainConfig
 from fewshot.errors import DataError, FewshotError, LimitExceeded
 from fewshot.predict import Predictor
 from fewshot.project import ProjectStore
-from fewshot.project_io import export_project, import_project, label_from_file, read_labels
+from fewshot.project.io import export_project, import_project, label_from_file, read_labels
 
 FAST = TrainConfig(arch="mobilenet_v2", pretrained=False, epochs=2, batch_size=8)
 

@@ -13,11 +13,11 @@ import pytest
 
 from tests.conftest import make_class_folders
 
-from fewshot import project as project_module
+from fewshot.project import project as project_module
 from fewshot.config import TrainConfig
 from fewshot.errors import ProjectTooBig
 from fewshot.project import max_project_bytes
-from fewshot.train import Done
+from fewshot.train_events import Done
 
 SMALL = TrainConfig(arch="mobilenet_v2", pretrained=False, epochs=1, batch_size=8)  # a model file of ~9 MB
 BIG = replace(SMALL, arch="resnet18")  # ~45 MB

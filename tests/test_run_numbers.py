@@ -15,8 +15,8 @@ from conftest import make_class_folders
 from fewshot.config import TrainConfig
 from fewshot.errors import ProjectError
 from fewshot.project import ProjectStore
-from fewshot.project_io import export_project, import_project
-from fewshot.project_store import DB_NAME, MIGRATIONS, SCHEMA_VERSION
+from fewshot.project.io import export_project, import_project
+from fewshot.project.database import DB_NAME, MIGRATIONS, SCHEMA_VERSION
 
 QUICK = TrainConfig(arch="mobilenet_v2", pretrained=False, epochs=1, batch_size=8, stage="head")
 OWNER = "browser-token-for-tests-0123456789"

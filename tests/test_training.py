@@ -156,7 +156,7 @@ def test_window_sums_give_the_same_crops_as_the_maps():
 
 def test_input_size_is_chosen_from_the_photos_and_kept_in_the_model(tmp_path):
     from fewshot.config import AUTO_INPUT, SCRATCH_INPUT
-    from fewshot.train import resolve_config
+    from fewshot.trunk_inputs import resolve_config
 
     from conftest import make_class_folders
 
@@ -232,7 +232,7 @@ def test_the_kept_epoch_is_the_last_unless_an_earlier_one_is_clearly_better():
 
 
 def test_the_kept_epochs_weights_are_the_ones_restored_and_with_room_for_one_epoch_at_most_two_are_held():
-    from fewshot.train import BestEpoch
+    from fewshot.best_epoch import BestEpoch
     model = torch.nn.Linear(2, 2)
     best = BestEpoch(("weight", "bias"), n_val=20, ring_bytes=1)  # (weights too big to hold recent epochs)
     for rec in _history([0.6, 0.9, 0.85, 0.8, 0.75], [1.0] * 5, [1.0, 0.6, 0.7, 0.8, 0.9]):
@@ -246,7 +246,7 @@ def test_the_kept_epochs_weights_are_the_ones_restored_and_with_room_for_one_epo
 
 
 def test_early_stopping_is_neither_reset_nor_run_down_by_single_photos_flipping():
-    from fewshot.train import BestEpoch
+    from fewshot.best_epoch import BestEpoch
     model = torch.nn.Linear(2, 2)
 
     def since(vals, val_losses, n=20):

@@ -17,6 +17,7 @@ from hostile_util import class_folders, encode, picture, tiny_config, write
 from hostile_util import one_torch_thread  # noqa: F401 (autouse fixture)
 
 train_mod = importlib.import_module("fewshot.train")  # the module; fewshot.train is also the function
+inputs_mod = importlib.import_module("fewshot.trunk_inputs")  # the frozen pass and validation's forward
 
 
 @pytest.fixture(autouse=True)
@@ -160,7 +161,7 @@ def test_out_of_memory_in_training_retries_with_smaller_batches_and_says_so(ds, 
 def test_out_of_memory_in_the_feature_pass_and_evaluation(tmp_path, monkeypatch):
     class_folders(tmp_path / "data", n=12)
     data = load_dataset(tmp_path / "data")
-    real_pass, real_forward, batches = train_mod.trunk_pass, train_mod.tail_forward, []
+    real_pass, real_forward, batches = inputs_mod.trunk_pass, inputs_mod.tail_forward, []
 
     def trunk_pass(model, cut, samples, pre, rt, batch_size, *rest):  # a device that runs at most 8 at once
         batches.append(batch_size)
@@ -173,8 +174,8 @@ def test_out_of_memory_in_the_feature_pass_and_evaluation(tmp_path, monkeypatch)
         if not torch.is_grad_enabled() and x.shape[0] > 1:
             raise _oom()
         return real_forward(model, x, cut)
-    monkeypatch.setattr(train_mod, "trunk_pass", trunk_pass)
-    monkeypatch.setattr(train_mod, "tail_forward", forward)
+    monkeypatch.setattr(inputs_mod, "trunk_pass", trunk_pass)
+    monkeypatch.setattr(inputs_mod, "tail_forward", forward)
     events = list(train(data, tiny_config(batch_size=4)))
     notes = [e.message for e in events if isinstance(e, Diagnostic) and e.code == "out_of_memory"]
     assert notes == ["The CPU ran out of memory while reading the photos with 32 photos at a time; retrying with 16 "

@@ -16,7 +16,7 @@ from fewshot.card import model_card
 from fewshot.config import TrainConfig
 from fewshot.evaluate import more_photos_for_margin, photos_for_margin, wilson_interval
 from fewshot.project import default_split
-from fewshot.train import Done
+from fewshot.train_events import Done
 
 FAST = TrainConfig(arch="mobilenet_v2", pretrained=False, epochs=2, batch_size=8)
 
@@ -216,7 +216,7 @@ def test_the_best_run_does_not_change_for_a_lead_within_noise():
 
 
 def test_a_project_keeps_its_active_run_when_a_new_one_is_only_noise_better(pool):
-    from fewshot.project_runs import _pick_active
+    from fewshot.project.runs import _pick_active
     p, truth = pool
     drawn = CS.top_up(p, seed=6)
     p.set_labels({s: truth[s] for s in truth})

@@ -705,7 +705,7 @@ MESSAGES.update({
     "Not logged in.": "尚未登录。",
 })
 
-# Projects that last (fewshot/project*.py, fewshot/cli_project.py): errors, the activity log, the CLI's words.
+# Projects that last (fewshot/project/, fewshot/cli/project.py): errors, the activity log, the CLI's words.
 MESSAGES.update({
     "class name": "类别名称",
     "project name": "项目名称",
@@ -850,7 +850,7 @@ MESSAGES.update({
     "epoch {}/{}: train loss {} acc {}, {}, {}s{}": "第 {0}/{1} 轮：训练损失 {2} 准确率 {3}，{4!t}，{5} 秒{6}",
 })
 
-MESSAGES.update({  # labelling with the model's help (fewshot/labelling.py, fewshot/cli_labelling.py)
+MESSAGES.update({  # labelling with the model's help (fewshot/labelling.py, fewshot/cli/suggest.py)
     "{} is not a folder of photos": "{0} 不是一个照片文件夹",
     "{}. The photo changed or disappeared after it was checked; try again.": "{0}。这张照片在检查之后被改动或删除了；请再试一次。",
     "stopped before the photos' features were ready": "在照片的特征准备好之前已停止",
@@ -1198,7 +1198,7 @@ UI.update({
 })
 COLUMNS.update({"likely between": "可能范围", "checked on": "检查照片数"})
 
-# Who gave each label (fewshot/project_labels.py, fewshot/label_files.py, fewshot/cli_project.py) and a demo
+# Who gave each label (fewshot/project/labels.py, fewshot/label_files.py, fewshot/cli/project.py) and a demo
 # link's visitors' photos in the Label step, to confirm or reject (fewshot/ui/label_html.py, step_label.py).
 MESSAGES.update({
     "A label's source is 'person' or 'suggestion', not '{}'.": "标注的来源只能是 'person'（人）或 'suggestion'（建议），不能是“{0}”。",
@@ -1244,7 +1244,7 @@ MESSAGES.update({
     "skip the hard ones.":
         "为了如实告诉你模型有多好，也请标注标有 🎲 的 {0} 张：它们是随机抽出的，所以难认的也不要跳过。",
 })
-MESSAGES.update({  # hostile project imports refused before anything is written (fewshot/project_io.py, archive.py)
+MESSAGES.update({  # hostile project imports refused before anything is written (fewshot/project/io.py, archive.py)
     ", {} files skipped": "，跳过了 {} 个文件",
     "imported from {}: {} photos, {} classes, {} runs": "从 {} 导入：{} 张照片，{} 个类别，{} 次训练",
     "it is {}, over the limit of {} per photo (limit: max photo size)": "它有 {}，超过了每张照片 {} 的上限（限制：照片最大大小）",
@@ -1292,7 +1292,7 @@ MESSAGES.update({  # hostile project imports refused before anything is written 
     "{}: {}; nothing was imported.": "{}：{}；什么都没有导入。",
 })
 
-# project suggest (fewshot/cli_project.py): what to label next, the check set's photos marked.
+# project suggest (fewshot/cli/project.py): what to label next, the check set's photos marked.
 MESSAGES.update({
     "label next: {}{}": "接下来标注：{0}{1!t}",
     " (check set: picked at random, label it too)": "（检查集：随机抽出的，也请标注）",
@@ -1363,7 +1363,7 @@ UI.update({
     "likely wrong": "很可能错了",
     "maybe wrong": "也许错了",
 })
-MESSAGES.update({  # Label Studio both ways (fewshot/labelstudio_*.py, label_files.py, project_io.py, cli_project.py)
+MESSAGES.update({  # Label Studio both ways (fewshot/labelstudio_*.py, label_files.py, project/io.py, cli/project.py)
     "A Label Studio export is a folder (tasks.json, label_config.xml and photos/): give --out a folder name, not {}.":
         "Label Studio 导出是一个文件夹（tasks.json、label_config.xml 和 photos/）：--out 请给一个文件夹名，而不是 {0}。",
     "{} is a file; give --out a new folder for the Label Studio export.":

@@ -193,7 +193,7 @@ def project_paths() -> list[str]:
     """The projects' database and folders (and the key of the browsers' memory), which Gradio must never serve, wherever FEWSHOT_DATA_DIR points (in
     the temp folder or the working directory Gradio would otherwise serve a file it is asked for): what the page
     shows of a project (the mistakes' photos) is copied into the session's folder first (results.servable)."""
-    from ..project_store import DB_NAME, default_data_dir
+    from ..project.database import DB_NAME, default_data_dir
     given = default_data_dir().expanduser().absolute()
     out: list[str] = []
     for root in dict.fromkeys([given, given.resolve()]):  # as written and through any symlink

@@ -16,7 +16,7 @@ import threading
 from typing import Callable, Iterator
 
 from ..errors import TrainingError
-from ..train import StopRequest
+from ..train_events import StopRequest
 
 _END = object()
 

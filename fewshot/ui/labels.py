@@ -31,8 +31,8 @@ from ..archive import Limits, is_junk
 from ..errors import DataError, ProjectError
 from ..images import UnreadableImage, is_image_name, thumbnail
 from ..project import AddResult, Project
-from ..project_labels import LEGACY_MODEL_HINT
-from ..project_photos import clean_class, collect
+from ..project.labels import LEGACY_MODEL_HINT
+from ..project.photos import clean_class, collect
 from .thumbs import ROUTE as THUMB_ROUTE  # where the page fetches thumbnails, relative to the page
 
 ARCH = os.environ.get("FEWSHOT_LABEL_ARCH", "mobilenet_v2")  # small and fast on a laptop CPU

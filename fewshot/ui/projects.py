@@ -19,7 +19,7 @@ from ..bundle import load_bundle
 from ..data import Dataset
 from ..errors import DataError, ProjectError, ProjectNotFound
 from ..project import Project, ProjectStore
-from ..project_store import default_data_dir
+from ..project.database import default_data_dir
 from .state import Session
 
 _STORES: dict[Path, ProjectStore] = {}

@@ -32,7 +32,8 @@ from ..errors import DataError, FewshotError, TrainingError
 from ..evaluate import EvalReport
 from ..images import UnreadableImage
 from ..predict import Predictor
-from ..train import StopRequest, train
+from ..train import train
+from ..train_events import StopRequest
 from .jobs import Jobs, TrainingJob
 
 MAX_CARDS = 8

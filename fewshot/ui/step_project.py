@@ -18,7 +18,7 @@ import pandas as pd
 from .. import views as V
 from ..check_set import CHECK, Measured, of_metrics
 from ..errors import ProjectError, ProjectNotFound
-from ..project_runs import GONE
+from ..project.runs import GONE
 from . import projects as PJ
 from .page import PRIVATE, Page, friendly, inform
 from .state import Session, is_upload
@@ -364,7 +364,7 @@ def _wire_transfer(c: SimpleNamespace) -> None:
 
     @friendly
     def project_export(st=None, request: gr.Request = None):
-        from ..project_io import export_project
+        from ..project.io import export_project
         sess = session(st, request)
         if sess.project is None:
             raise ProjectError("There is no project open to export.")
@@ -374,7 +374,7 @@ def _wire_transfer(c: SimpleNamespace) -> None:
 
     @friendly
     def project_import(path: str, st=None, request: gr.Request = None):
-        from ..project_io import import_project
+        from ..project.io import import_project
         sess = session(st, request)
         real = is_upload(path, page.upload_root)  # never a path the browser names on the server
         if real is None:

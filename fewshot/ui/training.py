@@ -10,7 +10,7 @@ from ..config import ARCHS, AUTO, SCRATCH_INPUT, STAGE_CHOICES, TrainConfig
 from ..errors import DataError, TrainingError, WeightsUnavailable
 from ..evaluate import Diagnostic
 from ..models import can_download, weights_cache_path, weights_details_md, weights_present
-from ..train import Done, EpochEnd, Progress
+from ..train_events import Done, EpochEnd, Progress
 from .jobs import Jobs, TrainingJob
 from .state import Session, give_memory_back
 

@@ -11,15 +11,17 @@ import argparse
 import os
 import sys
 
+__all__ = ["add_serve_parser"]
 
-def cmd_serve(a: argparse.Namespace) -> int:
+
+def _cmd_serve(a: argparse.Namespace) -> int:
     if a.auth and ":" not in a.auth:
         print("error: --auth must look like user:password", file=sys.stderr)
         return 2
     if a.share and not a.auth:
         print("note: --share makes a PUBLIC link: anyone who has it can use this model (only predict).",
               file=sys.stderr)
-    from .ui.demo import serve  # gradio is imported only here
+    from ..ui.demo import serve  # gradio is imported only here
     serve(a.model, host=a.host, port=a.port, share=a.share,
           auth=tuple(a.auth.split(":", 1)) if a.auth else None)
     return 0
@@ -35,4 +37,4 @@ def add_serve_parser(sub) -> None:
     s.add_argument("--share", action="store_true", help="also make a temporary public link (gradio.live)")
     s.add_argument("--auth", metavar="USER:PASS", default=env.get("FEWSHOT_AUTH"),
                    help="ask for this user name and password")
-    s.set_defaults(fn=cmd_serve)
+    s.set_defaults(fn=_cmd_serve)

@@ -1,7 +1,7 @@
 """A project out: a whole-project archive (.zip: photos, labels, runs, models), ImageFolder (.zip of class
 folders), CSV (path,label,split,source) or a folder Label Studio opens (fewshot/labelstudio_export.py); each label
 with who gave it. Written to a temporary name and renamed, so a failed export leaves no half file. Read back by
-fewshot/project_io.py (imports) and fewshot/label_files.py (labels files).
+fewshot/project/io.py (imports) and fewshot/label_files.py (labels files).
 """
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
 
-from .errors import ProjectError
-from .labelstudio_export import LS_CONTROL, export_labelstudio  # noqa: F401 (LS_CONTROL: was defined here)
+from ..errors import ProjectError
+from ..labelstudio_export import LS_CONTROL, export_labelstudio  # noqa: F401 (LS_CONTROL: was defined here)
+
+__all__ = ["ARCHIVE_FORMAT", "ARCHIVE_VERSION", "EXPORT_FORMATS", "export_project"]
 
 EXPORT_FORMATS = ("archive", "csv", "imagefolder", "labelstudio")
 ARCHIVE_FORMAT = "fewshot-project"

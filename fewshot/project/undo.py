@@ -2,14 +2,14 @@
 transaction as the change itself, the entry that takes it back, so a reload or a server restart loses
 neither (and a crash never leaves one without the other). The last UNDO_KEEP actions are kept per project.
 Also the suggestion cards a user hid (a rejected suggestion, a suspect label kept as it is).
-Mixed into fewshot.project.Project.
+Held by fewshot.project.Project, which hands its undo methods to it.
 
 One history per project, not per tab: Undo takes back the project's newest action, whichever tab (or
 which server process before a restart) made it. A reloaded tab is a new tab, and the action a user just
 regrets is the project's newest one; two tabs pressing Undo at once take back two actions, never one twice
 (the entry is read and removed inside one write transaction). An undo restores only the photos still as
 that action left them: a label changed since by something outside this history (an import, step 1) stays.
-An undo restores who gave each label too (fewshot/project_labels.py): undoing a person's relabelling of an
+An undo restores who gave each label too (fewshot/project/labels.py): undoing a person's relabelling of an
 accepted suggestion gives back the suggestion, with its confidence. Entries written before sources were
 recorded (schema version 5) restore a person's label, or an accepted suggestion where the Label step's hint
 marked one.
@@ -18,19 +18,28 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from typing import Iterable, Mapping
+from typing import TYPE_CHECKING, Iterable, Mapping
 
-from .errors import ProjectError
-from .project_labels import NO_ORIGIN, Origin, legacy_origin, origins
-from .project_photos import clean_class
-from .project_store import SQL, log as _log, now
+from ..errors import ProjectError
+from .database import SQL, log as _log, now
+from .labels import NO_ORIGIN, Origin, legacy_origin, origins
+from .photos import clean_class
+
+if TYPE_CHECKING:  # project.py holds one of these, so it imports this module
+    from .project import Project
+
+__all__ = ["LabelHistory", "UNDO_KEEP"]
 
 UNDO_KEEP = 50  # actions kept per project
 HIDE_KINDS = ("reject", "keep")
 
 
-class LabelUndoMixin:
-    """Undoable labelling for Project (which provides _tx, _read, _labels_in, _move_in and _rename_in)."""
+class LabelHistory:
+    """Undoable labelling for a project (`Project` holds one and hands these methods to it; the project provides
+    _tx, _read, _labels_in, _move_in and _rename_in)."""
+
+    def __init__(self, project: Project) -> None:
+        self.project, self.id = project, project.id
 
     # ---- actions that can be taken back --------------------------------------------------------------
     def label_photos(self, labels: Mapping[str, str | None], hints: Mapping[str, str | None] | None = None,
@@ -45,13 +54,13 @@ class LabelUndoMixin:
         clean = {str(k): clean_class(v) for k, v in labels.items()}
         given = origins(clean, source, confidence, run, model)
         hints = dict(hints or {})
-        with self._tx() as db:
+        with self.project._tx() as db:
             before, old = {}, {}
             for s in dict.fromkeys(list(clean) + list(hints)):
                 row = db.execute(SQL["photo_label_hint"], (self.id, s)).fetchone()
                 if row is not None:
                     before[s], old[s] = row[0], row
-            self._labels_in(db, clean, given)  # refuses unknown photos (and so rolls back everything)
+            self.project._labels_in(db, clean, given)  # refuses unknown photos (and so rolls back everything)
             db.executemany(SQL["set_photo_hint"], [
                 (None if v is None else str(v), None if v is None else old[k][6] or "folder", self.id, k)
                 for k, v in hints.items() if k in before])
@@ -70,9 +79,9 @@ class LabelUndoMixin:
         new_name = clean_class(new)
         if new_name is None:
             raise ProjectError("A class name cannot be empty.")
-        with self._tx() as db:
+        with self.project._tx() as db:
             members = [r[0] for r in db.execute(SQL["photos_where"] + " " + SQL["and_label"], (self.id, old))]
-            merged = self._rename_in(db, old, new_name)
+            merged = self.project._rename_in(db, old, new_name)
             _record(db, self.id, tab, "merge" if merged else "rename",
                     {"old": old, "new": new_name, "members": members})
         return merged
@@ -83,7 +92,7 @@ class LabelUndoMixin:
         if kind not in HIDE_KINDS:
             raise ProjectError(f"Cards are hidden as 'reject' or 'keep', not '{kind}'.")
         cards = sorted({(str(s), str(c)) for s, c in cards})
-        with self._tx() as db:
+        with self.project._tx() as db:
             known = {r[0] for r in db.execute(SQL["photo_ids"], (self.id,))}
             cards = [(s, c) for s, c in cards if s in known]
             if not cards:  # (photos gone meanwhile: nothing to hide, nothing to undo)
@@ -99,12 +108,12 @@ class LabelUndoMixin:
 
     def hidden_cards(self, kind: str) -> set[tuple[str, str]]:
         """The (sha1, class) cards hidden as `kind` ("reject" or "keep")."""
-        with self._read() as db:
+        with self.project._read() as db:
             return {(r[0], r[1]) for r in db.execute(SQL["hidden_cards"], (self.id, kind))}
 
     def undo_count(self) -> int:
         """How many actions Undo can take back."""
-        with self._read() as db:
+        with self.project._read() as db:
             return db.execute(SQL["count_label_undo"], (self.id,)).fetchone()[0]
 
     # ---- taking back -------------------------------------------------------------------------------
@@ -113,7 +122,7 @@ class LabelUndoMixin:
         Returns {"what", "count" (photos or cards restored), "left" (photos changed since, left alone),
         "old", "new" (class names), "gone" (the class to name back is no longer there),
         "other_tab" (it was made by another tab than `tab`)}."""
-        with self._tx() as db:
+        with self.project._tx() as db:
             row = db.execute(SQL["last_label_undo"], (self.id,)).fetchone()
             if row is None:
                 raise ProjectError("There is nothing to undo.")
@@ -151,7 +160,7 @@ class LabelUndoMixin:
                 given[s], hint = legacy_origin(label, hints.get(s))
                 hint_back[s] = (hint, None if hint is None else row[6] or "folder")
         if back:
-            self._labels_in(db, back, given)
+            self.project._labels_in(db, back, given)
             db.executemany(SQL["set_photo_hint"], [(h, k, self.id, s) for s, (h, k) in hint_back.items()])
         return {"count": len(back), "left": len(before) - len(back)}
 
@@ -169,13 +178,13 @@ class LabelUndoMixin:
         if db.execute(SQL["class_exists"], (self.id, new)).fetchone() is None:
             return {"gone": True}  # renamed or removed since: nothing to name back
         if what == "rename":
-            self._rename_in(db, new, old)
+            self.project._rename_in(db, new, old)
             return {"count": len(body["members"])}
         db.execute(SQL["add_class"], (self.id, old))
         back = [s for s in body["members"]
                 if (db.execute(SQL["photo_label"], (self.id, s)).fetchone() or [None])[0] == new]
         if back:  # each label keeps who gave it (a merge kept it too)
-            self._move_in(db, {s: old for s in back})
+            self.project._move_in(db, {s: old for s in back})
         return {"count": len(back), "left": len(body["members"]) - len(back)}
 
 

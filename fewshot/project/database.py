@@ -23,14 +23,18 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from .errors import ProjectStoreError
+from ..errors import ProjectStoreError
+
+__all__ = ["DB_NAME", "Database", "IMPORT_COMMITTED_AS", "MIGRATIONS", "SCHEMA_VERSION", "SQL", "default_data_dir",
+           "fsync_dir", "import_staging", "log", "now", "process_alive", "process_start", "settle_imports",
+           "sync_to_disk", "write_file_atomic"]
 
 DB_NAME = "projects.db"
 SQLITE_MAGIC = b"SQLite format 3\x00"
 ACTIVITY_KEEP = 200  # log entries kept per project
 BUSY_TIMEOUT_MS = 30_000  # a writer waits this long for another's short transaction before giving up
 
-SQL_FILE = Path(__file__).with_name("project.sql")
+SQL_FILE = Path(__file__).with_name("schema.sql")
 IMPORT_PREFIX = ".import-"  # <data dir>/.import-<pid>-<process start>-<random>: one import's files until they move in
 IMPORT_COMMITTED_AS = "committed-as"  # in an import's folder: the project id its rows are committed under
 OLD_STAGING_AGE_S = 3600  # an older fewshot's .import-* folder (no process in its name): left over after this
@@ -39,7 +43,7 @@ _PROJECT_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 def _load_sql(path: Path) -> tuple[list[str], dict[str, str]]:
-    """The schema migrations (in order) and the named queries of project.sql."""
+    """The schema migrations (in order) and the named queries of schema.sql."""
     migrations: dict[int, str] = {}
     queries: dict[str, str] = {}
     for block in re.split(r"^-- (?=migration: |name: )", path.read_text(encoding="utf-8"), flags=re.M)[1:]:

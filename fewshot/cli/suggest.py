@@ -15,12 +15,15 @@ from __future__ import annotations
 import argparse
 import json
 
-from .config import ARCHS, TrainConfig
+from ..backbones import DEFAULT_ARCH
+from ..config import ARCHS
+
+__all__ = ["add_suggest_parser", "describe"]
 
 
-def cmd_suggest(a: argparse.Namespace) -> int:
+def _cmd_suggest(a: argparse.Namespace) -> int:
     """Run `suggest` on a folder and print what it found (text, or one JSON line with --json)."""
-    from .labelling import pool_features, read_labels, suggest
+    from ..labelling import pool_features, read_labels, suggest  # pandas (through data): loaded by the command
 
     pool = pool_features(a.pool, arch=a.arch, weights_file=a.weights, device=a.device)
     check = read_labels(a.check, pool) if a.check else {}
@@ -64,9 +67,9 @@ def add_suggest_parser(sub) -> None:
     s.add_argument("--accepted", help="CSV like --labels: labels that came from accepted suggestions (not "
                                       "evidence for the threshold or the suspects)")
     s.add_argument("--ask", type=int, default=10, help="how many photos to ask for next (0 allowed)")
-    s.add_argument("--arch", default=TrainConfig().arch, choices=ARCHS)
+    s.add_argument("--arch", default=DEFAULT_ARCH, choices=ARCHS)
     s.add_argument("--weights", help="a local torchvision weights file for the backbone")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
     s.add_argument("--json", action="store_true")
-    s.set_defaults(fn=cmd_suggest)
+    s.set_defaults(fn=_cmd_suggest)

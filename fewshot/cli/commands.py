@@ -1,49 +1,26 @@
-"""Command line: python -m fewshot inspect|train|evaluate|predict|export|publish|weights|project|serve ...
+"""The commands that work on photo folders and model files: inspect, train, evaluate, predict, export and weights,
+each with its parser (`add_model_parsers` adds them, in the order --help lists them).
 
-Exit codes: 0 ok, 2 bad input (the message names the problem), 1 anything else.
-With --json, the last line printed is one JSON object.
+Each command imports the engine modules it runs inside its function, so that torch and pandas load when a
+command needs them, not to build the parser (--help, a usage error).
 """
 from __future__ import annotations
 
 import argparse
 import csv
-import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from . import __version__
-from .config import ARCHS, AUGMENTATIONS, STAGE_CHOICES, TrainConfig
-from .errors import FewshotError
-from .images import UnreadableImage
+from ..config import ARCHS, AUGMENTATIONS, STAGE_CHOICES, TrainConfig
+from .console import emit as _emit, val_fields, val_text
+from .project import cmd_train_project
+from .space import cmd_export_space
 
-if TYPE_CHECKING:  # check_set imports torch (through evaluate): loaded when a command needs it
-    from .check_set import Measured
+__all__ = ["add_model_parsers"]
 
 
-def val_fields(m: Measured) -> dict:
-    """train --json's validation fields: val_accuracy, val_interval ([low, high], the 95% Wilson interval),
-    val_photos (how many photos it rests on) and validation ("checkset" or "split": which photos)."""
-    return {"val_accuracy": m.accuracy, "val_interval": [round(m.low, 4), round(m.high, 4)] if m.photos else None,
-            "val_photos": m.photos, "validation": m.validation}
-
-
-def val_text(m: Measured) -> str:
-    """The same for a person: "val accuracy 0.8500 on 20 photos (95% interval 0.64-0.95)", and how many more
-    photos would know it within ±10 points."""
-    if m.accuracy is None:
-        return "val accuracy n/a (no validation photos)"
-    where = "photos picked at random" if m.validation == "checkset" else "photos"
-    more = f"; {m.more} more would know it within ±10 points" if m.more else ""
-    return f"val accuracy {m.accuracy:.4f} on {m.photos} {where} (95% interval {m.low:.2f}-{m.high:.2f}{more})"
-
-
-def _emit(obj: dict, as_json: bool, text: str) -> None:
-    print(json.dumps(obj, ensure_ascii=False, default=str) if as_json else text)
-
-
-def cmd_inspect(a: argparse.Namespace) -> int:
-    from .data import load_dataset
+def _cmd_inspect(a: argparse.Namespace) -> int:
+    from ..data import load_dataset  # pandas: loaded by the command, not the parser
     ds = load_dataset(a.data, a.val, seed=a.seed)
     rep = ds.report()
     lines = [ds.counts().to_string(index=False)]
@@ -60,23 +37,24 @@ def _config(a: argparse.Namespace) -> TrainConfig:
                        early_stop=a.early_stop, pretrained=not a.scratch, weights_file=a.weights)
 
 
-def cmd_train(a: argparse.Namespace) -> int:
-    from .bundle import save_bundle
-    from .data import load_dataset
-    from .distributed import is_distributed, rank
-    from .distributed import train as train_parallel
-    from .progress import print_events
-    from .train import train
+def _cmd_train(a: argparse.Namespace) -> int:
+    # torch and pandas: loaded by the command, not the parser
+    from ..bundle import save_bundle
+    from ..check_set import measured
+    from ..data import load_dataset
+    from ..distributed import is_distributed, rank
+    from ..distributed import train as train_parallel
+    from ..labelling import labelled_groups
+    from ..progress import print_events
+    from ..train import train
 
     cfg = _config(a)
     if a.project is not None:  # a saved project's labelled photos; the run is recorded in it
-        from .cli_project import cmd_train_project
         return cmd_train_project(a, cfg)
     if a.data is None or a.out is None:
         print("error: train needs DATA and --out (or --project NAME)", file=sys.stderr)
         return 2
-    from .labelling import labelled_groups  # --labels: a path,label CSV naming photos in DATA
-    source = labelled_groups(a.data, a.labels) if a.labels else a.data
+    source = labelled_groups(a.data, a.labels) if a.labels else a.data  # --labels: a path,label CSV of photos in DATA
     ds = load_dataset(source, a.val, val_fraction=cfg.val_fraction, seed=cfg.seed)
     for f, r in ds.skipped:
         print(f"skipped {f}: {r}", file=sys.stderr)
@@ -94,7 +72,6 @@ def cmd_train(a: argparse.Namespace) -> int:
     if rank() != 0:
         return 0  # every rank holds the same model; rank 0 saves and reports
     save_bundle(done.model, a.out)
-    from .check_set import measured
     m = measured(done.evaluation.accuracy if done.evaluation else None, len(ds.val))
     out = {"out": str(a.out), "classes": done.model.classes, "best_epoch": done.best_epoch, "reason": done.reason,
            "kept": done.kept_note, "seconds": round(done.seconds, 3), **val_fields(m), "history": done.history}
@@ -103,9 +80,10 @@ def cmd_train(a: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_evaluate(a: argparse.Namespace) -> int:
-    from .bundle import load_bundle
-    from .predict import evaluate_photos
+def _cmd_evaluate(a: argparse.Namespace) -> int:
+    # torch: loaded by the command, not the parser
+    from ..bundle import load_bundle
+    from ..predict import evaluate_photos
 
     ev = evaluate_photos(load_bundle(a.model), a.data, a.device, a.tta)
     rep = ev.report
@@ -116,10 +94,11 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_predict(a: argparse.Namespace) -> int:
-    from .bundle import load_bundle
-    from .data import images_in
-    from .predict import Predictor
+def _cmd_predict(a: argparse.Namespace) -> int:
+    # torch: loaded by the command, not the parser
+    from ..bundle import load_bundle
+    from ..data import images_in
+    from ..predict import Predictor
 
     tm = load_bundle(a.model)
     paths: list[str] = []
@@ -141,12 +120,12 @@ def cmd_predict(a: argparse.Namespace) -> int:
     return 2 if rows and all(r["error"] for r in rows) else 0
 
 
-def cmd_export(a: argparse.Namespace) -> int:
-    if a.format == "space":  # a folder, not a file: fewshot/cli_space.py
-        from .cli_space import cmd_export_space
+def _cmd_export(a: argparse.Namespace) -> int:
+    if a.format == "space":  # a folder, not a file: fewshot/cli/space.py
         return cmd_export_space(a)
-    from .bundle import load_bundle
-    from .export import export_files
+    # torch: loaded by the command, not the parser
+    from ..bundle import load_bundle
+    from ..export import export_files
 
     files = export_files(load_bundle(a.model), a.format, a.out)
     out, extras = files[0], files[1:]
@@ -156,8 +135,8 @@ def cmd_export(a: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_weights(a: argparse.Namespace) -> int:
-    from .weights import install_from_file, download, status
+def _cmd_weights(a: argparse.Namespace) -> int:
+    from ..weights import download, install_from_file, status  # torch: loaded by the command, not the parser
 
     if a.from_file:
         path = install_from_file(a.from_file, a.arch)
@@ -172,19 +151,24 @@ def cmd_weights(a: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m fewshot", description="Few-shot image classifiers from a few photos.")
-    p.add_argument("--version", action="version", version=f"fewshot {__version__}")
-    sub = p.add_subparsers(dest="cmd", required=True)
+def add_model_parsers(sub) -> None:
+    """inspect, train, evaluate, predict, export and weights, in that order."""
+    for add_parser in (_add_inspect_parser, _add_train_parser, _add_evaluate_parser, _add_predict_parser,
+                       _add_export_parser, _add_weights_parser):
+        add_parser(sub)
 
+
+def _add_inspect_parser(sub) -> None:
     s = sub.add_parser("inspect", help="check a dataset and print its report")
     s.add_argument("data")
     s.add_argument("--val")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--json", action="store_true")
-    s.set_defaults(fn=cmd_inspect)
+    s.set_defaults(fn=_cmd_inspect)
 
-    d = TrainConfig()
+
+def _add_train_parser(sub) -> None:
+    d = TrainConfig()  # the defaults, written once (fewshot/config.py)
     s = sub.add_parser("train", help="train a classifier and save it as a bundle")
     s.add_argument("data", nargs="?", help="folder of class folders, folder with train/ and val/, or a .zip")
     s.add_argument("--project", metavar="NAME", help="train on a saved project's labelled photos (see: project)")
@@ -207,16 +191,20 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-cache", action="store_true", help="do not reuse or store cached features")
     s.add_argument("--out", help="where to save the model (required without --project)")
     s.add_argument("--json", action="store_true")
-    s.set_defaults(fn=cmd_train)
+    s.set_defaults(fn=_cmd_train)
 
+
+def _add_evaluate_parser(sub) -> None:
     s = sub.add_parser("evaluate", help="accuracy, per-class scores and confusion on labelled images")
     s.add_argument("model")
     s.add_argument("data")
     s.add_argument("--tta", action="store_true")
     s.add_argument("--device")
     s.add_argument("--json", action="store_true")
-    s.set_defaults(fn=cmd_evaluate)
+    s.set_defaults(fn=_cmd_evaluate)
 
+
+def _add_predict_parser(sub) -> None:
     s = sub.add_parser("predict", help="top-k labels for images (files or folders)")
     s.add_argument("model")
     s.add_argument("images", nargs="+")
@@ -225,44 +213,23 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--csv")
     s.add_argument("--device")
     s.add_argument("--json", action="store_true")
-    s.set_defaults(fn=cmd_predict)
+    s.set_defaults(fn=_cmd_predict)
 
+
+def _add_export_parser(sub) -> None:
     s = sub.add_parser("export", help="TorchScript or ONNX with softmax included, or a Hugging Face Space folder")
     s.add_argument("model")
     s.add_argument("--format", required=True, choices=("torchscript", "onnx", "space"))
     s.add_argument("--out", required=True, help="the file; for space, a new (or empty) folder")
     s.add_argument("--json", action="store_true")
-    s.set_defaults(fn=cmd_export)
+    s.set_defaults(fn=_cmd_export)
 
+
+def _add_weights_parser(sub) -> None:
     s = sub.add_parser("weights", help="list, download or install pretrained backbone weights")
     g = s.add_mutually_exclusive_group()
     g.add_argument("--download", choices=ARCHS, metavar="ARCH")
     g.add_argument("--from", dest="from_file", metavar="FILE")
     s.add_argument("--arch", choices=ARCHS, help="with --from: which backbone the file is for")
     s.add_argument("--json", action="store_true")
-    s.set_defaults(fn=cmd_weights)
-
-    from .cli_project import add_project_parser
-    add_project_parser(sub)
-    from .cli_labelling import add_suggest_parser
-    add_suggest_parser(sub)
-    from .cli_serve import add_serve_parser
-    add_serve_parser(sub)
-    from .cli_space import add_publish_parser
-    add_publish_parser(sub)
-    return p
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        return args.fn(args)
-    except (FewshotError, UnreadableImage, FileNotFoundError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 1
-    except Exception as exc:  # anything unexpected: still one clear line, exit 1
-        print(f"error: unexpected {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
+    s.set_defaults(fn=_cmd_weights)

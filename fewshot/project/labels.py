@@ -1,4 +1,4 @@
-"""Who gave each label, and the label writes that keep it (schema migration 6 of fewshot/project.sql).
+"""Who gave each label, and the label writes that keep it (schema migration 6 of fewshot/project/schema.sql).
 
 A label is a person's ("person": a click in the Label step, class folders, an import unless it says otherwise)
 or an accepted suggestion ("suggestion"), which keeps its confidence and the run of the project (its number) or
@@ -9,7 +9,7 @@ visitor's word ("visitor", a label only once the owner confirms it) or the folde
 Every write of a label writes its origin in the same statement (the schema refuses a label without one). A
 label given again by a person becomes a person's, even with the same class (the person looked and decided);
 renaming or merging a class keeps every label's origin. Also here: where photos fall between training and
-validation (by their content), kept apart from fewshot/project.py so that it stays readable.
+validation (by their content), kept apart from fewshot/project/project.py so that it stays readable.
 """
 from __future__ import annotations
 
@@ -19,9 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, NamedTuple
 
-from .errors import ProjectError
-from .project_photos import MAX_NAME
-from .project_store import SQL, log as _log
+from ..errors import ProjectError
+from .database import SQL, log as _log
+from .photos import MAX_NAME
+
+__all__ = ["HINT_SOURCES", "LABEL_SOURCES", "LEGACY_MODEL_HINT", "NO_ORIGIN", "Origin", "PERSON", "Photo",
+           "VAL_FRACTION", "balance_splits", "count_sources", "default_split", "legacy_hint_source", "legacy_origin",
+           "move_labels", "origins", "rename_class", "split_score", "write_hints", "write_labels"]
 
 LABEL_SOURCES = ("person", "suggestion")
 HINT_SOURCES = ("visitor", "folder")
@@ -146,7 +150,7 @@ def _model(value) -> str | None:
     return text
 
 
-def check_runs(db: sqlite3.Connection, pid: str, given: Mapping[str, Origin]) -> None:
+def _check_runs(db: sqlite3.Connection, pid: str, given: Mapping[str, Origin]) -> None:
     """A suggestion names a run this project has made (run numbers are never given again, so a deleted run's
     number still says which run it was)."""
     numbers = {o.run for o in given.values() if o.run is not None}
@@ -165,7 +169,7 @@ def write_labels(db: sqlite3.Connection, pid: str, clean: Mapping[str, str | Non
     if unknown:
         raise ProjectError(f"{len(unknown)} of these photos are not in this project (e.g. {unknown[0]}); "
                            f"nothing was changed.")
-    check_runs(db, pid, given)
+    _check_runs(db, pid, given)
     for cls in set(clean.values()) - {None}:
         db.execute(SQL["add_class"], (pid, cls))
     db.executemany(SQL["set_photo_label"], [(v, *(given.get(k, PERSON) if v is not None else NO_ORIGIN), pid, k)

@@ -12,7 +12,9 @@ import json
 import os
 import sys
 
-from .space import space_files
+from ..errors import FewshotError
+
+__all__ = ["add_publish_parser", "cmd_export_space"]
 
 
 def _emit(obj: dict, as_json: bool, text: str) -> None:
@@ -21,8 +23,9 @@ def _emit(obj: dict, as_json: bool, text: str) -> None:
 
 def cmd_export_space(a: argparse.Namespace) -> int:
     """The Space folder for a saved model (called by `export --format space`)."""
-    from .bundle import load_bundle
-    from .space import build_space
+    # torch (through bundle and space): loaded by the command, not by the parser
+    from ..bundle import load_bundle
+    from ..space import build_space, space_files
 
     folder = build_space(load_bundle(a.model), a.out)
     files = space_files(folder)
@@ -33,12 +36,12 @@ def cmd_export_space(a: argparse.Namespace) -> int:
     return 0
 
 
-def hub_token() -> str:
+def _hub_token() -> str:
     """HF_TOKEN, else the token `hf auth login` saved, else asked for (no echo) when someone is at a terminal."""
     token = os.environ.get("HF_TOKEN", "").strip()
     if not token:
         try:
-            from huggingface_hub import get_token
+            from huggingface_hub import get_token  # loads its HTTP stack (0.2 s): only to publish
             token = (get_token() or "").strip()
         except Exception:  # noqa: BLE001 - an unreadable saved token is the same as none
             token = ""
@@ -47,15 +50,14 @@ def hub_token() -> str:
     return token
 
 
-def cmd_publish(a: argparse.Namespace) -> int:
+def _cmd_publish(a: argparse.Namespace) -> int:
     """Create the Space (or reuse it) and upload the model's Space folder."""
-    from .bundle import load_bundle
-    from .hub import publish_space
-
-    from .errors import FewshotError
+    # torch (through bundle and hub): loaded by the command, not by the parser
+    from ..bundle import load_bundle
+    from ..hub import publish_space
 
     tm = load_bundle(a.model)
-    token = hub_token()
+    token = _hub_token()
     if not token:
         raise FewshotError("publishing needs a Hugging Face token with write access: set HF_TOKEN, or run "
                            "`hf auth login` once (https://huggingface.co/settings/tokens)")
@@ -73,4 +75,4 @@ def add_publish_parser(sub) -> None:
     s.add_argument("--space", required=True, metavar="USER/NAME", help="the Space to create or update")
     s.add_argument("--private", action="store_true", help="only you (and your organisation) can see it")
     s.add_argument("--json", action="store_true")
-    s.set_defaults(fn=cmd_publish)
+    s.set_defaults(fn=_cmd_publish)

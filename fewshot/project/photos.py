@@ -2,7 +2,7 @@
 folder, a .zip or a list of files holds (class folders label them; train/ and val/ set the split), and how big
 a project may grow (FEWSHOT_PROJECT_MAX_GB: its photos and its runs' model files together).
 
-Shared by fewshot/project.py (adding photos), fewshot/project_runs.py (training) and fewshot/project_io.py
+Shared by fewshot/project/project.py (adding photos), fewshot/project/runs.py (training) and fewshot/project/io.py
 (imports), below all of them."""
 from __future__ import annotations
 
@@ -12,10 +12,13 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from .archive import Limits, extract_zip, human_size, is_junk
-from .errors import DataError, ProjectError
-from .images import is_image_name
-from .project_store import SQL
+from ..archive import Limits, extract_zip, human_size, is_junk
+from ..errors import DataError, ProjectError
+from ..images import is_image_name
+from .database import SQL
+
+__all__ = ["AddResult", "MAX_NAME", "SPLITS", "cap_sizes", "clean_class", "clean_name", "collect",
+           "max_project_bytes", "stored_bytes"]
 
 SPLITS = ("train", "val")
 MAX_NAME = 200

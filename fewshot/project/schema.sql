@@ -1,4 +1,4 @@
--- fewshot's projects database (fewshot/project_store.py reads this file).
+-- fewshot's projects database (fewshot/project/database.py reads this file).
 --
 -- "-- migration: N" blocks take the schema from version N - 1 to N (PRAGMA user_version); never edit a
 -- released one, append a new one. "-- name: X" blocks are the queries the code runs as SQL["X"].

@@ -16,27 +16,30 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .archive import Limits, copy_member, human_size, member_over_limit, open_zip
-from .errors import BundleError, DataError, LimitExceeded, ProjectError, ProjectTooBig
-from .images import IMAGE_EXTS, UnreadableImage, read_checked
-from .label_files import (LS_META_KEYS, MAX_LABEL_FILE_BYTES, LabelReport, archive_origin,  # noqa: F401
+from ..archive import Limits, copy_member, human_size, member_over_limit, open_zip
+from ..bundle import load_bundle
+from ..errors import BundleError, DataError, LimitExceeded, ProjectError, ProjectTooBig
+from ..images import IMAGE_EXTS, UnreadableImage, read_checked
+from ..label_files import (LS_META_KEYS, MAX_LABEL_FILE_BYTES, LabelReport, archive_origin,  # noqa: F401
                           label_from_file, load_labels, read_label_rows, read_labels, safe_relative)
-from .labelstudio_match import folder_index, match_tasks
-from .labelstudio_read import LabelStudioFile
+from ..labelstudio_match import folder_index, match_tasks
+from ..labelstudio_read import LabelStudioFile
+from .database import (IMPORT_COMMITTED_AS, SQL, fsync_dir, import_staging, log as _log, now,
+                       sync_to_disk)
+from .export import ARCHIVE_FORMAT, ARCHIVE_VERSION, EXPORT_FORMATS, export_project  # noqa: F401
 # the same steps `project add` and a run's end take, here inside the import's one transaction
-from .project import _owner
-from .project_export import ARCHIVE_FORMAT, ARCHIVE_VERSION, EXPORT_FORMATS, export_project  # noqa: F401
-from .project_labels import NO_ORIGIN, PERSON, Origin, balance_splits as _balance_splits, default_split, write_hints
-from .project_photos import SPLITS, cap_sizes, clean_class, clean_name, collect, max_project_bytes
-from .project_runs import RUN_STATUSES, _next_number, _pick_active
-from .project_store import (IMPORT_COMMITTED_AS, SQL, fsync_dir, import_staging, log as _log, now,
-                            sync_to_disk)
+from .labels import NO_ORIGIN, PERSON, Origin, balance_splits as _balance_splits, default_split, write_hints
+from .photos import SPLITS, cap_sizes, clean_class, clean_name, collect, max_project_bytes
+from .runs import RUN_STATUSES, _next_number, _pick_active
+from .store import _owner
+
+__all__ = ["LabelReport", "export_project", "import_project", "label_from_file", "read_labels"]
 
 # ---- import ----------------------------------------------------------------------------------------------------
 # An import is read, checked and staged whole in a private folder under the data folder, then written in ONE
 # transaction, its files moved in by one rename after the commit: the project appears in its owner's list whole
 # or not at all, a refusal writes nothing, and a crash leaves nothing that the next start does not clear away
-# (fewshot.project_store.settle_imports). Counts are checked against the limits before anything is unpacked.
+# (fewshot.project.database.settle_imports). Counts are checked against the limits before anything is unpacked.
 @dataclass
 class _Plan:
     """One import as it will be written, built and checked before the database is touched."""
@@ -259,8 +262,6 @@ def _unpack_member(zf: zipfile.ZipFile, m: zipfile.ZipInfo, target: Path, limit:
 def _check_bundle(path: Path, what: str) -> None:
     """A model file that is not a sound fewshot bundle refuses the archive. Its first bytes are looked at before
     load_bundle, which reads a file whole: a file of junk costs no memory to refuse."""
-    from .bundle import load_bundle
-
     size = path.stat().st_size
     with open(path, "rb") as f:
         head = f.read(9)

@@ -10,13 +10,20 @@ import json
 import shutil
 import sys
 
-from .errors import ProjectError
+from ..backbones import LABELLING_ARCH
+from ..errors import ProjectError
+from .console import val_fields, val_text
+
+__all__ = ["OWNER", "add_project_parser", "cmd_train_project"]
+
+# The commands import the project modules (torch, through check_set) when they run, not when the parser is
+# built.
 
 OWNER = "local"
 
 
 def _store():
-    from .project import ProjectStore
+    from ..project import ProjectStore
     return ProjectStore()
 
 
@@ -37,8 +44,7 @@ def _run_row(r) -> dict:
 
 
 def _val(r) -> dict:
-    from .check_set import of_metrics
-    from .cli import val_fields
+    from ..check_set import of_metrics
     return val_fields(of_metrics({**r.metrics, "val_accuracy": r.val_accuracy}))
 
 
@@ -54,13 +60,13 @@ def _run_number(text: str) -> int:
         raise ProjectError(f"'{text}' is not a run number: give one that `project show` lists, or 'best'.") from None
 
 
-def cmd_new(a: argparse.Namespace) -> int:
+def _cmd_new(a: argparse.Namespace) -> int:
     p = _store().create(OWNER, a.name)
     print(_json({"name": a.name, "id": p.id, "folder": str(p.dir)}) if a.json else f"created project '{a.name}'")
     return 0
 
 
-def cmd_add(a: argparse.Namespace) -> int:
+def _cmd_add(a: argparse.Namespace) -> int:
     p = _open(a.name)
     r = p.add_photos(a.source, label=a.label)
     for f, why in r.skipped:
@@ -72,8 +78,8 @@ def cmd_add(a: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_label(a: argparse.Namespace) -> int:
-    from .project_io import LabelReport, label_from_file
+def _cmd_label(a: argparse.Namespace) -> int:
+    from ..project.io import LabelReport, label_from_file
     if bool(a.csv) == bool(a.labelstudio):
         print("error: give one labels file: --csv FILE or --labelstudio FILE", file=sys.stderr)
         return 2
@@ -95,7 +101,7 @@ def _ls_lines(report) -> list[str]:
             f"{report.suggestions} by an accepted suggestion", *report.lines()]
 
 
-def cmd_show(a: argparse.Namespace) -> int:
+def _cmd_show(a: argparse.Namespace) -> int:
     p = _open(a.name)
     s = p.summary()
     out = {"name": s["name"], "id": s["id"], "photos": s["photos"], "labelled": s["labelled"],
@@ -113,26 +119,26 @@ def cmd_show(a: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_list(a: argparse.Namespace) -> int:
+def _cmd_list(a: argparse.Namespace) -> int:
     rows = _store().list(OWNER)
     print(_json({"projects": rows}) if a.json else "\n".join(
         f"{r['name']}: {r['photos']} photos, {r['labelled']} labelled, {r['runs']} runs" for r in rows))
     return 0
 
 
-def cmd_delete(a: argparse.Namespace) -> int:
+def _cmd_delete(a: argparse.Namespace) -> int:
     _open(a.name).delete()
     print(_json({"deleted": a.name}) if a.json else f"deleted project '{a.name}'")
     return 0
 
 
-def cmd_rename(a: argparse.Namespace) -> int:
+def _cmd_rename(a: argparse.Namespace) -> int:
     _open(a.name).rename(a.new_name)
     print(_json({"renamed": a.name, "name": a.new_name}) if a.json else f"renamed '{a.name}' to '{a.new_name}'")
     return 0
 
 
-def cmd_use(a: argparse.Namespace) -> int:
+def _cmd_use(a: argparse.Namespace) -> int:
     p = _open(a.name)
     p.pick_active(None if a.run == "best" else p.run_numbered(_run_number(a.run)).id)
     r = p.active_run()
@@ -140,8 +146,8 @@ def cmd_use(a: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_export(a: argparse.Namespace) -> int:
-    from .project_io import export_project
+def _cmd_export(a: argparse.Namespace) -> int:
+    from ..project.io import export_project
     if a.document_root and a.format != "labelstudio":
         print("error: --document-root is for --format labelstudio", file=sys.stderr)
         return 2
@@ -152,8 +158,8 @@ def cmd_export(a: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_import(a: argparse.Namespace) -> int:
-    from .project_io import LabelReport, import_project
+def _cmd_import(a: argparse.Namespace) -> int:
+    from ..project.io import LabelReport, import_project
     report = LabelReport()
     p = import_project(_store(), OWNER, a.path, name=a.name, photos=a.photos, fmt=a.format, images=a.images,
                        report=report)
@@ -169,7 +175,7 @@ def cmd_import(a: argparse.Namespace) -> int:
 
 def cmd_train_project(a: argparse.Namespace, config) -> int:
     """`train --project NAME`: the project's labelled photos, its splits; the run is recorded in the project."""
-    from .progress import print_events
+    from ..progress import print_events
 
     p = _open(a.project)
     done = print_events(p.train(config, device=a.device, feature_cache=not a.no_cache),
@@ -181,8 +187,7 @@ def cmd_train_project(a: argparse.Namespace, config) -> int:
         return 1
     if a.out:
         shutil.copyfile(run.bundle, a.out)
-    from .check_set import of_metrics
-    from .cli import val_text
+    from ..check_set import of_metrics
     out = {"project": a.project, "run": run.number, "status": run.status, **_val(run),
            "active_run": active.number if active else None, "bundle": str(run.bundle), "out": a.out,
            "classes": done.model.classes, "best_epoch": done.best_epoch, "reason": done.reason,
@@ -193,13 +198,13 @@ def cmd_train_project(a: argparse.Namespace, config) -> int:
     return 0
 
 
-def cmd_suggest(a: argparse.Namespace) -> int:
+def _cmd_suggest(a: argparse.Namespace) -> int:
     """`project suggest NAME`: the photos to label next (the check set's marked: drawn at random, the only ones
     that grade a model once suggestions are accepted), a class suggested for every unlabelled photo, labels
     that look wrong, and with --accept the suggestions at or above the threshold (--at, else the one chosen for
     95% precision) recorded as accepted suggestions, never as a person's. Photos are named by their path."""
-    from . import check_set as CS
-    from . import labelling as LB
+    from .. import check_set as CS
+    from .. import labelling as LB
     if a.ask < 0 or (a.at is not None and not 0 <= a.at <= 1):
         raise ProjectError("--ask is 0 or more, and --at a confidence from 0 to 1.")
     p = _open(a.name)
@@ -253,34 +258,34 @@ def add_project_parser(sub) -> None:
         return s
 
     name = ("name", {"metavar": "NAME"})
-    cmd("new", cmd_new, "create an empty project", name)
-    cmd("add", cmd_add, "add photos from a folder or zip (class folders label their photos)", name,
+    cmd("new", _cmd_new, "create an empty project", name)
+    cmd("add", _cmd_add, "add photos from a folder or zip (class folders label their photos)", name,
         ("source", {"metavar": "FOLDER_OR_ZIP"}), ("--label", {"help": "class for loose photos"}))
     images = ("--images", {"metavar": "DIR", "help": "the folder of Label Studio's images (its media/upload folder "
                            "or local-files root), to match tasks to photos by content"})
-    cmd("label", cmd_label, "set labels (and splits) from a CSV or Label Studio file: a person's, unless a row "
+    cmd("label", _cmd_label, "set labels (and splits) from a CSV or Label Studio file: a person's, unless a row "
         "says it is an accepted suggestion (a CSV's source column, a Label Studio prediction)", name,
         ("--csv", {"metavar": "FILE"}), ("--labelstudio", {"metavar": "FILE", "help": "Label Studio's JSON, "
                                                            "JSON-MIN or CSV export"}), images)
-    cmd("show", cmd_show, "photos, classes and runs of a project", name)
-    cmd("suggest", cmd_suggest, "what to label next (the check set's photos marked), a class suggested for every "
+    cmd("show", _cmd_show, "photos, classes and runs of a project", name)
+    cmd("suggest", _cmd_suggest, "what to label next (the check set's photos marked), a class suggested for every "
         "unlabelled photo, labels that look wrong; --accept records those at or above the threshold as suggestions",
         name, ("--ask", {"type": int, "default": 12, "metavar": "N", "help": "photos to ask about (default 12)"}),
         ("--accept", {"action": "store_true", "help": "accept the suggestions at or above the threshold"}),
         ("--at", {"type": float, "metavar": "T", "help": "the threshold (0-1; default: the one for 95%% precision)"}),
-        ("--arch", {"default": "mobilenet_v2", "metavar": "A", "help": "the backbone whose features suggest"}))
-    cmd("list", cmd_list, "your projects, most recently used first")
-    cmd("delete", cmd_delete, "delete a project and every file it has", name)
-    cmd("rename", cmd_rename, "give a project another name", name, ("new_name", {"metavar": "NEW_NAME"}))
-    cmd("use", cmd_use, "pick the active run by its number, as `show` lists it (or 'best')", name,
+        ("--arch", {"default": LABELLING_ARCH, "metavar": "A", "help": "the backbone whose features suggest"}))
+    cmd("list", _cmd_list, "your projects, most recently used first")
+    cmd("delete", _cmd_delete, "delete a project and every file it has", name)
+    cmd("rename", _cmd_rename, "give a project another name", name, ("new_name", {"metavar": "NEW_NAME"}))
+    cmd("use", _cmd_use, "pick the active run by its number, as `show` lists it (or 'best')", name,
         ("run", {"metavar": "RUN"}))
-    cmd("export", cmd_export, "write the project, or its labels, to a file (labelstudio: a folder Label Studio "
+    cmd("export", _cmd_export, "write the project, or its labels, to a file (labelstudio: a folder Label Studio "
         "opens, with the steps)", name,
         ("--format", {"required": True, "choices": ("archive", "csv", "imagefolder", "labelstudio")}),
         ("--out", {"required": True}),
         ("--document-root", {"metavar": "DIR", "help": "labelstudio: the folder Label Studio serves local files "
                              "from, if not the export folder itself"}))
-    cmd("import", cmd_import, "a new project from a project archive, ImageFolder, CSV or Label Studio file",
+    cmd("import", _cmd_import, "a new project from a project archive, ImageFolder, CSV or Label Studio file",
         ("path", {"metavar": "PATH"}), ("--name", {"help": "the new project's name"}),
         ("--photos", {"metavar": "DIR", "help": "the folder CSV / Label Studio paths are relative to"}),
         ("--format", {"choices": ("archive", "csv", "imagefolder", "labelstudio")}), images)

@@ -10,13 +10,23 @@ import socket
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
-from .archive import Limits, human_size
-from .check_set import RunScore, measured, of_metrics, pick_run, validation_split
-from .errors import DataError, ProjectError, ProjectTooBig
-from .project_photos import cap_sizes, max_project_bytes, stored_bytes
-from .project_store import SQL, log as _log, now, process_alive, process_start, write_file_atomic
+from ..archive import Limits, human_size
+from ..bundle import save_bundle
+from ..check_set import RunScore, measured, of_metrics, pick_run, validation_split
+from ..config import TrainConfig
+from ..data import load_dataset
+from ..errors import DataError, ProjectError, ProjectTooBig
+from ..train import train as train_model
+from ..train_events import Done
+from .database import SQL, log as _log, now, process_alive, process_start, write_file_atomic
+from .photos import cap_sizes, max_project_bytes, stored_bytes
+
+if TYPE_CHECKING:  # project.py holds one of these, so it imports this module
+    from .project import Project
+
+__all__ = ["GONE", "RUN_STATUSES", "ProjectRuns", "Run"]
 
 RUN_STATUSES = ("running", "finished", "stopped", "failed", "interrupted")
 
@@ -50,14 +60,20 @@ class Run:
                 "started": self.started, "ended": self.ended, "active": self.active}
 
 
-class RunsMixin:
+class ProjectRuns:
+    """A project's training runs: listed, started, finished, deleted, the active one picked, and training itself
+    (`Project` holds one and hands its run methods to it)."""
+
+    def __init__(self, project: Project) -> None:
+        self.project, self.id = project, project.id
+
     # ---- runs --------------------------------------------------------------------------------------
     def runs(self) -> list[Run]:
-        with self._read() as db:
+        with self.project._read() as db:
             active = db.execute(SQL["active_run"], (self.id,)).fetchone()[0]
             rows = db.execute(SQL["runs"], (self.id,)).fetchall()
         return [Run(r[0], r[1], r[2], json.loads(r[3]), json.loads(r[4]), json.loads(r[5]), r[6],
-                    self.runs_dir / r[7] if r[7] else None, r[8], r[9], r[10], r[0] == active) for r in rows]
+                    self.project.runs_dir / r[7] if r[7] else None, r[8], r[9], r[10], r[0] == active) for r in rows]
 
     def run(self, run_id: int) -> Run:
         """The run with database id `run_id` (what the page's handlers hold)."""
@@ -83,7 +99,7 @@ class RunsMixin:
     def start_run(self, settings: dict) -> int:
         """A 'running' row before training starts, with this process's id (so a crash shows as interrupted)."""
         pid = os.getpid()
-        with self._tx() as db:
+        with self.project._tx() as db:
             number = _next_number(db, self.id)
             cur = db.execute(SQL["start_run"], (self.id, number, "running", json.dumps(settings), now(), pid,
                                                 process_start(pid), socket.gethostname()))
@@ -102,12 +118,11 @@ class RunsMixin:
             raise ValueError(status)
         bundle, size, refused = None, 0, None
         if model is not None:
-            from .bundle import save_bundle
             bundle = f"run-{int(run_id)}.safetensors"
-            save_bundle(model, self.runs_dir / bundle)
-            size = (self.runs_dir / bundle).stat().st_size
+            save_bundle(model, self.project.runs_dir / bundle)
+            size = (self.project.runs_dir / bundle).stat().st_size
         cap = max_project_bytes()
-        with self._tx() as db:
+        with self.project._tx() as db:
             if cap and size and stored_bytes(db, self.id) + size > cap:
                 total, cap_text = cap_sizes(stored_bytes(db, self.id) + size, cap)
                 refused = ProjectTooBig(f"Run {_number(db, self.id, run_id)}'s model ({human_size(size)}) was not "
@@ -115,7 +130,7 @@ class RunsMixin:
                                         f"{cap_text} (FEWSHOT_PROJECT_MAX_GB). The active model is unchanged.")
                 # removed before the commit: a crash in between leaves a run still 'running' without a file
                 # (interrupted at the next open), never a failed run beside a model nobody counts
-                (self.runs_dir / bundle).unlink(missing_ok=True)
+                (self.project.runs_dir / bundle).unlink(missing_ok=True)
                 status, message, bundle, size = "failed", str(refused), None, 0
             db.execute(SQL["finish_run"],
                        (status, json.dumps(history or [], default=_jsonable), json.dumps(metrics or {}, default=_jsonable),
@@ -128,7 +143,7 @@ class RunsMixin:
             raise refused
 
     def delete_run(self, run_id: int) -> None:
-        with self._tx() as db:
+        with self.project._tx() as db:
             row = db.execute(SQL["run_bundle"], (int(run_id), self.id)).fetchone()
             if row is None:
                 raise ProjectError(GONE)
@@ -138,11 +153,11 @@ class RunsMixin:
             _pick_active(db, self.id)
             _log(db, self.id, f"run {row[1]} deleted")
         if row[0]:
-            (self.runs_dir / row[0]).unlink(missing_ok=True)
+            (self.project.runs_dir / row[0]).unlink(missing_ok=True)
 
     def pick_active(self, run_id: int | None) -> None:
         """The user's choice of active run (None: back to the best by validation accuracy)."""
-        with self._tx() as db:
+        with self.project._tx() as db:
             if run_id is None:
                 db.execute(SQL["unpin_active_run"], (self.id,))
                 _pick_active(db, self.id, sticky=False)
@@ -158,9 +173,9 @@ class RunsMixin:
             _log(db, self.id, f"active run: {row[2]} (picked)")
 
     def insert_run(self, r: dict, bundle: Path | None) -> int:
-        """A run as an export described it (project_io's import), its bundle copied in atomically first; it keeps
+        """A run as an export described it (io.py's import), its bundle copied in atomically first; it keeps
         its number when the export gave one (an older export's runs are numbered in the order given)."""
-        with self._tx() as db:
+        with self.project._tx() as db:
             number = r.get("number")
             if number is None:
                 number = _next_number(db, self.id)
@@ -173,19 +188,19 @@ class RunsMixin:
             run_id = cur.lastrowid
         if bundle is not None:
             name = f"run-{run_id}.safetensors"
-            write_file_atomic(self.runs_dir / name, Path(bundle))
-            with self._tx() as db:
+            write_file_atomic(self.project.runs_dir / name, Path(bundle))
+            with self.project._tx() as db:
                 db.execute(SQL["set_run_bundle"],
-                           (name, (self.runs_dir / name).stat().st_size, run_id))
+                           (name, (self.project.runs_dir / name).stat().st_size, run_id))
         return run_id
 
     def count_runs_made(self, at_least: int) -> None:
         """The project has had at least `at_least` runs (an import: its next run's number follows them all)."""
-        with self._tx() as db:
+        with self.project._tx() as db:
             db.execute(SQL["raise_runs_made"], (int(at_least), self.id))
 
     def restore_active(self, run_id: int | None, pinned: bool) -> None:
-        with self._tx() as db:
+        with self.project._tx() as db:
             if run_id is None:
                 _pick_active(db, self.id)
             else:
@@ -195,7 +210,7 @@ class RunsMixin:
         """Runs left 'running' by a process that is gone become 'interrupted' (with any bundle it left);
         returns their ids. Called by ProjectStore.open."""
         host = socket.gethostname()
-        with self._tx() as db:
+        with self.project._tx() as db:
             db.execute(SQL["touch_project"], (now(), self.id))
             rows = db.execute(SQL["running_runs"],
                               (self.id,)).fetchall()
@@ -206,8 +221,8 @@ class RunsMixin:
                 _log(db, self.id, f"run {r[4]} interrupted")
             dead = [r[0] for r in dead]
         for run_id in dead:  # a bundle written just before the crash, never acknowledged
-            (self.runs_dir / f"run-{run_id}.safetensors").unlink(missing_ok=True)
-        for d in (self.runs_dir, *self.photos_dir.glob("*")):
+            (self.project.runs_dir / f"run-{run_id}.safetensors").unlink(missing_ok=True)
+        for d in (self.project.runs_dir, *self.project.photos_dir.glob("*")):
             for part in (d.glob(".*.part") if d.is_dir() else ()):
                 if now() - part.stat().st_mtime > 3600:  # an old temp file of a write cut short
                     part.unlink(missing_ok=True)
@@ -221,8 +236,7 @@ class RunsMixin:
 
     def _dataset(self, seed: int = 0) -> tuple[Any, str]:
         """(the Dataset, check_set.CHECK or check_set.SPLIT: what its validation photos are)."""
-        from .data import load_dataset
-        every_photo = self.photos()
+        every_photo = self.project.photos()
         photos = [p for p in every_photo if p.label is not None]
         groups: dict[str, list[str]] = {}
         for p in photos:
@@ -247,17 +261,14 @@ class RunsMixin:
 
         The bundle is on disk before the row says finished; an error marks the run failed, a generator closed
         early marks it stopped (or interrupted when nothing was kept)."""
-        from .config import TrainConfig
-        from .train import Done, train
-
         cfg = config or TrainConfig()
         self._room_to_train(cfg.arch)
         ds, kind = self._dataset(seed=cfg.seed)
         run_id = self.start_run(cfg.to_dict())
         ended = False
-        self.last_run_id = run_id  # the page says which run this was
+        self.project.last_run_id = run_id  # the page says which run this was
         try:
-            events = (train(ds, cfg, stop=stop, device=device, feature_cache=feature_cache, limits=limits)
+            events = (train_model(ds, cfg, stop=stop, device=device, feature_cache=feature_cache, limits=limits)
                       if trainer is None else trainer(ds, cfg, stop=stop, limits=limits))
             for ev in events:
                 if isinstance(ev, Done):
@@ -301,7 +312,7 @@ class RunsMixin:
         cap = max_project_bytes()
         if not cap:
             return
-        size = self.size_bytes()
+        size = self.project.size_bytes()
         if size >= cap:
             size_text, cap_text = cap_sizes(size, cap)
             raise ProjectTooBig(f"Training was not started: this project already holds {size_text}; the cap on "

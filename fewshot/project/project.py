@@ -1,144 +1,43 @@
-"""Projects that last: photos, labels, runs and models kept on disk, for the page, the API and the CLI alike.
-
-    store = ProjectStore()                      # FEWSHOT_DATA_DIR or the per-user data folder
-    p = store.create(owner, "birds")            # every call names its owner; nobody sees another's projects
-    p.add_photos("photos/")                     # class folders label their photos; loose photos stay unlabelled
-    p.set_labels({sha1: "robin"})               # a person's label (source="suggestion": an accepted one)
-    for ev in p.train(TrainConfig(...)): ...    # fewshot.train.train's events; the run is recorded
-    p.active_bundle()                           # the best finished-or-stopped run's model file
-
-A photo is stored once per project by its content (sha1), whatever it was called; its split is decided by
-its hash, so adding photos never moves old ones. Every label records who gave it (fewshot/project_labels.py).
-Import and export: fewshot/project_io.py.
+"""One project, opened for its owner: its photos, classes, labels and splits, and (handed to runs.py's ProjectRuns
+and undo.py's LabelHistory) its runs and the Label step's undo. Every method re-checks ownership in its own
+transaction.
 """
 from __future__ import annotations
 
 import os
-import secrets
-import shutil
 import sqlite3
 import tempfile
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Iterable, Iterator, Mapping, Sequence
 
-from .archive import Limits
-from .errors import DataError, ProjectError, ProjectNotFound, ProjectTooBig
-from .images import UnreadableImage, read_checked
-from .project_labels import (HINT_SOURCES, LABEL_SOURCES, PERSON, VAL_FRACTION, Origin, Photo,  # noqa: F401
-                             balance_splits as _balance_splits, count_sources, default_split, move_labels, origins,
-                             rename_class as _rename_class, split_score, write_hints, write_labels)
-from .project_photos import (SPLITS, AddResult, cap_sizes, clean_class, clean_name, collect,  # noqa: F401
-                             max_project_bytes, stored_bytes)
-from .project_runs import RUN_STATUSES, Run, RunsMixin  # noqa: F401 (Run: part of the API)
-from .project_undo import LabelUndoMixin
-from .project_store import SQL, Database, default_data_dir, log as _log, now, settle_imports, write_file_atomic
+from ..archive import Limits
+from ..errors import DataError, ProjectError, ProjectNotFound, ProjectTooBig
+from ..images import UnreadableImage, read_checked
+from .database import SQL, log as _log, now, write_file_atomic
+from .labels import (HINT_SOURCES, LABEL_SOURCES, PERSON, VAL_FRACTION, Origin, Photo,  # noqa: F401
+                     balance_splits as _balance_splits, count_sources, default_split, move_labels, origins,
+                     rename_class as _rename_class, split_score, write_hints, write_labels)
+from .photos import (SPLITS, AddResult, cap_sizes, clean_class, clean_name, collect,  # noqa: F401
+                     max_project_bytes, stored_bytes)
+from .runs import RUN_STATUSES, ProjectRuns, Run  # noqa: F401 (RUN_STATUSES: part of the API)
+from .undo import LabelHistory
 
+if TYPE_CHECKING:  # store.py makes projects, so it imports this module
+    from .store import ProjectStore
 
-class ProjectStore:
-    """Every project under one data folder. Thread-safe; other processes may use the same folder at once."""
-
-    def __init__(self, root: str | os.PathLike | None = None) -> None:
-        self.root = Path(root) if root is not None else default_data_dir()
-        self.db = Database(self.root)
-        self.projects_dir = self.root / "projects"
-        self.projects_dir.mkdir(exist_ok=True)
-        settle_imports(self.db, self.projects_dir)  # what an import killed part-way left (project_store.py)
-        self._remove_orphans()
-
-    def _remove_orphans(self) -> None:
-        """Folders of projects whose rows are gone (a delete cut short by a crash): rows go first, then files."""
-        with self.db.reading() as db:
-            known = {r[0] for r in db.execute(SQL["all_project_ids"])}
-        for d in self.projects_dir.iterdir():
-            if d.is_dir() and d.name not in known and not d.name.startswith("."):
-                shutil.rmtree(d, ignore_errors=True)
-
-    # ---- projects ----------------------------------------------------------------------------------
-    def create(self, owner: str, name: str) -> "Project":
-        owner, name = _owner(owner), clean_name(name, "project name")
-        pid, t = secrets.token_urlsafe(24), now()
-        try:
-            with self.db.transaction() as db:
-                db.execute(SQL["insert_project"],
-                           (pid, owner, name, t, t))
-                _log(db, pid, f"created '{name}'")
-        except sqlite3.IntegrityError:
-            raise ProjectError(f"You already have a project called '{name}'; pick another name.") from None
-        return Project(self, owner, pid)
-
-    def open(self, owner: str, project_id: str) -> "Project":
-        """A project by id, only for its owner; runs left 'running' by a dead process become 'interrupted'."""
-        owner = _owner(owner)
-        with self.db.reading() as db:
-            row = db.execute(SQL["project_of_owner"], (str(project_id), owner)).fetchone()
-        if row is None:
-            raise ProjectNotFound("There is no such project (it may have been deleted or expired).")
-        p = Project(self, owner, row[0])
-        p.recover()
-        return p
-
-    def open_by_name(self, owner: str, name: str) -> "Project":
-        owner = _owner(owner)
-        with self.db.reading() as db:
-            row = db.execute(SQL["project_by_name"],
-                             (owner, clean_name(name, "project name"))).fetchone()
-        if row is None:
-            raise ProjectNotFound(f"You have no project called '{name}'.")
-        return self.open(owner, row[0])
-
-    def list(self, owner: str) -> list[dict]:
-        """This owner's projects, most recently used first."""
-        with self.db.reading() as db:
-            rows = db.execute(SQL["list_projects"], (_owner(owner),)).fetchall()
-        return [{"id": r[0], "name": r[1], "created": r[2], "used": r[3], "photos": r[4], "labelled": r[5],
-                 "runs": r[6]} for r in rows]
-
-    def delete(self, owner: str, project_id: str) -> None:
-        """Every row, then every file. A crash in between leaves a folder that the next start removes."""
-        owner = _owner(owner)
-        with self.db.transaction() as db:
-            if db.execute(SQL["delete_project"], (str(project_id), owner)).rowcount != 1:
-                raise ProjectNotFound("There is no such project (it may have been deleted or expired).")
-        shutil.rmtree(self.projects_dir / str(project_id), ignore_errors=True)
-
-    def expire_projects(self, now_: float | None = None) -> list[str]:
-        """Delete projects idle for more than FEWSHOT_PROJECT_TTL_DAYS (off when unset); returns their ids."""
-        raw = os.environ.get("FEWSHOT_PROJECT_TTL_DAYS", "").strip()
-        if not raw:
-            return []
-        try:
-            days = float(raw)
-        except ValueError:
-            raise ProjectError(f"FEWSHOT_PROJECT_TTL_DAYS={raw!r} is not a number of days.") from None
-        if days <= 0:
-            return []
-        cutoff = (now() if now_ is None else now_) - days * 86400
-        with self.db.reading() as db:
-            rows = db.execute(SQL["idle_projects"], (cutoff,)).fetchall()
-        gone = []
-        for pid, owner in rows:
-            try:
-                self.delete(owner, pid)
-                gone.append(pid)
-            except ProjectNotFound:
-                pass
-        return gone
+__all__ = ["Project"]
 
 
-def _owner(owner: str) -> str:
-    if not isinstance(owner, str) or not owner.strip():
-        raise ProjectError("Every project call needs an owner.")
-    return owner
-
-
-class Project(RunsMixin, LabelUndoMixin):
-    """One project, opened for its owner. Methods re-check ownership in every transaction."""
+class Project:
+    """One project, opened for its owner. Methods re-check ownership in every transaction. Its runs and its undo
+    history are collaborators (`ProjectRuns`, `LabelHistory`) its methods of the same names hand the work to."""
 
     def __init__(self, store: ProjectStore, owner: str, project_id: str) -> None:
         self.store, self.owner, self.id = store, owner, project_id
         self.dir = store.projects_dir / project_id
         self.photos_dir = self.dir / "photos"
         self.runs_dir = self.dir / "runs"
+        self._runs, self._undo = ProjectRuns(self), LabelHistory(self)
 
     # ---- plumbing ----------------------------------------------------------------------------------
     def _tx(self):
@@ -152,7 +51,7 @@ class Project(RunsMixin, LabelUndoMixin):
 
     def _labels_in(self, db: sqlite3.Connection, clean: Mapping[str, str | None],
                    given: Mapping[str, Origin] | None = None) -> None:
-        # (for LabelUndoMixin: labels and their origins inside its own transaction; a person's by default)
+        # (for LabelHistory: labels and their origins inside its own transaction; a person's by default)
         write_labels(db, self.id, clean, given if given is not None else {})
 
     def _move_in(self, db: sqlite3.Connection, labels: Mapping[str, str]) -> None:
@@ -160,6 +59,78 @@ class Project(RunsMixin, LabelUndoMixin):
 
     def _rename_in(self, db: sqlite3.Connection, old: str, new_name: str) -> bool:
         return _rename_class(db, self.id, old, new_name)
+
+    # ---- runs (runs.py: ProjectRuns) and the Label step's undo (undo.py: LabelHistory) do the work -------
+    def runs(self) -> list[Run]:
+        return self._runs.runs()
+
+    def run(self, run_id: int) -> Run:
+        return self._runs.run(run_id)
+
+    def run_numbered(self, number: int) -> Run:
+        return self._runs.run_numbered(number)
+
+    def active_run(self) -> Run | None:
+        return self._runs.active_run()
+
+    def active_bundle(self) -> Path | None:
+        return self._runs.active_bundle()
+
+    def start_run(self, settings: dict) -> int:
+        return self._runs.start_run(settings)
+
+    def finish_run(self, run_id: int, status: str, *, model=None, history: list | None = None,
+                   metrics: dict | None = None, val_accuracy: float | None = None, message: str = "") -> None:
+        return self._runs.finish_run(run_id, status, model=model, history=history, metrics=metrics,
+                                     val_accuracy=val_accuracy, message=message)
+
+    def delete_run(self, run_id: int) -> None:
+        return self._runs.delete_run(run_id)
+
+    def pick_active(self, run_id: int | None) -> None:
+        return self._runs.pick_active(run_id)
+
+    def insert_run(self, r: dict, bundle: Path | None) -> int:
+        return self._runs.insert_run(r, bundle)
+
+    def count_runs_made(self, at_least: int) -> None:
+        return self._runs.count_runs_made(at_least)
+
+    def restore_active(self, run_id: int | None, pinned: bool) -> None:
+        return self._runs.restore_active(run_id, pinned)
+
+    def recover(self) -> list[int]:
+        return self._runs.recover()
+
+    def dataset(self, seed: int = 0):
+        return self._runs.dataset(seed)
+
+    def train(self, config=None, *, stop=None, device: str | None = None, feature_cache: bool = True,
+              limits: Limits | None = None, trainer=None) -> Iterator:
+        return self._runs.train(config, stop=stop, device=device, feature_cache=feature_cache, limits=limits,
+                                trainer=trainer)
+
+    def label_photos(self, labels: Mapping[str, str | None], hints: Mapping[str, str | None] | None = None,
+                     tab: str = "", keep: Iterable[tuple[str, str]] = (), *, source: str = "person",
+                     confidence: Mapping[str, float] | None = None, run: int | None = None,
+                     model: str | None = None) -> int:
+        return self._undo.label_photos(labels, hints, tab, keep, source=source, confidence=confidence, run=run,
+                                       model=model)
+
+    def rename_class_undoably(self, old: str, new: str, tab: str = "") -> bool:
+        return self._undo.rename_class_undoably(old, new, tab)
+
+    def hide_cards(self, kind: str, cards: Iterable[tuple[str, str]], tab: str = "") -> None:
+        return self._undo.hide_cards(kind, cards, tab)
+
+    def hidden_cards(self, kind: str) -> set[tuple[str, str]]:
+        return self._undo.hidden_cards(kind)
+
+    def undo_count(self) -> int:
+        return self._undo.undo_count()
+
+    def undo_last(self, tab: str = "") -> dict:
+        return self._undo.undo_last(tab)
 
     # ---- about -------------------------------------------------------------------------------------
     @property
