@@ -25,9 +25,9 @@ import gradio as gr
 from fewshot import gpu_jobs as J
 from fewshot.ui import Backends, build_app, launch_kwargs
 from fewshot.ui.demo import demo_app_kwargs
-from fewshot.ui.guard import guard_app_kwargs, max_upload_bytes, trust_proxies
-from fewshot.ui.state import remove_stale_sessions
-from fewshot.ui.uploads import UploadLedger
+from fewshot.ui.server.guard import guard_app_kwargs, max_upload_bytes, trust_proxies
+from fewshot.ui.tab.state import remove_stale_sessions
+from fewshot.ui.server.uploads import UploadLedger
 
 
 def zero_gpu():
@@ -119,9 +119,9 @@ def main(argv: list[str] | None = None) -> None:
     uploads = UploadLedger()  # who uploaded what: every event takes only its own visitor's files
     try:
         # max_file_size: one upload (FEWSHOT_MAX_UPLOAD_MB); the Guard: uploads per client per minute, the
-        # brake on wrong passwords, heartbeats and the API description behind --auth (fewshot/ui/guard.py); the
+        # brake on wrong passwords, heartbeats and the API description behind --auth (fewshot/ui/server/guard.py); the
         # demo links' predict-only page at /m/<id>, open without a login (fewshot/ui/demo.py); the Label step's
-        # thumbnails at thumb/<token>/<sha1>.jpg (fewshot/ui/thumbs.py); files only from their own uploader
+        # thumbnails at thumb/<token>/<sha1>.jpg (fewshot/ui/server/thumbs.py); files only from their own uploader
         links = demo_app_kwargs((BACKENDS or Backends()).predictor, uploads)
         links["routes"] = list(getattr(demo, "fewshot_routes", [])) + links.get("routes", [])
         demo.launch(server_name=args.host, server_port=args.port, share=args.share, auth=auth,

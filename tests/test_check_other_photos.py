@@ -53,7 +53,7 @@ def test_the_page_checks_through_the_session_predictor_and_clears_the_result_for
     monkeypatch.setenv("FEWSHOT_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "uploads"))  # the handlers read uploads only
     from fewshot.ui import Backends, build_app
-    from fewshot.ui.state import Session
+    from fewshot.ui.tab.state import Session
     _, tm, other, bundle = trained
     (tmp_path / "uploads").mkdir()
     other, bundle = (Path(shutil.copy(f, tmp_path / "uploads" / f.name)) for f in (other, bundle))  # as uploaded

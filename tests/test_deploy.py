@@ -194,9 +194,9 @@ def test_model_card_in_the_bundle_beside_every_export_and_on_the_page(tmp_path, 
 
     from fewshot import load_dataset
     from fewshot.ui import build_app
-    from fewshot.ui import results as R
-    from fewshot.ui import state as ST
-    from fewshot.ui import training as T
+    from fewshot.ui.tab import results as R
+    from fewshot.ui.tab import state as ST
+    from fewshot.ui.tab import training as T
 
     monkeypatch.setenv("FEWSHOT_SESSION_DIR", str(tmp_path / "sessions"))
     sess = ST.Session()

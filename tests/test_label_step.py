@@ -1,4 +1,4 @@
-"""The Label step's rules, through its adapter (fewshot/ui/labels.py) and its handlers' logic (step_label.act,
+"""The Label step's rules, through its adapter (fewshot/ui/tab/labels.py) and its handlers' logic (step_label.act,
 render): cold start, one class only, skipped photos, accept above N, reject, suspects, undo, rename and merge,
 hints from folders, and labels that are in the project at once.
 
@@ -20,9 +20,9 @@ from fewshot import labelling as LB
 from fewshot.archive import Limits
 from fewshot.errors import ProjectError
 from fewshot.images import UnreadableImage, thumbnail
-from fewshot.ui import label_html as H
+from fewshot.ui.tab import label_html as H
 from fewshot.ui import step_label
-from fewshot.ui.labels import Desk, uploaded_items
+from fewshot.ui.tab.labels import Desk, uploaded_items
 
 LIMITS = Limits()
 
@@ -123,7 +123,7 @@ def test_uploads_that_are_not_the_servers_or_not_photos_are_skipped(tmp_path):
     up = tmp_path / "uploads"
     good = make_image(up / "a" / "1.png", (200, 0, 0), 1)
     outside = make_image(tmp_path / "elsewhere.png", (0, 200, 0), 2)
-    from fewshot.ui.state import is_upload
+    from fewshot.ui.tab.state import is_upload
     payload = {"items": [{"path": str(good), "rel": "pile/1.png"}, {"path": str(outside), "rel": "pile/2.png"},
                          {"path": str(good), "rel": "../up.png"}], "others": ["pile/notes.txt"]}
     items, skipped = uploaded_items(payload, up, is_upload)
@@ -449,8 +449,9 @@ def test_step_1s_report_lists_photos_that_may_be_in_the_wrong_folder(tmp_path, m
     monkeypatch.setenv("FEWSHOT_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("FEWSHOT_SESSION_DIR", str(tmp_path / "sessions"))
     monkeypatch.setattr(step_label, "Desk", lambda project: Desk(project, features=colour_features))
-    from fewshot.ui import build_app, projects
-    from fewshot.ui.state import Session
+    from fewshot.ui import build_app
+    from fewshot.ui.tab import projects
+    from fewshot.ui.tab.state import Session
     demo = build_app()
     on_tick = next(f.fn for f in demo.fns.values() if f.name == "on_tick")
     root = make_class_folders(tmp_path / "sorted", {"red": 10, "green": 10})

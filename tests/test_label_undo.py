@@ -23,7 +23,7 @@ from fewshot import project_undo
 from fewshot.errors import ProjectError
 from fewshot.project import ProjectStore
 from fewshot.ui import step_label
-from fewshot.ui.labels import Desk
+from fewshot.ui.tab.labels import Desk
 
 
 def reopened(desk: Desk) -> Desk:
@@ -53,8 +53,8 @@ def test_undo_after_a_reload_takes_back_the_last_labelling(tmp_path, monkeypatch
     project), Undo takes the 20 labels back."""
     import gradio as gr
     from fewshot.ui import build_app
-    from fewshot.ui import projects as PJ
-    from fewshot.ui import state as ST
+    from fewshot.ui.tab import projects as PJ
+    from fewshot.ui.tab import state as ST
     monkeypatch.setenv("FEWSHOT_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("FEWSHOT_SESSION_DIR", str(tmp_path / "sessions"))
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "uploads"))
@@ -91,7 +91,7 @@ def test_undo_after_a_reload_takes_back_the_last_labelling(tmp_path, monkeypatch
 def _child(code: str, root) -> subprocess.Popen:
     """Another server process on the same data folder."""
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    prelude = ("import os, signal, sys\nfrom fewshot.project import ProjectStore\nfrom fewshot.ui.labels import Desk\n"
+    prelude = ("import os, signal, sys\nfrom fewshot.project import ProjectStore\nfrom fewshot.ui.tab.labels import Desk\n"
                f"store = ProjectStore({str(root)!r})\n")
     return subprocess.Popen([sys.executable, "-c", prelude + textwrap.dedent(code)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)

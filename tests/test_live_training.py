@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from fewshot.train import Done, EpochEnd, Progress
-from fewshot.ui import state as ST
+from fewshot.ui.tab import state as ST
 from fewshot.ui import step_train as S
-from fewshot.ui import training as T
+from fewshot.ui.tab import training as T
 from fewshot.ui.texts import PRESETS
 
 
@@ -221,7 +221,7 @@ def test_a_job_goes_on_when_its_page_leaves_and_a_new_page_picks_it_up_where_it_
     import threading
 
     from fewshot.errors import TrainingError
-    from fewshot.ui.jobs import Jobs
+    from fewshot.ui.tab.jobs import Jobs
     from fewshot.train import StopRequest
     gate = threading.Event()
 

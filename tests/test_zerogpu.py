@@ -24,9 +24,9 @@ from fewshot import budget as B
 from fewshot import gpu_jobs as J
 from fewshot import load_dataset, train
 from fewshot.ui import build_app
-from fewshot.ui import results as R
-from fewshot.ui import state as ST
-from fewshot.ui import training as T
+from fewshot.ui.tab import results as R
+from fewshot.ui.tab import state as ST
+from fewshot.ui.tab import training as T
 from fewshot.predict import Predictor
 
 

@@ -2,9 +2,10 @@
 
     build_app(backends) -> gr.Blocks      # app.py launches it with launch_kwargs()
 
-Imports run one way: app.py -> this package -> step modules -> state, texts -> the engine. Steps never import
-each other; where one step's event shows another's (a trained or loaded model fills steps 3-5, the language
-switch rewrites everything), this module passes the other steps' `render` in.
+Imports run one way: app.py -> this package -> step modules -> the tab logic (tab/) and the web edge (server/)
+-> the engine; tests/test_layers.py checks it. Steps never import each other; where one step's event shows
+another's (a trained or loaded model fills steps 3-5, the language switch rewrites everything), this module
+passes the other steps' `render` in, and step 5's Space and demo-link blocks are built and wired from here.
 """
 from __future__ import annotations
 
@@ -16,11 +17,12 @@ import gradio as gr
 from gradio.utils import get_upload_folder
 
 from .. import i18n as L
-from . import step_cards, step_check, step_data, step_label, step_project, step_take, step_train, step_try
+from . import (share, step_cards, step_check, step_data, step_label, step_project, step_space, step_take, step_train,
+               step_try)
 from .page import I18N, PRIVATE, Page, lang_of, localize, localized
-from .jobs import Jobs
-from .state import Backends, Session, SessionRegistry, remove_stale_sessions, session_root
-from .thumbs import thumb_routes
+from .tab.jobs import Jobs
+from .tab.state import Backends, Session, SessionRegistry, remove_stale_sessions, session_root
+from .server.thumbs import thumb_routes
 from .. import views as V
 from .texts import API_MD, CARD_EMPTY, HERO, LANG_SWITCH, NO_MODEL, NOT_STARTED, NOT_TRAINED, TITLE
 
@@ -37,7 +39,7 @@ def train_slots() -> int:
 
 def build_app(backends: Backends | None = None) -> gr.Blocks:
     """The whole page, its events and its API; `backends` train and predict (default: in this process)."""
-    # project trainings run in the server and outlive their tab; they share its training slots (ui/jobs.py)
+    # project trainings run in the server and outlive their tab; they share its training slots (ui/tab/jobs.py)
     registry = SessionRegistry(backends, current_user=_current_user, jobs=Jobs(train_slots()))
     remove_stale_sessions()  # folders an earlier run of the server left behind (killed, crashed)
     # Serve session files (models, galleries) from the session folder itself: Gradio would otherwise copy
@@ -58,7 +60,7 @@ def build_app(backends: Backends | None = None) -> gr.Blocks:
 
         def on_close(request: gr.Request):  # the tab closed: stop its training, delete its files
             # Gradio calls this when a heartbeat connection to /gradio_api/heartbeat/<session> ends, whoever
-            # opened it: only the session's own logged-in user closes it (fewshot/ui/guard.py also refuses
+            # opened it: only the session's own logged-in user closes it (fewshot/ui/server/guard.py also refuses
             # heartbeats without a login)
             registry.close(getattr(request, "session_hash", None), getattr(request, "username", None))
 
@@ -86,7 +88,7 @@ def _build_steps(page: Page) -> SimpleNamespace:
     views.train = step_train.build(page)
     views.check = step_check.build(page)
     views.try_ = step_try.build(page)
-    views.take = step_take.build(page)
+    views.take = step_take.build(page, space=lambda: step_space.build(page), share=lambda: share.build(page))
     return views
 
 
@@ -138,7 +140,8 @@ def _wire_steps(page: Page, views: SimpleNamespace, demo: gr.Blocks) -> None:
     step_train.wire(v.train, page, model_outputs, show_model, train_slots())
     step_try.wire(v.try_, page)
     step_check.wire(v.check, page)
-    step_take.wire(v.take, page, model_outputs, show_model)
+    step_take.wire(v.take, page, model_outputs, show_model,
+                   wire_parts=lambda: (share.wire(v.take.share, page), step_space.wire(v.take.space, page)))
     renders = [(step_project.render, v.project), (step_data.render, v.data), (step_label.render, v.label),
                (step_train.render, v.train), (step_check.render, v.check),
                (step_try.render, v.try_), (step_take.render, v.take)]

@@ -24,8 +24,8 @@ from gradio_client.utils import strip_invalid_filename_characters
 from .. import i18n as L
 from ..errors import FewshotError
 from ..images import UnreadableImage
-from .guard import BROWSER_COOKIE
-from .state import Session, SessionRegistry, is_upload, plain_error, session_root
+from .server.guard import BROWSER_COOKIE
+from .tab.state import Session, SessionRegistry, is_upload, plain_error, session_root
 
 # The page's fixed text, keyed by its English; localize() fills both tables as the page is built.
 I18N = gr.I18n(en={}, **{L.ZH: {}})
@@ -55,7 +55,7 @@ class Page:
         sess = self.registry.ensure(state, getattr(request, "session_hash", None) if request else None,
                                     owner=getattr(request, "username", None) if request else None)
         self.folders[sess.dir.name] = sess
-        if sess.browser is None and request is not None:  # what only this browser may fetch (ui/thumbs.py)
+        if sess.browser is None and request is not None:  # what only this browser may fetch (ui/server/thumbs.py)
             sess.browser = (getattr(request, "cookies", None) or {}).get(BROWSER_COOKIE)
         return sess
 

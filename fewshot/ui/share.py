@@ -12,10 +12,10 @@ import gradio as gr
 from .. import i18n as L
 from ..demo_links import DemoLink, DemoLinks
 from ..errors import FewshotError
-from . import projects as P
-from .demo import DEMO_PREFIX
+from .tab import projects as P
+from .server.guard import DEMO_PREFIX
 from .page import LANG, PRIVATE, Page, friendly, inform, md_hint
-from .state import Session
+from .tab.state import Session
 
 NO_LINKS = "No demo links yet."
 HIDDEN = dict(visible=False)

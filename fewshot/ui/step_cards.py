@@ -7,9 +7,9 @@ from typing import Callable
 import gradio as gr
 
 from ..errors import FewshotError
-from . import photos as P
+from .tab import photos as P
 from .page import PRIVATE, Page, friendly, md_hint, warn
-from .state import MAX_CARDS, Session
+from .tab.state import MAX_CARDS, Session
 from .texts import REOPEN_CAMERA_JS
 
 

@@ -8,9 +8,9 @@ import gradio as gr
 
 from .. import views as V
 from ..check_set import CHECK
-from . import results as R
+from .tab import results as R
 from .page import Page, friendly, md_hint, step_header
-from .state import Session
+from .tab.state import Session
 from .texts import NOT_TRAINED
 
 

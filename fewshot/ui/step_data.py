@@ -15,10 +15,10 @@ from .. import views as V
 from ..archive import Limits
 from ..data import skipped_frame
 from ..examples import PHOTO_SETS
-from . import photos as P
+from .tab import photos as P
 from ..errors import DataError
 from .page import LANG, PRIVATE, Page, friendly, localized, md_hint, step_header, warn
-from .state import Session
+from .tab.state import Session
 from .texts import FOLDER_TEMPLATE, FOLDER_TEXTS
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"

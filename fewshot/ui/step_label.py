@@ -2,10 +2,10 @@
 
 Drop a folder (any layout) or a .zip: its photos join the open project unlabelled (a new project is made when
 none is open) and their features are computed in the background with a progress bar. The grid
-(fewshot/ui/label_html.py, assets/label_grid.js) shows the photos to label first, every photo page by page,
+(fewshot/ui/tab/label_html.py, assets/label_grid.js) shows the photos to label first, every photo page by page,
 the suggestions per class with "accept all above N%", the photos visitors of a demo link sent ("visitors say
 ...": Confirm or Reject, never a label by themselves), and the labels that look wrong. Every label is written
-to the project at once, with who gave it; the logic is fewshot/ui/labels.py.
+to the project at once, with who gave it; the logic is fewshot/ui/tab/labels.py.
 """
 from __future__ import annotations
 
@@ -21,12 +21,12 @@ from .. import i18n as L
 from .. import views as V
 from ..archive import Limits
 from ..errors import ProjectError
-from . import label_html as H
-from . import projects as PJ
-from .labels import Desk, uploaded_items
+from .tab import label_html as H
+from .tab import projects as PJ
+from .tab.labels import Desk, uploaded_items
 from .page import LANG, PRIVATE, Page, friendly, inform, localized, md_hint
-from .state import Session, is_upload
-from .thumbs import TOKENS
+from .tab.state import Session, is_upload
+from .server.thumbs import TOKENS
 from .texts import FOLDER_TEMPLATE, FOLDER_TEXTS
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
@@ -52,7 +52,7 @@ def desk_of(sess: Session, make: bool = False, name: str = "Unsorted photos") ->
         desk = _DESKS[sess] = Desk(sess.project)
         if desk.project.photos():
             desk.start_features()
-    TOKENS.register(sess, desk)  # its thumbnails' links work for this session only (ui/thumbs.py)
+    TOKENS.register(sess, desk)  # its thumbnails' links work for this session only (ui/server/thumbs.py)
     desk.invalidate()  # each event reads the project afresh (another step may have added photos)
     return desk
 

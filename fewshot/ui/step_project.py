@@ -19,9 +19,9 @@ from .. import views as V
 from ..check_set import CHECK, Measured, of_metrics
 from ..errors import ProjectError, ProjectNotFound
 from ..project_runs import GONE
-from . import projects as PJ
+from .tab import projects as PJ
 from .page import PRIVATE, Page, friendly, inform
-from .state import Session, is_upload
+from .tab.state import Session, is_upload
 
 HIDDEN = dict(visible=False)
 

@@ -14,7 +14,7 @@ from ..errors import FewshotError
 from ..hub import publish_space
 from ..space import space_slug, zip_space
 from .page import PRIVATE, Page, friendly
-from .state import Session
+from .tab.state import Session
 
 
 @contextmanager

@@ -7,19 +7,19 @@ from typing import Callable
 
 import gradio as gr
 
-from . import results as R
-from . import share
-from . import step_space
+from .tab import results as R
 from .page import PRIVATE, Page, friendly, inform, step_header
-from .state import Session
+from .tab.state import Session
 from .texts import CARD_EMPTY
 
 FORMATS = [("fewshot model (.safetensors)", "bundle"), ("TorchScript (for PyTorch apps)", "torchscript"),
            ("ONNX (for almost any runtime)", "onnx")]
 
 
-def build(page: Page) -> SimpleNamespace:
-    """The download button, the export choices, the model card and the saved-model drop."""
+def build(page: Page, space: Callable[[], SimpleNamespace], share: Callable[[], SimpleNamespace]) -> SimpleNamespace:
+    """The download button, the export choices, the model card and the saved-model drop; `space` and `share`
+    build the Space and demo-link blocks in their places (fewshot/ui/step_space.py, share.py: the page passes
+    them in, as steps never import each other)."""
     v = SimpleNamespace(page=page)
     step_header(5, "Take it away", "Download the model, or open one you saved before and use it without retraining.")
     with gr.Row():
@@ -29,12 +29,12 @@ def build(page: Page) -> SimpleNamespace:
         v.export = gr.Button("Export", elem_id="export-btn")
     v.files = gr.File(label="Your files (the .json says how to feed the model; the .md is its model card)",
                       file_count="multiple", interactive=False, elem_id="export-files", visible=False)
-    v.space = step_space.build(page)  # the model as a ready Hugging Face Space
+    v.space = space()  # the model as a ready Hugging Face Space
     with gr.Accordion("Model card", open=True):
         v.card = gr.Markdown(CARD_EMPTY, elem_id="model-card")
     v.load = gr.File(label="Use a saved model: drop its .safetensors file here", file_types=[".safetensors"],
                      height=110, elem_id="load-bundle")
-    v.share = share.build(page)  # a demo link for the project's active model (fewshot/ui/share.py)
+    v.share = share()  # a demo link for the project's active model (fewshot/ui/share.py)
     return v
 
 
@@ -56,8 +56,10 @@ def render(v: SimpleNamespace, sess: Session | None) -> dict:
             v.download: gr.DownloadButton(download_label(path), value=str(path), interactive=True)}
 
 
-def wire(v: SimpleNamespace, page: Page, model_outputs: list, show_model: Callable[[Session], dict]) -> None:
-    """Export in a format; a dropped saved model becomes the session's model and fills `model_outputs`."""
+def wire(v: SimpleNamespace, page: Page, model_outputs: list, show_model: Callable[[Session], dict],
+         wire_parts: Callable[[], None]) -> None:
+    """Export in a format; a dropped saved model becomes the session's model and fills `model_outputs`;
+    `wire_parts` wires the Space and demo-link blocks (their events keep their place in the API's order)."""
     @friendly
     def export(fmt: str = "bundle", st=None, request: gr.Request = None):
         sess = page.session(st, request)
@@ -74,8 +76,7 @@ def wire(v: SimpleNamespace, page: Page, model_outputs: list, show_model: Callab
 
     v.export.click(export, [v.fmt, page.state], v.files, api_name="export").success(
         lambda: gr.File(visible=True), None, v.files, queue=False, **PRIVATE)  # shown once there are files
-    share.wire(v.share, page)
-    step_space.wire(v.space, page)
+    wire_parts()
     v.load.upload(load_saved, [v.load, page.state], [page.state, v.load] + model_outputs, api_name="load_model")
     # Gradio writes a file box's own words ("Drop File Here - or - Click to Upload") in the language of the
     # moment it is drawn: on a switch of language the box is drawn again, so they follow the page.

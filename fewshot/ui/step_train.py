@@ -12,9 +12,9 @@ import gradio as gr
 from .. import i18n as L
 from .. import views as V
 from ..config import TrainConfig
-from . import training as T
+from .tab import training as T
 from .page import PRIVATE, Page, friendly, inform, lang_of, md_hint, step_header
-from .state import Session
+from .tab.state import Session
 from ..backbones import backbone
 from .texts import (AUGMENTATION_HINTS, DEFAULT_PRESET, NOT_STARTED, PRESET_HINTS, PRESETS,
                     STAGE_LABELS)
@@ -230,7 +230,7 @@ def _wire_reattach(v: SimpleNamespace, page: Page, outputs: list, show_model: Ca
         yield from _stream(v, page, sess, T.follow(sess, job), job.cfg, job.classes, show_model)
         yield {v.train: gr.Button(interactive=True)}
 
-    for opened in page.reopened:  # a follower holds no training slot: the training itself has one (ui/jobs.py)
+    for opened in page.reopened:  # a follower holds no training slot: the training itself has one (ui/tab/jobs.py)
         page.follow(opened.then(reattach, [page.state], outputs, concurrency_limit=None, show_progress="hidden",
                                 **PRIVATE))
 

@@ -8,9 +8,9 @@ import gradio as gr
 import pandas as pd
 
 from .. import i18n as L
-from . import results as R
+from .tab import results as R
 from .page import PRIVATE, Page, friendly, localized, step_header
-from .state import Session
+from .tab.state import Session
 from .texts import NO_MODEL
 
 

@@ -11,7 +11,7 @@ session and one project: it reads only that project's photos, and it dies when t
 opens another project (a new Desk, a new token) and when the server restarts (tokens live in memory). A reload
 is a new session: its grid gets a new token. With --auth the request must also carry the login of the
 session's own user (Gradio's cookie, read as the Guard reads it); another user, or nobody, gets 404. Without
---auth the page's browser cookie (the Guard sets one, fewshot/ui/guard.py BROWSER_COOKIE) must be the one the
+--auth the page's browser cookie (the Guard sets one, fewshot/ui/server/guard.py BROWSER_COOKIE) must be the one the
 session's own events carried, so a link copied into another browser 404s too; where the browser sent no such
 cookie (an embedded Space whose browser blocks third-party cookies) the token alone is the key, as the links
 to a session's files are. Anything not a photo of the project, or of a gone or foreign session, is 404: a
@@ -28,9 +28,10 @@ import threading
 import weakref
 from typing import Any
 
+from ..tab.labels import THUMB_ROUTE
 from .guard import BROWSER_COOKIE, Guard
 
-ROUTE = "thumb"  # the URL's first part, below the page's root
+ROUTE = THUMB_ROUTE  # the URL's first part, below the page's root (the grid's links name it)
 MAX_AGE_S = 6 * 3600  # about a session's life (SESSION_TTL_S): a URL never outlives its token by much
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 _NAME = re.compile(r"([0-9a-f]{40})\.jpg")

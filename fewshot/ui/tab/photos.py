@@ -7,11 +7,11 @@ import shutil
 from pathlib import Path, PurePosixPath
 from typing import Callable, Sequence
 
-from ..archive import is_junk
-from ..data import Dataset, load_dataset
-from ..errors import DataError
-from ..examples import download_photo_set, generate_example
-from ..images import is_image_name
+from ...archive import is_junk
+from ...data import Dataset, load_dataset
+from ...errors import DataError
+from ...examples import download_photo_set, generate_example
+from ...images import is_image_name
 from .state import MAX_CARDS, Card, Session, is_upload
 
 
@@ -32,7 +32,7 @@ def _link(src: Path, dst: Path) -> None:
         shutil.copyfile(src, dst)
 
 def _keep(sess: Session, ds: Dataset) -> Dataset:
-    """Photos just loaded go into the tab's project, when it has one (fewshot/ui/projects.py): adding, never
+    """Photos just loaded go into the tab's project, when it has one (fewshot/ui/tab/projects.py): adding, never
     replacing; the session's dataset is then the project's labelled photos."""
     from .projects import absorb
     return absorb(sess, sess.source) or ds

@@ -25,15 +25,14 @@ import weakref
 from pathlib import Path, PurePosixPath
 from typing import Callable, Sequence
 
-from .. import check_set as CS
-from .. import labelling as LB
-from ..archive import Limits, is_junk
-from ..errors import DataError, ProjectError
-from ..images import UnreadableImage, is_image_name, thumbnail
-from ..project import AddResult, Project
-from ..project_labels import LEGACY_MODEL_HINT
-from ..project_photos import clean_class, collect
-from .thumbs import ROUTE as THUMB_ROUTE  # where the page fetches thumbnails, relative to the page
+from ... import check_set as CS
+from ... import labelling as LB
+from ...archive import Limits, is_junk
+from ...errors import DataError, ProjectError
+from ...images import UnreadableImage, is_image_name, thumbnail
+from ...project import AddResult, Project
+from ...project_labels import LEGACY_MODEL_HINT
+from ...project_photos import clean_class, collect
 
 ARCH = os.environ.get("FEWSHOT_LABEL_ARCH", "mobilenet_v2")  # small and fast on a laptop CPU
 PAGE_SIZE = 60
@@ -49,6 +48,8 @@ def sha_of(name: str) -> str:
     return name.split(".", 1)[0]
 
 
+# where the page fetches thumbnails, relative to the page (fewshot/ui/server/thumbs.py serves the route)
+THUMB_ROUTE = "thumb"
 _COMPUTING: "weakref.WeakSet[Desk]" = weakref.WeakSet()  # desks that started a features thread
 
 
@@ -88,7 +89,7 @@ class Desk:
         self._stopping = False  # set when the process exits (_stop_computing)
         self._again = False
         self._lock = threading.Lock()
-        # the key in this desk's thumbnail links (128 random bits); fewshot/ui/thumbs.py says who may use it
+        # the key in this desk's thumbnail links (128 random bits); fewshot/ui/server/thumbs.py says who may use it
         self.thumb_token = secrets.token_urlsafe(16)
         self._files: tuple[list | None, dict[str, Path]] = (None, {})
         self._cache: list | None = None

@@ -18,10 +18,10 @@
   even when it only shows the login form; that description is left out until the visitor is logged in.
 - **The browser's cookie** (`GET /`, and a demo link's page): the page comes with a random `fewshot-browser` cookie
   (HttpOnly, kept while the browser runs) when the browser has none; a session remembers the one its events
-  carried, so what only that session may fetch (the Label step's thumbnails, fewshot/ui/thumbs.py) is refused to
+  carried, so what only that session may fetch (the Label step's thumbnails, fewshot/ui/server/thumbs.py) is refused to
   another browser.
 - **Files only from their own uploader** (every other `POST`): the paths the upload route gives each visitor are
-  noted (fewshot/ui/uploads.py), and a request naming any other file (a server path, another visitor's upload, an
+  noted (fewshot/ui/server/uploads.py), and a request naming any other file (a server path, another visitor's upload, an
   upload to another app of this server) is refused with 403 before Gradio reads, copies or serves it.
 - **Client addresses**: the peer's, or what X-Forwarded-For says when the peer is a proxy the operator names
   (FEWSHOT_TRUSTED_PROXIES; `trust_proxies` sets it up before launch). Passwords are also braked per user name.

@@ -9,10 +9,10 @@ from typing import Sequence
 
 import pandas as pd
 
-from ..bundle import TrainedModel, atomic_write, load_bundle, save_bundle
-from ..errors import DataError, FewshotError
-from ..evaluate import EvalReport
-from ..export import export_files
+from ...bundle import TrainedModel, atomic_write, load_bundle, save_bundle
+from ...errors import DataError, FewshotError
+from ...evaluate import EvalReport
+from ...export import export_files
 from .state import Session
 
 

@@ -15,8 +15,8 @@ import queue
 import threading
 from typing import Callable, Iterator
 
-from ..errors import TrainingError
-from ..train import StopRequest
+from ...errors import TrainingError
+from ...train import StopRequest
 
 _END = object()
 

@@ -24,15 +24,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-from ..archive import Limits
-from ..bundle import TrainedModel
-from ..config import TrainConfig
-from ..data import Dataset
-from ..errors import DataError, FewshotError, TrainingError
-from ..evaluate import EvalReport
-from ..images import UnreadableImage
-from ..predict import Predictor
-from ..train import StopRequest, train
+from ...archive import Limits
+from ...bundle import TrainedModel
+from ...config import TrainConfig
+from ...data import Dataset
+from ...errors import DataError, FewshotError, TrainingError
+from ...evaluate import EvalReport
+from ...images import UnreadableImage
+from ...predict import Predictor
+from ...train import StopRequest, train
 from .jobs import Jobs, TrainingJob
 
 MAX_CARDS = 8
@@ -214,7 +214,7 @@ class Session:
     def __init__(self, backends: Backends | None = None, owner: str | None = None, jobs: Jobs | None = None) -> None:
         self.id = uuid.uuid4().hex  # 122 random bits: its folder's name (and so its files' links) cannot be guessed
         self.owner = owner  # the logged-in user who opened it (with --auth); only they may close it
-        self.browser: str | None = None  # the browser cookie its first event carried (fewshot/ui/guard.py)
+        self.browser: str | None = None  # the browser cookie its first event carried (fewshot/ui/server/guard.py)
         self.dir = Path(tempfile.mkdtemp(prefix=f"session-{self.id}-p{os.getpid()}-", dir=session_root()))
         # a session no tab kept (an API call that stored no state) is deleted with its folder when forgotten
         self._finalizer = weakref.finalize(self, shutil.rmtree, str(self.dir), True)
@@ -248,7 +248,7 @@ class Session:
         self.last_update: tuple | None = None
         # when Train was clicked (time.perf_counter(); "Done in" counts from it)
         self.train_clicked_at: float | None = None
-        # the project this tab works in (fewshot/ui/projects.py): whose projects it sees (the logged-in user, else
+        # the project this tab works in (fewshot/ui/tab/projects.py): whose projects it sees (the logged-in user, else
         # the browser's token; None: no project, as for an API client), the open one, and the run shown
         self.project_owner: str | None = None
         self.project = None
