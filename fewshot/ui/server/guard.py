@@ -439,7 +439,7 @@ def trust_proxies() -> str:
     return os.environ["FORWARDED_ALLOW_IPS"]
 
 
-def _self_check() -> None:  # pragma: no cover - python -m fewshot.ui.guard
+def _self_check() -> None:  # pragma: no cover - python -m fewshot.ui.server.guard
     print(json.dumps({"max_upload_mb": max_upload_bytes() // MB,
                       "login_delays": [login_delay(n) for n in range(4, 12)]}))
 
