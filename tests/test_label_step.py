@@ -22,7 +22,8 @@ from fewshot.errors import ProjectError
 from fewshot.images import UnreadableImage, thumbnail
 from fewshot.ui.tab import label_html as H
 from fewshot.ui import step_label
-from fewshot.ui.tab.labels import Desk, uploaded_items
+from fewshot.ui.tab.labels import Desk
+from fewshot.ui.tab.photos import uploaded_items
 
 LIMITS = Limits()
 
@@ -356,7 +357,7 @@ def test_the_page_handlers_add_a_dropped_pile_and_label_from_the_grid(tmp_path, 
     by_id = lambda out: {getattr(c, "elem_id", None) or type(c).__name__: v for c, v in out.items()}  # noqa: E731
     out = by_id(fn["on_drop"](payload, None, request))
     sess = out["State"]
-    step_label._DESKS[sess].wait()
+    sess.label.desk.wait()
     out = by_id(fn["on_add_class"]("red", sess, request))
     assert "6 photos" in out["label-status"] and "Skipped 1 files" in out["label-status"]
     grid = out["label-grid"].constructor_args["grid"]

@@ -65,7 +65,7 @@ def test_undo_after_a_reload_takes_back_the_last_labelling(tmp_path, monkeypatch
     payload = json.dumps({"items": [{"path": str(f), "rel": rel} for f, rel in items], "others": []})
     tab = gr.Request(headers={}, cookies={}, session_hash="tab-before-reload")
     sess = by_id(fn["on_drop"](payload, None, tab))["State"]
-    step_label._DESKS[sess].wait()
+    sess.label.desk.wait()
     twenty = [p.sha1 for p in sess.project.photos()][:20]
     fn["on_act"](json.dumps({"act": "label", "ids": twenty, "cls": "red", "nonce": 1}), sess, tab)
     assert len(sess.project.photos(label="red")) == 20
@@ -81,7 +81,7 @@ def test_undo_after_a_reload_takes_back_the_last_labelling(tmp_path, monkeypatch
             step_label.desk_of(other).undo()
     finally:
         for s in (sess, other):
-            d = step_label._DESKS.get(s)
+            d = s.label.desk
             if d is not None:
                 d.wait()
         other.cleanup()

@@ -67,7 +67,7 @@ def build_app(backends: Backends | None = None) -> gr.Blocks:
         demo.unload(on_close)
     demo.fewshot_registry = registry  # app.py closes every session at shutdown
     demo.fewshot_file_owner = page.file_owner  # app.py's Guard: one user's session files never go to another
-    demo.fewshot_routes = thumb_routes()  # app.py adds them to the server: the Label step's thumbnails by URL
+    demo.fewshot_routes = thumb_routes(page.thumbs)  # app.py adds them to the server: the Label step's thumbnails by URL
     return localize(demo)
 
 

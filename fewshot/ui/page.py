@@ -25,6 +25,7 @@ from .. import i18n as L
 from ..errors import FewshotError
 from ..images import UnreadableImage
 from .server.guard import BROWSER_COOKIE
+from .server.thumbs import ThumbTokens
 from .tab.state import Session, SessionRegistry, is_upload, plain_error, session_root
 
 # The page's fixed text, keyed by its English; localize() fills both tables as the page is built.
@@ -49,6 +50,8 @@ class Page:
     reopened: list = field(default_factory=list)
     # session folder name -> its live Session, for file_owner (weak: a closed session's entry goes with it)
     folders: weakref.WeakValueDictionary = field(default_factory=weakref.WeakValueDictionary)
+    # the server's live thumbnail tokens (the Label step registers a tab's desk; the thumb route reads them)
+    thumbs: ThumbTokens = field(default_factory=ThumbTokens)
 
     def session(self, state, request: gr.Request | None) -> Session:
         """The tab's Session (made on first use), remembered under the browser connection."""
@@ -256,3 +259,7 @@ def step_header(num: int, title: str, hint: str) -> None:
 
 
 PRIVATE = dict(api_visibility="private")
+
+
+__all__ = ["I18N", "LANG", "PRIVATE", "Page", "TEXT_VALUE", "friendly", "inform", "lang_of", "localize", "localized",
+           "md_hint", "step_header", "warn"]

@@ -113,10 +113,8 @@ def stopped_words(deleted: int, kept: int) -> str:
             f"had labelled.")
 
 
-def wire(v: SimpleNamespace, page: Page) -> None:
-    """Make, list, switch feedback, stop feedback and delete what visitors sent (asked first), revoke."""
-    outs = [v.links, v.pick, v.pick_feedback, v.stop, v.stop_yes]
-
+def _handlers(v: SimpleNamespace, page: Page) -> SimpleNamespace:
+    """The Share block's callbacks (wire connects them)."""
     @friendly
     def refresh(st, request: gr.Request):
         sess = st if isinstance(st, Session) and not st.closed else None
@@ -166,16 +164,27 @@ def wire(v: SimpleNamespace, page: Page) -> None:
         return {v.pick_feedback: next((k.feedback for k in links if k.id == pick), False),
                 v.stop: gr.Button(visible=True), v.stop_yes: gr.Button(visible=False)}  # asked about another link
 
+    return SimpleNamespace(refresh=refresh, make=make, revoke=revoke, switch=switch, ask_stop=ask_stop,
+                           stop_sent=stop_sent, chosen=chosen)
+
+
+def wire(v: SimpleNamespace, page: Page) -> None:
+    """Make, list, switch feedback, stop feedback and delete what visitors sent (asked first), revoke."""
+    outs = [v.links, v.pick, v.pick_feedback, v.stop, v.stop_yes]
+    h = _handlers(v, page)
     # one queue, one at a time (each takes milliseconds): a list read when the box opened cannot arrive after,
     # and overwrite, the list of a Share clicked right away
     one = dict(concurrency_id="fewshot-share", concurrency_limit=1)
-    v.box.expand(refresh, [page.state], outs, **PRIVATE, **one, show_progress="hidden")
-    v.refresh.click(refresh, [page.state], outs, **PRIVATE, **one, show_progress="hidden")
-    v.make.click(make, [v.feedback, page.state], [page.state] + outs, api_name="share", **one)
-    v.revoke.click(revoke, [v.pick, page.state], outs, api_name="revoke_link", **one)
-    v.pick_feedback.input(switch, [v.pick, v.pick_feedback, page.state], outs, **PRIVATE, **one)
-    v.pick.input(chosen, [v.pick, page.state], [v.pick_feedback, v.stop, v.stop_yes], **PRIVATE, **one,
+    v.box.expand(h.refresh, [page.state], outs, **PRIVATE, **one, show_progress="hidden")
+    v.refresh.click(h.refresh, [page.state], outs, **PRIVATE, **one, show_progress="hidden")
+    v.make.click(h.make, [v.feedback, page.state], [page.state] + outs, api_name="share", **one)
+    v.revoke.click(h.revoke, [v.pick, page.state], outs, api_name="revoke_link", **one)
+    v.pick_feedback.input(h.switch, [v.pick, v.pick_feedback, page.state], outs, **PRIVATE, **one)
+    v.pick.input(h.chosen, [v.pick, page.state], [v.pick_feedback, v.stop, v.stop_yes], **PRIVATE, **one,
                  show_progress="hidden")
-    v.stop.click(ask_stop, [v.pick, page.state], [v.stop, v.stop_yes], queue=False, **PRIVATE)
+    v.stop.click(h.ask_stop, [v.pick, page.state], [v.stop, v.stop_yes], queue=False, **PRIVATE)
     # photos deleted: the project bar's counts follow
-    page.follow(v.stop_yes.click(stop_sent, [v.pick, page.state], outs, api_name="stop_link_feedback", **one))
+    page.follow(v.stop_yes.click(h.stop_sent, [v.pick, page.state], outs, api_name="stop_link_feedback", **one))
+
+
+__all__ = ["HIDDEN", "NO_LINKS", "build", "link_table", "roots", "shown", "stopped_words", "wire"]

@@ -129,3 +129,6 @@ def _wire_card(v: SimpleNamespace, page: Page, i: int, outs: list) -> None:
     v.names[i].blur(on_rename, [v.names[i], page.state], outs, **PRIVATE)
     v.names[i].submit(on_rename, [v.names[i], page.state], outs, **PRIVATE)
     v.dels[i].click(on_delete, [page.state], outs, **PRIVATE)
+
+
+__all__ = ["build", "render", "wire"]

@@ -1,7 +1,6 @@
 """Step 3, check: accuracy on the validation photos, per class, the confusion matrix and the photos it got wrong."""
 from __future__ import annotations
 
-import weakref
 from types import SimpleNamespace
 
 import gradio as gr
@@ -16,8 +15,7 @@ from .texts import NOT_TRAINED
 
 def build(page: Page) -> SimpleNamespace:
     """The check's components (hidden until there is a model)."""
-    # session -> (the model checked, its Evaluation): a check on other photos is shown only with its own model
-    v = SimpleNamespace(page=page, evaluated=weakref.WeakKeyDictionary())
+    v = SimpleNamespace(page=page)
     step_header(3, "Check", "How the model does on the validation photos, which it never learned from.")
     v.accuracy = gr.Markdown(NOT_TRAINED, elem_id="accuracy")
     with gr.Column(visible=False) as v.box:
@@ -43,7 +41,7 @@ def render(v: SimpleNamespace, sess: Session | None) -> dict:
     tm = sess.model if sess is not None else None
     if tm is None:
         return {v.eval_result: ""}
-    other = v.evaluated.get(sess)
+    other = sess.check.evaluated  # a check on other photos is shown only with the model it checked
     other_md = evaluation_md(other[1]) if other is not None and other[0] is tm else ""  # a new model: cleared
     ev = sess.evaluation
     per_class = R.per_class_frame(ev, tm)
@@ -97,8 +95,11 @@ def wire(v: SimpleNamespace, page: Page) -> None:
             raise FewshotError("There is no model yet: train one in step 2, or load a saved model in step 5.")
         with sess.model_lock:  # the session's predictor: on ZeroGPU each of its calls runs in the GPU worker
             ev = evaluate_photos(sess.model, path, limits=sess.limits, predictor=sess.predictor)
-        v.evaluated[sess] = (sess.model, ev)
+        sess.check.evaluated = (sess.model, ev)
         return {v.eval_result: evaluation_md(ev), page.state: sess}
 
     v.eval_zip.upload(evaluate, [v.eval_zip, page.state], [v.eval_result, page.state], api_name="evaluate",
                       concurrency_limit=2)
+
+
+__all__ = ["build", "evaluation_md", "render", "wire"]

@@ -3,7 +3,6 @@ ending in one report (summary, warnings, thumbnails, counts, skipped files)."""
 from __future__ import annotations
 
 import json
-import weakref
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Callable
@@ -95,14 +94,11 @@ def unlabelled(v: SimpleNamespace, sess: Session, out: dict | None = None) -> di
     return {v.summary: summary, v.thumbs: out.get(v.thumbs, "") + strip}
 
 
-# A dropped folder that could not be used, per session: (its name, why), until photos load.
-_FAILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
 
 def not_loaded(v: SimpleNamespace, sess: Session) -> dict:
     """A dropped folder that could not be used, said once in the summary (with what is still loaded) and once
     in the drop box; no error mark: the report is the one place that says what the photos are."""
-    top, why = _FAILED[sess]
+    top, why = sess.data.failed
     out = report(v, sess, announce=False) if sess.dataset is not None else {v.skipped: skipped_frame()}
     before = f"\n\n{out[v.summary]}" if v.summary in out else ""
     return {**out, v.summary: f"⛔ **Nothing was loaded from “{top}”.** {why}" + before,
@@ -112,7 +108,7 @@ def not_loaded(v: SimpleNamespace, sess: Session) -> dict:
 
 def render(v: SimpleNamespace, sess: Session | None) -> dict:
     """What step 1 shows for a session (written again when the language changes)."""
-    if sess is not None and sess in _FAILED:
+    if sess is not None and sess.data.failed is not None:
         out = not_loaded(v, sess)
         out.pop(v.folder)  # the drop box says it again itself (assets/folder_drop.js)
         return out
@@ -126,7 +122,7 @@ def wire(v: SimpleNamespace, page: Page) -> None:
     outputs = v.report + [page.state]
 
     def loaded(sess: Session) -> dict:
-        _FAILED.pop(sess, None)
+        sess.data.failed = None
         return {**report(v, sess), page.state: sess}
 
     @friendly
@@ -139,7 +135,7 @@ def wire(v: SimpleNamespace, page: Page) -> None:
         try:
             P.load_uploaded_folder(sess, items, page.upload_root, source=f"the folder “{top}”", not_images=others)
         except DataError as exc:  # one state that the drop box and the summary agree on, no error mark
-            _FAILED[sess] = (top, str(exc))
+            sess.data.failed = (top, str(exc))
             return {**not_loaded(v, sess), page.state: sess}
         return loaded(sess)
 
@@ -171,3 +167,6 @@ def wire(v: SimpleNamespace, page: Page) -> None:
     def rename_tabs(lang: str):  # Gradio names tabs once, as the page loads: name them again in the new language
         return localized({tab: gr.Tab(label=label) for tab, label in v.tabs.items()}, L.normalize_lang(lang))
     page.lang.change(rename_tabs, [page.lang], list(v.tabs), **PRIVATE, show_progress="hidden", queue=False)
+
+
+__all__ = ["ASSETS", "build", "not_loaded", "render", "report", "unlabelled", "wire"]

@@ -10,7 +10,6 @@ to the project at once, with who gave it; the logic is fewshot/ui/tab/labels.py.
 from __future__ import annotations
 
 import json
-import weakref
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Callable
@@ -23,10 +22,11 @@ from ..archive import Limits
 from ..errors import ProjectError
 from .tab import label_html as H
 from .tab import projects as PJ
-from .tab.labels import Desk, uploaded_items
+from .tab.labels import Desk
+from .tab.photos import uploaded_items
 from .page import LANG, PRIVATE, Page, friendly, inform, localized, md_hint
 from .tab.state import Session, is_upload
-from .server.thumbs import TOKENS
+from .server.thumbs import ThumbTokens
 from .texts import FOLDER_TEMPLATE, FOLDER_TEXTS
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
@@ -36,29 +36,32 @@ POOL_TEXTS = {**FOLDER_TEXTS,  # step 1's words, but for a pile in any layout
               "title": "Drop a folder of unsorted photos here, or click to choose it",
               "sub": "Any layout: the photos join this project without a class, and you label them below."}
 VIEW_CHOICES = [("Ask me", "ask"), ("All photos", "all"), ("Suggestions", "suggest"), ("Suspicious labels", "suspects")]
-_DESKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # Session -> Desk of its open project
 
 
-def desk_of(sess: Session, make: bool = False, name: str = "Unsorted photos") -> Desk | None:
-    """The session's Desk for its open project (a project named `name` is made first when `make`)."""
+def desk_of(sess: Session, make: bool = False, name: str = "Unsorted photos",
+            tokens: ThumbTokens | None = None) -> Desk | None:
+    """The session's Desk for its open project (a project named `name` is made first when `make`); its thumbnails'
+    links work for this session only once registered in the server's `tokens` (the page's, Page.thumbs)."""
     if sess.project is None:
         if not make:
             return None
         if not sess.project_owner:
             sess.project_owner = sess.owner or "api-" + sess.id
         PJ.new_project(sess, PJ.free_name(sess.project_owner, name), show=False)
-    desk = _DESKS.get(sess)
+    desk = sess.label.desk
     if desk is None or desk.project.id != sess.project.id:
-        desk = _DESKS[sess] = Desk(sess.project)
+        desk = sess.label.desk = Desk(sess.project)
         if desk.project.photos():
             desk.start_features()
-    TOKENS.register(sess, desk)  # its thumbnails' links work for this session only (ui/server/thumbs.py)
+    if tokens is not None:  # (fewshot/ui/server/thumbs.py)
+        tokens.register(sess, desk)
     desk.invalidate()  # each event reads the project afresh (another step may have added photos)
     return desk
 
 
 def build(page: Page) -> SimpleNamespace:
-    v = SimpleNamespace()
+    """The drop zone, the class controls, the view picker, the grid and the hand-over to training."""
+    v = SimpleNamespace(page=page)
     gr.HTML('<h2><span class="fs-num">1+</span>Label unsorted photos (optional)</h2><div class="fs-muted">No class '
             'folders? Drop the pile here and label it with the model\'s help; it learns while you label.</div>',
             elem_classes="fs-step")
@@ -150,7 +153,7 @@ def folder_note(desk: Desk) -> str:
 
 def render(v: SimpleNamespace, sess: Session | None) -> dict:
     """What the Label step shows for a session (again when the language changes)."""
-    desk = desk_of(sess) if sess is not None else None
+    desk = desk_of(sess, tokens=v.page.thumbs) if sess is not None else None
     if desk is None:
         return {v.grid: gr.HTML(grid=""), v.status: "", v.progress: "",
                 v.class_pick: gr.Dropdown(choices=[], value=None),
@@ -229,7 +232,7 @@ def _wire_photos(v: SimpleNamespace, page: Page, report_outputs: list) -> None:
         data = json.loads(payload or "{}")
         items, skipped = uploaded_items(data, page.upload_root, is_upload)
         top = (items[0][1] if items else "Unsorted photos").split("/")[0]
-        desk = desk_of(sess, make=True, name=top)
+        desk = desk_of(sess, make=True, name=top, tokens=page.thumbs)
         r = desk.add_uploaded(items, sess.limits, skipped)
         inform(f"{r.added} photos added without a class ({r.already} were already in the project).")
         return shown(sess)
@@ -241,13 +244,13 @@ def _wire_photos(v: SimpleNamespace, page: Page, report_outputs: list) -> None:
         if real is None:
             raise ProjectError("Choose a .zip of photos first.")
         sess.uploads.add(real)
-        desk = desk_of(sess, make=True, name=Path(real).stem)
+        desk = desk_of(sess, make=True, name=Path(real).stem, tokens=page.thumbs)
         desk.add_archive(real, sess.limits, sess.fresh_dir("pool"))
         return shown(sess)
 
     def on_tick(st):
         sess = st if isinstance(st, Session) and not st.closed else None
-        desk = desk_of(sess) if sess is not None else None
+        desk = desk_of(sess, tokens=page.thumbs) if sess is not None else None
         if desk is None or desk.computing:
             return {v.progress: progress_of(desk) if desk else "", v.timer: gr.Timer(active=desk is not None)}
         out = render(v, sess)
@@ -259,7 +262,7 @@ def _wire_photos(v: SimpleNamespace, page: Page, report_outputs: list) -> None:
 
     def on_data(st):  # photos came in through step 1: the features (and so the folder check) start
         sess = st if isinstance(st, Session) and not st.closed else None
-        desk = desk_of(sess) if sess is not None else None
+        desk = desk_of(sess, tokens=page.thumbs) if sess is not None else None
         if desk is None:
             return {v.timer: gr.Timer(active=False)}
         if not desk.computing:
@@ -285,7 +288,7 @@ def _wire_grid(v: SimpleNamespace, page: Page) -> None:
     @friendly
     def on_act(payload: str, st, request: gr.Request):
         sess = page.session(st, request)
-        desk = desk_of(sess)
+        desk = desk_of(sess, tokens=page.thumbs)
         if desk is None or not payload:
             return shown(sess)
         data = json.loads(payload)
@@ -295,7 +298,7 @@ def _wire_grid(v: SimpleNamespace, page: Page) -> None:
     @friendly
     def on_view(view: str, st, request: gr.Request):
         sess = page.session(st, request)
-        desk = desk_of(sess)
+        desk = desk_of(sess, tokens=page.thumbs)
         if desk is not None:
             desk.view = view if view in H.VIEWS else "ask"
         return shown(sess)
@@ -314,13 +317,13 @@ def _wire_classes(v: SimpleNamespace, page: Page, show_report: Callable[[Session
     @friendly
     def on_add_class(name: str, st, request: gr.Request):
         sess = page.session(st, request)
-        made = desk_of(sess, make=True).create_class(name)
+        made = desk_of(sess, make=True, tokens=page.thumbs).create_class(name)
         return {**shown(sess), v.class_name: "", v.class_pick: gr.Dropdown(choices=sess.project.classes(), value=made)}
 
     @friendly
     def on_rename(old: str, new: str, st, request: gr.Request):
         sess = page.session(st, request)
-        desk = desk_of(sess)
+        desk = desk_of(sess, tokens=page.thumbs)
         if desk is None or not old:
             raise ProjectError("Choose a class to rename first.")
         made = desk.rename_class(old, new)
@@ -330,7 +333,7 @@ def _wire_classes(v: SimpleNamespace, page: Page, show_report: Callable[[Session
     @friendly
     def on_undo(st, request: gr.Request):
         sess = page.session(st, request)
-        desk = desk_of(sess)
+        desk = desk_of(sess, tokens=page.thumbs)
         if desk is None:
             raise ProjectError("There is nothing to undo.")
         desk.last_note = desk.undo()
@@ -373,3 +376,7 @@ def _accept_risk(desk, threshold: float) -> str:
         return f"Too few of your labels reach {threshold:.0%} to say how many of these are right."
     return (f"At {threshold:.0%} and above, at least {right:.0%} of such suggestions should be right (90% sure, "
             f"judged on the {desk.evidence()} labels you gave); Suspicious labels lists the ones now in doubt.")
+
+
+__all__ = ["ASSETS", "POOL_TEXTS", "VIEW_CHOICES", "act", "build", "desk_of", "folder_note", "progress_of", "render",
+           "status_text", "wire"]

@@ -399,3 +399,6 @@ def _wire_transfer(c: SimpleNamespace) -> None:
 def _file_name(name: str) -> str:
     keep = "".join(c if c.isalnum() or c in "-_" else "-" for c in name).strip("-")
     return keep[:60] or "project"
+
+
+__all__ = ["HIDDEN", "build", "compare", "remembered", "render", "runs_frame", "wire"]

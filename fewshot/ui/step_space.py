@@ -85,3 +85,6 @@ def wire(v: SimpleNamespace, page: Page) -> None:
     # after an event that raised, and a failed publish must not leave the token on the page either. The
     # publish call has its inputs (the token) already: a click's events all read them when it happens.
     v.publish.click(lambda: "", None, v.token, queue=False, **PRIVATE, show_progress="hidden")
+
+
+__all__ = ["build", "exporting", "published_text", "wire"]

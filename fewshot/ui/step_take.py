@@ -83,3 +83,6 @@ def wire(v: SimpleNamespace, page: Page, model_outputs: list, show_model: Callab
     page.lang.change(lambda: gr.File(visible=False), None, v.load, queue=False, **PRIVATE,
                      show_progress="hidden").then(lambda: gr.File(visible=True), None, v.load, queue=False,
                                                   **PRIVATE, show_progress="hidden")
+
+
+__all__ = ["FORMATS", "build", "download_label", "render", "wire"]

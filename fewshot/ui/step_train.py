@@ -285,3 +285,6 @@ def _wire_small(v: SimpleNamespace, page: Page) -> None:
 
     gr.on([v.arch.change, v.pretrained.change, page.lang.change], note, [v.arch, v.pretrained, page.lang],
           v.weights_note, queue=False, **PRIVATE)
+
+
+__all__ = ["CUSTOM", "D", "build", "live", "preset_of", "render", "wire"]

@@ -1,7 +1,6 @@
 """Step 4, try it: one picture (upload, paste, webcam) for the top labels, or many at once for a table and a CSV."""
 from __future__ import annotations
 
-import weakref
 from types import SimpleNamespace
 
 import gradio as gr
@@ -40,9 +39,6 @@ def ready_text(classes) -> str:
     return f"✅ Model ready. It knows: **{', '.join(classes)}**. Give it a picture."
 
 
-# Each session's last many-pictures table (English, as shown), written again when the page's language changes.
-_TABLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
 
 def shown_table(df: pd.DataFrame) -> pd.DataFrame:
     """The many-pictures table as the page shows it: the confidence as a percentage, like a single picture's
@@ -73,11 +69,11 @@ def wire(v: SimpleNamespace, page: Page) -> None:
         sess = page.session(st, request)
         df, csv = R.predict_many(sess, [page.uploaded(sess, f) for f in files or []], tta)
         page.served(sess, csv)
-        _TABLES[sess] = shown = shown_table(df)
+        sess.try_.table = shown = shown_table(df)  # written again when the page's language changes
         return {v.many_table: shown, v.many_csv: str(csv)}
 
     def retell_table(lang: str, st):  # the table's headers and problems in the page's new language
-        shown = _TABLES.get(st) if isinstance(st, Session) else None
+        shown = st.try_.table if isinstance(st, Session) else None
         return localized(shown, L.normalize_lang(lang)) if shown is not None else gr.skip()
 
     v.image.change(predict, [v.image, v.tta, page.state], v.label, api_name="predict", concurrency_limit=4)
@@ -87,3 +83,6 @@ def wire(v: SimpleNamespace, page: Page) -> None:
         lambda: {v.many_table: gr.Dataframe(visible=True), v.many_csv: gr.File(visible=True)}, None,
         [v.many_table, v.many_csv], queue=False, **PRIVATE)
     page.lang.change(retell_table, [page.lang, page.state], v.many_table, **PRIVATE, show_progress="hidden")
+
+
+__all__ = ["build", "ready_text", "render", "shown_table", "wire"]

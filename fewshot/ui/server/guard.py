@@ -446,3 +446,8 @@ def _self_check() -> None:  # pragma: no cover - python -m fewshot.ui.server.gua
 
 if __name__ == "__main__":  # pragma: no cover
     _self_check()
+
+
+__all__ = ["BROWSER_COOKIE", "Budget", "DEMO_PREFIX", "Guard", "LOGIN_FREE_TRIES", "LOGIN_MAX_DELAY_S",
+           "LOGIN_MAX_WAITING", "LoginBrake", "MAX_EVENT_BODY", "MB", "SPACE_PROXIES", "WINDOW_S",
+           "guard_app_kwargs", "login_delay", "max_upload_bytes", "trust_proxies", "trusted_proxies"]

@@ -43,7 +43,7 @@ UNREADABLE = (b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 96 96"><rec
 
 class ThumbTokens:
     """The live thumbnail tokens: token -> (its session, its desk), both held weakly so a closed session's
-    token dies with it. One per server (`TOKENS`), like the sessions' registry."""
+    token dies with it. One per server, owned by its App (fewshot/ui/app.py), like the sessions' registry."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -78,8 +78,6 @@ class ThumbTokens:
         return desk
 
 
-TOKENS = ThumbTokens()
-
 
 def thumb_response(tokens: ThumbTokens, scope: dict, token: str, name: str) -> tuple[int, bytes, dict[str, str]]:
     """(status, body, headers) for GET thumb/<token>/<name> (no web framework: tested as it is)."""
@@ -97,7 +95,7 @@ def thumb_response(tokens: ThumbTokens, scope: dict, token: str, name: str) -> t
     return 200, data or UNREADABLE, headers
 
 
-def thumb_routes(tokens: ThumbTokens = TOKENS) -> list:
+def thumb_routes(tokens: ThumbTokens) -> list:
     """The route for launch(app_kwargs={"routes": [...]}) (app.py). A plain function endpoint: Starlette runs it
     in its thread pool, so making a thumbnail (a few ms of decoding) never blocks the event loop."""
     from starlette.responses import Response
@@ -109,3 +107,6 @@ def thumb_routes(tokens: ThumbTokens = TOKENS) -> list:
         return Response(body, status_code=status, headers=headers)
 
     return [Route(f"/{ROUTE}/{{token}}/{{name}}", serve, methods=["GET"])]
+
+
+__all__ = ["MAX_AGE_S", "ROUTE", "ThumbTokens", "UNREADABLE", "thumb_response", "thumb_routes"]

@@ -144,3 +144,6 @@ class Jobs:
             job.stop.set()
         for job in jobs:
             job.join(wait_s)
+
+
+__all__ = ["Jobs", "TrainingJob"]

@@ -222,3 +222,6 @@ def _suspects(desk: Desk, tr: Tr) -> str:
         how = f'<div class="fl-how fl-{kind}">{esc(words)}</div>'
         tiles.append(_tile(desk, photos[s["sha1"]], f"{s['given']} → {s['suggested']}", "suspects", how + buttons))
     return "".join(out) + f'<div class="fl-tiles fl-review">{"".join(tiles)}</div>'
+
+
+__all__ = ["PER_GROUP", "VIEWS", "class_bar", "grid", "pct", "risk_line"]

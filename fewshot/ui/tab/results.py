@@ -119,3 +119,6 @@ def load_model_file(sess: Session, path: str) -> TrainedModel:
     sess.set_model(tm, None)
     return tm
 
+
+__all__ = ["EXPORT_FORMATS", "confusion_frame", "export_model", "load_model_file", "misclassified_items",
+           "per_class_frame", "predict_image", "predict_many", "servable"]

@@ -34,6 +34,7 @@ from ...images import UnreadableImage
 from ...predict import Predictor
 from ...train import StopRequest, train
 from .jobs import Jobs, TrainingJob
+from .steps import CheckStep, DataStep, LabelStep, TryStep
 
 MAX_CARDS = 8
 
@@ -254,6 +255,11 @@ class Session:
         self.project = None
         self.active_run: int | None = None
         self.run_note = ""  # what the last training did to the active model, said on the page
+        self._new_steps()
+
+    def _new_steps(self) -> None:
+        """What each step keeps for this tab alone (fewshot/ui/tab/steps.py), empty."""
+        self.data, self.label, self.check, self.try_ = DataStep(), LabelStep(), CheckStep(), TryStep()
 
     @property
     def training(self) -> bool:
@@ -336,6 +342,7 @@ class Session:
         # hard links pin the files they noted while they are compared
         self.uploads.delete()
         shutil.rmtree(self.dir, ignore_errors=True)
+        self._new_steps()  # the desk, the last check and table: nothing of a closed tab is shown again
         if not self._training:  # a training in its callback still reads them; it lets go when it ends (release)
             self.release()  # (a project's training reads its own copy of the photos, and goes on: Session.job)
 
@@ -427,3 +434,7 @@ def plain_error(exc: BaseException) -> str:
     if isinstance(exc, MemoryError):
         return "The computer ran out of memory. Use fewer or smaller photos, or a smaller batch size."
     return f"Something unexpected went wrong ({type(exc).__name__}: {exc})."
+
+
+__all__ = ["Backends", "Card", "MAX_CARDS", "Session", "SessionRegistry", "Uploads", "give_memory_back", "is_upload",
+           "note_upload", "plain_error", "remove_stale_sessions", "session_root"]

@@ -300,3 +300,7 @@ def _chosen_text(asked: TrainConfig, done: Done) -> str:
         return ""
     cfg = done.model.config
     return f"\nChosen from your photos: {_STAGE_DONE[cfg.stage]}, photos at {cfg.preprocessing.crop} px."
+
+
+__all__ = ["DEFAULTS", "SNAPSHOT_INTERVAL_S", "TrainUpdate", "WAITING", "backbone_choices", "fallback_arch", "follow",
+           "make_config", "run_training", "snapshots", "weights_note"]
