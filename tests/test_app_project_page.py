@@ -50,7 +50,7 @@ def test_the_data_step_shows_a_projects_unlabelled_photos_too(tmp_path, monkeypa
     mixed = PJ.store().create(owner, "owls")
     mixed.add_photos(folder)
     assert mixed.summary()["unlabelled"] == 3
-    demo = build_app(Backends())
+    demo = build_app(Backends()).blocks
     open_ = next(b.fn for b in demo.fns.values() if b.api_name == "project_open")
     sess = Session()
     sess.project_owner = owner

@@ -113,7 +113,7 @@ def trained(tmp_path_factory):
     mp.setenv("FEWSHOT_SESSION_DIR", str(base / "sessions"))
     mp.setenv("GRADIO_TEMP_DIR", str(base))  # the zips below are made there, as uploads land (the page reads no other)
     data = make_class_folders(base / "pets", {"cat": 10, "dog": 10})
-    demo = build_app()
+    demo = build_app().blocks
     sess = ST.Session()
     sess.set_dataset(load_dataset(data), "pets")
     for _ in T.run_training(sess, T.make_config("resnet18", False, 1, 0.003, "head", batch_size=8)):

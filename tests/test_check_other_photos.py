@@ -62,7 +62,7 @@ def test_the_page_checks_through_the_session_predictor_and_clears_the_result_for
     def predictor(model):  # the session's backends.predictor: the page must use it
         made.append(model)
         return RemotePredictor(model)
-    demo = build_app(Backends(predictor=predictor))
+    demo = build_app(Backends(predictor=predictor)).blocks
     out = _fn(demo, "load_model")(str(bundle), None, None)
     sess = next(v for v in out.values() if isinstance(v, Session))
     box = next(c for c in out if getattr(c, "elem_id", None) == "eval-result")

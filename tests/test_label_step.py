@@ -349,7 +349,7 @@ def test_the_page_handlers_add_a_dropped_pile_and_label_from_the_grid(tmp_path, 
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "uploads"))
     monkeypatch.setattr(step_label, "Desk", lambda project: Desk(project, features=colour_features))
     from fewshot.ui import build_app
-    demo = build_app()
+    demo = build_app().blocks
     fn = {f.name: f.fn for f in demo.fns.values()}
     items, truth = pile(tmp_path / "uploads" / "x", {"red": 3, "green": 3})
     payload = json.dumps({"items": [{"path": str(f), "rel": rel} for f, rel in items], "others": ["pile/notes.txt"]})
@@ -453,7 +453,7 @@ def test_step_1s_report_lists_photos_that_may_be_in_the_wrong_folder(tmp_path, m
     from fewshot.ui import build_app
     from fewshot.ui.tab import projects
     from fewshot.ui.tab.state import Session
-    demo = build_app()
+    demo = build_app().blocks
     on_tick = next(f.fn for f in demo.fns.values() if f.name == "on_tick")
     root = make_class_folders(tmp_path / "sorted", {"red": 10, "green": 10})
     (root / "red" / "000.png").rename(root / "green" / "misplaced.png")

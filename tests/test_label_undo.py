@@ -59,7 +59,7 @@ def test_undo_after_a_reload_takes_back_the_last_labelling(tmp_path, monkeypatch
     monkeypatch.setenv("FEWSHOT_SESSION_DIR", str(tmp_path / "sessions"))
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "uploads"))
     monkeypatch.setattr(step_label, "Desk", lambda project: Desk(project, features=colour_features))
-    fn = {f.name: f.fn for f in build_app().fns.values()}
+    fn = {f.name: f.fn for f in build_app().blocks.fns.values()}
     by_id = lambda out: {getattr(c, "elem_id", None) or type(c).__name__: v for c, v in out.items()}  # noqa: E731
     items, _ = pile(tmp_path / "uploads" / "x", {"red": 12, "green": 12})
     payload = json.dumps({"items": [{"path": str(f), "rel": rel} for f, rel in items], "others": []})

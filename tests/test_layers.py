@@ -100,3 +100,14 @@ def test_the_checker_sees_imports_inside_functions_and_relative_ones(tmp_path):
     assert "fewshot.ui.tab.projects" in found  # imported inside a function
     assert "fewshot.train" in found and "fewshot.ui.tab.jobs" in found
     assert "fewshot.ui.step_space" in imports(UI / "__init__.py")  # `from . import step_space`
+
+
+def test_no_module_level_dictionary_keyed_by_tab():
+    """What one tab keeps lives in its Session (fewshot/ui/tab/steps.py), not in a module's weak dictionary."""
+    found = []
+    for path in FILES:
+        for node in ast.parse(path.read_text(), str(path)).body:
+            value = getattr(node, "value", None) if isinstance(node, (ast.Assign, ast.AnnAssign)) else None
+            if isinstance(value, ast.Call) and "WeakKeyDictionary" in ast.unparse(value.func):
+                found.append(f"{path.relative_to(UI)}:{node.lineno}")
+    assert not found

@@ -125,7 +125,7 @@ def test_the_preset_follows_the_settings_and_says_custom_when_none_matches(name)
 
 def test_the_train_api_keeps_its_parameters_and_presets_are_not_an_api():
     from fewshot.ui import build_app
-    demo = build_app()
+    demo = build_app().blocks
     api = demo.get_api_info()["named_endpoints"]
     params = [p["parameter_name"] for p in api["/train"]["parameters"]]
     assert params == ["backbone", "pretrained", "epochs", "learning_rate", "stage", "batch_size", "augmentation",

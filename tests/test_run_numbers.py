@@ -226,7 +226,7 @@ def test_a_reopened_project_says_its_own_run_numbers_and_keeps_them_after_a_dele
     failed_runs(p, 2)
     for _ in p.train(QUICK):  # run 3 (database id 6): the project's model
         pass
-    demo = build_app(Backends())
+    demo = build_app(Backends()).blocks
     api = {b.api_name: b.fn for b in demo.fns.values() if b.api_name}
     sess = Session()
     sess.project_owner = OWNER

@@ -1,6 +1,6 @@
 """The page: five numbered steps, each its own module with `build`, `wire` and `render(view, session) -> dict`.
 
-    build_app(backends) -> gr.Blocks      # app.py launches it with launch_kwargs()
+    build_app(backends) -> App      # app.py: app.launch(server_name=..., ...), then app.close() (fewshot/ui/app.py)
 
 Imports run one way: app.py -> this package -> step modules -> the tab logic (tab/) and the web edge (server/)
 -> the engine; tests/test_layers.py checks it. Steps never import each other; where one step's event shows
@@ -23,13 +23,16 @@ from .page import I18N, PRIVATE, Page, lang_of, localize, localized
 from .tab.jobs import Jobs
 from .tab.state import Backends, Session, SessionRegistry, remove_stale_sessions, session_root
 from .server.thumbs import thumb_routes
+from .server.uploads import UploadLedger
+from .app import App, launch_kwargs
+from .demo import demo_app_kwargs
 from .. import views as V
 from .texts import API_MD, CARD_EMPTY, HERO, LANG_SWITCH, NO_MODEL, NOT_STARTED, NOT_TRAINED, TITLE
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 SESSION_TTL_S = 6 * 3600  # an idle session (e.g. an API client that never says goodbye) is cleaned after this
 
-__all__ = ["Backends", "build_app", "launch_kwargs", "train_slots"]
+__all__ = ["App", "Backends", "build_app", "launch_kwargs", "train_slots"]
 
 
 def train_slots() -> int:
@@ -37,8 +40,9 @@ def train_slots() -> int:
     return max(1, int(os.environ.get("FEWSHOT_TRAIN_SLOTS", "1")))
 
 
-def build_app(backends: Backends | None = None) -> gr.Blocks:
-    """The whole page, its events and its API; `backends` train and predict (default: in this process)."""
+def build_app(backends: Backends | None = None) -> App:
+    """The whole page, its events and its API, with every route the app serves beside it; `backends` train and
+    predict (default: in this process)."""
     # project trainings run in the server and outlive their tab; they share its training slots (ui/tab/jobs.py)
     registry = SessionRegistry(backends, current_user=_current_user, jobs=Jobs(train_slots()))
     remove_stale_sessions()  # folders an earlier run of the server left behind (killed, crashed)
@@ -65,10 +69,11 @@ def build_app(backends: Backends | None = None) -> gr.Blocks:
             registry.close(getattr(request, "session_hash", None), getattr(request, "username", None))
 
         demo.unload(on_close)
-    demo.fewshot_registry = registry  # app.py closes every session at shutdown
-    demo.fewshot_file_owner = page.file_owner  # app.py's Guard: one user's session files never go to another
-    demo.fewshot_routes = thumb_routes(page.thumbs)  # app.py adds them to the server: the Label step's thumbnails by URL
-    return localize(demo)
+    localize(demo)
+    uploads = UploadLedger()  # the Guard's and the demo gate's: every event takes only its own visitor's files
+    links = demo_app_kwargs((backends or Backends()).predictor, uploads)  # /m/<id>: the demo links' page
+    return App(blocks=demo, routes=thumb_routes(page.thumbs) + links["routes"], lifespan=links["lifespan"],
+               registry=registry, uploads=uploads, thumbs=page.thumbs, file_owner=page.file_owner)
 
 
 def _current_user() -> str | None:
@@ -179,27 +184,3 @@ def _wire_language(page: Page, renders: list, rewritten: list) -> None:
 
     page.lang.change(on_lang, [page.lang, page.state], rewritten + [page.state], **PRIVATE,
                      show_progress="hidden")
-
-
-def launch_kwargs() -> dict:
-    """What launch() needs besides host and port: theme, CSS, the session folders files are served from, and
-    the page's languages (gr.I18n for its fixed words, assets/i18n.js for the switch)."""
-    theme = gr.themes.Soft(primary_hue="indigo", secondary_hue="orange",
-                           font=["system-ui", "-apple-system", "Segoe UI", "Roboto", "sans-serif"],
-                           font_mono=["ui-monospace", "Menlo", "Consolas", "monospace"])
-    return dict(theme=theme, css=(ASSETS / "app.css").read_text(), allowed_paths=[str(session_root())],
-                blocked_paths=project_paths(), favicon_path=str(ASSETS / "logo.svg"), i18n=I18N,
-                js=(ASSETS / "i18n.js").read_text())
-
-
-def project_paths() -> list[str]:
-    """The projects' database and folders (and the key of the browsers' memory), which Gradio must never serve, wherever FEWSHOT_DATA_DIR points (in
-    the temp folder or the working directory Gradio would otherwise serve a file it is asked for): what the page
-    shows of a project (the mistakes' photos) is copied into the session's folder first (results.servable)."""
-    from ..project_store import DB_NAME, default_data_dir
-    given = default_data_dir().expanduser().absolute()
-    out: list[str] = []
-    for root in dict.fromkeys([given, given.resolve()]):  # as written and through any symlink
-        out += [str(root / "projects"), str(root / "browser-state.key"),
-                *(str(root / (DB_NAME + end)) for end in ("", "-wal", "-shm", "-journal"))]
-    return out

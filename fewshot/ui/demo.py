@@ -1,7 +1,7 @@
 """The demo page: a predict-only page for one model, at /m/<link id> of the app's own server (demo links, made in
 step 5) or at / of its own server (`python -m fewshot serve`, fewshot/cli_serve.py).
 
-    links = demo_app_kwargs(make_predictor)     # app.py: launch(app_kwargs={**guard_app_kwargs(), **links})
+    links = demo_app_kwargs(make_predictor, uploads)  # build_app: links["routes"] go in the App's routes
     build_demo(FileSource("m.safetensors", Predictor)).launch(...)   # fewshot/cli_serve.py, via serve()
 
 How it is served: one predict-only gr.Blocks, mounted with gr.mount_gradio_app on a small FastAPI app of its own,

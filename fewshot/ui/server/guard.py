@@ -1,6 +1,6 @@
 """The web server's brakes for a public deployment, as one ASGI middleware in front of Gradio's routes.
 
-    demo.launch(..., app_kwargs=guard_app_kwargs())     # app.py
+    demo.launch(..., app_kwargs=guard_app_kwargs(file_owner, uploads))   # fewshot/ui/app.py: App.launch_kwargs
 
 - **Uploads** (`POST /gradio_api/upload`): each client address may send at most FEWSHOT_UPLOAD_MB_PER_MIN
   megabytes (default 1000) in FEWSHOT_UPLOADS_PER_MIN calls (default 3000: a dropped folder sends one call per
@@ -204,7 +204,7 @@ class Guard:
         root = scope.get("root_path", "") or ""
         if root and path.startswith(root):
             path = path[len(root):] or "/"
-        # the client address is the peer's, or what a proxy the operator trusts forwarded (app.py: trust_proxies)
+        # the client address is the peer's, or what a proxy the operator trusts forwarded (App.launch: trust_proxies)
         who = (scope.get("client") or ("?", 0))[0]
         visitor = self.visitor(scope, path)
         scope = {**scope, "headers": [(k, v) for k, v in scope.get("headers", []) if k.lower() != VISITOR_HEADER]

@@ -3,8 +3,8 @@
     GET <page>/thumb/<token>/<sha1>.jpg  ->  image/jpeg, Cache-Control: private, max-age=..., immutable
 
 The grid (label_html.py) links each tile to `thumb/<token>/<sha1>.jpg`, relative to the page, so the link holds
-behind Gradio's root_path (a Space, a reverse proxy under a prefix) as it does at the server's root. app.py adds
-the route (`thumb_routes`) to the app's FastAPI next to the demo links' mount.
+behind Gradio's root_path (a Space, a reverse proxy under a prefix) as it does at the server's root. build_app puts
+the route (`thumb_routes`) in the App's routes table, next to the demo links' mount (fewshot/ui/app.py).
 
 Who may fetch one. A token is random (secrets.token_urlsafe, 128 bits) and belongs to one Desk, i.e. one tab's
 session and one project: it reads only that project's photos, and it dies when the session closes, when the tab
@@ -96,7 +96,7 @@ def thumb_response(tokens: ThumbTokens, scope: dict, token: str, name: str) -> t
 
 
 def thumb_routes(tokens: ThumbTokens) -> list:
-    """The route for launch(app_kwargs={"routes": [...]}) (app.py). A plain function endpoint: Starlette runs it
+    """The route for the App's routes table (fewshot/ui/app.py). A plain function endpoint: Starlette runs it
     in its thread pool, so making a thumbnail (a few ms of decoding) never blocks the event loop."""
     from starlette.responses import Response
     from starlette.routing import Route
