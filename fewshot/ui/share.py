@@ -4,8 +4,9 @@ page behind a link is fewshot/ui/demo.py; the links are fewshot/demo_links.py, k
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 import time
-from types import SimpleNamespace
+from typing import Callable
 
 import gradio as gr
 
@@ -21,10 +22,26 @@ NO_LINKS = "No demo links yet."
 HIDDEN = dict(visible=False)
 
 
-def build(page: Page) -> SimpleNamespace:
+@dataclass(eq=False)
+class ShareView:
+    """The demo-link block's components (part of step 5) (`build` makes them; `render` and `wire` take them)."""
+    page: Page
+    box: gr.Accordion = field(init=False)
+    feedback: gr.Checkbox = field(init=False)
+    make: gr.Button = field(init=False)
+    links: gr.Markdown = field(init=False)
+    refresh: gr.Button = field(init=False)
+    pick: gr.Dropdown = field(init=False)
+    pick_feedback: gr.Checkbox = field(init=False)
+    stop: gr.Button = field(init=False)
+    stop_yes: gr.Button = field(init=False)
+    revoke: gr.Button = field(init=False)
+
+
+def build(page: Page) -> ShareView:
     """The Share accordion: make a link, the list of links, switch feedback for one, stop it and delete what its
     visitors sent, revoke it."""
-    v = SimpleNamespace(page=page)
+    v = ShareView(page=page)
     with gr.Accordion("Share a demo link", open=False, elem_id="share-box") as v.box:
         md_hint("A page where anyone with the link can try this model on a phone or a computer: upload a photo or "
                 "take one, and see what the model answers. Visitors cannot train, see your photos or your projects. "
@@ -94,7 +111,7 @@ def _links() -> DemoLinks:
     return DemoLinks(P.store())
 
 
-def shown(v: SimpleNamespace, sess: Session | None, request: gr.Request | None, pick: str | None = None) -> dict:
+def shown(v: ShareView, sess: Session | None, request: gr.Request | None, pick: str | None = None) -> dict:
     """The list and the link picker for the session's open project."""
     asked = {v.stop: gr.Button(visible=True), v.stop_yes: gr.Button(visible=False)}  # any question asked is off
     if sess is None or sess.project is None:
@@ -113,7 +130,19 @@ def stopped_words(deleted: int, kept: int) -> str:
             f"had labelled.")
 
 
-def _handlers(v: SimpleNamespace, page: Page) -> SimpleNamespace:
+@dataclass(eq=False)
+class _Handlers:
+    """The Share block's callbacks, which `wire` connects."""
+    refresh: Callable
+    make: Callable
+    revoke: Callable
+    switch: Callable
+    ask_stop: Callable
+    stop_sent: Callable
+    chosen: Callable
+
+
+def _handlers(v: ShareView, page: Page) -> _Handlers:
     """The Share block's callbacks (wire connects them)."""
     @friendly
     def refresh(st, request: gr.Request):
@@ -164,11 +193,11 @@ def _handlers(v: SimpleNamespace, page: Page) -> SimpleNamespace:
         return {v.pick_feedback: next((k.feedback for k in links if k.id == pick), False),
                 v.stop: gr.Button(visible=True), v.stop_yes: gr.Button(visible=False)}  # asked about another link
 
-    return SimpleNamespace(refresh=refresh, make=make, revoke=revoke, switch=switch, ask_stop=ask_stop,
-                           stop_sent=stop_sent, chosen=chosen)
+    return _Handlers(refresh=refresh, make=make, revoke=revoke, switch=switch, ask_stop=ask_stop,
+                     stop_sent=stop_sent, chosen=chosen)
 
 
-def wire(v: SimpleNamespace, page: Page) -> None:
+def wire(v: ShareView, page: Page) -> None:
     """Make, list, switch feedback, stop feedback and delete what visitors sent (asked first), revoke."""
     outs = [v.links, v.pick, v.pick_feedback, v.stop, v.stop_yes]
     h = _handlers(v, page)

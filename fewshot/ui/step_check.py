@@ -1,7 +1,7 @@
 """Step 3, check: accuracy on the validation photos, per class, the confusion matrix and the photos it got wrong."""
 from __future__ import annotations
 
-from types import SimpleNamespace
+from dataclasses import dataclass, field
 
 import gradio as gr
 
@@ -13,9 +13,23 @@ from .tab.state import Session
 from .texts import NOT_TRAINED
 
 
-def build(page: Page) -> SimpleNamespace:
+@dataclass(eq=False)
+class CheckView:
+    """Step 3's components (`build` makes them; `render` and `wire` take them)."""
+    page: Page
+    accuracy: gr.Markdown = field(init=False)
+    box: gr.Column = field(init=False)
+    per_class: gr.Dataframe = field(init=False)
+    confusion: gr.Plot = field(init=False)
+    mistakes: gr.Gallery = field(init=False)
+    eval_zip: gr.File = field(init=False)
+    eval_result: gr.Markdown = field(init=False)
+    shown: list = field(init=False)  # what a new session or language rewrites
+
+
+def build(page: Page) -> CheckView:
     """The check's components (hidden until there is a model)."""
-    v = SimpleNamespace(page=page)
+    v = CheckView(page=page)
     step_header(3, "Check", "How the model does on the validation photos, which it never learned from.")
     v.accuracy = gr.Markdown(NOT_TRAINED, elem_id="accuracy")
     with gr.Column(visible=False) as v.box:
@@ -36,7 +50,7 @@ def build(page: Page) -> SimpleNamespace:
     return v
 
 
-def render(v: SimpleNamespace, sess: Session | None) -> dict:
+def render(v: CheckView, sess: Session | None) -> dict:
     """The check of the session's model: measured here after training, or as stored in a loaded model."""
     tm = sess.model if sess is not None else None
     if tm is None:
@@ -80,7 +94,7 @@ def evaluation_md(ev) -> str:
     return "\n".join(lines)
 
 
-def wire(v: SimpleNamespace, page: Page) -> None:
+def wire(v: CheckView, page: Page) -> None:
     """Check the session's model on a .zip of other labelled photos."""
     @friendly
     def evaluate(path: str | None, st=None, request: gr.Request = None):

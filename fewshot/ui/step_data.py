@@ -2,9 +2,9 @@
 ending in one report (summary, warnings, thumbnails, counts, skipped files)."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 import json
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Callable
 
 import gradio as gr
@@ -23,9 +23,28 @@ from .texts import FOLDER_TEMPLATE, FOLDER_TEXTS
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 
 
-def build(page: Page, cards_tab: Callable[[], SimpleNamespace]) -> SimpleNamespace:
+@dataclass(eq=False)
+class DataView:
+    """Step 1's components (`build` makes them; `render` and `wire` take them)."""
+    folder: gr.HTML = field(init=False)
+    zip: gr.File = field(init=False)
+    cards: object = field(init=False)  # step_cards.CardsView (the page builds it: steps never import each other)
+    example: gr.Button = field(init=False)
+    photo_set: gr.Dropdown = field(init=False)
+    download: gr.Button = field(init=False)
+    tabs: dict = field(init=False)  # each tab and its English name
+    summary: gr.Markdown = field(init=False)
+    warnings: gr.Markdown = field(init=False)
+    thumbs: gr.HTML = field(init=False)
+    counts: gr.Dataframe = field(init=False)
+    skipped_box: gr.Accordion = field(init=False)
+    skipped: gr.Dataframe = field(init=False)
+    report: list = field(init=False)  # the report's outputs (summary, warnings, thumbnails, tables)
+
+
+def build(page: Page, cards_tab: Callable[[], object]) -> DataView:
     """The four ways in (the cards tab is built by `cards_tab`) and the report's components."""
-    v = SimpleNamespace()
+    v = DataView()
     step_header(1, "Your photos", "Give a few dozen photos per class, taken in different places, angles and light.")
     with gr.Tabs():
         with gr.Tab("📁 Folder", id="folder") as tab_folder:
@@ -62,7 +81,7 @@ def build(page: Page, cards_tab: Callable[[], SimpleNamespace]) -> SimpleNamespa
     return v
 
 
-def report(v: SimpleNamespace, sess: Session, announce: bool = True) -> dict:
+def report(v: DataView, sess: Session, announce: bool = True) -> dict:
     """The report of the session's photos; `announce`: they are new (warn about skipped files, open their list)."""
     ds = sess.dataset
     if announce and ds.skipped:  # something the user gave was not used: say so where they are looking
@@ -75,7 +94,7 @@ def report(v: SimpleNamespace, sess: Session, announce: bool = True) -> dict:
     return {**out, **unlabelled(v, sess, out)}
 
 
-def unlabelled(v: SimpleNamespace, sess: Session, out: dict | None = None) -> dict:
+def unlabelled(v: DataView, sess: Session, out: dict | None = None) -> dict:
     """The project's photos without a class (added by the command line, an import): said in the summary and
     shown as a row of their own under the classes; they stay in the project, and training uses only labelled
     ones. {} when there are none."""
@@ -95,7 +114,7 @@ def unlabelled(v: SimpleNamespace, sess: Session, out: dict | None = None) -> di
 
 
 
-def not_loaded(v: SimpleNamespace, sess: Session) -> dict:
+def not_loaded(v: DataView, sess: Session) -> dict:
     """A dropped folder that could not be used, said once in the summary (with what is still loaded) and once
     in the drop box; no error mark: the report is the one place that says what the photos are."""
     top, why = sess.data.failed
@@ -106,7 +125,7 @@ def not_loaded(v: SimpleNamespace, sess: Session) -> dict:
                               failed=top)}
 
 
-def render(v: SimpleNamespace, sess: Session | None) -> dict:
+def render(v: DataView, sess: Session | None) -> dict:
     """What step 1 shows for a session (written again when the language changes)."""
     if sess is not None and sess.data.failed is not None:
         out = not_loaded(v, sess)
@@ -117,7 +136,7 @@ def render(v: SimpleNamespace, sess: Session | None) -> dict:
     return report(v, sess, announce=False)
 
 
-def wire(v: SimpleNamespace, page: Page) -> None:
+def wire(v: DataView, page: Page) -> None:
     """Each way in loads the photos into the tab's session and shows the report."""
     outputs = v.report + [page.state]
 

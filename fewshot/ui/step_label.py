@@ -9,9 +9,9 @@ to the project at once, with who gave it; the logic is fewshot/ui/tab/labels.py.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 import json
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Callable
 
 import gradio as gr
@@ -59,9 +59,29 @@ def desk_of(sess: Session, make: bool = False, name: str = "Unsorted photos",
     return desk
 
 
-def build(page: Page) -> SimpleNamespace:
+@dataclass(eq=False)
+class LabelView:
+    """The Label step's components (`build` makes them; `render` and `wire` take them)."""
+    page: Page
+    drop: gr.HTML = field(init=False)
+    zip: gr.File = field(init=False)
+    progress: gr.HTML = field(init=False)
+    timer: gr.Timer = field(init=False)
+    class_name: gr.Textbox = field(init=False)
+    add_class: gr.Button = field(init=False)
+    class_pick: gr.Dropdown = field(init=False)
+    rename: gr.Button = field(init=False)
+    undo: gr.Button = field(init=False)
+    view: gr.Radio = field(init=False)
+    status: gr.Markdown = field(init=False)
+    grid: gr.HTML = field(init=False)
+    use: gr.Button = field(init=False)
+    shown: list = field(init=False)  # what a new session or language rewrites
+
+
+def build(page: Page) -> LabelView:
     """The drop zone, the class controls, the view picker, the grid and the hand-over to training."""
-    v = SimpleNamespace(page=page)
+    v = LabelView(page=page)
     gr.HTML('<h2><span class="fs-num">1+</span>Label unsorted photos (optional)</h2><div class="fs-muted">No class '
             'folders? Drop the pile here and label it with the model\'s help; it learns while you label.</div>',
             elem_classes="fs-step")
@@ -151,7 +171,7 @@ def folder_note(desk: Desk) -> str:
     return "\n".join(lines)
 
 
-def render(v: SimpleNamespace, sess: Session | None) -> dict:
+def render(v: LabelView, sess: Session | None) -> dict:
     """What the Label step shows for a session (again when the language changes)."""
     desk = desk_of(sess, tokens=v.page.thumbs) if sess is not None else None
     if desk is None:
@@ -209,18 +229,18 @@ def act(desk: Desk, data: dict) -> str | None:
     return note
 
 
-def wire(v: SimpleNamespace, page: Page, show_report: Callable[[Session], dict], report_outputs: list) -> None:
+def wire(v: LabelView, page: Page, show_report: Callable[[Session], dict], report_outputs: list) -> None:
     """The drop, the background features, the grid's actions, classes, undo, and the hand-over to training."""
     _wire_photos(v, page, report_outputs)
     _wire_grid(v, page)
     _wire_classes(v, page, show_report, report_outputs)
 
 
-def _shown(v: SimpleNamespace, page: Page, sess: Session) -> dict:
+def _shown(v: LabelView, page: Page, sess: Session) -> dict:
     return {**render(v, sess), page.state: sess}
 
 
-def _wire_photos(v: SimpleNamespace, page: Page, report_outputs: list) -> None:
+def _wire_photos(v: LabelView, page: Page, report_outputs: list) -> None:
     """Photos in (a dropped folder, a zip, or step 1's), and their features computed in the background."""
     outputs = v.shown + [page.state]
     shown = lambda sess: _shown(v, page, sess)  # noqa: E731
@@ -280,7 +300,7 @@ def _wire_photos(v: SimpleNamespace, page: Page, report_outputs: list) -> None:
                                                   **PRIVATE, show_progress="hidden")
 
 
-def _wire_grid(v: SimpleNamespace, page: Page) -> None:
+def _wire_grid(v: LabelView, page: Page) -> None:
     """The grid's actions (labels, accept, reject, fix, keep, pages) and which view it shows."""
     outputs = v.shown + [page.state]
     shown = lambda sess: _shown(v, page, sess)  # noqa: E731
@@ -308,7 +328,7 @@ def _wire_grid(v: SimpleNamespace, page: Page) -> None:
     v.view.change(on_view, [v.view, page.state], outputs, **PRIVATE, show_progress="hidden")
 
 
-def _wire_classes(v: SimpleNamespace, page: Page, show_report: Callable[[Session], dict],
+def _wire_classes(v: LabelView, page: Page, show_report: Callable[[Session], dict],
                   report_outputs: list) -> None:
     """Classes made, renamed and merged; undo; the labelled photos handed to step 1 for training."""
     outputs = v.shown + [page.state]

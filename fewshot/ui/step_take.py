@@ -1,8 +1,8 @@
 """Step 5, take it away: download the model, export TorchScript or ONNX, read its model card, or open a saved one."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Callable
 
 import gradio as gr
@@ -16,11 +16,25 @@ FORMATS = [("fewshot model (.safetensors)", "bundle"), ("TorchScript (for PyTorc
            ("ONNX (for almost any runtime)", "onnx")]
 
 
-def build(page: Page, space: Callable[[], SimpleNamespace], share: Callable[[], SimpleNamespace]) -> SimpleNamespace:
+@dataclass(eq=False)
+class TakeView:
+    """Step 5's components (`build` makes them; `render` and `wire` take them)."""
+    page: Page
+    download: gr.DownloadButton = field(init=False)
+    fmt: gr.Radio = field(init=False)
+    export: gr.Button = field(init=False)
+    files: gr.File = field(init=False)
+    space: object = field(init=False)  # step_space.SpaceView (the page builds it)
+    card: gr.Markdown = field(init=False)
+    load: gr.File = field(init=False)
+    share: object = field(init=False)  # share.ShareView (the page builds it)
+
+
+def build(page: Page, space: Callable[[], object], share: Callable[[], object]) -> TakeView:
     """The download button, the export choices, the model card and the saved-model drop; `space` and `share`
     build the Space and demo-link blocks in their places (fewshot/ui/step_space.py, share.py: the page passes
     them in, as steps never import each other)."""
-    v = SimpleNamespace(page=page)
+    v = TakeView(page=page)
     step_header(5, "Take it away", "Download the model, or open one you saved before and use it without retraining.")
     with gr.Row():
         v.download = gr.DownloadButton("⬇ Download the model (.safetensors)", interactive=False,
@@ -43,7 +57,7 @@ def download_label(bundle: Path) -> str:
     return f"⬇ Download the model (.safetensors, {bundle.stat().st_size / 1e6:.0f} MB)"
 
 
-def render(v: SimpleNamespace, sess: Session | None) -> dict:
+def render(v: TakeView, sess: Session | None) -> dict:
     """The model card and the download of the session's model (saved as a bundle the first time it is shown)."""
     tm = sess.model if sess is not None else None
     if tm is None:
@@ -56,7 +70,7 @@ def render(v: SimpleNamespace, sess: Session | None) -> dict:
             v.download: gr.DownloadButton(download_label(path), value=str(path), interactive=True)}
 
 
-def wire(v: SimpleNamespace, page: Page, model_outputs: list, show_model: Callable[[Session], dict],
+def wire(v: TakeView, page: Page, model_outputs: list, show_model: Callable[[Session], dict],
          wire_parts: Callable[[], None]) -> None:
     """Export in a format; a dropped saved model becomes the session's model and fills `model_outputs`;
     `wire_parts` wires the Space and demo-link blocks (their events keep their place in the API's order)."""

@@ -2,9 +2,9 @@
 live curves, diagnostics, and the one-click ways out when a backbone's ImageNet weights are missing."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 import math
 import time
-from types import SimpleNamespace
 from typing import Callable, Iterator
 
 import gradio as gr
@@ -36,9 +36,38 @@ def preset_of(epochs, lr, stage, augmentation) -> str:
     return CUSTOM
 
 
-def build(page: Page) -> SimpleNamespace:
+@dataclass(eq=False)
+class TrainView:
+    """Step 2's components (`build` makes them; `render` and `wire` take them)."""
+    preset: gr.Radio = field(init=False)
+    arch: gr.Dropdown = field(init=False)
+    pretrained: gr.Checkbox = field(init=False)
+    weights_note: gr.Markdown = field(init=False)
+    epochs: gr.Slider = field(init=False)
+    lr: gr.Number = field(init=False)
+    stage: gr.Radio = field(init=False)
+    train: gr.Button = field(init=False)
+    stop: gr.Button = field(init=False)
+    fallback_row: gr.Row = field(init=False)
+    fb_arch: gr.Button = field(init=False)
+    fb_scratch: gr.Button = field(init=False)
+    progress: gr.HTML = field(init=False)
+    loss_plot: gr.Plot = field(init=False)
+    acc_plot: gr.Plot = field(init=False)
+    diag: gr.Markdown = field(init=False)
+    shown: gr.Number = field(init=False)
+    history: gr.Dataframe = field(init=False)
+    batch: gr.Slider = field(init=False)
+    aug: gr.Radio = field(init=False)
+    smoothing: gr.Slider = field(init=False)
+    early: gr.Slider = field(init=False)
+    balanced: gr.Checkbox = field(init=False)
+    seed: gr.Number = field(init=False)
+
+
+def build(page: Page) -> TrainView:
     """The settings, the buttons and the live view of a training."""
-    v = SimpleNamespace()
+    v = TrainView()
     step_header(2, "Train", "Re-use a network that already knows everyday pictures (ImageNet) and teach it your "
                             "classes.")
     v.preset = gr.Radio(list(PRESETS) + [CUSTOM], value=DEFAULT_PRESET, label="Preset", elem_id="preset",
@@ -79,7 +108,7 @@ def build(page: Page) -> SimpleNamespace:
     return v
 
 
-def _advanced(v: SimpleNamespace) -> None:
+def _advanced(v: TrainView) -> None:
     with gr.Accordion("Advanced", open=False):
         with gr.Row():
             v.batch = gr.Slider(4, 128, value=D.batch_size, step=4, label="Batch size", elem_id="train-batch",
@@ -104,7 +133,7 @@ def _note_args(arch: str, pretrained: bool) -> dict:
     return dict(value=text, visible=bool(text), elem_classes="fs-notice", elem_id="weights-note")
 
 
-def live(v: SimpleNamespace, sess: Session, up: T.TrainUpdate, cfg: TrainConfig, k: int, shown: int) -> dict:
+def live(v: TrainView, sess: Session, up: T.TrainUpdate, cfg: TrainConfig, k: int, shown: int) -> dict:
     """What a training snapshot shows: progress, curves (redrawn only when a point was added), diagnostics."""
     sess.last_update = (up, cfg, k)  # what a switch of language shows again (see render)
     if up.weights_missing:
@@ -127,7 +156,7 @@ def live(v: SimpleNamespace, sess: Session, up: T.TrainUpdate, cfg: TrainConfig,
     return out
 
 
-def render(v: SimpleNamespace, sess: Session | None) -> dict:
+def render(v: TrainView, sess: Session | None) -> dict:
     """What step 2 shows for a session: its last training snapshot, or the empty curves."""
     last = sess.last_update if sess is not None else None
     if last is None:  # nothing trained yet: the empty curves, whose titles are figures, not page text
@@ -139,7 +168,7 @@ def render(v: SimpleNamespace, sess: Session | None) -> dict:
     return out
 
 
-def wire(v: SimpleNamespace, page: Page, model_outputs: list, show_model: Callable[[Session], dict],
+def wire(v: TrainView, page: Page, model_outputs: list, show_model: Callable[[Session], dict],
          slots: int) -> None:
     """Train (through a queue of `slots` trainings at once), Stop, presets, fallbacks and the weights note.
     When a model is made, `show_model` fills `model_outputs` (steps 3-5)."""
@@ -199,7 +228,7 @@ def wire(v: SimpleNamespace, page: Page, model_outputs: list, show_model: Callab
     _wire_small(v, page)
 
 
-def _stream(v: SimpleNamespace, page: Page, sess: Session, updates, cfg, k: int, show_model: Callable) -> Iterator:
+def _stream(v: TrainView, page: Page, sess: Session, updates, cfg, k: int, show_model: Callable) -> Iterator:
     """A training's snapshots as the page's updates; a model made fills steps 3-5 (`show_model`)."""
     shown = -1
     sess.streaming = True
@@ -214,7 +243,7 @@ def _stream(v: SimpleNamespace, page: Page, sess: Session, updates, cfg, k: int,
         sess.streaming = False
 
 
-def _wire_reattach(v: SimpleNamespace, page: Page, outputs: list, show_model: Callable) -> None:
+def _wire_reattach(v: TrainView, page: Page, outputs: list, show_model: Callable) -> None:
     """After a page load or a project picked in the bar: a training the project still runs (the page was
     reloaded mid-run, or another tab started it) is followed, its curves continuing; Stop works as before."""
     @friendly
@@ -245,7 +274,7 @@ _COUNT_DRAWN = """(st, shown) => {
 }"""
 
 
-def _wire_small(v: SimpleNamespace, page: Page) -> None:
+def _wire_small(v: TrainView, page: Page) -> None:
     """Stop, presets, and the weights note (which follows the backbone, the checkbox and the language)."""
     def on_stop(st, shown=None, request: gr.Request = None):
         """Stop the tab's training (its project's, when it follows one); `shown`: the epochs its curves showed,

@@ -1,7 +1,7 @@
 """Step 4, try it: one picture (upload, paste, webcam) for the top labels, or many at once for a table and a CSV."""
 from __future__ import annotations
 
-from types import SimpleNamespace
+from dataclasses import dataclass, field
 
 import gradio as gr
 import pandas as pd
@@ -13,9 +13,22 @@ from .tab.state import Session
 from .texts import NO_MODEL
 
 
-def build(page: Page) -> SimpleNamespace:
+@dataclass(eq=False)
+class TryView:
+    """Step 4's components (`build` makes them; `render` and `wire` take them)."""
+    page: Page
+    status: gr.Markdown = field(init=False)
+    image: gr.Image = field(init=False)
+    tta: gr.Checkbox = field(init=False)
+    label: gr.Label = field(init=False)
+    many: gr.File = field(init=False)
+    many_table: gr.Dataframe = field(init=False)
+    many_csv: gr.File = field(init=False)
+
+
+def build(page: Page) -> TryView:
     """The picture, the answer, and the many-pictures table."""
-    v = SimpleNamespace(page=page)
+    v = TryView(page=page)
     step_header(4, "Try it", "Give it a new picture: upload, paste (Ctrl+V) or use the webcam.")
     v.status = gr.Markdown(NO_MODEL, elem_id="try-status")
     with gr.Row():
@@ -48,14 +61,14 @@ def shown_table(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def render(v: SimpleNamespace, sess: Session | None) -> dict:
+def render(v: TryView, sess: Session | None) -> dict:
     """Whether a model is ready, and which classes it knows."""
     if sess is None or sess.model is None:
         return {}
     return {v.status: ready_text(sess.model.classes)}
 
 
-def wire(v: SimpleNamespace, page: Page) -> None:
+def wire(v: TryView, page: Page) -> None:
     """Predict on a new picture (or its TTA switch), and on many pictures at once."""
     @friendly
     def predict(image: str, tta: bool = False, st=None, request: gr.Request = None):
