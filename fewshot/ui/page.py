@@ -252,6 +252,22 @@ def md_hint(text: str) -> gr.Markdown:
     return gr.Markdown(text, elem_classes="fs-muted")
 
 
+@dataclass(eq=False)
+class Links:
+    """What one step's events show of the other steps. The page (fewshot/ui/__init__.py) makes it from the steps'
+    `render`, as steps never import each other, and passes it to every step's `wire(view, page, links)`."""
+
+    demo: gr.Blocks  # the page's Blocks: its load event reopens the tab's project (step_project)
+    show_all: Callable[[Session], dict]  # every step's whole render: a project opened (or reopened after a reload)
+    everything: list  # what show_all writes
+    show_report: Callable[[Session], dict]  # step 1's report, which the cards and the Label step write again
+    report_outputs: list
+    show_model: Callable[[Session], dict]  # steps 3-5 for a new model (trained here, or loaded from a file)
+    model_outputs: list  # what show_model writes, in the API's order
+    take_parts: Callable[[], None]  # wires step 5's Space and demo-link blocks, in their place in the API's order
+    slots: int  # how many trainings may run at once (FEWSHOT_TRAIN_SLOTS)
+
+
 def step_header(num: int, title: str, hint: str) -> None:
     """A numbered step's heading and its one-line hint."""
     gr.HTML(f'<h2><span class="fs-num">{num}</span>{title}</h2><div class="fs-muted">{hint}</div>',
@@ -261,5 +277,5 @@ def step_header(num: int, title: str, hint: str) -> None:
 PRIVATE = dict(api_visibility="private")
 
 
-__all__ = ["I18N", "LANG", "PRIVATE", "Page", "TEXT_VALUE", "friendly", "inform", "lang_of", "localize", "localized",
+__all__ = ["I18N", "LANG", "Links", "PRIVATE", "Page", "TEXT_VALUE", "friendly", "inform", "lang_of", "localize", "localized",
            "md_hint", "step_header", "warn"]

@@ -216,4 +216,4 @@ def wire(v: ShareView, page: Page) -> None:
     page.follow(v.stop_yes.click(h.stop_sent, [v.pick, page.state], outs, api_name="stop_link_feedback", **one))
 
 
-__all__ = ["HIDDEN", "NO_LINKS", "build", "link_table", "roots", "shown", "stopped_words", "wire"]
+__all__ = ["HIDDEN", "NO_LINKS", "ShareView", "build", "link_table", "roots", "shown", "stopped_words", "wire"]

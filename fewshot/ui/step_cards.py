@@ -8,7 +8,7 @@ import gradio as gr
 
 from ..errors import FewshotError
 from .tab import photos as P
-from .page import PRIVATE, Page, friendly, md_hint, warn
+from .page import Links, PRIVATE, Page, friendly, md_hint, warn
 from .tab.state import MAX_CARDS, Session
 from .texts import REOPEN_CAMERA_JS
 
@@ -83,8 +83,9 @@ def _card_id(sess: Session, i: int) -> int:
     return sess.cards[i].id
 
 
-def wire(v: CardsView, page: Page, show_report: Callable[[Session], dict], report_outputs: list) -> None:
+def wire(v: CardsView, page: Page, links: Links) -> None:
     """Card events; "Use these classes" loads the cards as the photos and shows step 1's report (`show_report`)."""
+    show_report, report_outputs = links.show_report, links.report_outputs
     outs = [x for i in range(MAX_CARDS) for x in (v.cols[i], v.names[i], v.gals[i])] + [v.cam_target, page.state]
     for i in range(MAX_CARDS):
         _wire_card(v, page, i, outs)
@@ -146,4 +147,4 @@ def _wire_card(v: CardsView, page: Page, i: int, outs: list) -> None:
     v.dels[i].click(on_delete, [page.state], outs, **PRIVATE)
 
 
-__all__ = ["build", "render", "wire"]
+__all__ = ["CardsView", "build", "render", "wire"]

@@ -8,7 +8,7 @@ import gradio as gr
 from .. import views as V
 from ..check_set import CHECK
 from .tab import results as R
-from .page import Page, friendly, md_hint, step_header
+from .page import Links, Page, friendly, md_hint, step_header
 from .tab.state import Session
 from .texts import NOT_TRAINED
 
@@ -50,11 +50,13 @@ def build(page: Page) -> CheckView:
     return v
 
 
-def render(v: CheckView, sess: Session | None) -> dict:
-    """The check of the session's model: measured here after training, or as stored in a loaded model."""
+def render(v: CheckView, sess: Session | None, whole: bool = False) -> dict:
+    """The check of the session's model: measured here after training, or as stored in a loaded model; `whole`:
+    all of it, as when a project opens (one without a model: as on a fresh page)."""
     tm = sess.model if sess is not None else None
     if tm is None:
-        return {v.eval_result: ""}
+        return {v.eval_result: "", **({v.accuracy: NOT_TRAINED, v.box: gr.Column(visible=False),
+                                       v.mistakes: gr.Gallery(value=[], visible=False)} if whole else {})}
     other = sess.check.evaluated  # a check on other photos is shown only with the model it checked
     other_md = evaluation_md(other[1]) if other is not None and other[0] is tm else ""  # a new model: cleared
     ev = sess.evaluation
@@ -94,7 +96,7 @@ def evaluation_md(ev) -> str:
     return "\n".join(lines)
 
 
-def wire(v: CheckView, page: Page) -> None:
+def wire(v: CheckView, page: Page, links: Links) -> None:
     """Check the session's model on a .zip of other labelled photos."""
     @friendly
     def evaluate(path: str | None, st=None, request: gr.Request = None):
@@ -116,4 +118,4 @@ def wire(v: CheckView, page: Page) -> None:
                       concurrency_limit=2)
 
 
-__all__ = ["build", "evaluation_md", "render", "wire"]
+__all__ = ["CheckView", "build", "evaluation_md", "render", "wire"]

@@ -16,7 +16,7 @@ from ..data import skipped_frame
 from ..examples import PHOTO_SETS
 from .tab import photos as P
 from ..errors import DataError
-from .page import LANG, PRIVATE, Page, friendly, localized, md_hint, step_header, warn
+from .page import LANG, Links, PRIVATE, Page, friendly, localized, md_hint, step_header, warn
 from .tab.state import Session
 from .texts import FOLDER_TEMPLATE, FOLDER_TEXTS
 
@@ -125,8 +125,18 @@ def not_loaded(v: DataView, sess: Session) -> dict:
                               failed=top)}
 
 
-def render(v: DataView, sess: Session | None) -> dict:
-    """What step 1 shows for a session (written again when the language changes)."""
+def render(v: DataView, sess: Session | None, whole: bool = False) -> dict:
+    """What step 1 shows for a session (written again when the language changes); `whole`: all of it, as when a
+    project opens, where nothing labelled says that nothing is loaded (or only what has no class)."""
+    out = _render(v, sess)
+    if whole and sess is not None and sess.dataset is None:
+        out.setdefault(v.summary, "Nothing loaded yet.")
+        out[v.warnings] = ""
+        out.setdefault(v.thumbs, "")
+    return out
+
+
+def _render(v: DataView, sess: Session | None) -> dict:
     if sess is not None and sess.data.failed is not None:
         out = not_loaded(v, sess)
         out.pop(v.folder)  # the drop box says it again itself (assets/folder_drop.js)
@@ -136,7 +146,7 @@ def render(v: DataView, sess: Session | None) -> dict:
     return report(v, sess, announce=False)
 
 
-def wire(v: DataView, page: Page) -> None:
+def wire(v: DataView, page: Page, links: Links) -> None:
     """Each way in loads the photos into the tab's session and shows the report."""
     outputs = v.report + [page.state]
 
@@ -188,4 +198,4 @@ def wire(v: DataView, page: Page) -> None:
     page.lang.change(rename_tabs, [page.lang], list(v.tabs), **PRIVATE, show_progress="hidden", queue=False)
 
 
-__all__ = ["ASSETS", "build", "not_loaded", "render", "report", "unlabelled", "wire"]
+__all__ = ["ASSETS", "DataView", "build", "not_loaded", "render", "report", "unlabelled", "wire"]

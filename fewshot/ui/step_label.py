@@ -24,7 +24,7 @@ from .tab import label_html as H
 from .tab import projects as PJ
 from .tab.labels import Desk
 from .tab.photos import uploaded_items
-from .page import LANG, PRIVATE, Page, friendly, inform, localized, md_hint
+from .page import LANG, Links, PRIVATE, Page, friendly, inform, localized, md_hint
 from .tab.state import Session, is_upload
 from .server.thumbs import ThumbTokens
 from .texts import FOLDER_TEMPLATE, FOLDER_TEXTS
@@ -171,8 +171,8 @@ def folder_note(desk: Desk) -> str:
     return "\n".join(lines)
 
 
-def render(v: LabelView, sess: Session | None) -> dict:
-    """What the Label step shows for a session (again when the language changes)."""
+def render(v: LabelView, sess: Session | None, whole: bool = False) -> dict:
+    """What the Label step shows for a session (again when the language changes); it is always all of it."""
     desk = desk_of(sess, tokens=v.page.thumbs) if sess is not None else None
     if desk is None:
         return {v.grid: gr.HTML(grid=""), v.status: "", v.progress: "",
@@ -229,11 +229,12 @@ def act(desk: Desk, data: dict) -> str | None:
     return note
 
 
-def wire(v: LabelView, page: Page, show_report: Callable[[Session], dict], report_outputs: list) -> None:
-    """The drop, the background features, the grid's actions, classes, undo, and the hand-over to training."""
-    _wire_photos(v, page, report_outputs)
+def wire(v: LabelView, page: Page, links: Links) -> None:
+    """The drop, the background features, the grid's actions, classes, undo, and the hand-over to training (which
+    shows step 1's report, `links.show_report`)."""
+    _wire_photos(v, page, links.report_outputs)
     _wire_grid(v, page)
-    _wire_classes(v, page, show_report, report_outputs)
+    _wire_classes(v, page, links.show_report, links.report_outputs)
 
 
 def _shown(v: LabelView, page: Page, sess: Session) -> dict:
@@ -398,5 +399,5 @@ def _accept_risk(desk, threshold: float) -> str:
             f"judged on the {desk.evidence()} labels you gave); Suspicious labels lists the ones now in doubt.")
 
 
-__all__ = ["ASSETS", "POOL_TEXTS", "VIEW_CHOICES", "act", "build", "desk_of", "folder_note", "progress_of", "render",
-           "status_text", "wire"]
+__all__ = ["ASSETS", "LabelView", "POOL_TEXTS", "VIEW_CHOICES", "act", "build", "desk_of", "folder_note", "progress_of",
+           "render", "status_text", "wire"]

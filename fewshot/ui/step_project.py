@@ -20,7 +20,7 @@ from ..check_set import CHECK, Measured, of_metrics
 from ..errors import ProjectError, ProjectNotFound
 from ..project_runs import GONE
 from .tab import projects as PJ
-from .page import PRIVATE, Page, friendly, inform
+from .page import Links, PRIVATE, Page, friendly, inform
 from .tab.state import Session, is_upload
 
 HIDDEN = dict(visible=False)
@@ -139,8 +139,9 @@ def _runs(n: int) -> str:
     return "1 run" if n == 1 else f"{n} runs"
 
 
-def render(v: ProjectView, sess: Session | None) -> dict:
-    """The bar for a session: the owner's projects (most recently used first), the open one and its runs."""
+def render(v: ProjectView, sess: Session | None, whole: bool = False) -> dict:
+    """The bar for a session: the owner's projects (most recently used first), the open one and its runs (always
+    all of it)."""
     owner = sess.project_owner if sess is not None else None
     p = sess.project if sess is not None else None
     listed = PJ.store().list(owner) if owner else []
@@ -222,10 +223,11 @@ class _Wiring:
     session: Callable
 
 
-def wire(v: ProjectView, page: Page, show_all: Callable[[Session], dict], all_outputs: list,
-         demo: gr.Blocks) -> Callable:
-    """The bar's events, the reload that reopens the last project; returns `follow(dependency)`, which chains the
-    bar's refresh (and the browser's memory of the open project) after another step's event."""
+def wire(v: ProjectView, page: Page, links: Links) -> None:
+    """The bar's events, the reload that reopens the last project (every step shows it: `links.show_all`); sets
+    `page.follow(dependency)`, which chains the bar's refresh (and the browser's memory of the open project) after
+    another step's event."""
+    show_all, all_outputs = links.show_all, links.everything
     bar_out = [page.state, v.browser] + v.bar
 
     def whole(sess: Session) -> dict:
@@ -239,7 +241,7 @@ def wire(v: ProjectView, page: Page, show_all: Callable[[Session], dict], all_ou
 
     c = _Wiring(v=v, page=page, bar_out=bar_out, every=list(dict.fromkeys(bar_out + all_outputs)), whole=whole,
                 session=session)
-    _wire_load(c, demo)
+    _wire_load(c, links.demo)
     _wire_projects(c)
     _wire_runs(c)
     _wire_transfer(c)
@@ -252,7 +254,7 @@ def wire(v: ProjectView, page: Page, show_all: Callable[[Session], dict], all_ou
 
     def follow(dep):
         return dep.then(sync, [page.state], [v.browser] + v.bar, **PRIVATE, show_progress="hidden")
-    return follow
+    page.follow = follow
 
 
 def _wire_load(c: _Wiring, demo: gr.Blocks) -> None:
@@ -440,4 +442,4 @@ def _file_name(name: str) -> str:
     return keep[:60] or "project"
 
 
-__all__ = ["HIDDEN", "build", "compare", "remembered", "render", "runs_frame", "wire"]
+__all__ = ["HIDDEN", "ProjectView", "build", "compare", "remembered", "render", "runs_frame", "wire"]

@@ -100,4 +100,4 @@ def wire(v: SpaceView, page: Page) -> None:
     v.publish.click(lambda: "", None, v.token, queue=False, **PRIVATE, show_progress="hidden")
 
 
-__all__ = ["build", "exporting", "published_text", "wire"]
+__all__ = ["SpaceView", "build", "exporting", "published_text", "wire"]

@@ -8,7 +8,7 @@ from typing import Callable
 import gradio as gr
 
 from .tab import results as R
-from .page import PRIVATE, Page, friendly, inform, step_header
+from .page import Links, PRIVATE, Page, friendly, inform, step_header
 from .tab.state import Session
 from .texts import CARD_EMPTY
 
@@ -57,11 +57,12 @@ def download_label(bundle: Path) -> str:
     return f"⬇ Download the model (.safetensors, {bundle.stat().st_size / 1e6:.0f} MB)"
 
 
-def render(v: TakeView, sess: Session | None) -> dict:
-    """The model card and the download of the session's model (saved as a bundle the first time it is shown)."""
+def render(v: TakeView, sess: Session | None, whole: bool = False) -> dict:
+    """The model card and the download of the session's model (saved as a bundle the first time it is shown);
+    `whole`: all of it, as when a project opens (one without a model: as on a fresh page)."""
     tm = sess.model if sess is not None else None
     if tm is None:
-        return {}
+        return {v.card: CARD_EMPTY, v.download: gr.DownloadButton(value=None, interactive=False)} if whole else {}
     path = sess.bundle_path
     if path is None or not path.is_file():
         path = R.export_model(sess, "bundle")[0]
@@ -70,10 +71,11 @@ def render(v: TakeView, sess: Session | None) -> dict:
             v.download: gr.DownloadButton(download_label(path), value=str(path), interactive=True)}
 
 
-def wire(v: TakeView, page: Page, model_outputs: list, show_model: Callable[[Session], dict],
-         wire_parts: Callable[[], None]) -> None:
-    """Export in a format; a dropped saved model becomes the session's model and fills `model_outputs`;
-    `wire_parts` wires the Space and demo-link blocks (their events keep their place in the API's order)."""
+def wire(v: TakeView, page: Page, links: Links) -> None:
+    """Export in a format; a dropped saved model becomes the session's model and fills steps 3-5
+    (`links.show_model`); `links.take_parts` wires the Space and demo-link blocks (their events keep their place
+    in the API's order)."""
+    model_outputs, show_model = links.model_outputs, links.show_model
     @friendly
     def export(fmt: str = "bundle", st=None, request: gr.Request = None):
         sess = page.session(st, request)
@@ -90,7 +92,7 @@ def wire(v: TakeView, page: Page, model_outputs: list, show_model: Callable[[Ses
 
     v.export.click(export, [v.fmt, page.state], v.files, api_name="export").success(
         lambda: gr.File(visible=True), None, v.files, queue=False, **PRIVATE)  # shown once there are files
-    wire_parts()
+    links.take_parts()
     v.load.upload(load_saved, [v.load, page.state], [page.state, v.load] + model_outputs, api_name="load_model")
     # Gradio writes a file box's own words ("Drop File Here - or - Click to Upload") in the language of the
     # moment it is drawn: on a switch of language the box is drawn again, so they follow the page.
@@ -99,4 +101,4 @@ def wire(v: TakeView, page: Page, model_outputs: list, show_model: Callable[[Ses
                                                   **PRIVATE, show_progress="hidden")
 
 
-__all__ = ["FORMATS", "build", "download_label", "render", "wire"]
+__all__ = ["FORMATS", "TakeView", "build", "download_label", "render", "wire"]

@@ -13,7 +13,7 @@ from .. import i18n as L
 from .. import views as V
 from ..config import TrainConfig
 from .tab import training as T
-from .page import PRIVATE, Page, friendly, inform, lang_of, md_hint, step_header
+from .page import Links, PRIVATE, Page, friendly, inform, lang_of, md_hint, step_header
 from .tab.state import Session
 from ..backbones import backbone
 from .texts import (AUGMENTATION_HINTS, DEFAULT_PRESET, NOT_STARTED, PRESET_HINTS, PRESETS,
@@ -156,22 +156,56 @@ def live(v: TrainView, sess: Session, up: T.TrainUpdate, cfg: TrainConfig, k: in
     return out
 
 
-def render(v: TrainView, sess: Session | None) -> dict:
-    """What step 2 shows for a session: its last training snapshot, or the empty curves."""
+def render(v: TrainView, sess: Session | None, whole: bool = False) -> dict:
+    """What step 2 shows for a session: its last training snapshot, or the empty curves; `whole`: all of it, as
+    when a project opens (the settings and curves of a training that still runs or of the active run)."""
     last = sess.last_update if sess is not None else None
     if last is None:  # nothing trained yet: the empty curves, whose titles are figures, not page text
         loss, acc = V.curve_figures([], D.epochs, 0)
-        return {v.loss_plot: loss, v.acc_plot: acc}
-    out = live(v, sess, *last, shown=-1)
-    for c in (v.fallback_row, v.fb_arch, v.weights_note, v.shown):  # the buttons stay as they are
-        out.pop(c, None)
+        out = {v.loss_plot: loss, v.acc_plot: acc}
+    else:
+        out = live(v, sess, *last, shown=-1)
+        for c in (v.fallback_row, v.fb_arch, v.weights_note, v.shown):  # the buttons stay as they are
+            out.pop(c, None)
+    return {**out, **_opened(v, sess)} if whole and sess is not None else out
+
+
+def _opened(v: TrainView, sess: Session) -> dict:
+    """A project opened: a training that still runs shows its settings (its curves follow it); else the active
+    run's settings in the form, and its curves when nothing was trained in this tab."""
+    run = sess.project.active_run() if sess.project is not None else None
+    if sess.job is not None and sess.job.running:
+        return run_settings(v, sess.job.cfg.to_dict())
+    if run is None:
+        return {v.progress: V.progress_html(None, NOT_STARTED)} if sess.last_update is None else {}
+    out = run_settings(v, run.settings)
+    if sess.last_update is None and run.history:
+        k = len(sess.model.classes) if sess.model is not None else 0
+        out[v.loss_plot], out[v.acc_plot] = V.curve_figures(run.history, len(run.history), k,
+                                                            kept=run.metrics.get("best_epoch"))
+        out[v.history] = V.history_frame(run.history)
+        acc = f"{run.val_accuracy:.0%}" if run.val_accuracy is not None else "no accuracy"
+        out[v.progress] = V.progress_html(1.0, f"The active model: run {run.number} of this project "
+                                               f"({acc}, {run.status}).", "done")
     return out
 
 
-def wire(v: TrainView, page: Page, model_outputs: list, show_model: Callable[[Session], dict],
-         slots: int) -> None:
-    """Train (through a queue of `slots` trainings at once), Stop, presets, fallbacks and the weights note.
-    When a model is made, `show_model` fills `model_outputs` (steps 3-5)."""
+def form(v: TrainView) -> dict:
+    """Step 2's settings, by the name a run's settings (TrainConfig.to_dict) give them."""
+    return {"arch": v.arch, "pretrained": v.pretrained, "epochs": v.epochs, "lr": v.lr, "stage": v.stage,
+            "batch_size": v.batch, "augmentation": v.aug, "label_smoothing": v.smoothing,
+            "balanced_loss": v.balanced, "early_stop": v.early, "seed": v.seed}
+
+
+def run_settings(v: TrainView, settings: dict) -> dict:
+    """A run's settings in step 2's form (those it names)."""
+    return {c: settings[k] for k, c in form(v).items() if k in settings and settings[k] is not None}
+
+
+def wire(v: TrainView, page: Page, links: Links) -> None:
+    """Train (through a queue of `links.slots` trainings at once), Stop, presets, fallbacks and the weights note.
+    When a model is made, `links.show_model` fills `links.model_outputs` (steps 3-5)."""
+    model_outputs, show_model, slots = links.model_outputs, links.show_model, links.slots
     inputs = [v.arch, v.pretrained, v.epochs, v.lr, v.stage, v.batch, v.aug, v.smoothing, v.balanced, v.early,
               v.seed, page.state]
     live_outputs = [page.state, v.progress, v.loss_plot, v.acc_plot, v.diag, v.history, v.fallback_row, v.fb_arch,
@@ -316,4 +350,4 @@ def _wire_small(v: TrainView, page: Page) -> None:
           v.weights_note, queue=False, **PRIVATE)
 
 
-__all__ = ["CUSTOM", "D", "build", "live", "preset_of", "render", "wire"]
+__all__ = ["CUSTOM", "D", "TrainView", "build", "form", "live", "preset_of", "render", "run_settings", "wire"]

@@ -8,7 +8,7 @@ import pandas as pd
 
 from .. import i18n as L
 from .tab import results as R
-from .page import PRIVATE, Page, friendly, localized, step_header
+from .page import Links, PRIVATE, Page, friendly, localized, step_header
 from .tab.state import Session
 from .texts import NO_MODEL
 
@@ -61,14 +61,14 @@ def shown_table(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def render(v: TryView, sess: Session | None) -> dict:
-    """Whether a model is ready, and which classes it knows."""
+def render(v: TryView, sess: Session | None, whole: bool = False) -> dict:
+    """Whether a model is ready, and which classes it knows; `whole`: also that none is (a project opened)."""
     if sess is None or sess.model is None:
-        return {}
+        return {v.status: NO_MODEL} if whole else {}
     return {v.status: ready_text(sess.model.classes)}
 
 
-def wire(v: TryView, page: Page) -> None:
+def wire(v: TryView, page: Page, links: Links) -> None:
     """Predict on a new picture (or its TTA switch), and on many pictures at once."""
     @friendly
     def predict(image: str, tta: bool = False, st=None, request: gr.Request = None):
@@ -98,4 +98,4 @@ def wire(v: TryView, page: Page) -> None:
     page.lang.change(retell_table, [page.lang, page.state], v.many_table, **PRIVATE, show_progress="hidden")
 
 
-__all__ = ["build", "ready_text", "render", "shown_table", "wire"]
+__all__ = ["TryView", "build", "ready_text", "render", "shown_table", "wire"]
