@@ -23,7 +23,7 @@ except ImportError:
 import gradio as gr
 
 from fewshot import gpu_jobs as J
-from fewshot.ui import Backends, build_app, launch_kwargs  # noqa: F401 (launch_kwargs: the page's look, for tests)
+from fewshot.ui import Backends, build_app
 
 
 def zero_gpu():
