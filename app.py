@@ -23,11 +23,7 @@ except ImportError:
 import gradio as gr
 
 from fewshot import gpu_jobs as J
-from fewshot.ui import Backends, build_app, launch_kwargs
-from fewshot.ui.demo import demo_app_kwargs
-from fewshot.ui.guard import guard_app_kwargs, max_upload_bytes, trust_proxies
-from fewshot.ui.state import remove_stale_sessions
-from fewshot.ui.uploads import UploadLedger
+from fewshot.ui import Backends, build_app
 
 
 def zero_gpu():
@@ -109,30 +105,16 @@ def _stop_on_sigterm() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Parse, build, launch; when the server stops (Ctrl+C, SIGTERM) every session's files go."""
     args = parse_args(argv)
-    demo = build_app(BACKENDS)
-    demo.queue(default_concurrency_limit=4)
     users = [tuple(a.split(":", 1)) for a in _users(args.auth)]
     auth = (users[0] if len(users) == 1 else users) if users else None  # each user's projects are their own
+    app = build_app(BACKENDS)  # the page, its routes (thumbnails, demo links) and the Guard (fewshot/ui/app.py)
     _stop_on_sigterm()
-    trust_proxies()  # X-Forwarded-For counts only from FEWSHOT_TRUSTED_PROXIES (a Space's own proxy on a Space)
-    uploads = UploadLedger()  # who uploaded what: every event takes only its own visitor's files
     try:
-        # max_file_size: one upload (FEWSHOT_MAX_UPLOAD_MB); the Guard: uploads per client per minute, the
-        # brake on wrong passwords, heartbeats and the API description behind --auth (fewshot/ui/guard.py); the
-        # demo links' predict-only page at /m/<id>, open without a login (fewshot/ui/demo.py); the Label step's
-        # thumbnails at thumb/<token>/<sha1>.jpg (fewshot/ui/thumbs.py); files only from their own uploader
-        links = demo_app_kwargs((BACKENDS or Backends()).predictor, uploads)
-        links["routes"] = list(getattr(demo, "fewshot_routes", [])) + links.get("routes", [])
-        demo.launch(server_name=args.host, server_port=args.port, share=args.share, auth=auth,
-                    max_file_size=max_upload_bytes(),
-                    app_kwargs={**guard_app_kwargs(getattr(demo, "fewshot_file_owner", None), uploads), **links},
-                    **launch_kwargs())
+        app.launch(server_name=args.host, server_port=args.port, share=args.share, auth=auth)
     finally:
-        registry = getattr(demo, "fewshot_registry", None)
-        if registry is not None:
-            registry.close_all()
-        remove_stale_sessions()  # those of servers that are gone; this one's went with close_all and at exit
+        app.close()
 
 
 if __name__ == "__main__":

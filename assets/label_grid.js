@@ -1,5 +1,5 @@
 // The Label step's grid (runs as gr.HTML js_on_load: element, trigger, props are given).
-// The server renders the tiles and buttons into props.grid (fewshot/ui/label_html.py). Here: selecting many
+// The server renders the tiles and buttons into props.grid (fewshot/ui/tab/label_html.py). Here: selecting many
 // (click, shift-click for a range, a whole group), the keys 1-9 for the classes, and every button, which
 // sends the server one action as props.value = JSON {act, ids, cls, ...}: a new value is a change event.
 let sel = new Set();

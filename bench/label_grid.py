@@ -50,8 +50,8 @@ def main() -> None:
     a = ap.parse_args()
     from fewshot.archive import Limits
     from fewshot.project import ProjectStore
-    from fewshot.ui import label_html as H
-    from fewshot.ui.labels import Desk
+    from fewshot.ui.tab import label_html as H
+    from fewshot.ui.tab.labels import Desk
     from test_label_step import colour_features
 
     rng = np.random.default_rng(0)

@@ -44,8 +44,8 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
 
 @pytest.fixture
 def sess(tmp_path, monkeypatch):
-    """A page session (fewshot.ui.state.Session) with its folder under tmp; cleaned up after the test."""
-    from fewshot.ui.state import Session
+    """A page session (fewshot.ui.tab.state.Session) with its folder under tmp; cleaned up after the test."""
+    from fewshot.ui.tab.state import Session
     monkeypatch.setenv("FEWSHOT_SESSION_DIR", str(tmp_path / "sessions"))
     s = Session()
     yield s

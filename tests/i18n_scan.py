@@ -31,7 +31,7 @@ TAG = re.compile(r"<[^>]*>")
 NOT_TEXT = {"bottom right", "lines+markers", "x unified", "broken data stream", "premature end",
             "image file is incomplete", "buffer is not large enough", "not enough data", "unexpected end",
             "float32 RGB in [0,1], NCHW", "system-ui", "Segoe UI",
-            "private, max-age={}, immutable", "text/plain; charset=utf-8",  # HTTP headers (fewshot/ui/thumbs.py)
+            "private, max-age={}, immutable", "text/plain; charset=utf-8",  # HTTP headers (fewshot/ui/server/thumbs.py)
             "resize shorter side to `resize` (bilinear), centre-crop `crop`; mean/std are applied inside the model"}
 
 

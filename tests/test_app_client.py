@@ -86,6 +86,7 @@ def test_api_errors_are_plain_words(app_server, tmp_path):
 
 def test_command_line_and_environment(monkeypatch):
     import app
+    from fewshot.ui import launch_kwargs
 
     for var in ("FEWSHOT_HOST", "FEWSHOT_PORT", "FEWSHOT_SHARE", "FEWSHOT_AUTH", "SPACE_ID"):
         monkeypatch.delenv(var, raising=False)
@@ -100,5 +101,5 @@ def test_command_line_and_environment(monkeypatch):
     assert (a.host, a.port, a.share, a.auth) == ("10.0.0.5", 9000, True, "ana:s3cret:x")
     with pytest.raises(SystemExit):
         app.parse_args(["--auth", "no-colon"])
-    kw = app.launch_kwargs()
+    kw = launch_kwargs()
     assert "fs-drop" in kw["css"] and kw["allowed_paths"]

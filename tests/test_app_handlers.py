@@ -13,11 +13,11 @@ import torch
 from conftest import make_class_folders
 
 from fewshot import Done
-from fewshot.ui import photos as P
-from fewshot.ui import results as R
-from fewshot.ui import state as ST
+from fewshot.ui.tab import photos as P
+from fewshot.ui.tab import results as R
+from fewshot.ui.tab import state as ST
 from fewshot.ui import texts as TX
-from fewshot.ui import training as T
+from fewshot.ui.tab import training as T
 from fewshot import views as V
 from fewshot.errors import BundleError, DataError, FewshotError, TrainingError
 from fewshot.examples import EXAMPLE_CLASSES, download_photo_set, generate_example

@@ -206,8 +206,8 @@ def test_a_project_photo_the_page_shows_is_a_copy_in_the_session_folder(tmp_path
     monkeypatch.setenv("FEWSHOT_SESSION_DIR", str(tmp_path / "sessions"))
     monkeypatch.setenv("FEWSHOT_DATA_DIR", str(tmp_path / "data"))
     from fewshot.ui import launch_kwargs
-    from fewshot.ui import results as R
-    from fewshot.ui.state import Session
+    from fewshot.ui.tab import results as R
+    from fewshot.ui.tab.state import Session
     blocked = launch_kwargs()["blocked_paths"]
     assert str((tmp_path / "data" / "projects").resolve()) in blocked
     assert str((tmp_path / "data" / "projects.db").resolve()) in blocked
@@ -223,7 +223,7 @@ def test_a_project_photo_the_page_shows_is_a_copy_in_the_session_folder(tmp_path
     assert not shown.exists()
 
 
-# ---------------------------------------------------------------- the Label step's thumbnails (fewshot/ui/thumbs.py)
+# ---------------------------------------------------------------- the Label step's thumbnails (fewshot/ui/server/thumbs.py)
 
 def _drop_pile(page, tmp: Path, n: int = 64) -> None:
     """A pile of n photos dropped into the Label step; waits for its features and shows "All photos"."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from fewshot.ui import projects as PJ
+from fewshot.ui.tab import projects as PJ
 
 
 def test_the_server_deletes_projects_idle_longer_than_the_ttl(tmp_path, monkeypatch, capsys):
@@ -38,7 +38,7 @@ def test_the_data_step_shows_a_projects_unlabelled_photos_too(tmp_path, monkeypa
 
     from fewshot import i18n as L
     from fewshot.ui import Backends, build_app
-    from fewshot.ui.state import Session
+    from fewshot.ui.tab.state import Session
     monkeypatch.setenv("FEWSHOT_SESSION_DIR", str(tmp_path / "sessions"))
     monkeypatch.setenv("FEWSHOT_DATA_DIR", str(tmp_path / "data"))
     folder = make_class_folders(tmp_path / "owls", {"barn": 4, "snowy": 4})
@@ -50,7 +50,7 @@ def test_the_data_step_shows_a_projects_unlabelled_photos_too(tmp_path, monkeypa
     mixed = PJ.store().create(owner, "owls")
     mixed.add_photos(folder)
     assert mixed.summary()["unlabelled"] == 3
-    demo = build_app(Backends())
+    demo = build_app(Backends()).blocks
     open_ = next(b.fn for b in demo.fns.values() if b.api_name == "project_open")
     sess = Session()
     sess.project_owner = owner

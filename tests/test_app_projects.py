@@ -1,4 +1,4 @@
-"""The page's projects (fewshot/ui/projects.py, step_project.py): loads add to the tab's project, training records
+"""The page's projects (fewshot/ui/tab/projects.py, step_project.py): loads add to the tab's project, training records
 a run through the session's backends.trainer, the better model stays active; and the API endpoints."""
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from conftest import make_class_folders
 
 from fewshot.errors import TrainingError
 
-from fewshot.ui import photos as P
-from fewshot.ui import projects as PJ
-from fewshot.ui import state as ST
-from fewshot.ui import training as T
+from fewshot.ui.tab import photos as P
+from fewshot.ui.tab import projects as PJ
+from fewshot.ui.tab import state as ST
+from fewshot.ui.tab import training as T
 
 
 @pytest.fixture

@@ -106,14 +106,14 @@ def _matrix(names):
 def trained(tmp_path_factory):
     """A page and a session with a tiny model trained on cat/dog photos."""
     from fewshot.ui import build_app
-    from fewshot.ui import state as ST
-    from fewshot.ui import training as T
+    from fewshot.ui.tab import state as ST
+    from fewshot.ui.tab import training as T
     base = tmp_path_factory.mktemp("check")
     mp = pytest.MonkeyPatch()
     mp.setenv("FEWSHOT_SESSION_DIR", str(base / "sessions"))
     mp.setenv("GRADIO_TEMP_DIR", str(base))  # the zips below are made there, as uploads land (the page reads no other)
     data = make_class_folders(base / "pets", {"cat": 10, "dog": 10})
-    demo = build_app()
+    demo = build_app().blocks
     sess = ST.Session()
     sess.set_dataset(load_dataset(data), "pets")
     for _ in T.run_training(sess, T.make_config("resnet18", False, 1, 0.003, "head", batch_size=8)):
@@ -171,7 +171,7 @@ def test_other_photos_it_never_saw_are_called_a_fair_measure_and_come_in_chinese
 def test_other_photos_without_a_model_ask_for_one_first(trained, tmp_path):
     import gradio as gr
 
-    from fewshot.ui import state as ST
+    from fewshot.ui.tab import state as ST
     demo, _, data, base = trained
     empty = ST.Session()
     try:

@@ -53,7 +53,7 @@ def test_the_page_checks_through_the_session_predictor_and_clears_the_result_for
     monkeypatch.setenv("FEWSHOT_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "uploads"))  # the handlers read uploads only
     from fewshot.ui import Backends, build_app
-    from fewshot.ui.state import Session
+    from fewshot.ui.tab.state import Session
     _, tm, other, bundle = trained
     (tmp_path / "uploads").mkdir()
     other, bundle = (Path(shutil.copy(f, tmp_path / "uploads" / f.name)) for f in (other, bundle))  # as uploaded
@@ -62,7 +62,7 @@ def test_the_page_checks_through_the_session_predictor_and_clears_the_result_for
     def predictor(model):  # the session's backends.predictor: the page must use it
         made.append(model)
         return RemotePredictor(model)
-    demo = build_app(Backends(predictor=predictor))
+    demo = build_app(Backends(predictor=predictor)).blocks
     out = _fn(demo, "load_model")(str(bundle), None, None)
     sess = next(v for v in out.values() if isinstance(v, Session))
     box = next(c for c in out if getattr(c, "elem_id", None) == "eval-result")

@@ -152,8 +152,8 @@ def _asgi_get(gate, path: str, visitor: str = "me") -> tuple[int, dict, bytes, d
 
 
 def test_the_gate_404s_unknown_and_revoked_links_and_serves_visitors_only_their_uploads(store, pets, tmp_path):
-    from fewshot.ui.demo import LinkGate
-    from fewshot.ui.uploads import UploadLedger
+    from fewshot.ui.server.gate import LinkGate
+    from fewshot.ui.server.uploads import UploadLedger
     p, run = pets
     links = DemoLinks(store)
     link = links.create(p, run.id)

@@ -155,7 +155,7 @@ def test_share_without_auth_warns_that_the_link_is_public_and_auth_reaches_launc
     launched = {}
 
     class Demo:
-        def __init__(self, backends=None):  # build_app(backends)
+        def __init__(self, backends=None):  # build_app(backends) -> App
             pass
 
         def queue(self, **kw):
@@ -163,6 +163,9 @@ def test_share_without_auth_warns_that_the_link_is_public_and_auth_reaches_launc
 
         def launch(self, **kw):
             launched.update(kw)
+
+        def close(self):
+            pass
 
     monkeypatch.setattr(app, "build_app", Demo)
     app.main(["--share", "--auth", "ana:s3cret:x"])
@@ -194,9 +197,9 @@ def test_model_card_in_the_bundle_beside_every_export_and_on_the_page(tmp_path, 
 
     from fewshot import load_dataset
     from fewshot.ui import build_app
-    from fewshot.ui import results as R
-    from fewshot.ui import state as ST
-    from fewshot.ui import training as T
+    from fewshot.ui.tab import results as R
+    from fewshot.ui.tab import state as ST
+    from fewshot.ui.tab import training as T
 
     monkeypatch.setenv("FEWSHOT_SESSION_DIR", str(tmp_path / "sessions"))
     sess = ST.Session()
@@ -215,7 +218,7 @@ def test_model_card_in_the_bundle_beside_every_export_and_on_the_page(tmp_path, 
         script = R.export_model(sess, "torchscript")
         assert script[-1].suffix == ".md" and script[-1].read_text() == card
         monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "uploads"))  # where a dropped file lands
-        demo = build_app()  # step 5 shows it, for a model dropped on the page
+        demo = build_app().blocks  # step 5 shows it, for a model dropped on the page
         load_model = next(f.fn for f in demo.fns.values() if f.api_name == "load_model")
         dropped = tmp_path / "uploads" / "up" / bundle.name
         dropped.parent.mkdir(parents=True)

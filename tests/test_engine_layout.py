@@ -93,8 +93,6 @@ def test_no_engine_file_is_over_500_lines():
     assert not too_long, f"split these files (the translations in fewshot/locales may run long): {too_long}"
 
 
-@pytest.mark.xfail(strict=True, reason="fewshot/ui/labels.py (510 lines) waits for the page's part of issue 23; "
-                                       "once it is split, remove this mark")
 def test_no_page_file_is_over_500_lines():
     too_long = _long_files(PAGE)
     assert not too_long, f"split these files: {too_long}"
@@ -107,8 +105,6 @@ def test_no_function_outside_the_page_is_over_60_lines():
     assert not long, f"extract named helpers from these functions: {long}"
 
 
-@pytest.mark.xfail(strict=True, reason="fewshot/ui/share.py: wire (66 lines) waits for the page's part of "
-                                       "issue 23; once it is split, remove this mark")
 def test_no_page_function_is_over_60_lines():
     files = [p for p in _python_files() if _inside(p, PAGE)]
     assert files

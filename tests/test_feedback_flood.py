@@ -234,7 +234,7 @@ def test_a_photo_on_its_way_when_the_owner_stops_the_link_is_not_kept(store, tmp
 def test_the_share_block_stops_a_links_feedback_after_asking(store, tmp_path, monkeypatch, sess):
     from fewshot.ui import share
     from fewshot.ui.page import Page
-    from fewshot.ui.state import SessionRegistry
+    from fewshot.ui.tab.state import SessionRegistry
     monkeypatch.setenv("FEWSHOT_DATA_DIR", str(store.root))  # the page's store is this one
     p, run_id = trained(store, tmp_path, per_class=6)
     links = DemoLinks(store)
@@ -262,7 +262,7 @@ def test_the_share_block_stops_a_links_feedback_after_asking(store, tmp_path, mo
 def test_the_share_list_can_be_refreshed_to_show_photos_sent_since(store, tmp_path, monkeypatch, sess):
     from fewshot.ui import share
     from fewshot.ui.page import Page
-    from fewshot.ui.state import SessionRegistry
+    from fewshot.ui.tab.state import SessionRegistry
     monkeypatch.setenv("FEWSHOT_DATA_DIR", str(store.root))
     p, run_id = trained(store, tmp_path, per_class=6)
     links = DemoLinks(store)

@@ -14,9 +14,9 @@ from fewshot import cli
 from fewshot import i18n as L
 from fewshot import models as M
 from fewshot.errors import DataError, WeightsUnavailable
-from fewshot.ui import photos as P
+from fewshot.ui.tab import photos as P
 from fewshot.ui import step_try
-from fewshot.ui import training as T
+from fewshot.ui.tab import training as T
 
 
 def test_offline_the_weights_note_promises_no_download_and_folds_the_details(no_weights, monkeypatch):

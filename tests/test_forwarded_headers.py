@@ -19,7 +19,7 @@ from test_demo_links import trained_project
 
 from fewshot.demo_links import DemoLinks
 from fewshot.project import ProjectStore
-from fewshot.ui.guard import trusted_proxies
+from fewshot.ui.server.guard import trusted_proxies
 
 USER, PASSWORD = "ana", "secret"
 

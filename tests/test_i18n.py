@@ -36,7 +36,7 @@ def app_module():
 @pytest.fixture(scope="module")
 def demo():
     from fewshot.ui import build_app
-    return build_app()
+    return build_app().blocks
 
 
 def fn_named(demo, name: str):

@@ -25,9 +25,9 @@ from fewshot.demo_links import DemoLinks
 from fewshot.errors import ProjectError
 from fewshot.project import ProjectStore
 from fewshot.project.io import export_project, import_project, label_from_file
-from fewshot.ui import label_html as H
+from fewshot.ui.tab import label_html as H
 from fewshot.ui import step_label
-from fewshot.ui.labels import Desk
+from fewshot.ui.tab.labels import Desk
 
 
 @pytest.fixture

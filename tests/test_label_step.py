@@ -1,4 +1,4 @@
-"""The Label step's rules, through its adapter (fewshot/ui/labels.py) and its handlers' logic (step_label.act,
+"""The Label step's rules, through its adapter (fewshot/ui/tab/labels.py) and its handlers' logic (step_label.act,
 render): cold start, one class only, skipped photos, accept above N, reject, suspects, undo, rename and merge,
 hints from folders, and labels that are in the project at once.
 
@@ -20,9 +20,10 @@ from fewshot import labelling as LB
 from fewshot.archive import Limits
 from fewshot.errors import ProjectError
 from fewshot.images import UnreadableImage, thumbnail
-from fewshot.ui import label_html as H
+from fewshot.ui.tab import label_html as H
 from fewshot.ui import step_label
-from fewshot.ui.labels import Desk, uploaded_items
+from fewshot.ui.tab.labels import Desk
+from fewshot.ui.tab.photos import uploaded_items
 
 LIMITS = Limits()
 
@@ -123,7 +124,7 @@ def test_uploads_that_are_not_the_servers_or_not_photos_are_skipped(tmp_path):
     up = tmp_path / "uploads"
     good = make_image(up / "a" / "1.png", (200, 0, 0), 1)
     outside = make_image(tmp_path / "elsewhere.png", (0, 200, 0), 2)
-    from fewshot.ui.state import is_upload
+    from fewshot.ui.tab.state import is_upload
     payload = {"items": [{"path": str(good), "rel": "pile/1.png"}, {"path": str(outside), "rel": "pile/2.png"},
                          {"path": str(good), "rel": "../up.png"}], "others": ["pile/notes.txt"]}
     items, skipped = uploaded_items(payload, up, is_upload)
@@ -356,7 +357,7 @@ def test_the_page_handlers_add_a_dropped_pile_and_label_from_the_grid(tmp_path, 
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "uploads"))
     monkeypatch.setattr(step_label, "Desk", lambda project: Desk(project, features=colour_features))
     from fewshot.ui import build_app
-    demo = build_app()
+    demo = build_app().blocks
     fn = {f.name: f.fn for f in demo.fns.values()}
     items, truth = pile(tmp_path / "uploads" / "x", {"red": 3, "green": 3})
     payload = json.dumps({"items": [{"path": str(f), "rel": rel} for f, rel in items], "others": ["pile/notes.txt"]})
@@ -364,7 +365,7 @@ def test_the_page_handlers_add_a_dropped_pile_and_label_from_the_grid(tmp_path, 
     by_id = lambda out: {getattr(c, "elem_id", None) or type(c).__name__: v for c, v in out.items()}  # noqa: E731
     out = by_id(fn["on_drop"](payload, None, request))
     sess = out["State"]
-    step_label._DESKS[sess].wait()
+    sess.label.desk.wait()
     out = by_id(fn["on_add_class"]("red", sess, request))
     assert "6 photos" in out["label-status"] and "Skipped 1 files" in out["label-status"]
     grid = out["label-grid"].constructor_args["grid"]
@@ -457,9 +458,10 @@ def test_step_1s_report_lists_photos_that_may_be_in_the_wrong_folder(tmp_path, m
     monkeypatch.setenv("FEWSHOT_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("FEWSHOT_SESSION_DIR", str(tmp_path / "sessions"))
     monkeypatch.setattr(step_label, "Desk", lambda project: Desk(project, features=colour_features))
-    from fewshot.ui import build_app, projects
-    from fewshot.ui.state import Session
-    demo = build_app()
+    from fewshot.ui import build_app
+    from fewshot.ui.tab import projects
+    from fewshot.ui.tab.state import Session
+    demo = build_app().blocks
     on_tick = next(f.fn for f in demo.fns.values() if f.name == "on_tick")
     root = make_class_folders(tmp_path / "sorted", {"red": 10, "green": 10})
     (root / "red" / "000.png").rename(root / "green" / "misplaced.png")

@@ -1,4 +1,4 @@
-"""The Label step's thumbnail links (fewshot/ui/thumbs.py), answered as the route answers them: a tab's own link
+"""The Label step's thumbnail links (fewshot/ui/server/thumbs.py), answered as the route answers them: a tab's own link
 gives a cached JPEG; another browser, another --auth user, a closed tab, another project's photo, a made-up
 photo or a path trick get 404. The same links through the launched app and Chromium are in
 tests/test_app_project_access.py.
@@ -11,8 +11,8 @@ import pytest
 from conftest import make_image
 
 from fewshot.archive import Limits
-from fewshot.ui.labels import Desk
-from fewshot.ui.thumbs import ThumbTokens, thumb_response
+from fewshot.ui.tab.labels import Desk
+from fewshot.ui.server.thumbs import ThumbTokens, thumb_response
 
 LIMITS = Limits()
 
@@ -21,7 +21,7 @@ LIMITS = Limits()
 def tab(store, tmp_path, monkeypatch):
     """A tab's session (its browser cookie 'ours') and its desk with three photos, registered as the page does."""
     monkeypatch.setenv("FEWSHOT_SESSION_DIR", str(tmp_path / "sessions"))
-    from fewshot.ui.state import Session
+    from fewshot.ui.tab.state import Session
     sess = Session(owner=None)
     sess.browser = "ours"
     desk = Desk(store.create("me", "pile"))
@@ -111,7 +111,7 @@ def test_the_route_answers_behind_a_proxys_prefix_as_the_grids_relative_link_ask
     to the page, so the browser asks <prefix>/thumb/..., and the route must answer there."""
     from starlette.applications import Starlette
     from starlette.testclient import TestClient
-    from fewshot.ui.thumbs import thumb_routes
+    from fewshot.ui.server.thumbs import thumb_routes
     tokens, sess, desk = tab
     link = desk.thumb_url(desk.project.photos()[0].sha1)
     assert not link.startswith("/")  # relative: it follows the page wherever the page is

@@ -23,7 +23,7 @@ from fewshot.project import undo as project_undo
 from fewshot.errors import ProjectError
 from fewshot.project import ProjectStore
 from fewshot.ui import step_label
-from fewshot.ui.labels import Desk
+from fewshot.ui.tab.labels import Desk
 
 
 def reopened(desk: Desk) -> Desk:
@@ -53,19 +53,19 @@ def test_undo_after_a_reload_takes_back_the_last_labelling(tmp_path, monkeypatch
     project), Undo takes the 20 labels back."""
     import gradio as gr
     from fewshot.ui import build_app
-    from fewshot.ui import projects as PJ
-    from fewshot.ui import state as ST
+    from fewshot.ui.tab import projects as PJ
+    from fewshot.ui.tab import state as ST
     monkeypatch.setenv("FEWSHOT_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("FEWSHOT_SESSION_DIR", str(tmp_path / "sessions"))
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "uploads"))
     monkeypatch.setattr(step_label, "Desk", lambda project: Desk(project, features=colour_features))
-    fn = {f.name: f.fn for f in build_app().fns.values()}
+    fn = {f.name: f.fn for f in build_app().blocks.fns.values()}
     by_id = lambda out: {getattr(c, "elem_id", None) or type(c).__name__: v for c, v in out.items()}  # noqa: E731
     items, _ = pile(tmp_path / "uploads" / "x", {"red": 12, "green": 12})
     payload = json.dumps({"items": [{"path": str(f), "rel": rel} for f, rel in items], "others": []})
     tab = gr.Request(headers={}, cookies={}, session_hash="tab-before-reload")
     sess = by_id(fn["on_drop"](payload, None, tab))["State"]
-    step_label._DESKS[sess].wait()
+    sess.label.desk.wait()
     twenty = [p.sha1 for p in sess.project.photos()][:20]
     fn["on_act"](json.dumps({"act": "label", "ids": twenty, "cls": "red", "nonce": 1}), sess, tab)
     assert len(sess.project.photos(label="red")) == 20
@@ -81,7 +81,7 @@ def test_undo_after_a_reload_takes_back_the_last_labelling(tmp_path, monkeypatch
             step_label.desk_of(other).undo()
     finally:
         for s in (sess, other):
-            d = step_label._DESKS.get(s)
+            d = s.label.desk
             if d is not None:
                 d.wait()
         other.cleanup()
@@ -91,7 +91,7 @@ def test_undo_after_a_reload_takes_back_the_last_labelling(tmp_path, monkeypatch
 def _child(code: str, root) -> subprocess.Popen:
     """Another server process on the same data folder."""
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    prelude = ("import os, signal, sys\nfrom fewshot.project import ProjectStore\nfrom fewshot.ui.labels import Desk\n"
+    prelude = ("import os, signal, sys\nfrom fewshot.project import ProjectStore\nfrom fewshot.ui.tab.labels import Desk\n"
                f"store = ProjectStore({str(root)!r})\n")
     return subprocess.Popen([sys.executable, "-c", prelude + textwrap.dedent(code)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)

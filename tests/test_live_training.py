@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from fewshot.train_events import Done, EpochEnd, Progress
-from fewshot.ui import state as ST
+from fewshot.ui.tab import state as ST
 from fewshot.ui import step_train as S
-from fewshot.ui import training as T
+from fewshot.ui.tab import training as T
 from fewshot.ui.texts import PRESETS
 
 
@@ -125,7 +125,7 @@ def test_the_preset_follows_the_settings_and_says_custom_when_none_matches(name)
 
 def test_the_train_api_keeps_its_parameters_and_presets_are_not_an_api():
     from fewshot.ui import build_app
-    demo = build_app()
+    demo = build_app().blocks
     api = demo.get_api_info()["named_endpoints"]
     params = [p["parameter_name"] for p in api["/train"]["parameters"]]
     assert params == ["backbone", "pretrained", "epochs", "learning_rate", "stage", "batch_size", "augmentation",
@@ -222,7 +222,7 @@ def test_a_job_goes_on_when_its_page_leaves_and_a_new_page_picks_it_up_where_it_
     import threading
 
     from fewshot.errors import TrainingError
-    from fewshot.ui.jobs import Jobs
+    from fewshot.ui.tab.jobs import Jobs
     from fewshot.train_events import StopRequest
     gate = threading.Event()
 

@@ -161,7 +161,7 @@ def test_the_command_line_shows_and_picks_runs_by_their_number(tmp_path, monkeyp
 
 @pytest.fixture
 def sess(tmp_path, monkeypatch):
-    from fewshot.ui import state as ST
+    from fewshot.ui.tab import state as ST
     monkeypatch.setenv("FEWSHOT_SESSION_DIR", str(tmp_path / "sessions"))
     monkeypatch.setenv("FEWSHOT_DATA_DIR", str(tmp_path / "data"))
     s = ST.Session()
@@ -173,11 +173,11 @@ def sess(tmp_path, monkeypatch):
 def test_a_second_projects_first_training_is_run_1_in_the_results_runs_compare_and_share(sess):
     from fewshot.demo_links import DemoLinks
     from fewshot.predict import Predictor
-    from fewshot.ui import photos as P
-    from fewshot.ui import projects as PJ
+    from fewshot.ui.tab import photos as P
+    from fewshot.ui.tab import projects as PJ
     from fewshot.ui import share
     from fewshot.ui import step_project as SP
-    from fewshot.ui import training as T
+    from fewshot.ui.tab import training as T
     from fewshot.ui.demo import LinkSource
     an_older_project(PJ.store())
     P.load_example(sess, per_class=6)
@@ -216,8 +216,8 @@ def test_a_reopened_project_says_its_own_run_numbers_and_keeps_them_after_a_dele
     """Opening the project (as after a reload): the bar, the runs table and step 2's line name run 3, not the
     database's id; deleting run 2 in the page leaves run 3 as it was."""
     from fewshot.ui import Backends, build_app
-    from fewshot.ui import projects as PJ
-    from fewshot.ui.state import Session
+    from fewshot.ui.tab import projects as PJ
+    from fewshot.ui.tab.state import Session
     monkeypatch.setenv("FEWSHOT_SESSION_DIR", str(tmp_path / "sessions"))
     monkeypatch.setenv("FEWSHOT_DATA_DIR", str(tmp_path / "data"))
     an_older_project(PJ.store())
@@ -226,7 +226,7 @@ def test_a_reopened_project_says_its_own_run_numbers_and_keeps_them_after_a_dele
     failed_runs(p, 2)
     for _ in p.train(QUICK):  # run 3 (database id 6): the project's model
         pass
-    demo = build_app(Backends())
+    demo = build_app(Backends()).blocks
     api = {b.api_name: b.fn for b in demo.fns.values() if b.api_name}
     sess = Session()
     sess.project_owner = OWNER

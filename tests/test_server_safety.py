@@ -85,7 +85,7 @@ def _wait(cond, timeout_s: float, what: str):
 
 def test_a_session_is_closed_only_by_its_own_user_and_stale_folders_go(tmp_path, monkeypatch):
     monkeypatch.setenv("FEWSHOT_SESSION_DIR", str(tmp_path))
-    from fewshot.ui.state import SessionRegistry, remove_stale_sessions
+    from fewshot.ui.tab.state import SessionRegistry, remove_stale_sessions
     reg = SessionRegistry(current_user=lambda: "ana")
     sess = reg.ensure(None, "hash1")
     assert sess.owner == "ana" and sess.dir.is_dir()

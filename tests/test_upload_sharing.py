@@ -1,6 +1,6 @@
 """Gradio's upload folder is addressed by content (<sha256>/<name>): two sessions that upload the same bytes under
 the same name get one path. Closing one session must not delete a file another session still needs, and the last
-session to let go of it still deletes it (fewshot/ui/state.py: Session.cleanup, Uploads)."""
+session to let go of it still deletes it (fewshot/ui/tab/state.py: Session.cleanup, Uploads)."""
 from __future__ import annotations
 
 import hashlib
@@ -13,8 +13,8 @@ import pytest
 from conftest import make_class_folders
 
 from fewshot.errors import DataError
-from fewshot.ui import photos as P
-from fewshot.ui.state import Session
+from fewshot.ui.tab import photos as P
+from fewshot.ui.tab.state import Session
 
 
 @pytest.fixture

@@ -24,9 +24,9 @@ from fewshot import budget as B
 from fewshot import gpu_jobs as J
 from fewshot import load_dataset, train
 from fewshot.ui import build_app
-from fewshot.ui import results as R
-from fewshot.ui import state as ST
-from fewshot.ui import training as T
+from fewshot.ui.tab import results as R
+from fewshot.ui.tab import state as ST
+from fewshot.ui.tab import training as T
 from fewshot.predict import Predictor
 
 
@@ -88,7 +88,7 @@ def handlers(zero, tmp_path, monkeypatch):
     with tiny photos."""
     monkeypatch.setenv("FEWSHOT_SESSION_DIR", str(tmp_path / "sessions"))
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "uploads"))  # the handlers read only files uploaded there
-    demo = build_app(zero.backends)
+    demo = build_app(zero.backends).blocks
     fns = {f.api_name: f.fn for f in demo.fns.values() if f.api_name}
     sess = ST.Session(zero.backends)
     sess.set_dataset(load_dataset(make_class_folders(tmp_path / "set", {"cat": 12, "dog": 12, "fox": 12})), "test")

@@ -691,7 +691,7 @@ MESSAGES.update({
     "{}, {} of it waiting for another training to finish": "{0!t}，其中 {1!t} 在等待另一个训练结束",
 })
 
-# Two zip folders that differ only in case became one class; the web server's brakes (fewshot/ui/guard.py).
+# Two zip folders that differ only in case became one class; the web server's brakes (fewshot/ui/server/guard.py).
 MESSAGES.update({
     "The folders '{}' and {} differ only in upper/lower case, so they became one class, '{}'. "
     "If they are different things, rename one and load again.":
@@ -1148,7 +1148,7 @@ MESSAGES.update({  # the daily caps on a demo link's feedback (fewshot/demo_link
     "feedback stopped on a demo link: {} photos its visitors sent deleted, {} kept":
         "停止了一个演示链接的反馈：删除了访问者发来的 {0} 张照片，保留 {1} 张",
 })
-MESSAGES.update({  # the Guard (fewshot/ui/guard.py): files only from their own uploader, the password brake
+MESSAGES.update({  # the Guard (fewshot/ui/server/guard.py): files only from their own uploader, the password brake
     "This request is over {} MB.": "这个请求超过了 {} MB。",
     "Too many wrong passwords. Wait {} s and try again.": "密码错误次数太多。请等 {} 秒后再试。",
     "A file this request names was not uploaded by you to this page. Upload the file itself: no file on the server "
@@ -1199,7 +1199,7 @@ UI.update({
 COLUMNS.update({"likely between": "可能范围", "checked on": "检查照片数"})
 
 # Who gave each label (fewshot/project/labels.py, fewshot/label_files.py, fewshot/cli/project.py) and a demo
-# link's visitors' photos in the Label step, to confirm or reject (fewshot/ui/label_html.py, step_label.py).
+# link's visitors' photos in the Label step, to confirm or reject (fewshot/ui/tab/label_html.py, step_label.py).
 MESSAGES.update({
     "A label's source is 'person' or 'suggestion', not '{}'.": "标注的来源只能是 'person'（人）或 'suggestion'（建议），不能是“{0}”。",
     "Only a suggestion has a confidence, a run or a model; a person's label has none.":
@@ -1238,7 +1238,7 @@ UI.update({
     "Confirm selected": "确认选中的",
 })
 
-# The Label step asks for the check set (fewshot/ui/label_html.py, fewshot/check_set.py).
+# The Label step asks for the check set (fewshot/ui/tab/label_html.py, fewshot/check_set.py).
 MESSAGES.update({
     "To tell you honestly how good the model is, label the {} marked 🎲 too: they were picked at random, so don't "
     "skip the hard ones.":
@@ -1315,7 +1315,7 @@ MESSAGES.update({
     "the model": "检查集：从你的照片集中随机抽出、由你亲手标注的照片；接受的建议从不用来检查模型",
 })
 
-# an honest accept threshold (fewshot/label_trust.py, labelling.py, ui/label_html.py, ui/step_label.py): judged on the
+# an honest accept threshold (fewshot/label_trust.py, labelling.py, ui/tab/label_html.py, ui/step_label.py): judged on the
 # labels a person gave only, a lower bound, and nothing accepted by default where the labels show no safe one
 MESSAGES.update({
     "Accepting at or above {}: at least {} of those suggestions should be right (90% sure, judged on your {} check "

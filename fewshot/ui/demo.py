@@ -1,8 +1,8 @@
 """The demo page: a predict-only page for one model, at /m/<link id> of the app's own server (demo links, made in
-step 5) or at / of its own server (`python -m fewshot serve`, fewshot/cli_serve.py).
+step 5) or at / of its own server (`python -m fewshot serve`, fewshot/cli/serve.py).
 
-    links = demo_app_kwargs(make_predictor)     # app.py: launch(app_kwargs={**guard_app_kwargs(), **links})
-    build_demo(FileSource("m.safetensors", Predictor)).launch(...)   # fewshot/cli_serve.py, via serve()
+    links = demo_app_kwargs(make_predictor, uploads)  # build_app: links["routes"] go in the App's routes
+    build_demo(FileSource("m.safetensors", Predictor)).launch(...)   # fewshot/cli/serve.py, via serve()
 
 How it is served: one predict-only gr.Blocks, mounted with gr.mount_gradio_app on a small FastAPI app of its own,
 behind `LinkGate` at /m of the main app. The gate answers 404 for an unknown or revoked link before the page sees
@@ -28,12 +28,11 @@ from ..bundle import TrainedModel, load_bundle
 from ..check_set import CHECK, of_metrics
 from ..demo_links import DemoLinks, LinkTarget, feedback_max_bytes, valid_link_id
 from ..errors import DataError, FewshotError
-from .guard import DEMO_PREFIX, Budget, max_upload_bytes
+from .server.guard import DEMO_PREFIX, Budget, max_upload_bytes
 from .page import I18N, friendly, lang_of, localize, localized
-from .uploads import VISITOR_HEADER, UploadLedger
+from .server.gate import LINK_HEADER, LinkGate
+from .server.uploads import UploadLedger
 
-LINK_HEADER = b"x-fewshot-demo"
-FILE_ROUTES = ("/file=", "/gradio_api/file=", "/gradio_api/file/")
 # the phone's rear camera where there is one (a laptop's only camera otherwise); not mirrored: it looks outwards
 REAR_CAMERA = gr.WebcamOptions(mirror=False, constraints={"video": {"facingMode": {"ideal": "environment"},
                                                                     "width": {"ideal": 1920},
@@ -98,7 +97,7 @@ class LinkSource:
         self._links = links if callable(links) else (lambda: links)
         self.models = _Models(make_predictor)
         per_min = feedback_per_min or int(os.environ.get("FEWSHOT_FEEDBACK_PER_MIN", "") or 10)
-        # the upload budget of fewshot/ui/guard.py, per visitor address: photos sent back per minute
+        # the upload budget of fewshot/ui/server/guard.py, per visitor address: photos sent back per minute
         self.budget = Budget(per_min * feedback_max_bytes(), per_min)
 
     def _target(self, request: gr.Request | None) -> LinkTarget | None:
@@ -241,7 +240,7 @@ def serve(bundle: str | os.PathLike, host: str = "127.0.0.1", port: int = 7860, 
           auth: tuple[str, str] | None = None) -> None:
     """`python -m fewshot serve`: the demo page of one saved model at / of a server of its own (no feedback)."""
     from ..predict import Predictor
-    from .guard import guard_app_kwargs, trust_proxies
+    from .server.guard import guard_app_kwargs, trust_proxies
     page = build_demo(FileSource(bundle, Predictor))
     page.queue(default_concurrency_limit=4)
     trust_proxies()
@@ -251,52 +250,6 @@ def serve(bundle: str | os.PathLike, host: str = "127.0.0.1", port: int = 7860, 
 
 # ---------------------------------------------------------------- /m/<id> on the main app's server
 
-def _send_plain(status: int, text: str, headers: list | None = None) -> list[dict]:
-    body = text.encode()
-    hdrs = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]
-    return [{"type": "http.response.start", "status": status, "headers": hdrs + (headers or [])},
-            {"type": "http.response.body", "body": body}]
-
-
-class LinkGate:
-    """ASGI app mounted at /m: /m/<id>/... goes to the demo page when link <id> is live, else 404. Behind the
-    Guard (fewshot/ui/guard.py), which says who the visitor is; its file routes serve a visitor only what that
-    visitor uploaded to this link's page, never a session's, a project's or any other file."""
-
-    def __init__(self, app, is_live: Callable[[str], bool], uploads: UploadLedger) -> None:
-        self.app, self.is_live, self.uploads = app, is_live, uploads
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] not in ("http", "websocket"):
-            return await self.app(scope, receive, send)
-        from starlette._utils import get_route_path
-        from starlette.concurrency import run_in_threadpool
-        route = get_route_path(scope)  # "/<id>/rest" below the mount
-        link, slash, rest = route.lstrip("/").partition("/")
-        if not valid_link_id(link) or not await run_in_threadpool(self.is_live, link):
-            return await self._refuse(scope, send, 404, "Not found.")
-        if not slash:  # /m/<id> -> /m/<id>/ (relative, so it holds behind proxies and share links)
-            return await self._refuse(scope, send, 307, "", [(b"location", f"{link}/".encode())])
-        rest = "/" + rest
-        visitor = dict(scope.get("headers", [])).get(VISITOR_HEADER, b"").decode("utf-8", "replace")
-        for prefix in FILE_ROUTES:
-            if rest.startswith(prefix) and not self.uploads.owns(
-                    visitor, rest[len(prefix):] if prefix.endswith("=") else "/" + rest[len(prefix):]):
-                return await self._refuse(scope, send, 404, "Not found.")
-        headers = [(k, v) for k, v in scope.get("headers", []) if k.lower() != LINK_HEADER]
-        child = dict(scope, root_path=scope.get("root_path", "") + "/" + link,
-                     headers=headers + [(LINK_HEADER, link.encode())])
-        return await self.app(child, receive, send)
-
-    @staticmethod
-    async def _refuse(scope, send, status: int, text: str, headers: list | None = None) -> None:
-        if scope["type"] == "websocket":
-            await send({"type": "websocket.close", "code": 1008})
-            return
-        for msg in _send_plain(status, text, headers):
-            await send(msg)
-
-
 def demo_app_kwargs(make_predictor: Callable, uploads: UploadLedger, links: DemoLinks | None = None) -> dict:
     """launch(app_kwargs=...) for the main app: the demo page at /m/<id>, started and stopped with the server;
     `uploads` is the Guard's ledger (guard_app_kwargs), by which the gate serves visitors their own pictures."""
@@ -304,7 +257,7 @@ def demo_app_kwargs(make_predictor: Callable, uploads: UploadLedger, links: Demo
     from starlette.routing import Mount
 
     def server_links() -> DemoLinks:
-        from .projects import store
+        from .tab.projects import store
         return links or DemoLinks(store())
 
     source = LinkSource(server_links, make_predictor)
@@ -320,5 +273,5 @@ def demo_app_kwargs(make_predictor: Callable, uploads: UploadLedger, links: Demo
     return {"routes": [Mount(DEMO_PREFIX, app=gate)], "lifespan": lifespan}
 
 
-__all__ = ["DEMO_PREFIX", "FileSource", "LinkGate", "LinkSource", "build_demo", "demo_app_kwargs", "mount_kwargs",
+__all__ = ["DEMO_PREFIX", "FileSource", "LinkSource", "build_demo", "demo_app_kwargs", "mount_kwargs",
            "short_card"]

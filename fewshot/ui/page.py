@@ -24,8 +24,9 @@ from gradio_client.utils import strip_invalid_filename_characters
 from .. import i18n as L
 from ..errors import FewshotError
 from ..images import UnreadableImage
-from .guard import BROWSER_COOKIE
-from .state import Session, SessionRegistry, is_upload, plain_error, session_root
+from .server.guard import BROWSER_COOKIE
+from .server.thumbs import ThumbTokens
+from .tab.state import Session, SessionRegistry, is_upload, plain_error, session_root
 
 # The page's fixed text, keyed by its English; localize() fills both tables as the page is built.
 I18N = gr.I18n(en={}, **{L.ZH: {}})
@@ -49,13 +50,15 @@ class Page:
     reopened: list = field(default_factory=list)
     # session folder name -> its live Session, for file_owner (weak: a closed session's entry goes with it)
     folders: weakref.WeakValueDictionary = field(default_factory=weakref.WeakValueDictionary)
+    # the server's live thumbnail tokens (the Label step registers a tab's desk; the thumb route reads them)
+    thumbs: ThumbTokens = field(default_factory=ThumbTokens)
 
     def session(self, state, request: gr.Request | None) -> Session:
         """The tab's Session (made on first use), remembered under the browser connection."""
         sess = self.registry.ensure(state, getattr(request, "session_hash", None) if request else None,
                                     owner=getattr(request, "username", None) if request else None)
         self.folders[sess.dir.name] = sess
-        if sess.browser is None and request is not None:  # what only this browser may fetch (ui/thumbs.py)
+        if sess.browser is None and request is not None:  # what only this browser may fetch (ui/server/thumbs.py)
             sess.browser = (getattr(request, "cookies", None) or {}).get(BROWSER_COOKIE)
         return sess
 
@@ -249,6 +252,22 @@ def md_hint(text: str) -> gr.Markdown:
     return gr.Markdown(text, elem_classes="fs-muted")
 
 
+@dataclass(eq=False)
+class Links:
+    """What one step's events show of the other steps. The page (fewshot/ui/__init__.py) makes it from the steps'
+    `render`, as steps never import each other, and passes it to every step's `wire(view, page, links)`."""
+
+    demo: gr.Blocks  # the page's Blocks: its load event reopens the tab's project (step_project)
+    show_all: Callable[[Session], dict]  # every step's whole render: a project opened (or reopened after a reload)
+    everything: list  # what show_all writes
+    show_report: Callable[[Session], dict]  # step 1's report, which the cards and the Label step write again
+    report_outputs: list
+    show_model: Callable[[Session], dict]  # steps 3-5 for a new model (trained here, or loaded from a file)
+    model_outputs: list  # what show_model writes, in the API's order
+    take_parts: Callable[[], None]  # wires step 5's Space and demo-link blocks, in their place in the API's order
+    slots: int  # how many trainings may run at once (FEWSHOT_TRAIN_SLOTS)
+
+
 def step_header(num: int, title: str, hint: str) -> None:
     """A numbered step's heading and its one-line hint."""
     gr.HTML(f'<h2><span class="fs-num">{num}</span>{title}</h2><div class="fs-muted">{hint}</div>',
@@ -256,3 +275,7 @@ def step_header(num: int, title: str, hint: str) -> None:
 
 
 PRIVATE = dict(api_visibility="private")
+
+
+__all__ = ["I18N", "LANG", "Links", "PRIVATE", "Page", "TEXT_VALUE", "friendly", "inform", "lang_of", "localize", "localized",
+           "md_hint", "step_header", "warn"]

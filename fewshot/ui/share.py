@@ -4,27 +4,44 @@ page behind a link is fewshot/ui/demo.py; the links are fewshot/demo_links.py, k
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 import time
-from types import SimpleNamespace
+from typing import Callable
 
 import gradio as gr
 
 from .. import i18n as L
 from ..demo_links import DemoLink, DemoLinks
 from ..errors import FewshotError
-from . import projects as P
-from .demo import DEMO_PREFIX
+from .tab import projects as P
+from .server.guard import DEMO_PREFIX
 from .page import LANG, PRIVATE, Page, friendly, inform, md_hint
-from .state import Session
+from .tab.state import Session
 
 NO_LINKS = "No demo links yet."
 HIDDEN = dict(visible=False)
 
 
-def build(page: Page) -> SimpleNamespace:
+@dataclass(eq=False)
+class ShareView:
+    """The demo-link block's components (part of step 5) (`build` makes them; `render` and `wire` take them)."""
+    page: Page
+    box: gr.Accordion = field(init=False)
+    feedback: gr.Checkbox = field(init=False)
+    make: gr.Button = field(init=False)
+    links: gr.Markdown = field(init=False)
+    refresh: gr.Button = field(init=False)
+    pick: gr.Dropdown = field(init=False)
+    pick_feedback: gr.Checkbox = field(init=False)
+    stop: gr.Button = field(init=False)
+    stop_yes: gr.Button = field(init=False)
+    revoke: gr.Button = field(init=False)
+
+
+def build(page: Page) -> ShareView:
     """The Share accordion: make a link, the list of links, switch feedback for one, stop it and delete what its
     visitors sent, revoke it."""
-    v = SimpleNamespace(page=page)
+    v = ShareView(page=page)
     with gr.Accordion("Share a demo link", open=False, elem_id="share-box") as v.box:
         md_hint("A page where anyone with the link can try this model on a phone or a computer: upload a photo or "
                 "take one, and see what the model answers. Visitors cannot train, see your photos or your projects. "
@@ -94,7 +111,7 @@ def _links() -> DemoLinks:
     return DemoLinks(P.store())
 
 
-def shown(v: SimpleNamespace, sess: Session | None, request: gr.Request | None, pick: str | None = None) -> dict:
+def shown(v: ShareView, sess: Session | None, request: gr.Request | None, pick: str | None = None) -> dict:
     """The list and the link picker for the session's open project."""
     asked = {v.stop: gr.Button(visible=True), v.stop_yes: gr.Button(visible=False)}  # any question asked is off
     if sess is None or sess.project is None:
@@ -113,10 +130,20 @@ def stopped_words(deleted: int, kept: int) -> str:
             f"had labelled.")
 
 
-def wire(v: SimpleNamespace, page: Page) -> None:
-    """Make, list, switch feedback, stop feedback and delete what visitors sent (asked first), revoke."""
-    outs = [v.links, v.pick, v.pick_feedback, v.stop, v.stop_yes]
+@dataclass(eq=False)
+class _Handlers:
+    """The Share block's callbacks, which `wire` connects."""
+    refresh: Callable
+    make: Callable
+    revoke: Callable
+    switch: Callable
+    ask_stop: Callable
+    stop_sent: Callable
+    chosen: Callable
 
+
+def _handlers(v: ShareView, page: Page) -> _Handlers:
+    """The Share block's callbacks (wire connects them)."""
     @friendly
     def refresh(st, request: gr.Request):
         sess = st if isinstance(st, Session) and not st.closed else None
@@ -166,16 +193,27 @@ def wire(v: SimpleNamespace, page: Page) -> None:
         return {v.pick_feedback: next((k.feedback for k in links if k.id == pick), False),
                 v.stop: gr.Button(visible=True), v.stop_yes: gr.Button(visible=False)}  # asked about another link
 
+    return _Handlers(refresh=refresh, make=make, revoke=revoke, switch=switch, ask_stop=ask_stop,
+                     stop_sent=stop_sent, chosen=chosen)
+
+
+def wire(v: ShareView, page: Page) -> None:
+    """Make, list, switch feedback, stop feedback and delete what visitors sent (asked first), revoke."""
+    outs = [v.links, v.pick, v.pick_feedback, v.stop, v.stop_yes]
+    h = _handlers(v, page)
     # one queue, one at a time (each takes milliseconds): a list read when the box opened cannot arrive after,
     # and overwrite, the list of a Share clicked right away
     one = dict(concurrency_id="fewshot-share", concurrency_limit=1)
-    v.box.expand(refresh, [page.state], outs, **PRIVATE, **one, show_progress="hidden")
-    v.refresh.click(refresh, [page.state], outs, **PRIVATE, **one, show_progress="hidden")
-    v.make.click(make, [v.feedback, page.state], [page.state] + outs, api_name="share", **one)
-    v.revoke.click(revoke, [v.pick, page.state], outs, api_name="revoke_link", **one)
-    v.pick_feedback.input(switch, [v.pick, v.pick_feedback, page.state], outs, **PRIVATE, **one)
-    v.pick.input(chosen, [v.pick, page.state], [v.pick_feedback, v.stop, v.stop_yes], **PRIVATE, **one,
+    v.box.expand(h.refresh, [page.state], outs, **PRIVATE, **one, show_progress="hidden")
+    v.refresh.click(h.refresh, [page.state], outs, **PRIVATE, **one, show_progress="hidden")
+    v.make.click(h.make, [v.feedback, page.state], [page.state] + outs, api_name="share", **one)
+    v.revoke.click(h.revoke, [v.pick, page.state], outs, api_name="revoke_link", **one)
+    v.pick_feedback.input(h.switch, [v.pick, v.pick_feedback, page.state], outs, **PRIVATE, **one)
+    v.pick.input(h.chosen, [v.pick, page.state], [v.pick_feedback, v.stop, v.stop_yes], **PRIVATE, **one,
                  show_progress="hidden")
-    v.stop.click(ask_stop, [v.pick, page.state], [v.stop, v.stop_yes], queue=False, **PRIVATE)
+    v.stop.click(h.ask_stop, [v.pick, page.state], [v.stop, v.stop_yes], queue=False, **PRIVATE)
     # photos deleted: the project bar's counts follow
-    page.follow(v.stop_yes.click(stop_sent, [v.pick, page.state], outs, api_name="stop_link_feedback", **one))
+    page.follow(v.stop_yes.click(h.stop_sent, [v.pick, page.state], outs, api_name="stop_link_feedback", **one))
+
+
+__all__ = ["HIDDEN", "NO_LINKS", "ShareView", "build", "link_table", "roots", "shown", "stopped_words", "wire"]

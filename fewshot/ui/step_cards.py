@@ -1,21 +1,36 @@
 """Step 1's class cards, Teachable-Machine style: name a class, drop photos on it or take webcam shots."""
 from __future__ import annotations
 
-from types import SimpleNamespace
+from dataclasses import dataclass, field
 from typing import Callable
 
 import gradio as gr
 
 from ..errors import FewshotError
-from . import photos as P
-from .page import PRIVATE, Page, friendly, md_hint, warn
-from .state import MAX_CARDS, Session
+from .tab import photos as P
+from .page import Links, PRIVATE, Page, friendly, md_hint, warn
+from .tab.state import MAX_CARDS, Session
 from .texts import REOPEN_CAMERA_JS
 
 
-def build(page: Page) -> SimpleNamespace:
+@dataclass(eq=False)
+class CardsView:
+    """Step 1's class-cards tab: its components (`build` makes them; `render` and `wire` take them)."""
+    page: Page
+    cols: list[gr.Column] = field(default_factory=list)
+    names: list[gr.Textbox] = field(default_factory=list)
+    gals: list[gr.Gallery] = field(default_factory=list)
+    files: list[gr.File] = field(default_factory=list)
+    dels: list[gr.Button] = field(default_factory=list)
+    add: gr.Button = field(init=False)
+    use: gr.Button = field(init=False)
+    cam: gr.Image = field(init=False)
+    cam_target: gr.Dropdown = field(init=False)
+
+
+def build(page: Page) -> CardsView:
     """The cards (MAX_CARDS slots, two shown), add/use buttons and the webcam."""
-    v = SimpleNamespace(page=page, cols=[], names=[], gals=[], files=[], dels=[])
+    v = CardsView(page=page)
     md_hint("Class by class, like Teachable Machine: one card per class. Name it, then drop photos on it "
             "or take webcam shots.")
     with gr.Row(elem_classes="fs-cards"):
@@ -41,7 +56,7 @@ def build(page: Page) -> SimpleNamespace:
     return v
 
 
-def render(v: SimpleNamespace, sess: Session, names: bool = True) -> dict:
+def render(v: CardsView, sess: Session, names: bool = True) -> dict:
     """Every card slot from the session's cards. Names are only rewritten when cards moved
     (added or deleted): rewriting them after an upload could undo what the user is typing."""
     page = v.page
@@ -68,8 +83,9 @@ def _card_id(sess: Session, i: int) -> int:
     return sess.cards[i].id
 
 
-def wire(v: SimpleNamespace, page: Page, show_report: Callable[[Session], dict], report_outputs: list) -> None:
+def wire(v: CardsView, page: Page, links: Links) -> None:
     """Card events; "Use these classes" loads the cards as the photos and shows step 1's report (`show_report`)."""
+    show_report, report_outputs = links.show_report, links.report_outputs
     outs = [x for i in range(MAX_CARDS) for x in (v.cols[i], v.names[i], v.gals[i])] + [v.cam_target, page.state]
     for i in range(MAX_CARDS):
         _wire_card(v, page, i, outs)
@@ -104,7 +120,7 @@ def wire(v: SimpleNamespace, page: Page, show_report: Callable[[Session], dict],
                             show_progress_on=[report_outputs[0]]))
 
 
-def _wire_card(v: SimpleNamespace, page: Page, i: int, outs: list) -> None:
+def _wire_card(v: CardsView, page: Page, i: int, outs: list) -> None:
     """Card i's photo drop, rename and delete."""
     @friendly
     def on_files(files, st, request: gr.Request):
@@ -129,3 +145,6 @@ def _wire_card(v: SimpleNamespace, page: Page, i: int, outs: list) -> None:
     v.names[i].blur(on_rename, [v.names[i], page.state], outs, **PRIVATE)
     v.names[i].submit(on_rename, [v.names[i], page.state], outs, **PRIVATE)
     v.dels[i].click(on_delete, [page.state], outs, **PRIVATE)
+
+
+__all__ = ["CardsView", "build", "render", "wire"]

@@ -1,23 +1,35 @@
 """Step 3, check: accuracy on the validation photos, per class, the confusion matrix and the photos it got wrong."""
 from __future__ import annotations
 
-import weakref
-from types import SimpleNamespace
+from dataclasses import dataclass, field
 
 import gradio as gr
 
 from .. import views as V
 from ..check_set import CHECK
-from . import results as R
-from .page import Page, friendly, md_hint, step_header
-from .state import Session
+from .tab import results as R
+from .page import Links, Page, friendly, md_hint, step_header
+from .tab.state import Session
 from .texts import NOT_TRAINED
 
 
-def build(page: Page) -> SimpleNamespace:
+@dataclass(eq=False)
+class CheckView:
+    """Step 3's components (`build` makes them; `render` and `wire` take them)."""
+    page: Page
+    accuracy: gr.Markdown = field(init=False)
+    box: gr.Column = field(init=False)
+    per_class: gr.Dataframe = field(init=False)
+    confusion: gr.Plot = field(init=False)
+    mistakes: gr.Gallery = field(init=False)
+    eval_zip: gr.File = field(init=False)
+    eval_result: gr.Markdown = field(init=False)
+    shown: list = field(init=False)  # what a new session or language rewrites
+
+
+def build(page: Page) -> CheckView:
     """The check's components (hidden until there is a model)."""
-    # session -> (the model checked, its Evaluation): a check on other photos is shown only with its own model
-    v = SimpleNamespace(page=page, evaluated=weakref.WeakKeyDictionary())
+    v = CheckView(page=page)
     step_header(3, "Check", "How the model does on the validation photos, which it never learned from.")
     v.accuracy = gr.Markdown(NOT_TRAINED, elem_id="accuracy")
     with gr.Column(visible=False) as v.box:
@@ -38,12 +50,14 @@ def build(page: Page) -> SimpleNamespace:
     return v
 
 
-def render(v: SimpleNamespace, sess: Session | None) -> dict:
-    """The check of the session's model: measured here after training, or as stored in a loaded model."""
+def render(v: CheckView, sess: Session | None, whole: bool = False) -> dict:
+    """The check of the session's model: measured here after training, or as stored in a loaded model; `whole`:
+    all of it, as when a project opens (one without a model: as on a fresh page)."""
     tm = sess.model if sess is not None else None
     if tm is None:
-        return {v.eval_result: ""}
-    other = v.evaluated.get(sess)
+        return {v.eval_result: "", **({v.accuracy: NOT_TRAINED, v.box: gr.Column(visible=False),
+                                       v.mistakes: gr.Gallery(value=[], visible=False)} if whole else {})}
+    other = sess.check.evaluated  # a check on other photos is shown only with the model it checked
     other_md = evaluation_md(other[1]) if other is not None and other[0] is tm else ""  # a new model: cleared
     ev = sess.evaluation
     per_class = R.per_class_frame(ev, tm)
@@ -82,7 +96,7 @@ def evaluation_md(ev) -> str:
     return "\n".join(lines)
 
 
-def wire(v: SimpleNamespace, page: Page) -> None:
+def wire(v: CheckView, page: Page, links: Links) -> None:
     """Check the session's model on a .zip of other labelled photos."""
     @friendly
     def evaluate(path: str | None, st=None, request: gr.Request = None):
@@ -97,8 +111,11 @@ def wire(v: SimpleNamespace, page: Page) -> None:
             raise FewshotError("There is no model yet: train one in step 2, or load a saved model in step 5.")
         with sess.model_lock:  # the session's predictor: on ZeroGPU each of its calls runs in the GPU worker
             ev = evaluate_photos(sess.model, path, limits=sess.limits, predictor=sess.predictor)
-        v.evaluated[sess] = (sess.model, ev)
+        sess.check.evaluated = (sess.model, ev)
         return {v.eval_result: evaluation_md(ev), page.state: sess}
 
     v.eval_zip.upload(evaluate, [v.eval_zip, page.state], [v.eval_result, page.state], api_name="evaluate",
                       concurrency_limit=2)
+
+
+__all__ = ["CheckView", "build", "evaluation_md", "render", "wire"]

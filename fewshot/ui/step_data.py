@@ -2,10 +2,9 @@
 ending in one report (summary, warnings, thumbnails, counts, skipped files)."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 import json
-import weakref
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Callable
 
 import gradio as gr
@@ -15,18 +14,37 @@ from .. import views as V
 from ..archive import Limits
 from ..data import skipped_frame
 from ..examples import PHOTO_SETS
-from . import photos as P
+from .tab import photos as P
 from ..errors import DataError
-from .page import LANG, PRIVATE, Page, friendly, localized, md_hint, step_header, warn
-from .state import Session
+from .page import LANG, Links, PRIVATE, Page, friendly, localized, md_hint, step_header, warn
+from .tab.state import Session
 from .texts import FOLDER_TEMPLATE, FOLDER_TEXTS
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 
 
-def build(page: Page, cards_tab: Callable[[], SimpleNamespace]) -> SimpleNamespace:
+@dataclass(eq=False)
+class DataView:
+    """Step 1's components (`build` makes them; `render` and `wire` take them)."""
+    folder: gr.HTML = field(init=False)
+    zip: gr.File = field(init=False)
+    cards: object = field(init=False)  # step_cards.CardsView (the page builds it: steps never import each other)
+    example: gr.Button = field(init=False)
+    photo_set: gr.Dropdown = field(init=False)
+    download: gr.Button = field(init=False)
+    tabs: dict = field(init=False)  # each tab and its English name
+    summary: gr.Markdown = field(init=False)
+    warnings: gr.Markdown = field(init=False)
+    thumbs: gr.HTML = field(init=False)
+    counts: gr.Dataframe = field(init=False)
+    skipped_box: gr.Accordion = field(init=False)
+    skipped: gr.Dataframe = field(init=False)
+    report: list = field(init=False)  # the report's outputs (summary, warnings, thumbnails, tables)
+
+
+def build(page: Page, cards_tab: Callable[[], object]) -> DataView:
     """The four ways in (the cards tab is built by `cards_tab`) and the report's components."""
-    v = SimpleNamespace()
+    v = DataView()
     step_header(1, "Your photos", "Give a few dozen photos per class, taken in different places, angles and light.")
     with gr.Tabs():
         with gr.Tab("📁 Folder", id="folder") as tab_folder:
@@ -63,7 +81,7 @@ def build(page: Page, cards_tab: Callable[[], SimpleNamespace]) -> SimpleNamespa
     return v
 
 
-def report(v: SimpleNamespace, sess: Session, announce: bool = True) -> dict:
+def report(v: DataView, sess: Session, announce: bool = True) -> dict:
     """The report of the session's photos; `announce`: they are new (warn about skipped files, open their list)."""
     ds = sess.dataset
     if announce and ds.skipped:  # something the user gave was not used: say so where they are looking
@@ -76,7 +94,7 @@ def report(v: SimpleNamespace, sess: Session, announce: bool = True) -> dict:
     return {**out, **unlabelled(v, sess, out)}
 
 
-def unlabelled(v: SimpleNamespace, sess: Session, out: dict | None = None) -> dict:
+def unlabelled(v: DataView, sess: Session, out: dict | None = None) -> dict:
     """The project's photos without a class (added by the command line, an import): said in the summary and
     shown as a row of their own under the classes; they stay in the project, and training uses only labelled
     ones. {} when there are none."""
@@ -95,14 +113,11 @@ def unlabelled(v: SimpleNamespace, sess: Session, out: dict | None = None) -> di
     return {v.summary: summary, v.thumbs: out.get(v.thumbs, "") + strip}
 
 
-# A dropped folder that could not be used, per session: (its name, why), until photos load.
-_FAILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
-
-def not_loaded(v: SimpleNamespace, sess: Session) -> dict:
+def not_loaded(v: DataView, sess: Session) -> dict:
     """A dropped folder that could not be used, said once in the summary (with what is still loaded) and once
     in the drop box; no error mark: the report is the one place that says what the photos are."""
-    top, why = _FAILED[sess]
+    top, why = sess.data.failed
     out = report(v, sess, announce=False) if sess.dataset is not None else {v.skipped: skipped_frame()}
     before = f"\n\n{out[v.summary]}" if v.summary in out else ""
     return {**out, v.summary: f"⛔ **Nothing was loaded from “{top}”.** {why}" + before,
@@ -110,9 +125,19 @@ def not_loaded(v: SimpleNamespace, sess: Session) -> dict:
                               failed=top)}
 
 
-def render(v: SimpleNamespace, sess: Session | None) -> dict:
-    """What step 1 shows for a session (written again when the language changes)."""
-    if sess is not None and sess in _FAILED:
+def render(v: DataView, sess: Session | None, whole: bool = False) -> dict:
+    """What step 1 shows for a session (written again when the language changes); `whole`: all of it, as when a
+    project opens, where nothing labelled says that nothing is loaded (or only what has no class)."""
+    out = _render(v, sess)
+    if whole and sess is not None and sess.dataset is None:
+        out.setdefault(v.summary, "Nothing loaded yet.")
+        out[v.warnings] = ""
+        out.setdefault(v.thumbs, "")
+    return out
+
+
+def _render(v: DataView, sess: Session | None) -> dict:
+    if sess is not None and sess.data.failed is not None:
         out = not_loaded(v, sess)
         out.pop(v.folder)  # the drop box says it again itself (assets/folder_drop.js)
         return out
@@ -121,12 +146,12 @@ def render(v: SimpleNamespace, sess: Session | None) -> dict:
     return report(v, sess, announce=False)
 
 
-def wire(v: SimpleNamespace, page: Page) -> None:
+def wire(v: DataView, page: Page, links: Links) -> None:
     """Each way in loads the photos into the tab's session and shows the report."""
     outputs = v.report + [page.state]
 
     def loaded(sess: Session) -> dict:
-        _FAILED.pop(sess, None)
+        sess.data.failed = None
         return {**report(v, sess), page.state: sess}
 
     @friendly
@@ -139,7 +164,7 @@ def wire(v: SimpleNamespace, page: Page) -> None:
         try:
             P.load_uploaded_folder(sess, items, page.upload_root, source=f"the folder “{top}”", not_images=others)
         except DataError as exc:  # one state that the drop box and the summary agree on, no error mark
-            _FAILED[sess] = (top, str(exc))
+            sess.data.failed = (top, str(exc))
             return {**not_loaded(v, sess), page.state: sess}
         return loaded(sess)
 
@@ -171,3 +196,6 @@ def wire(v: SimpleNamespace, page: Page) -> None:
     def rename_tabs(lang: str):  # Gradio names tabs once, as the page loads: name them again in the new language
         return localized({tab: gr.Tab(label=label) for tab, label in v.tabs.items()}, L.normalize_lang(lang))
     page.lang.change(rename_tabs, [page.lang], list(v.tabs), **PRIVATE, show_progress="hidden", queue=False)
+
+
+__all__ = ["ASSETS", "DataView", "build", "not_loaded", "render", "report", "unlabelled", "wire"]

@@ -2,17 +2,16 @@
 
 Drop a folder (any layout) or a .zip: its photos join the open project unlabelled (a new project is made when
 none is open) and their features are computed in the background with a progress bar. The grid
-(fewshot/ui/label_html.py, assets/label_grid.js) shows the photos to label first, every photo page by page,
+(fewshot/ui/tab/label_html.py, assets/label_grid.js) shows the photos to label first, every photo page by page,
 the suggestions per class with "accept all above N%", the photos visitors of a demo link sent ("visitors say
 ...": Confirm or Reject, never a label by themselves), and the labels that look wrong. Every label is written
-to the project at once, with who gave it; the logic is fewshot/ui/labels.py.
+to the project at once, with who gave it; the logic is fewshot/ui/tab/labels.py.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 import json
-import weakref
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Callable
 
 import gradio as gr
@@ -21,12 +20,13 @@ from .. import i18n as L
 from .. import views as V
 from ..archive import Limits
 from ..errors import ProjectError
-from . import label_html as H
-from . import projects as PJ
-from .labels import Desk, uploaded_items
-from .page import LANG, PRIVATE, Page, friendly, inform, localized, md_hint
-from .state import Session, is_upload
-from .thumbs import TOKENS
+from .tab import label_html as H
+from .tab import projects as PJ
+from .tab.labels import Desk
+from .tab.photos import uploaded_items
+from .page import LANG, Links, PRIVATE, Page, friendly, inform, localized, md_hint
+from .tab.state import Session, is_upload
+from .server.thumbs import ThumbTokens
 from .texts import FOLDER_TEMPLATE, FOLDER_TEXTS
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
@@ -36,29 +36,52 @@ POOL_TEXTS = {**FOLDER_TEXTS,  # step 1's words, but for a pile in any layout
               "title": "Drop a folder of unsorted photos here, or click to choose it",
               "sub": "Any layout: the photos join this project without a class, and you label them below."}
 VIEW_CHOICES = [("Ask me", "ask"), ("All photos", "all"), ("Suggestions", "suggest"), ("Suspicious labels", "suspects")]
-_DESKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # Session -> Desk of its open project
 
 
-def desk_of(sess: Session, make: bool = False, name: str = "Unsorted photos") -> Desk | None:
-    """The session's Desk for its open project (a project named `name` is made first when `make`)."""
+def desk_of(sess: Session, make: bool = False, name: str = "Unsorted photos",
+            tokens: ThumbTokens | None = None) -> Desk | None:
+    """The session's Desk for its open project (a project named `name` is made first when `make`); its thumbnails'
+    links work for this session only once registered in the server's `tokens` (the page's, Page.thumbs)."""
     if sess.project is None:
         if not make:
             return None
         if not sess.project_owner:
             sess.project_owner = sess.owner or "api-" + sess.id
         PJ.new_project(sess, PJ.free_name(sess.project_owner, name), show=False)
-    desk = _DESKS.get(sess)
+    desk = sess.label.desk
     if desk is None or desk.project.id != sess.project.id:
-        desk = _DESKS[sess] = Desk(sess.project)
+        desk = sess.label.desk = Desk(sess.project)
         if desk.project.photos():
             desk.start_features()
-    TOKENS.register(sess, desk)  # its thumbnails' links work for this session only (ui/thumbs.py)
+    if tokens is not None:  # (fewshot/ui/server/thumbs.py)
+        tokens.register(sess, desk)
     desk.invalidate()  # each event reads the project afresh (another step may have added photos)
     return desk
 
 
-def build(page: Page) -> SimpleNamespace:
-    v = SimpleNamespace()
+@dataclass(eq=False)
+class LabelView:
+    """The Label step's components (`build` makes them; `render` and `wire` take them)."""
+    page: Page
+    drop: gr.HTML = field(init=False)
+    zip: gr.File = field(init=False)
+    progress: gr.HTML = field(init=False)
+    timer: gr.Timer = field(init=False)
+    class_name: gr.Textbox = field(init=False)
+    add_class: gr.Button = field(init=False)
+    class_pick: gr.Dropdown = field(init=False)
+    rename: gr.Button = field(init=False)
+    undo: gr.Button = field(init=False)
+    view: gr.Radio = field(init=False)
+    status: gr.Markdown = field(init=False)
+    grid: gr.HTML = field(init=False)
+    use: gr.Button = field(init=False)
+    shown: list = field(init=False)  # what a new session or language rewrites
+
+
+def build(page: Page) -> LabelView:
+    """The drop zone, the class controls, the view picker, the grid and the hand-over to training."""
+    v = LabelView(page=page)
     gr.HTML('<h2><span class="fs-num">1+</span>Label unsorted photos (optional)</h2><div class="fs-muted">No class '
             'folders? Drop the pile here and label it with the model\'s help; it learns while you label.</div>',
             elem_classes="fs-step")
@@ -148,9 +171,9 @@ def folder_note(desk: Desk) -> str:
     return "\n".join(lines)
 
 
-def render(v: SimpleNamespace, sess: Session | None) -> dict:
-    """What the Label step shows for a session (again when the language changes)."""
-    desk = desk_of(sess) if sess is not None else None
+def render(v: LabelView, sess: Session | None, whole: bool = False) -> dict:
+    """What the Label step shows for a session (again when the language changes); it is always all of it."""
+    desk = desk_of(sess, tokens=v.page.thumbs) if sess is not None else None
     if desk is None:
         return {v.grid: gr.HTML(grid=""), v.status: "", v.progress: "",
                 v.class_pick: gr.Dropdown(choices=[], value=None),
@@ -206,18 +229,19 @@ def act(desk: Desk, data: dict) -> str | None:
     return note
 
 
-def wire(v: SimpleNamespace, page: Page, show_report: Callable[[Session], dict], report_outputs: list) -> None:
-    """The drop, the background features, the grid's actions, classes, undo, and the hand-over to training."""
-    _wire_photos(v, page, report_outputs)
+def wire(v: LabelView, page: Page, links: Links) -> None:
+    """The drop, the background features, the grid's actions, classes, undo, and the hand-over to training (which
+    shows step 1's report, `links.show_report`)."""
+    _wire_photos(v, page, links.report_outputs)
     _wire_grid(v, page)
-    _wire_classes(v, page, show_report, report_outputs)
+    _wire_classes(v, page, links.show_report, links.report_outputs)
 
 
-def _shown(v: SimpleNamespace, page: Page, sess: Session) -> dict:
+def _shown(v: LabelView, page: Page, sess: Session) -> dict:
     return {**render(v, sess), page.state: sess}
 
 
-def _wire_photos(v: SimpleNamespace, page: Page, report_outputs: list) -> None:
+def _wire_photos(v: LabelView, page: Page, report_outputs: list) -> None:
     """Photos in (a dropped folder, a zip, or step 1's), and their features computed in the background."""
     outputs = v.shown + [page.state]
     shown = lambda sess: _shown(v, page, sess)  # noqa: E731
@@ -229,7 +253,7 @@ def _wire_photos(v: SimpleNamespace, page: Page, report_outputs: list) -> None:
         data = json.loads(payload or "{}")
         items, skipped = uploaded_items(data, page.upload_root, is_upload)
         top = (items[0][1] if items else "Unsorted photos").split("/")[0]
-        desk = desk_of(sess, make=True, name=top)
+        desk = desk_of(sess, make=True, name=top, tokens=page.thumbs)
         r = desk.add_uploaded(items, sess.limits, skipped)
         inform(f"{r.added} photos added without a class ({r.already} were already in the project).")
         return shown(sess)
@@ -241,13 +265,13 @@ def _wire_photos(v: SimpleNamespace, page: Page, report_outputs: list) -> None:
         if real is None:
             raise ProjectError("Choose a .zip of photos first.")
         sess.uploads.add(real)
-        desk = desk_of(sess, make=True, name=Path(real).stem)
+        desk = desk_of(sess, make=True, name=Path(real).stem, tokens=page.thumbs)
         desk.add_archive(real, sess.limits, sess.fresh_dir("pool"))
         return shown(sess)
 
     def on_tick(st):
         sess = st if isinstance(st, Session) and not st.closed else None
-        desk = desk_of(sess) if sess is not None else None
+        desk = desk_of(sess, tokens=page.thumbs) if sess is not None else None
         if desk is None or desk.computing:
             return {v.progress: progress_of(desk) if desk else "", v.timer: gr.Timer(active=desk is not None)}
         out = render(v, sess)
@@ -259,7 +283,7 @@ def _wire_photos(v: SimpleNamespace, page: Page, report_outputs: list) -> None:
 
     def on_data(st):  # photos came in through step 1: the features (and so the folder check) start
         sess = st if isinstance(st, Session) and not st.closed else None
-        desk = desk_of(sess) if sess is not None else None
+        desk = desk_of(sess, tokens=page.thumbs) if sess is not None else None
         if desk is None:
             return {v.timer: gr.Timer(active=False)}
         if not desk.computing:
@@ -277,7 +301,7 @@ def _wire_photos(v: SimpleNamespace, page: Page, report_outputs: list) -> None:
                                                   **PRIVATE, show_progress="hidden")
 
 
-def _wire_grid(v: SimpleNamespace, page: Page) -> None:
+def _wire_grid(v: LabelView, page: Page) -> None:
     """The grid's actions (labels, accept, reject, fix, keep, pages) and which view it shows."""
     outputs = v.shown + [page.state]
     shown = lambda sess: _shown(v, page, sess)  # noqa: E731
@@ -285,7 +309,7 @@ def _wire_grid(v: SimpleNamespace, page: Page) -> None:
     @friendly
     def on_act(payload: str, st, request: gr.Request):
         sess = page.session(st, request)
-        desk = desk_of(sess)
+        desk = desk_of(sess, tokens=page.thumbs)
         if desk is None or not payload:
             return shown(sess)
         data = json.loads(payload)
@@ -295,7 +319,7 @@ def _wire_grid(v: SimpleNamespace, page: Page) -> None:
     @friendly
     def on_view(view: str, st, request: gr.Request):
         sess = page.session(st, request)
-        desk = desk_of(sess)
+        desk = desk_of(sess, tokens=page.thumbs)
         if desk is not None:
             desk.view = view if view in H.VIEWS else "ask"
         return shown(sess)
@@ -305,7 +329,7 @@ def _wire_grid(v: SimpleNamespace, page: Page) -> None:
     v.view.change(on_view, [v.view, page.state], outputs, **PRIVATE, show_progress="hidden")
 
 
-def _wire_classes(v: SimpleNamespace, page: Page, show_report: Callable[[Session], dict],
+def _wire_classes(v: LabelView, page: Page, show_report: Callable[[Session], dict],
                   report_outputs: list) -> None:
     """Classes made, renamed and merged; undo; the labelled photos handed to step 1 for training."""
     outputs = v.shown + [page.state]
@@ -314,13 +338,13 @@ def _wire_classes(v: SimpleNamespace, page: Page, show_report: Callable[[Session
     @friendly
     def on_add_class(name: str, st, request: gr.Request):
         sess = page.session(st, request)
-        made = desk_of(sess, make=True).create_class(name)
+        made = desk_of(sess, make=True, tokens=page.thumbs).create_class(name)
         return {**shown(sess), v.class_name: "", v.class_pick: gr.Dropdown(choices=sess.project.classes(), value=made)}
 
     @friendly
     def on_rename(old: str, new: str, st, request: gr.Request):
         sess = page.session(st, request)
-        desk = desk_of(sess)
+        desk = desk_of(sess, tokens=page.thumbs)
         if desk is None or not old:
             raise ProjectError("Choose a class to rename first.")
         made = desk.rename_class(old, new)
@@ -330,7 +354,7 @@ def _wire_classes(v: SimpleNamespace, page: Page, show_report: Callable[[Session
     @friendly
     def on_undo(st, request: gr.Request):
         sess = page.session(st, request)
-        desk = desk_of(sess)
+        desk = desk_of(sess, tokens=page.thumbs)
         if desk is None:
             raise ProjectError("There is nothing to undo.")
         desk.last_note = desk.undo()
@@ -375,3 +399,7 @@ def _accept_risk(desk, threshold: float) -> str:
     return (f"At {threshold:.0%} and above, at least {right:.0%} of such suggestions should be right (90% sure, "
             f"judged on your {desk.evidence()} check photos, picked at random); Suspicious labels lists the ones "
             f"now in doubt.")
+
+
+__all__ = ["ASSETS", "LabelView", "POOL_TEXTS", "VIEW_CHOICES", "act", "build", "desk_of", "folder_note", "progress_of",
+           "render", "status_text", "wire"]

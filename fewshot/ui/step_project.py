@@ -5,11 +5,11 @@ deleted (asked first). After a reload the page reopens the tab's last project (g
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 import re
 import secrets
 from pathlib import Path
 import time
-from types import SimpleNamespace
 from typing import Callable
 
 import gradio as gr
@@ -19,15 +19,42 @@ from .. import views as V
 from ..check_set import CHECK, Measured, of_metrics
 from ..errors import ProjectError, ProjectNotFound
 from ..project.runs import GONE
-from . import projects as PJ
-from .page import PRIVATE, Page, friendly, inform
-from .state import Session, is_upload
+from .tab import projects as PJ
+from .page import Links, PRIVATE, Page, friendly, inform
+from .tab.state import Session, is_upload
 
 HIDDEN = dict(visible=False)
 
 
-def build(page: Page) -> SimpleNamespace:
-    v = SimpleNamespace()
+@dataclass(eq=False)
+class ProjectView:
+    """The project bar's components (`build` makes them; `render` and `wire` take them)."""
+    browser: gr.BrowserState = field(init=False)
+    pick: gr.Dropdown = field(init=False)
+    name: gr.Textbox = field(init=False)
+    new: gr.Button = field(init=False)
+    rename: gr.Button = field(init=False)
+    delete: gr.Button = field(init=False)
+    delete_yes: gr.Button = field(init=False)
+    status: gr.Markdown = field(init=False)
+    runs: gr.Dataframe = field(init=False)
+    run_pick: gr.Dropdown = field(init=False)
+    run_use: gr.Button = field(init=False)
+    run_delete: gr.Button = field(init=False)
+    run_delete_yes: gr.Button = field(init=False)
+    cmp_a: gr.Dropdown = field(init=False)
+    cmp_b: gr.Dropdown = field(init=False)
+    compare: gr.Button = field(init=False)
+    cmp_plot: gr.Plot = field(init=False)
+    cmp_md: gr.Markdown = field(init=False)
+    export: gr.Button = field(init=False)
+    export_file: gr.File = field(init=False)
+    import_file: gr.File = field(init=False)
+    bar: list = field(init=False)  # the bar's outputs
+
+
+def build(page: Page) -> ProjectView:
+    v = ProjectView()
     v.browser = gr.BrowserState({}, storage_key="fewshot-project", secret=PJ.browser_secret())  # lasts restarts
     with gr.Group(elem_id="project-bar"):
         with gr.Row(equal_height=True):
@@ -112,8 +139,9 @@ def _runs(n: int) -> str:
     return "1 run" if n == 1 else f"{n} runs"
 
 
-def render(v: SimpleNamespace, sess: Session | None) -> dict:
-    """The bar for a session: the owner's projects (most recently used first), the open one and its runs."""
+def render(v: ProjectView, sess: Session | None, whole: bool = False) -> dict:
+    """The bar for a session: the owner's projects (most recently used first), the open one and its runs (always
+    all of it)."""
     owner = sess.project_owner if sess is not None else None
     p = sess.project if sess is not None else None
     listed = PJ.store().list(owner) if owner else []
@@ -183,10 +211,23 @@ def remembered(sess: Session) -> dict:
             "project": sess.project.id if sess.project is not None else None}
 
 
-def wire(v: SimpleNamespace, page: Page, show_all: Callable[[Session], dict], all_outputs: list,
-         demo: gr.Blocks) -> Callable:
-    """The bar's events, the reload that reopens the last project; returns `follow(dependency)`, which chains the
-    bar's refresh (and the browser's memory of the open project) after another step's event."""
+@dataclass(eq=False)
+class _Wiring:
+    """What the bar's event groups share (`wire` makes it): the view, the page, the bar's outputs, every output a
+    project's opening rewrites, `whole` (all of it for a session) and `session` (the event's session)."""
+    v: ProjectView
+    page: Page
+    bar_out: list
+    every: list
+    whole: Callable[[Session], dict]
+    session: Callable
+
+
+def wire(v: ProjectView, page: Page, links: Links) -> None:
+    """The bar's events, the reload that reopens the last project (every step shows it: `links.show_all`); sets
+    `page.follow(dependency)`, which chains the bar's refresh (and the browser's memory of the open project) after
+    another step's event."""
+    show_all, all_outputs = links.show_all, links.everything
     bar_out = [page.state, v.browser] + v.bar
 
     def whole(sess: Session) -> dict:
@@ -198,9 +239,9 @@ def wire(v: SimpleNamespace, page: Page, show_all: Callable[[Session], dict], al
             sess.project_owner = sess.owner or "api-" + sess.id
         return sess
 
-    c = SimpleNamespace(v=v, page=page, bar_out=bar_out, every=list(dict.fromkeys(bar_out + all_outputs)),
-                        whole=whole, session=session)
-    _wire_load(c, demo)
+    c = _Wiring(v=v, page=page, bar_out=bar_out, every=list(dict.fromkeys(bar_out + all_outputs)), whole=whole,
+                session=session)
+    _wire_load(c, links.demo)
     _wire_projects(c)
     _wire_runs(c)
     _wire_transfer(c)
@@ -213,10 +254,10 @@ def wire(v: SimpleNamespace, page: Page, show_all: Callable[[Session], dict], al
 
     def follow(dep):
         return dep.then(sync, [page.state], [v.browser] + v.bar, **PRIVATE, show_progress="hidden")
-    return follow
+    page.follow = follow
 
 
-def _wire_load(c: SimpleNamespace, demo: gr.Blocks) -> None:
+def _wire_load(c: _Wiring, demo: gr.Blocks) -> None:
     """On every page load (a reload too): the browser's owner token and last project, reopened."""
     v, page, every, whole = c.v, c.page, c.every, c.whole
 
@@ -243,7 +284,7 @@ def _wire_load(c: SimpleNamespace, demo: gr.Blocks) -> None:
     page.reopened.append(demo.load(on_load, [v.browser, page.state], every, **PRIVATE))
 
 
-def _wire_projects(c: SimpleNamespace) -> None:
+def _wire_projects(c: _Wiring) -> None:
     """New, open, rename and delete (asked first)."""
     v, page, every, whole, session = c.v, c.page, c.every, c.whole, c.session
 
@@ -305,7 +346,7 @@ def _wire_projects(c: SimpleNamespace) -> None:
     v.delete_yes.click(project_delete, [page.state], every, api_name="project_delete")
 
 
-def _wire_runs(c: SimpleNamespace) -> None:
+def _wire_runs(c: _Wiring) -> None:
     """The runs list: the active one picked, a run deleted (asked first), two compared, and /runs."""
     v, page, every, whole, session = c.v, c.page, c.every, c.whole, c.session
 
@@ -353,7 +394,7 @@ def _wire_runs(c: SimpleNamespace) -> None:
     hidden_runs.click(runs, [page.state], gr.JSON(visible=False), api_name="runs")
 
 
-def _wire_transfer(c: SimpleNamespace) -> None:
+def _wire_transfer(c: _Wiring) -> None:
     """The project as one archive, out and in, and /project_list."""
     v, page, every, whole, session = c.v, c.page, c.every, c.whole, c.session
 
@@ -399,3 +440,6 @@ def _wire_transfer(c: SimpleNamespace) -> None:
 def _file_name(name: str) -> str:
     keep = "".join(c if c.isalnum() or c in "-_" else "-" for c in name).strip("-")
     return keep[:60] or "project"
+
+
+__all__ = ["HIDDEN", "ProjectView", "build", "compare", "remembered", "render", "runs_frame", "wire"]

@@ -5,8 +5,8 @@ The token field is a password box; its value is used for one publish call and th
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from contextlib import contextmanager
-from types import SimpleNamespace
 
 import gradio as gr
 
@@ -14,7 +14,7 @@ from ..errors import FewshotError
 from ..hub import publish_space
 from ..space import space_slug, zip_space
 from .page import PRIVATE, Page, friendly
-from .state import Session
+from .tab.state import Session
 
 
 @contextmanager
@@ -28,9 +28,22 @@ def exporting(sess: Session):
             sess.forget_predictor()
 
 
-def build(page: Page) -> SimpleNamespace:
+@dataclass(eq=False)
+class SpaceView:
+    """The Space block's components (part of step 5) (`build` makes them; `render` and `wire` take them)."""
+    page: Page
+    folder: gr.Button = field(init=False)
+    zip: gr.File = field(init=False)
+    space: gr.Textbox = field(init=False)
+    token: gr.Textbox = field(init=False)
+    private: gr.Checkbox = field(init=False)
+    publish: gr.Button = field(init=False)
+    status: gr.Markdown = field(init=False)
+
+
+def build(page: Page) -> SpaceView:
     """The Space folder button, and the form that publishes it to the Hub."""
-    v = SimpleNamespace(page=page)
+    v = SpaceView(page=page)
     with gr.Accordion("Share it as a Hugging Face Space", open=False, elem_id="space-box"):
         gr.Markdown("A web page anyone can open to try the model, on Hugging Face's free hardware. It needs no "
                     "PyTorch and no fewshot: only the model (ONNX) and a small app.", elem_id="space-hint")
@@ -56,7 +69,7 @@ def published_text(url: str) -> str:
     return f"✅ Published: [{url}]({url}). The Space builds for a minute or two, then anyone with the link can try it."
 
 
-def wire(v: SimpleNamespace, page: Page) -> None:
+def wire(v: SpaceView, page: Page) -> None:
     """The .zip of the Space folder, and publishing it (the token box is emptied after every try)."""
     @friendly
     def space_zip(st=None, request: gr.Request = None):
@@ -85,3 +98,6 @@ def wire(v: SimpleNamespace, page: Page) -> None:
     # after an event that raised, and a failed publish must not leave the token on the page either. The
     # publish call has its inputs (the token) already: a click's events all read them when it happens.
     v.publish.click(lambda: "", None, v.token, queue=False, **PRIVATE, show_progress="hidden")
+
+
+__all__ = ["SpaceView", "build", "exporting", "published_text", "wire"]

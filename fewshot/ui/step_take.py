@@ -1,26 +1,40 @@
 """Step 5, take it away: download the model, export TorchScript or ONNX, read its model card, or open a saved one."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Callable
 
 import gradio as gr
 
-from . import results as R
-from . import share
-from . import step_space
-from .page import PRIVATE, Page, friendly, inform, step_header
-from .state import Session
+from .tab import results as R
+from .page import Links, PRIVATE, Page, friendly, inform, step_header
+from .tab.state import Session
 from .texts import CARD_EMPTY
 
 FORMATS = [("fewshot model (.safetensors)", "bundle"), ("TorchScript (for PyTorch apps)", "torchscript"),
            ("ONNX (for almost any runtime)", "onnx")]
 
 
-def build(page: Page) -> SimpleNamespace:
-    """The download button, the export choices, the model card and the saved-model drop."""
-    v = SimpleNamespace(page=page)
+@dataclass(eq=False)
+class TakeView:
+    """Step 5's components (`build` makes them; `render` and `wire` take them)."""
+    page: Page
+    download: gr.DownloadButton = field(init=False)
+    fmt: gr.Radio = field(init=False)
+    export: gr.Button = field(init=False)
+    files: gr.File = field(init=False)
+    space: object = field(init=False)  # step_space.SpaceView (the page builds it)
+    card: gr.Markdown = field(init=False)
+    load: gr.File = field(init=False)
+    share: object = field(init=False)  # share.ShareView (the page builds it)
+
+
+def build(page: Page, space: Callable[[], object], share: Callable[[], object]) -> TakeView:
+    """The download button, the export choices, the model card and the saved-model drop; `space` and `share`
+    build the Space and demo-link blocks in their places (fewshot/ui/step_space.py, share.py: the page passes
+    them in, as steps never import each other)."""
+    v = TakeView(page=page)
     step_header(5, "Take it away", "Download the model, or open one you saved before and use it without retraining.")
     with gr.Row():
         v.download = gr.DownloadButton("⬇ Download the model (.safetensors)", interactive=False,
@@ -29,12 +43,12 @@ def build(page: Page) -> SimpleNamespace:
         v.export = gr.Button("Export", elem_id="export-btn")
     v.files = gr.File(label="Your files (the .json says how to feed the model; the .md is its model card)",
                       file_count="multiple", interactive=False, elem_id="export-files", visible=False)
-    v.space = step_space.build(page)  # the model as a ready Hugging Face Space
+    v.space = space()  # the model as a ready Hugging Face Space
     with gr.Accordion("Model card", open=True):
         v.card = gr.Markdown(CARD_EMPTY, elem_id="model-card")
     v.load = gr.File(label="Use a saved model: drop its .safetensors file here", file_types=[".safetensors"],
                      height=110, elem_id="load-bundle")
-    v.share = share.build(page)  # a demo link for the project's active model (fewshot/ui/share.py)
+    v.share = share()  # a demo link for the project's active model (fewshot/ui/share.py)
     return v
 
 
@@ -43,11 +57,12 @@ def download_label(bundle: Path) -> str:
     return f"⬇ Download the model (.safetensors, {bundle.stat().st_size / 1e6:.0f} MB)"
 
 
-def render(v: SimpleNamespace, sess: Session | None) -> dict:
-    """The model card and the download of the session's model (saved as a bundle the first time it is shown)."""
+def render(v: TakeView, sess: Session | None, whole: bool = False) -> dict:
+    """The model card and the download of the session's model (saved as a bundle the first time it is shown);
+    `whole`: all of it, as when a project opens (one without a model: as on a fresh page)."""
     tm = sess.model if sess is not None else None
     if tm is None:
-        return {}
+        return {v.card: CARD_EMPTY, v.download: gr.DownloadButton(value=None, interactive=False)} if whole else {}
     path = sess.bundle_path
     if path is None or not path.is_file():
         path = R.export_model(sess, "bundle")[0]
@@ -56,8 +71,11 @@ def render(v: SimpleNamespace, sess: Session | None) -> dict:
             v.download: gr.DownloadButton(download_label(path), value=str(path), interactive=True)}
 
 
-def wire(v: SimpleNamespace, page: Page, model_outputs: list, show_model: Callable[[Session], dict]) -> None:
-    """Export in a format; a dropped saved model becomes the session's model and fills `model_outputs`."""
+def wire(v: TakeView, page: Page, links: Links) -> None:
+    """Export in a format; a dropped saved model becomes the session's model and fills steps 3-5
+    (`links.show_model`); `links.take_parts` wires the Space and demo-link blocks (their events keep their place
+    in the API's order)."""
+    model_outputs, show_model = links.model_outputs, links.show_model
     @friendly
     def export(fmt: str = "bundle", st=None, request: gr.Request = None):
         sess = page.session(st, request)
@@ -74,11 +92,13 @@ def wire(v: SimpleNamespace, page: Page, model_outputs: list, show_model: Callab
 
     v.export.click(export, [v.fmt, page.state], v.files, api_name="export").success(
         lambda: gr.File(visible=True), None, v.files, queue=False, **PRIVATE)  # shown once there are files
-    share.wire(v.share, page)
-    step_space.wire(v.space, page)
+    links.take_parts()
     v.load.upload(load_saved, [v.load, page.state], [page.state, v.load] + model_outputs, api_name="load_model")
     # Gradio writes a file box's own words ("Drop File Here - or - Click to Upload") in the language of the
     # moment it is drawn: on a switch of language the box is drawn again, so they follow the page.
     page.lang.change(lambda: gr.File(visible=False), None, v.load, queue=False, **PRIVATE,
                      show_progress="hidden").then(lambda: gr.File(visible=True), None, v.load, queue=False,
                                                   **PRIVATE, show_progress="hidden")
+
+
+__all__ = ["FORMATS", "TakeView", "build", "download_label", "render", "wire"]

@@ -2,9 +2,9 @@
 live curves, diagnostics, and the one-click ways out when a backbone's ImageNet weights are missing."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 import math
 import time
-from types import SimpleNamespace
 from typing import Callable, Iterator
 
 import gradio as gr
@@ -12,9 +12,9 @@ import gradio as gr
 from .. import i18n as L
 from .. import views as V
 from ..config import TrainConfig
-from . import training as T
-from .page import PRIVATE, Page, friendly, inform, lang_of, md_hint, step_header
-from .state import Session
+from .tab import training as T
+from .page import Links, PRIVATE, Page, friendly, inform, lang_of, md_hint, step_header
+from .tab.state import Session
 from ..backbones import backbone
 from .texts import (AUGMENTATION_HINTS, DEFAULT_PRESET, NOT_STARTED, PRESET_HINTS, PRESETS,
                     STAGE_LABELS)
@@ -36,9 +36,38 @@ def preset_of(epochs, lr, stage, augmentation) -> str:
     return CUSTOM
 
 
-def build(page: Page) -> SimpleNamespace:
+@dataclass(eq=False)
+class TrainView:
+    """Step 2's components (`build` makes them; `render` and `wire` take them)."""
+    preset: gr.Radio = field(init=False)
+    arch: gr.Dropdown = field(init=False)
+    pretrained: gr.Checkbox = field(init=False)
+    weights_note: gr.Markdown = field(init=False)
+    epochs: gr.Slider = field(init=False)
+    lr: gr.Number = field(init=False)
+    stage: gr.Radio = field(init=False)
+    train: gr.Button = field(init=False)
+    stop: gr.Button = field(init=False)
+    fallback_row: gr.Row = field(init=False)
+    fb_arch: gr.Button = field(init=False)
+    fb_scratch: gr.Button = field(init=False)
+    progress: gr.HTML = field(init=False)
+    loss_plot: gr.Plot = field(init=False)
+    acc_plot: gr.Plot = field(init=False)
+    diag: gr.Markdown = field(init=False)
+    shown: gr.Number = field(init=False)
+    history: gr.Dataframe = field(init=False)
+    batch: gr.Slider = field(init=False)
+    aug: gr.Radio = field(init=False)
+    smoothing: gr.Slider = field(init=False)
+    early: gr.Slider = field(init=False)
+    balanced: gr.Checkbox = field(init=False)
+    seed: gr.Number = field(init=False)
+
+
+def build(page: Page) -> TrainView:
     """The settings, the buttons and the live view of a training."""
-    v = SimpleNamespace()
+    v = TrainView()
     step_header(2, "Train", "Re-use a network that already knows everyday pictures (ImageNet) and teach it your "
                             "classes.")
     v.preset = gr.Radio(list(PRESETS) + [CUSTOM], value=DEFAULT_PRESET, label="Preset", elem_id="preset",
@@ -79,7 +108,7 @@ def build(page: Page) -> SimpleNamespace:
     return v
 
 
-def _advanced(v: SimpleNamespace) -> None:
+def _advanced(v: TrainView) -> None:
     with gr.Accordion("Advanced", open=False):
         with gr.Row():
             v.batch = gr.Slider(4, 128, value=D.batch_size, step=4, label="Batch size", elem_id="train-batch",
@@ -104,7 +133,7 @@ def _note_args(arch: str, pretrained: bool) -> dict:
     return dict(value=text, visible=bool(text), elem_classes="fs-notice", elem_id="weights-note")
 
 
-def live(v: SimpleNamespace, sess: Session, up: T.TrainUpdate, cfg: TrainConfig, k: int, shown: int) -> dict:
+def live(v: TrainView, sess: Session, up: T.TrainUpdate, cfg: TrainConfig, k: int, shown: int) -> dict:
     """What a training snapshot shows: progress, curves (redrawn only when a point was added), diagnostics."""
     sess.last_update = (up, cfg, k)  # what a switch of language shows again (see render)
     if up.weights_missing:
@@ -127,22 +156,56 @@ def live(v: SimpleNamespace, sess: Session, up: T.TrainUpdate, cfg: TrainConfig,
     return out
 
 
-def render(v: SimpleNamespace, sess: Session | None) -> dict:
-    """What step 2 shows for a session: its last training snapshot, or the empty curves."""
+def render(v: TrainView, sess: Session | None, whole: bool = False) -> dict:
+    """What step 2 shows for a session: its last training snapshot, or the empty curves; `whole`: all of it, as
+    when a project opens (the settings and curves of a training that still runs or of the active run)."""
     last = sess.last_update if sess is not None else None
     if last is None:  # nothing trained yet: the empty curves, whose titles are figures, not page text
         loss, acc = V.curve_figures([], D.epochs, 0)
-        return {v.loss_plot: loss, v.acc_plot: acc}
-    out = live(v, sess, *last, shown=-1)
-    for c in (v.fallback_row, v.fb_arch, v.weights_note, v.shown):  # the buttons stay as they are
-        out.pop(c, None)
+        out = {v.loss_plot: loss, v.acc_plot: acc}
+    else:
+        out = live(v, sess, *last, shown=-1)
+        for c in (v.fallback_row, v.fb_arch, v.weights_note, v.shown):  # the buttons stay as they are
+            out.pop(c, None)
+    return {**out, **_opened(v, sess)} if whole and sess is not None else out
+
+
+def _opened(v: TrainView, sess: Session) -> dict:
+    """A project opened: a training that still runs shows its settings (its curves follow it); else the active
+    run's settings in the form, and its curves when nothing was trained in this tab."""
+    run = sess.project.active_run() if sess.project is not None else None
+    if sess.job is not None and sess.job.running:
+        return run_settings(v, sess.job.cfg.to_dict())
+    if run is None:
+        return {v.progress: V.progress_html(None, NOT_STARTED)} if sess.last_update is None else {}
+    out = run_settings(v, run.settings)
+    if sess.last_update is None and run.history:
+        k = len(sess.model.classes) if sess.model is not None else 0
+        out[v.loss_plot], out[v.acc_plot] = V.curve_figures(run.history, len(run.history), k,
+                                                            kept=run.metrics.get("best_epoch"))
+        out[v.history] = V.history_frame(run.history)
+        acc = f"{run.val_accuracy:.0%}" if run.val_accuracy is not None else "no accuracy"
+        out[v.progress] = V.progress_html(1.0, f"The active model: run {run.number} of this project "
+                                               f"({acc}, {run.status}).", "done")
     return out
 
 
-def wire(v: SimpleNamespace, page: Page, model_outputs: list, show_model: Callable[[Session], dict],
-         slots: int) -> None:
-    """Train (through a queue of `slots` trainings at once), Stop, presets, fallbacks and the weights note.
-    When a model is made, `show_model` fills `model_outputs` (steps 3-5)."""
+def form(v: TrainView) -> dict:
+    """Step 2's settings, by the name a run's settings (TrainConfig.to_dict) give them."""
+    return {"arch": v.arch, "pretrained": v.pretrained, "epochs": v.epochs, "lr": v.lr, "stage": v.stage,
+            "batch_size": v.batch, "augmentation": v.aug, "label_smoothing": v.smoothing,
+            "balanced_loss": v.balanced, "early_stop": v.early, "seed": v.seed}
+
+
+def run_settings(v: TrainView, settings: dict) -> dict:
+    """A run's settings in step 2's form (those it names)."""
+    return {c: settings[k] for k, c in form(v).items() if k in settings and settings[k] is not None}
+
+
+def wire(v: TrainView, page: Page, links: Links) -> None:
+    """Train (through a queue of `links.slots` trainings at once), Stop, presets, fallbacks and the weights note.
+    When a model is made, `links.show_model` fills `links.model_outputs` (steps 3-5)."""
+    model_outputs, show_model, slots = links.model_outputs, links.show_model, links.slots
     inputs = [v.arch, v.pretrained, v.epochs, v.lr, v.stage, v.batch, v.aug, v.smoothing, v.balanced, v.early,
               v.seed, page.state]
     live_outputs = [page.state, v.progress, v.loss_plot, v.acc_plot, v.diag, v.history, v.fallback_row, v.fb_arch,
@@ -199,7 +262,7 @@ def wire(v: SimpleNamespace, page: Page, model_outputs: list, show_model: Callab
     _wire_small(v, page)
 
 
-def _stream(v: SimpleNamespace, page: Page, sess: Session, updates, cfg, k: int, show_model: Callable) -> Iterator:
+def _stream(v: TrainView, page: Page, sess: Session, updates, cfg, k: int, show_model: Callable) -> Iterator:
     """A training's snapshots as the page's updates; a model made fills steps 3-5 (`show_model`)."""
     shown = -1
     sess.streaming = True
@@ -214,7 +277,7 @@ def _stream(v: SimpleNamespace, page: Page, sess: Session, updates, cfg, k: int,
         sess.streaming = False
 
 
-def _wire_reattach(v: SimpleNamespace, page: Page, outputs: list, show_model: Callable) -> None:
+def _wire_reattach(v: TrainView, page: Page, outputs: list, show_model: Callable) -> None:
     """After a page load or a project picked in the bar: a training the project still runs (the page was
     reloaded mid-run, or another tab started it) is followed, its curves continuing; Stop works as before."""
     @friendly
@@ -230,7 +293,7 @@ def _wire_reattach(v: SimpleNamespace, page: Page, outputs: list, show_model: Ca
         yield from _stream(v, page, sess, T.follow(sess, job), job.cfg, job.classes, show_model)
         yield {v.train: gr.Button(interactive=True)}
 
-    for opened in page.reopened:  # a follower holds no training slot: the training itself has one (ui/jobs.py)
+    for opened in page.reopened:  # a follower holds no training slot: the training itself has one (ui/tab/jobs.py)
         page.follow(opened.then(reattach, [page.state], outputs, concurrency_limit=None, show_progress="hidden",
                                 **PRIVATE))
 
@@ -245,7 +308,7 @@ _COUNT_DRAWN = """(st, shown) => {
 }"""
 
 
-def _wire_small(v: SimpleNamespace, page: Page) -> None:
+def _wire_small(v: TrainView, page: Page) -> None:
     """Stop, presets, and the weights note (which follows the backbone, the checkbox and the language)."""
     def on_stop(st, shown=None, request: gr.Request = None):
         """Stop the tab's training (its project's, when it follows one); `shown`: the epochs its curves showed,
@@ -285,3 +348,6 @@ def _wire_small(v: SimpleNamespace, page: Page) -> None:
 
     gr.on([v.arch.change, v.pretrained.change, page.lang.change], note, [v.arch, v.pretrained, page.lang],
           v.weights_note, queue=False, **PRIVATE)
+
+
+__all__ = ["CUSTOM", "D", "TrainView", "build", "form", "live", "preset_of", "render", "run_settings", "wire"]

@@ -1,22 +1,34 @@
 """Step 4, try it: one picture (upload, paste, webcam) for the top labels, or many at once for a table and a CSV."""
 from __future__ import annotations
 
-import weakref
-from types import SimpleNamespace
+from dataclasses import dataclass, field
 
 import gradio as gr
 import pandas as pd
 
 from .. import i18n as L
-from . import results as R
-from .page import PRIVATE, Page, friendly, localized, step_header
-from .state import Session
+from .tab import results as R
+from .page import Links, PRIVATE, Page, friendly, localized, step_header
+from .tab.state import Session
 from .texts import NO_MODEL
 
 
-def build(page: Page) -> SimpleNamespace:
+@dataclass(eq=False)
+class TryView:
+    """Step 4's components (`build` makes them; `render` and `wire` take them)."""
+    page: Page
+    status: gr.Markdown = field(init=False)
+    image: gr.Image = field(init=False)
+    tta: gr.Checkbox = field(init=False)
+    label: gr.Label = field(init=False)
+    many: gr.File = field(init=False)
+    many_table: gr.Dataframe = field(init=False)
+    many_csv: gr.File = field(init=False)
+
+
+def build(page: Page) -> TryView:
     """The picture, the answer, and the many-pictures table."""
-    v = SimpleNamespace(page=page)
+    v = TryView(page=page)
     step_header(4, "Try it", "Give it a new picture: upload, paste (Ctrl+V) or use the webcam.")
     v.status = gr.Markdown(NO_MODEL, elem_id="try-status")
     with gr.Row():
@@ -40,9 +52,6 @@ def ready_text(classes) -> str:
     return f"✅ Model ready. It knows: **{', '.join(classes)}**. Give it a picture."
 
 
-# Each session's last many-pictures table (English, as shown), written again when the page's language changes.
-_TABLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
 
 def shown_table(df: pd.DataFrame) -> pd.DataFrame:
     """The many-pictures table as the page shows it: the confidence as a percentage, like a single picture's
@@ -52,14 +61,14 @@ def shown_table(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def render(v: SimpleNamespace, sess: Session | None) -> dict:
-    """Whether a model is ready, and which classes it knows."""
+def render(v: TryView, sess: Session | None, whole: bool = False) -> dict:
+    """Whether a model is ready, and which classes it knows; `whole`: also that none is (a project opened)."""
     if sess is None or sess.model is None:
-        return {}
+        return {v.status: NO_MODEL} if whole else {}
     return {v.status: ready_text(sess.model.classes)}
 
 
-def wire(v: SimpleNamespace, page: Page) -> None:
+def wire(v: TryView, page: Page, links: Links) -> None:
     """Predict on a new picture (or its TTA switch), and on many pictures at once."""
     @friendly
     def predict(image: str, tta: bool = False, st=None, request: gr.Request = None):
@@ -73,11 +82,11 @@ def wire(v: SimpleNamespace, page: Page) -> None:
         sess = page.session(st, request)
         df, csv = R.predict_many(sess, [page.uploaded(sess, f) for f in files or []], tta)
         page.served(sess, csv)
-        _TABLES[sess] = shown = shown_table(df)
+        sess.try_.table = shown = shown_table(df)  # written again when the page's language changes
         return {v.many_table: shown, v.many_csv: str(csv)}
 
     def retell_table(lang: str, st):  # the table's headers and problems in the page's new language
-        shown = _TABLES.get(st) if isinstance(st, Session) else None
+        shown = st.try_.table if isinstance(st, Session) else None
         return localized(shown, L.normalize_lang(lang)) if shown is not None else gr.skip()
 
     v.image.change(predict, [v.image, v.tta, page.state], v.label, api_name="predict", concurrency_limit=4)
@@ -87,3 +96,6 @@ def wire(v: SimpleNamespace, page: Page) -> None:
         lambda: {v.many_table: gr.Dataframe(visible=True), v.many_csv: gr.File(visible=True)}, None,
         [v.many_table, v.many_csv], queue=False, **PRIVATE)
     page.lang.change(retell_table, [page.lang, page.state], v.many_table, **PRIVATE, show_progress="hidden")
+
+
+__all__ = ["TryView", "build", "ready_text", "render", "shown_table", "wire"]

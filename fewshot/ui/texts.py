@@ -87,3 +87,8 @@ print(c.predict(handle_file("cat.jpg"), False, api_name="/predict"))    # label 
 print(c.predict("bundle", api_name="/export"))                          # the model file
 ```
 See *Use via API* at the bottom of the page for every parameter."""
+
+
+__all__ = ["API_MD", "AUGMENTATION_HINTS", "CARD_EMPTY", "DEFAULT_PRESET", "FOLDER_TEMPLATE", "FOLDER_TEXTS", "HERO",
+           "LANG_SWITCH", "NOT_STARTED", "NOT_TRAINED", "NO_MODEL", "PRESETS", "PRESET_HINTS",
+           "REOPEN_CAMERA_JS", "STAGE_LABELS", "TITLE"]

@@ -15,11 +15,11 @@ import threading
 import time
 from pathlib import Path
 
-from ..bundle import load_bundle
-from ..data import Dataset
-from ..errors import DataError, ProjectError, ProjectNotFound
-from ..project import Project, ProjectStore
-from ..project.database import default_data_dir
+from ...bundle import load_bundle
+from ...data import Dataset
+from ...errors import DataError, ProjectError, ProjectNotFound
+from ...project import Project, ProjectStore
+from ...project.database import default_data_dir
 from .state import Session
 
 _STORES: dict[Path, ProjectStore] = {}
@@ -110,7 +110,7 @@ def open_project(sess: Session, project_id: str) -> Project:
 
 def attach(sess: Session, p: Project) -> None:
     """Show project `p` in the session: its labelled photos as the dataset, its active run's model, and its
-    training if one is running (fewshot/ui/jobs.py: it outlives the tab that started it)."""
+    training if one is running (fewshot/ui/tab/jobs.py: it outlives the tab that started it)."""
     sess.project = p
     summary = p.summary()
     ds = None
@@ -168,7 +168,7 @@ def absorb(sess: Session, source: str) -> Dataset | None:
         for s in samples:
             items.append((Path(s.path), _rel(s.path, ds, split), ds.classes[s.label],
                           split if ds.val_given else None))
-    from ..archive import Limits
+    from ...archive import Limits
     p.add_items(items, Limits(max_upload_bytes=2**62, max_images=10**7), note=f"added photos from {source}")
     merged = p.dataset()
     merged.skipped, merged.notices = list(ds.skipped), list(ds.notices)

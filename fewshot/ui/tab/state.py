@@ -24,17 +24,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-from ..archive import Limits
-from ..bundle import TrainedModel
-from ..config import TrainConfig
-from ..data import Dataset
-from ..errors import DataError, FewshotError, TrainingError
-from ..evaluate import EvalReport
-from ..images import UnreadableImage
-from ..predict import Predictor
-from ..train import train
-from ..train_events import StopRequest
+from ...archive import Limits
+from ...bundle import TrainedModel
+from ...config import TrainConfig
+from ...data import Dataset
+from ...errors import DataError, FewshotError, TrainingError
+from ...evaluate import EvalReport
+from ...images import UnreadableImage
+from ...predict import Predictor
+from ...train import train
+from ...train_events import StopRequest
 from .jobs import Jobs, TrainingJob
+from .steps import CheckStep, DataStep, LabelStep, TryStep
 
 MAX_CARDS = 8
 
@@ -215,7 +216,7 @@ class Session:
     def __init__(self, backends: Backends | None = None, owner: str | None = None, jobs: Jobs | None = None) -> None:
         self.id = uuid.uuid4().hex  # 122 random bits: its folder's name (and so its files' links) cannot be guessed
         self.owner = owner  # the logged-in user who opened it (with --auth); only they may close it
-        self.browser: str | None = None  # the browser cookie its first event carried (fewshot/ui/guard.py)
+        self.browser: str | None = None  # the browser cookie its first event carried (fewshot/ui/server/guard.py)
         self.dir = Path(tempfile.mkdtemp(prefix=f"session-{self.id}-p{os.getpid()}-", dir=session_root()))
         # a session no tab kept (an API call that stored no state) is deleted with its folder when forgotten
         self._finalizer = weakref.finalize(self, shutil.rmtree, str(self.dir), True)
@@ -249,12 +250,17 @@ class Session:
         self.last_update: tuple | None = None
         # when Train was clicked (time.perf_counter(); "Done in" counts from it)
         self.train_clicked_at: float | None = None
-        # the project this tab works in (fewshot/ui/projects.py): whose projects it sees (the logged-in user, else
+        # the project this tab works in (fewshot/ui/tab/projects.py): whose projects it sees (the logged-in user, else
         # the browser's token; None: no project, as for an API client), the open one, and the run shown
         self.project_owner: str | None = None
         self.project = None
         self.active_run: int | None = None
         self.run_note = ""  # what the last training did to the active model, said on the page
+        self._new_steps()
+
+    def _new_steps(self) -> None:
+        """What each step keeps for this tab alone (fewshot/ui/tab/steps.py), empty."""
+        self.data, self.label, self.check, self.try_ = DataStep(), LabelStep(), CheckStep(), TryStep()
 
     @property
     def training(self) -> bool:
@@ -337,6 +343,7 @@ class Session:
         # hard links pin the files they noted while they are compared
         self.uploads.delete()
         shutil.rmtree(self.dir, ignore_errors=True)
+        self._new_steps()  # the desk, the last check and table: nothing of a closed tab is shown again
         if not self._training:  # a training in its callback still reads them; it lets go when it ends (release)
             self.release()  # (a project's training reads its own copy of the photos, and goes on: Session.job)
 
@@ -428,3 +435,7 @@ def plain_error(exc: BaseException) -> str:
     if isinstance(exc, MemoryError):
         return "The computer ran out of memory. Use fewer or smaller photos, or a smaller batch size."
     return f"Something unexpected went wrong ({type(exc).__name__}: {exc})."
+
+
+__all__ = ["Backends", "Card", "MAX_CARDS", "Session", "SessionRegistry", "Uploads", "give_memory_back", "is_upload",
+           "note_upload", "plain_error", "remove_stale_sessions", "session_root"]

@@ -3,7 +3,7 @@
 Gradio's events take files by their server path (`{"path": ..., "meta": {"_type": "gradio.FileData"}}`), and a
 page mounted rather than launched (a demo link's, fewshot/ui/demo.py) skips Gradio's own check that such a
 path is in its upload folder: a raw API call could then name any file the server can read. Gradio's check
-alone would also let one visitor name another visitor's upload. So the Guard (fewshot/ui/guard.py), in front
+alone would also let one visitor name another visitor's upload. So the Guard (fewshot/ui/server/guard.py), in front
 of every app this project serves, does this:
 
     ledger = UploadLedger()

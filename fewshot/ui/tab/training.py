@@ -5,12 +5,12 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterator
 
-from ..backbones import BACKBONES, backbone, fallback_order
-from ..config import ARCHS, AUTO, SCRATCH_INPUT, STAGE_CHOICES, TrainConfig
-from ..errors import DataError, TrainingError, WeightsUnavailable
-from ..evaluate import Diagnostic
-from ..models import can_download, weights_cache_path, weights_details_md, weights_present
-from ..train_events import Done, EpochEnd, Progress
+from ...backbones import BACKBONES, backbone, fallback_order
+from ...config import ARCHS, AUTO, SCRATCH_INPUT, STAGE_CHOICES, TrainConfig
+from ...errors import DataError, TrainingError, WeightsUnavailable
+from ...evaluate import Diagnostic
+from ...models import can_download, weights_cache_path, weights_details_md, weights_present
+from ...train_events import Done, EpochEnd, Progress
 from .jobs import Jobs, TrainingJob
 from .state import Session, give_memory_back
 
@@ -203,7 +203,7 @@ def snapshots(events_of: Callable[[], Iterator], cfg: TrainConfig, clicked: floa
 def run_training(sess: Session, cfg: TrainConfig, min_interval: float = SNAPSHOT_INTERVAL_S) -> Iterator[TrainUpdate]:
     """Train on the session's dataset, yielding page snapshots (see `snapshots`).
 
-    In a project, the training is the project's (fewshot/ui/jobs.py): it runs in a thread of the server, is
+    In a project, the training is the project's (fewshot/ui/tab/jobs.py): it runs in a thread of the server, is
     recorded as a run, and goes on when this generator is closed (the tab reloaded or closed); a reopened page
     follows it again (`follow`). Without a project it runs here and ends with this generator, as before.
     Stop via `sess.stop` (StopRequest; for a project's training, the job's, see Session.follow_job): the engine
@@ -300,3 +300,7 @@ def _chosen_text(asked: TrainConfig, done: Done) -> str:
         return ""
     cfg = done.model.config
     return f"\nChosen from your photos: {_STAGE_DONE[cfg.stage]}, photos at {cfg.preprocessing.crop} px."
+
+
+__all__ = ["DEFAULTS", "SNAPSHOT_INTERVAL_S", "TrainUpdate", "WAITING", "backbone_choices", "fallback_arch", "follow",
+           "make_config", "run_training", "snapshots", "weights_note"]

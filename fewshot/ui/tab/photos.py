@@ -7,11 +7,11 @@ import shutil
 from pathlib import Path, PurePosixPath
 from typing import Callable, Sequence
 
-from ..archive import is_junk
-from ..data import Dataset, load_dataset
-from ..errors import DataError
-from ..examples import download_photo_set, generate_example
-from ..images import is_image_name
+from ...archive import is_junk
+from ...data import Dataset, load_dataset
+from ...errors import DataError
+from ...examples import download_photo_set, generate_example
+from ...images import is_image_name
 from .state import MAX_CARDS, Card, Session, is_upload
 
 
@@ -32,7 +32,7 @@ def _link(src: Path, dst: Path) -> None:
         shutil.copyfile(src, dst)
 
 def _keep(sess: Session, ds: Dataset) -> Dataset:
-    """Photos just loaded go into the tab's project, when it has one (fewshot/ui/projects.py): adding, never
+    """Photos just loaded go into the tab's project, when it has one (fewshot/ui/tab/projects.py): adding, never
     replacing; the session's dataset is then the project's labelled photos."""
     from .projects import absorb
     return absorb(sess, sess.source) or ds
@@ -191,3 +191,23 @@ def load_cards(sess: Session) -> Dataset:
     return _keep(sess, sess.set_dataset(load_dataset(mapping, limits=sess.limits), "your class cards"))
 
 
+def uploaded_items(payload: dict, upload_root: Path | None, is_upload: Callable) -> tuple[list, list]:
+    """(file, relative path) pairs of a folder drop's payload whose files really are uploads of this server,
+    and (relative path, reason) for the ones that are not."""
+    items, skipped = [], []
+    for item in payload.get("items", []):
+        rel = str(item.get("rel") or "").replace("\\", "/").strip("/")
+        real = is_upload(str(item.get("path") or ""), upload_root)
+        if not rel or ".." in PurePosixPath(rel).parts:
+            skipped.append((rel or "?", "its folder path is not allowed (it points outside the folder)"))
+        elif real is None:
+            skipped.append((rel, "the upload did not arrive on the server; try again"))
+        elif is_image_name(rel):
+            items.append((real, rel))
+    for rel in payload.get("others", []):
+        skipped.append((str(rel), f"{Path(str(rel)).suffix or 'no extension'} is not an image type we read"))
+    return items, skipped
+
+
+__all__ = ["card_add", "card_add_images", "card_clear", "card_delete", "card_rename", "load_cards", "load_example",
+           "load_photo_set", "load_uploaded_folder", "load_zip_file", "uploaded_items"]

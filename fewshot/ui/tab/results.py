@@ -9,10 +9,10 @@ from typing import Sequence
 
 import pandas as pd
 
-from ..bundle import TrainedModel, atomic_write, load_bundle, save_bundle
-from ..errors import DataError, FewshotError
-from ..evaluate import EvalReport
-from ..export import export_files
+from ...bundle import TrainedModel, atomic_write, load_bundle, save_bundle
+from ...errors import DataError, FewshotError
+from ...evaluate import EvalReport
+from ...export import export_files
 from .state import Session
 
 
@@ -119,3 +119,6 @@ def load_model_file(sess: Session, path: str) -> TrainedModel:
     sess.set_model(tm, None)
     return tm
 
+
+__all__ = ["EXPORT_FORMATS", "confusion_frame", "export_model", "load_model_file", "misclassified_items",
+           "per_class_frame", "predict_image", "predict_many", "servable"]

@@ -1,6 +1,6 @@
 """The web server's brakes for a public deployment, as one ASGI middleware in front of Gradio's routes.
 
-    demo.launch(..., app_kwargs=guard_app_kwargs())     # app.py
+    demo.launch(..., app_kwargs=guard_app_kwargs(file_owner, uploads))   # fewshot/ui/app.py: App.launch_kwargs
 
 - **Uploads** (`POST /gradio_api/upload`): each client address may send at most FEWSHOT_UPLOAD_MB_PER_MIN
   megabytes (default 1000) in FEWSHOT_UPLOADS_PER_MIN calls (default 3000: a dropped folder sends one call per
@@ -18,10 +18,10 @@
   even when it only shows the login form; that description is left out until the visitor is logged in.
 - **The browser's cookie** (`GET /`, and a demo link's page): the page comes with a random `fewshot-browser` cookie
   (HttpOnly, kept while the browser runs) when the browser has none; a session remembers the one its events
-  carried, so what only that session may fetch (the Label step's thumbnails, fewshot/ui/thumbs.py) is refused to
+  carried, so what only that session may fetch (the Label step's thumbnails, fewshot/ui/server/thumbs.py) is refused to
   another browser.
 - **Files only from their own uploader** (every other `POST`): the paths the upload route gives each visitor are
-  noted (fewshot/ui/uploads.py), and a request naming any other file (a server path, another visitor's upload, an
+  noted (fewshot/ui/server/uploads.py), and a request naming any other file (a server path, another visitor's upload, an
   upload to another app of this server) is refused with 403 before Gradio reads, copies or serves it.
 - **Client addresses**: the peer's, or what X-Forwarded-For says when the peer is a proxy the operator names
   (FEWSHOT_TRUSTED_PROXIES; `trust_proxies` sets it up before launch). Passwords are also braked per user name.
@@ -204,7 +204,7 @@ class Guard:
         root = scope.get("root_path", "") or ""
         if root and path.startswith(root):
             path = path[len(root):] or "/"
-        # the client address is the peer's, or what a proxy the operator trusts forwarded (app.py: trust_proxies)
+        # the client address is the peer's, or what a proxy the operator trusts forwarded (App.launch: trust_proxies)
         who = (scope.get("client") or ("?", 0))[0]
         visitor = self.visitor(scope, path)
         scope = {**scope, "headers": [(k, v) for k, v in scope.get("headers", []) if k.lower() != VISITOR_HEADER]
@@ -439,10 +439,15 @@ def trust_proxies() -> str:
     return os.environ["FORWARDED_ALLOW_IPS"]
 
 
-def _self_check() -> None:  # pragma: no cover - python -m fewshot.ui.guard
+def _self_check() -> None:  # pragma: no cover - python -m fewshot.ui.server.guard
     print(json.dumps({"max_upload_mb": max_upload_bytes() // MB,
                       "login_delays": [login_delay(n) for n in range(4, 12)]}))
 
 
 if __name__ == "__main__":  # pragma: no cover
     _self_check()
+
+
+__all__ = ["BROWSER_COOKIE", "Budget", "DEMO_PREFIX", "Guard", "LOGIN_FREE_TRIES", "LOGIN_MAX_DELAY_S",
+           "LOGIN_MAX_WAITING", "LoginBrake", "MAX_EVENT_BODY", "MB", "SPACE_PROXIES", "WINDOW_S",
+           "guard_app_kwargs", "login_delay", "max_upload_bytes", "trust_proxies", "trusted_proxies"]

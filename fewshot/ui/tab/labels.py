@@ -3,12 +3,12 @@ undo, classes made, renamed and merged, and the engine's help (fewshot/labelling
 about, a suggested class for every unlabelled photo, and labels that are probably wrong.
 
 A `Desk` belongs to one tab's open project. Its undo history and the cards it hid are the project's
-(fewshot/project_undo.py): Undo after a reload or a server restart takes back the project's newest action,
+(fewshot/project/undo.py): Undo after a reload or a server restart takes back the project's newest action,
 whichever tab made it. Features of the pool are computed once, in a background thread
 (`start_features`), from the same disk cache training uses; after every labelling batch `refresh` retrains
 the engine's head on them (well under a second for a thousand photos) so suggestions follow the labels.
 
-Every label records who gave it (fewshot/project_labels.py): a click, a folder hint accepted, a visitor's class
+Every label records who gave it (fewshot/project/labels.py): a click, a folder hint accepted, a visitor's class
 confirmed are a person's; suggestions accepted in bulk are suggestions, with their confidence and the model that
 suggested them (the head here, on ARCH features: it is no run of the project). A demo link's visitors' photos
 are not labels until the owner confirms them ("visitors say ...", Confirm or Reject).
@@ -25,15 +25,14 @@ import weakref
 from pathlib import Path, PurePosixPath
 from typing import Callable, Sequence
 
-from .. import check_set as CS
-from .. import labelling as LB
-from ..archive import Limits, is_junk
-from ..errors import DataError, ProjectError
-from ..images import UnreadableImage, is_image_name, thumbnail
-from ..project import AddResult, Project
-from ..project.labels import LEGACY_MODEL_HINT
-from ..project.photos import clean_class, collect
-from .thumbs import ROUTE as THUMB_ROUTE  # where the page fetches thumbnails, relative to the page
+from ... import check_set as CS
+from ... import labelling as LB
+from ...archive import Limits, is_junk
+from ...errors import DataError, ProjectError
+from ...images import UnreadableImage, is_image_name, thumbnail
+from ...project import AddResult, Project
+from ...project.labels import LEGACY_MODEL_HINT
+from ...project.photos import clean_class, collect
 
 ARCH = os.environ.get("FEWSHOT_LABEL_ARCH", "mobilenet_v2")  # small and fast on a laptop CPU
 PAGE_SIZE = 60
@@ -49,6 +48,8 @@ def sha_of(name: str) -> str:
     return name.split(".", 1)[0]
 
 
+# where the page fetches thumbnails, relative to the page (fewshot/ui/server/thumbs.py serves the route)
+THUMB_ROUTE = "thumb"
 _COMPUTING: "weakref.WeakSet[Desk]" = weakref.WeakSet()  # desks that started a features thread
 
 
@@ -88,7 +89,7 @@ class Desk:
         self._stopping = False  # set when the process exits (_stop_computing)
         self._again = False
         self._lock = threading.Lock()
-        # the key in this desk's thumbnail links (128 random bits); fewshot/ui/thumbs.py says who may use it
+        # the key in this desk's thumbnail links (128 random bits); fewshot/ui/server/thumbs.py says who may use it
         self.thumb_token = secrets.token_urlsafe(16)
         self._files: tuple[list | None, dict[str, Path]] = (None, {})
         self._cache: list | None = None
@@ -268,7 +269,7 @@ class Desk:
 
     def undo(self) -> str:
         """Take back the project's newest action, whichever tab made it, also after a reload or a restart
-        (fewshot/project_undo.py says why not this tab's own); says what was undone."""
+        (fewshot/project/undo.py says why not this tab's own); says what was undone."""
         done = self.project.undo_last(self.tab)
         self.invalidate()
         what, n, old, new = done["what"], done["count"], done["old"], done["new"]
@@ -492,19 +493,4 @@ class Desk:
         return data
 
 
-def uploaded_items(payload: dict, upload_root: Path | None, is_upload: Callable) -> tuple[list, list]:
-    """(file, relative path) pairs of a folder drop's payload whose files really are uploads of this server,
-    and (relative path, reason) for the ones that are not."""
-    items, skipped = [], []
-    for item in payload.get("items", []):
-        rel = str(item.get("rel") or "").replace("\\", "/").strip("/")
-        real = is_upload(str(item.get("path") or ""), upload_root)
-        if not rel or ".." in PurePosixPath(rel).parts:
-            skipped.append((rel or "?", "its folder path is not allowed (it points outside the folder)"))
-        elif real is None:
-            skipped.append((rel, "the upload did not arrive on the server; try again"))
-        elif is_image_name(rel):
-            items.append((real, rel))
-    for rel in payload.get("others", []):
-        skipped.append((str(rel), f"{Path(str(rel)).suffix or 'no extension'} is not an image type we read"))
-    return items, skipped
+__all__ = ["ARCH", "ASK", "Desk", "MODEL", "PAGE_SIZE", "SUGGESTER", "THUMB_PX", "THUMB_QUALITY", "THUMB_ROUTE", "sha_of"]

@@ -15,8 +15,8 @@ import queue
 import threading
 from typing import Callable, Iterator
 
-from ..errors import TrainingError
-from ..train_events import StopRequest
+from ...errors import TrainingError
+from ...train_events import StopRequest
 
 _END = object()
 
@@ -144,3 +144,6 @@ class Jobs:
             job.stop.set()
         for job in jobs:
             job.join(wait_s)
+
+
+__all__ = ["Jobs", "TrainingJob"]

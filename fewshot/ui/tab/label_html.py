@@ -23,7 +23,7 @@ def _btn(text: str, act: str, css: str = "", **data) -> str:
 
 
 def _tile(desk: Desk, photo, caption: str = "", group: str = "", extra: str = "") -> str:
-    # a link, not the picture: the browser fetches each thumbnail once and keeps it (fewshot/ui/thumbs.py)
+    # a link, not the picture: the browser fetches each thumbnail once and keeps it (fewshot/ui/server/thumbs.py)
     img = f'<img src="{esc(desk.thumb_url(photo.sha1))}" alt="" loading="lazy" decoding="async">'
     return (f'<div class="fl-tile" data-id="{photo.sha1}" data-group="{esc(group)}" title="{esc(photo.path)}">'
             f'{img}<div class="fl-cap">{esc(caption)}</div>{extra}</div>')
@@ -223,3 +223,6 @@ def _suspects(desk: Desk, tr: Tr) -> str:
         how = f'<div class="fl-how fl-{kind}">{esc(words)}</div>'
         tiles.append(_tile(desk, photos[s["sha1"]], f"{s['given']} → {s['suggested']}", "suspects", how + buttons))
     return "".join(out) + f'<div class="fl-tiles fl-review">{"".join(tiles)}</div>'
+
+
+__all__ = ["PER_GROUP", "VIEWS", "class_bar", "grid", "pct", "risk_line"]

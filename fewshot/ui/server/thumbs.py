@@ -3,15 +3,15 @@
     GET <page>/thumb/<token>/<sha1>.jpg  ->  image/jpeg, Cache-Control: private, max-age=..., immutable
 
 The grid (label_html.py) links each tile to `thumb/<token>/<sha1>.jpg`, relative to the page, so the link holds
-behind Gradio's root_path (a Space, a reverse proxy under a prefix) as it does at the server's root. app.py adds
-the route (`thumb_routes`) to the app's FastAPI next to the demo links' mount.
+behind Gradio's root_path (a Space, a reverse proxy under a prefix) as it does at the server's root. build_app puts
+the route (`thumb_routes`) in the App's routes table, next to the demo links' mount (fewshot/ui/app.py).
 
 Who may fetch one. A token is random (secrets.token_urlsafe, 128 bits) and belongs to one Desk, i.e. one tab's
 session and one project: it reads only that project's photos, and it dies when the session closes, when the tab
 opens another project (a new Desk, a new token) and when the server restarts (tokens live in memory). A reload
 is a new session: its grid gets a new token. With --auth the request must also carry the login of the
 session's own user (Gradio's cookie, read as the Guard reads it); another user, or nobody, gets 404. Without
---auth the page's browser cookie (the Guard sets one, fewshot/ui/guard.py BROWSER_COOKIE) must be the one the
+--auth the page's browser cookie (the Guard sets one, fewshot/ui/server/guard.py BROWSER_COOKIE) must be the one the
 session's own events carried, so a link copied into another browser 404s too; where the browser sent no such
 cookie (an embedded Space whose browser blocks third-party cookies) the token alone is the key, as the links
 to a session's files are. Anything not a photo of the project, or of a gone or foreign session, is 404: a
@@ -28,9 +28,10 @@ import threading
 import weakref
 from typing import Any
 
+from ..tab.labels import THUMB_ROUTE
 from .guard import BROWSER_COOKIE, Guard
 
-ROUTE = "thumb"  # the URL's first part, below the page's root
+ROUTE = THUMB_ROUTE  # the URL's first part, below the page's root (the grid's links name it)
 MAX_AGE_S = 6 * 3600  # about a session's life (SESSION_TTL_S): a URL never outlives its token by much
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 _NAME = re.compile(r"([0-9a-f]{40})\.jpg")
@@ -42,7 +43,7 @@ UNREADABLE = (b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 96 96"><rec
 
 class ThumbTokens:
     """The live thumbnail tokens: token -> (its session, its desk), both held weakly so a closed session's
-    token dies with it. One per server (`TOKENS`), like the sessions' registry."""
+    token dies with it. One per server, owned by its App (fewshot/ui/app.py), like the sessions' registry."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -77,8 +78,6 @@ class ThumbTokens:
         return desk
 
 
-TOKENS = ThumbTokens()
-
 
 def thumb_response(tokens: ThumbTokens, scope: dict, token: str, name: str) -> tuple[int, bytes, dict[str, str]]:
     """(status, body, headers) for GET thumb/<token>/<name> (no web framework: tested as it is)."""
@@ -96,8 +95,8 @@ def thumb_response(tokens: ThumbTokens, scope: dict, token: str, name: str) -> t
     return 200, data or UNREADABLE, headers
 
 
-def thumb_routes(tokens: ThumbTokens = TOKENS) -> list:
-    """The route for launch(app_kwargs={"routes": [...]}) (app.py). A plain function endpoint: Starlette runs it
+def thumb_routes(tokens: ThumbTokens) -> list:
+    """The route for the App's routes table (fewshot/ui/app.py). A plain function endpoint: Starlette runs it
     in its thread pool, so making a thumbnail (a few ms of decoding) never blocks the event loop."""
     from starlette.responses import Response
     from starlette.routing import Route
@@ -108,3 +107,6 @@ def thumb_routes(tokens: ThumbTokens = TOKENS) -> list:
         return Response(body, status_code=status, headers=headers)
 
     return [Route(f"/{ROUTE}/{{token}}/{{name}}", serve, methods=["GET"])]
+
+
+__all__ = ["MAX_AGE_S", "ROUTE", "ThumbTokens", "UNREADABLE", "thumb_response", "thumb_routes"]
