@@ -310,6 +310,14 @@ class Suggestions:
         return precision_bound(self.oof_confidence[self.at_random], self.oof_right[self.at_random], waiting,
                                threshold, self.level)
 
+    def record_at(self, threshold: float) -> tuple[int, int] | None:
+        """(right, of): the person's labels of photos drawn at random whose out-of-fold suggestion was at least
+        `threshold` sure, and how many of those suggestions were right; None before there are any."""
+        if self.oof_confidence is None or self.at_random is None:
+            return None
+        sure = self.at_random & (self.oof_confidence >= threshold)
+        return int(self.oof_right[sure].sum()), int(sure.sum())
+
     def to_dict(self) -> dict:
         """The JSON `python -m fewshot suggest --json` prints."""
         return {"ask_next": self.ask_next, "suggestions": self.suggestions, "suspects": self.suspects,

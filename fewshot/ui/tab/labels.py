@@ -386,12 +386,7 @@ class Desk:
         """(right, of) for the check set's photos (drawn at random, labelled by the person) whose suggestion,
         made without their own label, was at least `threshold` sure: how such suggestions fare on a fair sample,
         with no model grading itself. None before there are such suggestions."""
-        result = self.result
-        if result is None or result.oof_confidence is None or len(self._evidence) != len(result.oof_confidence):
-            return None
-        check = {p.sha1 for p in self._listed() if p.checkset}
-        rows = [i for i, s in enumerate(self._evidence) if s in check and result.oof_confidence[i] >= threshold]
-        return int(sum(bool(result.oof_right[i]) for i in rows)), len(rows)
+        return self.result.record_at(threshold) if self.result is not None else None
 
     def right_at(self, threshold: float) -> float | None:
         """A lower bound (90% sure) of the share right among suggestions at or above `threshold`, judged on the
