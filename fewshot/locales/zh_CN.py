@@ -1416,4 +1416,33 @@ MESSAGES.update({  # Label Studio both ways (fewshot/labelstudio_*.py, label_fil
     "labelstudio: the folder Label Studio serves local files from, if not the export folder itself":
         "labelstudio：Label Studio 提供本地文件的根文件夹（如果不是导出文件夹本身）",
     "error: --document-root is for --format labelstudio": "错误：--document-root 只用于 --format labelstudio",
+    # the steps' tabs (fewshot/ui/nav.py)
+    "Photos": "照片",
+    "Label": "标注",
+    "Try": "试用",
+    "Next": "下一步",
+    "Next: your photos →": "下一步：你的照片 →",
+    "Next: give the photos their classes →": "下一步：给照片标上类别 →",
+    "Next: train the model →": "下一步：训练模型 →",
+    "Next: check the model →": "下一步：检查模型 →",
+    "Next: try it on a new picture →": "下一步：用一张新图片试试 →",
+    "Next: take it away or share it →": "下一步：带走或分享模型 →",
+    # the one drop zone (fewshot/ui/step_data.py)
+    "Choose or drop your photos: a folder, a .zip or loose photos": "选择或拖入你的照片：文件夹、.zip 或零散的照片",
+    "Drop your photos here: a folder, a .zip, or loose photos": "把照片拖到这里：文件夹、.zip 或零散的照片",
+    "Sorted into one subfolder per class (e.g. {} and {}, or a {} + {} layout), they are ready to train. Not sorted? "
+    "They go to the Label step, where you give each one its class with the model's help.":
+        "如果每个类别一个子文件夹（例如 {} 和 {}，或 {} + {} 的结构），就可以直接训练。没有分好？"
+        "它们会进入“标注”步骤，在模型帮助下给每张照片标上类别。",
+    "Choose photos or a .zip…": "选择照片或 .zip…",
+    "📁 “{}” holds class folders: {} classes, ready to train (the report is below).":
+        "📁 “{}” 里是类别文件夹：{} 个类别，可以训练了（报告在下方）。",
+    "🗂 “{}” is not sorted into class folders: its {} new photos are in the Label step.":
+        "🗂 “{}” 没有按类别文件夹分好：其中 {} 张新照片已放进“标注”步骤。",
+    "🗂 {} photos without class folders went to the Label step, where you give each one its class ({} were already "
+    "in the project).": "🗂 {} 张没有类别文件夹的照片已进入“标注”步骤，请在那里给每张照片标上类别（其中 {} 张已在项目里）。",
+    "Drop one .zip at a time, without other photos beside it (or unzip it and drop the folder).":
+        "一次只拖入一个 .zip，旁边不要带其他照片（或者解压后拖入文件夹）。",
+    "📁 Drop photos": "📁 拖入照片",
+    "🗂 {} new photos without class folders are in the Label step.": "🗂 {} 张没有类别文件夹的新照片已放进“标注”步骤。",
 })

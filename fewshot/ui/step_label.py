@@ -91,6 +91,7 @@ def build(page: Page) -> LabelView:
                              limit=Limits.from_env().max_images, js_on_load=(ASSETS / "folder_drop.js").read_text(),
                              texts={lang: {k: L.numbered(t, lang) for k, t in POOL_TEXTS.items()} for lang in L.LANGS},
                              t_aria=POOL_TEXTS["aria"], t_title=POOL_TEXTS["title"], t_btn=POOL_TEXTS["btn"],
+                             t_files=POOL_TEXTS["files"],
                              t_sub="", failed="")
         with gr.Column(scale=1):
             v.zip = gr.File(label="Or a .zip of photos (any layout)", file_types=[".zip"], file_count="single",
