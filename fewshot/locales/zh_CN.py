@@ -1432,17 +1432,21 @@ MESSAGES.update({  # Label Studio both ways (fewshot/labelstudio_*.py, label_fil
     "Drop your photos here: a folder, a .zip, or loose photos": "把照片拖到这里：文件夹、.zip 或零散的照片",
     "Sorted into one subfolder per class (e.g. {} and {}, or a {} + {} layout), they are ready to train. Not sorted? "
     "They go to the Label step, where you give each one its class with the model's help.":
-        "如果每个类别一个子文件夹（例如 {} 和 {}，或 {} + {} 的结构），就可以直接训练。没有分好？"
+        "如果每个类别一个子文件夹（例如 {0} 和 {1}，或 {2} + {3} 的结构），就可以直接训练。没有分好？"
         "它们会进入“标注”步骤，在模型帮助下给每张照片标上类别。",
     "Choose photos or a .zip…": "选择照片或 .zip…",
     "📁 “{}” holds class folders: {} classes, ready to train (the report is below).":
-        "📁 “{}” 里是类别文件夹：{} 个类别，可以训练了（报告在下方）。",
+        "📁 “{0}” 里是类别文件夹：{1} 个类别，可以训练了（报告在下方）。",
     "🗂 “{}” is not sorted into class folders: its {} new photos are in the Label step.":
-        "🗂 “{}” 没有按类别文件夹分好：其中 {} 张新照片已放进“标注”步骤。",
+        "🗂 “{0}” 没有按类别文件夹分好：其中 {1} 张新照片已放进“标注”步骤。",
     "🗂 {} photos without class folders went to the Label step, where you give each one its class ({} were already "
-    "in the project).": "🗂 {} 张没有类别文件夹的照片已进入“标注”步骤，请在那里给每张照片标上类别（其中 {} 张已在项目里）。",
+    "in the project).": "🗂 {0} 张没有类别文件夹的照片已进入“标注”步骤，请在那里给每张照片标上类别（其中 {1} 张已在项目里）。",
     "Drop one .zip at a time, without other photos beside it (or unzip it and drop the folder).":
         "一次只拖入一个 .zip，旁边不要带其他照片（或者解压后拖入文件夹）。",
     "📁 Drop photos": "📁 拖入照片",
-    "🗂 {} new photos without class folders are in the Label step.": "🗂 {} 张没有类别文件夹的新照片已放进“标注”步骤。",
+    "🗂 {} new photos without class folders are in the Label step.": "🗂 {0} 张没有类别文件夹的新照片已放进“标注”步骤。",
+    "{}, the usual choice, cannot start here: its ImageNet weights are not on this machine, and the machine is "
+    "offline. {} is chosen instead: its weights are here.":
+        "通常选用的 {0} 在这里无法开始：它的 ImageNet 权重不在这台机器上，而这台机器没有联网。已改选 {1}：它的权重就在这里。",
+    "your photos": "你的照片",
 })

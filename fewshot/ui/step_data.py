@@ -152,55 +152,70 @@ def _render(v: DataView, sess: Session | None) -> dict:
     return report(v, sess, announce=False)
 
 
-def wire(v: DataView, page: Page, links: Links) -> None:
-    """Each way in loads the photos into the tab's session and shows the report."""
-    outputs = v.report + [page.state]
+def _loaded(v: DataView, page: Page, sess: Session) -> dict:
+    sess.data.failed = None
+    return {**report(v, sess), page.state: sess}
 
-    def loaded(sess: Session) -> dict:
-        sess.data.failed = None
-        return {**report(v, sess), page.state: sess}
 
-    @friendly
-    def on_folder(payload: str, st, request: gr.Request):
+@dataclass(eq=False)
+class _Drop:
+    """The one drop zone's event: class folders (or a zip of them) load for training; a pile (or a zip of one)
+    goes to the Label step, which opens; either way the drop zone says which it saw."""
+
+    v: DataView
+    page: Page
+    links: Links
+
+    def on_folder(self, payload: str, st, request: gr.Request) -> dict:
+        v, page = self.v, self.page
         sess = page.session(st, request)
         data = json.loads(payload or "{}")
         given = [(str(i.get("path") or ""), str(i.get("rel") or "")) for i in data.get("items", [])]
         zips = [(path, rel) for path, rel in given if rel.lower().endswith(".zip")]
         items = [(path, rel) for path, rel in given if not rel.lower().endswith(".zip")]
-        others = [str(o) for o in data.get("others", [])]
         first = (zips or items)[0][1] if zips or items else ""
         top = first.split("/")[0] if "/" in first or zips else ""  # "": loose photos, chosen one by one
         try:
             if zips:
-                return dropped_zip(sess, zips, items)
+                return self.dropped_zip(sess, zips, items)
             if P.photo_shape([rel for _, rel in items]) == "pile":
                 found, skipped = P.uploaded_items(data, page.upload_root, is_upload)
-                return to_label(sess, top, *links.to_label(sess, found, skipped))
-            P.load_uploaded_folder(sess, items, page.upload_root, source=f"the folder “{top}”", not_images=others)
+                return self.to_label(sess, top, *self.links.to_label(sess, found, skipped))
+            P.load_uploaded_folder(sess, items, page.upload_root, source=f"the folder “{top}”",
+                                   not_images=[str(o) for o in data.get("others", [])])
         except DataError as exc:  # one state that the drop box and the summary agree on, no error mark
             sess.data.failed = (top or "your photos", str(exc))
             return {**not_loaded(v, sess), page.state: sess}
-        return {**loaded(sess), v.folder: gr.HTML(status=_said("classes", top, len(sess.dataset.classes)))}
+        return {**_loaded(v, page, sess), v.folder: gr.HTML(status=_said("classes", top, len(sess.dataset.classes)))}
 
-    def dropped_zip(sess: Session, zips: list, items: list) -> dict:
+    def dropped_zip(self, sess: Session, zips: list, items: list) -> dict:
         if len(zips) > 1 or items:
             raise DataError("Drop one .zip at a time, without other photos beside it (or unzip it and drop the "
                             "folder).")
-        real = page.uploaded(sess, zips[0][0])
+        real = self.page.uploaded(sess, zips[0][0])
         if P.photo_shape(P.zip_photo_names(real)) == "pile":
-            return to_label(sess, zips[0][1], *links.to_label(sess, [], [], str(real)))
-        P.load_zip_file(sess, str(real), page.upload_root)
-        return {**loaded(sess), v.folder: gr.HTML(status=_said("classes", zips[0][1], len(sess.dataset.classes)))}
+            return self.to_label(sess, zips[0][1], *self.links.to_label(sess, [], [], str(real)))
+        P.load_zip_file(sess, str(real), self.page.upload_root)
+        return {**_loaded(self.v, self.page, sess),
+                self.v.folder: gr.HTML(status=_said("classes", zips[0][1], len(sess.dataset.classes)))}
 
-    def to_label(sess: Session, top: str, added: int, already: int, label_shown: dict) -> dict:
+    def to_label(self, sess: Session, top: str, added: int, already: int, label_shown: dict) -> dict:
         """A pile went to the Label step: said in the drop zone and the summary; the Label step opens."""
+        v = self.v
         sess.data.failed = None
         note = (f"🗂 {added} photos without class folders went to the Label step, where you give each one its "
                 f"class ({already} were already in the project).")
-        out = {**render(v, sess, whole=True), **label_shown, page.state: sess}
+        out = {**render(v, sess, whole=True), **label_shown, self.page.state: sess}
         out[v.summary] = note + ("\n\n" + out[v.summary] if out.get(v.summary) else "")
         out[v.folder] = gr.HTML(status=_said("pile", top, added) if top else _said("loose", added))
         return out
+
+
+def wire(v: DataView, page: Page, links: Links) -> None:
+    """Each way in loads the photos into the tab's session and shows the report."""
+    outputs = v.report + [page.state]
+    loaded = lambda sess: _loaded(v, page, sess)  # noqa: E731
+    on_folder = friendly(_Drop(v, page, links).on_folder)
 
     @friendly
     def on_zip(zip_file: str, st, request: gr.Request):

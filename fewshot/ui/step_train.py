@@ -72,12 +72,13 @@ def build(page: Page) -> TrainView:
                             "classes.")
     v.preset = gr.Radio(list(PRESETS) + [CUSTOM], value=DEFAULT_PRESET, label="Preset", elem_id="preset",
                         info=" · ".join(f"{k}: {h}" for k, h in PRESET_HINTS.items()))
-    v.arch = gr.Dropdown(T.backbone_choices(), value=D.arch, label="Backbone (the pretrained network)",
+    arch, why = T.preselected_backbone(D.arch)  # one that can start (offline, the default's weights may be missing)
+    v.arch = gr.Dropdown(T.backbone_choices(), value=arch, label="Backbone (the pretrained network)",
                          info="The network whose knowledge is re-used. ✓ marks weights already on this machine.",
                          elem_id="backbone")
     v.pretrained = gr.Checkbox(D.pretrained, label="Start from ImageNet knowledge (recommended)", elem_id="pretrained",
                                info="Off = train from scratch: much weaker with few photos.")
-    v.weights_note = gr.Markdown(**_note_args(D.arch, D.pretrained))
+    v.weights_note = gr.Markdown(**_note_args(arch, D.pretrained, why))
     with gr.Row():
         v.epochs = gr.Slider(1, 100, value=D.epochs, step=1, label="Epochs", min_width=260,
                              info="How many times the model sees every training photo.", elem_id="epochs")
@@ -128,8 +129,8 @@ def _advanced(v: TrainView) -> None:
             v.seed = gr.Number(D.seed, precision=0, label="Seed", info="Same seed and settings give the same result.")
 
 
-def _note_args(arch: str, pretrained: bool) -> dict:
-    text = T.weights_note(arch, pretrained)
+def _note_args(arch: str, pretrained: bool, why: str = "") -> dict:
+    text = "\n\n".join(t for t in (why, T.weights_note(arch, pretrained)) if t)
     return dict(value=text, visible=bool(text), elem_classes="fs-notice", elem_id="weights-note")
 
 
