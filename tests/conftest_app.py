@@ -120,18 +120,83 @@ PHONE = {"width": 390, "height": 844}
 LAPTOP = {"width": 1280, "height": 800}
 
 
+# Opens every tab that hides an element, outermost first, as a person would click them: the page is one screen per
+# step (fewshot/ui/nav.py), and Gradio draws a tab that is not open with display: none. Returns the clicks.
+REACH_JS = """(el) => {
+  const panels = [];
+  for (let p = el.closest('[role=tabpanel]'); p; p = p.parentElement && p.parentElement.closest('[role=tabpanel]'))
+    panels.unshift(p);
+  let clicks = 0;
+  for (const p of panels) {
+    if (getComputedStyle(p).display !== 'none') continue;
+    const tabs = p.parentElement.closest('.tabs') || p.parentElement;
+    const mine = (sel) => [...tabs.querySelectorAll(sel)].filter((x) => x.parentElement.closest('.tabs') === tabs);
+    let button = p.id ? tabs.querySelector(`[role=tab][aria-controls="${p.id}"]`) : null;
+    if (!button) button = mine('[role=tab]')[mine('[role=tabpanel]').indexOf(p)];
+    if (button) { button.click(); clicks++; }
+  }
+  return clicks;
+}"""
+_ACTIONS = {"click", "dblclick", "fill", "set_input_files", "check", "uncheck", "select_option", "press", "type",
+            "hover", "focus", "tap", "wait_for_selector", "wait_for", "scroll_into_view_if_needed", "input_value"}
+_FINDERS = {"locator", "get_by_text", "get_by_role", "get_by_label", "get_by_placeholder", "get_by_title",
+            "get_by_test_id", "first", "last", "nth", "filter"}
+
+
+class _Reaching:
+    """A Playwright page or locator that first opens the step (and any inner tab) an element sits in, then acts."""
+
+    def __init__(self, target, ui: "Ui", where=None):
+        self._target, self._ui, self._where = target, ui, where
+
+    def __getattr__(self, name):
+        attr = getattr(self._target, name)
+        if name in _FINDERS:
+            if not callable(attr):  # .first / .last
+                return _Reaching(attr, self._ui, attr)
+            return lambda *a, **k: _Reaching(attr(*a, **k), self._ui, None)
+        if name in _ACTIONS:
+            def act(*a, **k):
+                wants_sight = k.get("state", "visible") == "visible"
+                if wants_sight and name != "input_value":
+                    if self._where is None and hasattr(self._target, "evaluate_all"):
+                        self._ui.reach(self._target)
+                    elif a and isinstance(a[0], str) and not hasattr(self._target, "evaluate_all"):
+                        self._ui.reach(a[0])
+                    elif self._where is not None:
+                        self._ui.reach(self._where)
+                return attr(*a, **k)
+            return act
+        return attr
+
+
 class Ui:
-    """A page of the app plus the helpers a test needs; counts the clicks a user makes."""
+    """A page of the app plus the helpers a test needs; counts the clicks a user makes. `page` opens the step
+    an element sits in before acting on it (a click counted), as a person would."""
 
     def __init__(self, browser, server, shots: Path, viewport=LAPTOP, locale: str = "en-US"):
         # the browser's language picks the page's (English unless told otherwise, whatever this machine's is)
         self.context = browser.new_context(viewport=viewport, accept_downloads=True, permissions=["camera"],
                                            locale=locale)
-        self.page = self.context.new_page()
+        self.raw = self.context.new_page()
+        self.page = _Reaching(self.raw, self)
         self.server, self.shots, self.clicks, self.errors = server, shots, 0, []
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.goto(server.url)
+        self.raw.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.raw.goto(server.url)
         self.page.wait_for_selector("#folder-drop input[type=file]", state="attached", timeout=60_000)
+
+    def reach(self, target) -> None:
+        """Open the step (and inner tab) `target` (a selector or a locator) sits in, counting the clicks."""
+        loc = self.raw.locator(target) if isinstance(target, str) else target
+        try:
+            self.clicks += int(loc.first.evaluate(REACH_JS, timeout=5_000) or 0)
+        except Exception:  # not on the page (yet): the action itself waits for it, or says it is missing
+            return
+        self.raw.wait_for_timeout(150)  # the tab's panel is drawn in the next frame
+
+    def step(self, key: str) -> None:
+        """Open a step by its tab, as a person does (photos, label, train, check, try, share)."""
+        self.click(f"#step-{key}-button")
 
     def shot(self, name: str) -> Path:
         self.shots.mkdir(parents=True, exist_ok=True)
@@ -140,7 +205,8 @@ class Ui:
         return path
 
     def click(self, selector: str) -> None:
-        self.page.click(selector)
+        self.reach(selector)
+        self.raw.click(selector)
         self.clicks += 1
 
     def text(self, selector: str) -> str:
@@ -198,8 +264,8 @@ class Ui:
         self.clicks += 1
 
     def upload_zip(self, path: Path) -> None:
-        self.page.get_by_role("tab", name=re.compile("Zip")).click()
-        self.page.set_input_files("#zip-upload input[type=file]", str(path))
+        """A zip in the one drop zone (its "Choose photos or a .zip…" button), as a person gives one."""
+        self.page.set_input_files("#folder-drop input.fs-files", str(path))
 
     def close(self) -> None:
         self.context.close()
