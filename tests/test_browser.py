@@ -27,7 +27,7 @@ def test_dropped_folder_keeps_its_subfolder_names(ui, app_server, tmp_path):
     strips = u.text("#data-thumbs")
     assert "süße Katzen" in strips and "dogs" in strips
     assert u.page.locator("#data-thumbs img").count() == 12
-    assert "Sent 12 pictures" in u.text("#folder-drop")
+    assert "12 pictures in 2 class folders, ready to train" in u.text("#folder-drop")  # what it saw, said
     assert "readme.txt" in u.page.locator("#data-skipped").inner_text() and ".DS_Store" not in u.text("body")
     # on the server, the session holds the folder with its class folders (not a flat pile of files)
     rebuilt = list(app_server.sessions.glob("session-*/folder-*/My photos/süße Katzen/*.png"))
@@ -36,9 +36,9 @@ def test_dropped_folder_keeps_its_subfolder_names(ui, app_server, tmp_path):
     fake = tmp_path / "holiday.zip"
     fake.write_text("not a zip at all")
     u.upload_zip(fake)
-    toast = u.page.locator(".toast-body").filter(has_text="holiday.zip is not a zip archive")
-    toast.wait_for(timeout=30_000)
-    assert "2 classes" in u.text("#data-summary")  # the photos loaded before are still there
+    said = u.wait_text("#data-summary", "holiday.zip is not a zip archive", timeout_s=30)
+    assert "Nothing was loaded from “holiday.zip”" in said
+    assert "2 classes" in said  # the photos loaded before are still there
     u.shot("bad-zip-message")
 
 

@@ -7,7 +7,7 @@ import zipfile
 import pytest
 
 from fewshot.ui.nav import Progress
-from fewshot.ui.tab.photos import photo_shape, zip_photo_names
+from fewshot.ui.tab.photos import photo_layout, photo_shape, zip_photo_names
 from fewshot.ui.tab.training import preselected_backbone
 
 
@@ -23,6 +23,12 @@ from fewshot.ui.tab.training import preselected_backbone
 ])
 def test_photos_in_any_shape_are_read_as_class_folders_or_a_pile(paths, shape):
     assert photo_shape(paths) == shape
+
+
+def test_the_drop_zone_counts_what_it_saw():
+    assert photo_layout(["pets/cats/1.jpg", "pets/dogs/2.jpg", "pets/dogs/3.jpg", "pets/x.txt"]) == ("classes", 3, 2)
+    assert photo_layout(["s/train/cats/1.jpg", "s/val/cats/2.jpg", "s/train/dogs/3.jpg"]) == ("classes", 3, 2)
+    assert photo_layout(["a.jpg", "b.jpg"]) == ("pile", 2, 0)
 
 
 def test_a_zip_is_read_from_its_directory_without_unpacking(tmp_path):

@@ -131,6 +131,12 @@ def _said(key: str, *values) -> str:
     return L.translate(FOLDER_TEXTS[key].format(*values), LANG.get())
 
 
+def _classes_said(top: str, rels: list[str]) -> str:
+    """What the drop zone saw: how many pictures in how many class folders (of this drop, not the project)."""
+    _, photos, classes = P.photo_layout(rels)
+    return _said("classes", top, photos, classes)
+
+
 def render(v: DataView, sess: Session | None, whole: bool = False) -> dict:
     """What step 1 shows for a session (written again when the language changes); `whole`: all of it, as when a
     project opens, where nothing labelled says that nothing is loaded (or only what has no class)."""
@@ -186,7 +192,7 @@ class _Drop:
         except DataError as exc:  # one state that the drop box and the summary agree on, no error mark
             sess.data.failed = (top or "your photos", str(exc))
             return {**not_loaded(v, sess), page.state: sess}
-        return {**_loaded(v, page, sess), v.folder: gr.HTML(status=_said("classes", top, len(sess.dataset.classes)))}
+        return {**_loaded(v, page, sess), v.folder: gr.HTML(status=_classes_said(top, [rel for _, rel in items]))}
 
     def dropped_zip(self, sess: Session, zips: list, items: list) -> dict:
         if len(zips) > 1 or items:
@@ -197,7 +203,7 @@ class _Drop:
             return self.to_label(sess, zips[0][1], *self.links.to_label(sess, [], [], str(real)))
         P.load_zip_file(sess, str(real), self.page.upload_root)
         return {**_loaded(self.v, self.page, sess),
-                self.v.folder: gr.HTML(status=_said("classes", zips[0][1], len(sess.dataset.classes)))}
+                self.v.folder: gr.HTML(status=_classes_said(zips[0][1], P.zip_photo_names(real)))}
 
     def to_label(self, sess: Session, top: str, added: int, already: int, label_shown: dict) -> dict:
         """A pile went to the Label step: said in the drop zone and the summary; the Label step opens."""

@@ -66,7 +66,7 @@ FOLDER_TEXTS = {
     "sent": "Sent {} pictures from “{}”; the report is below.",
     "reading": "Reading the folder…",
     "failed": "⛔ Nothing was loaded from “{}”: see why below.",  # set by the server (fewshot/ui/step_data.py)
-    "classes": "📁 “{}” holds class folders: {} classes, ready to train (the report is below).",  # set by the server
+    "classes": "📁 “{}”: {} pictures in {} class folders, ready to train (the report is below).",  # set by the server
     "pile": "🗂 “{}” is not sorted into class folders: its {} new photos are in the Label step.",  # set by the server
     "loose": "🗂 {} new photos without class folders are in the Label step.",  # set by the server
 }

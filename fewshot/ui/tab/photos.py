@@ -55,11 +55,23 @@ def photo_shape(rels: Sequence[str]) -> str:
     "classes" where they sit in two or more subfolders (class folders, or train/ and val/ holding them), else
     "pile" (loose photos, or one folder of them), which goes to labelling. The folder dropped, and any single
     folder every photo sits in, is not a class."""
+    return photo_layout(rels)[0]
+
+
+def photo_layout(rels: Sequence[str]) -> tuple[str, int, int]:
+    """(photo_shape, how many photos, how many class folders: train/ and val/ count their classes once)."""
     parts = [p for p in (_safe_rel(r) for r in rels if is_image_name(str(r))) if p]
     while parts and len({p[0] for p in parts}) == 1 and all(len(p) > 1 for p in parts):
         parts = [p[1:] for p in parts]
     foldered = [p for p in parts if len(p) >= 2]
-    return "classes" if len({p[0] for p in foldered}) >= 2 and 2 * len(foldered) >= len(parts) else "pile"
+    if len({p[0] for p in foldered}) < 2 or 2 * len(foldered) < len(parts):
+        return "pile", len(parts), 0
+    splits = {"train", "val"}
+    if {p[0] for p in foldered} <= splits:
+        classes = {p[1] for p in foldered if len(p) >= 3}
+    else:
+        classes = {p[0] for p in foldered}
+    return "classes", len(parts), len(classes)
 
 
 def zip_photo_names(path: str | os.PathLike) -> list[str]:
@@ -232,5 +244,5 @@ def uploaded_items(payload: dict, upload_root: Path | None, is_upload: Callable)
     return items, skipped
 
 
-__all__ = ["photo_shape", "zip_photo_names", "card_add", "card_add_images", "card_clear", "card_delete", "card_rename", "load_cards", "load_example",
+__all__ = ["photo_layout", "photo_shape", "zip_photo_names", "card_add", "card_add_images", "card_clear", "card_delete", "card_rename", "load_cards", "load_example",
            "load_photo_set", "load_uploaded_folder", "load_zip_file", "uploaded_items"]
