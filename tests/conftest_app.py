@@ -120,23 +120,22 @@ PHONE = {"width": 390, "height": 844}
 LAPTOP = {"width": 1280, "height": 800}
 
 
-# Opens every tab that hides an element, outermost first, as a person would click them: the page is one screen per
-# step (fewshot/ui/nav.py), and Gradio draws a tab that is not open with display: none. Returns the clicks.
-REACH_JS = """(el) => {
-  const panels = [];
-  for (let p = el.closest('[role=tabpanel]'); p; p = p.parentElement && p.parentElement.closest('[role=tabpanel]'))
-    panels.unshift(p);
-  let clicks = 0;
-  for (const p of panels) {
-    if (getComputedStyle(p).display !== 'none') continue;
-    const tabs = p.parentElement.closest('.tabs') || p.parentElement;
-    const mine = (sel) => [...tabs.querySelectorAll(sel)].filter((x) => x.parentElement.closest('.tabs') === tabs);
-    let button = p.id ? tabs.querySelector(`[role=tab][aria-controls="${p.id}"]`) : null;
-    if (!button) button = mine('[role=tab]')[mine('[role=tabpanel]').indexOf(p)];
-    if (button) { button.click(); clicks++; }
-  }
-  return clicks;
+# The tabs an element sits in, outermost first, read from the page's own layout (Gradio draws a tab's components only
+# once it has been opened, so a step's elements are not on the page before): each as the selector of its button.
+# The page is one screen per step (fewshot/ui/nav.py); a person opens the step, then any inner tab.
+TABS_OF_JS = """(elemId) => {
+  const cfg = window.gradio_config; if (!cfg) return [];
+  const byId = new Map(cfg.components.map((c) => [c.id, c]));
+  const find = (node, trail) => {
+    const c = byId.get(node.id);
+    const here = c && c.type === 'tabitem' ? [...trail, c.props] : trail;
+    if (c && c.props && c.props.elem_id === elemId) return here;
+    for (const child of node.children || []) { const r = find(child, here); if (r) return r; }
+    return null;
+  };
+  return (find(cfg.layout, []) || []).map((t) => t.elem_id ? `#${t.elem_id}-button` : `[role=tab][data-tab-id="${t.id}"]`);
 }"""
+_ELEM_ID = re.compile(r"#([A-Za-z][\w-]*)")
 _ACTIONS = {"click", "dblclick", "fill", "set_input_files", "check", "uncheck", "select_option", "press", "type",
             "hover", "focus", "tap", "wait_for_selector", "wait_for", "scroll_into_view_if_needed", "input_value"}
 _FINDERS = {"locator", "get_by_text", "get_by_role", "get_by_label", "get_by_placeholder", "get_by_title",
@@ -186,13 +185,18 @@ class Ui:
         self.page.wait_for_selector("#folder-drop input[type=file]", state="attached", timeout=60_000)
 
     def reach(self, target) -> None:
-        """Open the step (and inner tab) `target` (a selector or a locator) sits in, counting the clicks."""
-        loc = self.raw.locator(target) if isinstance(target, str) else target
-        try:
-            self.clicks += int(loc.first.evaluate(REACH_JS, timeout=5_000) or 0)
-        except Exception:  # not on the page (yet): the action itself waits for it, or says it is missing
+        """Open the step (and inner tab) the element `target` names sits in (the first `#elem_id` of a selector, or
+        of a locator's description), as a person would, counting the clicks."""
+        found = _ELEM_ID.search(target if isinstance(target, str) else str(target))
+        if not found:
             return
-        self.raw.wait_for_timeout(150)  # the tab's panel is drawn in the next frame
+        for button in self.raw.evaluate(TABS_OF_JS, found.group(1)):
+            tab = self.raw.locator(button).first
+            tab.wait_for(state="attached", timeout=10_000)
+            if tab.get_attribute("aria-selected") != "true":
+                tab.click()
+                self.clicks += 1
+                self.raw.wait_for_timeout(150)  # the tab's panel is drawn in the next frame
 
     def step(self, key: str) -> None:
         """Open a step by its tab, as a person does (photos, label, train, check, try, share)."""
