@@ -129,6 +129,7 @@ def _build_steps(page: Page, project: step_project.ProjectView) -> Views:
             try_ = step_try.build(page)
         with nav.step(steps, "share"):
             take = step_take.build(page, space=lambda: step_space.build(page), share=lambda: share.build(page))
+    label.timer.render()  # outside the tabs: a tab's components run only once it is opened
     return Views(project=project, nav=steps, data=data, label=label, train=train, check=check, try_=try_, take=take)
 
 

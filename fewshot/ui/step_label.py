@@ -97,7 +97,9 @@ def build(page: Page) -> LabelView:
             v.zip = gr.File(label="Or a .zip of photos (any layout)", file_types=[".zip"], file_count="single",
                             elem_id="pool-zip", height=200)
     v.progress = gr.HTML("", elem_id="label-progress")
-    v.timer = gr.Timer(1.0, active=False)
+    # drawn outside the steps' tabs (fewshot/ui/__init__.py): a timer ticks only where it is drawn, and step 1's
+    # note of photos that may be in the wrong folder follows it while the Label step is closed
+    v.timer = gr.Timer(1.0, active=False, render=False)
     with gr.Row(equal_height=True):
         v.class_name = gr.Textbox("", label="Class name", elem_id="label-class-name", max_lines=1, scale=2)
         v.add_class = gr.Button("Add class", elem_id="label-add-class", scale=1, min_width=100)
