@@ -137,7 +137,8 @@ TABS_OF_JS = """(elemId) => {
 }"""
 _ELEM_ID = re.compile(r"#([A-Za-z][\w-]*)")
 _ACTIONS = {"click", "dblclick", "fill", "set_input_files", "check", "uncheck", "select_option", "press", "type",
-            "hover", "focus", "tap", "wait_for_selector", "wait_for", "scroll_into_view_if_needed", "input_value"}
+            "hover", "focus", "tap", "wait_for_selector", "wait_for", "scroll_into_view_if_needed", "input_value",
+            "inner_text", "text_content", "inner_html", "is_checked", "get_attribute", "all_inner_texts"}
 _FINDERS = {"locator", "get_by_text", "get_by_role", "get_by_label", "get_by_placeholder", "get_by_title",
             "get_by_test_id", "first", "last", "nth", "filter"}
 
@@ -157,7 +158,7 @@ class _Reaching:
         if name in _ACTIONS:
             def act(*a, **k):
                 wants_sight = k.get("state", "visible") == "visible"
-                if wants_sight and name != "input_value":
+                if wants_sight:
                     if self._where is None and hasattr(self._target, "evaluate_all"):
                         self._ui.reach(self._target)
                     elif a and isinstance(a[0], str) and not hasattr(self._target, "evaluate_all"):

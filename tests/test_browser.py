@@ -89,8 +89,8 @@ def test_zip_train_live_curve_stop_predict_and_download(ui, tmp_path):
     u.shot("zip-report")
     u.choose_backbone("MobileNetV2")
     u.set_number("epochs", 100)
-    u.page.get_by_text(re.compile("^The last block too")).click()  # more work per epoch: the curve grows visibly
-    u.page.get_by_text("Advanced").click()
+    u.page.locator("#step-train").get_by_text(re.compile("^The last block too")).click()  # more work per epoch: the curve grows visibly
+    u.page.locator("#step-train").get_by_text("Advanced").click()
     u.set_number("train-batch", 4)
     u.click("#train-btn")
     seen = []
@@ -119,7 +119,7 @@ def test_zip_train_live_curve_stop_predict_and_download(ui, tmp_path):
     tm = load_bundle(saved)
     assert tm.classes == ["cat", "dog"] and tm.metrics["best_epoch"] <= stopped_at
     assert "Image classifier: cat, dog" in u.text("#model-card")
-    u.page.get_by_text("TorchScript (for PyTorch apps)").click()
+    u.page.locator("#step-share").get_by_text("TorchScript (for PyTorch apps)").click()
     u.click("#export-btn")
     files = u.wait_text("#export-files", r"\.torchscript", 120).replace("\n", "")  # names show as stem + suffix
     assert "torchscript.pt.json" in files and "torchscript.md" in files  # how to feed it, and its model card
@@ -128,7 +128,7 @@ def test_zip_train_live_curve_stop_predict_and_download(ui, tmp_path):
     u.wait_text("#try-label", r"^(?!.*%)", 30)  # switching to the camera clears the last answer
     u.webcam_shot("try-image")
     assert re.search(r"(cat|dog)", u.wait_text("#try-label", r"\d+%", 30))
-    u.page.get_by_text("Many pictures at once").click()
+    u.page.locator("#step-try").get_by_text("Many pictures at once").click()
     many = sorted((pets / "cat").glob("*.png"))[:3] + sorted((pets / "dog").glob("*.png"))[:2]
     u.page.set_input_files("#many-files input[type=file]", [str(p) for p in many])
     table = u.wait_text("#many-table", r"(cat|dog)", 60)
@@ -177,7 +177,7 @@ def test_class_cards_webcam_free_path_and_the_example(ui, tmp_path):
     u.click("#example-btn")
     u.wait_text("#data-summary", r"3 classes.*circles, squares, triangles")
     assert u.page.locator("#data-thumbs img").count() == 24
-    u.page.get_by_text("Quick", exact=True).click()  # a preset fills in the settings
+    u.page.locator("#step-train").get_by_text("Quick", exact=True).click()  # a preset fills in the settings
     u.page.wait_for_function("() => document.querySelector('#epochs input[type=number]').value === '5'")
     u.shot("example-report")
 
