@@ -8,7 +8,8 @@ import pandas as pd
 
 from .. import i18n as L
 from .tab import results as R
-from .page import Links, PRIVATE, Page, friendly, localized, step_header
+from .page import Links, PRIVATE, Page, friendly, localized, md_hint, step_header
+from .terms import term
 from .tab.state import Session
 from .texts import NO_MODEL
 
@@ -33,11 +34,16 @@ def build(page: Page) -> TryView:
     v.status = gr.Markdown(NO_MODEL, elem_id="try-status")
     with gr.Row():
         with gr.Column(min_width=280):
-            v.image = gr.Image(sources=["upload", "clipboard", "webcam"], type="filepath", image_mode=None,
+            v.image = gr.Image(sources=["upload", "webcam", "clipboard"], type="filepath", image_mode=None,
                                label="A picture",
                                height=300, elem_id="try-image")
-            v.tta = gr.Checkbox(False, label="Look twice (test-time augmentation)",
-                                info="Averages six views of the picture (mirror, corners): slower, often steadier.")
+            # on a phone the camera comes first (CAMERA_FIRST_JS); Gradio's own words in the box ("Drop Image
+            # Here", "Click to Upload") follow the page's language through its own translations (gr.I18n)
+            gr.HTML("", elem_id="try-camera-first", js_on_load=CAMERA_FIRST_JS, padding=False, container=False)
+            v.tta = gr.Checkbox(False, label="Look several times",
+                                info="Averages six views of the picture (mirror, corners): slower, often steadier. "
+                                     "Experts call it test-time augmentation.")
+            md_hint(term("Several looks, one answer", "tta"))
         v.label = gr.Label(num_top_classes=5, label="What the model sees", elem_id="try-label", min_width=280)
     with gr.Accordion("Many pictures at once", open=False):
         v.many = gr.File(file_count="multiple", file_types=["image"], label="Pictures", height=120,
@@ -45,6 +51,23 @@ def build(page: Page) -> TryView:
         v.many_table = gr.Dataframe(interactive=False, wrap=True, elem_id="many-table", visible=False)
         v.many_csv = gr.File(label="The table as a CSV file", interactive=False, visible=False, elem_id="many-csv")
     return v
+
+
+# On a small screen (a phone), the picture box opens on the camera, not on "Drop Image Here": the box's own
+# camera button is pressed once, as soon as the box is there (the phone asks the person for the camera first).
+CAMERA_FIRST_JS = """(() => {
+  if (!window.matchMedia('(max-width: 640px)').matches) return;
+  const press = () => {
+    const b = document.querySelector('#try-image button[aria-label="Capture from camera"]');
+    if (b) b.click();
+    return !!b;
+  };
+  if (!press()) {
+    const t = setInterval(() => { if (press()) clearInterval(t); }, 300);
+    setTimeout(() => clearInterval(t), 20000);
+  }
+})();
+"""
 
 
 def ready_text(classes) -> str:
@@ -98,4 +121,4 @@ def wire(v: TryView, page: Page, links: Links) -> None:
     page.lang.change(retell_table, [page.lang, page.state], v.many_table, **PRIVATE, show_progress="hidden")
 
 
-__all__ = ["TryView", "build", "ready_text", "render", "shown_table", "wire"]
+__all__ = ["CAMERA_FIRST_JS", "TryView", "build", "ready_text", "render", "shown_table", "wire"]
