@@ -1513,6 +1513,7 @@ MESSAGES.update({  # the page's steps: one-click downloads, progress, plurals, t
 
 UI.update({  # the page's steps' fixed words (fewshot/ui/step_*.py)
     "Look several times": "多看几次",
+    "Click to Access Webcam": "点击打开摄像头",
     "Averages six views of the picture (mirror, corners): slower, often steadier. Experts call it test-time "
     "augmentation.": "对图片的六个视图（镜像、四角）取平均：更慢，但通常更稳定。专业上叫“测试时增强”。",
     "For fewshot: open it here again (.safetensors)": "用于 fewshot：以后在这里再次打开（.safetensors）",
