@@ -47,11 +47,9 @@ def build(page: Page) -> SpaceView:
     with gr.Accordion("Share it as a Hugging Face Space", open=False, elem_id="space-box"):
         gr.Markdown("A web page anyone can open to try the model, on Hugging Face's free hardware. It needs no "
                     "PyTorch and no fewshot: only the model (ONNX) and a small app.", elem_id="space-hint")
-        with gr.Row(equal_height=True):
-            # one click: the .zip is made, then the browser saves it (DOWNLOAD_JS); no file box to click again
-            v.folder = gr.DownloadButton("⬇ Space folder (.zip)", value=None, elem_id="space-folder-btn", scale=0,
-                                         min_width=220)
-            md_hint("Unzip it and upload its files to a new Gradio Space.")
+        # one click: the .zip is made, then the browser saves it (downloads.py); no file box to click again
+        v.folder = gr.DownloadButton("⬇ Space folder (.zip)", value=None, elem_id="space-folder-btn")
+        md_hint("Unzip it and upload its files to a new Gradio Space.")
         gr.Markdown("Or publish it now: make a token with write access at https://huggingface.co/settings/tokens. "
                     "The token is used once and is not kept.")
         with gr.Row():
