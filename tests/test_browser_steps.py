@@ -55,3 +55,44 @@ def test_gradios_own_upload_words_follow_the_pages_language_on_a_laptop(ui):
     assert "拖放" in box.inner_text() or "上传" in box.inner_text(), box.inner_text()
     u.shots.mkdir(parents=True, exist_ok=True)
     box.screenshot(path=u.shots / "laptop-switched-to-zh-try-image.png")
+
+
+def test_label_step_captions_keep_the_percentage_and_the_hand_over_answers_beside_its_button(ui, tmp_path):
+    import shutil
+    from conftest import make_class_folders
+    from test_browser_label import Labeller
+    long = {"red": "sunflowers-from-the-garden-behind-the-house", "green": "dandelions-on-the-lawn"}
+    sorted_ = make_class_folders(tmp_path / "sorted", {"red": 8, "green": 8})
+    pile, truth = tmp_path / "pile", {}
+    pile.mkdir()
+    for i, f in enumerate(sorted(sorted_.rglob("*.png"))):  # flat, opaque names: an unsorted pile
+        shutil.copyfile(f, pile / f"p{i:02d}.png")
+        truth[f"p{i:02d}.png"] = long[f.parent.name]
+    u = ui(viewport=PHONE)
+    u.page.set_input_files("#pool-drop input[type=file]", str(pile))
+    u.wait_text("#label-progress", r"features of 16 photos are ready", 300)
+    for name in long.values():
+        u.page.fill("#label-class-name input, #label-class-name textarea", name)
+        u.page.press("#label-class-name input, #label-class-name textarea", "Enter")
+        u.page.wait_for_selector(f'#label-grid button[data-act="label"][data-cls="{name}"]', timeout=30_000)
+    assert f"Class '{long['green']}' made" in u.text("#label-status")  # what the last action did
+    lab = Labeller(u, truth)
+    tiles = lab.tiles()
+    for name in long.values():  # two photos of each: suggestions start
+        lab.label([t["id"] for t in tiles if truth[t["name"]] == name][:2], name)
+    u.wait_text("#label-status", rf"2 photos are now '{long['green']}'\.", 30)
+    u.page.wait_for_selector("#label-grid .fl-pct", timeout=60_000)  # the next photos, with a guess each
+    u.page.evaluate(WITH_STEPS_CSS, STEPS_CSS.read_text())
+    u.page.evaluate("() => document.querySelector('#label-grid .fl-tile').scrollIntoView({block: 'center'})")
+    cut = u.page.evaluate("""() => [...document.querySelectorAll('#label-grid .fl-cap')].filter(c => c.querySelector(
+        '.fl-pct')).map(c => { const p = c.querySelector('.fl-pct').getBoundingClientRect(),
+        b = c.getBoundingClientRect(); return p.width > 0 && p.right <= b.right + 0.5 ? '' : c.title; })""")
+    assert cut and not any(cut), cut  # every guess shows its percentage, whatever its class name's length
+    u.shots.mkdir(parents=True, exist_ok=True)
+    u.page.screenshot(path=u.shots / "phone-label-captions.png")
+    u.click("#label-use")
+    said = u.wait_text("#label-used", r"Step 2 will train on 4 photos in 2 classes", 60)
+    assert f"{long['red']}: 2 photos" in said
+    u.page.locator("#label-use").screenshot(path=u.shots / "phone-label-use.png")
+    u.page.locator("#label-used").scroll_into_view_if_needed()
+    u.page.screenshot(path=u.shots / "phone-label-used.png")

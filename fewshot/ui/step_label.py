@@ -111,9 +111,11 @@ def build(page: Page) -> LabelView:
     v.status = gr.Markdown("", elem_id="label-status")
     v.grid = gr.HTML(value="", html_template="${grid}", grid="", elem_id="label-grid",
                      js_on_load=(ASSETS / "label_grid.js").read_text())
-    with gr.Row(equal_height=True):
-        v.use = gr.Button("Use the labelled photos for training", variant="primary", elem_id="label-use", scale=1)
-        v.used = gr.Markdown("", elem_id="label-used")  # what the click did, where the person looks
+    with gr.Row():  # side by side on a laptop, the answer under the button on a phone
+        v.use = gr.Button("Use the labelled photos for training", variant="primary", elem_id="label-use", scale=1,
+                          min_width=220)
+        with gr.Column(scale=2, min_width=260):
+            v.used = gr.Markdown("", elem_id="label-used")  # what the click did, where the person looks
     md_hint("Then train in step 2: it trains on the labelled photos of this project.")
     v.shown = [v.progress, v.status, v.grid, v.class_pick, v.timer, v.used]
     return v
