@@ -79,7 +79,7 @@ def wire(v: SpaceView, page: Page) -> None:
         with exporting(sess):
             zip_space(sess.model, out)
         page.served(sess, out)
-        return {v.folder: gr.DownloadButton(value=str(out))}  # a plain path: the API's /export_space gives the file
+        return {v.folder: str(out)}  # a plain path: the API's /export_space gives the file
 
     @friendly
     def publish(space: str, token: str, private: bool, st=None, request: gr.Request = None):
