@@ -1436,7 +1436,7 @@ MESSAGES.update({  # the page's steps: one-click downloads, progress, plurals, t
     "Test-time augmentation: the model looks at several versions of the picture (mirrored, corners) and averages "
     "its answers.": "测试时增强：模型看图片的几个版本（镜像、四角），再把答案取平均。",
     "Safetensors: a safe file format for a model's numbers; fewshot opens it again.":
-        "Safetensors：一种安全的模型参数文件格式；fewshot 可以再次打开它。",
+        "safetensors：一种安全的模型参数文件格式；fewshot 可以再次打开它。",
     "TorchScript: the model as one file that PyTorch programs run without fewshot.":
         "TorchScript：把模型存成一个文件，PyTorch 程序不需要 fewshot 就能运行它。",
     "ONNX: an open model format that apps on phones, in browsers and on servers run.":
