@@ -96,3 +96,31 @@ def test_label_step_captions_keep_the_percentage_and_the_hand_over_answers_besid
     u.page.locator("#label-use").screenshot(path=u.shots / "phone-label-use.png")
     u.page.locator("#label-used").scroll_into_view_if_needed()
     u.page.screenshot(path=u.shots / "phone-label-used.png")
+
+
+def test_the_check_on_other_photos_shows_how_far_it_is_under_the_drop(ui, tmp_path):
+    # it ran 74 s with nothing visible; now "⏳ n of N photos checked." stands under the drop while it runs
+    import zipfile
+    from conftest import make_class_folders
+    from fewshot import Preprocessing, TrainConfig, load_dataset, run_to_end, save_bundle, train
+    ds = load_dataset(make_class_folders(tmp_path / "data", {"red": 4, "green": 4}))
+    cfg = TrainConfig(pretrained=False, arch="mobilenet_v2", epochs=1, batch_size=8,
+                      preprocessing=Preprocessing(resize=72, crop=64))
+    bundle = save_bundle(run_to_end(train(ds, cfg)).model, tmp_path / "red-green.safetensors")
+    other = make_class_folders(tmp_path / "other", {"red": 200, "green": 200}, size=24, seed=5)
+    with zipfile.ZipFile(tmp_path / "other.zip", "w") as zf:
+        for f in other.rglob("*.png"):
+            zf.write(f, f.relative_to(other.parent))
+    u = ui()
+    u.page.set_input_files("#load-bundle input[type=file]", str(bundle))
+    u.wait_text("#try-status", "Model ready", 60)
+    u.page.get_by_text("Check on other photos").click()
+    u.page.evaluate("""() => { window.__said = [];
+      new MutationObserver(() => window.__said.push(document.querySelector('#eval-result').innerText))
+        .observe(document.querySelector('#eval-result'), {subtree: true, childList: true, characterData: true}); }""")
+    u.page.set_input_files("#eval-zip input[type=file]", str(tmp_path / "other.zip"))
+    u.wait_text("#eval-result", "right on these photos", 120)
+    said = u.page.evaluate("() => window.__said")
+    assert any(re.search(r"⏳ (\d+ of 400 photos checked|Opening the photos)", s) for s in said), said
+    u.shots.mkdir(parents=True, exist_ok=True)
+    u.page.locator("#eval-box").screenshot(path=u.shots / "check-other-photos-done.png")
