@@ -119,7 +119,7 @@ def test_zip_train_live_curve_stop_predict_and_download(ui, tmp_path):
     tm = load_bundle(saved)
     assert tm.classes == ["cat", "dog"] and tm.metrics["best_epoch"] <= stopped_at
     assert "Image classifier: cat, dog" in u.text("#model-card")
-    u.page.locator("#step-share").get_by_text("TorchScript (for PyTorch apps)").click()
+    u.page.locator("#step-share").get_by_text("For PyTorch programs (TorchScript)").click()
     u.click("#export-btn")
     files = u.wait_text("#export-files", r"\.torchscript", 120).replace("\n", "")  # names show as stem + suffix
     assert "torchscript.pt.json" in files and "torchscript.md" in files  # how to feed it, and its model card

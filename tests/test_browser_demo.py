@@ -97,6 +97,8 @@ def test_a_demo_link_made_in_step_5_works_on_a_phone_and_its_feedback_comes_home
             sent += db.execute("SELECT hint, label FROM photos WHERE project_id=? AND path LIKE 'feedback/%'",
                                (pdir.name,)).fetchall()
     assert [tuple(r) for r in sent] == [("wrens", None)]
+    # the owner's list counts it within seconds, with no reload and no refresh (it said 0 until a reload)
+    u.wait_text("#share-links", r"\bon\s+1\s", 20)
 
     # the phone's camera: the rear one is asked for (the fake camera here has no sides), and a shot is answered
     v.locator("#demo-image button[aria-label='Capture from camera']").click()

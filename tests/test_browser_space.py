@@ -4,9 +4,7 @@ a reachable Hub says so in plain words and empties the token box (the token does
 from __future__ import annotations
 
 import re
-import urllib.request
 import zipfile
-from urllib.parse import urljoin
 
 from conftest import make_class_folders
 from conftest_app import PHONE
@@ -34,13 +32,16 @@ def test_the_space_box_gives_the_folder_and_publishing_offline_says_so_and_forge
     u.page.set_input_files("#load-bundle input[type=file]", str(bundle))
     u.wait_text("#try-status", "Model ready", 60)
     u.page.locator("#step-share").get_by_text("Share it as a Hugging Face Space").click()
-    u.click("#space-folder-btn")
-    u.wait_text("#space-zip", r"green-red-classifier-space\s*\.zip", 120)
-    link = u.page.locator("#space-zip a[href]").first
-    with urllib.request.urlopen(urljoin(u.server.url, link.get_attribute("href")), timeout=30) as r:
-        (tmp_path / "got.zip").write_bytes(r.read())
+    with u.page.expect_download(timeout=120_000) as dl:  # one click: no file box to click again
+        u.click("#space-folder-btn")
+    assert dl.value.suggested_filename == "fewshot-green-red-classifier-space.zip", dl.value.suggested_filename
+    dl.value.save_as(tmp_path / "got.zip")
     assert sorted(zipfile.ZipFile(tmp_path / "got.zip").namelist()) == \
         ["README.md", "app.py", "model.json", "model.onnx", "requirements.txt"]
+    assert not u.page.locator("#space-zip").count()  # (the file box that needed a second click is gone)
+    with u.page.expect_download(timeout=60_000) as dl:  # Export: the model file, one click too
+        u.click("#export-btn")
+    assert dl.value.suggested_filename.endswith(".safetensors"), dl.value.suggested_filename
     assert u.page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scroll
 
     u.page.fill("#space-name textarea, #space-name input", "ana/red-green")

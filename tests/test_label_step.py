@@ -117,7 +117,7 @@ def test_unreadable_photos_are_listed_as_skipped_and_the_rest_are_added(desk, tm
     assert result.added == 6
     assert [n for n, _ in desk.skipped] == ["pile/broken.jpg"]
     text = step_label.status_text(desk)
-    assert "Skipped 1 files" in text and "pile/broken.jpg" in text
+    assert "Skipped 1 file:" in text and "pile/broken.jpg" in text  # one file, not "1 files"
 
 
 def test_uploads_that_are_not_the_servers_or_not_photos_are_skipped(tmp_path):
@@ -225,7 +225,7 @@ def test_the_tiles_reading_n_percent_or_more_are_the_ones_accept_at_n_counts_and
     for label, items_ in desk.groups().items():
         block = page.split(f"<b>{label}</b>")[1].split('<div class="fl-group">')[0]
         said = int(re.search(r"(\d+) at or above", block).group(1))
-        shown = [int(p) for p in re.findall(r'<div class="fl-cap">(\d+)%</div>', block)]
+        shown = [int(p) for p in re.findall(r'<span class="fl-pct">(\d+)%</span>', block)]
         assert len(shown) == min(len(items_), H.PER_GROUP) and said == sum(c >= t / 100 for _, c in items_)
         assert sum(p >= t for p in shown) == min(said, H.PER_GROUP), (label, shown, said)
     assert H.pct(0.5599) == "55%" and H.pct(0.56) == "56%" and H.pct(1.0) == "100%"
@@ -367,15 +367,27 @@ def test_the_page_handlers_add_a_dropped_pile_and_label_from_the_grid(tmp_path, 
     sess = out["State"]
     sess.label.desk.wait()
     out = by_id(fn["on_add_class"]("red", sess, request))
-    assert "6 photos" in out["label-status"] and "Skipped 1 files" in out["label-status"]
+    assert "6 photos" in out["label-status"] and "Skipped 1 file:" in out["label-status"]
+    assert "Class 'red' made" in out["label-status"]  # what the click did, in the status line
     grid = out["label-grid"].constructor_args["grid"]
     ids = [p.sha1 for p in sess.project.photos()][:2]
     assert grid.count('class="fl-tile"') == 6 and 'data-key="1"' in grid
     out = by_id(fn["on_act"](json.dumps({"act": "label", "ids": ids, "cls": "red", "nonce": 1}), sess, request))
-    assert "2 labelled in 1 classes" in out["label-status"] and "so far only 'red' has" in out["label-status"]
+    assert "2 labelled in 1 class," in out["label-status"] and "so far only 'red' has" in out["label-status"]
+    assert "2 photos are now 'red'." in out["label-status"]
     assert {p.sha1 for p in sess.project.photos(label="red")} == set(ids)
     out = by_id(fn["on_undo"](sess, request))
     assert "0 labelled" in out["label-status"] and not sess.project.photos(label="red")
+    # the hand-over to training answers beside its button, in words: the photos per class step 2 trains on
+    for cls, group in (("red", ids), ("green", [p.sha1 for p in sess.project.photos()][2:5])):
+        fn["on_act"](json.dumps({"act": "label", "ids": group, "cls": cls, "nonce": 2}), sess, request)
+    assert by_id(fn["on_view"]("ask", sess, request))["label-used"] == ""  # nothing handed over yet
+    out = by_id(fn["on_use"](sess, request))
+    used = out["label-used"]
+    assert used.startswith("✅ Step 2 will train on 5 photos in 2 classes:"), used
+    assert "- green: 3 photos" in used and "- red: 2 photos" in used
+    from fewshot import i18n as L
+    assert "第 2 步将用 2 个类别的 5 张照片训练" in L.translate(used, L.ZH) and "- red：2 张照片" in L.translate(used, L.ZH)
 
 
 
@@ -533,3 +545,69 @@ def test_a_thumbnail_is_a_small_jpeg_made_once_and_only_for_the_projects_own_pho
     assert desk.thumb_jpeg("0" * 40) is None
     photos[1].file.write_bytes(b"not a picture any more")
     assert desk.thumb_jpeg(photos[1].sha1) == b""  # unreadable: the route shows a question mark instead
+
+
+def test_the_status_line_always_says_what_the_last_action_did(desk, tmp_path):
+    # after "39 suggestions accepted as 'tulips'" seven Keep clicks left that line as it was
+    items, truth = pile(tmp_path, {"red": 15, "green": 15, "blue": 15})
+    desk.add_uploaded(items, LIMITS)
+    ready(desk)
+    label_truthfully(desk, truth, desk.ask())
+    step_label.act(desk, {"act": "accept", "cls": "red", "threshold": 50})
+    assert "accepted as 'red'" in step_label.status_text(desk)
+    some = [p.sha1 for p in desk.project.photos(label=None)][:2]
+    step_label.act(desk, {"act": "reject", "ids": some, "cls": "green"})
+    status = step_label.status_text(desk)
+    assert "2 suggestions of 'green' rejected" in status and "accepted as 'red'" not in status
+    red = next(p.sha1 for p in desk.project.photos(label="red"))
+    step_label.act(desk, {"act": "keep", "id": red, "cls": "red"})
+    status = step_label.status_text(desk)
+    assert "Kept: the photo stays 'red'" in status and "rejected" not in status
+    step_label.act(desk, {"act": "fix", "ids": [red], "cls": "blue"})
+    assert "Fixed: 1 photo is now 'blue'." in step_label.status_text(desk)
+    step_label.act(desk, {"act": "unlabel", "ids": [red]})
+    assert "1 photo has no class now." in step_label.status_text(desk)  # one photo: "photo", "has"
+
+
+def test_counts_say_one_photo_and_one_class_and_the_count_line_comes_in_chinese(desk, tmp_path):
+    from fewshot import i18n as L
+    assert step_label.count_line(1, 1, 1) == "**1 photo**: 1 labelled in 1 class, 0 without a class."
+    assert step_label.count_line(501, 260, 5) == "**501 photos**: 260 labelled in 5 classes, 241 without a class."
+    items, truth = pile(tmp_path, {"red": 15, "green": 15})
+    desk.add_uploaded(items, LIMITS)
+    ready(desk)
+    label_truthfully(desk, truth, desk.ask())
+    step_label.act(desk, {"act": "accept", "cls": "red", "threshold": 50})
+    status = step_label.status_text(desk)
+    assert "of the labels are accepted suggestions" in status  # the line that kept the count line English
+    first = L.translate(status, L.ZH).split("\n")[0]
+    assert first.startswith("**30 张照片**：") and "without" not in first, first
+    for n in (1, 2):
+        assert L.translate(step_label.count_line(n, 1, 1), L.ZH).startswith(f"**{n} 张照片**：")
+    zh = lambda t: L.translate(t, L.ZH, label=True)  # noqa: E731
+    assert H.photos_word(1, str) == "1 photo" and H.photos_word(3, str) == "3 photos"
+    assert H.photos_word(1, zh) == "1 张照片"
+
+
+def test_a_long_class_name_gives_way_to_its_percentage_in_a_tile_caption(desk, tmp_path):
+    # "sunflowers …", "dandelion 7…": the name and the percentage were one ellipsised line
+    import re
+    items, truth = pile(tmp_path, {"red": 15, "green": 15})
+    desk.add_uploaded(items, LIMITS)
+    ready(desk)
+    long = "a-very-long-class-name-that-never-fits-under-a-thumbnail"
+    t = by_truth(desk, truth)
+    asked = desk.ask()
+    for cls in ("red", "green"):
+        desk.assign([s for s in asked if t[s] == cls], long if cls == "red" else cls)
+    desk.refresh()
+    desk.asked = []  # the next photos to ask, now with suggestions
+    caps = re.findall(r'<div class="fl-cap" title="([^"]*)">(.*?)</div>', H.grid(desk, str))
+    guessed = [(title, cap) for title, cap in caps if "fl-pct" in cap]
+    assert guessed, caps
+    for title, cap in guessed:  # the percentage in its own span, which the CSS never cuts; the tooltip says all
+        name, pct = re.fullmatch(r'<span class="fl-name">(.*)</span><span class="fl-pct">(\d+%)</span>', cap).groups()
+        assert title == f"{name} {pct}"
+    css = (Path(__file__).resolve().parents[1] / "assets" / "steps.css").read_text()
+    assert re.search(r"\.fl-cap \.fl-pct \{[^}]*flex: 0 0 auto", css)
+    assert re.search(r"\.fl-cap \.fl-name \{[^}]*text-overflow: ellipsis", css)

@@ -273,8 +273,8 @@ def test_undo_leaves_a_label_that_was_changed_since_outside_the_label_step(desk,
     desk.assign([x, y], "red")
     desk.project.set_labels({y: "green"})  # an import, or the CLI: no undo entry of its own
     said = desk.undo()
-    assert said.splitlines() == ["Undone: 1 photos have the labels they had before.",
-                                 "1 photos changed since were left as they are."]
+    assert said.splitlines() == ["Undone: 1 photo has the label it had before.",  # one photo: singular
+                                 "1 photo changed since was left as it is."]
     assert desk.labels() == {y: "green"}
 
 

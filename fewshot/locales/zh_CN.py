@@ -1478,3 +1478,106 @@ MESSAGES.update({  # Label Studio both ways (fewshot/labelstudio_*.py, label_fil
     "photo counts match how often each class really occurs.":
         "每个类别的分量相同，不论它有多少张照片（即“类别均衡损失”）。只有当各类照片的数量正好反映每类实际出现的频率时，才关闭它。",
 })
+
+MESSAGES.update({  # the page's steps: one-click downloads, progress, plurals, terms (fewshot/ui/step_*.py, terms.py)
+    # terms behind plain words (fewshot/ui/terms.py)
+    "Cross-validation: each photo is checked by a model trained without it, so the model never grades its own "
+    "homework.": "交叉验证：每张照片都由一个没用它训练的模型来检查，模型不会给自己的作业打分。",
+    "Features: the numbers the network reads off a photo (shapes, colours, textures); suggestions are made from them.":
+        "特征：网络从照片中读出的数字（形状、颜色、纹理）；建议就是根据它们给出的。",
+    "Backbone: the network, already trained on everyday pictures, that reads your photos; only its last part learns "
+    "your classes.": "骨干网络：已经在日常图片上训练过、用来读取你的照片的网络；只有它的最后一部分学习你的类别。",
+    "Unfreezing: letting more of the pretrained network's layers change while it trains.":
+        "解冻：训练时让预训练网络的更多层也参与调整。",
+    "Epoch: one pass over every training photo.": "轮次（epoch）：把每张训练照片都看一遍。",
+    "Run: one training of this project, kept with its settings, its curves and its model.":
+        "训练记录：本项目的一次训练，连同它的设置、曲线和模型一起保存。",
+    "Label smoothing: tells the model never to be completely sure, which often makes it steadier.":
+        "标签平滑：让模型永远不要百分之百确定，这通常会让它更稳定。",
+    "Test-time augmentation: the model looks at several versions of the picture (mirrored, corners) and averages "
+    "its answers.": "测试时增强：模型看图片的几个版本（镜像、四角），再把答案取平均。",
+    "Safetensors: a safe file format for a model's numbers; fewshot opens it again.":
+        "safetensors：一种安全的模型参数文件格式；fewshot 可以再次打开它。",
+    "TorchScript: the model as one file that PyTorch programs run without fewshot.":
+        "TorchScript：把模型存成一个文件，PyTorch 程序不需要 fewshot 就能运行它。",
+    "ONNX: an open model format that apps on phones, in browsers and on servers run.":
+        "ONNX：一种开放的模型格式，手机、浏览器和服务器上的应用都能运行。",
+    "Validation photos: photos kept out of training, so the check is on photos the model never learned from.":
+        "验证照片：不参与训练的照片，所以检查用的是模型从没学过的照片。",
+    # the Label step (fewshot/ui/step_label.py, tab/label_html.py, tab/labels.py)
+    "**{} photos**: {} labelled in 1 class, {} without a class.": "**{0} 张照片**：{1} 张已标注，共 1 个类别；{2} 张还没有类别。",
+    "**1 photo**: {} labelled in {} classes, {} without a class.": "**1 张照片**：{0} 张已标注，共 {1} 个类别；{2} 张还没有类别。",
+    "**1 photo**: {} labelled in 1 class, {} without a class.": "**1 张照片**：{0} 张已标注，共 1 个类别；{1} 张还没有类别。",
+    "1 of the labels is an accepted suggestion (the suggestions learn only from yours).":
+        "其中 1 个标注是接受的建议（建议只从你自己的标注中学习）。",
+    "{} of the labels are accepted suggestions (the suggestions learn only from yours).":
+        "其中 {0} 个标注是接受的建议（建议只从你自己的标注中学习）。",
+    "1 photo from visitors of your demo links waits for you: it is not a label until you confirm it (Show: "
+    "Suggestions).": "你的演示链接的访客发来的 1 张照片在等你：你确认之前它不算标注（显示：建议）。",
+    "{} photos from visitors of your demo links wait for you: they are not labels until you confirm them (Show: "
+    "Suggestions).": "你的演示链接的访客发来的 {0} 张照片在等你：你确认之前它们不算标注（显示：建议）。",
+    "Skipped 1 file:": "跳过了 1 个文件：",
+    "✅ Step 2 will train on {} photos in 1 class:": "✅ 第 2 步将用 1 个类别的 {0} 张照片训练：",
+    "✅ Step 2 will train on {} photos in {} classes:": "✅ 第 2 步将用 {1} 个类别的 {0} 张照片训练：",
+    "- {}: 1 photo": "- {0}：1 张照片",
+    "- {}: {} photos": "- {0}：{1} 张照片",
+    "1 photo is now '{}'.": "1 张照片现在属于“{0}”。",
+    "1 photo has no class now.": "1 张照片现在没有类别。",
+    "1 suggestion accepted as '{}'.": "已接受 1 条建议，标为“{0}”。",
+    "1 photo from visitors is now labelled as the visitors said.": "访客发来的 1 张照片已按访客所说标注。",
+    "What the visitors said of 1 photo is gone; the photo stays, without a class.":
+        "已去掉访客对 1 张照片的说法；照片保留，没有类别。",
+    "1 suggestion of '{}' rejected: the photo stays without a class.": "已拒绝 1 条“{0}”的建议：照片保留，没有类别。",
+    "{} suggestions of '{}' rejected: the photos stay without a class.": "已拒绝 {0} 条“{1}”的建议：照片保留，没有类别。",
+    "Fixed: 1 photo is now '{}'.": "已改正：1 张照片现在属于“{0}”。",
+    "Kept: the photo stays '{}' and is not asked about again.": "已保留：这张照片仍属于“{0}”，不会再被问到。",
+    "Class '{}' made: select photos, then press its button.": "已建立类别“{0}”：选中照片，再按它的按钮。",
+    "The class '{}' is called '{}' now.": "类别“{0}”现在叫“{1}”。",
+    "The classes '{}' and '{}' are one class now: '{}'.": "类别“{0}”和“{1}”现在合并为一个类别：“{2}”。",
+    "Undone: 1 photo has the label it had before.": "已撤销：1 张照片恢复了原来的标注。",
+    "1 photo changed since was left as it is.": "之后改过的 1 张照片保持不变。",
+    "This photo covers your pool best: label it first.": "这张照片最能代表你的照片集：先标注它。",
+    "This photo would teach the model most: label it next.": "这张照片最能教会模型：接下来标注它。",
+    "{} photo": "{0} 张照片",
+    "1 photo": "1 张照片",
+    "It first {}, then suggests a class for each.": "它先{0}，然后为每张照片建议一个类别。",
+    "It first": "它先",
+    "reads every photo once": "把每张照片读一遍",
+    ", then suggests a class for each.": "，然后为每张照片建议一个类别。",
+    # step 2's line for a reopened project's active run (fewshot/ui/step_train.py)
+    "The active model: run {} of this project, {} after 1 epoch: {} right on the validation photos.":
+        "当前模型：本项目的第 {0} 次训练，训练 1 轮后{1!t}：验证照片上 {2} 正确。",
+    "The active model: run {} of this project, {} after {} epochs: {} right on the validation photos.":
+        "当前模型：本项目的第 {0} 次训练，训练 {2} 轮后{1!t}：验证照片上 {3} 正确。",
+    "The active model: run {} of this project, {} after 1 epoch.": "当前模型：本项目的第 {0} 次训练，训练 1 轮后{1!t}。",
+    "The active model: run {} of this project, {} after {} epochs.": "当前模型：本项目的第 {0} 次训练，训练 {2} 轮后{1!t}。",
+    "finished": "已完成",
+    "stopped": "已停止",
+    "failed": "失败",
+    "interrupted": "已中断",
+    # step 3's check on other photos (fewshot/ui/step_check.py)
+    "How the model does on photos kept aside, which it never learned from.": "模型在留出的、从没学过的照片上表现如何。",
+    "⏳ Opening the photos…": "⏳ 正在打开照片…",
+    "⏳ {} of 1 photo checked.": "⏳ 已检查 1 张照片中的 {0} 张。",
+    "⏳ {} of {} photos checked.": "⏳ 已检查 {1} 张照片中的 {0} 张。",
+    # step 4 and 5 (fewshot/ui/step_try.py, step_take.py, step_space.py, share.py)
+    "Several looks, one answer": "多看几次，给出一个答案",
+    "Export saves the model file at once; the files below say how to feed it.":
+        "“导出”会立即保存模型文件；下面的文件说明怎样给它输入。",
+    "For fewshot": "用于 fewshot",
+    "For PyTorch programs": "用于 PyTorch 程序",
+    "For almost any app": "用于几乎任何应用",
+    "Unzip it and upload its files to a new Gradio Space.": "解压后，把其中的文件上传到一个新的 Gradio Space。",
+    "This link takes no more photos. Deleted 1 photo its visitors sent; kept {} that you had labelled.":
+        "此链接不再接收照片。已删除访问者发来的 1 张照片；保留了你已标注的 {0} 张。",
+})
+
+UI.update({  # the page's steps' fixed words (fewshot/ui/step_*.py)
+    "Look several times": "多看几次",
+    "Click to Access Webcam": "点击打开摄像头",
+    "Averages six views of the picture (mirror, corners): slower, often steadier. Experts call it test-time "
+    "augmentation.": "对图片的六个视图（镜像、四角）取平均：更慢，但通常更稳定。专业上叫“测试时增强”。",
+    "For fewshot: open it here again (.safetensors)": "用于 fewshot：以后在这里再次打开（.safetensors）",
+    "For PyTorch programs (TorchScript)": "用于 PyTorch 程序（TorchScript）",
+    "For almost any app: phones, browsers, servers (ONNX)": "用于几乎任何应用：手机、浏览器、服务器（ONNX）",
+})

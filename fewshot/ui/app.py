@@ -69,9 +69,14 @@ def launch_kwargs() -> dict:
     theme = gr.themes.Soft(primary_hue="indigo", secondary_hue="orange",
                            font=["system-ui", "-apple-system", "Segoe UI", "Roboto", "sans-serif"],
                            font_mono=["ui-monospace", "Menlo", "Consolas", "monospace"])
-    return dict(theme=theme, css=(ASSETS / "app.css").read_text(), allowed_paths=[str(session_root())],
+    return dict(theme=theme, css=_page_css(), allowed_paths=[str(session_root())],
                 blocked_paths=project_paths(), favicon_path=str(ASSETS / "logo.svg"), i18n=I18N,
                 js=(ASSETS / "i18n.js").read_text())
+
+
+def _page_css() -> str:
+    """The page's CSS: its look (app.css), then the steps' own (steps.css: terms' tips, the Label step's captions)."""
+    return (ASSETS / "app.css").read_text() + "\n" + (ASSETS / "steps.css").read_text()
 
 
 def project_paths() -> list[str]:

@@ -15,7 +15,7 @@ from ..demo_links import DemoLink, DemoLinks
 from ..errors import FewshotError
 from .tab import projects as P
 from .server.guard import DEMO_PREFIX
-from .page import LANG, PRIVATE, Page, friendly, inform, md_hint
+from .page import LANG, PRIVATE, Page, friendly, inform, localized, md_hint
 from .tab.state import Session
 
 NO_LINKS = "No demo links yet."
@@ -36,6 +36,10 @@ class ShareView:
     stop: gr.Button = field(init=False)
     stop_yes: gr.Button = field(init=False)
     revoke: gr.Button = field(init=False)
+    timer: gr.Timer = field(init=False)
+
+
+POLL_S = 5.0  # while the box is open and has links: how often the list is read again (photos sent back)
 
 
 def build(page: Page) -> ShareView:
@@ -52,7 +56,9 @@ def build(page: Page) -> ShareView:
                                      elem_id="share-feedback", scale=3)
             v.make = gr.Button("Share", variant="primary", elem_id="share-make", scale=1)
         v.links = gr.Markdown(NO_LINKS, elem_id="share-links")
-        # the list is read when the box opens; a visitor's photo sent since shows after a refresh
+        # the list is read when the box opens, then every POLL_S seconds while it is open and has links (a photo a
+        # visitor sends shows within seconds: a read of the projects database, no more)
+        v.timer = gr.Timer(POLL_S, active=False)
         v.refresh = gr.Button("Refresh the list", size="sm", elem_id="share-refresh")
         with gr.Row():
             # any value passes Gradio: an API client's session may never have been shown the list, and the engine
@@ -115,19 +121,35 @@ def shown(v: ShareView, sess: Session | None, request: gr.Request | None, pick: 
     """The list and the link picker for the session's open project."""
     asked = {v.stop: gr.Button(visible=True), v.stop_yes: gr.Button(visible=False)}  # any question asked is off
     if sess is None or sess.project is None:
-        return {v.links: NO_LINKS, v.pick: gr.Dropdown(choices=[], value=None), **asked}
+        return {v.links: NO_LINKS, v.pick: gr.Dropdown(choices=[], value=None), v.timer: gr.Timer(active=False),
+                **asked}
     links = _links().of(sess.project)
     choices = _choices(links)
     keep = pick if pick in {c[1] for c in choices} else (choices[0][1] if choices else None)
     fb = next((k.feedback for k in links if k.id == keep), False)
     return {v.links: link_table(links, roots(request)), v.pick: gr.Dropdown(choices=choices, value=keep),
-            v.pick_feedback: fb, **asked}
+            v.pick_feedback: fb, v.timer: gr.Timer(active=bool(choices)), **asked}
+
+
+def table(v: ShareView, sess: Session | None, request: gr.Request | None, lang: str | None = None) -> dict:
+    """Only the list, as it is now (the box's timer and a switch of language write it: the picker stays as the
+    person left it); the timer goes off once no link is live."""
+    links = _links().of(sess.project) if sess is not None and sess.project is not None else []
+    return {v.links: link_table(links, roots(request), lang),
+            v.timer: gr.Timer(active=any(k.revoked is None for k in links))}
 
 
 def stopped_words(deleted: int, kept: int) -> str:
     """What stopping a link's feedback did, for its owner."""
-    return (f"This link takes no more photos. Deleted {deleted} photos its visitors sent; kept {kept} that you "
-            f"had labelled.")
+    return _plural(deleted, f"This link takes no more photos. Deleted 1 photo its visitors sent; kept {kept} that "
+                            f"you had labelled.",
+                   f"This link takes no more photos. Deleted {deleted} photos its visitors sent; kept {kept} that you "
+                   f"had labelled.")
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    """`one` for a count of 1, else `many` (English has two forms; the Chinese of both is the same)."""
+    return one if n == 1 else many
 
 
 @dataclass(eq=False)
@@ -140,6 +162,8 @@ class _Handlers:
     ask_stop: Callable
     stop_sent: Callable
     chosen: Callable
+    tick: Callable
+    retell: Callable
 
 
 def _handlers(v: ShareView, page: Page) -> _Handlers:
@@ -193,19 +217,34 @@ def _handlers(v: ShareView, page: Page) -> _Handlers:
         return {v.pick_feedback: next((k.feedback for k in links if k.id == pick), False),
                 v.stop: gr.Button(visible=True), v.stop_yes: gr.Button(visible=False)}  # asked about another link
 
+    def tick(st, request: gr.Request = None):
+        sess = st if isinstance(st, Session) and not st.closed else None
+        lang = (sess.lang if sess is not None else None) or L.EN
+        return localized(table(v, sess, request, lang), lang)
+
+    def retell(lang: str, st, request: gr.Request = None):
+        # the language switched: Gradio draws the box's first words again ("No demo links yet.", in the new
+        # language) over the list; the list comes back, in that language
+        lang = L.normalize_lang(lang)
+        sess = st if isinstance(st, Session) and not st.closed else None
+        return localized({v.links: table(v, sess, request, lang)[v.links]}, lang)  # the box's timer as it was
+
     return _Handlers(refresh=refresh, make=make, revoke=revoke, switch=switch, ask_stop=ask_stop,
-                     stop_sent=stop_sent, chosen=chosen)
+                     stop_sent=stop_sent, chosen=chosen, tick=tick, retell=retell)
 
 
 def wire(v: ShareView, page: Page) -> None:
     """Make, list, switch feedback, stop feedback and delete what visitors sent (asked first), revoke."""
-    outs = [v.links, v.pick, v.pick_feedback, v.stop, v.stop_yes]
+    outs = [v.links, v.pick, v.pick_feedback, v.stop, v.stop_yes, v.timer]
     h = _handlers(v, page)
     # one queue, one at a time (each takes milliseconds): a list read when the box opened cannot arrive after,
     # and overwrite, the list of a Share clicked right away
     one = dict(concurrency_id="fewshot-share", concurrency_limit=1)
     v.box.expand(h.refresh, [page.state], outs, **PRIVATE, **one, show_progress="hidden")
     v.refresh.click(h.refresh, [page.state], outs, **PRIVATE, **one, show_progress="hidden")
+    v.box.collapse(lambda: gr.Timer(active=False), None, v.timer, queue=False, **PRIVATE, show_progress="hidden")
+    v.timer.tick(h.tick, [page.state], [v.links, v.timer], **PRIVATE, **one, show_progress="hidden")
+    page.lang.change(h.retell, [page.lang, page.state], [v.links], **PRIVATE, **one, show_progress="hidden")
     v.make.click(h.make, [v.feedback, page.state], [page.state] + outs, api_name="share", **one)
     v.revoke.click(h.revoke, [v.pick, page.state], outs, api_name="revoke_link", **one)
     v.pick_feedback.input(h.switch, [v.pick, v.pick_feedback, page.state], outs, **PRIVATE, **one)
@@ -216,4 +255,5 @@ def wire(v: ShareView, page: Page) -> None:
     page.follow(v.stop_yes.click(h.stop_sent, [v.pick, page.state], outs, api_name="stop_link_feedback", **one))
 
 
-__all__ = ["HIDDEN", "NO_LINKS", "ShareView", "build", "link_table", "roots", "shown", "stopped_words", "wire"]
+__all__ = ["HIDDEN", "NO_LINKS", "POLL_S", "ShareView", "build", "link_table", "roots", "shown", "stopped_words",
+           "table", "wire"]

@@ -1,7 +1,9 @@
 """Step 3, check: accuracy on the validation photos, per class, the confusion matrix and the photos it got wrong."""
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
+from typing import Callable
 
 import gradio as gr
 
@@ -9,6 +11,7 @@ from .. import views as V
 from ..check_set import CHECK
 from .tab import results as R
 from .page import Links, Page, friendly, md_hint, step_header
+from .terms import term
 from .tab.state import Session
 from .texts import NOT_TRAINED
 
@@ -30,7 +33,8 @@ class CheckView:
 def build(page: Page) -> CheckView:
     """The check's components (hidden until there is a model)."""
     v = CheckView(page=page)
-    step_header(3, "Check", "How the model does on the validation photos, which it never learned from.")
+    step_header(3, "Check", term("How the model does on photos kept aside, which it never learned from.",
+                                 "validation"))
     v.accuracy = gr.Markdown(NOT_TRAINED, elem_id="accuracy")
     with gr.Column(visible=False) as v.box:
         with gr.Row():
@@ -96,8 +100,36 @@ def evaluation_md(ev) -> str:
     return "\n".join(lines)
 
 
+class Counting:
+    """The session's predictor, asked in parts, saying after each how many photos are checked (`said(done,
+    total)`): the page shows "n of N photos checked" while a check on other photos runs."""
+
+    PARTS = 20  # about this many steps on the bar; each part at least MIN_PART photos (a GPU call has its cost)
+    MIN_PART = 16
+
+    def __init__(self, predictor, said: Callable[[int, int], None]) -> None:
+        self.predictor, self.said = predictor, said
+
+    def predict_files(self, paths, top_k: int = 3, tta: bool = False) -> list:
+        paths = list(paths)
+        step = max(self.MIN_PART, -(-len(paths) // self.PARTS))
+        out: list = []
+        self.said(0, len(paths))
+        for i in range(0, len(paths), step):
+            out += self.predictor.predict_files(paths[i:i + step], top_k=top_k, tta=tta)
+            self.said(len(out), len(paths))
+        return out
+
+
+def checking_text(done: int | None, total: int | None) -> str:
+    """The line under the drop while other photos are checked."""
+    if not total:
+        return "⏳ Opening the photos…"
+    return f"⏳ {done} of 1 photo checked." if total == 1 else f"⏳ {done} of {total} photos checked."
+
+
 def wire(v: CheckView, page: Page, links: Links) -> None:
-    """Check the session's model on a .zip of other labelled photos."""
+    """Check the session's model on a .zip of other labelled photos, saying how far it is while it runs."""
     @friendly
     def evaluate(path: str | None, st=None, request: gr.Request = None):
         from ..errors import FewshotError
@@ -105,17 +137,38 @@ def wire(v: CheckView, page: Page, links: Links) -> None:
 
         sess = page.session(st, request)
         if not path:
-            return {v.eval_result: "", page.state: sess}
+            yield {v.eval_result: "", page.state: sess}
+            return
         path = page.uploaded(sess, path)
         if sess.model is None:
             raise FewshotError("There is no model yet: train one in step 2, or load a saved model in step 5.")
-        with sess.model_lock:  # the session's predictor: on ZeroGPU each of its calls runs in the GPU worker
-            ev = evaluate_photos(sess.model, path, limits=sess.limits, predictor=sess.predictor)
-        sess.check.evaluated = (sess.model, ev)
-        return {v.eval_result: evaluation_md(ev), page.state: sess}
+        model, progress, done = sess.model, [None, None], []
+
+        def check():
+            with sess.model_lock:  # the session's predictor: on ZeroGPU each of its calls runs in the GPU worker
+                counting = Counting(sess.predictor, lambda d, t: progress.__setitem__(slice(None), [d, t]))
+                return evaluate_photos(model, path, limits=sess.limits, predictor=counting)
+
+        with ThreadPoolExecutor(1, thread_name_prefix="fewshot-check") as pool:
+            job = pool.submit(check)
+            shown = None
+            while True:
+                try:
+                    ev = job.result(timeout=TICK_S)
+                    break
+                except FutureTimeout:
+                    now = checking_text(*progress)
+                    if now != shown:
+                        shown = now
+                        yield {v.eval_result: now, page.state: sess}
+        sess.check.evaluated = (model, ev)
+        yield {v.eval_result: evaluation_md(ev), page.state: sess}
 
     v.eval_zip.upload(evaluate, [v.eval_zip, page.state], [v.eval_result, page.state], api_name="evaluate",
-                      concurrency_limit=2)
+                      concurrency_limit=2, show_progress="minimal", show_progress_on=[v.eval_zip])
 
 
-__all__ = ["CheckView", "build", "evaluation_md", "render", "wire"]
+TICK_S = 0.5  # how often the line under the drop may change while photos are checked
+
+
+__all__ = ["CheckView", "Counting", "build", "checking_text", "evaluation_md", "render", "wire"]

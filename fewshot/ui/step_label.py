@@ -25,6 +25,7 @@ from .tab import projects as PJ
 from .tab.labels import Desk
 from .tab.photos import uploaded_items
 from .page import LANG, Links, PRIVATE, Page, friendly, inform, localized, md_hint
+from .terms import term
 from .tab.state import Session, is_upload
 from .server.thumbs import ThumbTokens
 from .texts import FOLDER_TEMPLATE, FOLDER_TEXTS
@@ -76,6 +77,7 @@ class LabelView:
     status: gr.Markdown = field(init=False)
     grid: gr.HTML = field(init=False)
     use: gr.Button = field(init=False)
+    used: gr.Markdown = field(init=False)
     shown: list = field(init=False)  # what a new session or language rewrites
 
 
@@ -83,8 +85,9 @@ def build(page: Page) -> LabelView:
     """The drop zone, the class controls, the view picker, the grid and the hand-over to training."""
     v = LabelView(page=page)
     gr.HTML('<h2><span class="fs-num">1+</span>Label unsorted photos (optional)</h2><div class="fs-muted">No class '
-            'folders? Drop the pile here and label it with the model\'s help; it learns while you label.</div>',
-            elem_classes="fs-step")
+            'folders? Drop the pile here and label it with the model\'s help; it learns while you label.</div>'
+            f'<div class="fs-muted">It first {term("reads every photo once", "features")}, then suggests a class '
+            f'for each.</div>', elem_classes="fs-step")
     with gr.Row(equal_height=True):
         with gr.Column(scale=3):
             v.drop = gr.HTML(value="", html_template=FOLDER_TEMPLATE, status="", busy="", elem_id="pool-drop",
@@ -111,10 +114,13 @@ def build(page: Page) -> LabelView:
     v.status = gr.Markdown("", elem_id="label-status")
     v.grid = gr.HTML(value="", html_template="${grid}", grid="", elem_id="label-grid",
                      js_on_load=(ASSETS / "label_grid.js").read_text())
-    with gr.Row():
-        v.use = gr.Button("Use the labelled photos for training", variant="primary", elem_id="label-use")
+    with gr.Row():  # side by side on a laptop, the answer under the button on a phone
+        v.use = gr.Button("Use the labelled photos for training", variant="primary", elem_id="label-use", scale=1,
+                          min_width=220)
+        with gr.Column(scale=2, min_width=260):
+            v.used = gr.Markdown("", elem_id="label-used")  # what the click did, where the person looks
     md_hint("Then train in step 2: it trains on the labelled photos of this project.")
-    v.shown = [v.progress, v.status, v.grid, v.class_pick, v.timer]
+    v.shown = [v.progress, v.status, v.grid, v.class_pick, v.timer, v.used]
     return v
 
 
@@ -123,18 +129,39 @@ def _tr(sess: Session | None) -> Callable[[str], str]:
     return lambda text: L.translate(text, lang, label=True)
 
 
+def _plural(n: int, one: str, many: str) -> str:
+    """`one` for a count of 1, else `many` (English has two forms; the Chinese of both is the same)."""
+    return one if n == 1 else many
+
+
+def count_line(n_photos: int, n_labelled: int, n_classes: int) -> str:
+    """"**501 photos**: 260 labelled in 5 classes, 241 without a class.", each count with its own plural, as one
+    message of the catalog (so that it comes in Chinese whole)."""
+    left = n_photos - n_labelled
+    if n_photos == 1:
+        return (f"**1 photo**: {n_labelled} labelled in 1 class, {left} without a class." if n_classes == 1 else
+                f"**1 photo**: {n_labelled} labelled in {n_classes} classes, {left} without a class.")
+    return (f"**{n_photos} photos**: {n_labelled} labelled in 1 class, {left} without a class." if n_classes == 1 else
+            f"**{n_photos} photos**: {n_labelled} labelled in {n_classes} classes, {left} without a class.")
+
+
 def status_text(desk: Desk) -> str:
-    """How many photos are labelled, why there are no suggestions yet, what was skipped."""
+    """How many photos are labelled, what the last action did, why there are no suggestions yet, what was
+    skipped; one message a line (the page translates line by line)."""
     photos = desk.photos()
     labels = [p.label for p in photos.values() if p.label is not None]
     accepted, visitors = desk.accepted(), sum(len(g) for g in desk.visitors().values())
-    lines = [f"**{len(photos)} photos**: {len(labels)} labelled in {len(set(labels))} classes, "
-             f"{len(photos) - len(labels)} without a class."]
+    lines = [count_line(len(photos), len(labels), len(set(labels)))]
     if accepted:
-        lines[0] += f" {accepted} of the labels are accepted suggestions (the suggestions learn only from yours)."
+        lines.append(_plural(accepted, "1 of the labels is an accepted suggestion (the suggestions learn only from "
+                                       "yours).",
+                             f"{accepted} of the labels are accepted suggestions (the suggestions learn only from "
+                             f"yours)."))
     if visitors:
-        lines.append(f"{visitors} photos from visitors of your demo links wait for you: they are not labels until "
-                     f"you confirm them (Show: Suggestions).")
+        lines.append(_plural(visitors, "1 photo from visitors of your demo links waits for you: it is not a label "
+                                       "until you confirm it (Show: Suggestions).",
+                             f"{visitors} photos from visitors of your demo links wait for you: they are not labels "
+                             f"until you confirm them (Show: Suggestions)."))
     if desk.last_note:
         lines.append(desk.last_note)
     why = desk.why_no_suggestions() if desk.pool is not None else None
@@ -143,9 +170,24 @@ def status_text(desk: Desk) -> str:
     if desk.last_refresh_s is not None and not why:
         lines.append(f"Suggestions refreshed in {desk.last_refresh_s:.1f} s.")
     if desk.skipped:
-        lines.append(f"Skipped {len(desk.skipped)} files:\n" +
+        n = len(desk.skipped)
+        lines.append(_plural(n, "Skipped 1 file:", f"Skipped {n} files:") + "\n" +
                      "\n".join(f"- {name}: {reason}" for name, reason in desk.skipped[:20]))
     return "\n\n".join(lines)
+
+
+def used_text(sess: Session) -> str:
+    """What "Use the labelled photos for training" did, beside its button: the photos per class step 2 trains on."""
+    ds = sess.dataset
+    if ds is None:
+        return ""
+    counts = ds.counts()
+    total, k = int(counts["total"].sum()), len(ds.classes)
+    head = _plural(k, f"✅ Step 2 will train on {total} photos in 1 class:",
+                   f"✅ Step 2 will train on {total} photos in {k} classes:")
+    rows = [_plural(int(r.total), f"- {r['class']}: 1 photo", f"- {r['class']}: {int(r.total)} photos")
+            for _, r in counts.iterrows()]
+    return "\n".join([head, *rows])
 
 
 def progress_of(desk: Desk) -> str:
@@ -180,11 +222,11 @@ def render(v: LabelView, sess: Session | None, whole: bool = False) -> dict:
     if desk is None:
         return {v.grid: gr.HTML(grid=""), v.status: "", v.progress: "",
                 v.class_pick: gr.Dropdown(choices=[], value=None),
-                v.timer: gr.Timer(active=False)}
+                v.timer: gr.Timer(active=False), v.used: ""}
     classes = desk.classes()
     return {v.grid: gr.HTML(grid=H.grid(desk, _tr(sess))), v.status: status_text(desk), v.progress: progress_of(desk),
             v.class_pick: gr.Dropdown(choices=classes, value=classes[0] if classes else None),
-            v.timer: gr.Timer(active=desk.computing)}
+            v.timer: gr.Timer(active=desk.computing), v.used: used_text(sess) if desk.used else ""}
 
 
 def act(desk: Desk, data: dict) -> str | None:
@@ -199,36 +241,47 @@ def act(desk: Desk, data: dict) -> str | None:
         return None
     if what == "label":
         n = desk.assign(ids, cls, keep=desk.view == "suspects")  # decided while reviewing: not asked again
-        note = f"{n} photos are now '{cls}'."
+        note = _plural(n, f"1 photo is now '{cls}'.", f"{n} photos are now '{cls}'.")
     elif what == "unlabel":
-        note = f"{desk.assign(ids, None)} photos have no class now."
+        n = desk.assign(ids, None)
+        note = _plural(n, "1 photo has no class now.", f"{n} photos have no class now.")
     elif what == "accept":
         threshold = _chosen_threshold(desk, data.get("threshold"))
-        note = f"{desk.accept(cls, threshold)} suggestions accepted as '{cls}'. " + _accept_risk(desk, threshold)
+        n = desk.accept(cls, threshold)
+        note = _plural(n, f"1 suggestion accepted as '{cls}'.", f"{n} suggestions accepted as '{cls}'.") + " " + \
+            _accept_risk(desk, threshold)
     elif what == "accept-hint":
-        note = f"{desk.assign(desk.hints().get(cls, []), cls)} photos are now '{cls}'."
+        n = desk.assign(desk.hints().get(cls, []), cls)
+        note = _plural(n, f"1 photo is now '{cls}'.", f"{n} photos are now '{cls}'.")
     elif what == "confirm-visitor":
-        note = f"{desk.confirm_visitors(ids)} photos from visitors are now labelled as the visitors said."
+        n = desk.confirm_visitors(ids)
+        note = _plural(n, "1 photo from visitors is now labelled as the visitors said.",
+                       f"{n} photos from visitors are now labelled as the visitors said.")
     elif what == "reject-visitor":
         n = desk.reject_visitors(ids)
-        note = f"What the visitors said of {n} photos is gone; the photos stay, without a class."
+        note = _plural(n, "What the visitors said of 1 photo is gone; the photo stays, without a class.",
+                       f"What the visitors said of {n} photos is gone; the photos stay, without a class.")
     elif what == "reject":
         if not ids:
             raise ProjectError("Select one or more photos first (click, shift-click, or Select all).")
         desk.reject(ids, cls)
-        return None
+        n = len(set(ids))
+        note = _plural(n, f"1 suggestion of '{cls}' rejected: the photo stays without a class.",
+                       f"{n} suggestions of '{cls}' rejected: the photos stay without a class.")
     elif what == "fix":
         one = (ids[:1] or [str(data.get("id"))])[0]
         desk.assign([one], cls, keep=True)  # the user chose this class: the photo leaves the review for good
-        note = None
+        note = f"Fixed: 1 photo is now '{cls}'."
     elif what == "keep":
         desk.keep(str(data.get("id") or (ids[0] if ids else "")), cls)
-        return None
+        note = f"Kept: the photo stays '{cls}' and is not asked about again."
     else:
         return None
-    desk.refresh()
-    if note:  # said in the status line, not a toast: a toast per accepted group stacked over the grid
-        desk.last_note = note
+    # every action says what it did in the status line (not a toast: a toast per accepted group stacked over the
+    # grid); a note left from an earlier action would say something no longer true
+    desk.last_note = note
+    if what not in ("reject", "keep"):  # a card hidden changes no label: nothing to learn again
+        desk.refresh()
     return note
 
 
@@ -341,7 +394,9 @@ def _wire_classes(v: LabelView, page: Page, show_report: Callable[[Session], dic
     @friendly
     def on_add_class(name: str, st, request: gr.Request):
         sess = page.session(st, request)
-        made = desk_of(sess, make=True, tokens=page.thumbs).create_class(name)
+        desk = desk_of(sess, make=True, tokens=page.thumbs)
+        made = desk.create_class(name)
+        desk.last_note = f"Class '{made}' made: select photos, then press its button."
         return {**shown(sess), v.class_name: "", v.class_pick: gr.Dropdown(choices=sess.project.classes(), value=made)}
 
     @friendly
@@ -350,7 +405,10 @@ def _wire_classes(v: LabelView, page: Page, show_report: Callable[[Session], dic
         desk = desk_of(sess, tokens=page.thumbs)
         if desk is None or not old:
             raise ProjectError("Choose a class to rename first.")
+        before = set(desk.classes())
         made = desk.rename_class(old, new)
+        desk.last_note = (f"The classes '{old}' and '{made}' are one class now: '{made}'."
+                          if made in before and made != old else f"The class '{old}' is called '{made}' now.")
         desk.refresh()
         return {**shown(sess), v.class_name: "", v.class_pick: gr.Dropdown(choices=desk.classes(), value=made)}
 
@@ -370,14 +428,17 @@ def _wire_classes(v: LabelView, page: Page, show_report: Callable[[Session], dic
         if sess.project is None:
             raise ProjectError("There is no project open: drop photos first.")
         sess.set_dataset(sess.project.dataset(), f"project “{sess.project.name}”")
-        return {**show_report(sess), page.state: sess}
+        desk = desk_of(sess, tokens=page.thumbs)
+        if desk is not None:  # the answer stays beside the button (step 1's report, far above, says it too)
+            desk.used = True
+        return {**show_report(sess), v.used: used_text(sess), page.state: sess}
 
     v.add_class.click(on_add_class, [v.class_name, page.state], outputs + [v.class_name], **PRIVATE)
     v.class_name.submit(on_add_class, [v.class_name, page.state], outputs + [v.class_name], **PRIVATE)
     page.follow(v.rename.click(on_rename, [v.class_pick, v.class_name, page.state], outputs + [v.class_name],
                                **PRIVATE))
     page.follow(v.undo.click(on_undo, [page.state], outputs, **PRIVATE))
-    page.follow(v.use.click(on_use, [page.state], report_outputs + [page.state], **PRIVATE))
+    page.follow(v.use.click(on_use, [page.state], report_outputs + [v.used, page.state], **PRIVATE))
 
 
 def _chosen_threshold(desk, typed) -> float:

@@ -13,7 +13,8 @@ import gradio as gr
 from ..errors import FewshotError
 from ..hub import publish_space
 from ..space import space_slug, zip_space
-from .page import PRIVATE, Page, friendly
+from .downloads import DOWNLOAD_JS
+from .page import PRIVATE, Page, friendly, md_hint
 from .tab.state import Session
 
 
@@ -32,8 +33,7 @@ def exporting(sess: Session):
 class SpaceView:
     """The Space block's components (part of step 5) (`build` makes them; `render` and `wire` take them)."""
     page: Page
-    folder: gr.Button = field(init=False)
-    zip: gr.File = field(init=False)
+    folder: gr.DownloadButton = field(init=False)
     space: gr.Textbox = field(init=False)
     token: gr.Textbox = field(init=False)
     private: gr.Checkbox = field(init=False)
@@ -47,10 +47,9 @@ def build(page: Page) -> SpaceView:
     with gr.Accordion("Share it as a Hugging Face Space", open=False, elem_id="space-box"):
         gr.Markdown("A web page anyone can open to try the model, on Hugging Face's free hardware. It needs no "
                     "PyTorch and no fewshot: only the model (ONNX) and a small app.", elem_id="space-hint")
-        with gr.Row():
-            v.folder = gr.Button("⬇ Space folder (.zip)", elem_id="space-folder-btn")
-        v.zip = gr.File(label="The Space folder: unzip it and upload its files to a new Gradio Space",
-                        interactive=False, visible=False, elem_id="space-zip")
+        # one click: the .zip is made, then the browser saves it (downloads.py); no file box to click again
+        v.folder = gr.DownloadButton("⬇ Space folder (.zip)", value=None, elem_id="space-folder-btn")
+        md_hint("Unzip it and upload its files to a new Gradio Space.")
         gr.Markdown("Or publish it now: make a token with write access at https://huggingface.co/settings/tokens. "
                     "The token is used once and is not kept.")
         with gr.Row():
@@ -80,7 +79,7 @@ def wire(v: SpaceView, page: Page) -> None:
         with exporting(sess):
             zip_space(sess.model, out)
         page.served(sess, out)
-        return {v.zip: str(out)}  # a plain path: the API's /export_space gives the file
+        return {v.folder: str(out)}  # a plain path: the API's /export_space gives the file
 
     @friendly
     def publish(space: str, token: str, private: bool, st=None, request: gr.Request = None):
@@ -91,8 +90,12 @@ def wire(v: SpaceView, page: Page) -> None:
         url = publish_space(sess.model, space, token, private=bool(private), building=exporting(sess))
         return {v.status: published_text(url)}
 
-    v.folder.click(space_zip, [page.state], [v.zip], api_name="export_space").success(
-        lambda: gr.File(visible=True), None, v.zip, queue=False, **PRIVATE)  # shown once there is a file
+    # Gradio's DownloadButton saves the file it holds at the moment of the click, before its event runs: it holds
+    # none, the click makes the .zip, the browser saves it, and the button lets it go (a later click makes a
+    # fresh one, of the model shown then)
+    v.folder.click(space_zip, [page.state], [v.folder], api_name="export_space").success(
+        None, [v.folder], None, js=DOWNLOAD_JS, **PRIVATE).then(
+        lambda: gr.DownloadButton(value=None), None, v.folder, queue=False, **PRIVATE, show_progress="hidden")
     v.publish.click(publish, [v.space, v.token, v.private, page.state], [v.status], **PRIVATE)
     # the token box is emptied by a second listener of the same click, not a .then(): Gradio 6 runs no .then()
     # after an event that raised, and a failed publish must not leave the token on the page either. The

@@ -8,12 +8,15 @@ from typing import Callable
 import gradio as gr
 
 from .tab import results as R
-from .page import Links, PRIVATE, Page, friendly, inform, step_header
+from .downloads import DOWNLOAD_JS
+from .page import Links, PRIVATE, Page, friendly, inform, md_hint, step_header
+from .terms import term
 from .tab.state import Session
 from .texts import CARD_EMPTY
 
-FORMATS = [("fewshot model (.safetensors)", "bundle"), ("TorchScript (for PyTorch apps)", "torchscript"),
-           ("ONNX (for almost any runtime)", "onnx")]
+FORMATS = [("For fewshot: open it here again (.safetensors)", "bundle"),
+           ("For PyTorch programs (TorchScript)", "torchscript"),
+           ("For almost any app: phones, browsers, servers (ONNX)", "onnx")]
 
 
 @dataclass(eq=False)
@@ -40,7 +43,10 @@ def build(page: Page, space: Callable[[], object], share: Callable[[], object]) 
         v.download = gr.DownloadButton("⬇ Download the model (.safetensors)", interactive=False,
                                        variant="primary", elem_id="download-bundle")
         v.fmt = gr.Radio(FORMATS, value="bundle", label="Format", scale=2)
-        v.export = gr.Button("Export", elem_id="export-btn")
+        v.export = gr.Button("⬇ Export", elem_id="export-btn")
+    md_hint(f"Export saves the model file at once; the files below say how to feed it.<br>"
+            f"{term('For fewshot', 'safetensors')} · {term('For PyTorch programs', 'torchscript')} · "
+            f"{term('For almost any app', 'onnx')}")
     v.files = gr.File(label="Your files (the .json says how to feed the model; the .md is its model card)",
                       file_count="multiple", interactive=False, elem_id="export-files", visible=False)
     v.space = space()  # the model as a ready Hugging Face Space
@@ -90,8 +96,10 @@ def wire(v: TakeView, page: Page, links: Links) -> None:
         inform(f"Model loaded: it knows {', '.join(sess.model.classes)}.")
         return {page.state: sess, v.load: None, **show_model(sess)}
 
+    # one click: the model file is saved at once (downloads.py); the box lists it with its .json and model card
     v.export.click(export, [v.fmt, page.state], v.files, api_name="export").success(
-        lambda: gr.File(visible=True), None, v.files, queue=False, **PRIVATE)  # shown once there are files
+        lambda: gr.File(visible=True), None, v.files, queue=False, **PRIVATE).then(
+        None, [v.files], None, js=DOWNLOAD_JS, **PRIVATE)
     links.take_parts()
     v.load.upload(load_saved, [v.load, page.state], [page.state, v.load] + model_outputs, api_name="load_model")
     # Gradio writes a file box's own words ("Drop File Here - or - Click to Upload") in the language of the

@@ -159,37 +159,56 @@ def live(v: TrainView, sess: Session, up: T.TrainUpdate, cfg: TrainConfig, k: in
 
 
 def render(v: TrainView, sess: Session | None, whole: bool = False) -> dict:
-    """What step 2 shows for a session: its last training snapshot, or the empty curves; `whole`: all of it, as
-    when a project opens (the settings and curves of a training that still runs or of the active run)."""
+    """What step 2 shows for a session: its last training snapshot, else the curves and summary of its project's
+    active run (a project reopened after a reload: a switch of language, which Gradio answers by drawing the
+    page's first words again, shows them too), else the empty curves; `whole`: all of it, as when a project opens
+    (also the settings of a training that still runs or of the active run)."""
     last = sess.last_update if sess is not None else None
-    if last is None:  # nothing trained yet: the empty curves, whose titles are figures, not page text
-        loss, acc = V.curve_figures([], D.epochs, 0)
-        out = {v.loss_plot: loss, v.acc_plot: acc}
-    else:
+    if last is not None:
         out = live(v, sess, *last, shown=-1)
         for c in (v.fallback_row, v.fb_arch, v.weights_note, v.shown):  # the buttons stay as they are
             out.pop(c, None)
+    else:
+        out = _active_run(v, sess)
     return {**out, **_opened(v, sess)} if whole and sess is not None else out
+
+
+def _active_run(v: TrainView, sess: Session | None) -> dict:
+    """The curves, the epoch table and a summary line of the project's active run; empty curves and "Not started."
+    when there is none (nothing trained yet: the curves' titles are figures, not page text)."""
+    if sess is not None and (sess.queued or sess.training):  # a training about to start says so itself
+        return {}
+    run = sess.project.active_run() if sess is not None and sess.project is not None else None
+    if run is None or not run.history:
+        loss, acc = V.curve_figures([], D.epochs, 0)
+        return {v.loss_plot: loss, v.acc_plot: acc, v.progress: V.progress_html(None, NOT_STARTED),
+                v.history: V.history_frame([]), v.diag: ""}
+    k = len(sess.model.classes) if sess.model is not None else 0
+    loss, acc = V.curve_figures(run.history, len(run.history), k, kept=run.metrics.get("best_epoch"))
+    return {v.loss_plot: loss, v.acc_plot: acc, v.history: V.history_frame(run.history), v.diag: "",
+            v.progress: V.progress_html(1.0, run_summary(run), "done")}
+
+
+def run_summary(run) -> str:
+    """Step 2's line for the active run of a reopened project: which training made the model, how it did."""
+    n, status, epochs = run.number, run.status, len(run.history)
+    if run.val_accuracy is not None:
+        acc = f"{run.val_accuracy:.0%}"
+        return (f"The active model: run {n} of this project, {status} after 1 epoch: {acc} right on the validation "
+                f"photos." if epochs == 1 else
+                f"The active model: run {n} of this project, {status} after {epochs} epochs: {acc} right on the "
+                f"validation photos.")
+    return (f"The active model: run {n} of this project, {status} after 1 epoch." if epochs == 1 else
+            f"The active model: run {n} of this project, {status} after {epochs} epochs.")
 
 
 def _opened(v: TrainView, sess: Session) -> dict:
     """A project opened: a training that still runs shows its settings (its curves follow it); else the active
-    run's settings in the form, and its curves when nothing was trained in this tab."""
+    run's settings in the form."""
     run = sess.project.active_run() if sess.project is not None else None
     if sess.job is not None and sess.job.running:
         return run_settings(v, sess.job.cfg.to_dict())
-    if run is None:
-        return {v.progress: V.progress_html(None, NOT_STARTED)} if sess.last_update is None else {}
-    out = run_settings(v, run.settings)
-    if sess.last_update is None and run.history:
-        k = len(sess.model.classes) if sess.model is not None else 0
-        out[v.loss_plot], out[v.acc_plot] = V.curve_figures(run.history, len(run.history), k,
-                                                            kept=run.metrics.get("best_epoch"))
-        out[v.history] = V.history_frame(run.history)
-        acc = f"{run.val_accuracy:.0%}" if run.val_accuracy is not None else "no accuracy"
-        out[v.progress] = V.progress_html(1.0, f"The active model: run {run.number} of this project "
-                                               f"({acc}, {run.status}).", "done")
-    return out
+    return run_settings(v, run.settings) if run is not None else {}
 
 
 def form(v: TrainView) -> dict:
@@ -352,4 +371,5 @@ def _wire_small(v: TrainView, page: Page) -> None:
           v.weights_note, queue=False, **PRIVATE)
 
 
-__all__ = ["CUSTOM", "D", "TrainView", "build", "form", "live", "preset_of", "render", "run_settings", "wire"]
+__all__ = ["CUSTOM", "D", "TrainView", "build", "form", "live", "preset_of", "render", "run_settings", "run_summary",
+           "wire"]

@@ -22,11 +22,26 @@ def _btn(text: str, act: str, css: str = "", **data) -> str:
     return f'<button type="button" class="fl-btn {css}" data-act="{act}"{attrs}>{esc(text)}</button>'
 
 
-def _tile(desk: Desk, photo, caption: str = "", group: str = "", extra: str = "") -> str:
+def _plural(n: int, one: str, many: str) -> str:
+    """`one` for a count of 1, else `many` (English has two forms; the Chinese of both is the same)."""
+    return one if n == 1 else many
+
+
+def photos_word(n: int, tr: Tr) -> str:
+    """"1 photo" or "12 photos", in the page's language."""
+    return tr(_plural(n, f"{n} photo", f"{n} photos"))
+
+
+def _tile(desk: Desk, photo, caption: str = "", group: str = "", extra: str = "", percent: str = "") -> str:
     # a link, not the picture: the browser fetches each thumbnail once and keeps it (fewshot/ui/server/thumbs.py)
     img = f'<img src="{esc(desk.thumb_url(photo.sha1))}" alt="" loading="lazy" decoding="async">'
+    # the name gives way to the percentage: a long class name is cut (…), its percentage always shows
+    # (assets/steps.css); the caption's tooltip says it whole
+    cap = (f'<span class="fl-name">{esc(caption)}</span>' if caption else "") + \
+        (f'<span class="fl-pct">{esc(percent)}</span>' if percent else "")
+    whole = f"{caption} {percent}".strip()
     return (f'<div class="fl-tile" data-id="{photo.sha1}" data-group="{esc(group)}" title="{esc(photo.path)}">'
-            f'{img}<div class="fl-cap">{esc(caption)}</div>{extra}</div>')
+            f'{img}<div class="fl-cap" title="{esc(whole)}">{cap}</div>{extra}</div>')
 
 
 def class_bar(desk: Desk, tr: Tr) -> str:
@@ -80,8 +95,10 @@ def _ask(desk: Desk, tr: Tr) -> str:
         return _note(tr("Every photo has a class. Train in step 2."))
     check = [s for s in picks if s in desk.asked_check]
     n = len(picks) - len(check)
-    head = (tr(f"These {n} photos cover your pool best: label them first.") if desk.asked_cold else
-            tr(f"These {n} photos would teach the model most: label them next.")) if n else ""
+    head = (tr(_plural(n, "This photo covers your pool best: label it first.",
+                       f"These {n} photos cover your pool best: label them first.")) if desk.asked_cold else
+            tr(_plural(n, "This photo would teach the model most: label it next.",
+                       f"These {n} photos would teach the model most: label them next."))) if n else ""
     if check:  # the check set, in words a non-expert understands (fewshot/check_set.py)
         head += "\n" + tr(f"To tell you honestly how good the model is, label the {len(check)} marked 🎲 too: "
                           f"they were picked at random, so don't skip the hard ones.")
@@ -89,8 +106,8 @@ def _ask(desk: Desk, tr: Tr) -> str:
     for s in picks:
         label, conf = guess.get(s, ("", 0))
         # a check photo shows no guess: the person's own eye decides its label
-        caption = "🎲" if s in check else f"{label} {pct(conf)}" if label else ""
-        tiles.append(_tile(desk, photos[s], caption, "ask"))
+        caption, percent = ("🎲", "") if s in check else (label, pct(conf)) if label else ("", "")
+        tiles.append(_tile(desk, photos[s], caption, "ask", percent=percent))
     return "".join(_note(line) for line in head.split("\n") if line) + f'<div class="fl-tiles">{"".join(tiles)}</div>'
 
 
@@ -106,7 +123,7 @@ def _all(desk: Desk, tr: Tr) -> str:
     part = shown[desk.page * PAGE_SIZE:(desk.page + 1) * PAGE_SIZE]
     bar = "".join(_btn(t, "filter", "fl-on" if k == desk.filter else "", cls=k) for k, t in filters)
     nav = (_btn("‹", "page", page=desk.page - 1) + f'<span>{esc(tr(f"Page {desk.page + 1} of {pages}"))} · '
-           f'{esc(tr(f"{len(shown)} photos"))}</span>' + _btn("›", "page", page=desk.page + 1))
+           f'{esc(photos_word(len(shown), tr))}</span>' + _btn("›", "page", page=desk.page + 1))
     tiles = "".join(_tile(desk, p, p.label or (f"({_said(p.hint, p.hint_source, tr)})" if p.hint else "—"), "page")
                     for p in part)
     return f'<div class="fl-filters">{bar}</div><div class="fl-nav">{nav}</div><div class="fl-tiles">{tiles}</div>'
@@ -143,7 +160,7 @@ def _visitors(desk: Desk, tr: Tr, photos: dict) -> str:
                     "said (the photo stays, without a class)."))]
     for cls, sha1s in sorted(groups.items()):
         g, said = "visitor:" + cls, _said(cls, "visitor", tr)
-        out.append(f'<div class="fl-group"><b>{esc(said)}</b> <span>{esc(tr(f"{len(sha1s)} photos"))}</span>'
+        out.append(f'<div class="fl-group"><b>{esc(said)}</b> <span>{esc(photos_word(len(sha1s), tr))}</span>'
                    f'{_btn(tr("Confirm selected"), "confirm-visitor", "fl-primary")}'
                    f'{_btn(tr("Reject selected"), "reject-visitor")}'
                    f'{_btn(tr("Select group"), "select-group", group=g)}</div>')
@@ -163,7 +180,7 @@ def _hints(desk: Desk, tr: Tr, photos: dict) -> str:
     out = [_note(tr("Hints from folder names, to review: accept a folder's name as the class of its photos."))]
     for hint, sha1s in groups.items():
         g = "hint:" + hint
-        out.append(f'<div class="fl-group"><b>{esc(hint)}</b> <span>{esc(tr(f"{len(sha1s)} photos"))}</span>'
+        out.append(f'<div class="fl-group"><b>{esc(hint)}</b> <span>{esc(photos_word(len(sha1s), tr))}</span>'
                    f'{_btn(tr("Accept the hint"), "accept-hint", "fl-primary", cls=hint)}'
                    f'{_btn(tr("Select group"), "select-group", group=g)}</div>')
         out.append('<div class="fl-tiles">' + "".join(_tile(desk, photos[s], f"{hint}?", g)
@@ -193,7 +210,7 @@ def _suggest(desk: Desk, tr: Tr) -> str:
                    f'{_btn(tr("Accept"), "accept", "fl-primary" if t is not None else "", cls=label, group=g)}'
                    f'{_btn(tr("Select group"), "select-group", group=g)}'
                    f'{_btn(tr("Reject selected"), "reject", cls=label)}</div>')
-        tiles = [_tile(desk, photos[s], pct(c), g, _btn("✕", "reject", "fl-x", cls=label, id=s))
+        tiles = [_tile(desk, photos[s], "", g, _btn("✕", "reject", "fl-x", cls=label, id=s), percent=pct(c))
                  for s, c in items[:PER_GROUP] if s in photos]
         more = len(items) - PER_GROUP
         out.append(f'<div class="fl-tiles">{"".join(tiles)}</div>' +
@@ -225,4 +242,4 @@ def _suspects(desk: Desk, tr: Tr) -> str:
     return "".join(out) + f'<div class="fl-tiles fl-review">{"".join(tiles)}</div>'
 
 
-__all__ = ["PER_GROUP", "VIEWS", "class_bar", "grid", "pct", "risk_line"]
+__all__ = ["PER_GROUP", "VIEWS", "class_bar", "grid", "pct", "photos_word", "risk_line"]

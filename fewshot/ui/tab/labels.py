@@ -81,7 +81,8 @@ class Desk:
         self.tab = secrets.token_hex(8)  # this tab, in the project's undo history
         self.view, self.page, self.filter = "ask", 0, "unlabelled"
         self.last_refresh_s: float | None = None
-        self.last_note: str | None = None  # what the last grid action did, shown in the status line
+        self.last_note: str | None = None  # what the last action did, shown in the status line
+        self.used = False  # its labelled photos were handed to training here (the Label step says so beside it)
         self.asked: list[str] = []  # the photos "Ask me" shows, kept until each is labelled
         self.asked_cold = True  # they were picked to cover the pool (no model yet), not to teach it most
         self.asked_check: set[str] = set()  # those of them drawn at random for the check set (check_set.py)
@@ -282,9 +283,12 @@ class Desk:
         elif what in ("reject", "keep"):
             said = "Undone: the card is back."
         else:
-            said = f"Undone: {n} photos have the labels they had before."
+            said = ("Undone: 1 photo has the label it had before." if n == 1 else
+                    f"Undone: {n} photos have the labels they had before.")
         if done["left"]:  # (one line each: the page translates line by line)
-            said += f"\n{done['left']} photos changed since were left as they are."
+            left = done["left"]
+            said += ("\n1 photo changed since was left as it is." if left == 1 else
+                     f"\n{left} photos changed since were left as they are.")
         if done["other_tab"]:
             said += "\n(That was done in another tab, or before this page was reloaded.)"
         return said
