@@ -229,7 +229,7 @@ def _drop_pile(page, tmp: Path, n: int = 64) -> None:
     """A pile of n photos dropped into the Label step; waits for its features and shows "All photos"."""
     for i in range(n):
         make_image(tmp / "pile" / f"p{i:03d}.png", COLOURS[i % 3], 900 + i, size=160)
-    page.set_input_files("#pool-drop input[type=file]", str(tmp / "pile"))
+    page.set_input_files("#folder-drop input[type=file]:not(.fs-files)", str(tmp / "pile"))
     page.wait_for_function(f"() => /features of {n} photos are ready/.test("
                            "document.querySelector('#label-progress')?.innerText || '')", timeout=300_000)
     page.locator("#label-view label", has_text="All photos").click()
@@ -267,7 +267,7 @@ def test_the_label_grid_sends_thumbnail_links_that_only_its_own_browser_can_open
         other.close()
     assert _get(urllib.request.build_opener(), srcs[0])[0] == 404  # a script with the link alone
     u.page.reload()  # a new session: its grid still shows every picture, through links of its own
-    u.page.wait_for_selector("#pool-drop input[type=file]", state="attached", timeout=60_000)
+    u.page.wait_for_selector("#folder-drop input[type=file]:not(.fs-files)", state="attached", timeout=60_000)
     again = _thumbs_shown(u.page)
     assert not set(again) & set(srcs)
     u.shot("label-grid-after-reload")
@@ -280,7 +280,7 @@ def test_with_auth_a_thumbnail_link_reaches_only_the_user_and_browser_that_were_
         assert ctx.request.post(base + "/login", form={"username": "ana", "password": "pw-ana"}).status == 200
         page = ctx.new_page()
         page.goto(base + "/")
-        page.wait_for_selector("#pool-drop input[type=file]", state="attached", timeout=60_000)
+        page.wait_for_selector("#folder-drop input[type=file]:not(.fs-files)", state="attached", timeout=60_000)
         _drop_pile(page, tmp_path, n=12)
         src = _thumbs_shown(page)[0]
         got = ctx.request.get(src)

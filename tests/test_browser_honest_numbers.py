@@ -146,7 +146,7 @@ def test_after_the_model_helped_label_the_check_step_and_the_demo_page_state_an_
     flowers = shared_data("flowers")  # skips, saying why, where ../shared is absent
     truth = make_pile(flowers, tmp_path / "pile")
     u = ui()
-    u.page.set_input_files("#pool-drop input[type=file]", str(tmp_path / "pile"))
+    u.page.set_input_files("#folder-drop input[type=file]:not(.fs-files)", str(tmp_path / "pile"))
     u.wait_text("#label-progress", r"features of 300 photos are ready", 900)
     given, accepted, rows, check = label_the_pile(u, app_server, truth)
     wrong = sum(1 for name, lab, src, _ in rows if src == "suggestion" and lab != truth[name])

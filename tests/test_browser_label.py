@@ -236,7 +236,7 @@ def test_an_unsorted_pile_becomes_a_labelled_project_and_a_model_with_the_models
     truth = make_pile(flowers, tmp_path / "pile")
     classes = sorted(set(truth.values()))
     u = ui()
-    u.page.set_input_files("#pool-drop input[type=file]", str(tmp_path / "pile"))
+    u.page.set_input_files("#folder-drop input[type=file]:not(.fs-files)", str(tmp_path / "pile"))
     u.wait_text("#label-progress", r"features of 300 photos are ready", 900)
     u.wait_text("#label-status", r"300 photos\*?\*?: 0 labelled")
     assert "cover your pool best" in u.text("#label-grid")

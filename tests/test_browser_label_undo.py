@@ -28,7 +28,7 @@ def test_undo_after_a_server_restart_and_a_reload_takes_back_the_labels_just_giv
     first, server = start()
     u = Ui(browser, server, tmp_path / "screens", LAPTOP)
     try:
-        u.page.set_input_files("#pool-drop input[type=file]", str(pile))
+        u.page.set_input_files("#folder-drop input[type=file]:not(.fs-files)", str(pile))
         u.wait_text("#label-progress", r"features of 12 photos are ready", 300)
         u.page.fill("#label-class-name input, #label-class-name textarea", "red")
         u.page.press("#label-class-name input, #label-class-name textarea", "Enter")

@@ -58,7 +58,7 @@ def test_label_step_captions_keep_the_percentage_and_the_hand_over_answers_besid
         shutil.copyfile(f, pile / f"p{i:02d}.png")
         truth[f"p{i:02d}.png"] = long[f.parent.name]
     u = ui(viewport=PHONE)
-    u.page.set_input_files("#pool-drop input[type=file]", str(pile))
+    u.page.set_input_files("#folder-drop input[type=file]:not(.fs-files)", str(pile))
     u.wait_text("#label-progress", r"features of 16 photos are ready", 300)
     for name in long.values():
         u.page.fill("#label-class-name input, #label-class-name textarea", name)

@@ -1580,4 +1580,8 @@ UI.update({  # the page's steps' fixed words (fewshot/ui/step_*.py)
     "For fewshot: open it here again (.safetensors)": "用于 fewshot：以后在这里再次打开（.safetensors）",
     "For PyTorch programs (TorchScript)": "用于 PyTorch 程序（TorchScript）",
     "For almost any app: phones, browsers, servers (ONNX)": "用于几乎任何应用：手机、浏览器、服务器（ONNX）",
+    "Photos without class folders come here from the Photos step: drop them there, in any shape.":
+        "没有类别文件夹的照片会从“照片”步骤来到这里：在那里拖入即可，什么结构都行。",
+    "No class folders? Give each photo its class here with the model's help; it learns while you label.":
+        "没有类别文件夹？在这里借助模型给每张照片标上类别；你标注的同时它也在学习。",
 })

@@ -166,6 +166,22 @@ class _Handlers:
     retell: Callable
 
 
+def _list_handlers(v: ShareView) -> tuple[Callable, Callable]:
+    """(tick, retell): the list read again while links are live, and written again when the language switches."""
+    def tick(st, request: gr.Request = None):
+        sess = st if isinstance(st, Session) and not st.closed else None
+        lang = (sess.lang if sess is not None else None) or L.EN
+        return localized(table(v, sess, request, lang), lang)
+
+    def retell(lang: str, st, request: gr.Request = None):
+        # the language switched: Gradio draws the box's first words again ("No demo links yet.", in the new
+        # language) over the list; the list comes back, in that language
+        lang = L.normalize_lang(lang)
+        sess = st if isinstance(st, Session) and not st.closed else None
+        return localized({v.links: table(v, sess, request, lang)[v.links]}, lang)  # the box's timer as it was
+    return tick, retell
+
+
 def _handlers(v: ShareView, page: Page) -> _Handlers:
     """The Share block's callbacks (wire connects them)."""
     @friendly
@@ -217,18 +233,7 @@ def _handlers(v: ShareView, page: Page) -> _Handlers:
         return {v.pick_feedback: next((k.feedback for k in links if k.id == pick), False),
                 v.stop: gr.Button(visible=True), v.stop_yes: gr.Button(visible=False)}  # asked about another link
 
-    def tick(st, request: gr.Request = None):
-        sess = st if isinstance(st, Session) and not st.closed else None
-        lang = (sess.lang if sess is not None else None) or L.EN
-        return localized(table(v, sess, request, lang), lang)
-
-    def retell(lang: str, st, request: gr.Request = None):
-        # the language switched: Gradio draws the box's first words again ("No demo links yet.", in the new
-        # language) over the list; the list comes back, in that language
-        lang = L.normalize_lang(lang)
-        sess = st if isinstance(st, Session) and not st.closed else None
-        return localized({v.links: table(v, sess, request, lang)[v.links]}, lang)  # the box's timer as it was
-
+    tick, retell = _list_handlers(v)
     return _Handlers(refresh=refresh, make=make, revoke=revoke, switch=switch, ask_stop=ask_stop,
                      stop_sent=stop_sent, chosen=chosen, tick=tick, retell=retell)
 

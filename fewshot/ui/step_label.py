@@ -1,7 +1,8 @@
 """The Label step: an unsorted pile of photos into the project, labelled with the model's help.
 
-Drop a folder (any layout) or a .zip: its photos join the open project unlabelled (a new project is made when
-none is open) and their features are computed in the background with a progress bar. The grid
+A pile dropped in the Photos step (any layout, a folder, loose photos or a .zip) joins the open project unlabelled
+(a new project is made when none is open; fewshot/ui/__init__.py `_to_label`) and this step opens on it; the
+photos' features are computed in the background with a progress bar. The grid
 (fewshot/ui/tab/label_html.py, assets/label_grid.js) shows the photos to label first, every photo page by page,
 the suggestions per class with "accept all above N%", the photos visitors of a demo link sent ("visitors say
 ...": Confirm or Reject, never a label by themselves), and the labels that look wrong. Every label is written
@@ -18,24 +19,16 @@ import gradio as gr
 
 from .. import i18n as L
 from .. import views as V
-from ..archive import Limits
 from ..errors import ProjectError
 from .tab import label_html as H
 from .tab import projects as PJ
 from .tab.labels import Desk
-from .tab.photos import uploaded_items
-from .page import LANG, Links, PRIVATE, Page, friendly, inform, localized, md_hint
+from .page import LANG, Links, PRIVATE, Page, friendly, localized, md_hint
 from .terms import term
-from .tab.state import Session, is_upload
+from .tab.state import Session
 from .server.thumbs import ThumbTokens
-from .texts import FOLDER_TEMPLATE, FOLDER_TEXTS
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
-# The drop zone's words (assets/folder_drop.js reads the same keys as step 1's)
-POOL_TEXTS = {**FOLDER_TEXTS,  # step 1's words, but for a pile in any layout
-              "aria": "Choose or drop a folder of unsorted photos",
-              "title": "Drop a folder of unsorted photos here, or click to choose it",
-              "sub": "Any layout: the photos join this project without a class, and you label them below."}
 VIEW_CHOICES = [("Ask me", "ask"), ("All photos", "all"), ("Suggestions", "suggest"), ("Suspicious labels", "suspects")]
 
 
@@ -64,8 +57,6 @@ def desk_of(sess: Session, make: bool = False, name: str = "Unsorted photos",
 class LabelView:
     """The Label step's components (`build` makes them; `render` and `wire` take them)."""
     page: Page
-    drop: gr.HTML = field(init=False)
-    zip: gr.File = field(init=False)
     progress: gr.HTML = field(init=False)
     timer: gr.Timer = field(init=False)
     class_name: gr.Textbox = field(init=False)
@@ -84,21 +75,12 @@ class LabelView:
 def build(page: Page) -> LabelView:
     """The drop zone, the class controls, the view picker, the grid and the hand-over to training."""
     v = LabelView(page=page)
-    gr.HTML('<h2><span class="fs-num">1+</span>Label unsorted photos (optional)</h2><div class="fs-muted">No class '
-            'folders? Drop the pile here and label it with the model\'s help; it learns while you label.</div>'
+    gr.HTML('<h2>Label unsorted photos (optional)</h2><div class="fs-muted">No class folders? Give each photo its '
+            'class here with the model\'s help; it learns while you label.</div>'
             f'<div class="fs-muted">It first {term("reads every photo once", "features")}, then suggests a class '
             f'for each.</div>', elem_classes="fs-step")
-    with gr.Row(equal_height=True):
-        with gr.Column(scale=3):
-            v.drop = gr.HTML(value="", html_template=FOLDER_TEMPLATE, status="", busy="", elem_id="pool-drop",
-                             limit=Limits.from_env().max_images, js_on_load=(ASSETS / "folder_drop.js").read_text(),
-                             texts={lang: {k: L.numbered(t, lang) for k, t in POOL_TEXTS.items()} for lang in L.LANGS},
-                             t_aria=POOL_TEXTS["aria"], t_title=POOL_TEXTS["title"], t_btn=POOL_TEXTS["btn"],
-                             t_files=POOL_TEXTS["files"],
-                             t_sub="", failed="")
-        with gr.Column(scale=1):
-            v.zip = gr.File(label="Or a .zip of photos (any layout)", file_types=[".zip"], file_count="single",
-                            elem_id="pool-zip", height=200)
+    # photos come in through the Photos step's one drop zone, which sends a pile here (fewshot/ui/step_data.py)
+    md_hint("Photos without class folders come here from the Photos step: drop them there, in any shape.")
     v.progress = gr.HTML("", elem_id="label-progress")
     # drawn outside the steps' tabs (fewshot/ui/__init__.py): a timer ticks only where it is drawn, and step 1's
     # note of photos that may be in the wrong folder follows it while the Label step is closed
@@ -298,32 +280,10 @@ def _shown(v: LabelView, page: Page, sess: Session) -> dict:
 
 
 def _wire_photos(v: LabelView, page: Page, report_outputs: list) -> None:
-    """Photos in (a dropped folder, a zip, or step 1's), and their features computed in the background."""
+    """Photos in (the Photos step's, a pile or class folders), their features computed in the background."""
     outputs = v.shown + [page.state]
     shown = lambda sess: _shown(v, page, sess)  # noqa: E731
     warnings = next(c for c in report_outputs if c.elem_id == "data-warnings")
-
-    @friendly
-    def on_drop(payload: str, st, request: gr.Request):
-        sess = page.session(st, request)
-        data = json.loads(payload or "{}")
-        items, skipped = uploaded_items(data, page.upload_root, is_upload)
-        top = (items[0][1] if items else "Unsorted photos").split("/")[0]
-        desk = desk_of(sess, make=True, name=top, tokens=page.thumbs)
-        r = desk.add_uploaded(items, sess.limits, skipped)
-        inform(f"{r.added} photos added without a class ({r.already} were already in the project).")
-        return shown(sess)
-
-    @friendly
-    def on_zip(path: str, st, request: gr.Request):
-        sess = page.session(st, request)
-        real = is_upload(path, page.upload_root)
-        if real is None:
-            raise ProjectError("Choose a .zip of photos first.")
-        sess.uploads.add(real)
-        desk = desk_of(sess, make=True, name=Path(real).stem, tokens=page.thumbs)
-        desk.add_archive(real, sess.limits, sess.fresh_dir("pool"))
-        return shown(sess)
 
     def on_tick(st):
         sess = st if isinstance(st, Session) and not st.closed else None
@@ -347,14 +307,8 @@ def _wire_photos(v: LabelView, page: Page, report_outputs: list) -> None:
         return localized(render(v, sess), sess.lang or L.EN)
 
     where = dict(show_progress="hidden")
-    page.follow(v.drop.change(on_drop, [v.drop, page.state], outputs, **PRIVATE, show_progress_on=[v.status]))
-    page.follow(v.zip.upload(on_zip, [v.zip, page.state], outputs, **PRIVATE, show_progress_on=[v.status]))
     v.timer.tick(on_tick, [page.state], v.shown + [warnings], **PRIVATE, **where)
     report_outputs[0].change(on_data, [page.state], v.shown, **PRIVATE, **where)
-    # Gradio writes a file box's own words in the language of the moment it is drawn: draw it again on a switch
-    page.lang.change(lambda: gr.File(visible=False), None, v.zip, queue=False, **PRIVATE,
-                     show_progress="hidden").then(lambda: gr.File(visible=True), None, v.zip, queue=False,
-                                                  **PRIVATE, show_progress="hidden")
 
 
 def _wire_grid(v: LabelView, page: Page) -> None:
@@ -465,5 +419,5 @@ def _accept_risk(desk, threshold: float) -> str:
             f"now in doubt.")
 
 
-__all__ = ["ASSETS", "LabelView", "POOL_TEXTS", "VIEW_CHOICES", "act", "build", "desk_of", "folder_note", "progress_of",
+__all__ = ["ASSETS", "LabelView", "VIEW_CHOICES", "act", "build", "desk_of", "folder_note", "progress_of",
            "render", "status_text", "wire"]
