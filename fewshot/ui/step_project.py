@@ -1,13 +1,13 @@
 """The project bar at the top of the page: new, open (recent first), rename, delete (asked first), export and
 import; the project's runs (settings, accuracy, how each ended and when), the active one picked or a run
 deleted (asked first). After a reload the page reopens the tab's last project (gr.BrowserState keeps
-{"owner": the browser's token, "project": id}; with --auth the owner is the logged-in user).
+{"owner": the browser's token, "project": id}; with --auth the owner is the logged-in user, and when the app
+serves one person, "local": the command line's projects, fewshot/ui/tab/state.py ProjectOwners).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 import re
-import secrets
 from pathlib import Path
 import time
 from typing import Callable
@@ -207,7 +207,8 @@ def _run_id(sess: Session, value) -> int:
 
 def remembered(sess: Session) -> dict:
     """What the browser keeps (gr.BrowserState): whose projects, and the open one."""
-    return {"owner": sess.project_owner if not sess.owner else None,
+    # a browser's token only: "local" (one person) or a user's name is the server's to decide on every load
+    return {"owner": sess.project_owner if not sess.owner and not sess.owners.one_person else None,
             "project": sess.project.id if sess.project is not None else None}
 
 
@@ -235,8 +236,8 @@ def wire(v: ProjectView, page: Page, links: Links) -> None:
 
     def session(st, request) -> Session:
         sess = page.session(st, request)
-        if not sess.project_owner:  # an API client: its projects are its own session's
-            sess.project_owner = sess.owner or "api-" + sess.id
+        if not sess.project_owner:  # an API client: its session's projects (the command line's, for one person)
+            sess.project_owner = sess.owners.of_client(sess)
         return sess
 
     c = _Wiring(v=v, page=page, bar_out=bar_out, every=list(dict.fromkeys(bar_out + all_outputs)), whole=whole,
@@ -265,14 +266,7 @@ def _wire_load(c: _Wiring, demo: gr.Blocks) -> None:
     def on_load(kept, st, request: gr.Request):
         sess = page.session(st, request)
         kept = kept if isinstance(kept, dict) else {}
-        user = getattr(request, "username", None)
-        token = kept.get("owner")
-        if user:
-            sess.project_owner = user
-        elif isinstance(token, str) and len(token) >= 24:
-            sess.project_owner = token
-        else:
-            sess.project_owner = secrets.token_urlsafe(24)
+        PJ.page_owner(sess, getattr(request, "username", None), kept.get("owner"))  # the server's ProjectOwners
         pid = kept.get("project")
         if pid and sess.project is None:
             try:

@@ -1,7 +1,8 @@
 """A tab's project: the one ProjectStore of this server, a session's project opened or made, the photos a
 session loaded added to it, and its active run's model as the session's model. No gradio.
 
-A Session with `project_owner` set (the page's demo.load sets it: the logged-in user with --auth, else the
+A Session with `project_owner` set (the page's demo.load sets it, as the server's ProjectOwners says: "local"
+when the app serves one person, the command line's projects; else the logged-in user with --auth, else the
 browser's own unguessable token) keeps its photos and runs in a project; one without (an API client that
 never called /project_new or /project_open) works as before, in its temporary folder only.
 """
@@ -75,11 +76,26 @@ def owner_of(sess: Session) -> str | None:
     return sess.project_owner
 
 
+def page_owner(sess: Session, user: str | None, token: str | None) -> str:
+    """Set and return whose projects a page load shows (sess.owners decides; a new token when the browser has
+    none). Serving one person, the projects this browser made under its own token before (a server started
+    with --host 0.0.0.0 once, or a fewshot from before the page and the command line shared them) become
+    "local" ones the first time it opens the page: moved, not listed beside, so that the command line sees
+    them too and nothing is kept in two places; a name "local" has already gets a number after it."""
+    owner = sess.owners.of_page(user, token)
+    if owner is None:
+        owner = secrets.token_urlsafe(24)
+    elif sess.owners.one_person and isinstance(token, str) and len(token) >= 24 and token != owner:
+        store().hand_over(token, owner)
+    sess.project_owner = owner
+    return owner
+
+
 def new_project(sess: Session, name: str, show: bool = True) -> Project:
     """A new project for the session's owner; it becomes the session's (`show`: the photos and model shown are
     its, none yet; else the session keeps what it shows, e.g. photos about to be added to it)."""
     if not sess.project_owner:
-        sess.project_owner = sess.owner or "api-" + sess.id
+        sess.project_owner = sess.owners.of_client(sess)
     name = (name or "").strip() or free_name(sess.project_owner, "My project")
     p = store().create(sess.project_owner, name)
     if show:
@@ -102,7 +118,7 @@ def free_name(owner: str, base: str) -> str:
 def open_project(sess: Session, project_id: str) -> Project:
     """The owner's project `project_id` becomes the session's: its photos and its active model."""
     if not sess.project_owner:
-        sess.project_owner = sess.owner or "api-" + sess.id
+        sess.project_owner = sess.owners.of_client(sess)
     p = store().open(sess.project_owner, project_id)
     attach(sess, p)
     return p
@@ -208,4 +224,5 @@ def forget(sess: Session, project_id: str) -> None:
                 old.cleanup()
 
 
-__all__ = ["ProjectNotFound", "absorb", "attach", "forget", "new_project", "open_project", "show_active", "store"]
+__all__ = ["ProjectNotFound", "absorb", "attach", "forget", "new_project", "open_project", "page_owner", "show_active",
+           "store"]
