@@ -41,14 +41,15 @@ def _open(name: str):
 
 def where_projects_are(store) -> str:
     """Where the page's projects are and how this command line reaches them (said when it finds none)."""
-    others = store.others_count(OWNER)
-    held = (f" {others} project{'' if others == 1 else 's'} in it belong{'s' if others == 1 else ''} to a browser "
-            f"or a login of the page." if others else "")
-    return (f"The command line's projects are in {store.root} (FEWSHOT_DATA_DIR).{held} The page shares them when "
-            f"`python app.py` serves one person (listening on this machine only, as it does by default, "
-            f"without --auth or --share), with the same FEWSHOT_DATA_DIR. On a shared server each browser's or login's projects "
-            f"are its own: use \"Export the project (.zip)\" on the page, then `python -m fewshot project import "
-            f"FILE`.")
+    from ..i18n import plural
+    n = store.others_count(OWNER)
+    held = plural(n, " 1 project in it belongs to a browser or a login of the page.",
+                  f" {n} projects in it belong to browsers or logins of the page.") if n else ""
+    return (f"The command line's projects are in {store.root} (FEWSHOT_DATA_DIR).{held} The page shares them "
+            f"when `python app.py` serves one person (listening on this machine only, as it does by default, "
+            f"without --auth or --share) with the same FEWSHOT_DATA_DIR. On a shared server each browser's or "
+            f"login's projects are its own: use \"Export the project (.zip)\" on the page, then "
+            f"`python -m fewshot project import FILE`.")
 
 
 def _json(obj: dict) -> str:

@@ -15,6 +15,7 @@ from typing import Callable
 import gradio as gr
 import pandas as pd
 
+from .. import i18n as L
 from .. import views as V
 from ..check_set import CHECK, Measured, of_metrics
 from ..errors import ProjectError, ProjectNotFound
@@ -69,9 +70,12 @@ def build(page: Page) -> ProjectView:
         v.status = gr.Markdown("No project yet: load photos in step 1 and one is made for you.",
                                elem_id="project-status")
     with gr.Accordion("Runs of this project", open=False, elem_id="runs-box"):
-        # every column on a laptop's width, no sideways scroll: long settings wrap in the widest column
+        # every column on a laptop's width, no sideways scroll: settings and notes wrap in the two widest. The
+        # active run is the first row and the newest come next (runs_frame), so it is in sight without
+        # scrolling, also on a phone, where the first columns (run, in use, how it ended) are the ones shown
         v.runs = gr.Dataframe(interactive=False, elem_id="runs-table", label="runs", show_label=False, wrap=True,
-                              column_widths=["5%", "6%", "9%", "8%", "9%", "7%", "6%", "30%", "12%", "8%"])
+                              max_height=420,
+                              column_widths=["6%", "7%", "9%", "8%", "9%", "7%", "6%", "20%", "11%", "17%"])
         with gr.Row(equal_height=True):
             # any value: Gradio checks a Dropdown's input against the choices this session was shown, and an API
             # client calling /run_use with an id from /runs was shown none; the handlers check it (_run_id)
@@ -107,36 +111,41 @@ def _when(start: float | None, end: float | None) -> str:
     return f"{a} → {b[11:] if b[:10] == a[:10] else b}"
 
 
-_SHOWN = ("arch", "pretrained", "stage", "epochs", "lr", "augmentation", "batch_size", "seed")
-
-
 def _measured(r) -> Measured:
     """A run's validation figure with its interval (check_set.of_metrics)."""
     return of_metrics({**r.metrics, "val_accuracy": r.val_accuracy})
 
 
 def runs_frame(sess: Session | None) -> pd.DataFrame:
-    """The open project's runs, one row each: accuracy with its 95% interval and the photos behind it."""
+    """The open project's runs, one row each: accuracy with its 95% interval and the photos behind it, the
+    settings and the note in the page's words (translated with the table: df.attrs["translate"]). The active
+    run comes first, then the others newest first: the one in use and the latest are always in sight."""
     rows = []
     p = sess.project if sess is not None else None
-    for r in (p.runs() if p is not None else []):
-        settings = ", ".join(f"{k}={r.settings[k]}" for k in _SHOWN if r.settings.get(k) is not None)
+    runs = p.runs() if p is not None else []
+    for r in sorted(runs, key=lambda r: (not r.active, -r.number)):
         m = _measured(r)
-        rows.append({"run": r.number, "active": "✓" if r.active else "", "status": r.status,
+        rows.append({"run": r.number, "active": "✓ in use" if r.active else "", "status": r.status,
                      "accuracy": f"{r.val_accuracy:.0%}" if r.val_accuracy is not None else "",
                      # the 95% interval and the photos behind it (🎲: the check set, drawn at random)
                      "likely between": f"{m.low:.0%}–{m.high:.0%}" if m.accuracy is not None else "",
                      "checked on": (f"{m.photos}{' 🎲' if m.validation == CHECK else ''}"
                                     if m.accuracy is not None else ""),
-                     "epochs": len(r.history), "settings": settings, "when": _when(r.started, r.ended),
-                     "note": r.message})
+                     "epochs": len(r.history), "settings": PJ.run_settings(r.settings),
+                     "when": _when(r.started, r.ended), "note": PJ.run_note(r.status, r.message)})
     cols = ["run", "active", "status", "accuracy", "likely between", "checked on", "epochs", "settings", "when",
             "note"]
-    return pd.DataFrame(rows, columns=cols)
+    df = pd.DataFrame(rows, columns=cols)
+    df.attrs["translate"] = ("active", "status", "settings", "note")  # words; the rest are figures and dates
+    return df
 
 
 def _runs(n: int) -> str:
-    return "1 run" if n == 1 else f"{n} runs"
+    return L.plural(n, "1 run", f"{n} runs")
+
+
+def _photos(n: int) -> str:
+    return L.plural(n, "1 photo", f"{n} photos")
 
 
 def render(v: ProjectView, sess: Session | None, whole: bool = False) -> dict:
@@ -145,7 +154,8 @@ def render(v: ProjectView, sess: Session | None, whole: bool = False) -> dict:
     owner = sess.project_owner if sess is not None else None
     p = sess.project if sess is not None else None
     listed = PJ.store().list(owner) if owner else []
-    choices = [(f"{r['name']} ({r['photos']} photos, {_runs(r['runs'])})", r["id"]) for r in listed]
+    choices = [(L.plural(r["runs"], f"{r['name']} ({_photos(r['photos'])}, 1 run)",
+                         f"{r['name']} ({_photos(r['photos'])}, {r['runs']} runs)"), r["id"]) for r in listed]
     runs = p.runs() if p is not None else []
     if p is None:
         status = "No project yet: load photos in step 1 and one is made for you."
@@ -154,7 +164,7 @@ def render(v: ProjectView, sess: Session | None, whole: bool = False) -> dict:
         active = next((r for r in runs if r.active), None)
         model = (f"the active model is run {active.number} ({active.val_accuracy:.0%})"
                  if active is not None and active.val_accuracy is not None else "no model yet")
-        status = (f"Project “{s['name']}”: {s['photos']} photos ({s['labelled']} labelled), {_runs(len(runs))}; "
+        status = (f"Project “{s['name']}”: {_photos(s['photos'])} ({s['labelled']} labelled), {_runs(len(runs))}; "
                   f"{model}. Kept on this server until you delete it.")
         if active is not None:  # how sure its figure is, and how to make it surer
             status += "\n\n" + V.checked_line(_measured(active))

@@ -211,6 +211,59 @@ def _name_from(source: str) -> str:
     return (text or "My project")[:80]
 
 
+# What a run's row may say in its note: these are the engine's own plain sentences (each in the catalog);
+# anything else it stored (an exception's text, written for the command line and the log) is said in the
+# page's words instead, as it may name command-line flags or files on the server.
+PLAIN_NOTES = ("stopped before the first epoch ended", "training was abandoned before it ended",
+               "training ended without a result", "the process training it ended without finishing")
+_NOT_FOR_THE_PAGE = re.compile(r"(^|[\s(\[\"'`])(--?[A-Za-z][\w-]*|~?/[^\s]*|[A-Za-z]:\\\S*|\S+\.(?:py|pt|pth|"
+                               r"safetensors|onnx)\b)")
+_STAGES = {"auto": "layers chosen from your photos", "head": "last layer only", "top": "last block too",
+           "top2": "last two blocks too", "all": "all layers"}
+
+
+def run_note(status: str, message: str) -> str:
+    """A run's note in the page's words: a plain sentence of the engine's as it is; why a run failed as its
+    reason's first sentence when that names no flag or file, else in general words; nothing for a run that
+    finished. The command line shows the stored message itself (`project show --json`)."""
+    text = (message or "").strip()
+    if not text or text in PLAIN_NOTES:
+        return text
+    if status != "failed":
+        return ""
+    typed = re.match(r"^[A-Z]\w*: ", text)  # "TrainingError: …", as runs.py stores an exception
+    reason = re.split(r"(?<=[.!?])\s", text[typed.end() if typed else 0:].split("\n")[0], maxsplit=1)[0].strip()
+    if not reason or _NOT_FOR_THE_PAGE.search(reason) or len(reason) > 300:
+        return "Failed after training had started."
+    # the engine's own sentence (a model over the project's cap) as it is; an exception's under a plain heading
+    return f"Failed after training had started: {reason.rstrip('.')}." if typed else reason
+
+
+def run_settings(settings: dict) -> str:
+    """A run's settings in the page's words, " · " between them (each piece is a message of the catalog)."""
+    from ... import i18n as L
+    out = []
+    if settings.get("arch"):
+        out.append(str(settings["arch"]))
+    if settings.get("pretrained") is not None:
+        out.append("starts from ImageNet" if settings["pretrained"] else "starts from scratch")
+    if settings.get("stage") in _STAGES:
+        out.append(_STAGES[settings["stage"]])
+    n = settings.get("epochs")
+    if isinstance(n, int):
+        out.append(L.plural(n, "at most 1 epoch", f"at most {n} epochs"))
+    if settings.get("lr") is not None:
+        out.append(f"learning rate {settings['lr']}")
+    if settings.get("augmentation"):
+        out.append({"none": "no augmentation", "light": "light augmentation",
+                    "strong": "strong augmentation"}.get(settings["augmentation"], str(settings["augmentation"])))
+    if settings.get("batch_size") is not None:
+        out.append(f"batches of {settings['batch_size']}")
+    if settings.get("seed") is not None:
+        out.append(f"seed {settings['seed']}")
+    return " · ".join(out)
+
+
 def forget(sess: Session, project_id: str) -> None:
     """Delete the owner's project; the session shows nothing of it any more."""
     store().delete(sess.project_owner, project_id)
@@ -224,5 +277,5 @@ def forget(sess: Session, project_id: str) -> None:
                 old.cleanup()
 
 
-__all__ = ["ProjectNotFound", "absorb", "attach", "forget", "new_project", "open_project", "page_owner", "show_active",
-           "store"]
+__all__ = ["ProjectNotFound", "absorb", "attach", "forget", "new_project", "open_project", "page_owner", "run_note",
+           "run_settings", "show_active", "store"]
