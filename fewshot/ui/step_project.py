@@ -435,6 +435,11 @@ def _wire_transfer(c: _Wiring) -> None:
         PJ.attach(sess, p)
         return whole(sess)
 
+    # Gradio draws a drop zone's own words ("Drop File Here", "Click to Upload") once, in the language of the
+    # moment it appeared: after a language switch the zone is drawn anew, hidden and shown again
+    page.lang.change(lambda: gr.File(visible=False), None, v.import_file, queue=False, show_progress="hidden",
+                     **PRIVATE).then(lambda: gr.File(visible=True), None, v.import_file, queue=False,
+                                     show_progress="hidden", **PRIVATE)
     v.export.click(project_export, [page.state], [v.export_file], api_name="project_export")
     v.import_file.upload(project_import, [v.import_file, page.state], every, api_name="project_import")
     hidden_list = gr.Button(visible=False)
