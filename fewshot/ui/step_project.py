@@ -70,12 +70,13 @@ def build(page: Page) -> ProjectView:
         v.status = gr.Markdown("No project yet: load photos in step 1 and one is made for you.",
                                elem_id="project-status")
     with gr.Accordion("Runs of this project", open=False, elem_id="runs-box"):
-        # every column on a laptop's width, no sideways scroll: settings and notes wrap in the two widest. The
-        # active run is the first row and the newest come next (runs_frame), so it is in sight without
-        # scrolling, also on a phone, where the first columns (run, in use, how it ended) are the ones shown
+        # widths in px: every column on a laptop's width (1,080 px, no sideways scroll), settings and notes
+        # wrapping in the two widest; on a phone the table scrolls sideways instead of squeezing each column to a
+        # letter, and its first columns (run, in use, how it ended) are the ones in sight. The active run is the
+        # first row and the newest come next (runs_frame), so it is in sight without scrolling in the table
         v.runs = gr.Dataframe(interactive=False, elem_id="runs-table", label="runs", show_label=False, wrap=True,
-                              max_height=420,
-                              column_widths=["6%", "7%", "9%", "8%", "9%", "7%", "6%", "20%", "11%", "17%"])
+                              max_height=420, column_widths=["50px", "80px", "90px", "90px", "90px", "80px", "70px",
+                                                             "220px", "130px", "180px"])
         with gr.Row(equal_height=True):
             # any value: Gradio checks a Dropdown's input against the choices this session was shown, and an API
             # client calling /run_use with an id from /runs was shown none; the handlers check it (_run_id)
@@ -176,7 +177,9 @@ def render(v: ProjectView, sess: Session | None, whole: bool = False) -> dict:
             v.name: p.name if p is not None else "", v.status: status,
             v.delete: gr.Button(visible=True), v.delete_yes: gr.Button(visible=False),
             v.runs: runs_frame(sess), v.run_delete_yes: gr.Button(visible=False),
-            v.run_pick: gr.Dropdown(choices=run_choices, value=run_choices[0][1] if run_choices else None),
+            # the active run picked: the one a person most likely means (and the table's first row)
+            v.run_pick: gr.Dropdown(choices=run_choices, value=next((r.id for r in runs if r.active),
+                                                                    run_choices[0][1] if run_choices else None)),
             v.cmp_a: gr.Dropdown(choices=run_choices, value=run_choices[-2][1] if len(run_choices) > 1 else None),
             v.cmp_b: gr.Dropdown(choices=run_choices, value=run_choices[-1][1] if run_choices else None)}
 
