@@ -1,11 +1,15 @@
 """fewshot in the browser: from a few folders of photos to an image classifier you can trust and take away.
 
-    python app.py [--host H] [--port P] [--share] [--auth user:pass]
+    python app.py [--host H] [--port P] [--share] [--auth user:pass] [--many-users]
 
-Env vars do the same: FEWSHOT_HOST, FEWSHOT_PORT, FEWSHOT_SHARE=1, FEWSHOT_AUTH=user:pass; FEWSHOT_TRAIN_SLOTS
+Env vars do the same: FEWSHOT_HOST, FEWSHOT_PORT, FEWSHOT_SHARE=1, FEWSHOT_AUTH=user:pass, FEWSHOT_MANY_USERS=1; FEWSHOT_TRAIN_SLOTS
 is how many trainings may run at once (default 1 per machine); FEWSHOT_MAX_UPLOAD_MB (default 500) is the largest
 upload, FEWSHOT_UPLOAD_MB_PER_MIN and FEWSHOT_UPLOADS_PER_MIN what one client address may upload per minute. This
 file parses, builds and launches; the page is fewshot/ui/, the work is the fewshot engine.
+
+Serving one person (listening on this machine only, no --auth, no --share, not a Space, no --many-users) the
+page works in the command line's projects (`python -m fewshot project ...`, same FEWSHOT_DATA_DIR); otherwise
+each browser's or logged-in user's projects are its own.
 """
 from __future__ import annotations
 
@@ -23,7 +27,9 @@ except ImportError:
 import gradio as gr
 
 from fewshot import gpu_jobs as J
-from fewshot.ui import Backends, build_app
+from fewshot.ui import Backends, ProjectOwners, build_app
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def zero_gpu():
@@ -75,6 +81,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="also make a temporary public link (gradio.live)")
     p.add_argument("--auth", action="append", metavar="USER:PASS",
                    help="ask for this user name and password (give it again for each further user)")
+    p.add_argument("--many-users", action="store_true",
+                   default=env.get("FEWSHOT_MANY_USERS", "").lower() in ("1", "true", "yes"),
+                   help="several people use this server although it listens on this machine only (e.g. behind a "
+                        "reverse proxy): each browser keeps its own projects")
     args = p.parse_args(argv)
     if args.auth is None:
         args.auth = env.get("FEWSHOT_AUTH") or None
@@ -86,6 +96,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         print("WARNING: --share makes a PUBLIC link: anyone who has it can use this app and this machine. "
               "Add --auth user:password (or set FEWSHOT_AUTH).", file=sys.stderr)
     return args
+
+
+def project_owners(args: argparse.Namespace) -> ProjectOwners:
+    """One person at their own machine (loopback, no --auth, no --share, not a Space, no --many-users, no trusted
+    proxy in front): the page and the command line share the "local" projects. Anything else may be reached by
+    several people, whose projects must stay apart, so that is the default whenever in doubt."""
+    env = os.environ
+    behind_proxy = bool(env.get("FEWSHOT_TRUSTED_PROXIES", "").strip())  # others reach it through the proxy
+    one = (args.host.strip().strip("[]").lower() in LOOPBACK and not args.auth and not args.share
+           and not env.get("SPACE_ID") and not args.many_users and not behind_proxy)
+    return ProjectOwners(one_person=one)
 
 
 def _users(auth: str | list[str] | None) -> list[str]:
@@ -109,7 +130,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     users = [tuple(a.split(":", 1)) for a in _users(args.auth)]
     auth = (users[0] if len(users) == 1 else users) if users else None  # each user's projects are their own
-    app = build_app(BACKENDS)  # the page, its routes (thumbnails, demo links) and the Guard (fewshot/ui/app.py)
+    # the page, its routes (thumbnails, demo links) and the Guard (fewshot/ui/app.py); whose projects a tab sees
+    app = build_app(BACKENDS, owners=project_owners(args))
     _stop_on_sigterm()
     try:
         app.launch(server_name=args.host, server_port=args.port, share=args.share, auth=auth)

@@ -19,8 +19,8 @@ from typing import Any
 
 from .locales.zh_CN import COLUMNS, MESSAGES, UI
 
-__all__ = ["EN", "LANGS", "ZH", "lang_from_header", "normalize_lang", "numbered", "translate", "translate_figure",
-           "translate_frame"]
+__all__ = ["EN", "LANGS", "ZH", "lang_from_header", "normalize_lang", "numbered", "plural", "translate",
+           "translate_figure", "translate_frame"]
 
 EN, ZH = "en", "zh-CN"
 LANGS = (EN, ZH)
@@ -107,6 +107,25 @@ def numbered(template: str, lang: str) -> str:
             return MESSAGES[template].replace("!t}", "}")
     count = iter(range(template.count("{}")))
     return re.sub(r"\{\}", lambda m: "{%d}" % next(count), template)
+
+
+# ---------------------------------------------------------------- plurals
+
+def plural(n: int, one: str, many: str) -> str:
+    """English's singular or plural of a message with a count: `one` when `n` is 1, else `many`.
+
+    Write both forms out in full at the call site, as ordinary English messages (f-strings), so that each is
+    a message of its own that tests/i18n_scan.py finds and that the catalog must hold; give both the same
+    Chinese template in fewshot/locales/zh_CN.py (Chinese has no plural: translate() maps either form to it):
+
+        note = L.plural(n, f"{n} photo is now '{cls}'.", f"{n} photos are now '{cls}'.")
+        # zh_CN.py: "{} photo is now '{}'.": "{0} 张照片现在属于“{1}”。" beside "{} photos are now '{}'."
+
+    A count inside a longer message works the same way, piece by piece: plural(n, f"{n} photo", f"{n} photos")
+    as a value of the longer one, whose Chinese template translates it in turn (`{1!t}`). Page code translates
+    the result as it translates any message (its callbacks' outputs are translated by `friendly`).
+    """
+    return one if n == 1 else many
 
 
 # ---------------------------------------------------------------- translating text
@@ -227,13 +246,15 @@ def _html(text: str, depth: int, tb: _Tables) -> str:
 
 def translate_frame(df: Any, lang: str | None, text_columns: tuple[str, ...] = ("reason", "problem")) -> Any:
     """A copy of a DataFrame with translated column names and translated text in `text_columns`
-    (skipped-file reasons, prediction problems); names of classes and files stay as they are."""
+    (skipped-file reasons, prediction problems) and in the columns its maker lists in df.attrs["translate"]
+    (the runs table's status and notes); names of classes and files stay as they are."""
     if normalize_lang(lang) != ZH or df is None or not hasattr(df, "columns"):
         return df
     out = df.copy()
-    for col in text_columns:
+    own = tuple(getattr(df, "attrs", {}).get("translate", ()))  # the app's own words: one word ("failed") too
+    for col in dict.fromkeys([*text_columns, *own]):
         if col in out.columns:
-            out[col] = [translate(v, lang) for v in out[col]]
+            out[col] = [translate(v, lang, label=col in own) for v in out[col]]
     return out.rename(columns={c: COLUMNS.get(str(c), c) for c in out.columns})
 
 

@@ -63,7 +63,10 @@ def launch_app(base: Path, *args: str, port: int | None = None, **env_extra: str
     port = port or _free_port()
     env = {**os.environ, "FEWSHOT_OFFLINE": "1", "FEWSHOT_CACHE_DIR": str(base / "features"),
            "FEWSHOT_SESSION_DIR": str(base / "sessions"), "FEWSHOT_DATA_DIR": str(base / "projects"), "GRADIO_TEMP_DIR": str(base / "uploads"),
-           "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1", **env_extra}
+           "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1",
+           # the tests' servers are shared ones (each browser's projects its own), as several test clients use
+           # one; FEWSHOT_MANY_USERS="" serves one person, whose page shares the command line's projects
+           "FEWSHOT_MANY_USERS": "1", **env_extra}
     env.pop("FEWSHOT_HOST", None)
     log = base / "app.log"
     with open(log, "wb") as out:

@@ -235,10 +235,10 @@ def test_a_reopened_project_says_its_own_run_numbers_and_keeps_them_after_a_dele
             return {getattr(c, "elem_id", None): v for c, v in out.items()}
         out = shown(api["project_open"](p.id, sess, None))
         assert "3 runs; the active model is run 3 (" in out["project-status"]
-        assert list(out["runs-table"]["run"]) == [1, 2, 3]
+        assert list(out["runs-table"]["run"]) == [3, 2, 1]  # the active run first, then the newest (issue 24)
         assert "The active model: run 3 of this project" in out["train-progress"]
         out = shown(api["run_delete"](p.run_numbered(2).id, sess, None))
         assert "2 runs; the active model is run 3 (" in out["project-status"]
-        assert list(out["runs-table"]["run"]) == [1, 3]
+        assert list(out["runs-table"]["run"]) == [3, 1]
     finally:
         sess.cleanup()

@@ -1,6 +1,9 @@
 """`python -m fewshot project ...` and `python -m fewshot train --project NAME`: projects from the command line.
 
-The command line's owner is always "local" (one person at one machine); names are unique per owner.
+The command line's owner is always "local" (one person at one machine); names are unique per owner. The page
+(`python app.py`) works in the same "local" projects when it serves one person (listening on this machine
+only, no --auth, no --share, not a Space); on a shared server each browser's or login's projects are its own,
+and the messages below say so, with the data folder, where the command line finds none.
 With --json the last line printed is one JSON object.
 """
 from __future__ import annotations
@@ -19,7 +22,7 @@ __all__ = ["OWNER", "add_project_parser", "cmd_train_project"]
 # The commands import the project modules (torch, through check_set) when they run, not when the parser is
 # built.
 
-OWNER = "local"
+OWNER = "local"  # fewshot.project.store.LOCAL_OWNER (not imported here: that would load torch for --help)
 
 
 def _store():
@@ -28,7 +31,25 @@ def _store():
 
 
 def _open(name: str):
-    return _store().open_by_name(OWNER, name)
+    from ..errors import ProjectNotFound
+    store = _store()
+    try:
+        return store.open_by_name(OWNER, name)
+    except ProjectNotFound as exc:
+        raise ProjectNotFound(f"{exc} {where_projects_are(store)}") from None
+
+
+def where_projects_are(store) -> str:
+    """Where the page's projects are and how this command line reaches them (said when it finds none)."""
+    from ..i18n import plural
+    n = store.others_count(OWNER)
+    held = plural(n, " 1 project in it belongs to a browser or a login of the page.",
+                  f" {n} projects in it belong to browsers or logins of the page.") if n else ""
+    return (f"The command line's projects are in {store.root} (FEWSHOT_DATA_DIR).{held} The page shares them "
+            f"when `python app.py` serves one person (listening on this machine only, as it does by default, "
+            f"without --auth or --share) with the same FEWSHOT_DATA_DIR. On a shared server each browser's or "
+            f"login's projects are its own: use \"Export the project (.zip)\" on the page, then "
+            f"`python -m fewshot project import FILE`.")
 
 
 def _json(obj: dict) -> str:
@@ -120,8 +141,11 @@ def _cmd_show(a: argparse.Namespace) -> int:
 
 
 def _cmd_list(a: argparse.Namespace) -> int:
-    rows = _store().list(OWNER)
-    print(_json({"projects": rows}) if a.json else "\n".join(
+    store = _store()
+    rows = store.list(OWNER)
+    if not rows:  # on stderr: the JSON line stays the last one printed, and scripts read only it
+        print(f"No projects yet. {where_projects_are(store)}", file=sys.stderr)
+    print(_json({"projects": rows, "data_dir": str(store.root)}) if a.json else "\n".join(
         f"{r['name']}: {r['photos']} photos, {r['labelled']} labelled, {r['runs']} runs" for r in rows))
     return 0
 

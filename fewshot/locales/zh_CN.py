@@ -1585,3 +1585,48 @@ UI.update({  # the page's steps' fixed words (fewshot/ui/step_*.py)
     "No class folders? Give each photo its class here with the model's help; it learns while you label.":
         "没有类别文件夹？在这里借助模型给每张照片标上类别；你标注的同时它也在学习。",
 })
+
+MESSAGES.update({  # issue 24: counts in the singular (fewshot/i18n.py plural), the runs table in the page's words
+    "1 photo": "1 张照片",
+    "{} ({}, 1 run)": "{0}（{1!t}，1 次训练）",
+    "{} ({}, {} runs)": "{0}（{1!t}，{2} 次训练）",
+    "Project “{}”: {} ({} labelled), {}; {}. Kept on this server until you delete it.":
+        "项目“{0}”：{1!t}（{2} 张已标注），{3!t}；{4!t}。保存在本服务器上，直到你删除它。",
+    "✓ in use": "✓ 使用中",
+    "in use": "使用中",
+    "Failed after training had started.": "训练开始后失败。",
+    "Failed after training had started: {}.": "训练开始后失败：{0!t}。",
+    "layers chosen from your photos": "按你的照片选择训练哪些层",
+    "last layer only": "只训练最后一层",
+    "last block too": "也训练最后一个模块",
+    "last two blocks too": "也训练最后两个模块",
+    "all layers": "训练所有层",
+    "starts from ImageNet": "从 ImageNet 预训练权重开始",
+    "starts from scratch": "从零开始",
+    "at most 1 epoch": "最多 1 轮",
+    "at most {} epochs": "最多 {0} 轮",
+    "learning rate {}": "学习率 {0}",
+    "no augmentation": "不做数据增强",
+    "light augmentation": "轻度数据增强",
+    "strong augmentation": "强力数据增强",
+    "batches of {}": "每批 {0} 张",
+    "seed {}": "随机种子 {0}",
+    "{} (run {})": "{0}（第 {1} 次训练）",
+    # the command line (fewshot/cli/project.py) when it finds no project: where the page's projects are
+    "The command line's projects are in {} (FEWSHOT_DATA_DIR).{} The page shares them when `python app.py` serves "
+    "one person (listening on this machine only, as it does by default, without --auth or --share) with the same "
+    "FEWSHOT_DATA_DIR. On a shared server each browser's or login's projects are its own: use \"Export the project "
+    "(.zip)\" on the page, then `python -m fewshot project import FILE`.":
+        "命令行的项目在 {0}（FEWSHOT_DATA_DIR）。{1}当 `python app.py` 只为一个人服务（只在本机监听，这是默认设置，"
+        "且没有 --auth 或 --share）并使用同一个 FEWSHOT_DATA_DIR 时，页面与命令行共用这些项目。在共享的服务器上，"
+        "每个浏览器或登录用户的项目只属于它自己：在页面上点“导出项目（.zip）”，再运行 "
+        "`python -m fewshot project import FILE`。",
+    " 1 project in it belongs to a browser or a login of the page.": "其中 1 个项目属于页面的某个浏览器或登录用户。",
+    " {} projects in it belong to browsers or logins of the page.": "其中 {0} 个项目属于页面的浏览器或登录用户。",
+    "No projects yet. {}": "还没有项目。{0}",
+    # the project's activity log (fewshot/project/runs.py, store.py)
+    "a training did not start": "有一次训练没能开始",
+    "handed over to '{}'": "已移交给“{0}”",
+})
+
+COLUMNS.update({"epochs": "轮数"})

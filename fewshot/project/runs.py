@@ -19,7 +19,7 @@ from ..config import TrainConfig
 from ..data import load_dataset
 from ..errors import DataError, ProjectError, ProjectTooBig
 from ..train import train as train_model
-from ..train_events import Done
+from ..train_events import Done, EpochEnd
 from .database import SQL, log as _log, now, process_alive, process_start, write_file_atomic
 from .photos import cap_sizes, max_project_bytes, stored_bytes
 
@@ -105,6 +105,18 @@ class ProjectRuns:
                                                 process_start(pid), socket.gethostname()))
             _log(db, self.id, f"run {number} started")
             return cur.lastrowid
+
+    def discard_run(self, run_id: int) -> None:
+        """Take back a run that never trained (it failed before its first epoch ended, e.g. the backbone's
+        weights missing offline): its row goes and, unless a later run took a number meanwhile, its number is
+        given again, so the first model that trains is "run 1", not "run 2" after a "run 1 failed"."""
+        with self.project._tx() as db:
+            number = _number(db, self.id, run_id)
+            db.execute(SQL["unset_active_run"], (self.id, int(run_id)))
+            db.execute(SQL["delete_run"], (int(run_id),))
+            if isinstance(number, int):
+                db.execute(SQL["give_back_run_number"], (self.id, number))
+            _log(db, self.id, "a training did not start")
 
     def finish_run(self, run_id: int, status: str, *, model=None, history: list | None = None,
                    metrics: dict | None = None, val_accuracy: float | None = None, message: str = "") -> None:
@@ -260,17 +272,20 @@ class ProjectRuns:
         to a trainer given here.
 
         The bundle is on disk before the row says finished; an error marks the run failed, a generator closed
-        early marks it stopped (or interrupted when nothing was kept)."""
+        early marks it stopped (or interrupted when nothing was kept). An error before the first epoch ended
+        (nothing trained: weights missing, memory, a bad setting) is raised as it is, but leaves no run."""
         cfg = config or TrainConfig()
         self._room_to_train(cfg.arch)
         ds, kind = self._dataset(seed=cfg.seed)
         run_id = self.start_run(cfg.to_dict())
-        ended = False
+        ended = trained = False
         self.project.last_run_id = run_id  # the page says which run this was
         try:
             events = (train_model(ds, cfg, stop=stop, device=device, feature_cache=feature_cache, limits=limits)
                       if trainer is None else trainer(ds, cfg, stop=stop, limits=limits))
             for ev in events:
+                if isinstance(ev, EpochEnd):
+                    trained = True
                 if isinstance(ev, Done):
                     status = "stopped" if ev.reason == "stopped" else "finished"
                     metrics = {"reason": ev.reason, "best_epoch": ev.best_epoch, "seconds": round(ev.seconds, 3),
@@ -296,7 +311,11 @@ class ProjectRuns:
                 ended = True
             raise
         except BaseException as exc:
-            if not ended:
+            if not ended and not trained and isinstance(exc, Exception):  # a failed start is not a run
+                self.discard_run(run_id)
+                self.project.last_run_id = None
+                ended = True
+            elif not ended:
                 self.finish_run(run_id, "failed", message=f"{type(exc).__name__}: {exc}"[:2000])
                 ended = True
             raise

@@ -232,6 +232,12 @@ SELECT id FROM projects WHERE id=? AND owner=?;
 -- name: project_by_name
 SELECT id FROM projects WHERE owner=? AND name=?;
 
+-- name: hand_over_project
+UPDATE projects SET owner=?, name=? WHERE id=? AND owner=?;
+
+-- name: count_other_owners_projects
+SELECT COUNT(*) FROM projects WHERE owner<>?;
+
 -- name: list_projects
 SELECT p.id, p.name, p.created, p.used, (SELECT COUNT(*) FROM photos f WHERE f.project_id=p.id), (SELECT COUNT(*) FROM photos f WHERE f.project_id=p.id AND f.label IS NOT NULL), (SELECT COUNT(*) FROM runs r WHERE r.project_id=p.id) FROM projects p WHERE p.owner=? ORDER BY p.used DESC, p.created DESC;
 
@@ -288,6 +294,9 @@ SELECT runs_made FROM projects WHERE id=?;
 
 -- name: raise_runs_made
 UPDATE projects SET runs_made=MAX(runs_made, ?) WHERE id=?;
+
+-- name: give_back_run_number
+UPDATE projects SET runs_made=runs_made-1 WHERE id=? AND runs_made=?;
 
 -- name: start_run
 INSERT INTO runs(project_id, number, status, settings, started, pid, pid_start, host) VALUES (?,?,?,?,?,?,?,?);

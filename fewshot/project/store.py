@@ -12,7 +12,11 @@ from .database import SQL, Database, default_data_dir, log as _log, now, settle_
 from .photos import clean_name
 from .project import Project
 
-__all__ = ["ProjectStore"]
+__all__ = ["LOCAL_OWNER", "ProjectStore"]
+
+# The owner of the command line's projects, and of the page's when app.py serves one person at their own
+# machine (fewshot/ui/tab/state.py ProjectOwners): then both see the same projects.
+LOCAL_OWNER = "local"
 
 
 class ProjectStore:
@@ -73,6 +77,28 @@ class ProjectStore:
             rows = db.execute(SQL["list_projects"], (_owner(owner),)).fetchall()
         return [{"id": r[0], "name": r[1], "created": r[2], "used": r[3], "photos": r[4], "labelled": r[5],
                  "runs": r[6]} for r in rows]
+
+    def hand_over(self, old_owner: str, new_owner: str) -> list[str]:
+        """Every project of `old_owner` becomes `new_owner`'s (a name `new_owner` already has gets " 2", " 3"…
+        after it); returns the projects' ids. One transaction: another process sees all of them moved or none."""
+        old_owner, new_owner = _owner(old_owner), _owner(new_owner)
+        moved = []
+        with self.db.transaction() as db:
+            taken = {r[1] for r in db.execute(SQL["list_projects"], (new_owner,))}
+            for pid, name, *_ in db.execute(SQL["list_projects"], (old_owner,)).fetchall():
+                free, n = name, 2
+                while free in taken:
+                    free, n = f"{name} {n}", n + 1
+                db.execute(SQL["hand_over_project"], (new_owner, free, pid, old_owner))
+                _log(db, pid, f"handed over to '{new_owner}'" + (f" as '{free}'" if free != name else ""))
+                taken.add(free)
+                moved.append(pid)
+        return moved
+
+    def others_count(self, owner: str) -> int:
+        """How many projects in this data folder belong to someone else than `owner` (browsers, logins)."""
+        with self.db.reading() as db:
+            return db.execute(SQL["count_other_owners_projects"], (_owner(owner),)).fetchone()[0]
 
     def delete(self, owner: str, project_id: str) -> None:
         """Every row, then every file. A crash in between leaves a folder that the next start removes."""

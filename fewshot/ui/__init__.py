@@ -26,7 +26,7 @@ from . import (nav, share, step_cards, step_check, step_data, step_label, step_p
                step_train, step_try)
 from .page import PRIVATE, Links, Page, lang_of, localize, localized
 from .tab.jobs import Jobs
-from .tab.state import Backends, Session, SessionRegistry, remove_stale_sessions, session_root
+from .tab.state import Backends, ProjectOwners, Session, SessionRegistry, remove_stale_sessions, session_root
 from .server.thumbs import thumb_routes
 from .server.uploads import UploadLedger
 from .app import App, launch_kwargs
@@ -36,7 +36,7 @@ from .texts import API_MD, HERO, LANG_SWITCH, TITLE
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 SESSION_TTL_S = 6 * 3600  # an idle session (e.g. an API client that never says goodbye) is cleaned after this
 
-__all__ = ["App", "Backends", "build_app", "launch_kwargs", "train_slots"]
+__all__ = ["App", "Backends", "ProjectOwners", "build_app", "launch_kwargs", "train_slots"]
 
 
 def train_slots() -> int:
@@ -44,11 +44,11 @@ def train_slots() -> int:
     return max(1, int(os.environ.get("FEWSHOT_TRAIN_SLOTS", "1")))
 
 
-def build_app(backends: Backends | None = None) -> App:
+def build_app(backends: Backends | None = None, owners: ProjectOwners | None = None) -> App:
     """The whole page, its events and its API, with every route the app serves beside it; `backends` train and
-    predict (default: in this process)."""
+    predict (default: in this process); `owners`: whose projects a tab sees (default: each browser's or user's)."""
     # project trainings run in the server and outlive their tab; they share its training slots (ui/tab/jobs.py)
-    registry = SessionRegistry(backends, current_user=_current_user, jobs=Jobs(train_slots()))
+    registry = SessionRegistry(backends, current_user=_current_user, jobs=Jobs(train_slots()), owners=owners)
     remove_stale_sessions()  # folders an earlier run of the server left behind (killed, crashed)
     # Serve session files (models, galleries) from the session folder itself: Gradio would otherwise copy
     # each into its cache, where a closed session's copies (a model is 10-45 MB) stay for an hour.

@@ -49,6 +49,7 @@ class DemoModel:
     predictor: object
     lock: threading.Lock
     feedback: bool
+    run_number: int | None = None  # the title ends " · run N": said in the visitor's language (_head)
 
 
 class DemoSource(Protocol):
@@ -121,7 +122,8 @@ class LinkSource:
         if target is None:
             return None
         tm, predictor, lock = self.models.get(target.bundle)
-        return DemoModel(f"{target.project_name} · run {target.run_number}", tm, predictor, lock, target.feedback)
+        return DemoModel(f"{target.project_name} · run {target.run_number}", tm, predictor, lock, target.feedback,
+                         run_number=target.run_number)
 
     def feedback(self, request: gr.Request | None, image: str, label: str) -> None:
         target = self._target(request)
@@ -169,7 +171,10 @@ def short_card(tm: TrainedModel) -> str:
 def _head(m: DemoModel, lang: str) -> str:
     """The model's name and classes (names stay as their owner wrote them)."""
     knows = escape(L.translate("It knows", lang, label=True))
-    return f"<h1>{escape(m.title)}</h1><p>{knows}: <b>{escape(', '.join(m.tm.classes))}</b></p>"
+    title, run = m.title, f" · run {m.run_number}"
+    if m.run_number is not None and title.endswith(run):  # the project's name as it is, the run in the words
+        title = f"{title[:-len(run)]} · {L.translate(f'run {m.run_number}', lang)}"
+    return f"<h1>{escape(title)}</h1><p>{knows}: <b>{escape(', '.join(m.tm.classes))}</b></p>"
 
 
 def build_demo(source: DemoSource) -> gr.Blocks:

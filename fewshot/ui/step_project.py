@@ -1,13 +1,13 @@
 """The project bar at the top of the page: new, open (recent first), rename, delete (asked first), export and
 import; the project's runs (settings, accuracy, how each ended and when), the active one picked or a run
 deleted (asked first). After a reload the page reopens the tab's last project (gr.BrowserState keeps
-{"owner": the browser's token, "project": id}; with --auth the owner is the logged-in user).
+{"owner": the browser's token, "project": id}; with --auth the owner is the logged-in user, and when the app
+serves one person, "local": the command line's projects, fewshot/ui/tab/state.py ProjectOwners).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 import re
-import secrets
 from pathlib import Path
 import time
 from typing import Callable
@@ -15,6 +15,7 @@ from typing import Callable
 import gradio as gr
 import pandas as pd
 
+from .. import i18n as L
 from .. import views as V
 from ..check_set import CHECK, Measured, of_metrics
 from ..errors import ProjectError, ProjectNotFound
@@ -69,9 +70,13 @@ def build(page: Page) -> ProjectView:
         v.status = gr.Markdown("No project yet: load photos in step 1 and one is made for you.",
                                elem_id="project-status")
     with gr.Accordion("Runs of this project", open=False, elem_id="runs-box"):
-        # every column on a laptop's width, no sideways scroll: long settings wrap in the widest column
+        # widths in px: every column on a laptop's width (1,080 px, no sideways scroll), settings and notes
+        # wrapping in the two widest; on a phone the table scrolls sideways instead of squeezing each column to a
+        # letter, and its first columns (run, in use, how it ended) are the ones in sight. The active run is the
+        # first row and the newest come next (runs_frame), so it is in sight without scrolling in the table
         v.runs = gr.Dataframe(interactive=False, elem_id="runs-table", label="runs", show_label=False, wrap=True,
-                              column_widths=["5%", "6%", "9%", "8%", "9%", "7%", "6%", "30%", "12%", "8%"])
+                              max_height=420, column_widths=["50px", "80px", "90px", "90px", "90px", "80px", "70px",
+                                                             "220px", "130px", "180px"])
         with gr.Row(equal_height=True):
             # any value: Gradio checks a Dropdown's input against the choices this session was shown, and an API
             # client calling /run_use with an id from /runs was shown none; the handlers check it (_run_id)
@@ -107,36 +112,41 @@ def _when(start: float | None, end: float | None) -> str:
     return f"{a} → {b[11:] if b[:10] == a[:10] else b}"
 
 
-_SHOWN = ("arch", "pretrained", "stage", "epochs", "lr", "augmentation", "batch_size", "seed")
-
-
 def _measured(r) -> Measured:
     """A run's validation figure with its interval (check_set.of_metrics)."""
     return of_metrics({**r.metrics, "val_accuracy": r.val_accuracy})
 
 
 def runs_frame(sess: Session | None) -> pd.DataFrame:
-    """The open project's runs, one row each: accuracy with its 95% interval and the photos behind it."""
+    """The open project's runs, one row each: accuracy with its 95% interval and the photos behind it, the
+    settings and the note in the page's words (translated with the table: df.attrs["translate"]). The active
+    run comes first, then the others newest first: the one in use and the latest are always in sight."""
     rows = []
     p = sess.project if sess is not None else None
-    for r in (p.runs() if p is not None else []):
-        settings = ", ".join(f"{k}={r.settings[k]}" for k in _SHOWN if r.settings.get(k) is not None)
+    runs = p.runs() if p is not None else []
+    for r in sorted(runs, key=lambda r: (not r.active, -r.number)):
         m = _measured(r)
-        rows.append({"run": r.number, "active": "✓" if r.active else "", "status": r.status,
+        rows.append({"run": r.number, "active": "✓ in use" if r.active else "", "status": r.status,
                      "accuracy": f"{r.val_accuracy:.0%}" if r.val_accuracy is not None else "",
                      # the 95% interval and the photos behind it (🎲: the check set, drawn at random)
                      "likely between": f"{m.low:.0%}–{m.high:.0%}" if m.accuracy is not None else "",
                      "checked on": (f"{m.photos}{' 🎲' if m.validation == CHECK else ''}"
                                     if m.accuracy is not None else ""),
-                     "epochs": len(r.history), "settings": settings, "when": _when(r.started, r.ended),
-                     "note": r.message})
+                     "epochs": len(r.history), "settings": PJ.run_settings(r.settings),
+                     "when": _when(r.started, r.ended), "note": PJ.run_note(r.status, r.message)})
     cols = ["run", "active", "status", "accuracy", "likely between", "checked on", "epochs", "settings", "when",
             "note"]
-    return pd.DataFrame(rows, columns=cols)
+    df = pd.DataFrame(rows, columns=cols)
+    df.attrs["translate"] = ("active", "status", "settings", "note")  # words; the rest are figures and dates
+    return df
 
 
 def _runs(n: int) -> str:
-    return "1 run" if n == 1 else f"{n} runs"
+    return L.plural(n, "1 run", f"{n} runs")
+
+
+def _photos(n: int) -> str:
+    return L.plural(n, "1 photo", f"{n} photos")
 
 
 def render(v: ProjectView, sess: Session | None, whole: bool = False) -> dict:
@@ -145,7 +155,8 @@ def render(v: ProjectView, sess: Session | None, whole: bool = False) -> dict:
     owner = sess.project_owner if sess is not None else None
     p = sess.project if sess is not None else None
     listed = PJ.store().list(owner) if owner else []
-    choices = [(f"{r['name']} ({r['photos']} photos, {_runs(r['runs'])})", r["id"]) for r in listed]
+    choices = [(L.plural(r["runs"], f"{r['name']} ({_photos(r['photos'])}, 1 run)",
+                         f"{r['name']} ({_photos(r['photos'])}, {r['runs']} runs)"), r["id"]) for r in listed]
     runs = p.runs() if p is not None else []
     if p is None:
         status = "No project yet: load photos in step 1 and one is made for you."
@@ -154,7 +165,7 @@ def render(v: ProjectView, sess: Session | None, whole: bool = False) -> dict:
         active = next((r for r in runs if r.active), None)
         model = (f"the active model is run {active.number} ({active.val_accuracy:.0%})"
                  if active is not None and active.val_accuracy is not None else "no model yet")
-        status = (f"Project “{s['name']}”: {s['photos']} photos ({s['labelled']} labelled), {_runs(len(runs))}; "
+        status = (f"Project “{s['name']}”: {_photos(s['photos'])} ({s['labelled']} labelled), {_runs(len(runs))}; "
                   f"{model}. Kept on this server until you delete it.")
         if active is not None:  # how sure its figure is, and how to make it surer
             status += "\n\n" + V.checked_line(_measured(active))
@@ -166,7 +177,9 @@ def render(v: ProjectView, sess: Session | None, whole: bool = False) -> dict:
             v.name: p.name if p is not None else "", v.status: status,
             v.delete: gr.Button(visible=True), v.delete_yes: gr.Button(visible=False),
             v.runs: runs_frame(sess), v.run_delete_yes: gr.Button(visible=False),
-            v.run_pick: gr.Dropdown(choices=run_choices, value=run_choices[0][1] if run_choices else None),
+            # the active run picked: the one a person most likely means (and the table's first row)
+            v.run_pick: gr.Dropdown(choices=run_choices, value=next((r.id for r in runs if r.active),
+                                                                    run_choices[0][1] if run_choices else None)),
             v.cmp_a: gr.Dropdown(choices=run_choices, value=run_choices[-2][1] if len(run_choices) > 1 else None),
             v.cmp_b: gr.Dropdown(choices=run_choices, value=run_choices[-1][1] if run_choices else None)}
 
@@ -207,7 +220,8 @@ def _run_id(sess: Session, value) -> int:
 
 def remembered(sess: Session) -> dict:
     """What the browser keeps (gr.BrowserState): whose projects, and the open one."""
-    return {"owner": sess.project_owner if not sess.owner else None,
+    # a browser's token only: "local" (one person) or a user's name is the server's to decide on every load
+    return {"owner": sess.project_owner if not sess.owner and not sess.owners.one_person else None,
             "project": sess.project.id if sess.project is not None else None}
 
 
@@ -235,8 +249,8 @@ def wire(v: ProjectView, page: Page, links: Links) -> None:
 
     def session(st, request) -> Session:
         sess = page.session(st, request)
-        if not sess.project_owner:  # an API client: its projects are its own session's
-            sess.project_owner = sess.owner or "api-" + sess.id
+        if not sess.project_owner:  # an API client: its session's projects (the command line's, for one person)
+            sess.project_owner = sess.owners.of_client(sess)
         return sess
 
     c = _Wiring(v=v, page=page, bar_out=bar_out, every=list(dict.fromkeys(bar_out + all_outputs)), whole=whole,
@@ -265,14 +279,7 @@ def _wire_load(c: _Wiring, demo: gr.Blocks) -> None:
     def on_load(kept, st, request: gr.Request):
         sess = page.session(st, request)
         kept = kept if isinstance(kept, dict) else {}
-        user = getattr(request, "username", None)
-        token = kept.get("owner")
-        if user:
-            sess.project_owner = user
-        elif isinstance(token, str) and len(token) >= 24:
-            sess.project_owner = token
-        else:
-            sess.project_owner = secrets.token_urlsafe(24)
+        PJ.page_owner(sess, getattr(request, "username", None), kept.get("owner"))  # the server's ProjectOwners
         pid = kept.get("project")
         if pid and sess.project is None:
             try:
@@ -431,6 +438,11 @@ def _wire_transfer(c: _Wiring) -> None:
         PJ.attach(sess, p)
         return whole(sess)
 
+    # Gradio draws a drop zone's own words ("Drop File Here", "Click to Upload") once, in the language of the
+    # moment it appeared: after a language switch the zone is drawn anew, hidden and shown again
+    page.lang.change(lambda: gr.File(visible=False), None, v.import_file, queue=False, show_progress="hidden",
+                     **PRIVATE).then(lambda: gr.File(visible=True), None, v.import_file, queue=False,
+                                     show_progress="hidden", **PRIVATE)
     v.export.click(project_export, [page.state], [v.export_file], api_name="project_export")
     v.import_file.upload(project_import, [v.import_file, page.state], every, api_name="project_import")
     hidden_list = gr.Button(visible=False)

@@ -1,7 +1,8 @@
 """A tab's project: the one ProjectStore of this server, a session's project opened or made, the photos a
 session loaded added to it, and its active run's model as the session's model. No gradio.
 
-A Session with `project_owner` set (the page's demo.load sets it: the logged-in user with --auth, else the
+A Session with `project_owner` set (the page's demo.load sets it, as the server's ProjectOwners says: "local"
+when the app serves one person, the command line's projects; else the logged-in user with --auth, else the
 browser's own unguessable token) keeps its photos and runs in a project; one without (an API client that
 never called /project_new or /project_open) works as before, in its temporary folder only.
 """
@@ -75,11 +76,26 @@ def owner_of(sess: Session) -> str | None:
     return sess.project_owner
 
 
+def page_owner(sess: Session, user: str | None, token: str | None) -> str:
+    """Set and return whose projects a page load shows (sess.owners decides; a new token when the browser has
+    none). Serving one person, the projects this browser made under its own token before (a server started
+    with --host 0.0.0.0 once, or a fewshot from before the page and the command line shared them) become
+    "local" ones the first time it opens the page: moved, not listed beside, so that the command line sees
+    them too and nothing is kept in two places; a name "local" has already gets a number after it."""
+    owner = sess.owners.of_page(user, token)
+    if owner is None:
+        owner = secrets.token_urlsafe(24)
+    elif sess.owners.one_person and isinstance(token, str) and len(token) >= 24 and token != owner:
+        store().hand_over(token, owner)
+    sess.project_owner = owner
+    return owner
+
+
 def new_project(sess: Session, name: str, show: bool = True) -> Project:
     """A new project for the session's owner; it becomes the session's (`show`: the photos and model shown are
     its, none yet; else the session keeps what it shows, e.g. photos about to be added to it)."""
     if not sess.project_owner:
-        sess.project_owner = sess.owner or "api-" + sess.id
+        sess.project_owner = sess.owners.of_client(sess)
     name = (name or "").strip() or free_name(sess.project_owner, "My project")
     p = store().create(sess.project_owner, name)
     if show:
@@ -102,7 +118,7 @@ def free_name(owner: str, base: str) -> str:
 def open_project(sess: Session, project_id: str) -> Project:
     """The owner's project `project_id` becomes the session's: its photos and its active model."""
     if not sess.project_owner:
-        sess.project_owner = sess.owner or "api-" + sess.id
+        sess.project_owner = sess.owners.of_client(sess)
     p = store().open(sess.project_owner, project_id)
     attach(sess, p)
     return p
@@ -195,6 +211,59 @@ def _name_from(source: str) -> str:
     return (text or "My project")[:80]
 
 
+# What a run's row may say in its note: these are the engine's own plain sentences (each in the catalog);
+# anything else it stored (an exception's text, written for the command line and the log) is said in the
+# page's words instead, as it may name command-line flags or files on the server.
+PLAIN_NOTES = ("stopped before the first epoch ended", "training was abandoned before it ended",
+               "training ended without a result", "the process training it ended without finishing")
+_NOT_FOR_THE_PAGE = re.compile(r"(^|[\s(\[\"'`])(--?[A-Za-z][\w-]*|~?/[^\s]*|[A-Za-z]:\\\S*|\S+\.(?:py|pt|pth|"
+                               r"safetensors|onnx)\b)")
+_STAGES = {"auto": "layers chosen from your photos", "head": "last layer only", "top": "last block too",
+           "top2": "last two blocks too", "all": "all layers"}
+
+
+def run_note(status: str, message: str) -> str:
+    """A run's note in the page's words: a plain sentence of the engine's as it is; why a run failed as its
+    reason's first sentence when that names no flag or file, else in general words; nothing for a run that
+    finished. The command line shows the stored message itself (`project show --json`)."""
+    text = (message or "").strip()
+    if not text or text in PLAIN_NOTES:
+        return text
+    if status != "failed":
+        return ""
+    typed = re.match(r"^[A-Z]\w*: ", text)  # "TrainingError: …", as runs.py stores an exception
+    reason = re.split(r"(?<=[.!?])\s", text[typed.end() if typed else 0:].split("\n")[0], maxsplit=1)[0].strip()
+    if not reason or _NOT_FOR_THE_PAGE.search(reason) or len(reason) > 300:
+        return "Failed after training had started."
+    # the engine's own sentence (a model over the project's cap) as it is; an exception's under a plain heading
+    return f"Failed after training had started: {reason.rstrip('.')}." if typed else reason
+
+
+def run_settings(settings: dict) -> str:
+    """A run's settings in the page's words, " · " between them (each piece is a message of the catalog)."""
+    from ... import i18n as L
+    out = []
+    if settings.get("arch"):
+        out.append(str(settings["arch"]))
+    if settings.get("pretrained") is not None:
+        out.append("starts from ImageNet" if settings["pretrained"] else "starts from scratch")
+    if settings.get("stage") in _STAGES:
+        out.append(_STAGES[settings["stage"]])
+    n = settings.get("epochs")
+    if isinstance(n, int):
+        out.append(L.plural(n, "at most 1 epoch", f"at most {n} epochs"))
+    if settings.get("lr") is not None:
+        out.append(f"learning rate {settings['lr']}")
+    if settings.get("augmentation"):
+        out.append({"none": "no augmentation", "light": "light augmentation",
+                    "strong": "strong augmentation"}.get(settings["augmentation"], str(settings["augmentation"])))
+    if settings.get("batch_size") is not None:
+        out.append(f"batches of {settings['batch_size']}")
+    if settings.get("seed") is not None:
+        out.append(f"seed {settings['seed']}")
+    return " · ".join(out)
+
+
 def forget(sess: Session, project_id: str) -> None:
     """Delete the owner's project; the session shows nothing of it any more."""
     store().delete(sess.project_owner, project_id)
@@ -208,4 +277,5 @@ def forget(sess: Session, project_id: str) -> None:
                 old.cleanup()
 
 
-__all__ = ["ProjectNotFound", "absorb", "attach", "forget", "new_project", "open_project", "show_active", "store"]
+__all__ = ["ProjectNotFound", "absorb", "attach", "forget", "new_project", "open_project", "page_owner", "run_note",
+           "run_settings", "show_active", "store"]

@@ -32,6 +32,7 @@ from ...errors import DataError, FewshotError, TrainingError
 from ...evaluate import EvalReport
 from ...images import UnreadableImage
 from ...predict import Predictor
+from ...project.store import LOCAL_OWNER
 from ...train import train
 from ...train_events import StopRequest
 from .jobs import Jobs, TrainingJob
@@ -50,6 +51,33 @@ class Backends:
     trainer: Callable[..., Iterator] = train
     predictor: Callable[[TrainedModel], Predictor] = Predictor
     fit_check: Callable[[Dataset, TrainConfig], None] | None = None
+
+
+@dataclass(frozen=True)
+class ProjectOwners:
+    """Whose projects a tab sees, decided once by app.py from how the app is served and passed to build_app.
+
+    `one_person`: the app serves one person at their own machine (listening on loopback, no --auth, no
+    --share, not a Space): every tab and API client works in the command line's projects (owner "local",
+    fewshot/project/store.py LOCAL_OWNER), so `python -m fewshot project ...` sees what the page made.
+    Otherwise (the default, the safe side) each logged-in user (--auth) or each browser's own token owns its
+    projects, and an API client that never loaded the page its own session's."""
+
+    one_person: bool = False
+
+    def of_page(self, user: str | None, token: str | None) -> str | None:
+        """The owner for a page load: "local" for one person, else the logged-in user, else the browser's
+        token when it is one (None: the page makes the browser a new one)."""
+        if self.one_person:
+            return LOCAL_OWNER
+        if user:
+            return user
+        return token if isinstance(token, str) and len(token) >= 24 else None
+
+    def of_client(self, sess: "Session") -> str:
+        """The owner for a session no page load set one for (an API client): "local" for one person, else
+        its logged-in user's, else its own session's."""
+        return LOCAL_OWNER if self.one_person else (sess.owner or "api-" + sess.id)
 
 
 def session_root() -> Path:
@@ -213,7 +241,8 @@ class Card:
 class Session:
     """Everything one browser tab owns: its photos, its model, its training job."""
 
-    def __init__(self, backends: Backends | None = None, owner: str | None = None, jobs: Jobs | None = None) -> None:
+    def __init__(self, backends: Backends | None = None, owner: str | None = None, jobs: Jobs | None = None,
+                 owners: ProjectOwners | None = None) -> None:
         self.id = uuid.uuid4().hex  # 122 random bits: its folder's name (and so its files' links) cannot be guessed
         self.owner = owner  # the logged-in user who opened it (with --auth); only they may close it
         self.browser: str | None = None  # the browser cookie its first event carried (fewshot/ui/server/guard.py)
@@ -253,6 +282,7 @@ class Session:
         # the project this tab works in (fewshot/ui/tab/projects.py): whose projects it sees (the logged-in user, else
         # the browser's token; None: no project, as for an API client), the open one, and the run shown
         self.project_owner: str | None = None
+        self.owners = owners or ProjectOwners()  # how project_owner is decided (the server's, from app.py)
         self.project = None
         self.active_run: int | None = None
         self.run_note = ""  # what the last training did to the active model, said on the page
@@ -364,8 +394,9 @@ class SessionRegistry:
     """
 
     def __init__(self, backends: Backends | None = None, current_user: Callable[[], str | None] | None = None,
-                 jobs: Jobs | None = None) -> None:
+                 jobs: Jobs | None = None, owners: ProjectOwners | None = None) -> None:
         self.backends = backends or Backends()
+        self.owners = owners or ProjectOwners()  # whose projects its sessions see (app.py decides)
         self.jobs = jobs if jobs is not None else Jobs()  # the server's project trainings and training slots
         self._by_key: weakref.WeakValueDictionary[str, Session] = weakref.WeakValueDictionary()
         # the logged-in user of the request being handled (the page passes Gradio's), when ensure is not told
@@ -378,7 +409,7 @@ class SessionRegistry:
         if owner is None and self.current_user is not None:
             owner = self.current_user()
         if not isinstance(sess, Session) or sess.closed:
-            sess = Session(self.backends, owner, self.jobs)
+            sess = Session(self.backends, owner, self.jobs, self.owners)
         if key:
             known = self._by_key.get(key)
             if known is None or known is sess or known.owner == owner:
@@ -437,5 +468,5 @@ def plain_error(exc: BaseException) -> str:
     return f"Something unexpected went wrong ({type(exc).__name__}: {exc})."
 
 
-__all__ = ["Backends", "Card", "MAX_CARDS", "Session", "SessionRegistry", "Uploads", "give_memory_back", "is_upload",
+__all__ = ["Backends", "Card", "MAX_CARDS", "ProjectOwners", "Session", "SessionRegistry", "Uploads", "give_memory_back", "is_upload",
            "note_upload", "plain_error", "remove_stale_sessions", "session_root"]
