@@ -341,7 +341,7 @@ def _closed_port() -> str:
     return f"http://127.0.0.1:{_free_port()}"  # nothing listens there: connections are refused at once
 
 
-def test_publish_offline_says_what_to_do_and_leaves_nothing_behind(trained, tmp_path, monkeypatch):
+def test_publish_offline_says_what_to_do_and_leaves_nothing_behind(trained, tmp_path, monkeypatch, onnx_once):
     """The real huggingface_hub client against a Hub it cannot reach, from the command line (whose quick check
     fails first), and with that check skipped (the client's own connection error)."""
     tmp = tmp_path / "tmp"
