@@ -1,4 +1,9 @@
-"""The command line as a user runs it: exit codes, --json, CSV."""
+"""The command line as a user runs it: exit codes, --json, CSV.
+
+`run` is the entry point called in this process (tests/cli_inproc.py: the same exit code, stdout and stderr,
+without a torch import per call); `run_process` is a real `python -m fewshot`, kept for the training (exit 0,
+--json on the real stdout) and for a bad input (exit 2 from the real process).
+"""
 from __future__ import annotations
 
 import csv
@@ -10,10 +15,11 @@ import zipfile
 
 import pytest
 
+from tests.cli_inproc import run_cli as run
 from tests.conftest import ROOT, make_class_folders
 
 
-def run(*args, env=None):
+def run_process(*args, env=None):
     e = {**os.environ, **(env or {})}
     e["PYTHONPATH"] = str(ROOT) + os.pathsep + e.get("PYTHONPATH", "")
     return subprocess.run([sys.executable, "-m", "fewshot", *map(str, args)], capture_output=True, text=True,
@@ -31,8 +37,8 @@ def cli_model(tmp_path_factory):
     with zipfile.ZipFile(tmp / "data.zip", "w") as zf:
         for p in data.rglob("*.png"):
             zf.write(p, "data/" + str(p.relative_to(data)))
-    r = run("train", tmp / "data.zip", "--scratch", "--arch", "mobilenet_v2", "--epochs", "2", "--batch-size", "8",
-            "--no-balanced", "--out", tmp / "m.safetensors", "--json")
+    r = run_process("train", tmp / "data.zip", "--scratch", "--arch", "mobilenet_v2", "--epochs", "2",
+                    "--batch-size", "8", "--no-balanced", "--out", tmp / "m.safetensors", "--json")
     assert r.returncode == 0, r.stderr
     return tmp, last_json(r.stdout)
 
@@ -68,7 +74,7 @@ def test_train_from_zip_then_evaluate_predict_export(cli_model):
 
 def test_bad_input_exit_code_2_names_problem(cli_model, tmp_path):
     tmp, _ = cli_model
-    r = run("train", tmp_path / "missing", "--out", tmp_path / "x.safetensors")
+    r = run_process("train", tmp_path / "missing", "--out", tmp_path / "x.safetensors")
     assert r.returncode == 2 and "missing does not exist" in r.stderr
     fake = tmp_path / "model.safetensors"
     fake.write_bytes(b"not a model at all, just text")

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import make_class_folders, make_image
 from conftest_app import ROOT, AppServer, _free_port, _wait_until_up, launch_app
+from tests.cli_inproc import run_cli
 from test_demo_links import trained_project
 
 from fewshot.demo_links import DemoLinks
@@ -65,8 +66,7 @@ def test_the_demo_link_predicts_what_the_command_line_predicts(shared, tmp_path)
     photo = _photo(tmp_path)
     out = _client(f"{shared['url']}m/{shared['link'].id}/").predict(handle_file(str(photo)), api_name="/predict")
     got = {c["label"]: c["confidence"] for c in out["confidences"]}
-    cli = subprocess.run([sys.executable, "-m", "fewshot", "predict", str(shared["run"].bundle), str(photo), "--json"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    cli = run_cli("predict", str(shared["run"].bundle), str(photo), "--json")  # in this process: tests/cli_inproc.py
     want = {t["label"]: t["probability"] for t in json.loads(cli.stdout.strip().splitlines()[-1])["predictions"][0]["top"]}
     assert set(got) == set(want) == {"cat", "dog"}
     assert all(abs(got[k] - want[k]) < 1e-4 for k in want), (got, want)

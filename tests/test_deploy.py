@@ -15,6 +15,7 @@ import urllib.request
 
 import pytest
 
+from tests.cli_inproc import run_cli
 from tests.conftest import ROOT
 
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
@@ -174,9 +175,8 @@ def test_share_without_auth_warns_that_the_link_is_public_and_auth_reaches_launc
 
 
 def _fewshot_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    e = {**os.environ, **env, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "fewshot", *args], capture_output=True, text=True, env=e, cwd=ROOT,
-                          timeout=300)
+    """`python -m fewshot ARGS` with `env` set, called in this process (tests/cli_inproc.py)."""
+    return run_cli(*args, env=env)
 
 
 def test_weights_download_offline_names_the_file_and_where_to_get_it(tmp_path, pretrained_home):

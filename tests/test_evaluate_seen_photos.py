@@ -11,7 +11,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 
 import pytest
 from safetensors import safe_open
@@ -21,13 +20,13 @@ from fewshot import BundleError, Preprocessing, TrainConfig, load_bundle, load_d
 from fewshot import i18n as L
 from fewshot.data import fingerprint
 from fewshot.predict import evaluate_photos
-from tests.conftest import ROOT, make_class_folders
+from tests.cli_inproc import run_cli
+from tests.conftest import make_class_folders
 
 
 def cli(*args) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    return subprocess.run([sys.executable, "-m", "fewshot", *map(str, args)], capture_output=True, text=True,
-                          env=env, cwd=ROOT, timeout=600)
+    """`python -m fewshot ARGS`, called in this process (tests/cli_inproc.py)."""
+    return run_cli(*args)
 
 
 def last_json(out: str) -> dict:

@@ -20,7 +20,8 @@ import pytest
 from fewshot import Predictor, Preprocessing, TrainConfig, load_dataset, run_to_end, save_bundle, train
 from fewshot.export import export, exported_files
 from fewshot.images import center_view, decode_canvas
-from tests.conftest import ROOT, make_class_folders
+from tests.cli_inproc import run_cli
+from tests.conftest import make_class_folders
 
 export_module = sys.modules["fewshot.export"]  # `fewshot.export` the attribute is the function
 
@@ -52,11 +53,6 @@ def trained(tmp_path_factory):
     tm = run_to_end(train(ds, cfg)).model
     bundle = save_bundle(tm, tmp / "model.safetensors")
     return tm, [s.path for s in ds.train[:4] + ds.val], bundle
-
-
-def _cli(*args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    return subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
 
 
 def _run_elsewhere(files: list[Path], fmt: str, photos: list[str], tmp: Path) -> tuple[np.ndarray, Path]:
@@ -114,7 +110,7 @@ def test_an_exported_onnx_or_torchscript_file_runs_alone_in_an_empty_folder(trai
 def test_the_cli_export_runs_alone_in_an_empty_folder(trained, tmp_path, fmt):
     tm, photos, bundle = trained
     out = tmp_path / "cli-out" / f"model{SUFFIX[fmt]}"
-    r = _cli("-m", "fewshot", "export", str(bundle), "--format", fmt, "--out", str(out), "--json")
+    r = run_cli("export", str(bundle), "--format", fmt, "--out", str(out), "--json")  # tests/cli_inproc.py
     assert r.returncode == 0, r.stderr
     files = [Path(f) for f in json.loads(r.stdout.strip().splitlines()[-1])["files"]]
     assert files == [out, out.with_suffix(out.suffix + ".json"), out.with_suffix(".md")]
@@ -144,8 +140,7 @@ def test_an_onnx_model_too_big_for_one_file_hands_over_a_correctly_named_weights
     _assert_onnx_is_whole(path)
     # the CLI hands over the weights file too
     out = tmp_path / "cli" / "big.onnx"
-    r = _cli("-c", "import sys, fewshot.export; sys.modules['fewshot.export'].ONNX_SINGLE_FILE_BYTES = 0; "
-                   "from fewshot.cli import main; "
-                   "sys.exit(main(sys.argv[1:]))", "export", str(bundle), "--format", "onnx", "--out", str(out))
+    monkeypatch.setattr(export_module, "ONNX_SINGLE_FILE_BYTES", 0)
+    r = run_cli("export", str(bundle), "--format", "onnx", "--out", str(out))  # in this process: tests/cli_inproc.py
     assert r.returncode == 0, r.stderr
     assert "big.onnx.data" in r.stdout and "keep the two model files together" in r.stdout

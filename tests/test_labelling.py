@@ -6,14 +6,12 @@ photos with MobileNetV2's ImageNet features (skipped with a reason where ../shar
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT, make_class_folders
+from conftest import make_class_folders
+from tests.cli_inproc import run_cli
 
 from fewshot.cli import main
 from fewshot.errors import DataError
@@ -191,14 +189,13 @@ def test_ask_zero_asks_for_nothing(with_weights, pool_dir, tmp_path, capsys):
 
 def test_suggest_json_shape_from_the_command_line(pretrained_home, pool_dir, tmp_path):
     cache = tmp_path / "cache"
-    env = dict(os.environ, TORCH_HOME=str(pretrained_home), FEWSHOT_CACHE_DIR=str(cache), PYTHONPATH=str(ROOT))
+    env = dict(TORCH_HOME=str(pretrained_home), FEWSHOT_CACHE_DIR=str(cache))
     csv = write_labels(tmp_path / "labels.csv", [("red/000.png", "red"), ("red/001.png", "red"),
                                                   ("green/000.png", "green"), ("green/001.png", "green")])
     (pool_dir / "broken.png").write_bytes(b"nope")
 
-    def run(*extra: str) -> dict:
-        p = subprocess.run([sys.executable, "-m", "fewshot", "suggest", str(pool_dir), "--arch", "mobilenet_v2",
-                            "--json", *extra], capture_output=True, text=True, env=env, timeout=300)
+    def run(*extra: str) -> dict:  # python -m fewshot suggest, called in this process (tests/cli_inproc.py)
+        p = run_cli("suggest", str(pool_dir), "--arch", "mobilenet_v2", "--json", *extra, env=env)
         assert p.returncode == 0, p.stderr
         return json.loads(p.stdout.strip().splitlines()[-1])
 

@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from tests.cli_inproc import run_cli
 from tests.conftest import ROOT, make_class_folders
 
 from fewshot.config import TrainConfig
@@ -234,7 +235,11 @@ def test_data_folder_on_each_platform(monkeypatch, tmp_path):
 
 
 # ---------------------------------------------------------------- the command line
-def cli(*args, data_dir):
+def cli(*args, data_dir, process=False):
+    """`python -m fewshot ARGS` with FEWSHOT_DATA_DIR=data_dir: called in this process (tests/cli_inproc.py), or
+    with process=True a real one (the exit status of the process itself)."""
+    if not process:
+        return run_cli(*args, env={"FEWSHOT_DATA_DIR": str(data_dir)})
     env = {**os.environ, "FEWSHOT_DATA_DIR": str(data_dir)}
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     return subprocess.run([sys.executable, "-m", "fewshot", *map(str, args)], capture_output=True, text=True,
@@ -284,5 +289,5 @@ def test_cli_project_errors_name_the_problem_with_exit_code_2(tmp_path, photos):
     r = cli("train", "--project", "pets", "--scratch", data_dir=d)
     assert r.returncode == 2 and "no labelled photos" in r.stderr
     (d / "projects.db").write_bytes(b"garbage" * 10)
-    r = cli("project", "list", data_dir=d)
+    r = cli("project", "list", data_dir=d, process=True)  # a real process exits with 2
     assert r.returncode == 2 and "projects.db" in r.stderr and "left exactly as it is" in r.stderr

@@ -29,6 +29,7 @@ from fewshot.errors import FewshotError
 from fewshot.hub import HubError, publish_space
 from fewshot.images import center_view, decode_canvas
 from fewshot.space import TEMPLATE, build_space, zip_space
+from tests.cli_inproc import run_cli
 from tests.conftest import ROOT, make_class_folders, make_image
 from tests.test_deploy import check_space_config
 
@@ -76,13 +77,52 @@ def trained(tmp_path_factory, pretrained_home):
 def space_folder(trained, tmp_path_factory) -> Path:
     """The Space folder, made by the command line as a user makes it."""
     out = tmp_path_factory.mktemp("made") / "my-space"
-    r = _cli("export", str(trained[1]), "--format", "space", "--out", str(out), "--json")
+    r = run_cli("export", str(trained[1]), "--format", "space", "--out", str(out), "--json")
     assert r.returncode == 0, r.stderr
     assert sorted(Path(f).name for f in json.loads(r.stdout.strip().splitlines()[-1])["files"]) == SPACE_FILES
     return out
 
 
+_ONNX_MADE: dict[str, bytes] = {}
+
+
+@pytest.fixture
+def onnx_once():
+    """The ONNX graph of a network made once per set of weights and reused by the tests below that build Space
+    folders only to publish them or to check what is left behind: torch's dynamo exporter takes 10-15 s a time on
+    a busy CI machine, and those tests check the Hub calls, the token and the folders, not the graph. Only
+    fewshot.export._stage (torch.onnx.export) is skipped: export(), build_space() and zip_space() run as they
+    are, writing the same file. The graph itself is checked on the Space folder the command line makes (above),
+    and the page's Space zip is made by the app with no stand-in."""
+    import hashlib
+    import importlib
+    export_module = importlib.import_module("fewshot.export")  # the module (fewshot.export is also the function)
+    real = export_module._stage
+
+    def once(fmt, net, example, staged):
+        if fmt != "onnx" or not isinstance(net, export_module.WithSoftmax):
+            return real(fmt, net, example, staged)
+        h = hashlib.sha256(f"{type(net.model).__qualname__} {tuple(example.shape[1:])}".encode())
+        for name, t in net.state_dict().items():
+            h.update(name.encode())
+            h.update(t.detach().cpu().contiguous().numpy().tobytes())
+        key = h.hexdigest()
+        if key not in _ONNX_MADE:
+            real(fmt, net, example, staged)
+            if export_module.weights_file(staged).exists():  # a model over 2 GB: not this one; nothing kept
+                return
+            _ONNX_MADE[key] = staged.read_bytes()
+            return
+        staged.write_bytes(_ONNX_MADE[key])
+
+    with pytest.MonkeyPatch.context() as mp:  # its own: a test's monkeypatch.undo() leaves it in place
+        mp.setattr(export_module, "_stage", once)
+        yield
+
+
 def _cli(*args: str, **env_extra: str) -> subprocess.CompletedProcess:
+    """A real `python -m fewshot` (publish's exit status with HF_ENDPOINT, which huggingface_hub reads when it is
+    imported); the other commands here are called in this process (tests/cli_inproc.py)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), **env_extra}
     return subprocess.run([sys.executable, "-m", "fewshot", *args], capture_output=True, text=True, env=env,
                           cwd=ROOT, timeout=600)
@@ -137,7 +177,7 @@ def test_a_space_folder_copied_elsewhere_answers_predict_with_the_predictors_pro
         proc.terminate()
         proc.wait(timeout=30)
     ref = Predictor(tm).probabilities(photos).numpy()
-    r = _cli("predict", str(bundle), *photos, "--top-k", "3", "--json")
+    r = run_cli("predict", str(bundle), *photos, "--top-k", "3", "--json")
     cli_rows = json.loads(r.stdout.strip().splitlines()[-1])["predictions"]
     for photo, answer, probs, row in zip(photos, answers, ref, cli_rows):
         got = {c["label"]: c["confidence"] for c in answer["confidences"]}
@@ -192,7 +232,7 @@ def test_the_space_folders_settings_pass_the_main_readmes_checks_and_name_only_f
     assert imported - set(sys.stdlib_module_names) == {"gradio", "onnxruntime", "numpy", "PIL"}
 
 
-def test_a_space_folder_is_written_whole_or_not_at_all(trained, tmp_path, monkeypatch):
+def test_a_space_folder_is_written_whole_or_not_at_all(trained, tmp_path, monkeypatch, onnx_once):
     tm = trained[0]
     (tmp_path / "taken").mkdir()
     (tmp_path / "taken" / "mine.txt").write_text("keep me")
@@ -234,7 +274,7 @@ class FakeHub:
 
 
 def test_publish_from_the_command_line_creates_the_space_and_uploads_the_folder_and_never_prints_the_token(
-        trained, monkeypatch, capsys, tmp_path):
+        trained, monkeypatch, capsys, tmp_path, onnx_once):
     import fewshot.hub as hub
     import huggingface_hub
     FakeHub.calls = []
@@ -266,7 +306,7 @@ def _http_error(status: int):
 
 
 @pytest.mark.parametrize("status, words", [(401, "refused the token"), (403, "may not create or write")])
-def test_a_bad_token_gets_plain_words_without_the_token(trained, status, words):
+def test_a_bad_token_gets_plain_words_without_the_token(trained, status, words, onnx_once):
     class Refusing(FakeHub):
         def create_repo(self, repo_id, **kwargs):
             raise _http_error(status)
@@ -277,7 +317,7 @@ def test_a_bad_token_gets_plain_words_without_the_token(trained, status, words):
     assert SECRET not in str(err.value) and err.value.__cause__ is None and err.value.__context__ is None
 
 
-def test_an_unexpected_hub_failure_masks_the_token(trained):
+def test_an_unexpected_hub_failure_masks_the_token(trained, onnx_once):
     class Broken(FakeHub):
         def upload_folder(self, **kwargs):
             raise RuntimeError(f"something odd with {SECRET}")
@@ -301,7 +341,7 @@ def _closed_port() -> str:
     return f"http://127.0.0.1:{_free_port()}"  # nothing listens there: connections are refused at once
 
 
-def test_publish_offline_says_what_to_do_and_leaves_nothing_behind(trained, tmp_path, monkeypatch):
+def test_publish_offline_says_what_to_do_and_leaves_nothing_behind(trained, tmp_path, monkeypatch, onnx_once):
     """The real huggingface_hub client against a Hub it cannot reach, from the command line (whose quick check
     fails first), and with that check skipped (the client's own connection error)."""
     tmp = tmp_path / "tmp"
@@ -312,7 +352,8 @@ def test_publish_offline_says_what_to_do_and_leaves_nothing_behind(trained, tmp_
     assert "Could not reach the Hugging Face Hub" in r.stderr and "Connect to the internet" in r.stderr
     assert "Traceback" not in r.stderr and SECRET not in r.stdout + r.stderr
     assert list(tmp.iterdir()) == []
-    r = _cli("publish", str(trained[1]), "--space", "ana/red-green-blue", HF_TOKEN=SECRET, HF_HUB_OFFLINE="1")
+    r = run_cli("publish", str(trained[1]), "--space", "ana/red-green-blue",
+                env={"HF_TOKEN": SECRET, "HF_HUB_OFFLINE": "1"})
     assert r.returncode == 2 and "HF_HUB_OFFLINE is set" in r.stderr
 
     from huggingface_hub import HfApi
@@ -354,7 +395,7 @@ def test_the_quick_look_at_the_hub_knows_an_open_door_a_closed_one_and_a_proxy(m
         check_reachable("https://no-such-host.invalid", timeout=5)
 
 
-def test_the_model_is_held_while_its_folder_is_made_and_free_during_the_upload(trained):
+def test_the_model_is_held_while_its_folder_is_made_and_free_during_the_upload(trained, onnx_once):
     """A page's predictions wait for the export only, never for a slow upload."""
     import threading
     held = threading.Lock()
