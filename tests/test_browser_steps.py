@@ -10,9 +10,10 @@ from conftest_app import LAPTOP, PHONE
 
 def test_a_chinese_phone_opens_the_picture_box_on_the_camera_and_a_term_explains_itself_on_a_tap(ui):
     u = ui(viewport=PHONE, locale="zh-CN")
+    u.step("try")  # the picture box is drawn when its step opens, and on a phone it opens on the camera
+    u.page.wait_for_function("() => !!document.querySelector('#try-image video')", timeout=30_000)  # the camera
     box = u.page.locator("#try-image")
     box.scroll_into_view_if_needed(timeout=60_000)
-    u.page.wait_for_function("() => !!document.querySelector('#try-image video')", timeout=30_000)  # the camera
     u.page.wait_for_function("() => document.querySelector('#try-image').innerText.includes('点击打开摄像头')",
                              timeout=10_000)  # Gradio's "Click to Access Webcam", which it never translates
     words = box.inner_text()
@@ -102,7 +103,7 @@ def test_the_check_on_other_photos_shows_how_far_it_is_under_the_drop(ui, tmp_pa
     u = ui()
     u.page.set_input_files("#load-bundle input[type=file]", str(bundle))
     u.wait_text("#try-status", "Model ready", 60)
-    u.page.get_by_text("Check on other photos").click()
+    u.page.locator("#step-check").get_by_text("Check on other photos").click()
     u.page.evaluate("""() => { window.__said = [];
       new MutationObserver(() => window.__said.push(document.querySelector('#eval-result').innerText))
         .observe(document.querySelector('#eval-result'), {subtree: true, childList: true, characterData: true}); }""")

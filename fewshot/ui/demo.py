@@ -23,6 +23,7 @@ from typing import Callable, Protocol
 
 import gradio as gr
 
+from .camera import camera_first_js
 from .. import i18n as L
 from ..bundle import TrainedModel, load_bundle
 from ..check_set import CHECK, of_metrics
@@ -185,6 +186,9 @@ def build_demo(source: DemoSource) -> gr.Blocks:
         head = gr.HTML("", elem_id="demo-head")
         image = gr.Image(sources=["upload", "clipboard", "webcam"], type="filepath", image_mode=None, label="A picture",
                          webcam_options=REAR_CAMERA, height=320, elem_id="demo-image")
+        # on a phone (a demo link's usual visitor) the box opens on the camera, not on "Drop Image Here"
+        gr.HTML("", elem_id="demo-camera-first", js_on_load=camera_first_js("demo-image"), padding=False,
+                container=False)
         label = gr.Label(num_top_classes=3, label="What the model sees", elem_id="demo-label")
         with gr.Accordion("Wrong? Tell us the right class", open=False, visible=False, elem_id="demo-wrong") as wrong:
             # any value passes Gradio; the engine takes only a class the model knows (DemoLinks.add_feedback)

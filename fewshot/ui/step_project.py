@@ -20,6 +20,7 @@ from .. import views as V
 from ..check_set import CHECK, Measured, of_metrics
 from ..errors import ProjectError, ProjectNotFound
 from ..project.runs import GONE
+from .downloads import DOWNLOAD_JS
 from .tab import projects as PJ
 from .page import Links, PRIVATE, Page, friendly, inform
 from .tab.state import Session, is_upload
@@ -443,7 +444,9 @@ def _wire_transfer(c: _Wiring) -> None:
     page.lang.change(lambda: gr.File(visible=False), None, v.import_file, queue=False, show_progress="hidden",
                      **PRIVATE).then(lambda: gr.File(visible=True), None, v.import_file, queue=False,
                                      show_progress="hidden", **PRIVATE)
-    v.export.click(project_export, [page.state], [v.export_file], api_name="project_export")
+    # one click: the archive is saved at once (downloads.py); the box keeps it listed, for a second copy
+    v.export.click(project_export, [page.state], [v.export_file], api_name="project_export").success(
+        None, [v.export_file], None, js=DOWNLOAD_JS, **PRIVATE)
     v.import_file.upload(project_import, [v.import_file, page.state], every, api_name="project_import")
     hidden_list = gr.Button(visible=False)
     hidden_list.click(project_list, [page.state], gr.JSON(visible=False), api_name="project_list")

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-import json
 
 import gradio as gr
 import pandas as pd
 
 from .. import i18n as L
 from .tab import results as R
+from .camera import PRESS_CAMERA, camera_first_js
 from .page import Links, PRIVATE, Page, friendly, localized, md_hint, step_header
 from .terms import term
 from .tab.state import Session
@@ -41,7 +41,7 @@ def build(page: Page) -> TryView:
             # on a phone the camera comes first (camera_first_js); Gradio's own words in the box ("Drop Image
             # Here", "Click to Upload") come from its own translations, in the language of the moment the box is
             # drawn: a switch of language draws it again (wire)
-            gr.HTML("", elem_id="try-camera-first", js_on_load=camera_first_js(), padding=False, container=False)
+            gr.HTML("", elem_id="try-camera-first", js_on_load=camera_first_js("try-image"), padding=False, container=False)
             v.tta = gr.Checkbox(False, label="Look several times",
                                 info="Averages six views of the picture (mirror, corners): slower, often steadier. "
                                      "Experts call it test-time augmentation.")
@@ -53,49 +53,6 @@ def build(page: Page) -> TryView:
         v.many_table = gr.Dataframe(interactive=False, wrap=True, elem_id="many-table", visible=False)
         v.many_csv = gr.File(label="The table as a CSV file", interactive=False, visible=False, elem_id="many-csv")
     return v
-
-
-# On a small screen (a phone), the picture box opens on the camera, not on "Drop Image Here": the box's own
-# camera button is pressed once, as soon as the box is there (the phone asks the person for the camera first).
-PRESS_CAMERA = """() => {
-  if (!window.matchMedia('(max-width: 640px)').matches) return;
-  const press = () => {
-    const b = document.querySelector('#try-image button[aria-label="Capture from camera"]');
-    if (b) b.click();
-    return !!b;
-  };
-  if (!press()) {
-    const t = setInterval(() => { if (press()) clearInterval(t); }, 300);
-    setTimeout(() => clearInterval(t), 20000);
-  }
-}"""
-# Gradio writes "Click to Access Webcam" in English whatever the page's language (it has no translation of its
-# own): the box's words are put in the page's language whenever Gradio draws them or the language changes.
-WEBCAM_WORDS = "Click to Access Webcam"
-SAY_WEBCAM = """(words) => {
-  let queued = false;
-  const say = () => {
-    queued = false;
-    const box = document.querySelector('#try-image');
-    if (!box) return;
-    const lang = /^zh/i.test(document.documentElement.lang || '') ? 'zh-CN' : 'en';
-    const walk = document.createTreeWalker(box, NodeFilter.SHOW_TEXT);
-    for (let n = walk.nextNode(); n; n = walk.nextNode()) {
-      const t = n.nodeValue.trim();
-      if (t && t !== words[lang] && Object.values(words).includes(t)) n.nodeValue = ' ' + words[lang];
-    }
-  };
-  const soon = () => { if (!queued) { queued = true; requestAnimationFrame(say); } };
-  new MutationObserver(soon).observe(document.body, {subtree: true, childList: true, characterData: true});
-  new MutationObserver(soon).observe(document.documentElement, {attributes: true, attributeFilter: ['lang']});
-  soon();
-}"""
-
-
-def camera_first_js() -> str:
-    """The picture box's script: the camera first on a phone, and Gradio's webcam words in the page's language."""
-    words = json.dumps({lang: L.translate(WEBCAM_WORDS, lang, label=True) for lang in L.LANGS}, ensure_ascii=False)
-    return f"({PRESS_CAMERA})();\n({SAY_WEBCAM})({words});"
 
 
 def ready_text(classes) -> str:
@@ -152,7 +109,7 @@ def wire(v: TryView, page: Page, links: Links) -> None:
     page.lang.change(lambda: gr.Image(visible=False), None, v.image, queue=False, **PRIVATE,
                      show_progress="hidden").then(lambda: gr.Image(visible=True), None, v.image, queue=False,
                                                   **PRIVATE, show_progress="hidden").then(
-        None, None, None, js=PRESS_CAMERA, **PRIVATE)
+        None, None, None, js=f"() => ({PRESS_CAMERA})('try-image')", **PRIVATE)
 
 
-__all__ = ["PRESS_CAMERA", "SAY_WEBCAM", "TryView", "camera_first_js", "build", "ready_text", "render", "shown_table", "wire"]
+__all__ = ["TryView", "build", "ready_text", "render", "shown_table", "wire"]
