@@ -46,8 +46,8 @@ class HubClient(Protocol):
 def _offline_message(space_id: str, why: str) -> str:
     """What a user reads when the Hub cannot be reached: why, and what to do instead."""
     return (f"Could not reach the Hugging Face Hub ({why}), so {space_id} was not published. Connect to the "
-            f"internet and try again, or make the Space folder now (step 5's Space folder, or python -m fewshot export "
-            f"MODEL --format space --out DIR) and upload its files to the Space later.")
+            f"internet and try again, or make the Space folder now (the Share step's Space folder, or python -m fewshot "
+            f"export MODEL --format space --out DIR) and upload its files to the Space later.")
 
 
 def _offline_env() -> bool:

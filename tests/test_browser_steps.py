@@ -80,7 +80,7 @@ def test_label_step_captions_keep_the_percentage_and_the_hand_over_answers_besid
     u.shots.mkdir(parents=True, exist_ok=True)
     u.page.screenshot(path=u.shots / "phone-label-captions.png")
     u.click("#label-use")
-    said = u.wait_text("#label-used", r"Step 2 will train on 4 photos in 2 classes", 60)
+    said = u.wait_text("#label-used", r"The Train step will train on 4 photos in 2 classes", 60)
     assert f"{long['red']}: 2 photos" in said
     u.page.locator("#label-use").screenshot(path=u.shots / "phone-label-use.png")
     u.page.locator("#label-used").scroll_into_view_if_needed()

@@ -253,7 +253,7 @@ def test_training_callback_reports_in_chinese(demo, tmp_path):
                                            sess, zh)]
         last = updates[-1]
         state, progress, acc = last["state"], last["train-progress"], last["acc-plot"]
-        assert state is sess and "用时" in progress and "已完成" in progress and "请在第 4 步试用" in progress
+        assert state is sess and "用时" in progress and "已完成" in progress and "请在“试用”步骤试用" in progress
         assert acc.layout.title.text == "每轮的准确率（越高越好）" and acc.data[0].name == "训练照片"
         assert "有些类别的照片少于 20 张：ants (6), bees (6)" in last["diagnostics"]
         assert list(last["history"].columns)[:3] == ["轮次", "训练损失", "训练准确率"]

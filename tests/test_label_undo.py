@@ -64,7 +64,7 @@ def test_undo_after_a_reload_takes_back_the_last_labelling(tmp_path, monkeypatch
     items, _ = pile(tmp_path / "uploads" / "x", {"red": 12, "green": 12})
     payload = json.dumps({"items": [{"path": str(f), "rel": rel} for f, rel in items], "others": []})
     tab = gr.Request(headers={}, cookies={}, session_hash="tab-before-reload")
-    sess = by_id(fn["on_drop"](payload, None, tab))["State"]
+    sess = by_id(fn["on_folder"](payload, None, tab))["State"]
     sess.label.desk.wait()
     twenty = [p.sha1 for p in sess.project.photos()][:20]
     fn["on_act"](json.dumps({"act": "label", "ids": twenty, "cls": "red", "nonce": 1}), sess, tab)

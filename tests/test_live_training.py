@@ -110,7 +110,7 @@ def test_finished_line_says_which_epoch_was_kept_and_why():
     done = Done(model=object(), best_epoch=4, stopped=False, reason="finished", history=[{}] * 10, seconds=3,
                 kept_note="kept epoch 4: clearly better than the last (90% vs 75%)")
     assert T._done_text(done) == ("Done in 3 s; kept epoch 4: clearly better than the last (90% vs 75%). "
-                                  "Try it in step 4.")
+                                  "Try it in the Try step.")
 
 
 @pytest.mark.parametrize("name", list(PRESETS))

@@ -280,7 +280,7 @@ SESSION = {
     "internet). Offline, put {} into {}.":
         "{0} 的 ImageNet 权重还不在这台机器上：训练会先下载它（约 {1} MB，需要联网）。离线时，请把 {2} 放到 {3}。",
     "kept the best epoch ({})": "保留了最佳的一轮（第 {0} 轮）",
-    "Done in {}; {}. Try it in step 4.": "用时 {0!t}，已完成；{1!t}。请在第 4 步试用。",
+    "Done in {}; {}. Try it in the Try step.": "用时 {0!t}，已完成；{1!t}。请在“试用”步骤试用。",
     "Chosen from your photos: {}, photos at {#} px.": "根据你的照片自动选择：{0!t}，照片尺寸 {1} 像素。",
     "only the last layer learned": "只训练了最后一层",
     "the last block learned too": "连同最后一个模块一起训练",
@@ -304,12 +304,12 @@ SESSION = {
         "从零开始训练：不复用任何 ImageNet 知识，照片按 112 像素使用。选择*只训练最后一层*时，网络其余部分保持随机"
         "（快，但效果弱）；选择*整个网络*则所有部分都参与学习（慢，需要大量照片和训练轮数）。",
     "Stopped before the first epoch ended, so there is no model yet ({}).": "在第一轮结束前就停止了，所以还没有模型（{0!t}）。",
-    "Stopped after {} epochs; {}. It is ready to try in step 4 ({}).": "训练 {0} 轮后停止；{1!t}。可以在第 4 步试用了（{2!t}）。",
-    "Stopped after 1 epoch; {}. It is ready to try in step 4 ({}).": "训练 1 轮后停止；{0!t}。可以在第 4 步试用了（{1!t}）。",
-    "Stopped after {} epochs, as the curve showed; {}. It is ready to try in step 4 ({}).":
-        "按曲线所示，训练 {0} 轮后停止；{1!t}。可以在第 4 步试用了（{2!t}）。",
-    "Stopped after 1 epoch, as the curve showed; {}. It is ready to try in step 4 ({}).":
-        "按曲线所示，训练 1 轮后停止；{0!t}。可以在第 4 步试用了（{1!t}）。",
+    "Stopped after {} epochs; {}. It is ready to try in the Try step ({}).": "训练 {0} 轮后停止；{1!t}。可以在“试用”步骤试用了（{2!t}）。",
+    "Stopped after 1 epoch; {}. It is ready to try in the Try step ({}).": "训练 1 轮后停止；{0!t}。可以在“试用”步骤试用了（{1!t}）。",
+    "Stopped after {} epochs, as the curve showed; {}. It is ready to try in the Try step ({}).":
+        "按曲线所示，训练 {0} 轮后停止；{1!t}。可以在“试用”步骤试用了（{2!t}）。",
+    "Stopped after 1 epoch, as the curve showed; {}. It is ready to try in the Try step ({}).":
+        "按曲线所示，训练 1 轮后停止；{0!t}。可以在“试用”步骤试用了（{1!t}）。",
     "Waiting for another training on this server to finish; this one then starts by itself.":
         "正在等待这台服务器上的另一个训练结束；之后这个会自动开始。",
     "This project is already training (in another tab?). Wait for it to finish or press Stop there.":
@@ -341,16 +341,16 @@ SESSION = {
     "training": "训练中",
     "Preparing the network": "正在准备网络",
     "Preparing…": "准备中…",
-    "Load some photos first (step 1).": "请先加载照片（第 1 步）。",
+    "Load some photos first (the Photos step).": "请先加载照片（“照片”步骤）。",
     "Add a picture first (upload, paste or webcam).": "请先添加一张图片（上传、粘贴或用摄像头）。",
     "Add some pictures first.": "请先添加一些图片。",
-    "There is no model to export yet: train one in step 2 first.": "还没有可导出的模型：请先在第 2 步训练一个。",
+    "There is no model to export yet: train one in the Train step first.": "还没有可导出的模型：请先在“训练”步骤训练一个。",
     "Unknown format {}; choose one of {}.": "未知的格式 {0}；请从 {1} 中选择。",
     "Choose a .safetensors model file first.": "请先选择一个 .safetensors 模型文件。",
     "A training is running on the current photos. Wait for it or press Stop, then load the new photos again.":
         "当前照片正在训练中。请等它结束或按“停止”，然后再重新加载新照片。",
-    "There is no model yet: train one in step 2, or load a saved model in step 5.":
-        "还没有模型：请在第 2 步训练一个，或在第 5 步加载已保存的模型。",
+    "There is no model yet: train one in the Train step, or open a saved model in the Share step.":
+        "还没有模型：请在“训练”步骤训练一个，或在“分享”步骤加载已保存的模型。",
     "None of the dropped files could be used. ": "拖入的文件都无法使用。",
     "None of the dropped files could be used.": "拖入的文件都无法使用。",
     "{}: the upload did not arrive on the server": "{0}：上传的文件没有到达服务器",
@@ -434,7 +434,7 @@ WEIGHTS = {
 }
 
 APP = {  # what app.py says from its callbacks
-    "No model yet: train one in step 2, or load a saved model in step 5.": "还没有模型：请在第 2 步训练一个，或在第 5 步加载已保存的模型。",
+    "No model yet: train one in the Train step, or open a saved model in the Share step.": "还没有模型：请在“训练”步骤训练一个，或在“分享”步骤加载已保存的模型。",
     "Train a model to see how well it does.": "训练一个模型，看看它表现如何。",
     "(Measured when this model was trained; mistakes are shown only after training here.)":
         "（这是该模型训练时测得的结果；只有在这里训练后才会显示认错的照片。）",
@@ -678,9 +678,9 @@ MESSAGES.update({
 })
 UI.update({
     "Check on other photos": "用其他照片检查",
-    "A .zip with one folder per class, like the photos in step 1. Photos the model trained on are counted apart: "
+    "A .zip with one folder per class, like the photos in the Photos step. Photos the model trained on are counted apart: "
     "only the ones it never saw show how it does on new photos.":
-        "一个 .zip 文件，每个类别一个文件夹，和第 1 步的照片一样。模型训练时用过的照片会单独计数："
+        "一个 .zip 文件，每个类别一个文件夹，和“照片”步骤的照片一样。模型训练时用过的照片会单独计数："
         "只有它从未见过的照片才能说明它在新照片上的表现。",
     "Labelled photos (.zip)": "已分类的照片（.zip）",
 })
@@ -875,7 +875,7 @@ UI.update({  # the project bar and its runs (fewshot/ui/step_project.py)
     "Rename": "重命名",
     "Delete project": "删除项目",
     "Yes, delete it and all its photos": "是的，删除它和其中所有照片",
-    "No project yet: load photos in step 1 and one is made for you.": "还没有项目：在第 1 步加载照片，就会自动为你新建一个。",
+    "No project yet: load photos in the Photos step and one is made for you.": "还没有项目：在“照片”步骤加载照片，就会自动为你新建一个。",
     "Runs of this project": "本项目的训练记录",
     "project id": "项目编号",
     "runs": "训练记录",
@@ -921,7 +921,7 @@ MESSAGES.update({  # the project bar, its runs, and what a training did to the a
     "A training is running. Wait for it or press Stop, then change projects.": "正在训练。请等它结束或按“停止”，再切换项目。",
     "A training is running. Wait for it or press Stop, then delete the project.": "正在训练。请等它结束或按“停止”，再删除项目。",
     "A training is running. Wait for it or press Stop, then delete a run.": "正在训练。请等它结束或按“停止”，再删除训练记录。",
-    "New project “{}”: load photos in step 1.": "新项目“{0}”：请在第 1 步加载照片。",
+    "New project “{}”: load photos in the Photos step.": "新项目“{0}”：请在“照片”步骤加载照片。",
     "There is no project open to rename.": "没有打开的项目可以重命名。",
     "There is no project open to delete.": "没有打开的项目可以删除。",
     "There is no project open to export.": "没有打开的项目可以导出。",
@@ -977,8 +977,8 @@ MESSAGES.update({  # demo links (fewshot/demo_links.py, fewshot/ui/demo.py, fews
     "Right on {} of {} photos it did not train on.": "在 {1} 张它没训练过的照片上，答对了 {0}。",
     "It only knows the classes above: any other picture still gets one of them.":
         "它只认识上面这些类别：任何其他图片也会被归入其中之一。",
-    "Share needs a model trained in a project: train one in step 2 first.":
-        "分享需要一个在项目中训练的模型：请先在第 2 步训练一个。",
+    "Share needs a model trained in a project: train one in the Train step first.":
+        "分享需要一个在项目中训练的模型：请先在“训练”步骤训练一个。",
     "This project has no such live link (it may already be revoked).": "本项目没有这个有效链接（它可能已被撤销）。",
     "Run {} has no model to share ({}).": "第 {0} 次训练没有可分享的模型（{1!t}）。",
     "Choose a link first.": "请先选择一个链接。",
@@ -996,9 +996,9 @@ MESSAGES.update({  # demo links (fewshot/demo_links.py, fewshot/ui/demo.py, fews
 # A ready Hugging Face Space and publishing it (fewshot/hub.py, fewshot/ui/step_space.py).
 MESSAGES.update({
     "Could not reach the Hugging Face Hub ({}), so {} was not published. Connect to the internet and try again, "
-    "or make the Space folder now (step 5's Space folder, or python -m fewshot export MODEL --format space --out "
+    "or make the Space folder now (the Share step's Space folder, or python -m fewshot export MODEL --format space --out "
     "DIR) and upload its files to the Space later.":
-        "无法连接 Hugging Face Hub（{0!t}），所以 {1} 没有发布。请联网后再试；或者现在先生成 Space 文件夹（第 5 步的"
+        "无法连接 Hugging Face Hub（{0!t}），所以 {1} 没有发布。请联网后再试；或者现在先生成 Space 文件夹（“分享”步骤的"
         "“Space 文件夹”，或 python -m fewshot export MODEL --format space --out DIR），以后再把其中的文件上传到 Space。",
     "{}: no answer within {} s": "{0}：{1} 秒内没有应答",
     "HF_HUB_OFFLINE is set; unset it to publish": "设置了 HF_HUB_OFFLINE；要发布请取消这个设置",
@@ -1047,7 +1047,7 @@ MESSAGES.update({
     "Drop a folder of unsorted photos here, or click to choose it": "把未分类照片的文件夹拖到这里，或点击选择",
     "Drop photos above; once their features are ready the photos to label first show here.":
         "请在上方拖入照片；照片特征算好后，这里会显示最先要标注的照片。",
-    "Every photo has a class. Train in step 2.": "每张照片都有类别了。请在第 2 步训练。",
+    "Every photo has a class: go on to the Train step.": "每张照片都有类别了。请进入“训练”步骤。",
     "Hints from folder names, to review: accept a folder's name as the class of its photos.":
         "来自文件夹名的提示，请检查：可把文件夹名作为其中照片的类别。",
     "Label unsorted photos (optional)": "标注未分类的照片（可选）",
@@ -1070,8 +1070,8 @@ MESSAGES.update({
         "至少两个类别有标注后才会给出建议：目前只有“{0}”有。",
     "The features of {} photos are ready.": "{0} 张照片的特征已算好。",
     "The photos' features could not be computed: {}": "无法计算照片特征：{0}",
-    "Then train in step 2: it trains on the labelled photos of this project.":
-        "然后在第 2 步训练：它会用本项目中已标注的照片训练。",
+    "Then train in the Train step: it trains on the labelled photos of this project.":
+        "然后在“训练”步骤训练：它会用本项目中已标注的照片训练。",
     "There is no project open: drop photos first.": "没有打开的项目：请先拖入照片。",
     "There is nothing to undo.": "没有可以撤销的操作。",
     "These {} labels may be wrong (or the photos may be in the wrong folder): fix or keep each one.":
@@ -1517,8 +1517,8 @@ MESSAGES.update({  # the page's steps: one-click downloads, progress, plurals, t
     "{} photos from visitors of your demo links wait for you: they are not labels until you confirm them (Show: "
     "Suggestions).": "你的演示链接的访客发来的 {0} 张照片在等你：你确认之前它们不算标注（显示：建议）。",
     "Skipped 1 file:": "跳过了 1 个文件：",
-    "✅ Step 2 will train on {} photos in 1 class:": "✅ 第 2 步将用 1 个类别的 {0} 张照片训练：",
-    "✅ Step 2 will train on {} photos in {} classes:": "✅ 第 2 步将用 {1} 个类别的 {0} 张照片训练：",
+    "✅ The Train step will train on {} photos in 1 class:": "✅ “训练”步骤将用 1 个类别的 {0} 张照片训练：",
+    "✅ The Train step will train on {} photos in {} classes:": "✅ “训练”步骤将用 {1} 个类别的 {0} 张照片训练：",
     "- {}: 1 photo": "- {0}：1 张照片",
     "- {}: {} photos": "- {0}：{1} 张照片",
     "1 photo is now '{}'.": "1 张照片现在属于“{0}”。",

@@ -194,7 +194,7 @@ def _handlers(v: ShareView, page: Page) -> _Handlers:
         sess = page.session(st, request)
         run = sess.project.active_run() if sess.project is not None else None
         if run is None:  # a model dropped in as a file has no project run behind it
-            raise FewshotError("Share needs a model trained in a project: train one in step 2 first.")
+            raise FewshotError("Share needs a model trained in a project: train one in the Train step first.")
         link = _links().create(sess.project, run.id, feedback=bool(feedback))
         return {page.state: sess, **shown(v, sess, request, link.id)}
 

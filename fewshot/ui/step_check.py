@@ -46,7 +46,7 @@ def build(page: Page) -> CheckView:
         v.mistakes = gr.Gallery(label="Validation photos it got wrong (worst first)", columns=6, height="auto",
                                 elem_id="mistakes", object_fit="cover", visible=False)
     with gr.Accordion("Check on other photos", open=False, elem_id="eval-box"):
-        md_hint("A .zip with one folder per class, like the photos in step 1. Photos the model trained on are "
+        md_hint("A .zip with one folder per class, like the photos in the Photos step. Photos the model trained on are "
                 "counted apart: only the ones it never saw show how it does on new photos.")
         v.eval_zip = gr.File(file_types=[".zip"], label="Labelled photos (.zip)", height=120, elem_id="eval-zip")
         v.eval_result = gr.Markdown("", elem_id="eval-result")
@@ -141,7 +141,7 @@ def wire(v: CheckView, page: Page, links: Links) -> None:
             return
         path = page.uploaded(sess, path)
         if sess.model is None:
-            raise FewshotError("There is no model yet: train one in step 2, or load a saved model in step 5.")
+            raise FewshotError("There is no model yet: train one in the Train step, or open a saved model in the Share step.")
         model, progress, done = sess.model, [None, None], []
 
         def check():

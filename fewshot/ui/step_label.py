@@ -101,7 +101,7 @@ def build(page: Page) -> LabelView:
                           min_width=220)
         with gr.Column(scale=2, min_width=260):
             v.used = gr.Markdown("", elem_id="label-used")  # what the click did, where the person looks
-    md_hint("Then train in step 2: it trains on the labelled photos of this project.")
+    md_hint("Then train in the Train step: it trains on the labelled photos of this project.")
     v.shown = [v.progress, v.status, v.grid, v.class_pick, v.timer, v.used]
     return v
 
@@ -165,8 +165,8 @@ def used_text(sess: Session) -> str:
         return ""
     counts = ds.counts()
     total, k = int(counts["total"].sum()), len(ds.classes)
-    head = _plural(k, f"✅ Step 2 will train on {total} photos in 1 class:",
-                   f"✅ Step 2 will train on {total} photos in {k} classes:")
+    head = _plural(k, f"✅ The Train step will train on {total} photos in 1 class:",
+                   f"✅ The Train step will train on {total} photos in {k} classes:")
     rows = [_plural(int(r.total), f"- {r['class']}: 1 photo", f"- {r['class']}: {int(r.total)} photos")
             for _, r in counts.iterrows()]
     return "\n".join([head, *rows])

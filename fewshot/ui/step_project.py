@@ -68,7 +68,7 @@ def build(page: Page) -> ProjectView:
             v.delete = gr.Button("Delete project", variant="stop", elem_id="project-delete", scale=1, min_width=120)
             v.delete_yes = gr.Button("Yes, delete it and all its photos", variant="stop", elem_id="project-delete-yes",
                                      scale=1, min_width=140, **HIDDEN)
-        v.status = gr.Markdown("No project yet: load photos in step 1 and one is made for you.",
+        v.status = gr.Markdown("No project yet: load photos in the Photos step and one is made for you.",
                                elem_id="project-status")
     with gr.Accordion("Runs of this project", open=False, elem_id="runs-box"):
         # widths in px: every column on a laptop's width (1,080 px, no sideways scroll), settings and notes
@@ -160,7 +160,7 @@ def render(v: ProjectView, sess: Session | None, whole: bool = False) -> dict:
                          f"{r['name']} ({_photos(r['photos'])}, {r['runs']} runs)"), r["id"]) for r in listed]
     runs = p.runs() if p is not None else []
     if p is None:
-        status = "No project yet: load photos in step 1 and one is made for you."
+        status = "No project yet: load photos in the Photos step and one is made for you."
     else:
         s = p.summary()
         active = next((r for r in runs if r.active), None)
@@ -304,7 +304,7 @@ def _wire_projects(c: _Wiring) -> None:
         if sess.project is not None and (name or "").strip() == sess.project.name:
             name = ""  # the box still shows the open project's name: the new one gets a name of its own
         p = PJ.new_project(sess, name)
-        inform(f"New project “{p.name}”: load photos in step 1.")
+        inform(f"New project “{p.name}”: load photos in the Photos step.")
         return whole(sess)
 
     @friendly

@@ -74,7 +74,7 @@ def wire(v: SpaceView, page: Page) -> None:
     def space_zip(st=None, request: gr.Request = None):
         sess = page.session(st, request)
         if sess.model is None:
-            raise FewshotError("There is no model to export yet: train one in step 2 first.")
+            raise FewshotError("There is no model to export yet: train one in the Train step first.")
         out = sess.fresh_dir("space") / f"fewshot-{space_slug(sess.model)}-space.zip"
         with exporting(sess):
             zip_space(sess.model, out)
@@ -85,7 +85,7 @@ def wire(v: SpaceView, page: Page) -> None:
     def publish(space: str, token: str, private: bool, st=None, request: gr.Request = None):
         sess = page.session(st, request)
         if sess.model is None:
-            raise FewshotError("There is no model to export yet: train one in step 2 first.")
+            raise FewshotError("There is no model to export yet: train one in the Train step first.")
         # the model is held while its folder is made, not during the upload: step 4 keeps answering
         url = publish_space(sess.model, space, token, private=bool(private), building=exporting(sess))
         return {v.status: published_text(url)}

@@ -219,7 +219,7 @@ def form(v: TrainView) -> dict:
 
 
 def run_settings(v: TrainView, settings: dict) -> dict:
-    """A run's settings in step 2's form (those it names)."""
+    """A run's settings in the Train step's form (those it names)."""
     return {c: settings[k] for k, c in form(v).items() if k in settings and settings[k] is not None}
 
 

@@ -13,7 +13,7 @@ _D = TrainConfig()
 TITLE = "fewshot: teach a computer your photos"
 HERO = ("Teach a computer to tell your photos apart, in five steps. Your photos, runs and models are kept in "
         "your project on this server until you delete it.")
-NO_MODEL = "No model yet: train one in step 2, or load a saved model in step 5."
+NO_MODEL = "No model yet: train one in the Train step, or open a saved model in the Share step."
 NOT_TRAINED = "Train a model to see how well it does."
 NOT_STARTED = "Not started."
 CARD_EMPTY = "The model card (data, settings, measured accuracy, limits) appears after training."

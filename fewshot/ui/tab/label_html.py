@@ -92,7 +92,7 @@ def _ask(desk: Desk, tr: Tr) -> str:
         return wait
     photos, picks, guess = desk.photos(), desk.ask(), _suggested(desk)
     if not picks:
-        return _note(tr("Every photo has a class. Train in step 2."))
+        return _note(tr("Every photo has a class: go on to the Train step."))
     check = [s for s in picks if s in desk.asked_check]
     n = len(picks) - len(check)
     head = (tr(_plural(n, "This photo covers your pool best: label it first.",

@@ -96,7 +96,7 @@ EXPORT_FORMATS = {"bundle": ".safetensors", "torchscript": ".torchscript.pt", "o
 def export_model(sess: Session, fmt: str = "bundle") -> list[Path]:
     """Write the session's model as a bundle, TorchScript or ONNX file; returns the files (model first)."""
     if sess.model is None:
-        raise FewshotError("There is no model to export yet: train one in step 2 first.")
+        raise FewshotError("There is no model to export yet: train one in the Train step first.")
     if fmt not in EXPORT_FORMATS:
         raise FewshotError(f"Unknown format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}.")
     out = sess.fresh_dir("export") / f"fewshot-{_slug(sess.model.classes)}{EXPORT_FORMATS[fmt]}"

@@ -350,7 +350,7 @@ class Session:
     def predictor(self) -> Predictor:
         """The model's predictor, made once per model."""
         if self.model is None:
-            raise FewshotError("There is no model yet: train one in step 2, or load a saved model in step 5.")
+            raise FewshotError("There is no model yet: train one in the Train step, or open a saved model in the Share step.")
         with self._lock:
             if self._predictor is None or self._predictor.tm is not self.model:
                 self._predictor = self.backends.predictor(self.model)

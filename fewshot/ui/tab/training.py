@@ -225,7 +225,7 @@ def run_training(sess: Session, cfg: TrainConfig, min_interval: float = SNAPSHOT
     happens; an API call has none).
     """
     if sess.dataset is None:
-        raise DataError("Load some photos first (step 1).")
+        raise DataError("Load some photos first (the Photos step).")
     sess.begin_training()
     clicked, sess.train_clicked_at = sess.train_clicked_at, None  # one click, one run
     if sess.project is not None:
@@ -290,17 +290,17 @@ def _done_text(done: Done, total_s: float | None = None, waited_s: float = 0.0) 
     if done.reason == "stopped":
         if done.shown_epochs is not None:  # the Stop named the epochs the curve showed: the run went back to them
             if done.shown_epochs == 1:
-                return f"Stopped after 1 epoch, as the curve showed; {best}. It is ready to try in step 4 ({took})."
+                return f"Stopped after 1 epoch, as the curve showed; {best}. It is ready to try in the Try step ({took})."
             return (f"Stopped after {done.shown_epochs} epochs, as the curve showed; {best}. It is ready to try in "
-                    f"step 4 ({took}).")
+                    f"the Try step ({took}).")
         if len(done.history) == 1:
-            return f"Stopped after 1 epoch; {best}. It is ready to try in step 4 ({took})."
-        return f"Stopped after {len(done.history)} epochs; {best}. It is ready to try in step 4 ({took})."
+            return f"Stopped after 1 epoch; {best}. It is ready to try in the Try step ({took})."
+        return f"Stopped after {len(done.history)} epochs; {best}. It is ready to try in the Try step ({took})."
     if done.reason == "early_stop":
         return f"Stopped early: validation stopped improving; {best} ({took})."
     if done.reason == "non_finite":
         return f"Training went wrong (the loss became infinite); {best}."
-    return f"Done in {took}; {best}. Try it in step 4."
+    return f"Done in {took}; {best}. Try it in the Try step."
 
 
 _STAGE_DONE = {"head": "only the last layer learned", "top": "the last block learned too",
