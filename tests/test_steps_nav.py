@@ -8,7 +8,7 @@ import pytest
 
 from fewshot.ui.nav import Progress
 from fewshot.ui.tab.photos import photo_layout, photo_shape, zip_photo_names
-from fewshot.ui.tab.training import preselected_backbone
+from fewshot.ui.tab.training import preselected_backbone, weights_note
 
 
 @pytest.mark.parametrize("paths, shape", [
@@ -65,6 +65,7 @@ def test_offline_without_the_usual_weights_the_train_step_starts_with_one_that_c
     assert arch == "mobilenet_v2"  # its weights are the only ones here
     assert "ResNet18" in why and "offline" in why and "MobileNetV2" in why
     assert preselected_backbone("mobilenet_v2") == ("mobilenet_v2", "")  # the usual one can start: kept
+    assert weights_note("mobilenet_v2", True) == why  # the note under the list says it, whenever it is drawn
 
 
 def test_with_no_weights_at_all_the_usual_backbone_stays_and_nothing_is_promised(no_weights):

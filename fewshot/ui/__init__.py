@@ -154,7 +154,9 @@ def _to_label(page: Page, v: Views, sess: Session, items: list, skipped: list, a
     """Photos without class folders join the tab's project unlabelled (a project is made when none is open), and
     the Label step opens on them: (added, already there, what the Label step shows, with its tab selected)."""
     first = items[0][1] if items else ""
-    name = Path(archive).stem if archive else first.split("/")[0] if "/" in first else "Unsorted photos"
+    # a pile's project is named after its folder or zip; loose photos get a name in the page's language
+    name = (Path(archive).stem if archive else first.split("/")[0] if "/" in first
+            else L.translate("Unsorted photos", lang_of(sess)))
     desk = step_label.desk_of(sess, make=True, name=name if len(name) < 60 else "Unsorted photos", tokens=page.thumbs)
     r = (desk.add_archive(archive, sess.limits, sess.fresh_dir("pool")) if archive
          else desk.add_uploaded(items, sess.limits, skipped))

@@ -72,13 +72,13 @@ def build(page: Page) -> TrainView:
                             "classes.")
     v.preset = gr.Radio(list(PRESETS) + [CUSTOM], value=DEFAULT_PRESET, label="Preset", elem_id="preset",
                         info=" · ".join(f"{k}: {h}" for k, h in PRESET_HINTS.items()))
-    arch, why = T.preselected_backbone(D.arch)  # one that can start (offline, the default's weights may be missing)
+    arch, _ = T.preselected_backbone(D.arch)  # one that can start (offline, the default's weights may be missing)
     v.arch = gr.Dropdown(T.backbone_choices(), value=arch, label="Starting network",
                          info="A network that already knows everyday pictures; its knowledge is re-used (the “backbone”). ✓ marks one already on this machine.",
                          elem_id="backbone")
     v.pretrained = gr.Checkbox(D.pretrained, label="Start from ImageNet knowledge (recommended)", elem_id="pretrained",
                                info="Off = train from scratch: much weaker with few photos.")
-    v.weights_note = gr.Markdown(**_note_args(arch, D.pretrained, why))
+    v.weights_note = gr.Markdown(**_note_args(arch, D.pretrained))  # says `why` when the usual one cannot start
     with gr.Row():
         v.epochs = gr.Slider(1, 100, value=D.epochs, step=1, label="Rounds of training", min_width=260,
                              info="How many times the model sees every training photo (“epochs”).", elem_id="epochs")
@@ -130,8 +130,8 @@ def _advanced(v: TrainView) -> None:
             v.seed = gr.Number(D.seed, precision=0, label="Seed", info="Same seed and settings give the same result.")
 
 
-def _note_args(arch: str, pretrained: bool, why: str = "") -> dict:
-    text = "\n\n".join(t for t in (why, T.weights_note(arch, pretrained)) if t)
+def _note_args(arch: str, pretrained: bool) -> dict:
+    text = T.weights_note(arch, pretrained)
     return dict(value=text, visible=bool(text), elem_classes="fs-notice", elem_id="weights-note")
 
 

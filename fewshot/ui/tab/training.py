@@ -51,6 +51,9 @@ def weights_note(arch: str, pretrained: bool) -> str:
                 "*only the last layer* the rest of the network stays random (fast, but weak); choose *the whole "
                 "network* to let everything learn (slow, needs many photos and epochs).")
     if weights_present(arch):
+        if arch != DEFAULTS.arch:  # the page chose this one because the usual one cannot start: it says why
+            chosen, why = preselected_backbone(DEFAULTS.arch)
+            return why if chosen == arch else ""
         return ""
     b = backbone(arch)
     name, mb = b.label, b.download_mb
