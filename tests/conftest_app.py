@@ -16,8 +16,12 @@ import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Locator
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -119,6 +123,49 @@ def browser():
 PHONE = {"width": 390, "height": 844}
 LAPTOP = {"width": 1280, "height": 800}
 
+# Counts every scroll a page makes, whoever makes it (the person's wheel, Playwright scrolling an element into
+# view before a click, the page itself): the sum of |Δ| of the window's position and of every scrollable element's.
+# Added to a context before its pages load (BrowserContext.add_init_script); read with `scrolled(page)`. While
+# `paused` (screenshots at another width, scans) positions are followed but nothing is counted.
+SCROLL_TRACKER = """(() => {
+  if (window.__fsScroll) return;
+  const s = window.__fsScroll = {window: 0, inner: 0, paused: false, biggest: 0};
+  let wx = window.scrollX, wy = window.scrollY;
+  const seen = new WeakMap();
+  addEventListener('scroll', (e) => {
+    const t = e.target;
+    if (t === document || t === document.documentElement || t === document.body || t === window) {
+      const d = Math.abs(window.scrollY - wy) + Math.abs(window.scrollX - wx);
+      wx = window.scrollX; wy = window.scrollY;
+      if (!s.paused) { s.window += d; s.biggest = Math.max(s.biggest, d); }
+    } else if (t instanceof Element) {
+      const was = seen.get(t) || {top: 0, left: 0};
+      const d = Math.abs(t.scrollTop - was.top) + Math.abs(t.scrollLeft - was.left);
+      seen.set(t, {top: t.scrollTop, left: t.scrollLeft});
+      if (!s.paused) s.inner += d;
+    }
+  }, {capture: true, passive: true});
+  s.resync = () => { wx = window.scrollX; wy = window.scrollY; };
+})()"""
+# two animation frames: scroll events are dispatched at the next frame, after the scroll itself
+_FRAMES = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r())))"
+
+
+def scrolled(page) -> dict:
+    """{window, inner, biggest}: px the page has scrolled since it loaded (see SCROLL_TRACKER); `biggest` is the
+    largest single jump of the window."""
+    page.evaluate(_FRAMES)
+    return page.evaluate("() => { const s = window.__fsScroll || {}; "
+                         "return {window: Math.round(s.window || 0), inner: Math.round(s.inner || 0), "
+                         "biggest: Math.round(s.biggest || 0)}; }")
+
+
+def pause_scroll_count(page, paused: bool) -> None:
+    """Stop (or start again) counting scrolls: what the test does to look (screenshots at another width) is no
+    scrolling of the person's. Starting again takes the window's position as it is then."""
+    page.evaluate(_FRAMES)
+    page.evaluate("(p) => { const s = window.__fsScroll; if (!s) return; s.paused = p; if (!p) s.resync(); }", paused)
+
 
 class Ui:
     """A page of the app plus the helpers a test needs; counts the clicks a user makes."""
@@ -127,6 +174,7 @@ class Ui:
         # the browser's language picks the page's (English unless told otherwise, whatever this machine's is)
         self.context = browser.new_context(viewport=viewport, accept_downloads=True, permissions=["camera"],
                                            locale=locale)
+        self.context.add_init_script(SCROLL_TRACKER)
         self.page = self.context.new_page()
         self.server, self.shots, self.clicks, self.errors = server, shots, 0, []
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
@@ -145,6 +193,61 @@ class Ui:
 
     def text(self, selector: str) -> str:
         return self.page.inner_text(selector)
+
+    def scrolled(self) -> dict:
+        """px scrolled on this page so far (window and inside elements; conftest_app.scrolled)."""
+        return scrolled(self.page)
+
+    def reach(self, selector: str, via: tuple[str, ...] = (), timeout_s: float = 30) -> "Locator":
+        """Bring `selector` on screen as a person would, counting the clicks: where it sits in a hidden tab panel
+        ([role=tabpanel], e.g. a step of a page with one tab per step), click that panel's tab ([role=tab]
+        [aria-controls=<panel id>], through the tab bar's overflow menu where it is folded away) first; `via`:
+        containers to open on the way, outermost first (an accordion such as "#share-box", clicked open when
+        closed and the element is not shown yet; one that is not on the page is passed over, as on a page without
+        it). Then scroll it into view (counted by SCROLL_TRACKER as any scroll is). Returns its locator."""
+        for outer in via:
+            if self.page.locator(outer).count() == 0 or self._shown(selector):
+                continue
+            self._open_panels(outer)
+            box = self.page.locator(outer).first
+            if not self._shown(selector) and box.evaluate("e => e.classList.contains('gr-accordion')"):
+                head = box.locator(":scope > button.label-wrap, :scope > .label-wrap").first
+                if "open" not in (head.get_attribute("class") or ""):
+                    head.scroll_into_view_if_needed()
+                    head.click()
+                    self.clicks += 1
+        loc = self.page.locator(selector).first
+        loc.wait_for(state="attached", timeout=timeout_s * 1000)
+        self._open_panels(selector)
+        loc.scroll_into_view_if_needed(timeout=timeout_s * 1000)
+        return loc
+
+    def _shown(self, selector: str) -> bool:
+        loc = self.page.locator(selector)
+        return loc.count() > 0 and loc.first.is_visible()
+
+    def _open_panels(self, selector: str) -> None:
+        """Click the tab of each hidden tab panel around `selector`, outermost first."""
+        hidden = self.page.locator(selector).first.evaluate("""e => {
+            const out = [];
+            for (let p = e.closest('[role=tabpanel]'); p; p = p.parentElement && p.parentElement.closest('[role=tabpanel]'))
+                if (getComputedStyle(p).display === 'none' || p.hidden) out.unshift(p.id);
+            return out; }""")
+        for panel in hidden:
+            assert panel, f"{selector} sits in a hidden tab panel without an id: its tab cannot be found"
+            tab = self.page.locator(f'[role=tab][aria-controls="{panel}"]').first
+            if not tab.is_visible():  # folded into the tab bar's overflow menu (a narrow screen)
+                label = tab.inner_text().strip()
+                bar = tab.locator("xpath=ancestor::*[.//*[contains(@class,'overflow-menu')]][1]")
+                bar.locator(".overflow-menu > button").first.click()
+                self.clicks += 1
+                bar.locator(".overflow-dropdown button", has_text=label).first.click()
+            else:
+                tab.click()
+            self.clicks += 1
+            self.page.wait_for_function("(id) => { const p = document.getElementById(id); "
+                                        "return p && getComputedStyle(p).display !== 'none'; }", arg=panel,
+                                        timeout=10_000)
 
     def wait_text(self, selector: str, pattern: str, timeout_s: float = 90) -> str:
         deadline = time.time() + timeout_s
