@@ -96,6 +96,16 @@ SIDEWAYS = """() => { const W = document.documentElement.clientWidth;
   return {px: document.documentElement.scrollWidth - W, wide: [...new Set(wide.map(e => '#' + e.id))].slice(0, 8)}; }"""
 
 
+def settled(page, timeout_s: float = 10) -> None:
+    """Wait (at most `timeout_s`, then go on) until no Gradio status tracker shows ("processing | 0.4s" while an
+    event runs): what the page says for good, not for a moment."""
+    try:
+        page.wait_for_function("() => [...document.querySelectorAll('[data-testid=status-tracker]')].every("
+                               "e => e.classList.contains('hide') || !e.innerText.trim())", timeout=timeout_s * 1000)
+    except Exception:  # a tracker that stays (a timer's) is scanned as it is
+        pass
+
+
 def wait_content(page, selector: str, pattern: str, timeout_s: float) -> str:
     """Wait until the element's text (textContent: also where its step is not the one shown) matches `pattern`."""
     page.wait_for_function("([sel, pat]) => { const e = document.querySelector(sel); "
@@ -131,14 +141,14 @@ class Walk:
                                   window_px=window, inner_px=inner, screen_px=page.viewport_size["height"],
                                   width=page.viewport_size["width"])
 
-    def look(self, name: str, page=None, focus: str | None = None) -> None:
+    def look(self, name: str, page=None, focus: str | None = None, other: dict | None = None) -> None:
         """Screenshots at this width and at the other (what is on screen, and the whole page), and in 中文 the scan;
         none of it counted as the person's time or scrolling. `focus`: what to bring on screen at the other width."""
         page, t0 = page or self.u.page, time.perf_counter()
         pause_scroll_count(page, True)
         size, xy = page.viewport_size, page.evaluate("[window.scrollX, window.scrollY]")
         self.n += 1
-        for vp in (size, self.other):
+        for vp in (size, other or self.other):
             if vp != size:
                 page.set_viewport_size(vp)
                 page.wait_for_timeout(400)
@@ -152,6 +162,7 @@ class Walk:
             if vp["width"] >= 1000:  # the whole page too (at 390 px it is a strip of many screens: costly, unread)
                 page.screenshot(path=f"{stem}-full.png", full_page=True)
             if self.lang == "zh":
+                settled(page)
                 for where, text in english_left(page.evaluate(PAGE_TEXTS), self.names):
                     self.english.setdefault((where, text), f"{name} @{vp['width']}")
         if page.viewport_size != size:
@@ -299,7 +310,7 @@ def phone_answer(w: Walk, browser, href: str, photo: Path, locale: str, classes:
                 return l && /\\d+\\s*%/.test(l.innerText) && !l.querySelector('.pending'); }""", timeout=60_000)
             v.locator("#demo-label").scroll_into_view_if_needed()
         v.wait_for_function("() => document.getAnimations().every(a => a.playState !== 'running')", timeout=10_000)
-        w.look("phone-answer", page=v, focus="#demo-label")
+        w.look("phone-answer", page=v, focus="#demo-label", other=LAPTOP)
         answer = v.inner_text("#demo-label")
         assert not errors, errors
         return answer
