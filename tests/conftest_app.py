@@ -230,7 +230,8 @@ class Ui:
         """Click the tab of each hidden tab panel around `selector`, outermost first."""
         hidden = self.page.locator(selector).first.evaluate("""e => {
             const out = [];
-            for (let p = e.closest('[role=tabpanel]'); p; p = p.parentElement && p.parentElement.closest('[role=tabpanel]'))
+            for (let p = e.closest('[role=tabpanel]'); p;
+                 p = p.parentElement && p.parentElement.closest('[role=tabpanel]'))
                 if (getComputedStyle(p).display === 'none' || p.hidden) out.unshift(p.id);
             return out; }""")
         for panel in hidden:

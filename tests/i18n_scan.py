@@ -155,7 +155,8 @@ PAGE_TEXTS = """() => {
   const shown = (el) => { if (!el || el.closest(skip)) return false;
     const r = el.getBoundingClientRect(), s = getComputedStyle(el);
     return r.width > 0 && r.height > 0 && s.visibility !== 'hidden' && s.opacity !== '0'; };
-  const where = (el) => { const c = el.closest('[id]:not([id=""])'); return c ? '#' + c.id : el.tagName.toLowerCase(); };
+  const where = (el) => { const c = el.closest('[id]:not([id=""])');
+    return c ? '#' + c.id : el.tagName.toLowerCase(); };
   const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   for (let n = walk.nextNode(); n; n = walk.nextNode()) {
     const t = n.textContent.trim();
@@ -173,7 +174,8 @@ PAGE_TEXTS = """() => {
 }"""
 
 # model names with their sizes and versions (ResNet18, EfficientNet-B0, ConvNeXt-Tiny, ViT-B/16)
-_MODEL = re.compile(r"^(ResNet|EfficientNet|ConvNeXt|ViT|MobileNet|resnet|efficientnet|convnext|vit_|mobilenet)[\w\-/]*$")
+_MODEL = re.compile(r"^(ResNet|EfficientNet|ConvNeXt|ViT|MobileNet|resnet|efficientnet|convnext|vit_|mobilenet)"
+                    r"[\w\-/]*$")
 _FILE = re.compile(r"\.(png|jpe?g|zip|pth|safetensors|onnx|md|json|csv|pt|webp|gif|bmp|tiff?)$", re.I)
 
 

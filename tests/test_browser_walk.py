@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import json
 import random
-import re
 import shutil
 import time
 from contextlib import contextmanager
@@ -54,6 +53,7 @@ SCREENS = {1280: 1.5, 390: 4.0}  # scrolling per phase a person accepts, in scre
 # clicks per phase a person would find reasonable (the labels phase: its photos, one click each, plus this)
 MAX_CLICKS = {"pile": 2, "labels": 12, "train": 6, "check": 4, "share": 3, "phone": 2}
 MAX_SECONDS = {"pile": 240, "labels": 240, "train": 420, "check": 240, "share": 60, "phone": 60}
+SIDEWAYS_PX = 8  # how far the page may reach past a phone's right edge without an element of its own doing so
 PHASES = ("pile", "labels", "train", "check", "share", "phone")
 WALKS = {"en": dict(viewport=LAPTOP, locale="en-US", other=PHONE),
          "zh": dict(viewport=PHONE, locale="zh-CN", other=LAPTOP)}
@@ -96,7 +96,7 @@ SIDEWAYS = """() => { const W = document.documentElement.clientWidth;
   return {px: document.documentElement.scrollWidth - W, wide: [...new Set(wide.map(e => '#' + e.id))].slice(0, 8)}; }"""
 
 
-def settled(page, timeout_s: float = 10) -> None:
+def settled(page, timeout_s: float = 4) -> None:
     """Wait (at most `timeout_s`, then go on) until no Gradio status tracker shows ("processing | 0.4s" while an
     event runs): what the page says for good, not for a moment."""
     try:
@@ -148,6 +148,8 @@ class Walk:
         pause_scroll_count(page, True)
         size, xy = page.viewport_size, page.evaluate("[window.scrollX, window.scrollY]")
         self.n += 1
+        if self.lang == "zh":
+            settled(page)
         for vp in (size, other or self.other):
             if vp != size:
                 page.set_viewport_size(vp)
@@ -162,7 +164,6 @@ class Walk:
             if vp["width"] >= 1000:  # the whole page too (at 390 px it is a strip of many screens: costly, unread)
                 page.screenshot(path=f"{stem}-full.png", full_page=True)
             if self.lang == "zh":
-                settled(page)
                 for where, text in english_left(page.evaluate(PAGE_TEXTS), self.names):
                     self.english.setdefault((where, text), f"{name} @{vp['width']}")
         if page.viewport_size != size:
@@ -258,7 +259,7 @@ def label_photos(w: Walk, truth: dict[str, str]) -> None:
     w.look("suggestions", focus="#label-grid")
 
 
-def train(w: Walk, classes: list[str]) -> None:
+def train(w: Walk) -> None:
     u = w.u
     u.reach("#label-use")
     u.click("#label-use")
@@ -293,7 +294,7 @@ def share(w: Walk) -> str:
     return u.page.locator("#share-links a[href*='/m/']").first.get_attribute("href")
 
 
-def phone_answer(w: Walk, browser, href: str, photo: Path, locale: str, classes: list[str]) -> str:
+def phone_answer(w: Walk, browser, href: str, photo: Path, locale: str) -> str:
     """The link on a phone: a context of its own (no cookie of the owner's), 390×844, touch."""
     phone = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale=locale)
     phone.add_init_script(SCROLL_TRACKER)
@@ -340,7 +341,7 @@ def test_a_first_time_person_walks_from_a_pile_to_a_phone(lang, ui, browser, tmp
     with w.phase("labels"):
         label_photos(w, truth)
     with w.phase("train"):
-        train(w, classes)
+        train(w)
     w.look("trained", focus="#train-progress")
     with w.phase("check"):
         checked = check(w, zip_path)
@@ -348,7 +349,7 @@ def test_a_first_time_person_walks_from_a_pile_to_a_phone(lang, ui, browser, tmp
     with w.phase("share"):
         href = share(w)
     w.look("shared", focus="#share-links")
-    answer = phone_answer(w, browser, href, phone_photo, spec["locale"], classes)
+    answer = phone_answer(w, browser, href, phone_photo, spec["locale"])
 
     out = tmp_path / "screens" / f"walk-{lang}.json"
     table = w.report(out)
@@ -378,6 +379,9 @@ def test_a_first_time_person_walks_from_a_pile_to_a_phone(lang, ui, browser, tmp
         problems.append(f"phone: {w.figures['phone']['scroll_px']} px of scrolling on the demo page")
     problems += [f"detour: {d}" for d in w.detours]
     problems += [f"{k}: the page reaches {v['px']} px past the screen's right edge ({' '.join(v['wide'])})"
-                 for k, v in w.sideways.items() if k.endswith("@390")]
+                 for k, v in w.sideways.items()
+                 if width == 390 and k.endswith("@390") and (v["px"] > SIDEWAYS_PX or v["wide"])]
+    # (only at the walk's own 390 px: a page laid out at 1280 and narrowed for a screenshot keeps its plots' width
+    # for a while, which no phone sees)
     problems += [f"English in 中文 [{p}] {where}: {text[:120]!r}" for (where, text), p in w.english.items()]
     assert not problems, "\n".join(problems)
