@@ -151,6 +151,45 @@ SCROLL_TRACKER = """(() => {
 _FRAMES = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r())))"
 
 
+# The tabs and accordions around the component whose elem_id is given, outermost first, from the page's layout
+# (Gradio's window.gradio_config): [{type: 'tabitem' | 'accordion', elem_id, label}]; null without a config.
+_CONTAINERS_OF = """(elemId) => {
+  const c = window.gradio_config; if (!c || !c.layout || !c.components) return null;
+  const byId = new Map(c.components.map(x => [x.id, x]));
+  let path = [];
+  const find = (node, trail) => {
+    const comp = byId.get(node.id), here = comp ? [...trail, comp] : trail;
+    if (comp && comp.props && comp.props.elem_id === elemId) { path = here; return true; }
+    return (node.children || []).some(ch => find(ch, here));
+  };
+  find(c.layout, []);
+  return path.slice(0, -1).filter(x => x.type === 'tabitem' || x.type === 'accordion').map(x => ({type: x.type,
+    elem_id: x.props.elem_id || '', label: typeof x.props.label === 'string' ? x.props.label : ''}));
+}"""
+# the elem_ids of the tabs beside (and with) the tab whose panel is the given elem_id, in order; null if not found
+_SIBLING_TABS = """(elemId) => {
+  const c = window.gradio_config; if (!c || !c.layout || !c.components) return null;
+  const byId = new Map(c.components.map(x => [x.id, x]));
+  const find = (node) => {
+    const kids = node.children || [];
+    if (kids.some(k => byId.get(k.id)?.props?.elem_id === elemId && byId.get(k.id)?.type === 'tabitem'))
+      return kids.map(k => byId.get(k.id)).filter(x => x && x.type === 'tabitem' && x.props.visible !== false)
+                 .map(x => x.props.elem_id || '');
+    for (const k of kids) { const r = find(k); if (r) return r; }
+    return null;
+  };
+  return find(c.layout);
+}"""
+# marks (data-fs-reach) the accordion in the page whose title is the given text; whether there is one
+_MARK_ACCORDION = """(label) => {
+  const a = [...document.querySelectorAll('.gr-accordion')].find(
+    e => (e.querySelector(':scope > .label-wrap > span')?.innerText || '').trim() === label.trim());
+  if (a) a.setAttribute('data-fs-reach', ''); return !!a; }"""
+# whether the tab panel `id` is in the page and shown
+_PANEL_SHOWN = ("(id) => { const p = document.getElementById(id); "
+                "return !!p && getComputedStyle(p).display !== 'none'; }")
+
+
 def scrolled(page) -> dict:
     """{window, inner, biggest}: px the page has scrolled since it loaded (see SCROLL_TRACKER); `biggest` is the
     largest single jump of the window."""
@@ -199,23 +238,30 @@ class Ui:
         return scrolled(self.page)
 
     def reach(self, selector: str, via: tuple[str, ...] = (), timeout_s: float = 30) -> "Locator":
-        """Bring `selector` on screen as a person would, counting the clicks: where it sits in a hidden tab panel
-        ([role=tabpanel], e.g. a step of a page with one tab per step), click that panel's tab ([role=tab]
-        [aria-controls=<panel id>], through the tab bar's overflow menu where it is folded away) first; `via`:
-        containers to open on the way, outermost first (an accordion such as "#share-box", clicked open when
-        closed and the element is not shown yet; one that is not on the page is passed over, as on a page without
-        it). Then scroll it into view (counted by SCROLL_TRACKER as any scroll is). Returns its locator."""
+        """Bring `selector` on screen as a person would, counting the clicks, and return its locator.
+
+        The tabs and accordions around it (outermost first) come from the page's own layout (Gradio's
+        window.gradio_config, found by the first `#elem_id` in `selector`), since a tab never opened has no
+        children in the page yet (Gradio 6.31 mounts a Tab's children on its first visit, render_children=True or
+        not, and keeps them, hidden, after): a tab not shown is clicked ([role=tab][aria-controls=<its elem_id>],
+        through the tab bar's overflow menu where a narrow screen folds it away), a closed accordion is opened
+        when the element is not shown yet. `via`: more containers to open (selectors), for what the layout does
+        not say; one that is not on the page is passed over. Then the element is scrolled into view (counted by
+        SCROLL_TRACKER, as any scroll is)."""
+        found = re.search(r"#([\w-]+)", selector)
+        around = self.page.evaluate(_CONTAINERS_OF, found.group(1)) if found else None
+        for c in around or []:
+            if c["type"] == "tabitem":
+                self._open_tab(c["elem_id"], c["label"])
+            elif c["elem_id"]:
+                self._open_accordion(f"#{c['elem_id']}", selector)
+            elif c["label"] and self.page.evaluate(_MARK_ACCORDION, c["label"]):  # found by its title
+                self._open_accordion("[data-fs-reach]", selector)
+                self.page.evaluate("() => document.querySelector('[data-fs-reach]')?.removeAttribute('data-fs-reach')")
         for outer in via:
-            if self.page.locator(outer).count() == 0 or self._shown(selector):
-                continue
-            self._open_panels(outer)
-            box = self.page.locator(outer).first
-            if not self._shown(selector) and box.evaluate("e => e.classList.contains('gr-accordion')"):
-                head = box.locator(":scope > button.label-wrap, :scope > .label-wrap").first
-                if "open" not in (head.get_attribute("class") or ""):
-                    head.scroll_into_view_if_needed()
-                    head.click()
-                    self.clicks += 1
+            if self.page.locator(outer).count() and not self._shown(selector):
+                self._open_panels(outer)
+                self._open_accordion(outer, selector)
         loc = self.page.locator(selector).first
         loc.wait_for(state="attached", timeout=timeout_s * 1000)
         self._open_panels(selector)
@@ -226,8 +272,54 @@ class Ui:
         loc = self.page.locator(selector)
         return loc.count() > 0 and loc.first.is_visible()
 
+    def _open_accordion(self, box_selector: str, inside: str) -> None:
+        """Open the accordion `box_selector` (a click) when it is closed and `inside` is not shown."""
+        box = self.page.locator(box_selector)
+        if box.count() == 0 or self._shown(inside) or \
+                not box.first.evaluate("e => e.classList.contains('gr-accordion')"):
+            return
+        head = box.first.locator(":scope > button.label-wrap, :scope > .label-wrap").first
+        if "open" not in (head.get_attribute("class") or ""):
+            head.scroll_into_view_if_needed()
+            head.click()
+            self.clicks += 1
+
+    def _open_tab(self, elem_id: str, label: str) -> None:
+        """Click the tab whose panel is `elem_id` (without one: the tab named `label`) unless it is the one shown."""
+        if elem_id:
+            if self.page.evaluate(_PANEL_SHOWN, elem_id):
+                return
+            tab = self.page.locator(f'[role=tab][aria-controls="{elem_id}"]').first
+        elif not label:  # neither an elem_id nor a plain title (a translated one): nothing to find it by
+            return
+        else:
+            tab = self.page.get_by_role("tab", name=label).first
+            if tab.get_attribute("aria-selected") == "true":
+                return
+        if tab.count() == 0 or not tab.is_visible():  # folded into the tab bar's overflow menu (a narrow screen)
+            self._open_folded_tab(elem_id)
+        else:
+            tab.click()
+        self.clicks += 1
+        if elem_id:
+            self.page.wait_for_function(_PANEL_SHOWN, arg=elem_id, timeout=10_000)
+
+    def _open_folded_tab(self, elem_id: str) -> None:
+        """Click, in the tab bar's overflow menu ("More tabs"), the tab of panel `elem_id`: the menu lists the tabs
+        that have no button of their own in the bar, in the bar's order (the page's layout says which these are)."""
+        siblings = self.page.evaluate(_SIBLING_TABS, elem_id)
+        assert siblings, f"the tab of #{elem_id} is neither in the tab bar nor in the page's layout"
+        shown = [t for t in siblings if self.page.locator(f'[role=tab][aria-controls="{t}"]').is_visible()]
+        folded = [t for t in siblings if t not in shown]
+        assert shown, f"no tab beside #{elem_id}'s is in the bar: its overflow menu cannot be found"
+        bar = self.page.locator(f'[role=tab][aria-controls="{shown[0]}"]').locator(
+            "xpath=ancestor::*[.//*[contains(@class,'overflow-menu')]][1]")
+        bar.locator(".overflow-menu > button").first.click()
+        self.clicks += 1
+        bar.locator(".overflow-dropdown button").nth(folded.index(elem_id)).click()
+
     def _open_panels(self, selector: str) -> None:
-        """Click the tab of each hidden tab panel around `selector`, outermost first."""
+        """Click the tab of each hidden tab panel around `selector` (one already in the page), outermost first."""
         hidden = self.page.locator(selector).first.evaluate("""e => {
             const out = [];
             for (let p = e.closest('[role=tabpanel]'); p;
@@ -236,19 +328,7 @@ class Ui:
             return out; }""")
         for panel in hidden:
             assert panel, f"{selector} sits in a hidden tab panel without an id: its tab cannot be found"
-            tab = self.page.locator(f'[role=tab][aria-controls="{panel}"]').first
-            if not tab.is_visible():  # folded into the tab bar's overflow menu (a narrow screen)
-                label = tab.inner_text().strip()
-                bar = tab.locator("xpath=ancestor::*[.//*[contains(@class,'overflow-menu')]][1]")
-                bar.locator(".overflow-menu > button").first.click()
-                self.clicks += 1
-                bar.locator(".overflow-dropdown button", has_text=label).first.click()
-            else:
-                tab.click()
-            self.clicks += 1
-            self.page.wait_for_function("(id) => { const p = document.getElementById(id); "
-                                        "return p && getComputedStyle(p).display !== 'none'; }", arg=panel,
-                                        timeout=10_000)
+            self._open_tab(panel, "")
 
     def wait_text(self, selector: str, pattern: str, timeout_s: float = 90) -> str:
         deadline = time.time() + timeout_s
