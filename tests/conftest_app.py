@@ -164,7 +164,9 @@ _CONTAINERS_OF = """(elemId) => {
   };
   find(c.layout, []);
   return path.slice(0, -1).filter(x => x.type === 'tabitem' || x.type === 'accordion').map(x => ({type: x.type,
-    elem_id: x.props.elem_id || '', label: typeof x.props.label === 'string' ? x.props.label : ''}));
+    elem_id: x.props.elem_id || '',
+    // a title handed to gr.I18n reads "__i18n__{...}" here, and the page shows it translated: no title to match
+    label: typeof x.props.label === 'string' && !x.props.label.startsWith('__i18n__') ? x.props.label : ''}));
 }"""
 # the elem_ids of the tabs beside (and with) the tab whose panel is the given elem_id, in order; null if not found
 _SIBLING_TABS = """(elemId) => {

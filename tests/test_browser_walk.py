@@ -27,8 +27,12 @@ itself), counted in the browser (conftest_app.SCROLL_TRACKER). Then it asserts w
 page of one screen per step: each phase's scrolling within about one screen at 1280×800 (a few on a phone), few
 clicks outside labelling, no detour, and no English in 中文.
 
-Navigation is generic (Ui.reach): the same walk runs on the long page and on a page with one tab per step (an
-element in a hidden [role=tabpanel] is reached by its [role=tab][aria-controls=<panel id>] button, a click).
+Navigation is generic (Ui.reach): the same walk runs on the long page and on a page with one tab per step: the
+tabs and accordions around an element come from the page's layout (Gradio's window.gradio_config, by elem_id),
+a tab not shown is clicked by its [role=tab][aria-controls=<the tab's elem_id>] button (or in the tab bar's
+overflow menu at 390 px), a closed accordion is opened; each such click is counted.
+
+    TORCH_HOME=... FEWSHOT_CACHE_DIR=... CI=true pytest tests/test_browser_walk.py -s   (-k en / -k zh: one walk)
 """
 from __future__ import annotations
 
