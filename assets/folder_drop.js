@@ -4,6 +4,7 @@
 // list of {path on the server, relative path in the user's folder}: the subfolder names
 // survive and become the class names.
 const IMAGE = /\.(jpe?g|png|bmp|gif|webp|tiff?)$/i;
+const ZIP = /\.zip$/i;  // sent as it is: the server reads its layout (class folders or a pile)
 const PARALLEL = 4;
 
 // The template shows props.status; listeners sit on `element` (delegation) because a prop
@@ -30,6 +31,7 @@ function labels() {
   props.t_aria = tr('aria');
   props.t_title = tr('title');
   props.t_btn = tr('btn');
+  props.t_files = tr('files');
   const code = (s) => `<code>${s}</code>`;
   props.t_sub = tr('sub', code('pets/cats'), code('pets/dogs'), code('train/'), code('val/'));
   if (props.failed) {  // the server said the folder could not be used (fewshot/ui/step_data.py)
@@ -72,8 +74,8 @@ async function walk(entry, prefix, out) {
 async function send(pairs) {
   const hidden = (rel) => rel.split('/').some((p) => p.startsWith('.') || p === '__MACOSX');
   const wanted = pairs.filter(([f, rel]) => !hidden(rel));
-  const images = wanted.filter(([f, rel]) => IMAGE.test(rel));
-  const others = wanted.filter(([f, rel]) => !IMAGE.test(rel)).map(([f, rel]) => rel);
+  const images = wanted.filter(([f, rel]) => IMAGE.test(rel) || ZIP.test(rel));
+  const others = wanted.filter(([f, rel]) => !IMAGE.test(rel) && !ZIP.test(rel)).map(([f, rel]) => rel);
   if (!images.length) {
     setStatus('none', false);
     props.value = JSON.stringify({items: [], others: others, nonce: Date.now()});
@@ -110,9 +112,13 @@ async function send(pairs) {
   props.value = JSON.stringify({items: items, others: others, nonce: Date.now()});
 }
 
-const picker = () => element.querySelector('input[type=file]');
+// the zone (and its first button) chooses a folder; the second button chooses photos or a .zip
+const picker = () => element.querySelector('input[type=file]:not(.fs-files)');
+const filesPicker = () => element.querySelector('input.fs-files');
 element.addEventListener('click', (e) => {
-  if (e.target.closest('.fs-drop') && !e.target.closest('input')) picker().click();
+  if (e.target.closest('input')) return;
+  if (e.target.closest('.fs-drop-files')) { e.stopPropagation(); (filesPicker() || picker()).click(); return; }
+  if (e.target.closest('.fs-drop')) picker().click();
 });
 element.addEventListener('keydown', (e) => {
   if ((e.key === 'Enter' || e.key === ' ') && e.target.closest('.fs-drop')) { e.preventDefault(); picker().click(); }

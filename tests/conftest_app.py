@@ -16,12 +16,8 @@ import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pytest
-
-if TYPE_CHECKING:
-    from playwright.sync_api import Locator
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -182,14 +178,6 @@ _SIBLING_TABS = """(elemId) => {
   };
   return find(c.layout);
 }"""
-# marks (data-fs-reach) the accordion in the page whose title is the given text; whether there is one
-_MARK_ACCORDION = """(label) => {
-  const a = [...document.querySelectorAll('.gr-accordion')].find(
-    e => (e.querySelector(':scope > .label-wrap > span')?.innerText || '').trim() === label.trim());
-  if (a) a.setAttribute('data-fs-reach', ''); return !!a; }"""
-# whether the tab panel `id` is in the page and shown
-_PANEL_SHOWN = ("(id) => { const p = document.getElementById(id); "
-                "return !!p && getComputedStyle(p).display !== 'none'; }")
 
 
 def scrolled(page) -> dict:
@@ -208,19 +196,112 @@ def pause_scroll_count(page, paused: bool) -> None:
     page.evaluate("(p) => { const s = window.__fsScroll; if (!s) return; s.paused = p; if (!p) s.resync(); }", paused)
 
 
+# The tabs an element sits in, outermost first, read from the page's own layout (Gradio draws a tab's components only
+# once it has been opened, so a step's elements are not on the page before): each as the selector of its button.
+# The page is one screen per step (fewshot/ui/nav.py); a person opens the step, then any inner tab.
+TABS_OF_JS = """(elemId) => {
+  const cfg = window.gradio_config; if (!cfg) return [];
+  const byId = new Map(cfg.components.map((c) => [c.id, c]));
+  const find = (node, trail) => {
+    const c = byId.get(node.id);
+    const here = c && c.type === 'tabitem' ? [...trail, c.props] : trail;
+    if (c && c.props && c.props.elem_id === elemId) return here;
+    for (const child of node.children || []) { const r = find(child, here); if (r) return r; }
+    return null;
+  };
+  return (find(cfg.layout, []) || []).map((t) => t.elem_id ? `#${t.elem_id}-button` : `[role=tab][data-tab-id="${t.id}"]`);
+}"""
+_ELEM_ID = re.compile(r"#([A-Za-z][\w-]*)")
+_ACTIONS = {"click", "dblclick", "fill", "set_input_files", "check", "uncheck", "select_option", "press", "type",
+            "hover", "focus", "tap", "wait_for_selector", "wait_for", "scroll_into_view_if_needed", "input_value",
+            "inner_text", "text_content", "inner_html", "is_checked", "get_attribute", "all_inner_texts"}
+_FINDERS = {"locator", "get_by_text", "get_by_role", "get_by_label", "get_by_placeholder", "get_by_title",
+            "get_by_test_id", "first", "last", "nth", "filter"}
+
+
+class _Reaching:
+    """A Playwright page or locator that first opens the step (and any inner tab) an element sits in, then acts."""
+
+    def __init__(self, target, ui: "Ui", where=None):
+        self._target, self._ui, self._where = target, ui, where
+
+    def __getattr__(self, name):
+        attr = getattr(self._target, name)
+        if name in _FINDERS:
+            if not callable(attr):  # .first / .last
+                return _Reaching(attr, self._ui, attr)
+            return lambda *a, **k: _Reaching(attr(*a, **k), self._ui, None)
+        if name in _ACTIONS:
+            def act(*a, **k):
+                wants_sight = k.get("state", "visible") == "visible"
+                if wants_sight:
+                    if self._where is None and hasattr(self._target, "evaluate_all"):
+                        self._ui.reach(self._target)
+                    elif a and isinstance(a[0], str) and not hasattr(self._target, "evaluate_all"):
+                        self._ui.reach(a[0])
+                    elif self._where is not None:
+                        self._ui.reach(self._where)
+                return attr(*a, **k)
+            return act
+        return attr
+
+
 class Ui:
-    """A page of the app plus the helpers a test needs; counts the clicks a user makes."""
+    """A page of the app plus the helpers a test needs; counts the clicks a user makes. `page` opens the step
+    an element sits in before acting on it (a click counted), as a person would."""
 
     def __init__(self, browser, server, shots: Path, viewport=LAPTOP, locale: str = "en-US"):
         # the browser's language picks the page's (English unless told otherwise, whatever this machine's is)
         self.context = browser.new_context(viewport=viewport, accept_downloads=True, permissions=["camera"],
                                            locale=locale)
         self.context.add_init_script(SCROLL_TRACKER)
-        self.page = self.context.new_page()
+        self.raw = self.context.new_page()
+        self.page = _Reaching(self.raw, self)
         self.server, self.shots, self.clicks, self.errors = server, shots, 0, []
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.goto(server.url)
+        self.raw.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.raw.goto(server.url)
         self.page.wait_for_selector("#folder-drop input[type=file]", state="attached", timeout=60_000)
+
+    def reach(self, target, via: tuple[str, ...] = (), see: bool = False, timeout_s: float = 30):
+        """Open the step (and inner tab) the element `target` names sits in (the first `#elem_id` of a selector, or
+        of a locator's description), as a person would, counting the clicks; a step folded into the tab bar's
+        overflow menu (a narrow screen) is opened through it. With `see` (a selector): also open the accordions
+        around it that are closed (from the page's layout, and the selectors `via`, outermost first; one not on
+        the page is passed over) and scroll it into view (counted by SCROLL_TRACKER as any scroll is); returns
+        its locator."""
+        found = _ELEM_ID.search(target if isinstance(target, str) else str(target))
+        if found:
+            for button in self.raw.evaluate(TABS_OF_JS, found.group(1)):
+                tab = self.raw.locator(button).first
+                try:
+                    tab.wait_for(state="attached", timeout=10_000)
+                except Exception:  # a step's button folded into the bar's overflow menu is not on the page
+                    if not button.endswith("-button"):
+                        raise
+                if button.endswith("-button") and (tab.count() == 0 or not tab.is_visible()):
+                    self._open_folded_tab(button[1:-len("-button")])  # not in the bar: in its overflow menu
+                    self.clicks += 1
+                    self.raw.wait_for_timeout(150)
+                elif tab.get_attribute("aria-selected") != "true":
+                    tab.click()
+                    self.clicks += 1
+                    self.raw.wait_for_timeout(150)  # the tab's panel is drawn in the next frame
+        if not see:
+            return None
+        for c in (self.raw.evaluate(_CONTAINERS_OF, found.group(1)) if found else None) or []:
+            if c["type"] == "accordion" and c["elem_id"]:
+                self._open_accordion(f"#{c['elem_id']}", target)
+        for outer in via:
+            if self.raw.locator(outer).count() and not self._shown(target):
+                self._open_accordion(outer, target)
+        loc = self.raw.locator(target).first
+        loc.wait_for(state="attached", timeout=timeout_s * 1000)
+        loc.scroll_into_view_if_needed(timeout=timeout_s * 1000)
+        return loc
+
+    def step(self, key: str) -> None:
+        """Open a step by its tab, as a person does (photos, label, train, check, try, share)."""
+        self.click(f"#step-{key}-button")
 
     def shot(self, name: str) -> Path:
         self.shots.mkdir(parents=True, exist_ok=True)
@@ -229,7 +310,8 @@ class Ui:
         return path
 
     def click(self, selector: str) -> None:
-        self.page.click(selector)
+        self.reach(selector)
+        self.raw.click(selector)
         self.clicks += 1
 
     def text(self, selector: str) -> str:
@@ -239,44 +321,13 @@ class Ui:
         """px scrolled on this page so far (window and inside elements; conftest_app.scrolled)."""
         return scrolled(self.page)
 
-    def reach(self, selector: str, via: tuple[str, ...] = (), timeout_s: float = 30) -> "Locator":
-        """Bring `selector` on screen as a person would, counting the clicks, and return its locator.
-
-        The tabs and accordions around it (outermost first) come from the page's own layout (Gradio's
-        window.gradio_config, found by the first `#elem_id` in `selector`), since a tab never opened has no
-        children in the page yet (Gradio 6.31 mounts a Tab's children on its first visit, render_children=True or
-        not, and keeps them, hidden, after): a tab not shown is clicked ([role=tab][aria-controls=<its elem_id>],
-        through the tab bar's overflow menu where a narrow screen folds it away), a closed accordion is opened
-        when the element is not shown yet. `via`: more containers to open (selectors), for what the layout does
-        not say; one that is not on the page is passed over. Then the element is scrolled into view (counted by
-        SCROLL_TRACKER, as any scroll is)."""
-        found = re.search(r"#([\w-]+)", selector)
-        around = self.page.evaluate(_CONTAINERS_OF, found.group(1)) if found else None
-        for c in around or []:
-            if c["type"] == "tabitem":
-                self._open_tab(c["elem_id"], c["label"])
-            elif c["elem_id"]:
-                self._open_accordion(f"#{c['elem_id']}", selector)
-            elif c["label"] and self.page.evaluate(_MARK_ACCORDION, c["label"]):  # found by its title
-                self._open_accordion("[data-fs-reach]", selector)
-                self.page.evaluate("() => document.querySelector('[data-fs-reach]')?.removeAttribute('data-fs-reach')")
-        for outer in via:
-            if self.page.locator(outer).count() and not self._shown(selector):
-                self._open_panels(outer)
-                self._open_accordion(outer, selector)
-        loc = self.page.locator(selector).first
-        loc.wait_for(state="attached", timeout=timeout_s * 1000)
-        self._open_panels(selector)
-        loc.scroll_into_view_if_needed(timeout=timeout_s * 1000)
-        return loc
-
     def _shown(self, selector: str) -> bool:
-        loc = self.page.locator(selector)
+        loc = self.raw.locator(selector)
         return loc.count() > 0 and loc.first.is_visible()
 
     def _open_accordion(self, box_selector: str, inside: str) -> None:
         """Open the accordion `box_selector` (a click) when it is closed and `inside` is not shown."""
-        box = self.page.locator(box_selector)
+        box = self.raw.locator(box_selector)
         if box.count() == 0 or self._shown(inside) or \
                 not box.first.evaluate("e => e.classList.contains('gr-accordion')"):
             return
@@ -286,51 +337,19 @@ class Ui:
             head.click()
             self.clicks += 1
 
-    def _open_tab(self, elem_id: str, label: str) -> None:
-        """Click the tab whose panel is `elem_id` (without one: the tab named `label`) unless it is the one shown."""
-        if elem_id:
-            if self.page.evaluate(_PANEL_SHOWN, elem_id):
-                return
-            tab = self.page.locator(f'[role=tab][aria-controls="{elem_id}"]').first
-        elif not label:  # neither an elem_id nor a plain title (a translated one): nothing to find it by
-            return
-        else:
-            tab = self.page.get_by_role("tab", name=label).first
-            if tab.get_attribute("aria-selected") == "true":
-                return
-        if tab.count() == 0 or not tab.is_visible():  # folded into the tab bar's overflow menu (a narrow screen)
-            self._open_folded_tab(elem_id)
-        else:
-            tab.click()
-        self.clicks += 1
-        if elem_id:
-            self.page.wait_for_function(_PANEL_SHOWN, arg=elem_id, timeout=10_000)
-
     def _open_folded_tab(self, elem_id: str) -> None:
         """Click, in the tab bar's overflow menu ("More tabs"), the tab of panel `elem_id`: the menu lists the tabs
         that have no button of their own in the bar, in the bar's order (the page's layout says which these are)."""
-        siblings = self.page.evaluate(_SIBLING_TABS, elem_id)
+        siblings = self.raw.evaluate(_SIBLING_TABS, elem_id)
         assert siblings, f"the tab of #{elem_id} is neither in the tab bar nor in the page's layout"
-        shown = [t for t in siblings if self.page.locator(f'[role=tab][aria-controls="{t}"]').is_visible()]
+        shown = [t for t in siblings if self.raw.locator(f'[role=tab][aria-controls="{t}"]').is_visible()]
         folded = [t for t in siblings if t not in shown]
         assert shown, f"no tab beside #{elem_id}'s is in the bar: its overflow menu cannot be found"
-        bar = self.page.locator(f'[role=tab][aria-controls="{shown[0]}"]').locator(
+        bar = self.raw.locator(f'[role=tab][aria-controls="{shown[0]}"]').locator(
             "xpath=ancestor::*[.//*[contains(@class,'overflow-menu')]][1]")
         bar.locator(".overflow-menu > button").first.click()
         self.clicks += 1
         bar.locator(".overflow-dropdown button").nth(folded.index(elem_id)).click()
-
-    def _open_panels(self, selector: str) -> None:
-        """Click the tab of each hidden tab panel around `selector` (one already in the page), outermost first."""
-        hidden = self.page.locator(selector).first.evaluate("""e => {
-            const out = [];
-            for (let p = e.closest('[role=tabpanel]'); p;
-                 p = p.parentElement && p.parentElement.closest('[role=tabpanel]'))
-                if (getComputedStyle(p).display === 'none' || p.hidden) out.unshift(p.id);
-            return out; }""")
-        for panel in hidden:
-            assert panel, f"{selector} sits in a hidden tab panel without an id: its tab cannot be found"
-            self._open_tab(panel, "")
 
     def wait_text(self, selector: str, pattern: str, timeout_s: float = 90) -> str:
         deadline = time.time() + timeout_s
@@ -384,8 +403,8 @@ class Ui:
         self.clicks += 1
 
     def upload_zip(self, path: Path) -> None:
-        self.page.get_by_role("tab", name=re.compile("Zip")).click()
-        self.page.set_input_files("#zip-upload input[type=file]", str(path))
+        """A zip in the one drop zone (its "Choose photos or a .zip…" button), as a person gives one."""
+        self.page.set_input_files("#folder-drop input.fs-files", str(path))
 
     def close(self) -> None:
         self.context.close()

@@ -27,7 +27,7 @@ def test_dropped_folder_keeps_its_subfolder_names(ui, app_server, tmp_path):
     strips = u.text("#data-thumbs")
     assert "süße Katzen" in strips and "dogs" in strips
     assert u.page.locator("#data-thumbs img").count() == 12
-    assert "Sent 12 pictures" in u.text("#folder-drop")
+    assert "12 pictures in 2 class folders, ready to train" in u.text("#folder-drop")  # what it saw, said
     assert "readme.txt" in u.page.locator("#data-skipped").inner_text() and ".DS_Store" not in u.text("body")
     # on the server, the session holds the folder with its class folders (not a flat pile of files)
     rebuilt = list(app_server.sessions.glob("session-*/folder-*/My photos/süße Katzen/*.png"))
@@ -36,9 +36,9 @@ def test_dropped_folder_keeps_its_subfolder_names(ui, app_server, tmp_path):
     fake = tmp_path / "holiday.zip"
     fake.write_text("not a zip at all")
     u.upload_zip(fake)
-    toast = u.page.locator(".toast-body").filter(has_text="holiday.zip is not a zip archive")
-    toast.wait_for(timeout=30_000)
-    assert "2 classes" in u.text("#data-summary")  # the photos loaded before are still there
+    said = u.wait_text("#data-summary", "holiday.zip is not a zip archive", timeout_s=30)
+    assert "Nothing was loaded from “holiday.zip”" in said
+    assert "2 classes" in said  # the photos loaded before are still there
     u.shot("bad-zip-message")
 
 
@@ -89,8 +89,8 @@ def test_zip_train_live_curve_stop_predict_and_download(ui, tmp_path):
     u.shot("zip-report")
     u.choose_backbone("MobileNetV2")
     u.set_number("epochs", 100)
-    u.page.get_by_text(re.compile("^The last block too")).click()  # more work per epoch: the curve grows visibly
-    u.page.get_by_text("Advanced").click()
+    u.page.locator("#step-train").get_by_text(re.compile("^The last block too")).click()  # more work per epoch: the curve grows visibly
+    u.page.locator("#step-train").get_by_text("Advanced").click()
     u.set_number("train-batch", 4)
     u.click("#train-btn")
     seen = []
@@ -119,7 +119,7 @@ def test_zip_train_live_curve_stop_predict_and_download(ui, tmp_path):
     tm = load_bundle(saved)
     assert tm.classes == ["cat", "dog"] and tm.metrics["best_epoch"] <= stopped_at
     assert "Image classifier: cat, dog" in u.text("#model-card")
-    u.page.get_by_text("TorchScript (for PyTorch apps)").click()
+    u.page.locator("#step-share").get_by_text("TorchScript (for PyTorch apps)").click()
     u.click("#export-btn")
     files = u.wait_text("#export-files", r"\.torchscript", 120).replace("\n", "")  # names show as stem + suffix
     assert "torchscript.pt.json" in files and "torchscript.md" in files  # how to feed it, and its model card
@@ -128,7 +128,7 @@ def test_zip_train_live_curve_stop_predict_and_download(ui, tmp_path):
     u.wait_text("#try-label", r"^(?!.*%)", 30)  # switching to the camera clears the last answer
     u.webcam_shot("try-image")
     assert re.search(r"(cat|dog)", u.wait_text("#try-label", r"\d+%", 30))
-    u.page.get_by_text("Many pictures at once").click()
+    u.page.locator("#step-try").get_by_text("Many pictures at once").click()
     many = sorted((pets / "cat").glob("*.png"))[:3] + sorted((pets / "dog").glob("*.png"))[:2]
     u.page.set_input_files("#many-files input[type=file]", [str(p) for p in many])
     table = u.wait_text("#many-table", r"(cat|dog)", 60)
@@ -177,7 +177,7 @@ def test_class_cards_webcam_free_path_and_the_example(ui, tmp_path):
     u.click("#example-btn")
     u.wait_text("#data-summary", r"3 classes.*circles, squares, triangles")
     assert u.page.locator("#data-thumbs img").count() == 24
-    u.page.get_by_text("Quick", exact=True).click()  # a preset fills in the settings
+    u.page.locator("#step-train").get_by_text("Quick", exact=True).click()  # a preset fills in the settings
     u.page.wait_for_function("() => document.querySelector('#epochs input[type=number]').value === '5'")
     u.shot("example-report")
 
@@ -296,13 +296,15 @@ def test_chinese_browser_gets_the_page_and_its_reports_in_chinese_and_the_switch
     u.wait_text("#train-btn", "▶ 训练", 30)
     u.page.wait_for_function("() => document.title.startsWith('fewshot：')", timeout=10_000)  # the tab's title too
     assert u.page.evaluate("document.documentElement.lang") == "zh-CN"
-    body = u.text("body")
-    for words in ("你的照片", "训练轮数", "学习率", "网络中参与学习的部分（解冻）", "只训练最后一层", "带走模型",
-                  "把一个文件夹拖到这里", "尚未开始。", "还没有加载任何照片。"):
-        assert words in body, words
-    assert "Your photos" not in body and "Learning rate" not in body
-    u.page.get_by_role("tab", name=re.compile("压缩包")).click()
-    u.page.set_input_files("#zip-upload input[type=file]", str(zip_of(pets, tmp_path / "pets.zip")))
+    for step, words in (("photos", ("你的照片", "把照片拖到这里", "还没有加载任何照片。")),
+                        ("train", ("训练轮数", "步长", "网络中参与学习的部分", "只训练最后一层", "尚未开始。")),
+                        ("share", ("带走模型",))):
+        u.step(step)  # one screen per step: each step's words, in Chinese, when it is open
+        body = u.text("body")
+        for words in words:
+            assert words in body, words
+        assert "Your photos" not in body and "Learning rate" not in body and "Step size" not in body
+    u.upload_zip(zip_of(pets, tmp_path / "pets.zip"))
     summary = u.wait_text("#data-summary", "已加载pets.zip：2 个类别", 60)
     assert "（dogs, 猫）" in summary and "张照片用于学习（训练）" in summary
     toast = u.page.locator(".toast-body").filter(has_text="跳过了 1 个文件")
@@ -328,7 +330,8 @@ def test_chinese_browser_gets_the_page_and_its_reports_in_chinese_and_the_switch
     assert "Done in" in u.wait_text("#train-progress", "Done in", 30) and "truncated" in u.text("#data-skipped")
     assert "Image classifier: dogs, 猫" in u.wait_text("#model-card", "Image classifier", 30)
     u.page.wait_for_function("() => document.title === 'fewshot: teach a computer your photos'", timeout=10_000)
-    assert "你的照片" not in u.text("body")
+    u.step("photos")
+    assert "Your photos" in u.text("body") and "你的照片" not in u.text("body")
     u.shot("switched-to-english")
     u.click("[data-fs-lang='zh-CN']")
     u.wait_text("#data-summary", "已加载pets.zip", 30)
@@ -338,12 +341,13 @@ def test_chinese_browser_gets_the_page_and_its_reports_in_chinese_and_the_switch
 def test_browser_language_decides_the_page_language(ui, tmp_path):
     en = ui(locale="en-US")
     en.wait_text("#train-btn", "▶ Train", 30)
+    en.step("photos")
     assert "Your photos" in en.text("body") and "你的照片" not in en.text("body")
     zh = ui(locale="zh")  # plain "zh" (Gradio itself only knows zh-CN): still Chinese
     zh.wait_text("#train-btn", "▶ 训练", 30)
-    assert "把一个文件夹拖到这里" in zh.text("#folder-drop") and "Drop one folder here" not in zh.text("#folder-drop")
+    assert "把照片拖到这里" in zh.text("#folder-drop") and "Drop your photos here" not in zh.text("#folder-drop")
     zh.page.set_input_files("#folder-drop input[type=file]",
                             str(make_class_folders(tmp_path / "花园", {"ants": 3, "bees": 3})))
-    zh.wait_text("#folder-drop", "已从“花园”发送 6 张图片；报告在下方。", 60)
+    zh.wait_text("#folder-drop", "“花园”：2 个类别文件夹里共 6 张图片，可以训练了", 60)
     assert "已加载文件夹“花园”：2 个类别" in zh.wait_text("#data-summary", "已加载", 60)
     zh.shot("plain-zh")

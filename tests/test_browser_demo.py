@@ -47,7 +47,7 @@ def test_a_demo_link_made_in_step_5_works_on_a_phone_and_its_feedback_comes_home
 
     # the click path, from a trained model to its link opened on a phone
     clicks, t0 = u.clicks, time.perf_counter()
-    u.page.get_by_text("Share a demo link").click()
+    u.page.locator("#step-share").get_by_text("Share a demo link").click()
     u.clicks += 1
     u.click("#share-make")
     u.wait_text("#share-links", r"/m/", 60)

@@ -81,7 +81,7 @@ def check_set_rows(app_server, truth: dict[str, str]) -> list[tuple]:
 
 def demo_card(u, browser) -> str:
     """Step 5's Share block makes a demo link; a visitor opens it and reads About this model."""
-    u.page.get_by_text("Share a demo link").click()
+    u.page.locator("#step-share").get_by_text("Share a demo link").click()
     u.click("#share-make")
     u.wait_text("#share-links", r"/m/", 60)
     href = u.page.locator("#share-links a").first.get_attribute("href")

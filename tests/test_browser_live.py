@@ -32,7 +32,7 @@ def test_stop_during_a_fast_run_is_answered_promptly_and_ends_where_the_curve_wa
     u.choose_backbone("MobileNetV2")
     assert checked_preset(u) == "Balanced"
     u.set_number("epochs", 100)
-    u.page.get_by_text(re.compile("^Only the last layer")).click()  # a fraction of a second an epoch on a CPU
+    u.page.locator("#step-train").get_by_text(re.compile("^Only the last layer")).click()  # a fraction of a second an epoch on a CPU
     u.page.wait_for_function("() => document.querySelector('#preset input:checked')?.value === 'Custom'")
     u.shot("custom-preset")
     u.click("#train-btn")
@@ -45,7 +45,7 @@ def test_stop_during_a_fast_run_is_answered_promptly_and_ends_where_the_curve_wa
     shown = u.page.evaluate(STOP_COUNTING)
     rate = (shown - first[1]) / (clicked - first[0])  # epochs a second, as the page saw them
     assert 15 <= shown < 95, (shown, u.text("#train-progress"))
-    u.page.get_by_text("Stopping after this batch").wait_for(timeout=5000)
+    u.page.locator("#step-train").get_by_text("Stopping after this batch").wait_for(timeout=5000)
     answered = time.perf_counter() - clicked
     progress = u.wait_text("#train-progress", r"Stopped after \d+ epochs?", 30)
     ended = int(re.search(r"Stopped after (\d+)", progress).group(1))
@@ -63,7 +63,7 @@ def test_stop_during_a_fast_run_is_answered_promptly_and_ends_where_the_curve_wa
     stopped = [row for row in u.table("#runs-table") if row.get("status") == "stopped"]
     assert [row["epochs"] for row in stopped] == [str(ended)], runs  # the run recorded is what the curve showed
     # choosing a preset again fills the settings, and the preset says which one they are
-    u.page.get_by_text("Quick", exact=True).click()
+    u.page.locator("#step-train").get_by_text("Quick", exact=True).click()
     u.page.wait_for_function("() => document.querySelector('#epochs input[type=number]').value === '5'")
     assert checked_preset(u) == "Quick"
 
@@ -77,8 +77,8 @@ def test_a_training_goes_on_through_a_reload_and_the_page_follows_it_again(ui, t
     u.wait_text("#data-summary", r"tiny\.zip: 3 classes")
     u.choose_backbone("MobileNetV2")
     u.set_number("epochs", 100)
-    u.page.get_by_text(re.compile("^The last block too")).click()  # slower epochs: a run that lasts a while
-    u.page.get_by_text("Advanced", exact=True).click()
+    u.page.locator("#step-train").get_by_text(re.compile("^The last block too")).click()  # slower epochs: a run that lasts a while
+    u.page.locator("#step-train").get_by_text("Advanced", exact=True).click()
     u.set_number("train-batch", 4)  # (12 steps an epoch instead of 2)
     u.click("#train-btn")
     deadline = time.time() + 180

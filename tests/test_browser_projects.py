@@ -48,7 +48,7 @@ def test_project_survives_a_reload_keeps_the_better_model_and_deletes_cleanly(ui
     u.shot("after-reload")
 
     # a second run, from scratch and stopped after its first epoch: worse, so the better model stays active
-    u.page.get_by_label("Start from ImageNet knowledge (recommended)").uncheck()
+    u.page.locator("#step-train").get_by_label("Start from ImageNet knowledge (recommended)").uncheck()
     u.set_number("epochs", 100)
     u.click("#train-btn")
     u.wait_text("#train-progress", r"training · epoch \d+/100", 180)  # (the curves shown were run 1's)

@@ -33,7 +33,7 @@ def test_the_space_box_gives_the_folder_and_publishing_offline_says_so_and_forge
     u = ui(viewport=PHONE)
     u.page.set_input_files("#load-bundle input[type=file]", str(bundle))
     u.wait_text("#try-status", "Model ready", 60)
-    u.page.get_by_text("Share it as a Hugging Face Space").click()
+    u.page.locator("#step-share").get_by_text("Share it as a Hugging Face Space").click()
     u.click("#space-folder-btn")
     u.wait_text("#space-zip", r"green-red-classifier-space\s*\.zip", 120)
     link = u.page.locator("#space-zip a[href]").first

@@ -1416,4 +1416,65 @@ MESSAGES.update({  # Label Studio both ways (fewshot/labelstudio_*.py, label_fil
     "labelstudio: the folder Label Studio serves local files from, if not the export folder itself":
         "labelstudio：Label Studio 提供本地文件的根文件夹（如果不是导出文件夹本身）",
     "error: --document-root is for --format labelstudio": "错误：--document-root 只用于 --format labelstudio",
+    # the steps' tabs (fewshot/ui/nav.py)
+    "Photos": "照片",
+    "Label": "标注",
+    "Try": "试用",
+    "Next": "下一步",
+    "Next: your photos →": "下一步：你的照片 →",
+    "Next: give the photos their classes →": "下一步：给照片标上类别 →",
+    "Next: train the model →": "下一步：训练模型 →",
+    "Next: check the model →": "下一步：检查模型 →",
+    "Next: try it on a new picture →": "下一步：用一张新图片试试 →",
+    "Next: take it away or share it →": "下一步：带走或分享模型 →",
+    # the one drop zone (fewshot/ui/step_data.py)
+    "Choose or drop your photos: a folder, a .zip or loose photos": "选择或拖入你的照片：文件夹、.zip 或零散的照片",
+    "Drop your photos here: a folder, a .zip, or loose photos": "把照片拖到这里：文件夹、.zip 或零散的照片",
+    "Sorted into one subfolder per class (e.g. {} and {}, or a {} + {} layout), they are ready to train. Not sorted? "
+    "They go to the Label step, where you give each one its class with the model's help.":
+        "如果每个类别一个子文件夹（例如 {0} 和 {1}，或 {2} + {3} 的结构），就可以直接训练。没有分好？"
+        "它们会进入“标注”步骤，在模型帮助下给每张照片标上类别。",
+    "Choose photos or a .zip…": "选择照片或 .zip…",
+    "📁 “{}”: {} pictures in {} class folders, ready to train (the report is below).":
+        "📁 “{0}”：{2} 个类别文件夹里共 {1} 张图片，可以训练了（报告在下方）。",
+    "🗂 “{}” is not sorted into class folders: its {} new photos are in the Label step.":
+        "🗂 “{0}” 没有按类别文件夹分好：其中 {1} 张新照片已放进“标注”步骤。",
+    "🗂 {} photos without class folders went to the Label step, where you give each one its class ({} were already "
+    "in the project).": "🗂 {0} 张没有类别文件夹的照片已进入“标注”步骤，请在那里给每张照片标上类别（其中 {1} 张已在项目里）。",
+    "Drop one .zip at a time, without other photos beside it (or unzip it and drop the folder).":
+        "一次只拖入一个 .zip，旁边不要带其他照片（或者解压后拖入文件夹）。",
+    "📁 Drop photos": "📁 拖入照片",
+    "🗂 {} new photos without class folders are in the Label step.": "🗂 {0} 张没有类别文件夹的新照片已放进“标注”步骤。",
+    "{}, the usual choice, cannot start here: its ImageNet weights are not on this machine, and the machine is "
+    "offline. {} is chosen instead: its weights are here.":
+        "通常选用的 {0} 在这里无法开始：它的 ImageNet 权重不在这台机器上，而这台机器没有联网。已改选 {1}：它的权重就在这里。",
+    "your photos": "你的照片",
+    # step 2's settings: plain words first, the term in brackets
+    "Starting network": "起点网络",
+    "A network that already knows everyday pictures; its knowledge is re-used (the “backbone”). ✓ marks one already "
+    "on this machine.": "一个已经认识日常图片的网络，复用它的知识（即“骨干网络”）。✓ 表示它已在这台机器上。",
+    "Rounds of training": "训练轮数",
+    "How many times the model sees every training photo (“epochs”).": "模型把每张训练照片看多少遍（即“轮数 epoch”）。",
+    "Step size": "步长",
+    "How big each correction step is (the “learning rate”). 0.001 is a good start; lower it if the curves jump.":
+        "每一步修正有多大（即“学习率”）。0.001 是不错的起点；曲线跳动时就调低。",
+    "How much of the network learns": "网络中参与学习的部分",
+    "The rest keeps what it learned on ImageNet (letting more layers learn is called “unfreezing”).":
+        "其余部分保留在 ImageNet 上学到的知识（让更多层参与学习叫作“解冻”）。",
+    "Photos per step": "每步照片数",
+    "Photos per correction step (the “batch size”): bigger is smoother but needs more memory.":
+        "每一步修正用的照片数（即“批大小”）：越大越平稳，但更占内存。",
+    "Varied copies of photos": "照片的变化副本",
+    "Random changes to training photos, so the model learns the object, not the picture (“augmentation”).":
+        "对训练照片做随机变化，让模型学到物体本身而不是这张照片（即“数据增强”）。",
+    "Less over-confidence": "减少过度自信",
+    "Keeps the model from being over-confident (“label smoothing”); 0.1 is usual.":
+        "防止模型过于自信（即“标签平滑”）；通常用 0.1。",
+    "Stop when it stops improving": "不再进步时停止",
+    "Stop after this many rounds without improvement (“early stop”; 0 = never).":
+        "连续这么多轮没有提升就停止（即“提前停止”；0 = 从不）。",
+    "Count every class the same": "每个类别同等计算",
+    "Each class counts the same, however many photos it has (a “class-balanced loss”). Turn it off only if your "
+    "photo counts match how often each class really occurs.":
+        "每个类别的分量相同，不论它有多少张照片（即“类别均衡损失”）。只有当各类照片的数量正好反映每类实际出现的频率时，才关闭它。",
 })

@@ -22,8 +22,8 @@ import gradio as gr
 from gradio.utils import get_upload_folder
 
 from .. import i18n as L
-from . import (share, step_cards, step_check, step_data, step_label, step_project, step_space, step_take, step_train,
-               step_try)
+from . import (nav, share, step_cards, step_check, step_data, step_label, step_project, step_space, step_take,
+               step_train, step_try)
 from .page import PRIVATE, Links, Page, lang_of, localize, localized
 from .tab.jobs import Jobs
 from .tab.state import Backends, Session, SessionRegistry, remove_stale_sessions, session_root
@@ -93,6 +93,7 @@ class Views:
     """Every step's view, as its `build` made it."""
 
     project: step_project.ProjectView
+    nav: nav.NavView
     data: step_data.DataView
     label: step_label.LabelView
     train: step_train.TrainView
@@ -113,10 +114,23 @@ class Views:
 
 
 def _build_steps(page: Page, project: step_project.ProjectView) -> Views:
-    return Views(project=project, data=step_data.build(page, cards_tab=lambda: step_cards.build(page)),
-                 label=step_label.build(page), train=step_train.build(page), check=step_check.build(page),
-                 try_=step_try.build(page),
-                 take=step_take.build(page, space=lambda: step_space.build(page), share=lambda: share.build(page)))
+    """Each step in its own tab (fewshot/ui/nav.py), below the project bar."""
+    steps = nav.build()
+    with steps.tabs:
+        with nav.step(steps, "photos"):
+            data = step_data.build(page, cards_tab=lambda: step_cards.build(page))
+        with nav.step(steps, "label"):
+            label = step_label.build(page)
+        with nav.step(steps, "train"):
+            train = step_train.build(page)
+        with nav.step(steps, "check"):
+            check = step_check.build(page)
+        with nav.step(steps, "try"):
+            try_ = step_try.build(page)
+        with nav.step(steps, "share"):
+            take = step_take.build(page, space=lambda: step_space.build(page), share=lambda: share.build(page))
+    label.timer.render()  # outside the tabs: a tab's components run only once it is opened
+    return Views(project=project, nav=steps, data=data, label=label, train=train, check=check, try_=try_, take=take)
 
 
 def _links(page: Page, v: Views, demo: gr.Blocks) -> Links:
@@ -131,7 +145,20 @@ def _links(page: Page, v: Views, demo: gr.Blocks) -> Links:
     return Links(demo=demo, show_all=show_all, everything=_outputs(v, bar=False, form=True),
                  show_report=lambda sess: step_data.report(v.data, sess), report_outputs=v.data.report,
                  show_model=show_model, model_outputs=_model_outputs(v), slots=train_slots(),
-                 take_parts=lambda: (share.wire(v.take.share, page), step_space.wire(v.take.space, page)))
+                 take_parts=lambda: (share.wire(v.take.share, page), step_space.wire(v.take.space, page)),
+                 to_label=lambda sess, items, skipped, archive=None: _to_label(page, v, sess, items, skipped, archive),
+                 to_label_outputs=v.label.shown + [v.nav.tabs])
+
+
+def _to_label(page: Page, v: Views, sess: Session, items: list, skipped: list, archive: str | None):
+    """Photos without class folders join the tab's project unlabelled (a project is made when none is open), and
+    the Label step opens on them: (added, already there, what the Label step shows, with its tab selected)."""
+    first = items[0][1] if items else ""
+    name = Path(archive).stem if archive else first.split("/")[0] if "/" in first else "Unsorted photos"
+    desk = step_label.desk_of(sess, make=True, name=name if len(name) < 60 else "Unsorted photos", tokens=page.thumbs)
+    r = (desk.add_archive(archive, sess.limits, sess.fresh_dir("pool")) if archive
+         else desk.add_uploaded(items, sess.limits, skipped))
+    return r.added, r.already, {**step_label.render(v.label, sess), **nav.open_step(v.nav, "label")}
 
 
 def _outputs(v: Views, bar: bool, form: bool) -> list:
@@ -149,10 +176,32 @@ def _model_outputs(v: Views) -> list:
 
 def _wire_steps(page: Page, views: Views, demo: gr.Blocks) -> None:
     links = _links(page, views, demo)
+    marks = [*views.nav.tab.values(), *views.nav.next.values()]
     for step, view in views.wired():  # the project bar first: it sets page.follow, which the others chain
         step.wire(view, page, links)
-    _wire_language(page, [(step.render, view) for step, view in views.rendered()],
-                   _outputs(views, bar=True, form=False))
+        if step is step_project:  # every event that changes the project or the model also marks the steps anew
+            page.follow = _marking(page.follow, views.nav, page.state, marks)
+    nav.wire(views.nav, page)
+    for opened in page.reopened:  # a project opened (a reload too): its steps' marks
+        opened.then(_marks(views.nav), [page.state], marks, **PRIVATE, show_progress="hidden")
+    _wire_language(page, [(step.render, view) for step, view in views.rendered()] + [(nav.render, views.nav)],
+                   _outputs(views, bar=True, form=False) + marks)
+
+
+def _marks(steps: nav.NavView):
+    def show(st):
+        sess = st if isinstance(st, Session) and not st.closed else None
+        return localized(nav.render(steps, sess), lang_of(sess))
+    return show
+
+
+def _marking(follow, steps: nav.NavView, state: gr.State, marks: list):
+    """`follow` (the project bar's refresh after an event), then the steps' marks."""
+    def then(dep):
+        dep = follow(dep)
+        dep.then(_marks(steps), [state], marks, **PRIVATE, show_progress="hidden")
+        return dep
+    return then
 
 
 def _wire_language(page: Page, renders: list, rewritten: list) -> None:

@@ -266,12 +266,16 @@ class Links:
     model_outputs: list  # what show_model writes, in the API's order
     take_parts: Callable[[], None]  # wires step 5's Space and demo-link blocks, in their place in the API's order
     slots: int  # how many trainings may run at once (FEWSHOT_TRAIN_SLOTS)
+    # photos without class folders, given to the Label step: (session, [(upload, relative path)], skipped, or a
+    # zip's upload) -> (how many were added and already there, what the Label step then shows with its tab open)
+    to_label: Callable[..., tuple[int, int, dict]] = None
+    to_label_outputs: list = field(default_factory=list)
 
 
 def step_header(num: int, title: str, hint: str) -> None:
-    """A numbered step's heading and its one-line hint."""
-    gr.HTML(f'<h2><span class="fs-num">{num}</span>{title}</h2><div class="fs-muted">{hint}</div>',
-            elem_classes="fs-step")
+    """A step's heading and its one-line hint (`num` is kept for the steps' order; the tab itself numbers
+    nothing: fewshot/ui/nav.py marks what is done and what is next)."""
+    gr.HTML(f'<h2>{title}</h2><div class="fs-muted">{hint}</div>', elem_classes="fs-step")
 
 
 PRIVATE = dict(api_visibility="private")

@@ -17,7 +17,7 @@ from ..examples import PHOTO_SETS
 from .tab import photos as P
 from ..errors import DataError
 from .page import LANG, Links, PRIVATE, Page, friendly, localized, md_hint, step_header, warn
-from .tab.state import Session
+from .tab.state import Session, is_upload
 from .texts import FOLDER_TEMPLATE, FOLDER_TEXTS
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
@@ -47,16 +47,17 @@ def build(page: Page, cards_tab: Callable[[], object]) -> DataView:
     v = DataView()
     step_header(1, "Your photos", "Give a few dozen photos per class, taken in different places, angles and light.")
     with gr.Tabs():
-        with gr.Tab("📁 Folder", id="folder") as tab_folder:
+        with gr.Tab("📁 Drop photos", id="folder") as tab_folder:
+            # one drop zone for photos in any shape: class folders (or train/ + val/), a zip, or a pile
             v.folder = gr.HTML(value="", html_template=FOLDER_TEMPLATE, status="", busy="", elem_id="folder-drop",
                                limit=Limits.from_env().max_images, js_on_load=(ASSETS / "folder_drop.js").read_text(),
                                texts={lang: {k: L.numbered(t, lang) for k, t in FOLDER_TEXTS.items()}
                                       for lang in L.LANGS},
                                t_aria=FOLDER_TEXTS["aria"], t_title=FOLDER_TEXTS["title"], t_btn=FOLDER_TEXTS["btn"],
-                               t_sub="", failed="")
-        with gr.Tab("🗜️ Zip", id="zip") as tab_zip:
+                               t_files=FOLDER_TEXTS["files"], t_sub="", failed="")
+            # the API's way in for a zip of class folders (/load_zip); the page takes zips in the drop zone
             v.zip = gr.File(label="A .zip of class folders (or of train/ and val/)", file_types=[".zip"],
-                            file_count="single", elem_id="zip-upload", height=140)
+                            file_count="single", elem_id="zip-upload", height=140, visible=False)
         with gr.Tab("🃏 Cards", id="cards") as tab_cards:
             v.cards = cards_tab()
         with gr.Tab("✨ Example", id="example") as tab_example:
@@ -68,7 +69,7 @@ def build(page: Page, cards_tab: Callable[[], object]) -> DataView:
                                           label="Real photos (downloaded, needs internet)", scale=2)
                 v.download = gr.Button("Download", elem_id="download-btn")
     # Gradio names the tabs once, in the language the page loaded in: a switch names them again (wire)
-    v.tabs = {tab: str(tab.label) for tab in (tab_folder, tab_zip, tab_cards, tab_example)}
+    v.tabs = {tab: str(tab.label) for tab in (tab_folder, tab_cards, tab_example)}
     v.summary = gr.Markdown("Nothing loaded yet.", elem_id="data-summary", label="summary")
     v.warnings = gr.Markdown("", elem_id="data-warnings", label="warnings")
     v.thumbs = gr.HTML("", elem_id="data-thumbs", label="thumbnails")
@@ -125,6 +126,17 @@ def not_loaded(v: DataView, sess: Session) -> dict:
                               failed=top)}
 
 
+def _said(key: str, *values) -> str:
+    """The drop zone's status line (FOLDER_TEXTS[key], in the running callback's language)."""
+    return L.translate(FOLDER_TEXTS[key].format(*values), LANG.get())
+
+
+def _classes_said(top: str, rels: list[str]) -> str:
+    """What the drop zone saw: how many pictures in how many class folders (of this drop, not the project)."""
+    _, photos, classes = P.photo_layout(rels)
+    return _said("classes", top, photos, classes)
+
+
 def render(v: DataView, sess: Session | None, whole: bool = False) -> dict:
     """What step 1 shows for a session (written again when the language changes); `whole`: all of it, as when a
     project opens, where nothing labelled says that nothing is loaded (or only what has no class)."""
@@ -146,27 +158,70 @@ def _render(v: DataView, sess: Session | None) -> dict:
     return report(v, sess, announce=False)
 
 
+def _loaded(v: DataView, page: Page, sess: Session) -> dict:
+    sess.data.failed = None
+    return {**report(v, sess), page.state: sess}
+
+
+@dataclass(eq=False)
+class _Drop:
+    """The one drop zone's event: class folders (or a zip of them) load for training; a pile (or a zip of one)
+    goes to the Label step, which opens; either way the drop zone says which it saw."""
+
+    v: DataView
+    page: Page
+    links: Links
+
+    def on_folder(self, payload: str, st, request: gr.Request) -> dict:
+        v, page = self.v, self.page
+        sess = page.session(st, request)
+        data = json.loads(payload or "{}")
+        given = [(str(i.get("path") or ""), str(i.get("rel") or "")) for i in data.get("items", [])]
+        zips = [(path, rel) for path, rel in given if rel.lower().endswith(".zip")]
+        items = [(path, rel) for path, rel in given if not rel.lower().endswith(".zip")]
+        first = (zips or items)[0][1] if zips or items else ""
+        top = first.split("/")[0] if "/" in first or zips else ""  # "": loose photos, chosen one by one
+        try:
+            if zips:
+                return self.dropped_zip(sess, zips, items)
+            if P.photo_shape([rel for _, rel in items]) == "pile":
+                found, skipped = P.uploaded_items(data, page.upload_root, is_upload)
+                return self.to_label(sess, top, *self.links.to_label(sess, found, skipped))
+            P.load_uploaded_folder(sess, items, page.upload_root, source=f"the folder “{top}”",
+                                   not_images=[str(o) for o in data.get("others", [])])
+        except DataError as exc:  # one state that the drop box and the summary agree on, no error mark
+            sess.data.failed = (top or "your photos", str(exc))
+            return {**not_loaded(v, sess), page.state: sess}
+        return {**_loaded(v, page, sess), v.folder: gr.HTML(status=_classes_said(top, [rel for _, rel in items]))}
+
+    def dropped_zip(self, sess: Session, zips: list, items: list) -> dict:
+        if len(zips) > 1 or items:
+            raise DataError("Drop one .zip at a time, without other photos beside it (or unzip it and drop the "
+                            "folder).")
+        real = self.page.uploaded(sess, zips[0][0])
+        if P.photo_shape(P.zip_photo_names(real)) == "pile":
+            return self.to_label(sess, zips[0][1], *self.links.to_label(sess, [], [], str(real)))
+        P.load_zip_file(sess, str(real), self.page.upload_root)
+        return {**_loaded(self.v, self.page, sess),
+                self.v.folder: gr.HTML(status=_classes_said(zips[0][1], P.zip_photo_names(real)))}
+
+    def to_label(self, sess: Session, top: str, added: int, already: int, label_shown: dict) -> dict:
+        """A pile went to the Label step: said in the drop zone and the summary; the Label step opens."""
+        v = self.v
+        sess.data.failed = None
+        note = (f"🗂 {added} photos without class folders went to the Label step, where you give each one its "
+                f"class ({already} were already in the project).")
+        out = {**render(v, sess, whole=True), **label_shown, self.page.state: sess}
+        out[v.summary] = note + ("\n\n" + out[v.summary] if out.get(v.summary) else "")
+        out[v.folder] = gr.HTML(status=_said("pile", top, added) if top else _said("loose", added))
+        return out
+
+
 def wire(v: DataView, page: Page, links: Links) -> None:
     """Each way in loads the photos into the tab's session and shows the report."""
     outputs = v.report + [page.state]
-
-    def loaded(sess: Session) -> dict:
-        sess.data.failed = None
-        return {**report(v, sess), page.state: sess}
-
-    @friendly
-    def on_folder(payload: str, st, request: gr.Request):
-        sess = page.session(st, request)
-        data = json.loads(payload or "{}")
-        items = [(str(i.get("path") or ""), str(i.get("rel") or "")) for i in data.get("items", [])]
-        others = [str(o) for o in data.get("others", [])]
-        top = (items[0][1] if items else "the folder").split("/")[0]
-        try:
-            P.load_uploaded_folder(sess, items, page.upload_root, source=f"the folder “{top}”", not_images=others)
-        except DataError as exc:  # one state that the drop box and the summary agree on, no error mark
-            sess.data.failed = (top, str(exc))
-            return {**not_loaded(v, sess), page.state: sess}
-        return loaded(sess)
+    loaded = lambda sess: _loaded(v, page, sess)  # noqa: E731
+    on_folder = friendly(_Drop(v, page, links).on_folder)
 
     @friendly
     def on_zip(zip_file: str, st, request: gr.Request):
@@ -188,7 +243,9 @@ def wire(v: DataView, page: Page, links: Links) -> None:
         return loaded(sess)
 
     where = dict(show_progress_on=[v.summary])  # one spinner (or error mark) by the summary, not on every part
-    page.follow(v.folder.change(on_folder, [v.folder, page.state], outputs + [v.folder], **PRIVATE, **where))
+    page.follow(v.folder.change(on_folder, [v.folder, page.state],
+                                outputs + [v.folder] + [c for c in links.to_label_outputs if c not in outputs],
+                                **PRIVATE, **where))
     page.follow(v.zip.upload(on_zip, [v.zip, page.state], outputs, api_name="load_zip", **where))
     page.follow(v.example.click(on_example, [page.state], outputs, api_name="load_example", **where))
     page.follow(v.download.click(on_download, [v.photo_set, page.state], outputs, api_name="download_photos", **where))

@@ -91,12 +91,15 @@ def build(page: Page) -> LabelView:
                              limit=Limits.from_env().max_images, js_on_load=(ASSETS / "folder_drop.js").read_text(),
                              texts={lang: {k: L.numbered(t, lang) for k, t in POOL_TEXTS.items()} for lang in L.LANGS},
                              t_aria=POOL_TEXTS["aria"], t_title=POOL_TEXTS["title"], t_btn=POOL_TEXTS["btn"],
+                             t_files=POOL_TEXTS["files"],
                              t_sub="", failed="")
         with gr.Column(scale=1):
             v.zip = gr.File(label="Or a .zip of photos (any layout)", file_types=[".zip"], file_count="single",
                             elem_id="pool-zip", height=200)
     v.progress = gr.HTML("", elem_id="label-progress")
-    v.timer = gr.Timer(1.0, active=False)
+    # drawn outside the steps' tabs (fewshot/ui/__init__.py): a timer ticks only where it is drawn, and step 1's
+    # note of photos that may be in the wrong folder follows it while the Label step is closed
+    v.timer = gr.Timer(1.0, active=False, render=False)
     with gr.Row(equal_height=True):
         v.class_name = gr.Textbox("", label="Class name", elem_id="label-class-name", max_lines=1, scale=2)
         v.add_class = gr.Button("Add class", elem_id="label-add-class", scale=1, min_width=100)

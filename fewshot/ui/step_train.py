@@ -72,20 +72,21 @@ def build(page: Page) -> TrainView:
                             "classes.")
     v.preset = gr.Radio(list(PRESETS) + [CUSTOM], value=DEFAULT_PRESET, label="Preset", elem_id="preset",
                         info=" · ".join(f"{k}: {h}" for k, h in PRESET_HINTS.items()))
-    v.arch = gr.Dropdown(T.backbone_choices(), value=D.arch, label="Backbone (the pretrained network)",
-                         info="The network whose knowledge is re-used. ✓ marks weights already on this machine.",
+    arch, why = T.preselected_backbone(D.arch)  # one that can start (offline, the default's weights may be missing)
+    v.arch = gr.Dropdown(T.backbone_choices(), value=arch, label="Starting network",
+                         info="A network that already knows everyday pictures; its knowledge is re-used (the “backbone”). ✓ marks one already on this machine.",
                          elem_id="backbone")
     v.pretrained = gr.Checkbox(D.pretrained, label="Start from ImageNet knowledge (recommended)", elem_id="pretrained",
                                info="Off = train from scratch: much weaker with few photos.")
-    v.weights_note = gr.Markdown(**_note_args(D.arch, D.pretrained))
+    v.weights_note = gr.Markdown(**_note_args(arch, D.pretrained, why))
     with gr.Row():
-        v.epochs = gr.Slider(1, 100, value=D.epochs, step=1, label="Epochs", min_width=260,
-                             info="How many times the model sees every training photo.", elem_id="epochs")
-        v.lr = gr.Number(D.lr, label="Learning rate", minimum=1e-6, maximum=1.0, step=0.0001, elem_id="lr",
+        v.epochs = gr.Slider(1, 100, value=D.epochs, step=1, label="Rounds of training", min_width=260,
+                             info="How many times the model sees every training photo (“epochs”).", elem_id="epochs")
+        v.lr = gr.Number(D.lr, label="Step size", minimum=1e-6, maximum=1.0, step=0.0001, elem_id="lr",
                          min_width=260,
-                         info="How big each correction step is. 0.001 is a good start; lower it if the curves jump.")
-    v.stage = gr.Radio(STAGE_LABELS, value=D.stage, label="How much of the network learns (unfreezing)",
-                       info="The rest keeps what it learned on ImageNet.")
+                         info="How big each correction step is (the “learning rate”). 0.001 is a good start; lower it if the curves jump.")
+    v.stage = gr.Radio(STAGE_LABELS, value=D.stage, label="How much of the network learns",
+                       info="The rest keeps what it learned on ImageNet (letting more layers learn is called “unfreezing”).")
     _advanced(v)
     with gr.Row():
         v.train = gr.Button("▶ Train", variant="primary", elem_id="train-btn", scale=2)
@@ -111,25 +112,26 @@ def build(page: Page) -> TrainView:
 def _advanced(v: TrainView) -> None:
     with gr.Accordion("Advanced", open=False):
         with gr.Row():
-            v.batch = gr.Slider(4, 128, value=D.batch_size, step=4, label="Batch size", elem_id="train-batch",
-                                info="Photos per correction step: bigger is smoother but needs more memory.")
+            v.batch = gr.Slider(4, 128, value=D.batch_size, step=4, label="Photos per step", elem_id="train-batch",
+                                info="Photos per correction step (the “batch size”): bigger is smoother but needs more memory.")
             v.aug = gr.Radio([(h, k) for k, h in AUGMENTATION_HINTS.items()], value=D.augmentation,
-                             label="Augmentation", info="Random changes to training photos, so the model learns the "
-                                                        "object, not the picture.")
+                             label="Varied copies of photos", info="Random changes to training photos, so the model learns "
+                                                        "the object, not the picture (“augmentation”).")
         with gr.Row():
-            v.smoothing = gr.Slider(0, 0.3, value=D.label_smoothing, step=0.05, label="Label smoothing",
-                                    info="Keeps the model from being over-confident; 0.1 is usual.")
-            v.early = gr.Slider(0, 20, value=D.early_stop, step=1, label="Early stop",
-                                info="Stop after this many epochs without improvement (0 = never).")
+            v.smoothing = gr.Slider(0, 0.3, value=D.label_smoothing, step=0.05, label="Less over-confidence",
+                                    info="Keeps the model from being over-confident (“label smoothing”); 0.1 is usual.")
+            v.early = gr.Slider(0, 20, value=D.early_stop, step=1, label="Stop when it stops improving",
+                                info="Stop after this many rounds without improvement (“early stop”; 0 = never).")
         with gr.Row():
-            v.balanced = gr.Checkbox(D.balanced_loss, label="Class-balanced loss",
-                                     info=("Each class counts the same, however many photos it has. Turn it off only "
-                                           "if your photo counts match how often each class really occurs."))
+            v.balanced = gr.Checkbox(D.balanced_loss, label="Count every class the same",
+                                     info=("Each class counts the same, however many photos it has (a “class-balanced "
+                                           "loss”). Turn it off only if your photo counts match how often each class "
+                                           "really occurs."))
             v.seed = gr.Number(D.seed, precision=0, label="Seed", info="Same seed and settings give the same result.")
 
 
-def _note_args(arch: str, pretrained: bool) -> dict:
-    text = T.weights_note(arch, pretrained)
+def _note_args(arch: str, pretrained: bool, why: str = "") -> dict:
+    text = "\n\n".join(t for t in (why, T.weights_note(arch, pretrained)) if t)
     return dict(value=text, visible=bool(text), elem_classes="fs-notice", elem_id="weights-note")
 
 

@@ -47,23 +47,28 @@ FOLDER_TEMPLATE = """
   <div class="fs-drop-icon">📁</div>
   <div class="fs-drop-title">${t_title}</div>
   <div class="fs-drop-sub">${t_sub}</div>
-  <span class="fs-drop-btn">${t_btn}</span>
+  <span class="fs-drop-btn">${t_btn}</span> <span class="fs-drop-btn fs-drop-files">${t_files}</span>
   <input type="file" webkitdirectory directory multiple hidden>
+  <input type="file" class="fs-files" multiple hidden accept="image/*,.zip">
   <div class="fs-drop-status" aria-live="polite">${status}</div>
 </div>"""
 # The drop zone's words, in every language (assets/folder_drop.js picks the page's and fills in {0}, {1} …)
 FOLDER_TEXTS = {
-    "aria": "Choose or drop a folder of class folders",
-    "title": "Drop one folder here, or click to choose it",
-    "sub": "It should hold one subfolder per class, e.g. {} and {}. The subfolder names become the class names. "
-           "A {} + {} layout works too.",
+    "aria": "Choose or drop your photos: a folder, a .zip or loose photos",
+    "title": "Drop your photos here: a folder, a .zip, or loose photos",
+    "sub": "Sorted into one subfolder per class (e.g. {} and {}, or a {} + {} layout), they are ready to train. "
+           "Not sorted? They go to the Label step, where you give each one its class with the model's help.",
     "btn": "Choose a folder…",
+    "files": "Choose photos or a .zip…",
     "none": "No pictures found in what was dropped (.jpg, .png, .bmp, .gif, .webp, .tif are read).",
     "over": "{} pictures is over the limit of {} per upload (limit: max images). Drop fewer pictures at a time.",
     "uploading": "Uploading {} of {} pictures…",
     "sent": "Sent {} pictures from “{}”; the report is below.",
     "reading": "Reading the folder…",
     "failed": "⛔ Nothing was loaded from “{}”: see why below.",  # set by the server (fewshot/ui/step_data.py)
+    "classes": "📁 “{}”: {} pictures in {} class folders, ready to train (the report is below).",  # set by the server
+    "pile": "🗂 “{}” is not sorted into class folders: its {} new photos are in the Label step.",  # set by the server
+    "loose": "🗂 {} new photos without class folders are in the Label step.",  # set by the server
 }
 
 # Clicks Gradio's "Click to access webcam" once per shot (a second click while the camera starts

@@ -50,6 +50,41 @@ def _need_class_folders(items: Sequence[tuple[str, str]]) -> None:
                     f"subfolder per class, e.g. {top}/cats and {top}/dogs, then drop “{top}” again.")
 
 
+def photo_shape(rels: Sequence[str]) -> str:
+    """How photos given together are laid out, from their relative paths alone (a dropped folder's, a zip's):
+    "classes" where they sit in two or more subfolders (class folders, or train/ and val/ holding them), else
+    "pile" (loose photos, or one folder of them), which goes to labelling. The folder dropped, and any single
+    folder every photo sits in, is not a class."""
+    return photo_layout(rels)[0]
+
+
+def photo_layout(rels: Sequence[str]) -> tuple[str, int, int]:
+    """(photo_shape, how many photos, how many class folders: train/ and val/ count their classes once)."""
+    parts = [p for p in (_safe_rel(r) for r in rels if is_image_name(str(r))) if p]
+    while parts and len({p[0] for p in parts}) == 1 and all(len(p) > 1 for p in parts):
+        parts = [p[1:] for p in parts]
+    foldered = [p for p in parts if len(p) >= 2]
+    if len({p[0] for p in foldered}) < 2 or 2 * len(foldered) < len(parts):
+        return "pile", len(parts), 0
+    splits = {"train", "val"}
+    if {p[0] for p in foldered} <= splits:
+        classes = {p[1] for p in foldered if len(p) >= 3}
+    else:
+        classes = {p[0] for p in foldered}
+    return "classes", len(parts), len(classes)
+
+
+def zip_photo_names(path: str | os.PathLike) -> list[str]:
+    """The names of a zip's members, read from its directory only (nothing is unpacked); [] for a zip that
+    cannot be read (loading it says why)."""
+    import zipfile
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return [n for n in zf.namelist() if not n.endswith("/")]
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return []
+
+
 def load_uploaded_folder(sess: Session, items: Sequence[tuple[str, str]], upload_root: Path | None,
                          source: str = "the dropped folder", not_images: Sequence[str] = ()) -> Dataset:
     """Rebuild a dropped folder from (server path, relative path in the user's folder) pairs, then load it.
@@ -209,5 +244,5 @@ def uploaded_items(payload: dict, upload_root: Path | None, is_upload: Callable)
     return items, skipped
 
 
-__all__ = ["card_add", "card_add_images", "card_clear", "card_delete", "card_rename", "load_cards", "load_example",
+__all__ = ["photo_layout", "photo_shape", "zip_photo_names", "card_add", "card_add_images", "card_clear", "card_delete", "card_rename", "load_cards", "load_example",
            "load_photo_set", "load_uploaded_folder", "load_zip_file", "uploaded_items"]

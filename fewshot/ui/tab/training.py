@@ -31,6 +31,19 @@ def fallback_arch(exclude: str | None = None) -> str | None:
     return next((a for a in fallback_order() if a != exclude and weights_present(a)), None)
 
 
+def preselected_backbone(default: str = DEFAULTS.arch) -> tuple[str, str]:
+    """(the backbone the page starts with, why it is not `default`, or ""): the default where it can start (its
+    weights are here, or this machine can download them), else one whose weights are here, said in plain words."""
+    if weights_present(default) or can_download():
+        return default, ""
+    other = fallback_arch(default)
+    if other is None:  # nothing can start pretrained: the default stays, and its note says the ways out
+        return default, ""
+    return other, (f"{backbone(default).label}, the usual choice, cannot start here: its ImageNet weights are not on "
+                   f"this machine, and the machine is offline. {backbone(other).label} is chosen instead: its weights "
+                   f"are here.")
+
+
 def weights_note(arch: str, pretrained: bool) -> str:
     """The plain-words note under the backbone list ("" when there is nothing to say)."""
     if not pretrained:
@@ -303,4 +316,4 @@ def _chosen_text(asked: TrainConfig, done: Done) -> str:
 
 
 __all__ = ["DEFAULTS", "SNAPSHOT_INTERVAL_S", "TrainUpdate", "WAITING", "backbone_choices", "fallback_arch", "follow",
-           "make_config", "run_training", "snapshots", "weights_note"]
+           "make_config", "preselected_backbone", "run_training", "snapshots", "weights_note"]

@@ -1,0 +1,71 @@
+"""One screen per step: which step a person is sent to next, how photos in any shape are read, and which
+backbone the Train step starts with when the usual one cannot start offline."""
+from __future__ import annotations
+
+import zipfile
+
+import pytest
+
+from fewshot.ui.nav import Progress
+from fewshot.ui.tab.photos import photo_layout, photo_shape, zip_photo_names
+from fewshot.ui.tab.training import preselected_backbone
+
+
+@pytest.mark.parametrize("paths, shape", [
+    (["pets/cats/1.jpg", "pets/dogs/2.jpg"], "classes"),  # a dropped folder of class folders
+    (["cats/1.jpg", "dogs/2.jpg"], "classes"),  # a zip of class folders, no top folder
+    (["set/train/cats/1.jpg", "set/train/dogs/2.jpg", "set/val/cats/3.jpg"], "classes"),  # train/ + val/
+    (["a.jpg", "b.png", "c.jpg"], "pile"),  # loose photos chosen one by one
+    (["holiday/a.jpg", "holiday/b.jpg"], "pile"),  # a folder of loose photos
+    (["holiday/day1/a.jpg", "holiday/day1/b.jpg"], "pile"),  # one folder in a folder: not two classes
+    (["x/cats/1.jpg", "x/a.jpg", "x/b.jpg", "x/c.jpg", "x/dogs/2.jpg"], "pile"),  # mostly loose
+    (["pets/cats/1.jpg", "pets/dogs/2.jpg", "pets/notes.txt"], "classes"),  # other files do not count
+])
+def test_photos_in_any_shape_are_read_as_class_folders_or_a_pile(paths, shape):
+    assert photo_shape(paths) == shape
+
+
+def test_the_drop_zone_counts_what_it_saw():
+    assert photo_layout(["pets/cats/1.jpg", "pets/dogs/2.jpg", "pets/dogs/3.jpg", "pets/x.txt"]) == ("classes", 3, 2)
+    assert photo_layout(["s/train/cats/1.jpg", "s/val/cats/2.jpg", "s/train/dogs/3.jpg"]) == ("classes", 3, 2)
+    assert photo_layout(["a.jpg", "b.jpg"]) == ("pile", 2, 0)
+
+
+def test_a_zip_is_read_from_its_directory_without_unpacking(tmp_path):
+    z = tmp_path / "pile.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.writestr("pile/", "")
+        zf.writestr("pile/a.jpg", b"not really a jpeg")
+        zf.writestr("pile/b.jpg", b"not really a jpeg")
+    assert zip_photo_names(z) == ["pile/a.jpg", "pile/b.jpg"]
+    assert photo_shape(zip_photo_names(z)) == "pile"
+    broken = tmp_path / "broken.zip"
+    broken.write_bytes(b"PK no zip")
+    assert zip_photo_names(broken) == []  # loading it says why; reading its shape does not fail
+
+
+def test_a_pile_leads_to_labelling_then_training_then_checking():
+    pile = Progress(photos=300, unlabelled=300)
+    assert pile.next_after("photos") == "label"
+    assert pile.next_after("label") is None  # nothing to train on yet: no Next button
+    labelled = Progress(photos=300, unlabelled=250, classes=5)
+    assert labelled.next_after("label") == "train" and labelled.next_after("photos") == "label"
+    folders = Progress(photos=120, classes=3)
+    assert folders.next_after("photos") == "train"  # nothing to label: the Label step is skipped
+    assert folders.next_after("train") is None  # no model yet
+    trained = Progress(photos=120, classes=3, model=True)
+    assert [trained.next_after(k) for k in ("train", "check", "try")] == ["check", "try", "share"]
+    assert trained.done("train") and trained.done("photos") and not trained.done("label")
+    assert not Progress(photos=40, classes=1).can_start("train")  # one class cannot be told apart from nothing
+
+
+def test_offline_without_the_usual_weights_the_train_step_starts_with_one_that_can_start(with_weights, monkeypatch):
+    monkeypatch.setenv("FEWSHOT_OFFLINE", "1")
+    arch, why = preselected_backbone("resnet18")
+    assert arch == "mobilenet_v2"  # its weights are the only ones here
+    assert "ResNet18" in why and "offline" in why and "MobileNetV2" in why
+    assert preselected_backbone("mobilenet_v2") == ("mobilenet_v2", "")  # the usual one can start: kept
+
+
+def test_with_no_weights_at_all_the_usual_backbone_stays_and_nothing_is_promised(no_weights):
+    assert preselected_backbone("resnet18") == ("resnet18", "")
