@@ -122,6 +122,82 @@ def browser():
 PHONE = {"width": 390, "height": 844}
 LAPTOP = {"width": 1280, "height": 800}
 
+# Counts every scroll a page makes, whoever makes it (the person's wheel, Playwright scrolling an element into
+# view before a click, the page itself): the sum of |Δ| of the window's position and of every scrollable element's.
+# Added to a context before its pages load (BrowserContext.add_init_script); read with `scrolled(page)`. While
+# `paused` (screenshots at another width, scans) positions are followed but nothing is counted.
+SCROLL_TRACKER = """(() => {
+  if (window.__fsScroll) return;
+  const s = window.__fsScroll = {window: 0, inner: 0, paused: false, biggest: 0};
+  let wx = window.scrollX, wy = window.scrollY;
+  const seen = new WeakMap();
+  addEventListener('scroll', (e) => {
+    const t = e.target;
+    if (t === document || t === document.documentElement || t === document.body || t === window) {
+      const d = Math.abs(window.scrollY - wy) + Math.abs(window.scrollX - wx);
+      wx = window.scrollX; wy = window.scrollY;
+      if (!s.paused) { s.window += d; s.biggest = Math.max(s.biggest, d); }
+    } else if (t instanceof Element) {
+      const was = seen.get(t) || {top: 0, left: 0};
+      const d = Math.abs(t.scrollTop - was.top) + Math.abs(t.scrollLeft - was.left);
+      seen.set(t, {top: t.scrollTop, left: t.scrollLeft});
+      if (!s.paused) s.inner += d;
+    }
+  }, {capture: true, passive: true});
+  s.resync = () => { wx = window.scrollX; wy = window.scrollY; };
+})()"""
+# two animation frames: scroll events are dispatched at the next frame, after the scroll itself
+_FRAMES = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r())))"
+
+
+# The tabs and accordions around the component whose elem_id is given, outermost first, from the page's layout
+# (Gradio's window.gradio_config): [{type: 'tabitem' | 'accordion', elem_id, label}]; null without a config.
+_CONTAINERS_OF = """(elemId) => {
+  const c = window.gradio_config; if (!c || !c.layout || !c.components) return null;
+  const byId = new Map(c.components.map(x => [x.id, x]));
+  let path = [];
+  const find = (node, trail) => {
+    const comp = byId.get(node.id), here = comp ? [...trail, comp] : trail;
+    if (comp && comp.props && comp.props.elem_id === elemId) { path = here; return true; }
+    return (node.children || []).some(ch => find(ch, here));
+  };
+  find(c.layout, []);
+  return path.slice(0, -1).filter(x => x.type === 'tabitem' || x.type === 'accordion').map(x => ({type: x.type,
+    elem_id: x.props.elem_id || '',
+    // a title handed to gr.I18n reads "__i18n__{...}" here, and the page shows it translated: no title to match
+    label: typeof x.props.label === 'string' && !x.props.label.startsWith('__i18n__') ? x.props.label : ''}));
+}"""
+# the elem_ids of the tabs beside (and with) the tab whose panel is the given elem_id, in order; null if not found
+_SIBLING_TABS = """(elemId) => {
+  const c = window.gradio_config; if (!c || !c.layout || !c.components) return null;
+  const byId = new Map(c.components.map(x => [x.id, x]));
+  const find = (node) => {
+    const kids = node.children || [];
+    if (kids.some(k => byId.get(k.id)?.props?.elem_id === elemId && byId.get(k.id)?.type === 'tabitem'))
+      return kids.map(k => byId.get(k.id)).filter(x => x && x.type === 'tabitem' && x.props.visible !== false)
+                 .map(x => x.props.elem_id || '');
+    for (const k of kids) { const r = find(k); if (r) return r; }
+    return null;
+  };
+  return find(c.layout);
+}"""
+
+
+def scrolled(page) -> dict:
+    """{window, inner, biggest}: px the page has scrolled since it loaded (see SCROLL_TRACKER); `biggest` is the
+    largest single jump of the window."""
+    page.evaluate(_FRAMES)
+    return page.evaluate("() => { const s = window.__fsScroll || {}; "
+                         "return {window: Math.round(s.window || 0), inner: Math.round(s.inner || 0), "
+                         "biggest: Math.round(s.biggest || 0)}; }")
+
+
+def pause_scroll_count(page, paused: bool) -> None:
+    """Stop (or start again) counting scrolls: what the test does to look (screenshots at another width) is no
+    scrolling of the person's. Starting again takes the window's position as it is then."""
+    page.evaluate(_FRAMES)
+    page.evaluate("(p) => { const s = window.__fsScroll; if (!s) return; s.paused = p; if (!p) s.resync(); }", paused)
+
 
 # The tabs an element sits in, outermost first, read from the page's own layout (Gradio draws a tab's components only
 # once it has been opened, so a step's elements are not on the page before): each as the selector of its button.
@@ -181,6 +257,7 @@ class Ui:
         # the browser's language picks the page's (English unless told otherwise, whatever this machine's is)
         self.context = browser.new_context(viewport=viewport, accept_downloads=True, permissions=["camera"],
                                            locale=locale)
+        self.context.add_init_script(SCROLL_TRACKER)
         self.raw = self.context.new_page()
         self.page = _Reaching(self.raw, self)
         self.server, self.shots, self.clicks, self.errors = server, shots, 0, []
@@ -188,19 +265,42 @@ class Ui:
         self.raw.goto(server.url)
         self.page.wait_for_selector("#folder-drop input[type=file]", state="attached", timeout=60_000)
 
-    def reach(self, target) -> None:
+    def reach(self, target, via: tuple[str, ...] = (), see: bool = False, timeout_s: float = 30):
         """Open the step (and inner tab) the element `target` names sits in (the first `#elem_id` of a selector, or
-        of a locator's description), as a person would, counting the clicks."""
+        of a locator's description), as a person would, counting the clicks; a step folded into the tab bar's
+        overflow menu (a narrow screen) is opened through it. With `see` (a selector): also open the accordions
+        around it that are closed (from the page's layout, and the selectors `via`, outermost first; one not on
+        the page is passed over) and scroll it into view (counted by SCROLL_TRACKER as any scroll is); returns
+        its locator."""
         found = _ELEM_ID.search(target if isinstance(target, str) else str(target))
-        if not found:
-            return
-        for button in self.raw.evaluate(TABS_OF_JS, found.group(1)):
-            tab = self.raw.locator(button).first
-            tab.wait_for(state="attached", timeout=10_000)
-            if tab.get_attribute("aria-selected") != "true":
-                tab.click()
-                self.clicks += 1
-                self.raw.wait_for_timeout(150)  # the tab's panel is drawn in the next frame
+        if found:
+            for button in self.raw.evaluate(TABS_OF_JS, found.group(1)):
+                tab = self.raw.locator(button).first
+                try:
+                    tab.wait_for(state="attached", timeout=10_000)
+                except Exception:  # a step's button folded into the bar's overflow menu is not on the page
+                    if not button.endswith("-button"):
+                        raise
+                if button.endswith("-button") and (tab.count() == 0 or not tab.is_visible()):
+                    self._open_folded_tab(button[1:-len("-button")])  # not in the bar: in its overflow menu
+                    self.clicks += 1
+                    self.raw.wait_for_timeout(150)
+                elif tab.get_attribute("aria-selected") != "true":
+                    tab.click()
+                    self.clicks += 1
+                    self.raw.wait_for_timeout(150)  # the tab's panel is drawn in the next frame
+        if not see:
+            return None
+        for c in (self.raw.evaluate(_CONTAINERS_OF, found.group(1)) if found else None) or []:
+            if c["type"] == "accordion" and c["elem_id"]:
+                self._open_accordion(f"#{c['elem_id']}", target)
+        for outer in via:
+            if self.raw.locator(outer).count() and not self._shown(target):
+                self._open_accordion(outer, target)
+        loc = self.raw.locator(target).first
+        loc.wait_for(state="attached", timeout=timeout_s * 1000)
+        loc.scroll_into_view_if_needed(timeout=timeout_s * 1000)
+        return loc
 
     def step(self, key: str) -> None:
         """Open a step by its tab, as a person does (photos, label, train, check, try, share)."""
@@ -219,6 +319,40 @@ class Ui:
 
     def text(self, selector: str) -> str:
         return self.page.inner_text(selector)
+
+    def scrolled(self) -> dict:
+        """px scrolled on this page so far (window and inside elements; conftest_app.scrolled)."""
+        return scrolled(self.page)
+
+    def _shown(self, selector: str) -> bool:
+        loc = self.raw.locator(selector)
+        return loc.count() > 0 and loc.first.is_visible()
+
+    def _open_accordion(self, box_selector: str, inside: str) -> None:
+        """Open the accordion `box_selector` (a click) when it is closed and `inside` is not shown."""
+        box = self.raw.locator(box_selector)
+        if box.count() == 0 or self._shown(inside) or \
+                not box.first.evaluate("e => e.classList.contains('gr-accordion')"):
+            return
+        head = box.first.locator(":scope > button.label-wrap, :scope > .label-wrap").first
+        if "open" not in (head.get_attribute("class") or ""):
+            head.scroll_into_view_if_needed()
+            head.click()
+            self.clicks += 1
+
+    def _open_folded_tab(self, elem_id: str) -> None:
+        """Click, in the tab bar's overflow menu ("More tabs"), the tab of panel `elem_id`: the menu lists the tabs
+        that have no button of their own in the bar, in the bar's order (the page's layout says which these are)."""
+        siblings = self.raw.evaluate(_SIBLING_TABS, elem_id)
+        assert siblings, f"the tab of #{elem_id} is neither in the tab bar nor in the page's layout"
+        shown = [t for t in siblings if self.raw.locator(f'[role=tab][aria-controls="{t}"]').is_visible()]
+        folded = [t for t in siblings if t not in shown]
+        assert shown, f"no tab beside #{elem_id}'s is in the bar: its overflow menu cannot be found"
+        bar = self.raw.locator(f'[role=tab][aria-controls="{shown[0]}"]').locator(
+            "xpath=ancestor::*[.//*[contains(@class,'overflow-menu')]][1]")
+        bar.locator(".overflow-menu > button").first.click()
+        self.clicks += 1
+        bar.locator(".overflow-dropdown button").nth(folded.index(elem_id)).click()
 
     def wait_text(self, selector: str, pattern: str, timeout_s: float = 90) -> str:
         deadline = time.time() + timeout_s

@@ -135,3 +135,64 @@ def engine_templates() -> dict[str, str]:
         for text, line in module_templates(path).items():
             found.setdefault(text, f"{where}:{line}")
     return found
+
+
+# ---------------------------------------------------------------- the page in a browser: English left in 中文
+
+# Latin words a Chinese page may show: names of products, models and formats the product keeps, units, and what
+# the person named (class names, file and folder names: passed to `english_left` as `names`)
+PAGE_NAMES = {"fewshot", "ONNX", "TorchScript", "F1", "f1", "ImageNet", "MobileNetV2", "mobilenet_v2", "ResNet",
+              "EfficientNet", "ConvNeXt", "ViT", "API", "zip", "json", "md", "csv", "CSV", "safetensors", "px", "MB",
+              "GB", "KB", "GPU", "CPU", "Gradio", "PyTorch", "Teachable", "Machine", "Ctrl", "Shift", "val", "train",
+              "png", "jpg", "jpeg", "Plotly", "English", "Hugging", "Face", "Space", "Hub", "ms"}
+
+# Every text of the page a person can see, not a sample: each visible text node (whatever its place: header,
+# steps, tables, footer), the placeholders and values of visible boxes (a dropdown shows its choice as a value),
+# the hover texts (title) of visible elements and the tab's title; each as [where, text]. Left out: code
+# (an API example), the plots' toolbar, and the language switch itself (each language named in its own words).
+PAGE_TEXTS = """() => {
+  const out = [], skip = 'script, style, code, pre, .modebar, .fs-lang';
+  const shown = (el) => { if (!el || el.closest(skip)) return false;
+    const r = el.getBoundingClientRect(), s = getComputedStyle(el);
+    return r.width > 0 && r.height > 0 && s.visibility !== 'hidden' && s.opacity !== '0'; };
+  const where = (el) => { const c = el.closest('[id]:not([id=""])');
+    return c ? '#' + c.id : el.tagName.toLowerCase(); };
+  const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+    const t = n.textContent.trim();
+    if (t && shown(n.parentElement)) out.push([where(n.parentElement), t]);
+  }
+  for (const el of document.querySelectorAll('input, textarea')) {
+    if (!shown(el) || ['file', 'hidden', 'checkbox', 'radio'].includes(el.type)) continue;
+    if (el.placeholder) out.push([where(el) + ' placeholder', el.placeholder.trim()]);
+    if (el.value && el.type !== 'number') out.push([where(el) + ' value', el.value.trim()]);
+  }
+  for (const el of document.querySelectorAll('[title]'))
+    if (el.title.trim() && shown(el)) out.push([where(el) + ' hover', el.title.trim()]);
+  if (document.title) out.push(['title', document.title]);
+  return out;
+}"""
+
+# model names with their sizes and versions (ResNet18, EfficientNet-B0, ConvNeXt-Tiny, ViT-B/16)
+_MODEL = re.compile(r"^(ResNet|EfficientNet|ConvNeXt|ViT|MobileNet|resnet|efficientnet|convnext|vit_|mobilenet)"
+                    r"[\w\-/]*$")
+_FILE = re.compile(r"\.(png|jpe?g|zip|pth|safetensors|onnx|md|json|csv|pt|webp|gif|bmp|tiff?)$", re.I)
+
+
+def english_left(texts: list, names: set[str] = frozenset()) -> list:
+    """Of `texts` (strings, or [where, text] as PAGE_TEXTS gives them), those that still hold an English word (two
+    or more Latin letters) that is neither a name the page keeps (PAGE_NAMES) nor one of `names`; links, file
+    names, folder paths and a term followed by its Chinese (precision（精确率）) are names too."""
+    left = []
+    for item in texts:
+        t = item[1] if isinstance(item, (list, tuple)) else item
+        bare = re.sub(r"https?://\S+", "", t)
+        bare = re.sub(r"(?<![\w/])/(?:[\w.\-]+/)+[\w.\-]*", "", bare)  # a path on the server: a name, as a file's
+        bare = re.sub(r"[A-Za-z0-9_-]+（[^）]*[\u4e00-\u9fff][^）]*）", "", bare)
+        words = [w for w in re.findall(r"[A-Za-z][A-Za-z0-9_.\-/]*[A-Za-z0-9]", bare)
+                 if w not in PAGE_NAMES and w not in names and not _FILE.search(w) and not _MODEL.match(w)
+                 and not all(part in names or _FILE.search(part) or part in PAGE_NAMES
+                             for part in w.split("/") if part)]
+        if words:
+            left.append(item)
+    return left
