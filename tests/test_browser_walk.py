@@ -286,13 +286,15 @@ def train(w: Walk) -> None:
     w.keys += 1
     u.reach("#train-btn", see=True)
     u.click("#train-btn")
-    wait_content(u.raw, "#accuracy", r"\d+\s*%", 600)
+    # done: the progress line turns to its finished state, on the Train step the person is looking at
+    u.raw.wait_for_selector("#train-progress .fs-done", state="attached", timeout=420_000)
     u.reach("#train-progress", see=True)
 
 
 def check(w: Walk, zip_path: Path) -> str:
     u = w.u
     u.reach("#accuracy", see=True)
+    wait_content(u.raw, "#accuracy", r"\d+\s*%", 60)
     u.reach("#eval-zip", via=("#eval-box",), see=True)
     u.page.set_input_files("#eval-zip input[type=file]", str(zip_path))
     u.clicks += 1
