@@ -109,7 +109,7 @@ def fold_heads(X: np.ndarray, y: np.ndarray, n_classes: int, folds: int = FOLDS,
                c: float = HEAD_C, extra: tuple[np.ndarray, np.ndarray] | None = None,
                held: np.ndarray | None = None) -> tuple[np.ndarray, list] | None:
     """(each labelled row's probabilities from heads that did not see it, the fold heads), or None when there
-    are too few labels (under four, or fewer than two classes). StratifiedKFold, shuffled by `seed`;
+    are too few labels (under four, fewer than two classes, or no class with two). StratifiedKFold, shuffled by `seed`;
     `extra` (rows, classes) joins every head's training and is never scored: labels that are not evidence.
     `held` (a mask over the rows) marks labels that are evidence only: no head learns them, and each is scored
     by the average of all the heads (the check set: a label that grades must not shape what it grades)."""
@@ -117,8 +117,8 @@ def fold_heads(X: np.ndarray, y: np.ndarray, n_classes: int, folds: int = FOLDS,
     held = np.zeros(len(y), bool) if held is None else np.asarray(held, bool)
     learn = np.flatnonzero(~held)
     counts = np.bincount(y[learn], minlength=n_classes)
-    if len(learn) < 4 or (counts > 0).sum() < 2:
-        return None
+    if len(learn) < 4 or (counts > 0).sum() < 2 or counts.max() < 2:
+        return None  # (no class with two labels to learn from: no folds can be drawn, e.g. five classes of one)
     # 5 folds from MANY_LABELS labels: 10 fits on 450 labels took 4.7 s of a 20,000-photo suggest
     k = int(min(folds if len(learn) < MANY_LABELS else min(folds, 5), max(2, counts.max())))
     out, heads = np.zeros((len(y), n_classes)), []

@@ -89,6 +89,19 @@ def test_one_class_only_gives_no_suggestions_but_ask_next_still_works():
     assert len(res.ask_next) == 5 and not set(res.ask_next) & set(labels)
 
 
+def test_five_classes_of_one_label_each_besides_the_check_photos_still_get_suggestions():
+    # found by the first-user walk: 2 labels a class, one of them a check photo, left each class one label to
+    # learn from, and the folds could not be drawn (the page's Label step failed on the next label)
+    X, truth = blobs([12] * 5)
+    pool = synthetic_pool(X)
+    firsts = [int(np.flatnonzero(truth == c)[i]) for c in range(5) for i in (0, 1)]
+    labels = {pool.names[i]: f"class {truth[i]}" for i in firsts}
+    check = {pool.names[i] for i in firsts[1::2]}  # one of each class's two is a check photo
+    res = suggest(pool, labels, ask=5, held_out=check)
+    assert len(res.suggestions) == len(X) - len(labels)  # the one head suggests for every other photo
+    assert res.threshold_or_none() is None  # and nothing is promised on so few
+
+
 def test_a_flipped_label_shows_up_among_the_suspects():
     X, cluster = blobs([15, 15, 15], seed=1)
     pool = synthetic_pool(X)
