@@ -52,7 +52,7 @@ def test_after_the_chinese_switch_no_english_is_left_on_any_step(ui, tmp_path):
     zh = u.page.evaluate(pressed)[1]
     u.page.set_input_files("#folder-drop input[type=file]", str(pets))
     u.wait_text("#data-summary", "已加载", 60)
-    assert "已从“my_pets”发送 24 张图片" in u.text("#folder-drop")
+    assert "“my_pets”：2 个类别文件夹里共 24 张图片" in u.text("#folder-drop")  # what it saw
     assert u.page.evaluate(pressed)[1] == zh  # still marked after clicks and a new report
     u.choose_backbone("MobileNetV2")
     u.set_number("epochs", 2)
@@ -81,20 +81,24 @@ def test_after_the_chinese_switch_no_english_is_left_on_any_step(ui, tmp_path):
     u.shot("chinese-tabs")
 
 
-def test_a_folder_of_loose_photos_says_what_to_do_in_one_consistent_state(ui, tmp_path):
+def test_a_folder_of_loose_photos_goes_to_labelling_said_in_one_consistent_state(ui, tmp_path):
     loose = tmp_path / "my_flowers"
     make_class_folders(tmp_path / "made", {"x": 6})
     (tmp_path / "made" / "x").rename(loose)
     u = ui()
-    u.page.set_input_files("#folder-drop input[type=file]", str(loose))
-    summary = u.wait_text("#data-summary", "Nothing was loaded", 60)
-    assert "one subfolder per class, e.g. my_flowers/cats and my_flowers/dogs" in summary
-    assert "Nothing loaded yet" not in summary
-    drop = u.wait_text("#folder-drop", "Nothing was loaded from “my_flowers”: see why below", 30)
-    assert "the report is below" not in drop
-    assert u.page.locator(".error").filter(has_text=re.compile("^Error$")).count() == 0  # no cut-off error mark
+    u.page.set_input_files("#folder-drop input[type=file]:not(.fs-files)", str(loose))
+    # one drop zone for any shape: a pile is not refused, it goes to the Label step, which opens on it
+    u.raw.wait_for_selector("#step-label-button[aria-selected=true]", timeout=60_000)
+    assert u.clicks == 0  # nobody clicked the Label step: the page opened it
+    u.wait_text("#label-status", r"6 photos: 0 labelled", 60)
+    summary = u.wait_text("#data-summary", "6 photos without class folders went to the Label step", 30)
+    assert "Nothing was loaded" not in summary and "one subfolder per class" not in summary
+    drop = u.wait_text("#folder-drop", "“my_flowers” is not sorted into class folders: its 6 new photos are in "
+                                      "the Label step", 30)
+    assert "⛔" not in drop and "the report is below" not in drop
+    assert u.page.locator(".error").filter(has_text=re.compile("^Error$")).count() == 0  # no error mark
     u.shot("loose-photos")
     u.click("[data-fs-lang='zh-CN']")  # the same state, in Chinese
-    u.wait_text("#data-summary", "没有从“my_flowers”加载任何照片", 30)
-    u.wait_text("#folder-drop", "没有从“my_flowers”加载任何照片：原因见下方", 30)
+    u.wait_text("#label-status", "6 张照片", 30)
+    u.wait_text("#data-summary", "本项目还有 6 张照片没有类别", 30)  # the report, written again in Chinese
     u.shot("loose-photos-chinese")
