@@ -72,10 +72,7 @@
   new MutationObserver(tellServer).observe(document.documentElement, {attributes: true, attributeFilter: ['lang']});
   tellServer();  // title, switch and cookie at once; the server hears it when its box is there (below)
 
-  // Words of Gradio's own that its Chinese table lacks (it would show the key, e.g. an upload's "common.complete",
-  // or English: the footer's "Runs")
-  core().then((m) => m && m.load_translations && m.load_translations({custom_translations: {'zh-CN': {common: {
-    complete: '完成', runs: '运行记录', runs_description: '查看此浏览器中保存的运行记录'}}}})).catch(() => {});
+  // (Gradio's own words its Chinese table lacks: assets/gradio_words.js, run after this)
 
   // The hidden box may render after this runs: wait for it, then say the language once.
   const start = Date.now();

@@ -1454,7 +1454,7 @@ MESSAGES.update({  # Label Studio both ways (fewshot/labelstudio_*.py, label_fil
     "A network that already knows everyday pictures; its knowledge is re-used (the “backbone”). ✓ marks one already "
     "on this machine.": "一个已经认识日常图片的网络，复用它的知识（即“骨干网络”）。✓ 表示它已在这台机器上。",
     "Rounds of training": "训练轮数",
-    "How many times the model sees every training photo (“epochs”).": "模型把每张训练照片看多少遍（即“轮数 epoch”）。",
+    "How many times the model sees every training photo (“epochs”).": "模型把每张训练照片看多少遍（即“训练轮数”）。",
     "Step size": "步长",
     "How big each correction step is (the “learning rate”). 0.001 is a good start; lower it if the curves jump.":
         "每一步修正有多大（即“学习率”）。0.001 是不错的起点；曲线跳动时就调低。",
@@ -1630,3 +1630,7 @@ MESSAGES.update({  # issue 24: counts in the singular (fewshot/i18n.py plural), 
 })
 
 COLUMNS.update({"epochs": "轮数"})
+
+# said by the project bar's render as a message too (a callback's text is looked up among the messages)
+MESSAGES["No project yet: load photos in the Photos step and one is made for you."] = \
+    UI["No project yet: load photos in the Photos step and one is made for you."]

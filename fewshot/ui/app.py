@@ -24,7 +24,7 @@ from .tab.state import SessionRegistry, remove_stale_sessions, session_root
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 QUEUE_CONCURRENCY = 4  # events of one kind that run at once unless the event says otherwise
 
-__all__ = ["App", "launch_kwargs", "project_paths"]
+__all__ = ["App", "launch_kwargs", "page_js", "project_paths"]
 
 
 @dataclass
@@ -71,7 +71,14 @@ def launch_kwargs() -> dict:
                            font_mono=["ui-monospace", "Menlo", "Consolas", "monospace"])
     return dict(theme=theme, css=_page_css(), allowed_paths=[str(session_root())],
                 blocked_paths=project_paths(), favicon_path=str(ASSETS / "logo.svg"), i18n=I18N,
-                js=(ASSETS / "i18n.js").read_text())
+                js=page_js())
+
+
+def page_js(*names: str) -> str:
+    """The page's scripts, each a function run once on load, as one (launch's js= takes one): by default the
+    language switch (i18n.js) and Gradio's own words in Chinese (gradio_words.js)."""
+    calls = "".join(f"({(ASSETS / name).read_text().strip()})();\n" for name in (names or ("i18n.js", "gradio_words.js")))
+    return "() => {\n" + calls + "}"
 
 
 def _page_css() -> str:

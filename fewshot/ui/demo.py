@@ -182,7 +182,7 @@ def build_demo(source: DemoSource) -> gr.Blocks:
     """The predict-only page; its API: /predict (a picture in, the top 3 classes out) and /feedback (a picture and
     the right class in, a thank-you out)."""
     # visitors' pictures leave Gradio's upload folder an hour after they came, and all of them at shutdown
-    with gr.Blocks(title="fewshot demo", delete_cache=(600, 3600)) as page:
+    with gr.Blocks(title="fewshot", delete_cache=(600, 3600)) as page:  # (a name: the same in every language)
         head = gr.HTML("", elem_id="demo-head")
         image = gr.Image(sources=["upload", "clipboard", "webcam"], type="filepath", image_mode=None, label="A picture",
                          webcam_options=REAR_CAMERA, height=320, elem_id="demo-image")
@@ -241,8 +241,9 @@ def mount_kwargs() -> dict:
     mount_gradio_app would show that text by default."""
     theme = gr.themes.Soft(primary_hue="indigo", secondary_hue="orange",
                            font=["system-ui", "-apple-system", "Segoe UI", "Roboto", "sans-serif"])
+    from .app import page_js
     return dict(i18n=I18N, theme=theme, css=CSS.read_text(), footer_links=["api"], max_file_size=max_upload_bytes(),
-                show_error=False)
+                show_error=False, js=page_js("gradio_words.js"))
 
 
 def serve(bundle: str | os.PathLike, host: str = "127.0.0.1", port: int = 7860, share: bool = False,

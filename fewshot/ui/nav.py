@@ -90,9 +90,31 @@ def progress(sess: Session | None) -> Progress:
                     classes=len(ds.classes) if ds is not None else 0, model=model)
 
 
+# A step opened (by its tab, a Next button, or the page itself) shows from its top: a person scrolled down the step
+# before would otherwise land in the middle of the next one, which is as long as it is (the window keeps its place).
+TO_STEP_TOP_JS = """() => {
+  const bar = () => document.querySelector('#fs-steps');
+  let shown = null;
+  const seen = () => {
+    const tabs = bar(); if (!tabs) return;
+    const open = tabs.querySelector(':scope [role=tab][aria-selected=true]');
+    const now = open && open.id;  // the steps' own tabs have ids (step-<key>-button); inner tabs do not
+    if (!now || !now.startsWith('step-') || now === shown) return;
+    if (shown !== null) {
+      const top = tabs.getBoundingClientRect().top + window.scrollY;
+      if (window.scrollY > top) window.scrollTo({top: top, behavior: 'instant'});
+    }
+    shown = now;
+  };
+  new MutationObserver(seen).observe(document.body, {subtree: true, attributes: true, attributeFilter: ['aria-selected']});
+  seen();
+}"""
+
+
 def build() -> NavView:
     """The steps' Tabs (enter `v.tabs` to add the steps with `step`)."""
     v = NavView()
+    gr.HTML("", js_on_load=f"({TO_STEP_TOP_JS})();", padding=False, container=False, elem_id="fs-steps-top")
     # `wrap`: every step stays in sight on a phone (Gradio's default folds the tabs that do not fit into a menu)
     v.tabs = gr.Tabs(selected="photos", elem_id="fs-steps", overflow_behavior="wrap")
     return v
