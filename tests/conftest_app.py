@@ -136,7 +136,9 @@ SCROLL_TRACKER = """(() => {
     if (t === document || t === document.documentElement || t === document.body || t === window) {
       const d = Math.abs(window.scrollY - wy) + Math.abs(window.scrollX - wx);
       wx = window.scrollX; wy = window.scrollY;
-      if (!s.paused) { s.window += d; s.biggest = Math.max(s.biggest, d); }
+      // the page's own move to the top of a step just opened (fewshot/ui/nav.py) is no scrolling of the person's
+      const jumped = window.__fsStepJump && performance.now() - window.__fsStepJump < 500;
+      if (!s.paused && !jumped) { s.window += d; s.biggest = Math.max(s.biggest, d); }
     } else if (t instanceof Element) {
       const was = seen.get(t) || {top: 0, left: 0};
       const d = Math.abs(t.scrollTop - was.top) + Math.abs(t.scrollLeft - was.left);

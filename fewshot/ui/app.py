@@ -77,7 +77,8 @@ def launch_kwargs() -> dict:
 def page_js(*names: str) -> str:
     """The page's scripts, each a function run once on load, as one (launch's js= takes one): by default the
     language switch (i18n.js) and Gradio's own words in Chinese (gradio_words.js)."""
-    calls = "".join(f"({(ASSETS / name).read_text().strip()})();\n" for name in (names or ("i18n.js", "gradio_words.js")))
+    names = names or ("i18n.js", "gradio_words.js")
+    calls = "".join(f"({(ASSETS / name).read_text().strip()})();\n" for name in names)
     return "() => {\n" + calls + "}"
 
 

@@ -94,14 +94,15 @@ def build(page: Page) -> LabelView:
         v.undo = gr.Button("↶ Undo", elem_id="label-undo", scale=1, min_width=90)
     v.view = gr.Radio(VIEW_CHOICES, value="ask", label="Show", elem_id="label-view")
     v.status = gr.Markdown("", elem_id="label-status")
-    v.grid = gr.HTML(value="", html_template="${grid}", grid="", elem_id="label-grid",
-                     js_on_load=(ASSETS / "label_grid.js").read_text())
+    # the hand-over above the grid: a page of photos (or every photo) is long, and the next step starts here
     with gr.Row():  # side by side on a laptop, the answer under the button on a phone
         v.use = gr.Button("Use the labelled photos for training", variant="primary", elem_id="label-use", scale=1,
                           min_width=220)
         with gr.Column(scale=2, min_width=260):
             v.used = gr.Markdown("", elem_id="label-used")  # what the click did, where the person looks
     md_hint("Then train in the Train step: it trains on the labelled photos of this project.")
+    v.grid = gr.HTML(value="", html_template="${grid}", grid="", elem_id="label-grid",
+                     js_on_load=(ASSETS / "label_grid.js").read_text())
     v.shown = [v.progress, v.status, v.grid, v.class_pick, v.timer, v.used]
     return v
 

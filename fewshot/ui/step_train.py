@@ -74,20 +74,12 @@ def build(page: Page) -> TrainView:
                         info=" · ".join(f"{k}: {h}" for k, h in PRESET_HINTS.items()))
     arch, _ = T.preselected_backbone(D.arch)  # one that can start (offline, the default's weights may be missing)
     v.arch = gr.Dropdown(T.backbone_choices(), value=arch, label="Starting network",
-                         info="A network that already knows everyday pictures; its knowledge is re-used (the “backbone”). ✓ marks one already on this machine.",
+                         info="A network that already knows everyday pictures; its knowledge is re-used (the "
+                              "“backbone”). ✓ marks one already on this machine.",
                          elem_id="backbone")
     v.pretrained = gr.Checkbox(D.pretrained, label="Start from ImageNet knowledge (recommended)", elem_id="pretrained",
                                info="Off = train from scratch: much weaker with few photos.")
     v.weights_note = gr.Markdown(**_note_args(arch, D.pretrained))  # says `why` when the usual one cannot start
-    with gr.Row():
-        v.epochs = gr.Slider(1, 100, value=D.epochs, step=1, label="Rounds of training", min_width=260,
-                             info="How many times the model sees every training photo (“epochs”).", elem_id="epochs")
-        v.lr = gr.Number(D.lr, label="Step size", minimum=1e-6, maximum=1.0, step=0.0001, elem_id="lr",
-                         min_width=260,
-                         info="How big each correction step is (the “learning rate”). 0.001 is a good start; lower it if the curves jump.")
-    v.stage = gr.Radio(STAGE_LABELS, value=D.stage, label="How much of the network learns",
-                       info="The rest keeps what it learned on ImageNet (letting more layers learn is called “unfreezing”).")
-    _advanced(v)
     with gr.Row():
         v.train = gr.Button("▶ Train", variant="primary", elem_id="train-btn", scale=2)
         v.stop = gr.Button("■ Stop", variant="stop", elem_id="stop-btn")
@@ -100,6 +92,18 @@ def build(page: Page) -> TrainView:
         v.loss_plot = gr.Plot(empty_loss, label="loss curve", show_label=False, elem_id="loss-plot", min_width=300)
         v.acc_plot = gr.Plot(empty_acc, label="accuracy curve", show_label=False, elem_id="acc-plot", min_width=300)
     v.diag = gr.Markdown("", elem_id="diagnostics", label="diagnostics")
+    # the settings a person may change under the curves: the preset and the buttons come first, in one screen
+    with gr.Row():
+        v.epochs = gr.Slider(1, 100, value=D.epochs, step=1, label="Rounds of training", min_width=260,
+                             info="How many times the model sees every training photo (“epochs”).", elem_id="epochs")
+        v.lr = gr.Number(D.lr, label="Step size", minimum=1e-6, maximum=1.0, step=0.0001, elem_id="lr",
+                         min_width=260,
+                         info="How big each correction step is (the “learning rate”). 0.001 is a good start; "
+                              "lower it if the curves jump.")
+    v.stage = gr.Radio(STAGE_LABELS, value=D.stage, label="How much of the network learns",
+                       info="The rest keeps what it learned on ImageNet (letting more layers learn is called "
+                            "“unfreezing”).")
+    _advanced(v)
     # the epochs the curves show; Stop sends it, and the training goes back to them (train.StopRequest)
     v.shown = gr.Number(0, visible="hidden", elem_id="shown-epochs", label="epochs shown", precision=0)
     with gr.Accordion("The numbers behind the curves", open=False):
