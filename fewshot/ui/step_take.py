@@ -39,6 +39,7 @@ def build(page: Page, space: Callable[[], object], share: Callable[[], object]) 
     them in, as steps never import each other)."""
     v = TakeView(page=page)
     step_header(5, "Take it away", "Download the model, or open one you saved before and use it without retraining.")
+    v.share = share()  # first: a demo link for the project's active model, one click away (fewshot/ui/share.py)
     with gr.Row():
         v.download = gr.DownloadButton("⬇ Download the model (.safetensors)", interactive=False,
                                        variant="primary", elem_id="download-bundle")
@@ -54,7 +55,6 @@ def build(page: Page, space: Callable[[], object], share: Callable[[], object]) 
         v.card = gr.Markdown(CARD_EMPTY, elem_id="model-card")
     v.load = gr.File(label="Use a saved model: drop its .safetensors file here", file_types=[".safetensors"],
                      height=110, elem_id="load-bundle")
-    v.share = share()  # a demo link for the project's active model (fewshot/ui/share.py)
     return v
 
 
