@@ -70,3 +70,24 @@ def test_offline_without_the_usual_weights_the_train_step_starts_with_one_that_c
 
 def test_with_no_weights_at_all_the_usual_backbone_stays_and_nothing_is_promised(no_weights):
     assert preselected_backbone("resnet18") == ("resnet18", "")
+
+
+def test_train_pressed_after_labelling_trains_on_the_labelled_photos_without_the_hand_over(tmp_path, monkeypatch):
+    """The Label step's Next button leads to Train; Train then trains on the project's labelled photos even where
+    "Use the labelled photos for training" was not pressed (before, it said "Load some photos first")."""
+    from fewshot.ui.tab import photos as P
+    from fewshot.ui.tab import state as ST
+    from fewshot.ui.tab import training as T
+    monkeypatch.setenv("FEWSHOT_SESSION_DIR", str(tmp_path / "sessions"))
+    monkeypatch.setenv("FEWSHOT_DATA_DIR", str(tmp_path / "data"))
+    sess = ST.Session()
+    sess.project_owner = "local"
+    try:
+        P.load_example(sess, per_class=6)  # the project's labelled photos (as labels given in the Label step)
+        sess.dataset = None  # never handed over to training
+        cfg = T.make_config("mobilenet_v2", False, 1, 0.003, "head", batch_size=8)
+        done = list(T.run_training(sess, cfg))[-1].done
+        assert done is not None and sess.dataset is not None
+        assert sess.dataset.classes == sess.project.classes()
+    finally:
+        sess.cleanup()
