@@ -57,8 +57,11 @@ def _file_value(path: str, kind: str):
     return [one] if kind in ("files", "file") else one
 
 
-def _folder_drop(path: str) -> str:
-    """What assets/folder_drop.js sends: the uploads' server paths with their places in the user's folder."""
+def _folder_drop(path: str, zipped: bool = False) -> str:
+    """What assets/folder_drop.js sends: the uploads' server paths with their places in the user's folder (or, as
+    the one drop zone sends a zip, one item named .zip)."""
+    if zipped:
+        return json.dumps({"items": [{"path": path, "rel": "pets.zip"}], "others": []})
     return json.dumps({"items": [{"path": path, "rel": "pets/cats/1.jpg"}, {"path": path, "rel": "pets/dogs/1.jpg"}],
                        "others": []})
 
@@ -73,12 +76,14 @@ def _attacks(base_url: str, target: str) -> list[tuple[str, int, str]]:
         ins = dep.get("inputs", [])
         if not any(kinds.get(c) in FILE_TYPES or kinds.get(c) == "html" for c in ins):
             continue
-        data = [_file_value(target, kinds[c]) if kinds.get(c) in FILE_TYPES
-                else _folder_drop(target) if kinds.get(c) == "html" else None for c in ins]
-        body = {"data": data, "fn_index": dep.get("id", i), "session_hash": uuid.uuid4().hex[:10],
-                "trigger_id": (dep.get("targets") or [[None]])[0][0], "event_data": None}
-        status, text, _ = _request(base_url + "gradio_api/queue/join", body)
-        tried.append((dep.get("api_name") or str(dep.get("id", i)), status, text))
+        drops = (False, True) if any(kinds.get(c) == "html" for c in ins) else (False,)
+        for zipped in drops:  # a folder drop naming a server path, and a zip dropped as one item
+            data = [_file_value(target, kinds[c]) if kinds.get(c) in FILE_TYPES
+                    else _folder_drop(target, zipped) if kinds.get(c) == "html" else None for c in ins]
+            body = {"data": data, "fn_index": dep.get("id", i), "session_hash": uuid.uuid4().hex[:10],
+                    "trigger_id": (dep.get("targets") or [[None]])[0][0], "event_data": None}
+            status, text, _ = _request(base_url + "gradio_api/queue/join", body)
+            tried.append((dep.get("api_name") or str(dep.get("id", i)), status, text))
     return tried
 
 

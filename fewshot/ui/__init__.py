@@ -1,15 +1,18 @@
-"""The page: five numbered steps, each its own module with
+"""The page: the project bar, then one tab per step (Photos, Label, Train, Check, Try, Share: fewshot/ui/nav.py),
+each step its own module with
 
     build(page) -> view                     # its components, in a dataclass of its own (DataView, TrainView, ...)
     wire(view, page, links)                 # its events; `links` (page.Links) is what they show of other steps
     render(view, session, whole=False) -> {component: value}   # what it shows; `whole`: all of it (a project opened)
 
-    build_app(backends) -> App      # app.py: app.launch(server_name=..., ...), then app.close() (fewshot/ui/app.py)
+    build_app(backends, owners) -> App   # app.py: app.launch(server_name=..., ...), then app.close() (ui/app.py)
 
 Imports run one way: app.py -> this package -> step modules -> the tab logic (tab/) and the web edge (server/)
 -> the engine; tests/test_layers.py checks it. Steps never import each other; where one step's event shows
-another's (a trained or loaded model fills steps 3-5, the language switch rewrites everything), this module
-passes the other steps' `render` in, and step 5's Space and demo-link blocks are built and wired from here.
+another's (a trained or loaded model fills Check, Try and Share; a pile dropped in Photos opens the Label step;
+the language switch rewrites everything), this module passes the other steps' `render` in, and the Share step's
+Space and demo-link blocks are built and wired from here. After every event that changes the project or the
+model, the steps' tabs are marked anew (nav.render).
 """
 from __future__ import annotations
 
@@ -191,6 +194,7 @@ def _wire_steps(page: Page, views: Views, demo: gr.Blocks) -> None:
 
 
 def _marks(steps: nav.NavView):
+    """The callback that writes the steps' marks and Next buttons for a tab's state, in its language."""
     def show(st):
         sess = st if isinstance(st, Session) and not st.closed else None
         return localized(nav.render(steps, sess), lang_of(sess))
