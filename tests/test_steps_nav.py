@@ -85,9 +85,13 @@ def test_train_pressed_after_labelling_trains_on_the_labelled_photos_without_the
     try:
         P.load_example(sess, per_class=6)  # the project's labelled photos (as labels given in the Label step)
         sess.dataset = None  # never handed over to training
+        from fewshot.ui.nav import progress
+        assert progress(sess) == Progress(photos=18, unlabelled=0, classes=3, model=False)
+        assert progress(sess).next_after("photos") == "train"
         cfg = T.make_config("mobilenet_v2", False, 1, 0.003, "head", batch_size=8)
         done = list(T.run_training(sess, cfg))[-1].done
         assert done is not None and sess.dataset is not None
         assert sess.dataset.classes == sess.project.classes()
+        assert progress(sess).model and progress(sess).next_after("train") == "check"
     finally:
         sess.cleanup()

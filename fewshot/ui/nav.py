@@ -80,11 +80,10 @@ def progress(sess: Session | None) -> Progress:
     if sess is None or sess.closed:
         return Progress()
     model = sess.model is not None
-    if sess.project is not None:
-        photos = sess.project.photos()
-        labels = {ph.label for ph in photos if ph.label is not None}
-        return Progress(photos=len(photos), unlabelled=sum(ph.label is None for ph in photos),
-                        classes=len(labels), model=model)
+    if sess.project is not None:  # counted in the database (a project may hold tens of thousands of photos)
+        s = sess.project.summary()
+        return Progress(photos=s["photos"], unlabelled=s["unlabelled"],
+                        classes=sum(1 for n in s["classes"].values() if n > 0), model=model)
     ds = sess.dataset
     return Progress(photos=len(ds.train) + len(ds.val) if ds is not None else 0,
                     classes=len(ds.classes) if ds is not None else 0, model=model)
