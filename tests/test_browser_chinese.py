@@ -73,8 +73,14 @@ def test_after_the_chinese_switch_no_english_is_left_on_any_step(ui, tmp_path):
     names = {"dogs", "my_pets", "猫"}
     left = english_left(u.page.evaluate(VISIBLE_TEXT), names)
     assert not left, "\n".join(left)
-    for tab in ("压缩包", "卡片", "示例"):  # each tab's own words, in turn
-        u.page.get_by_role("tab", name=re.compile(tab)).click()
+    for step in ("photos", "label", "train", "check", "try", "share"):  # every step, one screen each, in turn
+        u.step(step)
+        u.page.wait_for_timeout(500)
+        left = english_left(u.page.evaluate(VISIBLE_TEXT), names)
+        assert not left, (step, left)
+    u.step("photos")
+    for tab in ("拖入照片", "卡片", "示例"):  # the Photos step's own tabs' words, in turn
+        u.page.locator("#step-photos").get_by_role("tab", name=re.compile(tab)).click()
         u.page.wait_for_timeout(500)
         left = english_left(u.page.evaluate(VISIBLE_TEXT), names)
         assert not left, (tab, left)

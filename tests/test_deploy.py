@@ -156,8 +156,8 @@ def test_share_without_auth_warns_that_the_link_is_public_and_auth_reaches_launc
     launched = {}
 
     class Demo:
-        def __init__(self, backends=None):  # build_app(backends) -> App
-            pass
+        def __init__(self, backends=None, owners=None):  # build_app(backends, owners) -> App
+            self.owners = owners
 
         def queue(self, **kw):
             return self

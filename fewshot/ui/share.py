@@ -4,6 +4,8 @@ page behind a link is fewshot/ui/demo.py; the links are fewshot/demo_links.py, k
 """
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass, field
 import time
 from typing import Callable
@@ -238,6 +240,16 @@ def _handlers(v: ShareView, page: Page) -> _Handlers:
                      stop_sent=stop_sent, chosen=chosen, tick=tick, retell=retell)
 
 
+def _without(fn: Callable, component) -> Callable:
+    """`fn`, its answer without `component` (an event that does not write it)."""
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        out = fn(*args, **kwargs)
+        out.pop(component, None)
+        return out
+    return call
+
+
 def wire(v: ShareView, page: Page) -> None:
     """Make, list, switch feedback, stop feedback and delete what visitors sent (asked first), revoke."""
     outs = [v.links, v.pick, v.pick_feedback, v.stop, v.stop_yes, v.timer]
@@ -250,8 +262,12 @@ def wire(v: ShareView, page: Page) -> None:
     v.box.collapse(lambda: gr.Timer(active=False), None, v.timer, queue=False, **PRIVATE, show_progress="hidden")
     v.timer.tick(h.tick, [page.state], [v.links, v.timer], **PRIVATE, **one, show_progress="hidden")
     page.lang.change(h.retell, [page.lang, page.state], [v.links], **PRIVATE, **one, show_progress="hidden")
-    v.make.click(h.make, [v.feedback, page.state], [page.state] + outs, api_name="share", **one)
-    v.revoke.click(h.revoke, [v.pick, page.state], outs, api_name="revoke_link", **one)
+    # the API's answers stay as they were (the list, the picker, its feedback): the box's timer follows privately
+    api_outs = [o for o in outs if o is not v.timer]
+    v.make.click(_without(h.make, v.timer), [v.feedback, page.state], [page.state] + api_outs, api_name="share",
+                 **one).then(h.tick, [page.state], [v.links, v.timer], **PRIVATE, **one, show_progress="hidden")
+    v.revoke.click(_without(h.revoke, v.timer), [v.pick, page.state], api_outs, api_name="revoke_link",
+                   **one).then(h.tick, [page.state], [v.links, v.timer], **PRIVATE, **one, show_progress="hidden")
     v.pick_feedback.input(h.switch, [v.pick, v.pick_feedback, page.state], outs, **PRIVATE, **one)
     v.pick.input(h.chosen, [v.pick, page.state], [v.pick_feedback, v.stop, v.stop_yes], **PRIVATE, **one,
                  show_progress="hidden")
