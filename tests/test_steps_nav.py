@@ -95,3 +95,28 @@ def test_train_pressed_after_labelling_trains_on_the_labelled_photos_without_the
         assert progress(sess).model and progress(sess).next_after("train") == "check"
     finally:
         sess.cleanup()
+
+
+def test_photos_dropped_before_the_page_finished_loading_stay_in_a_project_the_reload_finds(tmp_path, monkeypatch):
+    """A drop that beats the page's load event (which gives the tab its owner) still makes a project, and the load
+    event that follows keeps that owner: the reload finds the project (before, the photos stayed in no project)."""
+    import json
+
+    import gradio as gr
+    from conftest import make_class_folders
+    monkeypatch.setenv("FEWSHOT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("FEWSHOT_SESSION_DIR", str(tmp_path / "sessions"))
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "uploads"))
+    from fewshot.ui import build_app
+    fn = {f.name: f.fn for f in build_app().blocks.fns.values()}
+    pets = make_class_folders(tmp_path / "uploads" / "x" / "pets", {"cats": 4, "dogs": 4})
+    payload = json.dumps({"items": [{"path": str(f), "rel": str(f.relative_to(pets.parent))}
+                                    for f in sorted(pets.rglob("*.png"))], "others": []})
+    request = gr.Request(headers={}, cookies={}, session_hash="early-drop")
+    out = fn["on_folder"](payload, None, request)
+    sess = next(v for v in out.values() if type(v).__name__ == "Session")
+    assert sess.project is not None and sess.project.name == "pets"
+    owner = sess.project_owner
+    fn["on_load"]({}, sess, request)  # the page's load event, after the drop
+    assert sess.project_owner == owner and sess.project.name == "pets"
+    sess.cleanup()

@@ -15,6 +15,7 @@ from ..archive import Limits
 from ..data import skipped_frame
 from ..examples import PHOTO_SETS
 from .tab import photos as P
+from .tab import projects as PJ
 from ..errors import DataError
 from .page import LANG, Links, PRIVATE, Page, friendly, localized, md_hint, step_header, warn
 from .tab.state import Session, is_upload
@@ -175,6 +176,8 @@ class _Drop:
     def on_folder(self, payload: str, st, request: gr.Request) -> dict:
         v, page = self.v, self.page
         sess = page.session(st, request)
+        if not sess.project_owner:  # photos dropped before the page's load event gave the tab its owner: now
+            PJ.page_owner(sess, getattr(request, "username", None), None)
         data = json.loads(payload or "{}")
         given = [(str(i.get("path") or ""), str(i.get("rel") or "")) for i in data.get("items", [])]
         zips = [(path, rel) for path, rel in given if rel.lower().endswith(".zip")]

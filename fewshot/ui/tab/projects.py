@@ -83,6 +83,8 @@ def page_owner(sess: Session, user: str | None, token: str | None) -> str:
     "local" ones the first time it opens the page: moved, not listed beside, so that the command line sees
     them too and nothing is kept in two places; a name "local" has already gets a number after it."""
     owner = sess.owners.of_page(user, token)
+    if owner is None and token is None and sess.project_owner:
+        return sess.project_owner  # photos dropped before the page's load event ran gave it one already: kept
     if owner is None:
         owner = secrets.token_urlsafe(24)
     elif sess.owners.one_person and isinstance(token, str) and len(token) >= 24 and token != owner:
