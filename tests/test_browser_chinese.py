@@ -6,8 +6,8 @@ import re
 from conftest import make_class_folders
 
 # Latin words a Chinese page may show: names of products and formats, and what the user named (classes, files)
-ALLOWED = {"fewshot", "ONNX", "TorchScript", "F1", "ImageNet", "MobileNetV2", "ResNet", "ResNet18", "EfficientNet", "ConvNeXt",
-           "ViT", "API", "zip", "json", "md", "csv", "CSV", "safetensors", "px", "MB", "GB", "GPU", "CPU", "Gradio",
+ALLOWED = {"fewshot", "ONNX", "TorchScript", "F1", "ImageNet", "MobileNetV2", "ResNet", "ResNet18", "EfficientNet",
+           "ConvNeXt", "ViT", "API", "zip", "json", "md", "csv", "CSV", "safetensors", "px", "MB", "GB", "GPU", "CPU", "Gradio",
            "PyTorch", "Teachable", "Machine", "Ctrl", "val", "train", "pets", "cats", "dogs", "png", "jpg", "Plotly",
            "English", "KB", "f1", "mobilenet_v2", "predictions", "fewshot-dogs",  # the last: file names
            "Hugging", "Face", "Space", "Hub"}  # Hugging Face's names for its site and its apps (step 5)
