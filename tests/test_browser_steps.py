@@ -104,6 +104,7 @@ def test_the_check_on_other_photos_shows_how_far_it_is_under_the_drop(ui, tmp_pa
     u.page.set_input_files("#load-bundle input[type=file]", str(bundle))
     u.wait_text("#try-status", "Model ready", 60)
     u.page.locator("#step-check").get_by_text("Check on other photos").click()
+    u.page.wait_for_selector("#eval-result", state="attached", timeout=30_000)  # drawn as the box opens
     u.page.evaluate("""() => { window.__said = [];
       new MutationObserver(() => window.__said.push(document.querySelector('#eval-result').innerText))
         .observe(document.querySelector('#eval-result'), {subtree: true, childList: true, characterData: true}); }""")

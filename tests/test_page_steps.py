@@ -66,6 +66,8 @@ def test_the_share_list_comes_back_in_chinese_and_counts_a_visitors_photo_withou
     fns["project_pick"][0](p.id, sess, None)
     request = gr.Request(headers={"host": "127.0.0.1:7860"})
     out = by_id(fns["share"][0](True, sess, request))
+    assert "| 1 | on | 0 |" in out["share-links"] and "Timer" not in out  # the API answers as it always did
+    out = by_id(fns["tick"][0](sess, request))  # what the page runs after it
     assert "| 1 | on | 0 |" in out["share-links"] and out["Timer"].active  # a live link: the list is read again
     sess.lang = L.ZH
     said = by_id(fns["retell"][0]("zh-CN", sess, request))
