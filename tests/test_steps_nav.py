@@ -7,7 +7,7 @@ import zipfile
 import pytest
 
 from fewshot.ui.nav import Progress
-from fewshot.ui.tab.photos import photo_layout, photo_shape, zip_photo_names
+from fewshot.ui.tab.photos import photo_layout, zip_photo_names
 from fewshot.ui.tab.training import preselected_backbone, weights_note
 
 
@@ -22,7 +22,7 @@ from fewshot.ui.tab.training import preselected_backbone, weights_note
     (["pets/cats/1.jpg", "pets/dogs/2.jpg", "pets/notes.txt"], "classes"),  # other files do not count
 ])
 def test_photos_in_any_shape_are_read_as_class_folders_or_a_pile(paths, shape):
-    assert photo_shape(paths) == shape
+    assert photo_layout(paths)[0] == shape
 
 
 def test_the_drop_zone_counts_what_it_saw():
@@ -38,7 +38,7 @@ def test_a_zip_is_read_from_its_directory_without_unpacking(tmp_path):
         zf.writestr("pile/a.jpg", b"not really a jpeg")
         zf.writestr("pile/b.jpg", b"not really a jpeg")
     assert zip_photo_names(z) == ["pile/a.jpg", "pile/b.jpg"]
-    assert photo_shape(zip_photo_names(z)) == "pile"
+    assert photo_layout(zip_photo_names(z))[0] == "pile"
     broken = tmp_path / "broken.zip"
     broken.write_bytes(b"PK no zip")
     assert zip_photo_names(broken) == []  # loading it says why; reading its shape does not fail

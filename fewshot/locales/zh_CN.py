@@ -875,7 +875,6 @@ UI.update({  # the project bar and its runs (fewshot/ui/step_project.py)
     "Rename": "重命名",
     "Delete project": "删除项目",
     "Yes, delete it and all its photos": "是的，删除它和其中所有照片",
-    "No project yet: load photos in the Photos step and one is made for you.": "还没有项目：在“照片”步骤加载照片，就会自动为你新建一个。",
     "Runs of this project": "本项目的训练记录",
     "project id": "项目编号",
     "runs": "训练记录",
@@ -1631,6 +1630,6 @@ MESSAGES.update({  # issue 24: counts in the singular (fewshot/i18n.py plural), 
 
 COLUMNS.update({"epochs": "轮数"})
 
-# said by the project bar's render as a message too (a callback's text is looked up among the messages)
-MESSAGES["No project yet: load photos in the Photos step and one is made for you."] = \
-    UI["No project yet: load photos in the Photos step and one is made for you."]
+MESSAGES.update({  # the project bar's status, which its render says (a callback's words are looked up as messages)
+    "No project yet: load photos in the Photos step and one is made for you.": "还没有项目：在“照片”步骤加载照片，就会自动为你新建一个。",
+})

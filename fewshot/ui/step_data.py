@@ -132,9 +132,9 @@ def _said(key: str, *values) -> str:
     return L.translate(FOLDER_TEXTS[key].format(*values), LANG.get())
 
 
-def _classes_said(top: str, rels: list[str]) -> str:
-    """What the drop zone saw: how many pictures in how many class folders (of this drop, not the project)."""
-    _, photos, classes = P.photo_layout(rels)
+def _classes_said(top: str, layout: tuple[str, int, int]) -> str:
+    """What the drop zone saw (P.photo_layout of this drop, not the project): pictures in how many class folders."""
+    _, photos, classes = layout
     return _said("classes", top, photos, classes)
 
 
@@ -187,7 +187,8 @@ class _Drop:
         try:
             if zips:
                 return self.dropped_zip(sess, zips, items)
-            if P.photo_shape([rel for _, rel in items]) == "pile":
+            layout = P.photo_layout([rel for _, rel in items])
+            if layout[0] == "pile":
                 found, skipped = P.uploaded_items(data, page.upload_root, is_upload)
                 return self.to_label(sess, top, *self.links.to_label(sess, found, skipped))
             P.load_uploaded_folder(sess, items, page.upload_root, source=f"the folder “{top}”",
@@ -195,18 +196,18 @@ class _Drop:
         except DataError as exc:  # one state that the drop box and the summary agree on, no error mark
             sess.data.failed = (top or "your photos", str(exc))
             return {**not_loaded(v, sess), page.state: sess}
-        return {**_loaded(v, page, sess), v.folder: gr.HTML(status=_classes_said(top, [rel for _, rel in items]))}
+        return {**_loaded(v, page, sess), v.folder: gr.HTML(status=_classes_said(top, layout))}
 
     def dropped_zip(self, sess: Session, zips: list, items: list) -> dict:
         if len(zips) > 1 or items:
             raise DataError("Drop one .zip at a time, without other photos beside it (or unzip it and drop the "
                             "folder).")
         real = self.page.uploaded(sess, zips[0][0])
-        if P.photo_shape(P.zip_photo_names(real)) == "pile":
+        layout = P.photo_layout(P.zip_photo_names(real))  # its directory, read once
+        if layout[0] == "pile":
             return self.to_label(sess, zips[0][1], *self.links.to_label(sess, [], [], str(real)))
         P.load_zip_file(sess, str(real), self.page.upload_root)
-        return {**_loaded(self.v, self.page, sess),
-                self.v.folder: gr.HTML(status=_classes_said(zips[0][1], P.zip_photo_names(real)))}
+        return {**_loaded(self.v, self.page, sess), self.v.folder: gr.HTML(status=_classes_said(zips[0][1], layout))}
 
     def to_label(self, sess: Session, top: str, added: int, already: int, label_shown: dict) -> dict:
         """A pile went to the Label step: said in the drop zone and the summary; the Label step opens."""

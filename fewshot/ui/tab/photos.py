@@ -50,16 +50,12 @@ def _need_class_folders(items: Sequence[tuple[str, str]]) -> None:
                     f"subfolder per class, e.g. {top}/cats and {top}/dogs, then drop “{top}” again.")
 
 
-def photo_shape(rels: Sequence[str]) -> str:
-    """How photos given together are laid out, from their relative paths alone (a dropped folder's, a zip's):
-    "classes" where they sit in two or more subfolders (class folders, or train/ and val/ holding them), else
-    "pile" (loose photos, or one folder of them), which goes to labelling. The folder dropped, and any single
-    folder every photo sits in, is not a class."""
-    return photo_layout(rels)[0]
-
-
 def photo_layout(rels: Sequence[str]) -> tuple[str, int, int]:
-    """(photo_shape, how many photos, how many class folders: train/ and val/ count their classes once)."""
+    """How photos given together are laid out, from their relative paths alone (a dropped folder's, a zip's):
+    ("classes" where they sit in two or more subfolders, class folders or train/ and val/ holding them, else
+    "pile": loose photos or one folder of them, which goes to labelling; how many photos; how many class folders,
+    train/ and val/ counting theirs once). The folder dropped, and any single folder every photo sits in, is not a
+    class."""
     parts = [p for p in (_safe_rel(r) for r in rels if is_image_name(str(r))) if p]
     while parts and len({p[0] for p in parts}) == 1 and all(len(p) > 1 for p in parts):
         parts = [p[1:] for p in parts]
@@ -244,5 +240,6 @@ def uploaded_items(payload: dict, upload_root: Path | None, is_upload: Callable)
     return items, skipped
 
 
-__all__ = ["photo_layout", "photo_shape", "zip_photo_names", "card_add", "card_add_images", "card_clear", "card_delete", "card_rename", "load_cards", "load_example",
+__all__ = ["photo_layout", "zip_photo_names", "card_add", "card_add_images", "card_clear", "card_delete",
+           "card_rename", "load_cards", "load_example",
            "load_photo_set", "load_uploaded_folder", "load_zip_file", "uploaded_items"]
