@@ -17,11 +17,26 @@
   };
   core().then((m) => m && m.load_translations && m.load_translations({custom_translations: {'zh-CN': MISSING}}))
     .catch(() => {});
+  // The status overlay's own words are written in English by Gradio whatever the language ("processing |",
+  // "queue: 2/3 |"): put in Chinese where the page is.
+  const STATUS = [[/^processing \|$/, '处理中 |'], [/^queue: (\d+)\/(\d*) \|$/, '排队：$1/$2 |']];
+  const sayStatus = () => {
+    for (const el of document.querySelectorAll('.meta-text, .meta-text-center, .progress-text')) {
+      for (const node of el.childNodes) {
+        if (node.nodeType !== Node.TEXT_NODE) continue;
+        const text = node.nodeValue.trim();
+        const rule = STATUS.find(([pattern]) => pattern.test(text));
+        if (rule) node.nodeValue = text.replace(rule[0], rule[1]);
+      }
+    }
+  };
   const back = Object.fromEntries(Object.entries(FIXED).map(([en, zh]) => [zh, en]));
   let queued = false;
   const say = () => {
     queued = false;
-    const table = /^zh/i.test(document.documentElement.lang || '') ? FIXED : back;
+    const zh = /^zh/i.test(document.documentElement.lang || '');
+    const table = zh ? FIXED : back;
+    if (zh) sayStatus();
     for (const attr of ['title', 'aria-label']) {
       for (const el of document.querySelectorAll(`[${attr}]`)) {
         const now = el.getAttribute(attr);
@@ -31,6 +46,6 @@
   };
   const soon = () => { if (!queued) { queued = true; requestAnimationFrame(say); } };
   new MutationObserver(soon).observe(document.documentElement, {subtree: true, childList: true,
-    attributes: true, attributeFilter: ['lang']});
+    characterData: true, attributes: true, attributeFilter: ['lang']});
   soon();
 }

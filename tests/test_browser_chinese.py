@@ -50,6 +50,14 @@ def test_after_the_chinese_switch_no_english_is_left_on_any_step(ui, tmp_path):
     u.page.wait_for_function(f"() => ({pressed})()[1].startsWith('rgb(') && ({pressed})()[0] !== ({pressed})()[1]",
                              timeout=10_000)
     zh = u.page.evaluate(pressed)[1]
+    # Gradio's status overlay writes its words in English whatever the language; the page says them in Chinese
+    u.page.evaluate("""() => { for (const [id, text] of [['fs-probe-1', 'processing |'], ['fs-probe-2', 'queue: 2/3 |']]) {
+        const d = document.createElement('div'); d.className = 'progress-text'; d.id = id; d.textContent = text;
+        document.body.append(d); } }""")
+    u.page.wait_for_function("""() => document.getElementById('fs-probe-1').textContent.trim() === '处理中 |'
+                                   && document.getElementById('fs-probe-2').textContent.trim() === '排队：2/3 |'""",
+                             timeout=10_000)
+    u.page.evaluate("() => document.querySelectorAll('[id^=fs-probe]').forEach((d) => d.remove())")
     u.page.set_input_files("#folder-drop input[type=file]", str(pets))
     u.wait_text("#data-summary", "已加载", 60)
     assert "“my_pets”：2 个类别文件夹里共 24 张图片" in u.text("#folder-drop")  # what it saw

@@ -238,7 +238,7 @@ def test_a_job_goes_on_when_its_page_leaves_and_a_new_page_picks_it_up_where_it_
     jobs = Jobs(slots=1)
     job = jobs.start("p1", stream, StopRequest())
     first = job.follow()
-    assert [next(first), next(first)] == [1, 2]
+    assert next(first) in (1, 2)  # the latest snapshot: the job may be a step ahead of the page that started it
     first.close()  # the page reloads: its follower goes, the job does not
     gate.set()
     assert job.running and jobs.running("p1") is job
