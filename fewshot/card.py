@@ -3,8 +3,11 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+import pandas as pd
+
 from .check_set import CHECK, Measured, of_metrics
 from .config import TrainConfig
+from .evaluate import per_class_table
 
 __all__ = ["CardSource", "model_card"]
 
@@ -36,9 +39,11 @@ def model_card(tm: CardSource) -> str:
     if m.get("val_accuracy") is not None:
         lines.append(f"- validation accuracy: {m['val_accuracy']:.1%} (best epoch {m.get('best_epoch')})")
         lines.append(_interval_line(of_metrics(m, tm.data_summary)))
-        for row in m.get("per_class", []):
-            lines.append(f"  - {row['class']}: precision {row['precision']:.2f}, recall {row['recall']:.2f}, "
-                         f"f1 {row['f1']:.2f} ({row['support']} images)")
+        if m.get("per_class"):
+            table = per_class_table(pd.DataFrame(m["per_class"]), m.get("confusion"))
+            for row in table.to_dict("records"):  # each with its interval: a class has only its own few photos
+                lines.append(f"  - {row['class']}: precision {row['precision']}, recall {row['recall']} "
+                             f"({row['support']} images)")
     else:
         lines.append("- no validation images: accuracy was not measured")
     lines += ["", "## Limits and intended use", "",

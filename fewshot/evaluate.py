@@ -11,7 +11,7 @@ import torch
 
 __all__ = ["Diagnostic", "EvalReport", "MARGIN", "clearly_better", "data_diagnostics", "diagnose", "end_diagnostics",
            "kept_epoch", "kept_note", "more_photos_for_margin", "noise_photos", "photos_for_margin",
-           "report_from_probs", "wilson_interval"]
+           "per_class_table", "report_from_probs", "wilson_interval"]
 
 
 @dataclass
@@ -133,6 +133,37 @@ def wilson_interval(right: int, n: int, z: float = 1.96) -> tuple[float, float]:
     centre = (p + z2 / (2 * n)) / (1 + z2 / n)
     half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
     return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def _share_with_interval(right: int, n: int) -> str:
+    """"90% (56–98%)": a share of `n` photos with its 95% interval; "–" when no photo counts towards it."""
+    if n <= 0:
+        return "–"
+    low, high = wilson_interval(right, n)
+    return f"{right / n:.0%} ({low:.0%}–{high:.0%})"
+
+
+def per_class_table(per_class: pd.DataFrame,
+                    confusion: Sequence[Sequence[int]] | pd.DataFrame | None = None) -> pd.DataFrame:
+    """The per-class table as the page and the model card show it: precision and recall, each with its 95%
+    interval, and the photos checked. Each class has only its own few photos, so its figures are far less sure than
+    the overall one; F1, which has no interval of its own, stays in the metrics files. The counts come from the
+    confusion matrix (rows: true, columns: predicted) when there is one, else from the stored shares and supports."""
+    cm = confusion
+    if cm is not None and not isinstance(cm, pd.DataFrame):  # as stored in a model's metrics: a list of rows
+        names = list(per_class["class"])
+        cm = pd.DataFrame(cm, index=names, columns=names) if len(cm) == len(names) else None
+    rows = []
+    for rec in per_class.to_dict("records"):
+        cls, support = rec["class"], int(rec["support"])
+        right = int(round(float(rec["recall"]) * support))
+        if cm is not None and cls in cm.columns:
+            called = int(cm[cls].sum())
+        else:  # precision = right / called
+            called = int(round(right / float(rec["precision"]))) if float(rec["precision"]) > 0 else 0
+        rows.append({"class": cls, "precision": _share_with_interval(right, called),
+                     "recall": _share_with_interval(right, support), "support": support})
+    return pd.DataFrame(rows, columns=["class", "precision", "recall", "support"])
 
 
 MARGIN = 0.10  # "within ±10 points": how narrow an interval the page asks people to label for

@@ -52,6 +52,38 @@ def test_the_sureness_comes_in_chinese():
     assert "How sure" not in zh and "Only" not in zh
 
 
+def test_each_class_figure_comes_with_its_own_wider_interval():
+    import pandas as pd
+    from fewshot.evaluate import per_class_table
+    # 12 cats (9 found), 3 dogs (2 found); the model called 10 photos cat (9 right) and 5 dog (2 right)
+    per_class = pd.DataFrame([{"class": "cat", "precision": 0.9, "recall": 0.75, "f1": 0.82, "support": 12},
+                              {"class": "dog", "precision": 0.4, "recall": 2 / 3, "f1": 0.5, "support": 3}])
+    confusion = [[9, 3], [1, 2]]
+    rows = per_class_table(per_class, confusion).set_index("class")
+    low, high = wilson_interval(2, 3)
+    assert rows.loc["dog", "recall"] == f"67% ({low:.0%}–{high:.0%})" and high - low > 0.6  # 3 photos: wide
+    low, high = wilson_interval(9, 10)
+    assert rows.loc["cat", "precision"] == f"90% ({low:.0%}–{high:.0%})"
+    assert "f1" not in rows.columns  # a figure without an interval is not shown
+    # a model's stored metrics without a confusion matrix give the same counts back from its shares
+    assert per_class_table(per_class).equals(per_class_table(per_class, confusion))
+    never_called = per_class.assign(precision=[0.8, 0.0], recall=[1.0, 0.0])
+    assert per_class_table(never_called, [[12, 0], [3, 0]]).set_index("class").loc["dog", "precision"] == "–"
+
+
+def test_the_model_card_gives_each_class_its_interval(tmp_path):
+    from fewshot import run_to_end, train
+    from hostile_util import tiny_config
+    pets = make_class_folders(tmp_path / "pets", {"cats": 8, "dogs": 8})
+    tm = run_to_end(train(load_dataset(pets, val_fraction=0.5), tiny_config())).model
+    card = tm.model_card()
+    assert "f1" not in card
+    for row in tm.metrics["per_class"]:
+        right = round(row["recall"] * row["support"])
+        low, high = wilson_interval(right, row["support"])
+        assert f"recall {right / row['support']:.0%} ({low:.0%}–{high:.0%}) ({row['support']} images)" in card
+
+
 # ---------------------------------------------------------------- the split, as it happened
 
 def test_the_split_says_how_many_of_each_class_were_kept_aside(tmp_path):

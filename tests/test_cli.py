@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -64,6 +65,11 @@ def test_train_from_zip_then_evaluate_predict_export(cli_model):
     ev = last_json(r.stdout)
     assert ev["images"] == 20 and 0 <= ev["accuracy"] <= 1
     assert ev["confusion"]["labels"] == ["circle", "square"] and len(ev["per_class"]) == 2
+    r = run("evaluate", tmp / "m.safetensors", tmp / "data")  # for a person: every figure with its interval
+    assert r.returncode == 0, r.stderr
+    assert re.search(r"^accuracy [\d.]+ on 20 images \(95% interval [\d.]+-[\d.]+\)$", r.stdout, re.M), r.stdout
+    assert len(re.findall(r"^ *(circle|square) +(\d+% \(\d+%–\d+%\)|–) +\d+% \(\d+%–\d+%\) +10$", r.stdout,
+                          re.M)) == 2, r.stdout
     r = run("predict", tmp / "m.safetensors", tmp / "data" / "circle", "--top-k", "2", "--csv", tmp / "p.csv")
     assert r.returncode == 0, r.stderr
     rows = list(csv.DictReader(open(tmp / "p.csv", encoding="utf-8")))

@@ -85,10 +85,13 @@ def _cmd_evaluate(a: argparse.Namespace) -> int:
     from ..bundle import load_bundle
     from ..predict import evaluate_photos
 
+    from ..evaluate import per_class_table, wilson_interval
+
     ev = evaluate_photos(load_bundle(a.model), a.data, a.device, a.tta)
     rep = ev.report
-    text = (f"accuracy {rep.accuracy:.4f} on {ev.images} images\n{ev.summary()}\n"
-            f"{rep.per_class.to_string(index=False)}\n"
+    low, high = wilson_interval(round(rep.accuracy * ev.images), ev.images)
+    text = (f"accuracy {rep.accuracy:.4f} on {ev.images} images (95% interval {low:.2f}-{high:.2f})\n{ev.summary()}\n"
+            f"{per_class_table(rep.per_class, rep.confusion).to_string(index=False)}\n"
             f"confusion (rows true, columns predicted):\n{rep.confusion.to_string()}")
     _emit(ev.to_dict(), a.json, text)
     return 0

@@ -115,7 +115,7 @@ CARD = {
         "- 适用于原型、整理分类和教学；未经进一步测试，不要用于涉及人身、健康或安全的决定。",
     "- validation accuracy: {} (best epoch {})": "- 验证准确率：{0}（最佳轮次 {1}）",
     "- no validation images: accuracy was not measured": "- 没有验证图片：未测量准确率",
-    "  - {}: precision {}, recall {}, f1 {} ({} images)": "  - {0}：精确率 {1}，召回率 {2}，F1 {3}（{4} 张图片）",
+    "  - {}: precision {}, recall {} ({} images)": "  - {0}：精确率 {1}，召回率 {2}（{3} 张图片）",
 }
 
 CONFIG = {
@@ -584,9 +584,9 @@ UI = {  # the page's fixed words (labels, buttons, hints); each is the English a
     "How the model does on the validation photos, which it never learned from.": "模型在验证照片上的表现——它从没学过这些照片。",
     "Per class": "各类别",
     "**precision**: of the photos it called X, the share really X · **recall**: of the real X photos, the share "
-    "it found · **f1**: both in one number · **support**: photos checked":
+    "it found · in brackets: where the true share likely lies (95% interval) · **support**: photos checked":
         "**precision（精确率）**：被它认作 X 的照片中，真是 X 的比例 · **recall（召回率）**：真正是 X 的照片中，"
-        "被它找出来的比例 · **f1**：把两者合成一个数 · **support（样本数）**：检查的照片数",
+        "被它找出来的比例 · 括号里：真实比例很可能所在的范围（95% 区间） · **support（样本数）**：检查的照片数",
     "Validation photos it got wrong (worst first)": "认错的验证照片（错得最离谱的在前）",
     "Try it": "试一试",
     "Give it a new picture: upload, paste (Ctrl+V) or use the webcam.": "给它一张新图片：上传、粘贴（Ctrl+V）或用摄像头。",

@@ -9,6 +9,7 @@ import gradio as gr
 
 from .. import views as V
 from ..check_set import CHECK
+from ..evaluate import per_class_table
 from .tab import results as R
 from .page import Links, Page, friendly, md_hint, step_header
 from .terms import term
@@ -41,7 +42,8 @@ def build(page: Page) -> CheckView:
             with gr.Column(min_width=300):
                 v.per_class = gr.Dataframe(interactive=False, label="Per class", elem_id="per-class")
                 md_hint("**precision**: of the photos it called X, the share really X · **recall**: of the real X "
-                        "photos, the share it found · **f1**: both in one number · **support**: photos checked")
+                        "photos, the share it found · in brackets: where the true share likely lies (95% interval) · "
+                        "**support**: photos checked")
             v.confusion = gr.Plot(show_label=False, elem_id="confusion", min_width=300)
         v.mistakes = gr.Gallery(label="Validation photos it got wrong (worst first)", columns=6, height="auto",
                                 elem_id="mistakes", object_fit="cover", visible=False)
@@ -65,11 +67,10 @@ def render(v: CheckView, sess: Session | None, whole: bool = False) -> dict:
     other_md = evaluation_md(other[1]) if other is not None and other[0] is tm else ""  # a new model: cleared
     ev = sess.evaluation
     per_class = R.per_class_frame(ev, tm)
-    shown = per_class.assign(**{c: (per_class[c] * 100).round(0).astype(int).astype(str) + "%"
-                                for c in ("precision", "recall", "f1")})
     acc = ev.accuracy if ev is not None else tm.metrics.get("val_accuracy")
     n_val = int(per_class["support"].sum()) if len(per_class) else 0
     cm = R.confusion_frame(sess)
+    shown = per_class_table(per_class, cm)
     note = "" if ev is not None else ("(Measured when this model was trained; mistakes are shown only after "
                                       "training here.)")
     mistakes = [(R.servable(sess, p), caption) for p, caption in R.misclassified_items(ev)]
