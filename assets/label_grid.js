@@ -70,9 +70,24 @@ document.addEventListener('keydown', (e) => {
   send('label', {cls: chip.dataset.cls});
 });
 
+// Photos just labelled leave the grid, and the grid keeps its height until the next photos come: a shorter page would
+// move under the person's finger (at the foot of the page the browser scrolls it up, then down again).
+const view = () => element.querySelector('.fl-root')?.dataset.view || '';
+let before = {count: tiles().length, view: view(), height: element.offsetHeight};
+function holdHeight() {
+  const now = {count: tiles().length, view: view()};
+  if (now.view === before.view && now.count < before.count) {
+    element.style.minHeight = `${Math.max(before.height, element.offsetHeight)}px`;
+  } else if (now.view !== before.view || now.count > before.count) {
+    element.style.minHeight = '';
+  }
+  before = {...now, height: element.offsetHeight};
+}
+
 // the server re-renders the grid after each action: keep what is still selected painted
 new MutationObserver(() => {
   const shown = new Set(tiles().map((t) => t.dataset.id));
   for (const id of Array.from(sel)) if (!shown.has(id)) sel.delete(id);
   paint();
+  holdHeight();
 }).observe(element, {childList: true, subtree: true});
