@@ -10,12 +10,14 @@ from conftest_app import LAPTOP, PHONE
 
 def test_a_chinese_phone_opens_the_picture_box_on_the_camera_and_a_term_explains_itself_on_a_tap(ui):
     u = ui(viewport=PHONE, locale="zh-CN")
+    u.page.wait_for_function("() => document.documentElement.lang === 'zh-CN'", timeout=30_000)
     u.step("try")  # the picture box is drawn when its step opens, and on a phone it opens on the camera
-    u.page.wait_for_function("() => !!document.querySelector('#try-image video')", timeout=30_000)  # the camera
+    # (waited for in Chinese: the box is drawn again when the language arrives, and the first one leaves the page)
+    u.page.wait_for_function("() => { const b = document.querySelector('#try-image'); return !!b && "
+                             "!!b.querySelector('video') && b.innerText.includes('点击打开摄像头'); }",
+                             timeout=30_000)  # the camera, and Gradio's "Click to Access Webcam", never translated
     box = u.page.locator("#try-image")
     box.scroll_into_view_if_needed(timeout=60_000)
-    u.page.wait_for_function("() => document.querySelector('#try-image').innerText.includes('点击打开摄像头')",
-                             timeout=10_000)  # Gradio's "Click to Access Webcam", which it never translates
     words = box.inner_text()
     assert not re.search(r"Drop Image Here|Click to Upload|Webcam", words), words
     u.shots.mkdir(parents=True, exist_ok=True)
