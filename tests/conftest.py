@@ -36,20 +36,6 @@ def make_class_folders(root: Path, classes: dict[str, int], size: int = 40, seed
     return root
 
 
-# Two workers take whole files in collection order (pytest.ini: --no-loadscope-reorder; pytest-xdist's own order puts
-# files with many tests first, which left a four-minute browser test to start when the other worker was nearly done).
-# The longest files (as measured in a whole run) go first.
-LONGEST_FIRST = ["test_browser.py", "test_browser_walk.py", "test_browser_label.py", "test_browser_honest_numbers.py",
-                 "test_app_robustness.py", "test_demo_server.py", "test_one_person_projects.py",
-                 "test_browser_project_restart.py", "test_honest_threshold.py", "test_space.py",
-                 "test_exports_travel.py", "test_browser_space.py"]
-
-
-def pytest_collection_modifyitems(config, items):
-    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(Path(item.fspath).name, len(rank)))  # stable: the rest keep their order
-
-
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
     """Every test gets its own feature cache so runs never leak into each other or the user's home."""
