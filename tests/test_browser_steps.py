@@ -6,6 +6,11 @@ import re
 
 from conftest_app import LAPTOP, PHONE
 
+SAME_BOX_FOR_A_SECOND = """(sel) => {
+  const box = document.querySelector(sel), now = performance.now();
+  if (!box || box !== window.__fsBox) { window.__fsBox = box; window.__fsBoxSince = now; return false; }
+  return now - window.__fsBoxSince > 1000;
+}"""
 
 
 def test_a_chinese_phone_opens_the_picture_box_on_the_camera_and_a_term_explains_itself_on_a_tap(ui):
@@ -16,6 +21,8 @@ def test_a_chinese_phone_opens_the_picture_box_on_the_camera_and_a_term_explains
     u.page.wait_for_function("() => { const b = document.querySelector('#try-image'); return !!b && "
                              "!!b.querySelector('video') && b.innerText.includes('点击打开摄像头'); }",
                              timeout=30_000)  # the camera, and Gradio's "Click to Access Webcam", never translated
+    # (Gradio may draw the box again while the step settles, which a held element loses: the same box for a second)
+    u.page.wait_for_function(SAME_BOX_FOR_A_SECOND, arg="#try-image", polling=200, timeout=30_000)
     box = u.page.locator("#try-image")
     box.scroll_into_view_if_needed(timeout=60_000)
     words = box.inner_text()
