@@ -42,8 +42,8 @@ def model_card(tm: CardSource) -> str:
         if m.get("per_class"):
             table = per_class_table(pd.DataFrame(m["per_class"]), m.get("confusion"))
             for row in table.to_dict("records"):  # each with its interval: a class has only its own few photos
-                lines.append(f"  - {row['class']}: precision {row['precision']}, recall {row['recall']} "
-                             f"({row['support']} images)")
+                lines.append(f"  - {row['class']}: precision {row['precision']}, recall {row['recall']}; "
+                             f"{row['support']} images")
     else:
         lines.append("- no validation images: accuracy was not measured")
     lines += ["", "## Limits and intended use", "",

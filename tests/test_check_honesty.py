@@ -81,7 +81,9 @@ def test_the_model_card_gives_each_class_its_interval(tmp_path):
     for row in tm.metrics["per_class"]:
         right = round(row["recall"] * row["support"])
         low, high = wilson_interval(right, row["support"])
-        assert f"recall {right / row['support']:.0%} ({low:.0%}–{high:.0%}) ({row['support']} images)" in card
+        assert f"recall {right / row['support']:.0%} ({low:.0%}–{high:.0%}); {row['support']} images" in card
+        zh = L.translate(card, "zh-CN")  # the card as the Chinese page shows it
+        assert f"召回率 {right / row['support']:.0%} ({low:.0%}–{high:.0%})；{row['support']} 张图片" in zh, zh
 
 
 # ---------------------------------------------------------------- the split, as it happened

@@ -115,7 +115,7 @@ CARD = {
         "- 适用于原型、整理分类和教学；未经进一步测试，不要用于涉及人身、健康或安全的决定。",
     "- validation accuracy: {} (best epoch {})": "- 验证准确率：{0}（最佳轮次 {1}）",
     "- no validation images: accuracy was not measured": "- 没有验证图片：未测量准确率",
-    "  - {}: precision {}, recall {} ({} images)": "  - {0}：精确率 {1}，召回率 {2}（{3} 张图片）",
+    "  - {}: precision {}, recall {}; {} images": "  - {0}：精确率 {1}，召回率 {2}；{3} 张图片",
 }
 
 CONFIG = {
