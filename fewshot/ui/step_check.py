@@ -39,12 +39,13 @@ def build(page: Page) -> CheckView:
     v.accuracy = gr.Markdown(NOT_TRAINED, elem_id="accuracy")
     with gr.Column(visible=False) as v.box:
         with gr.Row():
-            with gr.Column(min_width=300):
-                v.per_class = gr.Dataframe(interactive=False, label="Per class", elem_id="per-class")
+            with gr.Column(scale=5, min_width=300):  # the wider: each share has its interval beside it
+                v.per_class = gr.Dataframe(interactive=False, wrap=True, column_widths=["31%", "26%", "26%", "17%"],
+                                           label="Per class", elem_id="per-class")
                 md_hint("**precision**: of the photos it called X, the share really X · **recall**: of the real X "
                         "photos, the share it found · in brackets: where the true share likely lies (95% interval) · "
                         "**support**: photos checked")
-            v.confusion = gr.Plot(show_label=False, elem_id="confusion", min_width=300)
+            v.confusion = gr.Plot(show_label=False, elem_id="confusion", min_width=300, scale=4)
         v.mistakes = gr.Gallery(label="Validation photos it got wrong (worst first)", columns=6, height="auto",
                                 elem_id="mistakes", object_fit="cover", visible=False)
     with gr.Accordion("Check on other photos", open=False, elem_id="eval-box"):
