@@ -40,7 +40,7 @@ def build(page: Page) -> CheckView:
     with gr.Column(visible=False) as v.box:
         with gr.Row():
             with gr.Column(scale=5, min_width=300):  # the wider: each share has its interval beside it
-                v.per_class = gr.Dataframe(interactive=False, wrap=True, column_widths=["31%", "26%", "26%", "17%"],
+                v.per_class = gr.Dataframe(interactive=False, wrap=True, column_widths=["24%", "29%", "29%", "18%"],
                                            label="Per class", elem_id="per-class")
                 md_hint("**precision**: of the photos it called X, the share really X · **recall**: of the real X "
                         "photos, the share it found · in brackets: where the true share likely lies (95% interval) · "
