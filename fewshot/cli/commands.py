@@ -83,14 +83,14 @@ def _cmd_train(a: argparse.Namespace) -> int:
 def _cmd_evaluate(a: argparse.Namespace) -> int:
     # torch: loaded by the command, not the parser
     from ..bundle import load_bundle
-    from ..predict import evaluate_photos
-
     from ..evaluate import per_class_table, wilson_interval
+    from ..predict import evaluate_photos
 
     ev = evaluate_photos(load_bundle(a.model), a.data, a.device, a.tta)
     rep = ev.report
     low, high = wilson_interval(round(rep.accuracy * ev.images), ev.images)
-    text = (f"accuracy {rep.accuracy:.4f} on {ev.images} images (95% interval {low:.2f}-{high:.2f})\n{ev.summary()}\n"
+    text = (f"accuracy {rep.accuracy:.4f} on {ev.images} images (95% interval {low:.2f}-{high:.2f})\n"
+            f"{ev.summary()}\n"
             f"{per_class_table(rep.per_class, rep.confusion).to_string(index=False)}\n"
             f"confusion (rows true, columns predicted):\n{rep.confusion.to_string()}")
     _emit(ev.to_dict(), a.json, text)
