@@ -382,7 +382,7 @@ def _wire_classes(v: LabelView, page: Page, show_report: Callable[[Session], dic
         sess = page.session(st, request)
         if sess.project is None:
             raise ProjectError("There is no project open: drop photos first.")
-        sess.set_dataset(sess.project.dataset(), f"project “{sess.project.name}”")
+        sess.use_project_photos()
         desk = desk_of(sess, tokens=page.thumbs)
         if desk is not None:  # the answer stays beside the button (step 1's report, far above, says it too)
             desk.used = True

@@ -324,6 +324,11 @@ class Session:
             old.cleanup()
         return ds
 
+    def use_project_photos(self) -> Dataset:
+        """Make the open project's labelled photos the session's (what the Label step's hand-over and a Train click
+        after labelling both do)."""
+        return self.set_dataset(self.project.dataset(), f"project “{self.project.name}”")
+
     def set_model(self, tm: TrainedModel | None, evaluation: EvalReport | None = None) -> None:
         """Make `tm` the session's model; its check and its saved file are made again from it."""
         with self._lock:

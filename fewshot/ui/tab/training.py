@@ -230,7 +230,7 @@ def run_training(sess: Session, cfg: TrainConfig, min_interval: float = SNAPSHOT
     if sess.dataset is None and sess.project is not None and sess.project.classes():
         # photos labelled in the Label step, and Train pressed without "Use the labelled photos" first (the Next
         # button leads here): it trains on them, as that button would have made it
-        sess.set_dataset(sess.project.dataset(), f"project “{sess.project.name}”")
+        sess.use_project_photos()
     if sess.dataset is None:
         raise DataError("Load some photos first (the Photos step).")
     sess.begin_training()
