@@ -133,7 +133,7 @@ def test_the_train_api_keeps_its_parameters_and_presets_are_not_an_api():
     assert not any("preset" in k or "follow" in k for k in api)
 
 
-def test_cli_progress_in_a_log_is_a_few_lines_per_phase_never_repeated(tmp_path):
+def test_cli_progress_in_a_log_is_a_few_lines_per_phase_never_repeated(tmp_path, with_weights):
     import os
     import subprocess
     import sys
