@@ -33,8 +33,8 @@ if TYPE_CHECKING:  # (fewshot/project/runs.py imports this module)
     from .project.labels import Photo
 
 __all__ = ["CHECK", "CHECK_FIRST", "CHECK_SHARE", "CheckStatus", "Measured", "RunScore", "SPLIT", "check_goal",
-           "check_status", "draw_check_set", "measured", "of_metrics", "person_labelled", "pick_run", "top_up",
-           "validation_split", "with_check_photos"]
+           "check_status", "draw_check_set", "measured", "of_metrics", "person_labelled", "pick_run",
+           "places_for_picks", "top_up", "validation_split", "with_check_photos"]
 
 CHECK_FIRST = 20  # the first draw: enough for a first honest figure (±15 points), few enough to label at once
 CHECK_SHARE = 0.25  # never more than this share of a project's photos: a small pool keeps most to learn from
@@ -129,6 +129,13 @@ def top_up(project: "Project", wanted: int | None = None, seed: int | None = Non
     if not free or (not status.drawn and free < CHECK_FIRST):
         return []
     return draw_check_set(project, status.missing - len(status.waiting), seed)
+
+
+def places_for_picks(ask: int, waiting: int) -> int:
+    """How many of `ask` places with_check_photos leaves to ask_next's picks while `waiting` check photos
+    wait: the picks that must cover the pool by themselves (12 covering picks of which the first 6 were shown
+    could all be of two classes)."""
+    return max(0, ask - min(waiting, (ask + 1) // 2))
 
 
 def with_check_photos(picks: Sequence[str], check: Sequence[str], ask: int) -> list[tuple[str, bool]]:

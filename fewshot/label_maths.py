@@ -219,12 +219,14 @@ def _typical_first(features: np.ndarray, members: np.ndarray, rng: np.random.Gen
 
 
 def cold_start(features: np.ndarray, n: int, labelled: Sequence[int] = (), seed: int = 0,
-               typical: bool = True) -> list[int]:
+               typical: bool = True, skip: Sequence[int] = ()) -> list[int]:
     """`n` photos that cover the pool (TypiClust): cluster everything into len(labelled) + n clusters and take
     the most typical unlabelled photo of each cluster no labelled photo is in, largest clusters first; with
-    `typical` False a random member of each instead (see ask_next_picks)."""
+    `typical` False a random member of each instead (see ask_next_picks). Rows in `skip` are never picked
+    (they cover nothing either)."""
     labelled = set(int(i) for i in labelled)
-    n = min(n, len(features) - len(labelled))
+    taken = labelled | set(int(i) for i in skip)
+    n = min(n, len(features) - len(taken))
     if n <= 0:
         return []
     features = cluster_space(features, seed)
@@ -240,7 +242,7 @@ def cold_start(features: np.ndarray, n: int, labelled: Sequence[int] = (), seed:
     by_cluster = np.split(np.argsort(assign, kind="stable"), np.cumsum(sizes)[:-1])
     for c in order:
         members = _typical_first(features, by_cluster[c], rng) if typical else rng.permutation(by_cluster[c])
-        ranked[c] = [int(i) for i in members if int(i) not in labelled]
+        ranked[c] = [int(i) for i in members if int(i) not in taken]
     picks: list[int] = []
     while len(picks) < n:  # one per cluster, uncovered and large first; again round if clusters run out
         before = len(picks)
@@ -317,14 +319,16 @@ def ask_next_picks(features: np.ndarray, labelled: Sequence[int], free: Sequence
     the other half are the photos the head is least sure of (uncertain_picks). Measured on flowers, 50 labels:
     all uncertain 0.794, all typical 0.795, half and half 0.822 (bench/README.md)."""
     free = np.asarray(free, int)
+    unasked = np.setdiff1d(np.arange(len(features)), np.r_[np.asarray(labelled, int), free])  # neither: skip
     if probs is None or len(labelled) < COLD_LABELS:
-        return cold_start(features, n, labelled, seed)
+        return cold_start(features, n, labelled, seed, skip=unasked)
     audited = [] if audit_level is None else _audit_picks(probs, free, round(n * AUDIT_SHARE), audit_level,
                                                          seed, len(labelled))
     keep = ~np.isin(free, audited)
     free, probs = free[keep], probs[keep]
     covered = list(labelled) + audited
-    typical = cold_start(features, (n - len(audited)) // 2, covered, seed, typical=TYPICAL_AFTER_COLD)
+    typical = cold_start(features, (n - len(audited)) // 2, covered, seed, typical=TYPICAL_AFTER_COLD,
+                         skip=unasked)
     keep = ~np.isin(free, typical)
     return audited + typical + uncertain_picks(features, probs[keep], free[keep], n - len(audited) - len(typical),
                                                seed)

@@ -338,7 +338,7 @@ class Suggestions:
 
 def suggest(pool: Pool, labels: Mapping[str, str], ask: int = DEFAULT_ASK, seed: int = 0,
             accepted: Mapping[str, str] | None = None, learn_from_accepted: bool = False,
-            held_out: Collection[str] = ()) -> Suggestions:
+            held_out: Collection[str] = (), not_asked: Collection[str] = ()) -> Suggestions:
     """Ask-next photos, a suggested class for every photo without a label, suspicious labels and the accept
     threshold, from the pool's features and the labels so far ({photo name: class}).
 
@@ -349,12 +349,14 @@ def suggest(pool: Pool, labels: Mapping[str, str], ask: int = DEFAULT_ASK, seed:
     `learn_from_accepted` the heads also train on them (measured in bench/whole_pile.py: off by default).
     A photo in both counts as the person's. `held_out` names labels (among `labels`) that are evidence only, the
     project's check set: no head that suggests learns them, so that the photos that grade a model never shaped
-    the suggestions it trained on (bench/check_interval.py).
+    the suggestions it trained on (bench/check_interval.py). `not_asked` names unlabelled photos a person is
+    asked about anyway (the check set's, still waiting): never among ask_next, whose picks then cover the pool
+    without them (a covering pick that the check set's random draw took left a class out of what the head learns).
 
     The maths runs on one BLAS thread: these matrices are small, and OpenBLAS's threads spinning beside other
     work made it 10-15x slower on a busy 2-core machine (bench/README.md)."""
     with _one_blas_thread():
-        return _suggest(pool, labels, ask, seed, accepted or {}, learn_from_accepted, set(held_out))
+        return _suggest(pool, labels, ask, seed, accepted or {}, learn_from_accepted, set(held_out), set(not_asked))
 
 
 _BLAS = {"lock": threading.Lock(), "users": 0, "limiter": None}
@@ -389,7 +391,7 @@ def _rows_of(pool: Pool, index: dict[str, int], named: Mapping[str, str]) -> np.
 
 
 def _suggest(pool: Pool, labels: Mapping[str, str], ask: int, seed: int, accepted: Mapping[str, str],
-             learn_from_accepted: bool, held_out: set[str]) -> Suggestions:
+             learn_from_accepted: bool, held_out: set[str], not_asked: set[str]) -> Suggestions:
     if ask < 0:
         raise DataError(f"the number of photos to ask for must be 0 or more, not {ask}")
     index = pool.index()
@@ -414,7 +416,9 @@ def _suggest(pool: Pool, labels: Mapping[str, str], ask: int, seed: int, accepte
         out.threshold_reason = "two-classes"
         out.threshold_note = "Suggestions start once two classes have labels."
     audit = out.threshold_or_none() or candidate_threshold(out.oof_confidence, out.oof_right)
-    picks = ask_next_picks(pool.features, np.r_[rows, acc_rows], free, probs, ask, seed, audit_level=audit)
+    askable = np.array([pool.names[i] not in not_asked for i in free], bool)
+    picks = ask_next_picks(pool.features, np.r_[rows, acc_rows], free[askable],
+                           None if probs is None else probs[askable], ask, seed, audit_level=audit)
     out.ask_next = [pool.names[i] for i in picks]
     return out
 

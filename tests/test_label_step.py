@@ -22,7 +22,7 @@ from fewshot.errors import ProjectError
 from fewshot.images import UnreadableImage, thumbnail
 from fewshot.ui.tab import label_html as H
 from fewshot.ui import step_label
-from fewshot.ui.tab.labels import Desk
+from fewshot.ui.tab.labels import Desk, sha_of
 from fewshot.ui.tab.photos import uploaded_items
 
 LIMITS = Limits()
@@ -92,6 +92,27 @@ def test_cold_start_asks_for_photos_covering_every_class_before_any_label(desk, 
     assert {by_truth(desk, truth)[s] for s in picks} == {"red", "green", "blue"}
     assert "no photo has a class yet" in desk.why_no_suggestions()
     assert "cover your pool best" in H.grid(desk, str)
+
+
+@pytest.mark.parametrize("drawn", ["blue", "red"])
+def test_when_the_random_check_photos_are_all_of_one_class_the_other_asked_photos_still_cover_every_class(
+        desk, tmp_path, drawn):
+    # the check set's draw took the covering picks of one class; the 6 places left went to two classes, and
+    # the suggestions (which never learn from check photos) had none of the third (CI, stop 28)
+    items, truth = pile(tmp_path, {"red": 15, "green": 15, "blue": 15})
+    desk.add_uploaded(items, LIMITS)
+    ready(desk)
+    t = by_truth(desk, truth)
+    cover = [sha_of(n) for n in desk.result.ask_next]  # what it would ask with no check set
+    desk.project.mark_check_set(([s for s in cover if t[s] == drawn] + [s for s, c in t.items() if c == drawn])[:12])
+    desk.invalidate()
+    desk.refresh()
+    picks = desk.ask()
+    others = [s for s in picks if s not in desk.asked_check]
+    assert len(picks) == 12 and {t[s] for s in picks if s in desk.asked_check} == {drawn}
+    assert {t[s] for s in others} == {"red", "green", "blue"}
+    label_truthfully(desk, truth, picks)
+    assert set(desk.groups()) == {"red", "green", "blue"}
 
 
 def test_one_class_only_gives_no_suggestions_and_says_why(desk, tmp_path):

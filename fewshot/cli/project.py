@@ -239,7 +239,9 @@ def _cmd_suggest(a: argparse.Namespace) -> int:
     people = {n: of[n].label for n in pool.names if CS.person_labelled(of[n])}
     accepted = {n: of[n].label for n in pool.names if of[n].label is not None and n not in people}
     check = {n for n in people if of[n].checkset}  # evidence only: they grade what the suggestions train
-    found = LB.suggest(pool, people, ask=a.ask, accepted=accepted, held_out=check)
+    waiting = {n for n in pool.names if of[n].checkset and of[n].label is None}  # asked anyway
+    found = LB.suggest(pool, people, ask=CS.places_for_picks(a.ask, len(waiting)), accepted=accepted,
+                       held_out=check, not_asked=waiting)
     free = [dict(s, path=of[s["path"]].path, sha1=of[s["path"]].sha1) for s in found.suggestions
             if of[s["path"]].label is None]
     picks = [of[n].sha1 for n in found.ask_next if of[n].label is None]

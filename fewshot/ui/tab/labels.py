@@ -308,7 +308,9 @@ class Desk:
         labels = {named[s]: lab for s, lab in people.items() if s in named}
         accepted = {named[s]: lab for s, lab in self.labels().items() if s in named and s not in people}
         check = {named[p.sha1] for p in self._listed() if p.checkset and p.sha1 in named}
-        result = LB.suggest(pool, labels, ask=ASK, accepted=accepted, held_out=check)
+        waiting = {named[p.sha1] for p in self._listed() if p.checkset and p.label is None and p.sha1 in named}
+        result = LB.suggest(pool, labels, ask=CS.places_for_picks(ASK, len(waiting)), accepted=accepted,
+                            held_out=check, not_asked=waiting)
         self._evidence = [sha_of(n) for n in labels]  # the order of result.oof_confidence and oof_right
         self.result = result
         self.last_refresh_s = time.perf_counter() - t0
@@ -323,8 +325,9 @@ class Desk:
         labelled = self.labels()
         left = [s for s in self.asked if s not in labelled]
         if not left:  # all answered: the next ones, from the labels so far (the list stays put until then)
-            if CS.top_up(self.project):
+            if CS.top_up(self.project):  # the picks so far may be among the photos just drawn: pick again
                 self.invalidate()
+                self.refresh()
             picks = [s for s in (sha_of(n) for n in self.result.ask_next) if s not in labelled]
             mixed = CS.with_check_photos(picks, CS.check_status(self._listed()).waiting, ASK)
             self.asked = left = [s for s, _ in mixed]
