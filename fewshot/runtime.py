@@ -26,8 +26,8 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 from torchvision.models.resnet import BasicBlock, Bottleneck
 
 __all__ = ["CanvasInput", "OnnxForward", "Runtime", "TorchForward", "cpu_count", "decode_workers", "fold_batchnorm",
-           "free_memory", "gpu_batch", "inference_forward", "is_out_of_memory", "model_forward", "onnx_dir",
-           "pick_runtime", "seed_everything"]
+           "free_memory", "gpu_batch", "inference_forward", "is_out_of_memory", "maths_threads", "model_forward",
+           "onnx_dir", "pick_runtime", "seed_everything"]
 
 ENGINES = ("auto", "onnx", "torch")
 ONNX_MIN_IMAGES = 96  # below this a first-time export costs more than it saves
@@ -92,6 +92,13 @@ def cpu_count() -> int:
     except AttributeError:
         n = os.cpu_count() or 1
     return max(1, n // max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1"))))
+
+
+def maths_threads() -> int:
+    """Threads for one network's maths on the CPU: PyTorch's own setting (OMP_NUM_THREADS, or
+    torch.set_num_threads) at most the cores this process may use, so that onnxruntime follows the
+    same limit as PyTorch when an operator shares the machine."""
+    return max(1, min(cpu_count(), torch.get_num_threads()))
 
 
 def decode_workers(rt: Runtime) -> int:
@@ -267,7 +274,7 @@ def inference_forward(module: CanvasInput, rt: Runtime, crop: int, images: int =
         path = onnx_dir() / f"{module.digest(str(crop))}.onnx"
         if choice == "onnx" or path.is_file() or images >= ONNX_MIN_IMAGES:
             try:
-                return OnnxForward(module, crop, path, threads or cpu_count())
+                return OnnxForward(module, crop, path, threads or maths_threads())
             except Exception as exc:  # an op the exporter lacks: eager PyTorch gives the same numbers
                 warnings.warn(f"onnxruntime unavailable for this network ({type(exc).__name__}); using PyTorch")
     return TorchForward(module, rt)
@@ -300,7 +307,7 @@ def model_forward(model: nn.Module, rt: Runtime, crop: int) -> Callable[[np.ndar
             if (onnx_dir() / f"{module.digest(str(crop))}.onnx").is_file():
                 try:
                     return _TrunkThenTail(OnnxForward(module, crop, onnx_dir() / f"{module.digest(str(crop))}.onnx",
-                                                      cpu_count()), model, cut, rt)
+                                                      maths_threads()), model, cut, rt)
                 except Exception:
                     break
     return TorchForward(CanvasInput(model), rt)

@@ -5,6 +5,22 @@ import os
 import shutil
 from pathlib import Path
 
+
+def _share_the_cores() -> None:
+    """Under pytest-xdist each worker's maths (PyTorch's OpenMP, OpenBLAS, onnxruntime, which follows
+    PyTorch), and the app servers and command lines it starts, take the worker's share of the cores: two
+    workers each running a thread per core on a 2-core machine wait on each other's spinning threads
+    (tests/test_accuracy.py run twice at once: 78 s each, 69 s with one thread each). Set before numpy and
+    torch are imported: they read it once. An explicit setting is kept."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers > 1:
+        share = str(max(1, len(os.sched_getaffinity(0)) // workers))
+        for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ.setdefault(name, share)
+
+
+_share_the_cores()
+
 import numpy as np
 import pytest
 from PIL import Image
