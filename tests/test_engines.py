@@ -10,7 +10,8 @@ import torch  # isort: skip
 from fewshot.augment import _crops, _window_means, augment_maps, pools_globally
 from fewshot.features import RAM_BUDGET, FeatureStore
 from fewshot.models import build_model
-from fewshot.runtime import CanvasInput, OnnxForward, TorchForward, model_forward, onnx_dir, pick_runtime
+from fewshot.runtime import (CanvasInput, OnnxForward, TorchForward, cpu_count, model_forward, onnx_dir,
+                             pick_runtime)
 from tests.conftest import make_class_folders
 
 
@@ -50,6 +51,21 @@ def test_predictor_reuses_the_trunk_training_exported_and_agrees(net, monkeypatc
     with torch.inference_mode():
         ref = CanvasInput(net)(torch.from_numpy(x)).softmax(1)
     assert (fast(x).softmax(1) - ref).abs().max().item() < 1e-4
+
+
+def test_onnxruntime_keeps_to_the_thread_limit_an_operator_set_for_pytorch(net, monkeypatch, tmp_path):
+    # OMP_NUM_THREADS=1 (or torch.set_num_threads) used to hold for PyTorch only: onnxruntime took every core
+    monkeypatch.setenv("FEWSHOT_CACHE_DIR", str(tmp_path))
+    module = CanvasInput(net, len(net.stages))
+    OnnxForward(module, 224, onnx_dir() / f"{module.digest('224')}.onnx", threads=1)  # what training leaves
+    before = torch.get_num_threads()
+    try:
+        for limit in (1, 2):
+            torch.set_num_threads(limit)
+            fast = model_forward(net, pick_runtime("cpu"), 224)
+            assert fast.trunk.session.get_session_options().intra_op_num_threads == min(limit, cpu_count())
+    finally:
+        torch.set_num_threads(before)
 
 
 @pytest.mark.parametrize("ram_mb", ["1024", "0"])
