@@ -14,14 +14,15 @@ def _share_the_cores() -> None:
     torch are imported: they read it once. An explicit setting is kept."""
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
     if workers > 1:
-        share = str(max(1, len(os.sched_getaffinity(0)) // workers))
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        share = str(max(1, cores // workers))
         for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ.setdefault(name, share)
 
 
 _share_the_cores()
 
-import numpy as np
+import numpy as np  # noqa: E402 (after the thread settings above)
 import pytest
 from PIL import Image
 
