@@ -310,7 +310,8 @@ def _audit_picks(probs: np.ndarray, free: np.ndarray, n: int, level: float, seed
 
 def ask_next_picks(features: np.ndarray, labelled: Sequence[int], free: Sequence[int], probs: np.ndarray | None,
                    n: int, seed: int = 0, audit_level: float | None = None) -> list[int]:
-    """The `n` photos to label next (rows of `features`; `probs` the head's probabilities for `free`, or None).
+    """The `n` photos to label next (rows of `features`; `probs` the head's probabilities for `free`, or None),
+    all of them among `free`: a row neither labelled nor free is never picked and covers nothing.
 
     Before COLD_LABELS labels, or while the head cannot guess, all cover the pool (cold_start). After that, with
     `audit_level`, AUDIT_SHARE of them are random photos among the suggestions at least that sure (_audit_picks);
