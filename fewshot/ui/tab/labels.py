@@ -307,8 +307,9 @@ class Desk:
         people = self.taught()
         labels = {named[s]: lab for s, lab in people.items() if s in named}
         accepted = {named[s]: lab for s, lab in self.labels().items() if s in named and s not in people}
-        check = {named[p.sha1] for p in self._listed() if p.checkset and p.sha1 in named}
-        waiting = {named[p.sha1] for p in self._listed() if p.checkset and p.label is None and p.sha1 in named}
+        drawn = [p for p in self._listed() if p.checkset and p.sha1 in named]
+        check = {named[p.sha1] for p in drawn}
+        waiting = {named[p.sha1] for p in drawn if p.label is None}  # asked anyway: ask_next leaves them out
         result = LB.suggest(pool, labels, ask=CS.places_for_picks(ASK, len(waiting)), accepted=accepted,
                             held_out=check, not_asked=waiting)
         self._evidence = [sha_of(n) for n in labels]  # the order of result.oof_confidence and oof_right
